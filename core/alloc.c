@@ -1,0 +1,72 @@
+#include "alloc.h"
+
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int facet_mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+void *facet_alloc(size_t count, size_t size) {
+    size_t bytes;
+    if (facet_mul_size(count, size, &bytes) != 0) {
+        facet_fail(FACET_ERR_OUT_OF_MEMORY, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *facet_alloc_zeroed(size_t count, size_t size) {
+    size_t bytes;
+    if (facet_mul_size(count, size, &bytes) != 0) {
+        facet_fail(FACET_ERR_OUT_OF_MEMORY, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    void *p = calloc(bytes ? count : 1, bytes ? size : 1);
+    if (!p) facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *facet_realloc(void *ptr, size_t count, size_t size) {
+    size_t bytes;
+    if (facet_mul_size(count, size, &bytes) != 0) {
+        facet_fail(FACET_ERR_OUT_OF_MEMORY, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    void *p = realloc(ptr, bytes ? bytes : 1);
+    if (!p) facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+char *facet_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = facet_alloc(n, 1);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+char *facet_format(const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(NULL, 0, fmt, args);
+    va_end(args);
+    if (n < 0) {
+        facet_fail(FACET_ERR_INTERNAL, "bad format string");
+        return NULL;
+    }
+    char *p = facet_alloc((size_t)n + 1, 1);
+    if (!p) return NULL;
+    va_start(args, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, args);
+    va_end(args);
+    return p;
+}

@@ -1,0 +1,69 @@
+/* IEEE binary16 (f16) and bfloat16 (bf16) conversions, bit-exact, round-to-nearest-even.
+ * Per-element helpers usable on host and device. */
+#ifndef FACET_CORE_HALF_H
+#define FACET_CORE_HALF_H
+
+#include "hd.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static inline FACET_HD uint32_t facet_f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline FACET_HD float facet_bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* f16 -> f32, exact for every input including subnormals, infinities and NaN. */
+static inline FACET_HD float facet_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exponent = (h >> 10) & 0x1fu;
+    uint32_t mantissa = h & 0x3ffu;
+    if (exponent == 0x1f) return facet_bits_f32(sign | 0x7f800000u | (mantissa << 13));
+    if (exponent == 0) {
+        /* subnormal: mantissa * 2^-24 */
+        float magnitude = (float)mantissa * 5.9604644775390625e-8f;
+        return sign ? -magnitude : magnitude;
+    }
+    return facet_bits_f32(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+/* f32 -> f16 with round-to-nearest-even; overflow gives infinity, NaN stays NaN. */
+static inline FACET_HD uint16_t facet_f32_to_f16(float f) {
+    uint32_t u = facet_f32_bits(f);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t abs_bits = u & 0x7fffffffu;
+    if (abs_bits >= 0x7f800000u) /* inf or NaN */
+        return (uint16_t)(sign | 0x7c00u | (abs_bits > 0x7f800000u ? 0x200u : 0u));
+    if (abs_bits >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504 */
+    if (abs_bits < 0x38800000u) {
+        /* result is subnormal or zero: value / 2^-24 rounded to an integer, ties to even */
+        float magnitude = facet_bits_f32(abs_bits) * 16777216.0f; /* exact: power of two */
+        uint32_t whole = (uint32_t)magnitude;
+        float frac = magnitude - (float)whole;
+        if (frac > 0.5f || (frac == 0.5f && (whole & 1u))) whole++;
+        return (uint16_t)(sign | whole);
+    }
+    uint32_t rounded = abs_bits + 0x0fffu + ((abs_bits >> 13) & 1u);
+    return (uint16_t)(sign | ((rounded - 0x38000000u) >> 13));
+}
+
+static inline FACET_HD float facet_bf16_to_f32(uint16_t b) {
+    return facet_bits_f32((uint32_t)b << 16);
+}
+
+/* f32 -> bf16, round-to-nearest-even; NaN stays a quiet NaN. */
+static inline FACET_HD uint16_t facet_f32_to_bf16(float f) {
+    uint32_t u = facet_f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+#endif

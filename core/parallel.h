@@ -1,0 +1,26 @@
+/* Parallel loops over an index range with OpenMP (dynamic schedule: per-item cost varies, e.g.
+ * rays that hit nothing are cheap). Without OpenMP the loop runs serially.
+ *
+ *     FACET_PARALLEL_FOR(i, 0, n) { out[i] = f(in[i]); }
+ */
+#ifndef FACET_CORE_PARALLEL_H
+#define FACET_CORE_PARALLEL_H
+
+#include <stdint.h>
+
+#define FACET_PRAGMA(x) _Pragma(#x)
+#define FACET_PARALLEL_FOR(var, begin, end)                                                        \
+    FACET_PRAGMA(omp parallel for schedule(dynamic, 64))                                           \
+    for (int64_t var = (begin); var < (end); var++)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Threads an OpenMP parallel region will use (1 without OpenMP). */
+int facet_thread_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,250 @@
+#include "batch.h"
+
+#include "core/alloc.h"
+#include "core/color.h"
+#include "core/fileio.h"
+#include "core/json.h"
+#include "core/metrics.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+facet_status facet_shard_parse(const char *text, facet_shard *shard) {
+    int index, count, consumed = 0;
+    if (sscanf(text, "%d/%d%n", &index, &count, &consumed) != 2 || text[consumed] != '\0' ||
+        count < 1 || index < 0 || index >= count)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "--shard '%s': expected K/N with 0 <= K < N (for example 0/4)", text);
+    shard->index = index;
+    shard->count = count;
+    return FACET_OK;
+}
+
+facet_status facet_write_render(const facet_image *linear_rgba, const char *path,
+                                facet_output_format format) {
+    if (format == FACET_OUTPUT_EXR) return facet_image_write_exr(linear_rgba, path, 1);
+    facet_image srgb;
+    facet_status s = facet_render_to_srgb(linear_rgba, &srgb);
+    if (s == FACET_OK) s = facet_image_write_png(&srgb, path);
+    facet_image_free(&srgb);
+    return s;
+}
+
+facet_camera facet_frame_camera(const facet_frame *frame, int width, int height) {
+    facet_camera cam;
+    for (int i = 0; i < 16; i++) cam.c2w.m[i] = (float)frame->c2w[i];
+    cam.fx = (float)frame->fx;
+    cam.fy = (float)frame->fy;
+    cam.cx = (float)frame->cx;
+    cam.cy = (float)frame->cy;
+    cam.width = frame->width;
+    cam.height = frame->height;
+    if (width > 0 && height > 0) cam = facet_camera_resized(cam, width, height);
+    return cam;
+}
+
+facet_status facet_scene_apply_frame_kappa(facet_scene *scene, const facet_dataset *ds,
+                                           const facet_frame *frame) {
+    if (!frame->kappa) return FACET_OK;
+    for (int i = 0; i < ds->object_count; i++) {
+        facet_status s = facet_scene_set_kappa(scene, ds->object_names[i], (float)frame->kappa[i]);
+        if (s != FACET_OK)
+            return facet_error_context("ground-truth kappa of frame '%s'", frame->name);
+    }
+    return FACET_OK;
+}
+
+static char *output_path(const char *dir, const char *name, facet_output_format format) {
+    return facet_format("%s/%s.%s", dir, name, format == FACET_OUTPUT_EXR ? "exr" : "png");
+}
+
+static int frames_in_shard(const facet_dataset *ds, facet_shard shard) {
+    int n = 0;
+    for (int i = 0; i < ds->frame_count; i++) n += facet_shard_contains(shard, i);
+    return n;
+}
+
+facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
+                                const facet_batch_options *options, const char *out_dir,
+                                int *rendered) {
+    *rendered = 0;
+    facet_status s = facet_make_dirs(out_dir);
+    if (s != FACET_OK) return s;
+    if (options->progress)
+        facet_progress_begin(options->progress, "render", "img", frames_in_shard(ds, options->shard));
+    for (int i = 0; i < ds->frame_count && s == FACET_OK; i++) {
+        if (!facet_shard_contains(options->shard, i)) continue;
+        const facet_frame *frame = &ds->frames[i];
+        if (options->use_dataset_kappa) s = facet_scene_apply_frame_kappa(scene, ds, frame);
+        facet_camera cam = facet_frame_camera(frame, options->width, options->height);
+        facet_image img = {0};
+        if (s == FACET_OK) s = facet_render_image(scene, &cam, &options->render, &img);
+        char *path = s == FACET_OK ? output_path(out_dir, frame->name, options->format) : NULL;
+        if (s == FACET_OK && !path) s = facet_last_status();
+        if (s == FACET_OK) s = facet_write_render(&img, path, options->format);
+        free(path);
+        facet_image_free(&img);
+        if (s != FACET_OK) return facet_error_context("frame '%s'", frame->name);
+        (*rendered)++;
+        if (options->progress) facet_progress_advance(options->progress, 1);
+    }
+    if (options->progress) facet_progress_end(options->progress);
+    return s;
+}
+
+/* Ground truth as compared: RGB in [0,1] sRGB; RGBA composited over the background colour. */
+static facet_status load_ground_truth(const facet_frame *frame, const float background_linear[3],
+                                      int width, int height, facet_image *gt) {
+    facet_image raw;
+    facet_status s = facet_image_read(&raw, frame->image_path, 0);
+    if (s != FACET_OK) return s;
+    if (raw.width != width || raw.height != height) {
+        s = facet_fail(FACET_ERR_FORMAT, "'%s' is %dx%d but the render is %dx%d", frame->image_path,
+                       raw.width, raw.height, width, height);
+        facet_image_free(&raw);
+        return s;
+    }
+    s = facet_image_alloc(gt, width, height, 3);
+    if (s != FACET_OK) {
+        facet_image_free(&raw);
+        return s;
+    }
+    float bg[3];
+    for (int c = 0; c < 3; c++) bg[c] = facet_linear_to_srgb(background_linear[c]);
+    const int ch = raw.channels;
+    for (size_t p = 0; p < (size_t)width * height; p++) {
+        const float *src = raw.data + p * ch;
+        float alpha = (ch == 2 || ch == 4) ? src[ch - 1] : 1.0f;
+        for (int c = 0; c < 3; c++) {
+            float v = ch >= 3 ? src[c] : src[0];
+            gt->data[p * 3 + c] = v * alpha + bg[c] * (1.0f - alpha);
+        }
+    }
+    facet_image_free(&raw);
+    return FACET_OK;
+}
+
+static void mean_std(const facet_eval_image *images, int count, int which, double *mean,
+                     double *std) {
+    double sum = 0, sq = 0;
+    for (int i = 0; i < count; i++) sum += which ? images[i].ssim : images[i].psnr;
+    *mean = count ? sum / count : 0;
+    for (int i = 0; i < count; i++) {
+        double d = (which ? images[i].ssim : images[i].psnr) - *mean;
+        sq += d * d;
+    }
+    /* sample standard deviation (n - 1), as nerfstudio's ns-eval (torch.std_mean's default) */
+    *std = count > 1 ? sqrt(sq / (count - 1)) : 0;
+}
+
+static facet_status write_metrics_json(const facet_scene *scene, const facet_dataset *ds,
+                                       const facet_batch_options *options, const char *out_dir,
+                                       const char *dataset_path, const char *split_name,
+                                       const facet_eval_result *r) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "format", "facet-metrics");
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddStringToObject(root, "scene", scene->path ? scene->path : "");
+    cJSON_AddStringToObject(root, "dataset", dataset_path);
+    cJSON_AddStringToObject(root, "split", split_name);
+    cJSON_AddStringToObject(root, "device", facet_device_name(options->render.device));
+    cJSON *protocol = cJSON_AddObjectToObject(root, "protocol");
+    cJSON_AddStringToObject(protocol, "color", "srgb");
+    float bg_srgb[3];
+    for (int c = 0; c < 3; c++) bg_srgb[c] = facet_linear_to_srgb(scene->background[c]);
+    cJSON_AddItemToObject(protocol, "background", cJSON_CreateFloatArray(bg_srgb, 3));
+    cJSON_AddStringToObject(protocol, "ssim", "gaussian 11x11 sigma 1.5");
+    cJSON_AddStringToObject(protocol, "align", "none");
+    cJSON *results = cJSON_AddObjectToObject(root, "results");
+    cJSON_AddNumberToObject(results, "psnr", r->psnr_mean);
+    cJSON_AddNumberToObject(results, "psnr_std", r->psnr_std);
+    cJSON_AddNumberToObject(results, "ssim", r->ssim_mean);
+    cJSON_AddNumberToObject(results, "ssim_std", r->ssim_std);
+    cJSON_AddNumberToObject(results, "num_images", r->count);
+    cJSON_AddNumberToObject(results, "fps", r->render_seconds > 0 ? r->count / r->render_seconds : 0);
+    cJSON_AddNumberToObject(results, "num_rays_per_sec",
+                            r->render_seconds > 0 ? r->rays / r->render_seconds : 0);
+    cJSON *images = cJSON_AddArrayToObject(root, "images");
+    int row = 0;
+    for (int i = 0; i < ds->frame_count; i++) {
+        if (!facet_shard_contains(options->shard, i)) continue;
+        const facet_frame *frame = &ds->frames[i];
+        const facet_eval_image *e = &r->images[row++];
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "name", e->name);
+        cJSON_AddNumberToObject(item, "psnr", e->psnr);
+        cJSON_AddNumberToObject(item, "ssim", e->ssim);
+        if (frame->kappa) {
+            cJSON *kappa = cJSON_AddObjectToObject(item, "kappa");
+            for (int k = 0; k < ds->object_count; k++)
+                cJSON_AddNumberToObject(kappa, ds->object_names[k], frame->kappa[k]);
+        }
+        cJSON_AddItemToArray(images, item);
+    }
+    char *path = facet_path_join(out_dir, "metrics.json");
+    facet_status s = path ? facet_json_write_atomic(path, root) : facet_last_status();
+    free(path);
+    cJSON_Delete(root);
+    return s;
+}
+
+facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
+                            const facet_batch_options *options, const char *out_dir,
+                            const char *dataset_path, const char *split_name,
+                            facet_eval_result *r) {
+    memset(r, 0, sizeof *r);
+    int total = frames_in_shard(ds, options->shard);
+    if (total == 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "%s: the %s split has no frames",
+                          dataset_path, split_name);
+    facet_status s = facet_make_dirs(out_dir);
+    if (s != FACET_OK) return s;
+    r->images = facet_alloc_zeroed((size_t)total, sizeof *r->images);
+    if (!r->images) return facet_last_status();
+    if (options->progress) facet_progress_begin(options->progress, "eval", "img", total);
+    for (int i = 0; i < ds->frame_count; i++) {
+        if (!facet_shard_contains(options->shard, i)) continue;
+        const facet_frame *frame = &ds->frames[i];
+        facet_camera cam = facet_frame_camera(frame, 0, 0);
+        facet_image render = {0}, srgb = {0}, gt = {0};
+        s = facet_scene_apply_frame_kappa(scene, ds, frame);
+        double start = facet_seconds();
+        if (s == FACET_OK) s = facet_render_image(scene, &cam, &options->render, &render);
+        r->render_seconds += facet_seconds() - start;
+        r->rays += (double)cam.width * cam.height;
+        if (s == FACET_OK) s = facet_render_to_srgb(&render, &srgb);
+        if (s == FACET_OK) s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt);
+        facet_eval_image *e = &r->images[r->count];
+        if (s == FACET_OK) s = facet_psnr(&srgb, &gt, NULL, &e->psnr);
+        if (s == FACET_OK) s = facet_ssim(&srgb, &gt, NULL, &e->ssim);
+        char *path = s == FACET_OK ? output_path(out_dir, frame->name, FACET_OUTPUT_PNG) : NULL;
+        if (s == FACET_OK && !path) s = facet_last_status();
+        if (s == FACET_OK) s = facet_image_write_png(&srgb, path);
+        free(path);
+        facet_image_free(&render);
+        facet_image_free(&srgb);
+        facet_image_free(&gt);
+        if (s == FACET_OK && !(e->name = facet_strdup(frame->name))) s = facet_last_status();
+        if (s != FACET_OK) {
+            facet_error_context("frame '%s'", frame->name);
+            facet_eval_result_free(r);
+            return facet_last_status();
+        }
+        r->count++;
+        if (options->progress) facet_progress_advance(options->progress, 1);
+    }
+    if (options->progress) facet_progress_end(options->progress);
+    mean_std(r->images, r->count, 0, &r->psnr_mean, &r->psnr_std);
+    mean_std(r->images, r->count, 1, &r->ssim_mean, &r->ssim_std);
+    s = write_metrics_json(scene, ds, options, out_dir, dataset_path, split_name, r);
+    if (s != FACET_OK) facet_eval_result_free(r);
+    return s;
+}
+
+void facet_eval_result_free(facet_eval_result *r) {
+    for (int i = 0; i < r->count; i++) free(r->images[i].name);
+    free(r->images);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,84 @@
+/* Headless batch rendering and evaluation over a dataset's cameras (`facet render --cameras`,
+ * `facet eval`). Images are named after the frame (file_path basename without extension); every
+ * file is written atomically. */
+#ifndef FACET_RENDER_BATCH_H
+#define FACET_RENDER_BATCH_H
+
+#include "render.h"
+#include "scene.h"
+
+#include "core/progress.h"
+#include "core/status.h"
+#include "datasets/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A deterministic split of a camera list across machines: camera i belongs to shard `index`
+ * (0-based) when i % count == index. {0, 1} is everything. */
+typedef struct facet_shard {
+    int index, count;
+} facet_shard;
+
+/* Parses "K/N" with 0 <= K < N. */
+facet_status facet_shard_parse(const char *text, facet_shard *shard);
+static inline int facet_shard_contains(facet_shard shard, int i) {
+    return shard.count <= 1 || i % shard.count == shard.index;
+}
+
+typedef enum facet_output_format { FACET_OUTPUT_PNG = 0, FACET_OUTPUT_EXR } facet_output_format;
+
+/* Writes a linear RGBA render: PNG (sRGB, 8 bit, RGB) or EXR (linear, half, RGBA). */
+facet_status facet_write_render(const facet_image *linear_rgba, const char *path,
+                                facet_output_format format);
+
+/* The camera of a dataset frame, optionally at another resolution (0 keeps the frame's). */
+facet_camera facet_frame_camera(const facet_frame *frame, int width, int height);
+
+/* Sets the scene's kappa from a frame's ground truth (no-op when the frame has none). Every
+ * dataset object must exist in the scene. */
+facet_status facet_scene_apply_frame_kappa(facet_scene *scene, const facet_dataset *ds,
+                                           const facet_frame *frame);
+
+typedef struct facet_batch_options {
+    facet_render_options render;
+    facet_output_format format;
+    int width, height; /* 0: the frame's own resolution */
+    facet_shard shard;
+    int use_dataset_kappa; /* 1: set each frame's ground-truth kappa before rendering */
+    facet_progress *progress; /* may be NULL */
+} facet_batch_options;
+
+/* Renders every frame of `ds` in the shard to out_dir/<frame name>.<png|exr>. */
+facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
+                                const facet_batch_options *options, const char *out_dir,
+                                int *rendered);
+
+typedef struct facet_eval_image {
+    char *name;
+    double psnr, ssim;
+} facet_eval_image;
+
+typedef struct facet_eval_result {
+    int count;
+    facet_eval_image *images;
+    double psnr_mean, psnr_std, ssim_mean, ssim_std;
+    double render_seconds; /* wall time spent rendering (not loading or metrics) */
+    double rays;           /* rays rendered */
+} facet_eval_result;
+
+/* Renders each frame of the split with its ground-truth kappa, writes out_dir/<name>.png, compares
+ * in sRGB [0,1] against the ground-truth image (RGBA ground truth is composited over the scene's
+ * background colour, as nerfstudio does for Blender data) and writes out_dir/metrics.json
+ * (formats.md). `scene_path`/`dataset_path`/`split_name` are recorded in the JSON. */
+facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
+                            const facet_batch_options *options, const char *out_dir,
+                            const char *dataset_path, const char *split_name,
+                            facet_eval_result *result);
+void facet_eval_result_free(facet_eval_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,115 @@
+#include "render.h"
+
+#include "composite.h"
+
+#include "core/alloc.h"
+#include "core/color.h"
+#include "core/parallel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_NODES_PER_PIXEL = 64 };
+
+int facet_device_from_name(const char *name) {
+    if (!strcmp(name, "cpu")) return FACET_DEVICE_CPU;
+    if (!strcmp(name, "cuda")) return FACET_DEVICE_CUDA;
+    return -1;
+}
+
+const char *facet_device_name(facet_device device) {
+    return device == FACET_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+/* Renders image row `row`: one batch of `width` rays per node, then per-pixel compositing. */
+static facet_status render_row(const facet_scene *scene, const facet_camera *camera, int row,
+                               float scale, facet_ray *rays, facet_ray_result *results,
+                               float *out_row) {
+    const int width = camera->width, nodes = scene->node_count;
+    for (int i = 0; i < width; i++) rays[i] = facet_camera_ray(camera, i, row);
+    for (int n = 0; n < nodes; n++) {
+        const facet_node *node = &scene->nodes[n];
+        facet_status s =
+            node->kind->render_cpu(node, scene, rays, width, results + (size_t)n * width);
+        if (s != FACET_OK) return facet_error_context("node '%s'", node->name);
+    }
+    for (int i = 0; i < width; i++) {
+        facet_ray_result pixel[MAX_NODES_PER_PIXEL];
+        for (int n = 0; n < nodes; n++) pixel[n] = results[(size_t)n * width + i];
+        float background[3];
+        facet_background_radiance(scene->background_mode, scene->background,
+                                  &scene->environment.view, rays[i].direction, background);
+        float *px = out_row + (size_t)i * 4;
+        facet_composite(pixel, nodes, background, px);
+        for (int k = 0; k < 3; k++) px[k] *= scale;
+    }
+    return FACET_OK;
+}
+
+facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,
+                                const facet_render_options *options, facet_image *out) {
+    static const facet_render_options defaults = {0};
+    if (!options) options = &defaults;
+    if (options->device == FACET_DEVICE_CUDA)
+        return facet_render_image_cuda(scene, camera, options, out);
+    if (scene->node_count > MAX_NODES_PER_PIXEL)
+        return facet_fail(FACET_ERR_UNSUPPORTED, "a scene holds at most %d nodes, this one %d",
+                          MAX_NODES_PER_PIXEL, scene->node_count);
+    if (camera->width < 1 || camera->height < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
+                          camera->width, camera->height);
+    facet_status status = facet_image_alloc(out, camera->width, camera->height, 4);
+    if (status != FACET_OK) return status;
+    const float scale = exp2f(options->exposure);
+    const int width = camera->width;
+    int failed = 0;
+    char failure[2048] = "";
+    facet_status failure_status = FACET_OK;
+#pragma omp parallel
+    {
+        facet_ray *rays = malloc((size_t)width * sizeof *rays);
+        facet_ray_result *results =
+            malloc((size_t)width * (size_t)(scene->node_count ? scene->node_count : 1) *
+                   sizeof *results);
+#pragma omp for schedule(dynamic, 1)
+        for (int row = 0; row < camera->height; row++) {
+            if (failed) continue;
+            facet_status s;
+            if (!rays || !results)
+                s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for a row of %d rays",
+                               width);
+            else
+                s = render_row(scene, camera, row, scale, rays, results,
+                               out->data + (size_t)row * width * 4);
+            if (s != FACET_OK) {
+#pragma omp critical(facet_render_failure)
+                if (!failed) {
+                    failed = 1;
+                    failure_status = s;
+                    strncpy(failure, facet_last_error(), sizeof failure - 1);
+                }
+            }
+        }
+        free(rays);
+        free(results);
+    }
+    if (failed) {
+        facet_image_free(out);
+        return facet_fail(failure_status, "%s", failure);
+    }
+    return FACET_OK;
+}
+
+facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb) {
+    facet_status s = facet_image_alloc(srgb_rgb, linear_rgba->width, linear_rgba->height, 3);
+    if (s != FACET_OK) return s;
+    const int64_t pixels = (int64_t)linear_rgba->width * linear_rgba->height;
+    const int in_channels = linear_rgba->channels;
+    FACET_PARALLEL_FOR(p, 0, pixels) {
+        for (int c = 0; c < 3; c++)
+            srgb_rgb->data[p * 3 + c] =
+                facet_linear_to_srgb(linear_rgba->data[p * in_channels + (c < in_channels ? c : 0)]);
+    }
+    return FACET_OK;
+}

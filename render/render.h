@@ -1,0 +1,48 @@
+/* Rendering one camera view of a scene: the call that the batch renderer and the viewer share.
+ * Output is a linear RGBA float image (alpha = node coverage; the background is composited into
+ * RGB). */
+#ifndef FACET_RENDER_RENDER_H
+#define FACET_RENDER_RENDER_H
+
+#include "camera.h"
+#include "scene.h"
+
+#include "core/image.h"
+#include "core/progress.h"
+#include "core/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum facet_device {
+    FACET_DEVICE_CPU = 0,
+    FACET_DEVICE_CUDA,
+} facet_device;
+
+/* "cpu" / "cuda" -> device; -1 otherwise. */
+int facet_device_from_name(const char *name);
+const char *facet_device_name(facet_device device);
+
+/* Zero-initialised means: CPU, no exposure change. */
+typedef struct facet_render_options {
+    facet_device device;
+    float exposure; /* stops: linear RGB is scaled by 2^exposure */
+} facet_render_options;
+
+/* Renders `camera` into `out` (allocated here as camera->width x camera->height x 4). */
+facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,
+                                const facet_render_options *options, facet_image *out);
+
+/* The CUDA renderer (render/cuda/render_cuda.cu); reports FACET_ERR_CUDA in builds without CUDA
+ * and FACET_ERR_UNSUPPORTED for node kinds that have no CUDA path yet. */
+facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camera *camera,
+                                     const facet_render_options *options, facet_image *out);
+
+/* Converts a linear RGBA render to what a PNG stores: RGB, clamp [0,1], sRGB-encoded. */
+facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

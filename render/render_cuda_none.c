@@ -1,0 +1,13 @@
+/* CPU-only build: the CUDA renderer reports that CUDA is absent. */
+#ifndef FACET_HAVE_CUDA
+#include "render.h"
+
+facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camera *camera,
+                                     const facet_render_options *options, facet_image *out) {
+    (void)scene, (void)camera, (void)options, (void)out;
+    return facet_fail(FACET_ERR_CUDA, "--device cuda: facet was built without CUDA (configure "
+                                      "with nvcc installed, or -DFACET_CUDA=ON)");
+}
+#else
+typedef int facet_render_cuda_none_unused; /* ISO C forbids an empty translation unit */
+#endif
