@@ -52,8 +52,7 @@ static int describe_scene(const char *path) {
     printf("scene: %s (format version 1)\n", path);
     if (scene.has_environment)
         printf("environment: %s (%dx%d, convention %s, rotation %g deg, strength %g)\n",
-               scene.environment.path, scene.environment.view.width,
-               scene.environment.view.height,
+               scene.environment.path, scene.environment.view.width, scene.environment.view.height,
                facet_env_convention_name(scene.environment.view.convention),
                (double)scene.environment.rotation_deg, (double)scene.environment.view.strength);
     else
@@ -82,11 +81,14 @@ static int describe_dataset(const char *path) {
     printf("dataset: %s\n", path);
     for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
         facet_dataset ds;
-        if (facet_dataset_load(&ds, path, splits[i]) != FACET_OK) return cli_library_error();
+        if (facet_dataset_load(&ds, path, splits[i]) != FACET_OK) {
+            if (facet_last_status() != FACET_ERR_NOT_FOUND) return cli_library_error();
+            printf("  %-5s none (%s)\n", facet_split_name(splits[i]), facet_last_error());
+            continue;
+        }
         printf("  %-5s %4d frames", facet_split_name(splits[i]), ds.frame_count);
         if (ds.frame_count)
-            printf(", %dx%d, fx %.2f px", ds.frames[0].width, ds.frames[0].height,
-                   ds.frames[0].fx);
+            printf(", %dx%d, fx %.2f px", ds.frames[0].width, ds.frames[0].height, ds.frames[0].fx);
         printf("\n");
         if (i == 0 && ds.object_count) {
             printf("  objects:");
@@ -119,8 +121,8 @@ int facet_cmd_info(int argc, char **argv) {
     if (!facet_is_file(path)) return cli_error("'%s' does not exist", path);
     const char *ext = facet_path_extension(path);
     if (!strcasecmp(ext, ".safetensors")) return describe_safetensors(path);
-    if (!strcasecmp(ext, ".json")) return looks_like_scene(path) ? describe_scene(path)
-                                                                 : describe_dataset(path);
+    if (!strcasecmp(ext, ".json"))
+        return looks_like_scene(path) ? describe_scene(path) : describe_dataset(path);
     return cli_error("'%s': facet info describes .safetensors files, scene .json files and "
                      "datasets",
                      path);

@@ -104,10 +104,9 @@ int facet_cmd_render(int argc, char **argv) {
     facet_scene scene;
     if (facet_scene_load(&scene, scene_path) != FACET_OK) return cli_library_error();
     int status = 0;
-    if (env && facet_scene_set_environment(&scene, env, scene.environment.view.convention,
-                                           scene.environment.rotation_deg,
-                                           scene.has_environment ? scene.environment.view.strength
-                                                                 : 1.0f) != FACET_OK)
+    if (env && facet_scene_set_environment(
+                   &scene, env, scene.environment.view.convention, scene.environment.rotation_deg,
+                   scene.has_environment ? scene.environment.view.strength : 1.0f) != FACET_OK)
         status = cli_library_error();
     for (int i = 0; i < set_count && status == 0; i++)
         if (facet_scene_apply_assignment(&scene, sets[i]) != FACET_OK) status = cli_library_error();
@@ -136,8 +135,8 @@ int facet_cmd_render(int argc, char **argv) {
             facet_camera cam = scene.camera;
             if (options.width) cam = facet_camera_resized(cam, options.width, options.height);
             facet_image img = {0};
-            char *path = facet_path_join(out_dir, options.format == FACET_OUTPUT_EXR ? "camera.exr"
-                                                                                     : "camera.png");
+            char *path = facet_path_join(
+                out_dir, options.format == FACET_OUTPUT_EXR ? "camera.exr" : "camera.png");
             if (!path || facet_make_dirs(out_dir) != FACET_OK ||
                 facet_render_image(&scene, &cam, &options.render, &img) != FACET_OK ||
                 facet_write_render(&img, path, options.format) != FACET_OK)

@@ -48,7 +48,9 @@ int cli_usage_error(const char *name, const char *fmt, ...) {
     return 2;
 }
 
-int cli_library_error(void) { return cli_error("%s", facet_last_error()); }
+int cli_library_error(void) {
+    return cli_error("%s", facet_last_error());
+}
 
 int main(int argc, char **argv) {
     if (argc < 2) {

@@ -7,7 +7,9 @@ static facet_status no_cuda(void) {
                                       "installed, or -DFACET_CUDA=ON)");
 }
 
-int facet_cuda_available(void) { return 0; }
+int facet_cuda_available(void) {
+    return 0;
+}
 facet_status facet_cuda_device_name(char *name, size_t size) {
     if (size) name[0] = '\0';
     return no_cuda();

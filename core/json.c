@@ -200,14 +200,15 @@ facet_status facet_json_get_mat4(const facet_doc *doc, const cJSON *object, cons
         snprintf(row_key, sizeof row_key, "%d", r);
         if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != 4)
             return facet_fail(FACET_ERR_FORMAT,
-                              "%s: key '%s': row %d must be an array of 4 numbers", doc->path,
-                              full, r);
+                              "%s: key '%s': row %d must be an array of 4 numbers", doc->path, full,
+                              r);
         int c = 0;
         const cJSON *v;
         cJSON_ArrayForEach(v, row) {
             if (!cJSON_IsNumber(v))
-                return facet_fail(FACET_ERR_FORMAT, "%s: key '%s[%d][%d]': expected a number, got %s",
-                                  doc->path, full, r, c, facet_json_type_name(v));
+                return facet_fail(FACET_ERR_FORMAT,
+                                  "%s: key '%s[%d][%d]': expected a number, got %s", doc->path,
+                                  full, r, c, facet_json_type_name(v));
             out[r * 4 + c++] = v->valuedouble;
         }
         r++;
@@ -221,7 +222,8 @@ facet_status facet_json_check_keys(const facet_doc *doc, const cJSON *object, co
     cJSON_ArrayForEach(item, object) {
         if (strcmp(item->string, "extra") == 0) continue;
         int known = 0;
-        for (const char *const *a = allowed; *a && !known; a++) known = strcmp(*a, item->string) == 0;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, item->string) == 0;
         if (!known) {
             char full[512];
             return facet_fail(FACET_ERR_FORMAT, "%s: unknown key '%s'", doc->path,

@@ -16,7 +16,9 @@ extern "C" {
  * length, header dictionary, dtype, shape and that the data size matches the file size. */
 facet_status facet_npy_read(facet_tensor *t, const char *path);
 
-/* Writes a host tensor atomically (format 1.0). */
+/* Writes a host tensor atomically (format 1.0), byte for byte what numpy.save writes for the same
+ * C-order array: the header padded so the data starts at a multiple of 64 bytes. BF16 has no
+ * NumPy dtype and is rejected. */
 facet_status facet_npy_write(const facet_tensor *t, const char *path);
 
 #ifdef __cplusplus

@@ -56,8 +56,8 @@ void facet_progress_format(const facet_progress *p, double now, char *buf, size_
                  (long long)p->done, (long long)p->total, bar, rate, p->unit, took);
     else
         snprintf(buf, size, "%s %lld/%lld %3d%% |%s| %.3g %s/s  ETA %s", p->label,
-                 (long long)p->done, (long long)p->total, (int)(fraction * 100), bar, rate,
-                 p->unit, eta);
+                 (long long)p->done, (long long)p->total, (int)(fraction * 100), bar, rate, p->unit,
+                 eta);
 }
 
 static void draw(facet_progress *p, double now, int final) {

@@ -34,9 +34,13 @@ facet_status facet_error_context(const char *fmt, ...) {
     return error_status;
 }
 
-const char *facet_last_error(void) { return error_message; }
+const char *facet_last_error(void) {
+    return error_message;
+}
 
-facet_status facet_last_status(void) { return error_status; }
+facet_status facet_last_status(void) {
+    return error_status;
+}
 
 void facet_clear_error(void) {
     error_message[0] = '\0';
@@ -45,15 +49,24 @@ void facet_clear_error(void) {
 
 const char *facet_status_name(facet_status status) {
     switch (status) {
-    case FACET_OK: return "ok";
-    case FACET_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case FACET_ERR_IO: return "I/O error";
-    case FACET_ERR_FORMAT: return "malformed input";
-    case FACET_ERR_UNSUPPORTED: return "unsupported";
-    case FACET_ERR_NOT_FOUND: return "not found";
-    case FACET_ERR_OUT_OF_MEMORY: return "out of memory";
-    case FACET_ERR_CUDA: return "CUDA error";
-    case FACET_ERR_INTERNAL: return "internal error";
+    case FACET_OK:
+        return "ok";
+    case FACET_ERR_INVALID_ARGUMENT:
+        return "invalid argument";
+    case FACET_ERR_IO:
+        return "I/O error";
+    case FACET_ERR_FORMAT:
+        return "malformed input";
+    case FACET_ERR_UNSUPPORTED:
+        return "unsupported";
+    case FACET_ERR_NOT_FOUND:
+        return "not found";
+    case FACET_ERR_OUT_OF_MEMORY:
+        return "out of memory";
+    case FACET_ERR_CUDA:
+        return "CUDA error";
+    case FACET_ERR_INTERNAL:
+        return "internal error";
     }
     return "unknown status";
 }

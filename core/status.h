@@ -22,7 +22,7 @@ typedef enum facet_status {
     FACET_ERR_UNSUPPORTED,      /* well-formed but a feature facet does not handle */
     FACET_ERR_NOT_FOUND,        /* a named key, tensor, object or file does not exist */
     FACET_ERR_OUT_OF_MEMORY,
-    FACET_ERR_CUDA,   /* a CUDA runtime or library call failed, or CUDA is unavailable */
+    FACET_ERR_CUDA,    /* a CUDA runtime or library call failed, or CUDA is unavailable */
     FACET_ERR_INTERNAL /* a broken invariant: a bug in facet */
 } facet_status;
 

@@ -78,8 +78,8 @@ const char *facet_shape_string(int ndim, const int64_t *shape, char *buf, size_t
     size_t used = 0;
     used += (size_t)snprintf(buf, size, "[");
     for (int i = 0; i < ndim && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "," : "",
-                                 (long long)shape[i]);
+        used +=
+            (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "," : "", (long long)shape[i]);
     if (used < size) snprintf(buf + used, size - used, "]");
     return buf;
 }
@@ -98,15 +98,23 @@ facet_status facet_tensor_expect(const facet_tensor *t, const char *name, facet_
 
 float facet_tensor_get_f32(const facet_tensor *t, int64_t i) {
     switch (t->dtype) {
-    case FACET_DTYPE_F32: return ((const float *)t->data)[i];
-    case FACET_DTYPE_F16: return facet_f16_to_f32(((const uint16_t *)t->data)[i]);
-    case FACET_DTYPE_BF16: return facet_bf16_to_f32(((const uint16_t *)t->data)[i]);
+    case FACET_DTYPE_F32:
+        return ((const float *)t->data)[i];
+    case FACET_DTYPE_F16:
+        return facet_f16_to_f32(((const uint16_t *)t->data)[i]);
+    case FACET_DTYPE_BF16:
+        return facet_bf16_to_f32(((const uint16_t *)t->data)[i]);
     case FACET_DTYPE_BOOL:
-    case FACET_DTYPE_U8: return (float)((const uint8_t *)t->data)[i];
-    case FACET_DTYPE_U16: return (float)((const uint16_t *)t->data)[i];
-    case FACET_DTYPE_I32: return (float)((const int32_t *)t->data)[i];
-    case FACET_DTYPE_I64: return (float)((const int64_t *)t->data)[i];
-    case FACET_DTYPE_INVALID: break;
+    case FACET_DTYPE_U8:
+        return (float)((const uint8_t *)t->data)[i];
+    case FACET_DTYPE_U16:
+        return (float)((const uint16_t *)t->data)[i];
+    case FACET_DTYPE_I32:
+        return (float)((const int32_t *)t->data)[i];
+    case FACET_DTYPE_I64:
+        return (float)((const int64_t *)t->data)[i];
+    case FACET_DTYPE_INVALID:
+        break;
     }
     return 0.0f;
 }

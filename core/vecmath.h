@@ -37,7 +37,9 @@ static inline FACET_HD float facet_v3_dot(facet_vec3 a, facet_vec3 b) {
 static inline FACET_HD facet_vec3 facet_v3_cross(facet_vec3 a, facet_vec3 b) {
     return facet_v3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x);
 }
-static inline FACET_HD float facet_v3_length(facet_vec3 a) { return sqrtf(facet_v3_dot(a, a)); }
+static inline FACET_HD float facet_v3_length(facet_vec3 a) {
+    return sqrtf(facet_v3_dot(a, a));
+}
 /* a / |a|; the zero vector stays zero. */
 static inline FACET_HD facet_vec3 facet_v3_normalize(facet_vec3 a) {
     float len = facet_v3_length(a);

@@ -34,13 +34,14 @@ static cJSON *scalar_to_json(const yaml_node_t *node) {
 static cJSON *node_to_json(yaml_document_t *document, yaml_node_t *node, int depth,
                            const char *path) {
     if (depth > YAML_MAX_DEPTH) {
-        facet_fail(FACET_ERR_FORMAT, "%s: YAML nested deeper than %d levels", path,
-                   YAML_MAX_DEPTH);
+        facet_fail(FACET_ERR_FORMAT, "%s: YAML nested deeper than %d levels", path, YAML_MAX_DEPTH);
         return NULL;
     }
     cJSON *out = NULL;
     switch (node->type) {
-    case YAML_SCALAR_NODE: out = scalar_to_json(node); break;
+    case YAML_SCALAR_NODE:
+        out = scalar_to_json(node);
+        break;
     case YAML_SEQUENCE_NODE:
         out = cJSON_CreateArray();
         for (yaml_node_item_t *item = node->data.sequence.items.start;
@@ -81,7 +82,9 @@ static cJSON *node_to_json(yaml_document_t *document, yaml_node_t *node, int dep
             cJSON_AddItemToObject(out, name, child);
         }
         break;
-    case YAML_NO_NODE: out = cJSON_CreateNull(); break;
+    case YAML_NO_NODE:
+        out = cJSON_CreateNull();
+        break;
     }
     if (!out && facet_last_status() == FACET_OK)
         facet_fail(FACET_ERR_OUT_OF_MEMORY, "%s: out of memory converting YAML", path);

@@ -73,7 +73,8 @@ facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
     facet_status s = facet_make_dirs(out_dir);
     if (s != FACET_OK) return s;
     if (options->progress)
-        facet_progress_begin(options->progress, "render", "img", frames_in_shard(ds, options->shard));
+        facet_progress_begin(options->progress, "render", "img",
+                             frames_in_shard(ds, options->shard));
     for (int i = 0; i < ds->frame_count && s == FACET_OK; i++) {
         if (!facet_shard_contains(options->shard, i)) continue;
         const facet_frame *frame = &ds->frames[i];
@@ -163,7 +164,8 @@ static facet_status write_metrics_json(const facet_scene *scene, const facet_dat
     cJSON_AddNumberToObject(results, "ssim", r->ssim_mean);
     cJSON_AddNumberToObject(results, "ssim_std", r->ssim_std);
     cJSON_AddNumberToObject(results, "num_images", r->count);
-    cJSON_AddNumberToObject(results, "fps", r->render_seconds > 0 ? r->count / r->render_seconds : 0);
+    cJSON_AddNumberToObject(results, "fps",
+                            r->render_seconds > 0 ? r->count / r->render_seconds : 0);
     cJSON_AddNumberToObject(results, "num_rays_per_sec",
                             r->render_seconds > 0 ? r->rays / r->render_seconds : 0);
     cJSON *images = cJSON_AddArrayToObject(root, "images");
@@ -215,7 +217,8 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         r->render_seconds += facet_seconds() - start;
         r->rays += (double)cam.width * cam.height;
         if (s == FACET_OK) s = facet_render_to_srgb(&render, &srgb);
-        if (s == FACET_OK) s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt);
+        if (s == FACET_OK)
+            s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt);
         facet_eval_image *e = &r->images[r->count];
         if (s == FACET_OK) s = facet_psnr(&srgb, &gt, NULL, &e->psnr);
         if (s == FACET_OK) s = facet_ssim(&srgb, &gt, NULL, &e->ssim);

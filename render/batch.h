@@ -46,7 +46,7 @@ typedef struct facet_batch_options {
     facet_output_format format;
     int width, height; /* 0: the frame's own resolution */
     facet_shard shard;
-    int use_dataset_kappa; /* 1: set each frame's ground-truth kappa before rendering */
+    int use_dataset_kappa;    /* 1: set each frame's ground-truth kappa before rendering */
     facet_progress *progress; /* may be NULL */
 } facet_batch_options;
 

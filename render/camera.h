@@ -8,9 +8,9 @@
 #include "core/vecmath.h"
 
 typedef struct facet_camera {
-    facet_mat4 c2w;         /* camera-to-world, row-major */
-    float fx, fy, cx, cy;   /* pixels; (cx, cy) from the top-left corner */
-    int width, height;      /* pixels */
+    facet_mat4 c2w;       /* camera-to-world, row-major */
+    float fx, fy, cx, cy; /* pixels; (cx, cy) from the top-left corner */
+    int width, height;    /* pixels */
 } facet_camera;
 
 typedef struct facet_ray {

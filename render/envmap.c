@@ -30,7 +30,8 @@ facet_status facet_envmap_load(facet_envmap *env, const char *path, facet_env_co
     if (s != FACET_OK) return facet_error_context("environment map");
     if (!is_hdr_file(path)) {
         size_t n = (size_t)env->image.width * env->image.height * 3;
-        for (size_t i = 0; i < n; i++) env->image.data[i] = facet_srgb_to_linear(env->image.data[i]);
+        for (size_t i = 0; i < n; i++)
+            env->image.data[i] = facet_srgb_to_linear(env->image.data[i]);
     }
     env->path = facet_strdup(path);
     if (!env->path) {

@@ -69,9 +69,8 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
 #pragma omp parallel
     {
         facet_ray *rays = malloc((size_t)width * sizeof *rays);
-        facet_ray_result *results =
-            malloc((size_t)width * (size_t)(scene->node_count ? scene->node_count : 1) *
-                   sizeof *results);
+        facet_ray_result *results = malloc(
+            (size_t)width * (size_t)(scene->node_count ? scene->node_count : 1) * sizeof *results);
 #pragma omp for schedule(dynamic, 1)
         for (int row = 0; row < camera->height; row++) {
             if (failed) continue;
@@ -108,8 +107,8 @@ facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *s
     const int in_channels = linear_rgba->channels;
     FACET_PARALLEL_FOR(p, 0, pixels) {
         for (int c = 0; c < 3; c++)
-            srgb_rgb->data[p * 3 + c] =
-                facet_linear_to_srgb(linear_rgba->data[p * in_channels + (c < in_channels ? c : 0)]);
+            srgb_rgb->data[p * 3 + c] = facet_linear_to_srgb(
+                linear_rgba->data[p * in_channels + (c < in_channels ? c : 0)]);
     }
     return FACET_OK;
 }

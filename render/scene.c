@@ -65,7 +65,8 @@ static void node_free(facet_node *node) {
     memset(node, 0, sizeof *node);
 }
 
-/* ---- loading ---------------------------------------------------------------------------------- */
+/* ---- loading ----------------------------------------------------------------------------------
+ */
 
 static facet_status load_background(facet_scene *scene, const facet_doc *doc, const cJSON *root) {
     const cJSON *bg = cJSON_GetObjectItemCaseSensitive(root, "background");
@@ -105,7 +106,8 @@ static facet_status load_environment(facet_scene *scene, const facet_doc *doc, c
     if (s == FACET_OK) s = facet_json_get_string(doc, env, "map", "environment", &map);
     if (s == FACET_OK)
         s = facet_json_opt_string(doc, env, "convention", "environment", &convention_name);
-    if (s == FACET_OK) s = facet_json_opt_number(doc, env, "rotation_deg", "environment", &rotation);
+    if (s == FACET_OK)
+        s = facet_json_opt_number(doc, env, "rotation_deg", "environment", &rotation);
     if (s == FACET_OK) s = facet_json_opt_number(doc, env, "strength", "environment", &strength);
     if (s != FACET_OK) return s;
     int convention = facet_env_convention_from_name(convention_name);
@@ -143,7 +145,8 @@ static facet_status load_camera(facet_scene *scene, const facet_doc *doc, const 
     if (s != FACET_OK) return s;
     if (!(fov > 0.0 && fov < 3.14159))
         return facet_fail(FACET_ERR_FORMAT,
-                          "%s: key 'camera.camera_angle_x': expected radians in (0, pi)", doc->path);
+                          "%s: key 'camera.camera_angle_x': expected radians in (0, pi)",
+                          doc->path);
     if (width < 1 || height < 1 || width > 16384 || height > 16384 || width != floor(width) ||
         height != floor(height))
         return facet_fail(FACET_ERR_FORMAT,
@@ -219,8 +222,8 @@ facet_status facet_scene_load(facet_scene *scene, const char *path) {
     facet_doc doc;
     facet_status s = facet_json_load(&doc, path);
     if (s != FACET_OK) return s;
-    static const char *const keys[] = {"version",  "background", "environment",
-                                       "nodes",    "camera",     NULL};
+    static const char *const keys[] = {"version", "background", "environment",
+                                       "nodes",   "camera",     NULL};
     double version = 0;
     s = facet_json_object(&doc, doc.root, "(top level)");
     if (s == FACET_OK) s = facet_json_check_keys(&doc, doc.root, "", keys);

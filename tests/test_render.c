@@ -19,7 +19,8 @@
 
 static const float PI = 3.14159265358979f;
 
-/* ---- cameras ----------------------------------------------------------------------------------- */
+/* ---- cameras -----------------------------------------------------------------------------------
+ */
 
 Test(camera, centre_pixel_looks_down_minus_z) {
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), PI / 2, 4, 4);
@@ -56,12 +57,13 @@ Test(camera, resizing_scales_intrinsics) {
     cr_assert_float_eq(half.cy, 12.5f, 1e-6);
 }
 
-/* ---- environment maps -------------------------------------------------------------------------- */
+/* ---- environment maps --------------------------------------------------------------------------
+ */
 
 static facet_envmap_view view_of(const float *rgb, int w, int h, facet_env_convention c,
                                  float rotation_deg) {
-    facet_envmap_view v = {rgb, w, h, c, cosf(rotation_deg * PI / 180), sinf(rotation_deg * PI / 180),
-                           1.0f};
+    facet_envmap_view v = {
+        rgb, w, h, c, cosf(rotation_deg * PI / 180), sinf(rotation_deg * PI / 180), 1.0f};
     return v;
 }
 
@@ -121,7 +123,8 @@ Test(envmap, bilinear_hits_texel_centres_and_wraps) {
     cr_assert_float_eq(out[0], 1.0f, 1e-6);
 }
 
-/* ---- compositing ------------------------------------------------------------------------------- */
+/* ---- compositing -------------------------------------------------------------------------------
+ */
 
 Test(composite, nearest_first_then_background) {
     facet_ray_result r[2] = {{{0, 0.5f, 0}, 0.5f, 2.0f}, {{0.25f, 0, 0}, 0.25f, 1.0f}};
@@ -134,7 +137,8 @@ Test(composite, nearest_first_then_background) {
     cr_assert_float_eq(out[3], 0.625f, 1e-6);
 }
 
-/* ---- scene graph ------------------------------------------------------------------------------- */
+/* ---- scene graph -------------------------------------------------------------------------------
+ */
 
 /* A test node kind: a constant-colour half-transparent layer with one controllable object whose
  * kappa becomes its red channel, so tests can see run-time changes in the pixels. */
@@ -161,7 +165,8 @@ static const facet_node_kind layer_kind = {"test_layer", layer_keys, layer_load,
                                            layer_render};
 
 static void register_layer(void) {
-    if (!facet_node_kind_find("test_layer")) cr_assert_eq(facet_node_kind_register(&layer_kind), FACET_OK);
+    if (!facet_node_kind_find("test_layer"))
+        cr_assert_eq(facet_node_kind_register(&layer_kind), FACET_OK);
 }
 
 static const char *scene_file(const char *dir, const char *json) {
@@ -191,14 +196,17 @@ Test(scene, allows_anything_under_extra) {
     register_layer();
     const char *dir = test_scratch_dir("scene_extra");
     facet_scene scene;
-    cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1, \"extra\": {\"x\": 1}}")),
-                 FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(
+        facet_scene_load(&scene, scene_file(dir, "{\"version\": 1, \"extra\": {\"x\": 1}}")),
+        FACET_OK, "%s", facet_last_error());
     facet_scene_free(&scene);
 }
 Test(scene, rejects_other_versions) {
     expect_scene_error("{\"version\": 2}", "version 2 is not supported");
 }
-Test(scene, rejects_missing_version) { expect_scene_error("{}", "missing key 'version'"); }
+Test(scene, rejects_missing_version) {
+    expect_scene_error("{}", "missing key 'version'");
+}
 Test(scene, rejects_malformed_json_with_position) {
     expect_scene_error("{\"version\": 1,\n \"nodes\": [}", "scene.json:2:");
 }
@@ -328,9 +336,9 @@ Test(render, matches_blender_cycles_world_background) {
     cr_assert_eq(facet_scene_load(&scene, scene_file(dir, json)), FACET_OK, "%s",
                  facet_last_error());
     facet_dataset ds;
-    cr_assert_eq(facet_dataset_load(&ds, test_source_path("tests/fixtures/envmap_blender"),
-                                    FACET_SPLIT_ALL),
-                 FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(
+        facet_dataset_load(&ds, test_source_path("tests/fixtures/envmap_blender"), FACET_SPLIT_ALL),
+        FACET_OK, "%s", facet_last_error());
     cr_assert_eq(ds.frame_count, 2);
     for (int f = 0; f < ds.frame_count; f++) {
         facet_image blender, fine;
@@ -354,7 +362,8 @@ Test(render, matches_blender_cycles_world_background) {
                     sum_blender += ref;
                 }
         double relative = abs_err / sum_blender, ratio = sum_facet / sum_blender;
-        cr_log_info("view %d: mean |facet - blender| / mean = %.4f, ratio %.5f", f, relative, ratio);
+        cr_log_info("view %d: mean |facet - blender| / mean = %.4f, ratio %.5f", f, relative,
+                    ratio);
         cr_assert_lt(relative, 0.01, "view %d: relative error %.4f", f, relative);
         cr_assert_lt(fabs(ratio - 1.0), 0.001, "view %d: ratio %.5f", f, ratio);
         facet_image_free(&blender);

@@ -45,13 +45,14 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
     if (err == cudaSuccess) {
         dim3 block(16, 16);
         dim3 grid((camera->width + 15) / 16, (camera->height + 15) / 16);
-        float3 color = make_float3(scene->background[0], scene->background[1],
-                                   scene->background[2]);
+        float3 color =
+            make_float3(scene->background[0], scene->background[1], scene->background[2]);
         render_background_kernel<<<grid, block>>>(*camera, scene->background_mode, color, env,
                                                   exp2f(options->exposure), d_rgba);
         err = cudaGetLastError();
     }
-    if (err == cudaSuccess) err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
+    if (err == cudaSuccess)
+        err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
     cudaFree(d_rgba);
     cudaFree(d_env);
     if (err != cudaSuccess) {

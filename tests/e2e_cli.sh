@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# End-to-end: drives the facet CLI on the embedded demo dataset (rendered by Blender, see
+# assets/README.md) and on datasets written here. Usage: e2e_cli.sh FACET SOURCE_DIR WORK_DIR
+set -u
+facet=$1
+src=$2
+work=$3
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+pass() { printf 'ok   %s\n' "$1"; }
+fail() { printf 'FAIL %s\n' "$1"; failures=$((failures + 1)); }
+
+# expect_status CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit status, keeps stderr
+expect_status() {
+    local want=$1 what=$2
+    shift 3
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local got=$?
+    if [ "$got" = "$want" ]; then pass "$what"; else
+        fail "$what (exit $got, want $want)"; sed 's/^/     /' "$work/stderr"; fi
+}
+expect_stderr() { # FRAGMENT DESCRIPTION
+    if grep -qF -- "$1" "$work/stderr"; then pass "$2"; else
+        fail "$2: stderr lacks '$1'"; sed 's/^/     /' "$work/stderr"; fi
+}
+png_size() { # prints WIDTHxHEIGHT from a PNG's IHDR
+    od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8}'
+}
+
+scene="$src/assets/demo/scene.json"
+data="$src/assets/demo/data"
+
+# ---- help and usage -------------------------------------------------------------------------------
+expect_status 0 "facet --help" -- "$facet" --help
+for cmd in render eval metrics info; do
+    expect_status 0 "facet $cmd --help" -- "$facet" $cmd --help
+done
+expect_status 2 "unknown command is a usage error" -- "$facet" frobnicate
+expect_status 2 "unknown option is a usage error" -- "$facet" render "$scene" --colour red
+expect_stderr "unknown option '--colour'" "unknown option named"
+expect_status 2 "bad --shard is a usage error" -- "$facet" render "$scene" --shard 3/2
+expect_status 2 "--width without --height" -- "$facet" render "$scene" --width 10
+
+# ---- info ---------------------------------------------------------------------------------------
+expect_status 0 "info on the demo scene" -- "$facet" info "$scene"
+grep -q "convention blender" "$work/stdout" && pass "info shows the environment" || fail "info shows the environment"
+expect_status 0 "info on the demo dataset" -- "$facet" info "$data"
+grep -Eq "test +8 frames, 160x120" "$work/stdout" && pass "info counts test frames" || fail "info counts test frames"
+expect_status 1 "info on a missing file" -- "$facet" info "$work/nothing.safetensors"
+expect_stderr "does not exist" "missing file named"
+
+# ---- render -------------------------------------------------------------------------------------
+expect_status 0 "render the scene camera" -- "$facet" render "$scene" --out "$work/cam" --quiet
+[ "$(png_size "$work/cam/camera.png")" = "320x240" ] && pass "camera.png is 320x240" || fail "camera.png size"
+expect_status 0 "render the test split" -- "$facet" render "$scene" --cameras "$data" --split test --out "$work/all" --quiet
+n=$(ls "$work/all"/*.png | wc -l)
+[ "$n" = 8 ] && pass "8 test images named after frames" || fail "expected 8 images, got $n"
+[ -f "$work/all/r_14.png" ] && pass "r_14.png present" || fail "r_14.png missing"
+expect_status 0 "render shard 0/3" -- "$facet" render "$scene" --cameras "$data" --split test --shard 0/3 --out "$work/shards" --quiet
+expect_status 0 "render shard 1/3" -- "$facet" render "$scene" --cameras "$data" --split test --shard 1/3 --out "$work/shards" --quiet
+n0=$(ls "$work/shards"/*.png | wc -l)
+expect_status 0 "render shard 2/3" -- "$facet" render "$scene" --cameras "$data" --split test --shard 2/3 --out "$work/shards" --quiet
+n=$(ls "$work/shards"/*.png | wc -l)
+[ "$n0" -lt 8 ] && [ "$n" = 8 ] && pass "shards are disjoint and cover the split" || fail "shards: $n0 then $n images"
+same=1
+for f in "$work/all"/*.png; do cmp -s "$f" "$work/shards/$(basename "$f")" || same=0; done
+[ $same = 1 ] && pass "sharded images equal the unsharded ones" || fail "sharded images differ"
+expect_status 0 "render at another resolution" -- "$facet" render "$scene" --cameras "$data" --split test --width 80 --height 60 --out "$work/small" --quiet
+[ "$(png_size "$work/small/r_0.png")" = "80x60" ] && pass "--width/--height resize" || fail "resize: $(png_size "$work/small/r_0.png")"
+expect_status 0 "render EXR" -- "$facet" render "$scene" --cameras "$data" --split test --format exr --out "$work/exr" --quiet
+head -c4 "$work/exr/r_0.exr" | od -An -tx1 | grep -q "76 2f 31 01" && pass "EXR output has the EXR magic" || fail "EXR magic"
+expect_status 0 "render with --env" -- "$facet" render "$scene" --env /usr/share/blender/datafiles/studiolights/world/night.exr --out "$work/night" --quiet
+! cmp -s "$work/night/camera.png" "$work/cam/camera.png" && pass "--env changes the picture" || fail "--env had no effect"
+expect_status 1 "--set on a scene without objects" -- "$facet" render "$scene" --set drawer=0.5 --out "$work/x"
+expect_stderr "no object 'drawer' in the scene" "--set names the unknown object"
+expect_status 1 "missing scene file" -- "$facet" render "$work/none.json"
+expect_stderr "none.json" "missing scene named"
+expect_status 1 "--device cuda on this build" -- "$facet" render "$scene" --device cuda --out "$work/cuda"
+if grep -q "built without CUDA" "$work/stderr" || [ -f "$work/cuda/camera.png" ]; then
+    pass "--device cuda renders or says CUDA is absent"; else fail "--device cuda"; fi
+
+# ---- eval ---------------------------------------------------------------------------------------
+expect_status 0 "eval the demo" -- "$facet" eval "$scene" --data "$data" --out "$work/eval" --quiet
+m="$work/eval/metrics.json"
+for key in '"format":\s*"facet-metrics"' '"version":\s*1' '"split":\s*"test"' '"psnr_std"' '"num_rays_per_sec"' '"name":\s*"r_0"'; do
+    grep -qP "$key" "$m" && pass "metrics.json has $key" || fail "metrics.json lacks $key"
+done
+psnr=$(grep -m1 '"psnr":' "$m" | tr -dc '0-9.')
+awk -v p="$psnr" 'BEGIN{exit !(p > 30)}' && pass "demo PSNR $psnr dB > 30 against Blender" || fail "demo PSNR $psnr"
+expect_status 0 "eval prints a table" -- "$facet" eval "$scene" --data "$data" --out "$work/eval2"
+grep -q "^mean" "$work/stdout" && pass "summary row" || fail "summary row missing"
+
+# a dataset whose image is missing: eval fails naming it, and the earlier metrics.json survives
+mkdir -p "$work/broken/test"
+cp "$data/test/r_0.png" "$work/broken/test/r_0.png"
+sed 's#"\./test/r_2"#"./test/missing"#' "$data/transforms_test.json" > "$work/broken/transforms_test.json"
+cp "$m" "$work/eval/metrics.before"
+expect_status 1 "eval with a missing image" -- "$facet" eval "$scene" --data "$work/broken" --out "$work/eval" --quiet
+expect_stderr "missing" "missing image named"
+cmp -s "$m" "$work/eval/metrics.before" && pass "previous metrics.json untouched" || fail "metrics.json was overwritten"
+ls "$work/eval" | grep -q tmp && fail "temporary files left behind" || pass "no temporary files left"
+
+# transforms.json without camera intrinsics
+printf '{"frames": [{"file_path": "a", "transform_matrix": [[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,0,1]]}]}' > "$work/noint.json"
+expect_status 1 "transforms without intrinsics" -- "$facet" render "$scene" --cameras "$work/noint.json" --out "$work/y"
+expect_stderr "noint.json" "transforms error names the file"
+
+# ---- metrics ------------------------------------------------------------------------------------
+expect_status 0 "metrics between two images" -- "$facet" metrics "$work/all/r_0.png" "$data/test/r_0.png"
+grep -q '"psnr"' "$work/stdout" && grep -q '"ssim"' "$work/stdout" && pass "metrics prints psnr and ssim" || fail "metrics JSON"
+expect_status 1 "metrics size mismatch" -- "$facet" metrics "$work/small/r_0.png" "$data/test/r_0.png"
+
+echo
+if [ $failures -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
+echo "all checks passed"
