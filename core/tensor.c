@@ -118,3 +118,14 @@ float facet_tensor_get_f32(const facet_tensor *t, int64_t i) {
     }
     return 0.0f;
 }
+
+double facet_tensor_get_f64(const facet_tensor *t, int64_t i) {
+    switch (t->dtype) {
+    case FACET_DTYPE_I64:
+        return (double)((const int64_t *)t->data)[i];
+    case FACET_DTYPE_I32:
+        return (double)((const int32_t *)t->data)[i];
+    default:
+        return (double)facet_tensor_get_f32(t, i);
+    }
+}

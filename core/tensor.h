@@ -60,8 +60,10 @@ const char *facet_shape_string(int ndim, const int64_t *shape, char *buf, size_t
 facet_status facet_tensor_expect(const facet_tensor *t, const char *name, facet_dtype dtype,
                                  int ndim, const int64_t *shape);
 
-/* Converts any float dtype (F32, F16, BF16) element i to f32. */
+/* Element i of a host tensor of any dtype converted to f32. */
 float facet_tensor_get_f32(const facet_tensor *t, int64_t i);
+/* Element i as a double: exact for every dtype except I64 beyond 2^53. */
+double facet_tensor_get_f64(const facet_tensor *t, int64_t i);
 
 #ifdef __cplusplus
 }

@@ -61,17 +61,6 @@ static const char *fixture(const char *name) {
     return test_source_path(relative);
 }
 
-static double element(const facet_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case FACET_DTYPE_I64:
-        return (double)((const int64_t *)t->data)[i];
-    case FACET_DTYPE_I32:
-        return (double)((const int32_t *)t->data)[i];
-    default:
-        return (double)facet_tensor_get_f32(t, i);
-    }
-}
-
 /* Reads fixture `name` and checks dtype, shape and every value against expected.json. */
 static void check_fixture(const char *name, facet_dtype dtype) {
     facet_doc doc;
@@ -94,8 +83,8 @@ static void check_fixture(const char *name, facet_dtype dtype) {
     cJSON_ArrayForEach(v, values) {
         double expected = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
         if (t.dtype == FACET_DTYPE_F32) expected = (double)(float)expected;
-        cr_assert_eq(element(&t, i), expected, "%s[%lld]: %.17g, expected %.17g", name,
-                     (long long)i, element(&t, i), expected);
+        cr_assert_eq(facet_tensor_get_f64(&t, i), expected, "%s[%lld]: %.17g, expected %.17g", name,
+                     (long long)i, facet_tensor_get_f64(&t, i), expected);
         i++;
     }
     facet_tensor_free(&t);

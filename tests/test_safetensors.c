@@ -64,18 +64,6 @@ static void load_expected(facet_doc *doc) {
                  FACET_OK, "%s", facet_last_error());
 }
 
-/* Element i of t as a double, exactly (every dtype here converts exactly). */
-static double element(const facet_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case FACET_DTYPE_I64:
-        return (double)((const int64_t *)t->data)[i];
-    case FACET_DTYPE_I32:
-        return (double)((const int32_t *)t->data)[i];
-    default:
-        return (double)facet_tensor_get_f32(t, i);
-    }
-}
-
 /* Checks every tensor of `file` in expected.json against the opened file: header order, dtype,
  * shape, exact values, the offsets when `check_offsets`; and the metadata. */
 static void check_against_expected(const facet_safetensors *st, const char *file,
@@ -115,8 +103,9 @@ static void check_against_expected(const facet_safetensors *st, const char *file
             /* floats compare in their own precision: JSON holds the double nearest the value */
             double expected = cJSON_IsBool(v) ? (double)cJSON_IsTrue(v) : v->valuedouble;
             if (e->tensor.dtype == FACET_DTYPE_F32) expected = (double)(float)expected;
-            cr_assert_eq(element(&e->tensor, i), expected, "%s[%lld]: %.17g, expected %.17g", name,
-                         (long long)i, element(&e->tensor, i), expected);
+            cr_assert_eq(facet_tensor_get_f64(&e->tensor, i), expected,
+                         "%s[%lld]: %.17g, expected %.17g", name, (long long)i,
+                         facet_tensor_get_f64(&e->tensor, i), expected);
             i++;
         }
     }

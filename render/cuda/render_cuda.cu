@@ -26,6 +26,11 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
                                                 const facet_camera *camera,
                                                 const facet_render_options *options,
                                                 facet_image *out) {
+    int devices = 0;
+    cudaError_t probe = cudaGetDeviceCount(&devices);
+    if (probe != cudaSuccess || devices == 0)
+        return facet_fail(FACET_ERR_CUDA, "--device cuda: no usable CUDA device (%s)",
+                          probe != cudaSuccess ? cudaGetErrorString(probe) : "none found");
     if (scene->node_count > 0)
         return facet_fail(FACET_ERR_UNSUPPORTED,
                           "node '%s' (type %s) has no CUDA renderer yet; use --device cpu",
