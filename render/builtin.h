@@ -1,5 +1,6 @@
-/* The node kinds compiled into facet. Each model's module adds its kind here as it lands
- * (livescene, sdf, risesdf); until then a scene file naming one is rejected as an unknown type. */
+/* The node kinds compiled into facet: livescene (render/livescene_node.h). The relighting kinds
+ * (sdf, risesdf) join here as they land; until then a scene file naming one is rejected as an
+ * unknown type. */
 #ifndef FACET_RENDER_BUILTIN_H
 #define FACET_RENDER_BUILTIN_H
 

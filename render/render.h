@@ -24,11 +24,17 @@ typedef enum facet_device {
 int facet_device_from_name(const char *name);
 const char *facet_device_name(facet_device device);
 
-/* Zero-initialised means: CPU, no exposure change. */
+/* Zero-initialised means: CPU, no exposure change, no auxiliary outputs. */
 typedef struct facet_render_options {
     facet_device device;
     float exposure; /* stops: linear RGB is scaled by 2^exposure */
+    /* When not NULL, receives every node's auxiliary channels (facet_node.aux_channels, nodes in
+     * scene order) as one image of facet_scene_aux_channels() channels. */
+    facet_image *aux;
 } facet_render_options;
+
+/* Total auxiliary channels over the scene's nodes. */
+int facet_scene_aux_channels(const facet_scene *scene);
 
 /* Renders `camera` into `out` (allocated here as camera->width x camera->height x 4). */
 facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,

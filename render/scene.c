@@ -56,8 +56,19 @@ facet_status facet_node_add_object(facet_node *node, const char *object, float k
     return FACET_OK;
 }
 
+facet_status facet_node_add_aux(facet_node *node, const char *name) {
+    char **names = facet_realloc(node->aux_names, (size_t)node->aux_channels + 1, sizeof *names);
+    if (!names) return facet_last_status();
+    node->aux_names = names;
+    if (!(names[node->aux_channels] = facet_strdup(name))) return facet_last_status();
+    node->aux_channels++;
+    return FACET_OK;
+}
+
 static void node_free(facet_node *node) {
     if (node->kind && node->kind->destroy) node->kind->destroy(node);
+    for (int i = 0; i < node->aux_channels; i++) free(node->aux_names[i]);
+    free(node->aux_names);
     for (int i = 0; i < node->object_count; i++) free(node->object_names[i]);
     free(node->object_names);
     free(node->kappa);

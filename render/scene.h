@@ -42,10 +42,18 @@ typedef struct facet_node_kind {
     facet_status (*load)(facet_node *node, const facet_doc *doc, const cJSON *json,
                          const char *key_path);
     void (*destroy)(facet_node *node);
-    /* Renders `count` rays on the CPU into out[count]. Called from several threads at once on
-     * disjoint ray batches: must not modify the node. */
+    /* Renders `count` rays on the CPU into out[count], and, when `aux` is not NULL, the node's
+     * auxiliary channels into aux[count * node->aux_channels] (LiveScene: per-object
+     * probabilities). Called from several threads at once on disjoint ray batches: must not
+     * modify the node. */
     facet_status (*render_cpu)(const facet_node *node, const facet_scene *scene,
-                               const facet_ray *rays, int64_t count, facet_ray_result *out);
+                               const facet_ray *rays, int64_t count, facet_ray_result *out,
+                               float *aux);
+    /* The same on CUDA (NULL: the kind has no CUDA path): rays, out and aux are device pointers;
+     * device_env is the scene's environment with its texels on the device. */
+    facet_status (*render_cuda)(const facet_node *node, const facet_scene *scene,
+                                const facet_envmap_view *device_env, const facet_ray *rays,
+                                int64_t count, facet_ray_result *out, float *aux);
 } facet_node_kind;
 
 struct facet_node {
@@ -56,6 +64,9 @@ struct facet_node {
     int object_count;
     char **object_names;
     float *kappa;
+    /* Auxiliary per-pixel outputs the node can render (0 when none), named for file names. */
+    int aux_channels;
+    char **aux_names;
 };
 
 typedef enum facet_background_mode {
@@ -85,6 +96,9 @@ const char *facet_node_kind_list(char *buf, size_t size);
 
 /* Declares a controllable object on a node (from its load function); initial kappa in [0,1]. */
 facet_status facet_node_add_object(facet_node *node, const char *object, float kappa);
+
+/* Declares an auxiliary output channel of a node (from its load function). */
+facet_status facet_node_add_aux(facet_node *node, const char *name);
 
 /* Loads a scene file (formats.md, "Scene file"): every error names the file and the key. */
 facet_status facet_scene_load(facet_scene *scene, const char *path);

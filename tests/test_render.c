@@ -151,8 +151,9 @@ static facet_status layer_load(facet_node *node, const facet_doc *doc, const cJS
 }
 
 static facet_status layer_render(const facet_node *node, const facet_scene *scene,
-                                 const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    (void)scene, (void)rays;
+                                 const facet_ray *rays, int64_t count, facet_ray_result *out,
+                                 float *aux) {
+    (void)scene, (void)rays, (void)aux;
     for (int64_t i = 0; i < count; i++) {
         facet_ray_result r = {{0.5f * node->kappa[0], 0, 0}, 0.5f, 1.0f};
         out[i] = r;
@@ -161,8 +162,8 @@ static facet_status layer_render(const facet_node *node, const facet_scene *scen
 }
 
 static const char *const layer_keys[] = {"kappa", NULL};
-static const facet_node_kind layer_kind = {"test_layer", layer_keys, layer_load, NULL,
-                                           layer_render};
+static const facet_node_kind layer_kind = {
+    .type = "test_layer", .keys = layer_keys, .load = layer_load, .render_cpu = layer_render};
 
 static void register_layer(void) {
     if (!facet_node_kind_find("test_layer"))
@@ -281,7 +282,7 @@ Test(render, exposure_scales_linear_radiance) {
                                                           "[0.25, 0.5, 0.125]}")),
                  FACET_OK);
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 2, 2);
-    facet_render_options options = {FACET_DEVICE_CPU, 1.0f};
+    facet_render_options options = {FACET_DEVICE_CPU, 1.0f, NULL};
     facet_image img;
     cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
     cr_assert_float_eq(img.data[0], 0.5f, 1e-6);
@@ -296,7 +297,7 @@ Test(render, cuda_device_without_cuda_is_a_clear_error) {
     facet_scene scene;
     cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1}")), FACET_OK);
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 2, 2);
-    facet_render_options options = {FACET_DEVICE_CUDA, 0.0f};
+    facet_render_options options = {FACET_DEVICE_CUDA, 0.0f, NULL};
     facet_image img;
     cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_ERR_CUDA);
     cr_assert(strstr(facet_last_error(), "built without CUDA"));

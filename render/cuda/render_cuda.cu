@@ -1,26 +1,44 @@
-/* CUDA renderer: the same per-pixel functions as render.c (camera.h, composite.h, envmap.h) in a
- * thin kernel. Node kinds render on CUDA once they provide a CUDA path; until then a scene with
- * nodes is reported as unsupported on this device instead of silently falling back. */
+/* CUDA renderer: the same per-pixel functions as render.c (camera.h, composite.h, envmap.h) in thin
+ * kernels: primary rays for every pixel, each node's render_cuda on that ray batch, then one
+ * compositing kernel. Everything stays on the device until the final image is copied back. */
 #include "core/cuda/check.h"
 #include "render/composite.h"
 #include "render/render.h"
 
 #include <math.h>
 
-__global__ void render_background_kernel(facet_camera camera, facet_background_mode mode,
-                                         float3 color, facet_envmap_view env, float scale,
-                                         float *rgba) {
+namespace {
+
+enum { MAX_NODES = 16 };
+
+struct node_results {
+    const facet_ray_result *results[MAX_NODES]; /* per node: one result per pixel */
+    int count;
+};
+
+__global__ void primary_rays_kernel(facet_camera camera, facet_ray *rays) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     int j = blockIdx.y * blockDim.y + threadIdx.y;
     if (i >= camera.width || j >= camera.height) return;
-    facet_ray ray = facet_camera_ray(&camera, i, j);
+    rays[(size_t)j * camera.width + i] = facet_camera_ray(&camera, i, j);
+}
+
+__global__ void composite_kernel(int64_t pixels, const facet_ray *rays, node_results nodes,
+                                 facet_background_mode mode, float3 color, facet_envmap_view env,
+                                 float scale, float *rgba) {
+    int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= pixels) return;
     const float background_color[3] = {color.x, color.y, color.z};
     float background[3];
-    facet_background_radiance(mode, background_color, &env, ray.direction, background);
-    float *px = rgba + ((size_t)j * camera.width + i) * 4;
-    facet_composite(NULL, 0, background, px);
+    facet_background_radiance(mode, background_color, &env, rays[p].direction, background);
+    facet_ray_result pixel[MAX_NODES];
+    for (int n = 0; n < nodes.count; n++) pixel[n] = nodes.results[n][p];
+    float *px = rgba + p * 4;
+    facet_composite(pixel, nodes.count, background, px);
     for (int k = 0; k < 3; k++) px[k] *= scale;
 }
+
+} // namespace
 
 extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
                                                 const facet_camera *camera,
@@ -31,17 +49,40 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
     if (probe != cudaSuccess || devices == 0)
         return facet_fail(FACET_ERR_CUDA, "--device cuda: no usable CUDA device (%s)",
                           probe != cudaSuccess ? cudaGetErrorString(probe) : "none found");
-    if (scene->node_count > 0)
-        return facet_fail(FACET_ERR_UNSUPPORTED,
-                          "node '%s' (type %s) has no CUDA renderer yet; use --device cpu",
-                          scene->nodes[0].name, scene->nodes[0].kind->type);
+    if (scene->node_count > MAX_NODES)
+        return facet_fail(FACET_ERR_UNSUPPORTED, "the CUDA renderer takes at most %d nodes",
+                          MAX_NODES);
+    for (int n = 0; n < scene->node_count; n++)
+        if (!scene->nodes[n].kind->render_cuda)
+            return facet_fail(FACET_ERR_UNSUPPORTED,
+                              "node '%s' (type %s) has no CUDA renderer; use --device cpu",
+                              scene->nodes[n].name, scene->nodes[n].kind->type);
+    const int64_t pixels = (int64_t)camera->width * camera->height;
+    const int aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
+    if (options->aux && aux_total == 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "no node in the scene has auxiliary outputs (masks)");
     facet_status s = facet_image_alloc(out, camera->width, camera->height, 4);
     if (s != FACET_OK) return s;
-    float *d_rgba = NULL, *d_env = NULL;
+    if (options->aux && (s = facet_image_alloc(options->aux, camera->width, camera->height,
+                                               aux_total)) != FACET_OK) {
+        facet_image_free(out);
+        return s;
+    }
+
+    facet_ray *d_rays = NULL;
+    facet_ray_result *d_results = NULL;
+    float *d_rgba = NULL, *d_env = NULL, *d_aux = NULL;
     facet_envmap_view env = scene->environment.view;
-    size_t image_bytes = (size_t)camera->width * camera->height * 4 * sizeof(float);
-    cudaError_t err = cudaMalloc(&d_rgba, image_bytes);
-    if (err == cudaSuccess && scene->background_mode == FACET_BACKGROUND_ENVIRONMENT) {
+    const size_t image_bytes = (size_t)pixels * 4 * sizeof(float);
+    const int nodes = scene->node_count;
+    cudaError_t err = cudaMalloc(&d_rays, (size_t)pixels * sizeof *d_rays);
+    if (err == cudaSuccess) err = cudaMalloc(&d_rgba, image_bytes);
+    if (err == cudaSuccess && nodes)
+        err = cudaMalloc(&d_results, (size_t)pixels * nodes * sizeof *d_results);
+    if (err == cudaSuccess && aux_total)
+        err = cudaMalloc(&d_aux, (size_t)pixels * aux_total * sizeof(float));
+    if (err == cudaSuccess && scene->has_environment) {
         size_t env_bytes = (size_t)env.width * env.height * 3 * sizeof(float);
         err = cudaMalloc(&d_env, env_bytes);
         if (err == cudaSuccess) err = cudaMemcpy(d_env, env.rgb, env_bytes, cudaMemcpyHostToDevice);
@@ -50,20 +91,63 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
     if (err == cudaSuccess) {
         dim3 block(16, 16);
         dim3 grid((camera->width + 15) / 16, (camera->height + 15) / 16);
-        float3 color =
-            make_float3(scene->background[0], scene->background[1], scene->background[2]);
-        render_background_kernel<<<grid, block>>>(*camera, scene->background_mode, color, env,
-                                                  exp2f(options->exposure), d_rgba);
+        primary_rays_kernel<<<grid, block>>>(*camera, d_rays);
         err = cudaGetLastError();
     }
-    if (err == cudaSuccess)
-        err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
-    cudaFree(d_rgba);
-    cudaFree(d_env);
-    if (err != cudaSuccess) {
-        facet_image_free(out);
-        return facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
-                          cudaGetErrorString(err));
+    node_results results = {};
+    results.count = nodes;
+    for (int n = 0, aux_offset = 0; err == cudaSuccess && s == FACET_OK && n < nodes; n++) {
+        const facet_node *node = &scene->nodes[n];
+        facet_ray_result *node_out = d_results + (size_t)n * pixels;
+        results.results[n] = node_out;
+        /* node aux channels are written contiguously per node and interleaved on download */
+        float *node_aux = d_aux && node->aux_channels ? d_aux + (size_t)aux_offset * pixels : NULL;
+        s = node->kind->render_cuda(node, scene, &env, d_rays, pixels, node_out, node_aux);
+        if (s != FACET_OK) s = facet_error_context("node '%s'", node->name);
+        aux_offset += node->aux_channels;
     }
-    return FACET_OK;
+    if (err == cudaSuccess && s == FACET_OK) {
+        const int threads = 256;
+        float3 color =
+            make_float3(scene->background[0], scene->background[1], scene->background[2]);
+        composite_kernel<<<(unsigned)((pixels + threads - 1) / threads), threads>>>(
+            pixels, d_rays, results, scene->background_mode, color, env, exp2f(options->exposure),
+            d_rgba);
+        err = cudaGetLastError();
+    }
+    if (err == cudaSuccess && s == FACET_OK)
+        err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
+    if (err == cudaSuccess && s == FACET_OK && aux_total) {
+        float *host = (float *)malloc((size_t)pixels * aux_total * sizeof(float));
+        if (!host) {
+            s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for %d mask channels",
+                           aux_total);
+        } else {
+            err = cudaMemcpy(host, d_aux, (size_t)pixels * aux_total * sizeof(float),
+                             cudaMemcpyDeviceToHost);
+            /* device layout: per node [pixels][node channels]; host: [pixels][all channels] */
+            for (int n = 0, offset = 0; err == cudaSuccess && n < nodes; n++) {
+                const int ch = scene->nodes[n].aux_channels;
+                const float *block = host + (size_t)offset * pixels;
+                for (int64_t p = 0; p < pixels; p++)
+                    for (int c = 0; c < ch; c++)
+                        options->aux->data[p * aux_total + offset + c] = block[p * ch + c];
+                offset += ch;
+            }
+            free(host);
+        }
+    }
+    cudaFree(d_rays);
+    cudaFree(d_rgba);
+    cudaFree(d_results);
+    cudaFree(d_aux);
+    cudaFree(d_env);
+    if (err != cudaSuccess && s == FACET_OK)
+        s = facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(err));
+    if (s != FACET_OK) {
+        facet_image_free(out);
+        if (options->aux) facet_image_free(options->aux);
+    }
+    return s;
 }

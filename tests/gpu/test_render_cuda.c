@@ -25,7 +25,8 @@ static int compare(const char *label, const char *scene_json, const char *dir) {
     facet_mat4 c2w = {
         {0.8f, -0.36f, 0.48f, 0.1f, 0.6f, 0.48f, -0.64f, 0.2f, 0.0f, 0.8f, 0.6f, 0.3f, 0, 0, 0, 1}};
     facet_camera cam = facet_camera_from_fov(c2w, 1.1f, 333, 211);
-    facet_render_options cpu = {FACET_DEVICE_CPU, 0.5f}, gpu = {FACET_DEVICE_CUDA, 0.5f};
+    facet_render_options cpu = {FACET_DEVICE_CPU, 0.5f, NULL},
+                         gpu = {FACET_DEVICE_CUDA, 0.5f, NULL};
     facet_image a, b;
     if (facet_render_image(&scene, &cam, &cpu, &a) != FACET_OK ||
         facet_render_image(&scene, &cam, &gpu, &b) != FACET_OK) {

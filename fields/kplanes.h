@@ -1,0 +1,109 @@
+/* K-Planes encoding (Fridovich-Keil et al. 2023; nerfstudio KPlanesEncoding), per point, host and
+ * device.
+ *
+ * A grid over n = 3 or 4 axes holds one plane per axis pair (a, b) in
+ * itertools.combinations(range(n), 2) order: 4D -> (0,1) (0,2) (0,3) (1,2) (1,3) (2,3); 3D ->
+ * (0,1) (0,2) (1,2). The feature of a point is the element-wise product of its C-channel bilinear
+ * lookups in every plane. Lookups follow torch grid_sample(align_corners=True,
+ * padding_mode="border"): coordinates in [-1, 1] map to pixel (c + 1) / 2 (size - 1), clamped to
+ * [0, size - 1]; corners outside the plane contribute nothing.
+ *
+ * Storage: planes are held channels-last, plane[(y * res_a + x) * C + c] with x along axis a and y
+ * along axis b (the checkpoint's [C, res_b, res_a] transposed at load for locality), as f32, f16
+ * or bf16 (facet_plane_storage). */
+#ifndef FACET_FIELDS_KPLANES_H
+#define FACET_FIELDS_KPLANES_H
+
+#include "core/half.h"
+#include "core/hd.h"
+
+#include <math.h>
+#include <stdint.h>
+
+enum { FACET_KPLANES_MAX_CHANNELS = 64, FACET_KPLANES_MAX_PLANES = 6 };
+
+typedef enum facet_plane_storage {
+    FACET_PLANE_F32 = 0,
+    FACET_PLANE_F16,
+    FACET_PLANE_BF16,
+} facet_plane_storage;
+
+typedef struct facet_kplanes {
+    int dims;          /* 3 or 4 */
+    int channels;      /* C */
+    int resolution[4]; /* per axis */
+    facet_plane_storage storage;
+    const void *planes[FACET_KPLANES_MAX_PLANES]; /* channels-last, see above */
+} facet_kplanes;
+
+/* Number of planes of an n-dimensional grid (3 -> 3, 4 -> 6). */
+static inline FACET_HD int facet_kplanes_plane_count(int dims) {
+    return dims * (dims - 1) / 2;
+}
+
+/* Axis pair of plane p in combinations order. */
+static inline FACET_HD void facet_kplanes_axes(int dims, int p, int *a, int *b) {
+    int k = 0;
+    for (int i = 0; i < dims; i++)
+        for (int j = i + 1; j < dims; j++, k++)
+            if (k == p) {
+                *a = i;
+                *b = j;
+                return;
+            }
+    *a = *b = 0;
+}
+
+static inline FACET_HD float facet_plane_load(const void *plane, facet_plane_storage storage,
+                                              int64_t i) {
+    if (storage == FACET_PLANE_F16) return facet_f16_to_f32(((const uint16_t *)plane)[i]);
+    if (storage == FACET_PLANE_BF16) return facet_bf16_to_f32(((const uint16_t *)plane)[i]);
+    return ((const float *)plane)[i];
+}
+
+/* grid_sample's unnormalisation with align_corners=True and border clamping. */
+static inline FACET_HD float facet_grid_coordinate(float c, int size) {
+    float p = ((c + 1.0f) / 2.0f) * (float)(size - 1);
+    return fminf(fmaxf(p, 0.0f), (float)(size - 1));
+}
+
+/* Bilinear lookup of all C channels of one plane at normalised (u along a, v along b);
+ * out[c] = lookup. */
+static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_storage storage,
+                                                 int width, int height, int channels, float u,
+                                                 float v, float *out) {
+    float ix = facet_grid_coordinate(u, width), iy = facet_grid_coordinate(v, height);
+    int x0 = (int)floorf(ix), y0 = (int)floorf(iy);
+    int x1 = x0 + 1, y1 = y0 + 1;
+    float tx1 = (float)x1 - ix, tx0 = ix - (float)x0; /* weights of x0 and x1 */
+    float ty1 = (float)y1 - iy, ty0 = iy - (float)y0;
+    float w_nw = tx1 * ty1, w_ne = tx0 * ty1, w_sw = tx1 * ty0, w_se = tx0 * ty0;
+    int in_x1 = x1 < width, in_y1 = y1 < height;
+    int64_t row0 = (int64_t)y0 * width, row1 = (int64_t)y1 * width;
+    for (int c = 0; c < channels; c++) {
+        float nw = facet_plane_load(plane, storage, (row0 + x0) * channels + c);
+        float ne = in_x1 ? facet_plane_load(plane, storage, (row0 + x1) * channels + c) : 0.0f;
+        float sw = in_y1 ? facet_plane_load(plane, storage, (row1 + x0) * channels + c) : 0.0f;
+        float se =
+            in_x1 && in_y1 ? facet_plane_load(plane, storage, (row1 + x1) * channels + c) : 0.0f;
+        out[c] = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+    }
+}
+
+/* The encoding of one point: coords[dims] in [-1, 1] (clamped by the lookup), out[channels] = the
+ * product over planes. */
+static inline FACET_HD void facet_kplanes_sample(const facet_kplanes *k, const float *coords,
+                                                 float *out) {
+    float lookup[FACET_KPLANES_MAX_CHANNELS];
+    const int planes = facet_kplanes_plane_count(k->dims);
+    for (int c = 0; c < k->channels; c++) out[c] = 1.0f;
+    for (int p = 0; p < planes; p++) {
+        int a, b;
+        facet_kplanes_axes(k->dims, p, &a, &b);
+        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b],
+                             k->channels, coords[a], coords[b], lookup);
+        for (int c = 0; c < k->channels; c++) out[c] *= lookup[c];
+    }
+}
+
+#endif

@@ -1,0 +1,425 @@
+/* Loading facet LiveScene weights (fields/livescene_format.md) into a facet_livescene_field. */
+#include "livescene.h"
+
+#include "core/alloc.h"
+#include "core/half.h"
+#include "core/json.h"
+#include "core/safetensors.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LS_FORMAT_VERSION = 1, LS_MAX_RESOLUTION = 8192 };
+
+typedef struct loader {
+    const facet_safetensors *st;
+    facet_livescene_model *model;
+    facet_plane_storage storage;
+    unsigned char *used; /* per tensor: referenced by the format */
+} loader;
+
+static void *keep(loader *ld, size_t count, size_t size) {
+    void *p = facet_alloc(count, size);
+    if (!p) return NULL;
+    void **list =
+        facet_realloc(ld->model->buffers, (size_t)ld->model->buffer_count + 1, sizeof *list);
+    if (!list) {
+        free(p);
+        return NULL;
+    }
+    ld->model->buffers = list;
+    list[ld->model->buffer_count++] = p;
+    return p;
+}
+
+static const facet_tensor *tensor(loader *ld, const char *name) {
+    for (int i = 0; i < ld->st->count; i++)
+        if (!strcmp(ld->st->entries[i].name, name)) {
+            ld->used[i] = 1;
+            return &ld->st->entries[i].tensor;
+        }
+    facet_fail(FACET_ERR_FORMAT, "%s: missing tensor '%s'", ld->st->path, name);
+    return NULL;
+}
+
+static int is_float(facet_dtype d) {
+    return d == FACET_DTYPE_F32 || d == FACET_DTYPE_F16 || d == FACET_DTYPE_BF16;
+}
+
+static facet_status expect_shape(loader *ld, const char *name, const facet_tensor *t, int ndim,
+                                 const int64_t *shape) {
+    int ok = is_float(t->dtype) && t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (ok) return FACET_OK;
+    char want[96], got[96];
+    facet_shape_string(ndim, shape, want, sizeof want);
+    facet_shape_string(t->ndim, t->shape, got, sizeof got);
+    return facet_fail(FACET_ERR_FORMAT, "%s: tensor '%s': expected a float tensor %s, got %s %s",
+                      ld->st->path, name, want, facet_dtype_name(t->dtype), got);
+}
+
+/* Plane [C, res_b, res_a] -> channels-last storage. */
+static facet_status load_plane(loader *ld, const char *name, int channels, int res_a, int res_b,
+                               const void **out) {
+    const facet_tensor *t = tensor(ld, name);
+    if (!t) return facet_last_status();
+    const int64_t shape[3] = {channels, res_b, res_a};
+    facet_status s = expect_shape(ld, name, t, 3, shape);
+    if (s != FACET_OK) return s;
+    const size_t n = (size_t)channels * res_a * res_b;
+    const size_t element = ld->storage == FACET_PLANE_F32 ? 4 : 2;
+    unsigned char *dst = keep(ld, n, element);
+    if (!dst) return facet_last_status();
+    for (int c = 0; c < channels; c++)
+        for (int64_t yx = 0; yx < (int64_t)res_a * res_b; yx++) {
+            float v = facet_tensor_get_f32(t, (int64_t)c * res_a * res_b + yx);
+            size_t at = (size_t)yx * channels + c;
+            if (ld->storage == FACET_PLANE_F32)
+                ((float *)dst)[at] = v;
+            else if (ld->storage == FACET_PLANE_F16)
+                ((uint16_t *)dst)[at] = facet_f32_to_f16(v);
+            else
+                ((uint16_t *)dst)[at] = facet_f32_to_bf16(v);
+        }
+    *out = dst;
+    ld->model->parameter_count += (int64_t)n;
+    return FACET_OK;
+}
+
+static facet_status load_kplanes(loader *ld, const char *prefix, int dims, const int *resolution,
+                                 int channels, facet_kplanes *k) {
+    memset(k, 0, sizeof *k);
+    k->dims = dims;
+    k->channels = channels;
+    k->storage = ld->storage;
+    for (int i = 0; i < dims; i++) k->resolution[i] = resolution[i];
+    for (int p = 0; p < facet_kplanes_plane_count(dims); p++) {
+        int a, b;
+        facet_kplanes_axes(dims, p, &a, &b);
+        char name[128];
+        snprintf(name, sizeof name, "%s.plane.%d", prefix, p);
+        facet_status s =
+            load_plane(ld, name, channels, resolution[a], resolution[b], &k->planes[p]);
+        if (s != FACET_OK) return s;
+    }
+    return FACET_OK;
+}
+
+/* NAME.{l}.weight for l = 0.. while present, plus NAME.0.bias; checks the widths chain from
+ * `inputs` to `outputs`. */
+static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int outputs,
+                             facet_activation hidden, facet_activation output, facet_mlp *m) {
+    memset(m, 0, sizeof *m);
+    m->hidden = hidden;
+    m->output = output;
+    m->width[0] = inputs;
+    for (int l = 0; l < FACET_MLP_MAX_LAYERS; l++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s.%d.weight", prefix, l);
+        if (l > 0 && !facet_safetensors_get(ld->st, name)) break;
+        const facet_tensor *t = tensor(ld, name);
+        if (!t) return facet_last_status();
+        if (!is_float(t->dtype) || t->ndim != 2 || t->shape[1] != m->width[l] || t->shape[0] < 1 ||
+            t->shape[0] > FACET_MLP_MAX_WIDTH) {
+            char got[96];
+            facet_shape_string(t->ndim, t->shape, got, sizeof got);
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: tensor '%s': expected a float [out <= %d, %d] matrix, got %s %s",
+                              ld->st->path, name, FACET_MLP_MAX_WIDTH, m->width[l],
+                              facet_dtype_name(t->dtype), got);
+        }
+        const int64_t n = t->shape[0] * t->shape[1];
+        float *w = keep(ld, (size_t)n, sizeof *w);
+        if (!w) return facet_last_status();
+        for (int64_t i = 0; i < n; i++) w[i] = facet_tensor_get_f32(t, i);
+        m->weight[l] = w;
+        m->width[l + 1] = (int)t->shape[0];
+        m->layers = l + 1;
+        ld->model->parameter_count += n;
+    }
+    facet_clear_error();
+    if (m->width[m->layers] != outputs)
+        return facet_fail(FACET_ERR_FORMAT, "%s: network '%s' has %d outputs, the config needs %d",
+                          ld->st->path, prefix, m->width[m->layers], outputs);
+    char name[128];
+    snprintf(name, sizeof name, "%s.0.bias", prefix);
+    const facet_tensor *t = tensor(ld, name);
+    if (!t) return facet_last_status();
+    const int64_t shape[1] = {m->width[1]};
+    facet_status s = expect_shape(ld, name, t, 1, shape);
+    if (s != FACET_OK) return s;
+    float *b = keep(ld, (size_t)m->width[1], sizeof *b);
+    if (!b) return facet_last_status();
+    for (int i = 0; i < m->width[1]; i++) b[i] = facet_tensor_get_f32(t, i);
+    m->bias0 = b;
+    ld->model->parameter_count += m->width[1];
+    return FACET_OK;
+}
+
+/* ---- config ------------------------------------------------------------------------------- */
+
+static facet_status int_array(const facet_doc *doc, const cJSON *obj, const char *key,
+                              const char *path, int *out, int min_count, int max_count, int lo,
+                              int hi, int *count) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    char full[160];
+    facet_key_path(full, sizeof full, path, key);
+    if (!cJSON_IsArray(a))
+        return facet_fail(FACET_ERR_FORMAT, "%s: key '%s': expected an array of integers",
+                          doc->path, full);
+    int n = cJSON_GetArraySize(a);
+    if (n < min_count || n > max_count)
+        return facet_fail(FACET_ERR_FORMAT, "%s: key '%s': expected %d to %d entries, got %d",
+                          doc->path, full, min_count, max_count, n);
+    int i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, a) {
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+            v->valuedouble > hi)
+            return facet_fail(FACET_ERR_FORMAT, "%s: key '%s[%d]': expected an integer in [%d, %d]",
+                              doc->path, full, i, lo, hi);
+        out[i++] = (int)v->valuedouble;
+    }
+    if (count) *count = n;
+    return FACET_OK;
+}
+
+static facet_status int_value(const facet_doc *doc, const cJSON *obj, const char *key,
+                              const char *path, int lo, int hi, int *out) {
+    double v;
+    facet_status s = facet_json_get_number(doc, obj, key, path, &v);
+    if (s != FACET_OK) return s;
+    char full[160];
+    if (v != floor(v) || v < lo || v > hi)
+        return facet_fail(FACET_ERR_FORMAT, "%s: key '%s': expected an integer in [%d, %d]",
+                          doc->path, facet_key_path(full, sizeof full, path, key), lo, hi);
+    *out = (int)v;
+    return FACET_OK;
+}
+
+typedef struct ls_config {
+    int base[4], multiscale[FACET_LS_MAX_SCALES], scales, channels, geo;
+    int proposal_res[FACET_LS_MAX_PROPOSALS][4], proposal_channels[FACET_LS_MAX_PROPOSALS];
+    int prob_res[3], prob_channels;
+} ls_config;
+
+static facet_status parse_config(const facet_doc *doc, facet_livescene_model *m, ls_config *c) {
+    const cJSON *root = doc->root;
+    static const char *const keys[] = {"aabb",
+                                       "grid_base_resolution",
+                                       "multiscale_res",
+                                       "grid_feature_dim",
+                                       "geo_feat_dim",
+                                       "proposals",
+                                       "probability",
+                                       "num_proposal_samples",
+                                       "num_samples",
+                                       "near_plane",
+                                       "background_color",
+                                       "objects",
+                                       "dataparser_transform",
+                                       "dataparser_scale",
+                                       NULL};
+    facet_status s = facet_json_object(doc, root, "config");
+    if (s == FACET_OK) s = facet_json_check_keys(doc, root, "", keys);
+    const cJSON *aabb = cJSON_GetObjectItemCaseSensitive(root, "aabb");
+    if (s == FACET_OK && (!cJSON_IsArray(aabb) || cJSON_GetArraySize(aabb) != 2))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'aabb': expected [[x0,y0,z0],[x1,y1,z1]]",
+                       doc->path);
+    if (s == FACET_OK) {
+        double lo[3], hi[3];
+        cJSON *first = cJSON_GetArrayItem(aabb, 0), *second = cJSON_GetArrayItem(aabb, 1);
+        cJSON *wrap = cJSON_CreateObject();
+        cJSON_AddItemReferenceToObject(wrap, "min", first);
+        cJSON_AddItemReferenceToObject(wrap, "max", second);
+        s = facet_json_get_numbers(doc, wrap, "min", "aabb", lo, 3);
+        if (s == FACET_OK) s = facet_json_get_numbers(doc, wrap, "max", "aabb", hi, 3);
+        cJSON_Delete(wrap);
+        for (int i = 0; s == FACET_OK && i < 3; i++) {
+            if (!(hi[i] > lo[i]))
+                s = facet_fail(FACET_ERR_FORMAT, "%s: key 'aabb': empty along axis %d", doc->path,
+                               i);
+            m->field.aabb_min[i] = (float)lo[i];
+            m->field.aabb_max[i] = (float)hi[i];
+        }
+    }
+    if (s == FACET_OK)
+        s = int_array(doc, root, "grid_base_resolution", "", c->base, 4, 4, 2, LS_MAX_RESOLUTION,
+                      NULL);
+    if (s == FACET_OK)
+        s = int_array(doc, root, "multiscale_res", "", c->multiscale, 1, FACET_LS_MAX_SCALES, 1, 64,
+                      &c->scales);
+    if (s == FACET_OK)
+        s = int_value(doc, root, "grid_feature_dim", "", 1, FACET_KPLANES_MAX_CHANNELS,
+                      &c->channels);
+    if (s == FACET_OK) s = int_value(doc, root, "geo_feat_dim", "", 1, FACET_LS_MAX_GEO, &c->geo);
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(root, "proposals");
+    if (s == FACET_OK && (!cJSON_IsArray(props) || cJSON_GetArraySize(props) < 1 ||
+                          cJSON_GetArraySize(props) > FACET_LS_MAX_PROPOSALS))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'proposals': expected 1 to %d entries", doc->path,
+                       FACET_LS_MAX_PROPOSALS);
+    if (s == FACET_OK) {
+        m->field.proposals = cJSON_GetArraySize(props);
+        for (int i = 0; s == FACET_OK && i < m->field.proposals; i++) {
+            char path[32];
+            snprintf(path, sizeof path, "proposals[%d]", i);
+            const cJSON *p = cJSON_GetArrayItem(props, i);
+            s = facet_json_object(doc, p, path);
+            if (s == FACET_OK)
+                s = int_array(doc, p, "resolution", path, c->proposal_res[i], 4, 4, 2,
+                              LS_MAX_RESOLUTION, NULL);
+            if (s == FACET_OK)
+                s = int_value(doc, p, "feature_dim", path, 1, FACET_KPLANES_MAX_CHANNELS,
+                              &c->proposal_channels[i]);
+        }
+    }
+    const cJSON *prob = cJSON_GetObjectItemCaseSensitive(root, "probability");
+    if (s == FACET_OK) s = facet_json_object(doc, prob, "probability");
+    if (s == FACET_OK)
+        s = int_array(doc, prob, "resolution", "probability", c->prob_res, 3, 3, 2,
+                      LS_MAX_RESOLUTION, NULL);
+    if (s == FACET_OK)
+        s = int_value(doc, prob, "feature_dim", "probability", 1, FACET_KPLANES_MAX_CHANNELS,
+                      &c->prob_channels);
+    int count = 0;
+    if (s == FACET_OK)
+        s = int_array(doc, root, "num_proposal_samples", "", m->num_proposal_samples,
+                      m->field.proposals, m->field.proposals, 1, FACET_LS_MAX_SAMPLES, &count);
+    if (s == FACET_OK)
+        s = int_value(doc, root, "num_samples", "", 1, FACET_LS_MAX_SAMPLES, &m->num_samples);
+    double near = 0.0, bg[3] = {1, 1, 1}, scale = 1.0;
+    if (s == FACET_OK) s = facet_json_opt_number(doc, root, "near_plane", "", &near);
+    if (s == FACET_OK) s = facet_json_opt_numbers(doc, root, "background_color", "", bg, 3);
+    if (s == FACET_OK) s = facet_json_opt_number(doc, root, "dataparser_scale", "", &scale);
+    if (s == FACET_OK && !(scale > 0))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'dataparser_scale': must be positive", doc->path);
+    m->near_plane = (float)near;
+    m->dataparser_scale = (float)scale;
+    for (int i = 0; i < 3; i++) m->background[i] = (float)bg[i];
+    for (int i = 0; i < 12; i++) m->dataparser_transform[i] = (i % 5 == 0) ? 1.0f : 0.0f;
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(root, "dataparser_transform");
+    if (s == FACET_OK && dt) {
+        int rows = cJSON_IsArray(dt) ? cJSON_GetArraySize(dt) : 0;
+        if (rows != 3)
+            s = facet_fail(FACET_ERR_FORMAT, "%s: key 'dataparser_transform': expected 3 rows of 4",
+                           doc->path);
+        for (int r = 0; s == FACET_OK && r < 3; r++) {
+            double row[4];
+            cJSON *wrap = cJSON_CreateObject();
+            cJSON_AddItemReferenceToObject(wrap, "row", cJSON_GetArrayItem(dt, r));
+            s = facet_json_get_numbers(doc, wrap, "row", "dataparser_transform", row, 4);
+            cJSON_Delete(wrap);
+            for (int k = 0; k < 4; k++) m->dataparser_transform[r * 4 + k] = (float)row[k];
+        }
+    }
+    const cJSON *objects = cJSON_GetObjectItemCaseSensitive(root, "objects");
+    if (s == FACET_OK && (!cJSON_IsArray(objects) || cJSON_GetArraySize(objects) < 1 ||
+                          cJSON_GetArraySize(objects) > FACET_LS_MAX_OBJECTS))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'objects': expected 1 to %d object names",
+                       doc->path, FACET_LS_MAX_OBJECTS);
+    if (s == FACET_OK) {
+        const cJSON *o;
+        cJSON_ArrayForEach(o, objects) {
+            if (!cJSON_IsString(o) || !o->valuestring[0])
+                return facet_fail(FACET_ERR_FORMAT, "%s: key 'objects[%d]': expected a name",
+                                  doc->path, m->field.objects);
+            m->object_names[m->field.objects] = facet_strdup(o->valuestring);
+            if (!m->object_names[m->field.objects]) return facet_last_status();
+            m->field.objects++;
+        }
+    }
+    return s;
+}
+
+facet_status facet_livescene_load(facet_livescene_model *model, const char *path,
+                                  facet_plane_storage storage) {
+    memset(model, 0, sizeof *model);
+    facet_safetensors st;
+    facet_status s = facet_safetensors_open(&st, path);
+    if (s != FACET_OK) return s;
+    const char *format = facet_safetensors_metadata(&st, "format");
+    const char *version = facet_safetensors_metadata(&st, "version");
+    const char *config_text = facet_safetensors_metadata(&st, "config");
+    if (!format || strcmp(format, "facet-livescene") != 0)
+        s = facet_fail(FACET_ERR_FORMAT,
+                       "%s: not facet LiveScene weights (__metadata__.format is '%s', expected "
+                       "'facet-livescene'; convert official checkpoints with "
+                       "tools/convert_livescene.py)",
+                       path, format ? format : "(missing)");
+    else if (!version || atoi(version) != LS_FORMAT_VERSION)
+        s = facet_fail(FACET_ERR_UNSUPPORTED,
+                       "%s: LiveScene weights format version %s, this facet reads version %d", path,
+                       version ? version : "(missing)", LS_FORMAT_VERSION);
+    else if (!config_text)
+        s = facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", path);
+    ls_config c;
+    facet_doc doc = {0};
+    if (s == FACET_OK) {
+        char name[1100];
+        snprintf(name, sizeof name, "%s (__metadata__.config)", path);
+        s = facet_json_parse(&doc, config_text, name);
+    }
+    if (s == FACET_OK) s = parse_config(&doc, model, &c);
+    facet_doc_free(&doc);
+
+    loader ld = {&st, model, storage, NULL};
+    if (s == FACET_OK && !(ld.used = facet_alloc_zeroed((size_t)st.count + 1, 1)))
+        s = facet_last_status();
+    facet_livescene_field *f = &model->field;
+    if (s == FACET_OK) {
+        f->geo_feat_dim = c.geo;
+        f->scales = c.scales;
+    }
+    for (int i = 0; s == FACET_OK && i < c.scales; i++) {
+        int res[4] = {c.base[0] * c.multiscale[i], c.base[1] * c.multiscale[i],
+                      c.base[2] * c.multiscale[i], c.base[3]};
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "field.grids.%d", i);
+        s = load_kplanes(&ld, prefix, 4, res, c.channels, &f->grids[i]);
+    }
+    if (s == FACET_OK)
+        s = load_mlp(&ld, "field.sigma_net", c.channels * c.scales, c.geo + 1,
+                     FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->sigma_net);
+    if (s == FACET_OK)
+        s = load_mlp(&ld, "field.color_net", 16 + c.geo, 3, FACET_ACTIVATION_RELU,
+                     FACET_ACTIVATION_SIGMOID, &f->color_net);
+    for (int i = 0; s == FACET_OK && i < f->proposals; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "proposal.%d", i);
+        s = load_kplanes(&ld, prefix, 4, c.proposal_res[i], c.proposal_channels[i],
+                         &f->proposal_grids[i]);
+        snprintf(prefix, sizeof prefix, "proposal.%d.density_net", i);
+        if (s == FACET_OK)
+            s = load_mlp(&ld, prefix, c.proposal_channels[i], 1, FACET_ACTIVATION_RELU,
+                         FACET_ACTIVATION_NONE, &f->density_net[i]);
+    }
+    if (s == FACET_OK)
+        s = load_kplanes(&ld, "probability", 3, c.prob_res, c.prob_channels, &f->probability_grid);
+    if (s == FACET_OK)
+        s = load_mlp(&ld, "probability.semantic_net", c.prob_channels + f->objects, f->objects + 1,
+                     FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->semantic_net);
+    for (int i = 0; s == FACET_OK && i < st.count; i++)
+        if (!ld.used[i])
+            s = facet_fail(FACET_ERR_FORMAT,
+                           "%s: unexpected tensor '%s' (not in format version %d)", path,
+                           st.entries[i].name, LS_FORMAT_VERSION);
+    free(ld.used);
+    facet_safetensors_close(&st);
+    if (s != FACET_OK) {
+        facet_status keep_status = s;
+        char message[2048];
+        snprintf(message, sizeof message, "%s", facet_last_error());
+        facet_livescene_free(model);
+        return facet_fail(keep_status, "%s", message);
+    }
+    return FACET_OK;
+}
+
+void facet_livescene_free(facet_livescene_model *model) {
+    for (int i = 0; i < model->buffer_count; i++) free(model->buffers[i]);
+    free(model->buffers);
+    for (int i = 0; i < FACET_LS_MAX_OBJECTS; i++) free(model->object_names[i]);
+    memset(model, 0, sizeof *model);
+}

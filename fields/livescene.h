@@ -1,0 +1,138 @@
+/* LiveScene's interactive radiance field (Tavish9/livescene): one 4D K-Planes field over
+ * (x, y, z, kappa) with proposal density fields and the object probability field that chooses
+ * each sample's kappa. Per-point functions here (host and device); sampling and volume rendering
+ * live in render/livescene_ray.h. Weights format and math: fields/livescene_format.md. */
+#ifndef FACET_FIELDS_LIVESCENE_H
+#define FACET_FIELDS_LIVESCENE_H
+
+#include "kplanes.h"
+#include "sh.h"
+#include "tcnn_mlp.h"
+
+#include "core/hd.h"
+#include "core/status.h"
+
+enum {
+    FACET_LS_MAX_OBJECTS = 16,
+    FACET_LS_MAX_SCALES = 4,
+    FACET_LS_MAX_PROPOSALS = 4,
+    FACET_LS_MAX_GEO = 32,
+    FACET_LS_MAX_SAMPLES = 512, /* per level */
+};
+
+/* Everything the per-point functions read: plain views (host or device pointers). */
+typedef struct facet_livescene_field {
+    float aabb_min[3], aabb_max[3];
+    int objects;      /* alpha: interactive objects (logits have alpha + 1, the last background) */
+    int geo_feat_dim; /* 15 */
+    int scales;
+    facet_kplanes grids[FACET_LS_MAX_SCALES]; /* main field, 4D */
+    facet_mlp sigma_net;                      /* features -> [geo..., raw density] */
+    facet_mlp color_net;                      /* [SH16, geo] -> rgb (sigmoid) */
+    int proposals;
+    facet_kplanes proposal_grids[FACET_LS_MAX_PROPOSALS]; /* 4D */
+    facet_mlp density_net[FACET_LS_MAX_PROPOSALS];
+    facet_kplanes probability_grid; /* 3D, sampled at raw world positions (official quirk) */
+    facet_mlp semantic_net;         /* [sigmoid(features), kappa[alpha]] -> alpha + 1 logits */
+} facet_livescene_field;
+
+/* Position normalised by the AABB to [-1, 1] (SceneBox.get_normalized_positions * 2 - 1). */
+static inline FACET_HD void facet_ls_normalize(const facet_livescene_field *f, const float *pos,
+                                               float *out) {
+    for (int i = 0; i < 3; i++)
+        out[i] = (pos[i] - f->aabb_min[i]) / (f->aabb_max[i] - f->aabb_min[i]) * 2.0f - 1.0f;
+}
+
+/* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
+ * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
+ * scene's kappa vector. Returns the chosen object: argmax of the first alpha logits (the first
+ * maximum on ties, like torch.max). */
+static inline FACET_HD int facet_ls_probability(const facet_livescene_field *f, const float *pos,
+                                                const float *kappa, float *logits) {
+    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LS_MAX_OBJECTS];
+    const int c = f->probability_grid.channels;
+    facet_kplanes_sample(&f->probability_grid, pos, input);
+    for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
+    for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
+    facet_mlp_forward(&f->semantic_net, input, logits);
+    int best = 0;
+    for (int i = 1; i < f->objects; i++)
+        if (logits[i] > logits[best]) best = i;
+    return best;
+}
+
+/* 4D coordinates of a sample: normalised position and kappa mapped to [-1, 1]. */
+static inline FACET_HD void facet_ls_coords4(const facet_livescene_field *f, const float *pos,
+                                             float kappa, float *coords) {
+    facet_ls_normalize(f, pos, coords);
+    coords[3] = kappa * 2.0f - 1.0f;
+}
+
+/* Proposal network `level`: sigma = exp(density_net(prod planes) - 1). */
+static inline FACET_HD float facet_ls_proposal_density(const facet_livescene_field *f, int level,
+                                                       const float *pos, float kappa) {
+    float coords[4], features[FACET_KPLANES_MAX_CHANNELS], raw;
+    facet_ls_coords4(f, pos, kappa, coords);
+    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
+    facet_mlp_forward(&f->density_net[level], features, &raw);
+    return expf(raw - 1.0f);
+}
+
+/* Main field density: features concatenated over scales -> sigma_net; geo[geo_feat_dim] out;
+ * sigma = exp(raw - 1) with raw the last output. */
+static inline FACET_HD float facet_ls_field_density(const facet_livescene_field *f,
+                                                    const float *pos, float kappa, float *geo) {
+    float coords[4], features[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    float out[FACET_LS_MAX_GEO + 1];
+    facet_ls_coords4(f, pos, kappa, coords);
+    int offset = 0;
+    for (int s = 0; s < f->scales; s++) {
+        facet_kplanes_sample(&f->grids[s], coords, features + offset);
+        offset += f->grids[s].channels;
+    }
+    facet_mlp_forward(&f->sigma_net, features, out);
+    for (int i = 0; i < f->geo_feat_dim; i++) geo[i] = out[i];
+    return expf(out[f->geo_feat_dim] - 1.0f);
+}
+
+/* Main field colour for unit direction dir and geometry features geo: rgb[3] in [0, 1]. */
+static inline FACET_HD void facet_ls_field_color(const facet_livescene_field *f, const float *dir,
+                                                 const float *geo, float *rgb) {
+    float input[16 + FACET_LS_MAX_GEO];
+    facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
+    for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
+    facet_mlp_forward(&f->color_net, input, rgb);
+}
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A loaded model: the field view over host memory it owns, plus the renderer's configuration. */
+typedef struct facet_livescene_model {
+    facet_livescene_field field;
+    int num_proposal_samples[FACET_LS_MAX_PROPOSALS]; /* per proposal level (256, 128) */
+    int num_samples;                                  /* final level (48) */
+    float near_plane;                                 /* 0 at evaluation */
+    float background[3];                              /* display space (white) */
+    char *object_names[FACET_LS_MAX_OBJECTS];
+    /* model-from-dataset transform (nerfstudio dataparser): p' = scale * (R p + t) */
+    float dataparser_transform[12]; /* 3x4 row-major [R | t] */
+    float dataparser_scale;
+    int64_t parameter_count;
+    int buffer_count;
+    void **buffers; /* allocations behind the view */
+} facet_livescene_model;
+
+/* Loads facet LiveScene weights (format version 1). `storage` chooses how planes are held in
+ * memory: f32 (exact) or f16/bf16 (half the memory; accuracy in README). Every tensor is checked
+ * against the config, and tensors the format does not name are rejected; errors name the file
+ * and the tensor. */
+facet_status facet_livescene_load(facet_livescene_model *model, const char *path,
+                                  facet_plane_storage storage);
+void facet_livescene_free(facet_livescene_model *model);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

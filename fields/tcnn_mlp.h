@@ -1,0 +1,55 @@
+/* Fully connected networks in tiny-cuda-nn's FullyFusedMLP layout, unpacked (see
+ * fields/livescene_format.md): layers y = W x (row-major [out, in], no biases) with ReLU between
+ * layers and an output activation; the first layer carries a bias vector, which is tcnn's
+ * input padding (inputs padded with 1.0 to a multiple of 16) folded into explicit form. Per point,
+ * host and device. */
+#ifndef FACET_FIELDS_TCNN_MLP_H
+#define FACET_FIELDS_TCNN_MLP_H
+
+#include "core/hd.h"
+
+#include <math.h>
+
+enum { FACET_MLP_MAX_LAYERS = 8, FACET_MLP_MAX_WIDTH = 128 };
+
+typedef enum facet_activation {
+    FACET_ACTIVATION_NONE = 0,
+    FACET_ACTIVATION_RELU,
+    FACET_ACTIVATION_SIGMOID,
+} facet_activation;
+
+typedef struct facet_mlp {
+    int layers;                                /* hidden layers + 1 */
+    int width[FACET_MLP_MAX_LAYERS + 1];       /* width[0] = inputs, width[layers] = outputs */
+    const float *weight[FACET_MLP_MAX_LAYERS]; /* layer l: [width[l+1], width[l]] */
+    const float *bias0;                        /* [width[1]] */
+    facet_activation hidden, output;
+} facet_mlp;
+
+static inline FACET_HD float facet_activate(facet_activation a, float x) {
+    if (a == FACET_ACTIVATION_RELU) return x > 0.0f ? x : 0.0f;
+    if (a == FACET_ACTIVATION_SIGMOID) return 1.0f / (1.0f + expf(-x));
+    return x;
+}
+
+/* out[width[layers]] = network(in[width[0]]). */
+static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *in, float *out) {
+    float buffers[2][FACET_MLP_MAX_WIDTH];
+    const float *x = in;
+    for (int l = 0; l < m->layers; l++) {
+        const int n_in = m->width[l], n_out = m->width[l + 1];
+        const int last = l == m->layers - 1;
+        float *y = last ? out : buffers[l & 1];
+        const float *w = m->weight[l];
+        for (int o = 0; o < n_out; o++) {
+            const float *row = w + (long)o * n_in;
+            float s = 0.0f;
+            for (int i = 0; i < n_in; i++) s += row[i] * x[i];
+            if (l == 0) s += m->bias0[o];
+            y[o] = facet_activate(last ? m->output : m->hidden, s);
+        }
+        x = y;
+    }
+}
+
+#endif

@@ -1,0 +1,32 @@
+/* The livescene node's private state, shared by its CPU file and its CUDA file. */
+#ifndef FACET_RENDER_LIVESCENE_STATE_H
+#define FACET_RENDER_LIVESCENE_STATE_H
+
+#include "livescene_ray.h"
+#include "scene.h"
+
+#include "fields/livescene.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct livescene_state {
+    facet_livescene_model model;
+    facet_livescene_sampling sampling;
+    /* CUDA copy of the weights, made on the first CUDA render (NULL until then) */
+    void *device;
+} livescene_state;
+
+/* Releases the CUDA copy (no-op without CUDA or when none was made). */
+void facet_livescene_device_free(livescene_state *state);
+
+/* The node kind's render_cuda (render/cuda/livescene_cuda.cu). */
+facet_status facet_livescene_render_cuda(const facet_node *node, const facet_scene *scene,
+                                         const facet_envmap_view *device_env, const facet_ray *rays,
+                                         int64_t count, facet_ray_result *out, float *aux);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

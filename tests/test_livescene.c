@@ -1,0 +1,261 @@
+/* LiveScene runtime: loading facet weights, the per-point field functions and the per-ray
+ * renderer against the PyTorch reference (tools/reference/livescene_ref.py fixtures), the default
+ * configuration's sizes, and every malformed weights file. */
+#include "helpers.h"
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+#include "core/rng.h"
+#include "core/safetensors.h"
+#include "fields/livescene.h"
+#include "render/livescene_ray.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a synthetic weights writer (any config), for size and bad-input tests ------------------- */
+
+typedef struct synth {
+    facet_safetensors_writer w;
+    facet_tensor tensors[128];
+    int count;
+    facet_rng rng;
+} synth;
+
+static void synth_tensor(synth *s, const char *name, int ndim, const int64_t *shape, float lo,
+                         float hi) {
+    facet_tensor *t = &s->tensors[s->count++];
+    cr_assert_eq(facet_tensor_alloc(t, FACET_DTYPE_F16, ndim, shape), FACET_OK);
+    uint16_t *data = t->data;
+    for (int64_t i = 0; i < facet_tensor_numel(t); i++)
+        data[i] = facet_f32_to_f16(lo + (hi - lo) * facet_rng_uniform(&s->rng));
+    cr_assert_eq(facet_safetensors_writer_add(&s->w, name, t), FACET_OK, "%s", facet_last_error());
+}
+
+static void synth_planes(synth *s, const char *prefix, int dims, const int *res, int channels) {
+    for (int p = 0, k = 0; p < dims; p++)
+        for (int q = p + 1; q < dims; q++, k++) {
+            char name[96];
+            snprintf(name, sizeof name, "%s.plane.%d", prefix, k);
+            int64_t shape[3] = {channels, res[q], res[p]};
+            synth_tensor(s, name, 3, shape, 0.1f, 0.5f);
+        }
+}
+
+static void synth_mlp(synth *s, const char *prefix, int in, int width, int hidden, int out) {
+    char name[96];
+    int n_in = in;
+    for (int l = 0; l <= hidden; l++) {
+        int n_out = l == hidden ? out : width;
+        snprintf(name, sizeof name, "%s.%d.weight", prefix, l);
+        int64_t shape[2] = {n_out, n_in};
+        float scale = 1.0f / sqrtf((float)n_in);
+        synth_tensor(s, name, 2, shape, -scale, scale);
+        n_in = n_out;
+    }
+    snprintf(name, sizeof name, "%s.0.bias", prefix);
+    int64_t shape[1] = {width};
+    synth_tensor(s, name, 1, shape, -0.1f, 0.1f);
+}
+
+/* The official default configuration: 128/256/512 spatial, 32 kappa cells, 32 channels. */
+static const char default_config[] =
+    "{\"aabb\": [[-2, -2, -2], [2, 2, 2]], \"grid_base_resolution\": [128, 128, 128, 32], "
+    "\"multiscale_res\": [1, 2, 4], \"grid_feature_dim\": 32, \"geo_feat_dim\": 15, "
+    "\"proposals\": [{\"resolution\": [64, 64, 64, 32], \"feature_dim\": 8}, "
+    "{\"resolution\": [128, 128, 128, 32], \"feature_dim\": 8}], "
+    "\"probability\": {\"resolution\": [128, 128, 128], \"feature_dim\": 8}, "
+    "\"num_proposal_samples\": [256, 128], \"num_samples\": 48, \"near_plane\": 0.0, "
+    "\"background_color\": [1, 1, 1], \"objects\": [\"drawer\", \"door\"]}";
+
+/* Writes default-config weights; `skip` names a tensor to leave out (or NULL), `extra` adds an
+ * unexpected tensor. */
+static void write_default(const char *path, const char *config, const char *skip, int extra) {
+    synth *s = calloc(1, sizeof *s);
+    facet_safetensors_writer_init(&s->w);
+    s->rng = facet_rng_seed(7, 1);
+    facet_safetensors_writer_metadata(&s->w, "format", "facet-livescene");
+    facet_safetensors_writer_metadata(&s->w, "version", "1");
+    facet_safetensors_writer_metadata(&s->w, "config", config);
+    for (int sc = 0; sc < 3; sc++) {
+        int m = 1 << sc;
+        int res[4] = {128 * m, 128 * m, 128 * m, 32};
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "field.grids.%d", sc);
+        synth_planes(s, prefix, 4, res, 32);
+    }
+    synth_mlp(s, "field.sigma_net", 96, 64, 1, 16);
+    synth_mlp(s, "field.color_net", 31, 64, 2, 3);
+    int p0[4] = {64, 64, 64, 32}, p1[4] = {128, 128, 128, 32}, pr[3] = {128, 128, 128};
+    synth_planes(s, "proposal.0", 4, p0, 8);
+    synth_mlp(s, "proposal.0.density_net", 8, 64, 1, 1);
+    synth_planes(s, "proposal.1", 4, p1, 8);
+    synth_mlp(s, "proposal.1.density_net", 8, 64, 1, 1);
+    synth_planes(s, "probability", 3, pr, 8);
+    synth_mlp(s, "probability.semantic_net", 10, 64, 1, 3);
+    if (extra) {
+        int64_t shape[1] = {4};
+        synth_tensor(s, "field.appearance_embedding", 1, shape, 0, 1);
+    }
+    if (skip) {
+        /* rebuild the writer without the skipped tensor */
+        facet_safetensors_writer kept;
+        facet_safetensors_writer_init(&kept);
+        for (int i = 0; i < s->w.metadata_count; i++)
+            facet_safetensors_writer_metadata(&kept, s->w.metadata_keys[i],
+                                              s->w.metadata_values[i]);
+        for (int i = 0; i < s->w.count; i++)
+            if (strcmp(s->w.names[i], skip) != 0)
+                facet_safetensors_writer_add(&kept, s->w.names[i], &s->w.tensors[i]);
+        cr_assert_eq(facet_safetensors_write(&kept, path), FACET_OK, "%s", facet_last_error());
+        facet_safetensors_writer_free(&kept);
+    } else {
+        cr_assert_eq(facet_safetensors_write(&s->w, path), FACET_OK, "%s", facet_last_error());
+    }
+    facet_safetensors_writer_free(&s->w);
+    for (int i = 0; i < s->count; i++) facet_tensor_free(&s->tensors[i]);
+    free(s);
+}
+
+Test(livescene, default_config_loads_with_official_sizes_and_renders) {
+    const char *dir = test_scratch_dir("ls_default");
+    char *path = facet_path_join(dir, "default.safetensors");
+    write_default(path, default_config, NULL, 0);
+    facet_livescene_model m;
+    cr_assert_eq(facet_livescene_load(&m, path, FACET_PLANE_F16), FACET_OK, "%s",
+                 facet_last_error());
+    /* planes: 32 x (3 x 128^2 + 3 x 128 x 32) x (1 + 4 + 16 spatial scaling / kappa kept) ... */
+    int64_t planes = 0;
+    for (int sc = 0; sc < 3; sc++) {
+        int64_t r = 128 << sc;
+        planes += 32 * (3 * r * r + 3 * r * 32);
+    }
+    planes +=
+        8 * (3 * 64 * 64 + 3 * 64 * 32) + 8 * (3 * 128 * 128 + 3 * 128 * 32) + 8 * (3 * 128 * 128);
+    int64_t mlps = (96 * 64 + 64 + 64 * 16) + (31 * 64 + 64 + 64 * 64 + 64 * 3) +
+                   2 * (8 * 64 + 64 + 64) + (10 * 64 + 64 + 64 * 3);
+    cr_assert_eq(m.parameter_count, planes + mlps);
+    cr_assert(m.parameter_count > 36700000 && m.parameter_count < 36900000,
+              "about 36.8M parameters, got %lld", (long long)m.parameter_count);
+    cr_assert_eq(m.field.objects, 2);
+    cr_assert_str_eq(m.object_names[1], "door");
+    facet_livescene_sampling sampling = {2, {256, 128, 48}, 0.0f};
+    const float kappa[2] = {0.3f, 0.9f};
+    for (int i = 0; i < 4; i++) {
+        float o[3] = {0.5f * i, -4.0f, 0.3f}, d[3] = {0.0f, 1.0f, 0.0f};
+        facet_livescene_ray_output out;
+        facet_ls_render_ray(&m.field, &sampling, o, d, kappa, &out);
+        cr_assert(isfinite(out.rgb[0]) && isfinite(out.depth) && out.accumulation >= 0 &&
+                  out.accumulation <= 1.0001f);
+    }
+    facet_livescene_free(&m);
+    free(path);
+}
+
+static void expect_load_error(const char *config, const char *skip, int extra,
+                              const char *fragment) {
+    const char *dir = test_scratch_dir("ls_bad");
+    char *path = facet_path_join(dir, "bad.safetensors");
+    write_default(path, config, skip, extra);
+    facet_livescene_model m;
+    cr_assert_neq(facet_livescene_load(&m, path, FACET_PLANE_F32), FACET_OK);
+    cr_assert(strstr(facet_last_error(), fragment), "message '%s' lacks '%s'", facet_last_error(),
+              fragment);
+    cr_assert(strstr(facet_last_error(), "bad.safetensors"), "names the file: %s",
+              facet_last_error());
+    free(path);
+}
+
+Test(livescene, missing_tensor_is_named) {
+    expect_load_error(default_config, "field.color_net.2.weight", 0,
+                      "network 'field.color_net' has 64 outputs, the config needs 3");
+    expect_load_error(default_config, "proposal.1.plane.4", 0,
+                      "missing tensor 'proposal.1.plane.4'");
+}
+
+Test(livescene, unexpected_tensor_is_named) {
+    expect_load_error(default_config, NULL, 1, "unexpected tensor 'field.appearance_embedding'");
+}
+
+/* default_config with the first `from` replaced by `to` (static buffer). */
+static const char *config_with(const char *from, const char *to) {
+    static char config[sizeof default_config + 64];
+    const char *at = strstr(default_config, from);
+    cr_assert_not_null(at);
+    snprintf(config, sizeof config, "%.*s%s%s", (int)(at - default_config), default_config, to,
+             at + strlen(from));
+    return config;
+}
+
+Test(livescene, shape_disagreeing_with_config_is_named) {
+    expect_load_error(config_with("[128, 128, 128, 32]", "[128, 128, 128, 16]"), NULL, 0,
+                      "tensor 'field.grids.0.plane.2': expected a float tensor [32,16,128]");
+}
+
+Test(livescene, bad_config_is_named) {
+    expect_load_error(config_with("geo_feat_dim", "geo_feature_dim"), NULL, 0,
+                      "unknown key 'geo_feature_dim'");
+    expect_load_error(config_with("\"num_samples\": 48", "\"num_samples\": 4800"), NULL, 0,
+                      "key 'num_samples': expected an integer in [1, 512]");
+    expect_load_error(config_with("[\"drawer\", \"door\"]", "[\"drawer\"]"), NULL, 0,
+                      "tensor 'probability.semantic_net.0.weight'");
+}
+
+Test(livescene, non_livescene_safetensors_is_rejected_with_a_hint) {
+    const char *dir = test_scratch_dir("ls_other");
+    char *path = facet_path_join(dir, "other.safetensors");
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    cr_assert_eq(facet_safetensors_write(&w, path), FACET_OK);
+    facet_safetensors_writer_free(&w);
+    facet_livescene_model m;
+    cr_assert_eq(facet_livescene_load(&m, path, FACET_PLANE_F32), FACET_ERR_FORMAT);
+    cr_assert(strstr(facet_last_error(), "tools/convert_livescene.py"), "%s", facet_last_error());
+    free(path);
+}
+
+/* ---- per-element functions against hand-computed values ---------------------------------------
+ */
+
+Test(livescene, bilinear_matches_grid_sample_align_corners_border) {
+    /* 1 channel, 3 x 2 plane (width 3 along a, height 2 along b), values v(x, y) = x + 10 y */
+    const float plane[6] = {0, 1, 2, 10, 11, 12};
+    float out;
+    facet_plane_bilinear(plane, FACET_PLANE_F32, 3, 2, 1, -1.0f, -1.0f, &out);
+    cr_assert_float_eq(out, 0.0f, 1e-6, "(-1,-1) is the first texel centre");
+    facet_plane_bilinear(plane, FACET_PLANE_F32, 3, 2, 1, 1.0f, 1.0f, &out);
+    cr_assert_float_eq(out, 12.0f, 1e-6, "(1,1) is the last texel centre");
+    facet_plane_bilinear(plane, FACET_PLANE_F32, 3, 2, 1, 0.5f, 0.0f, &out);
+    cr_assert_float_eq(out, 1.5f + 5.0f, 1e-5, "x = 1.5, y = 0.5");
+    facet_plane_bilinear(plane, FACET_PLANE_F32, 3, 2, 1, 3.0f, -7.0f, &out);
+    cr_assert_float_eq(out, 2.0f, 1e-6, "outside: clamped to the border");
+}
+
+Test(livescene, sh_is_tcnn_basis) {
+    float sh[16];
+    facet_sh4(0.0f, 0.0f, 1.0f, sh); /* +z: only m = 0 terms survive */
+    cr_assert_float_eq(sh[0], 0.28209479f, 1e-7);
+    cr_assert_float_eq(sh[2], 0.48860251f, 1e-7);
+    cr_assert_float_eq(sh[6], 0.94617470f - 0.31539157f, 1e-6);
+    cr_assert_float_eq(sh[12], 0.37317633f * 2.0f, 1e-6);
+    cr_assert_float_eq(sh[1], 0.0f, 1e-7);
+    facet_sh4(1.0f, 0.0f, 0.0f, sh);
+    cr_assert_float_eq(sh[3], -0.48860251f, 1e-7, "tcnn's sign: -sqrt(3) x / (2 sqrt(pi))");
+}
+
+Test(livescene, pdf_resampling_of_flat_weights_is_uniform) {
+    /* equal weights: cdf is linear, so the resampled bins are u_k mapped back linearly */
+    float bins[5] = {0, 0.25f, 0.5f, 0.75f, 1}, weights[4] = {1, 1, 1, 1}, cdf[5], out[4];
+    facet_ls_pdf_resample(bins, weights, 4, 3, cdf, out);
+    for (int k = 0; k < 4; k++) cr_assert_float_eq(out[k], (k + 0.5f) / 4.0f, 1e-6);
+}
+
+Test(livescene, weights_follow_the_volume_rendering_integral) {
+    float bins[3] = {0, 0.5f, 1}, sigma[2] = {1, 2}, w[2];
+    facet_ls_weights(bins, sigma, 2, 1.0f, 3.0f, w); /* deltas 1 and 1 */
+    cr_assert_float_eq(w[0], 1 - expf(-1), 1e-6);
+    cr_assert_float_eq(w[1], (1 - expf(-2)) * expf(-1), 1e-6);
+}
