@@ -16,7 +16,7 @@
 static const char usage[] =
     "usage: facet render SCENE [--cameras TRANSFORMS] [--split S] [--set OBJECT=KAPPA]...\n"
     "                    [--env MAP] [--width W --height H] [--out DIR] [--format png|exr]\n"
-    "                    [--device cpu|cuda] [--shard K/N] [--quiet]\n"
+    "                    [--device cpu|cuda] [--shard K/N] [--masks] [--quiet]\n"
     "\n"
     "Renders SCENE (a scene JSON file) headlessly.\n"
     "\n"
@@ -32,6 +32,8 @@ static const char usage[] =
     "  --format F       png (sRGB 8-bit, default) or exr (linear half float RGBA)\n"
     "  --device D       cpu (default) or cuda\n"
     "  --shard K/N      render only cameras i with i %% N == K (0-based), for farms of machines\n"
+    "  --masks          also write each object's probability map (LiveScene) as\n"
+    "                   OUT/<frame>_mask_<object>.png (gray: probability x 255)\n"
     "  --quiet          no progress bar\n"
     "\n"
     "example: facet render assets/demo/scene.json --cameras assets/demo/data --split test "
@@ -46,7 +48,7 @@ int facet_cmd_render(int argc, char **argv) {
     const char *out_dir = "out/render", *format_name = "png", *device_name = "cpu";
     const char *width_text = NULL, *height_text = NULL, *shard_text = NULL;
     const char *sets[64];
-    int set_count = 0, quiet = 0;
+    int set_count = 0, quiet = 0, masks = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -76,6 +78,10 @@ int facet_cmd_render(int argc, char **argv) {
             quiet = 1;
             continue;
         }
+        if (!strcmp(argv[i], "--masks")) {
+            masks = 1;
+            continue;
+        }
         if (argv[i][0] == '-') return cli_usage_error("render", "unknown option '%s'", argv[i]);
         if (scene_path) return cli_usage_error("render", "unexpected argument '%s'", argv[i]);
         scene_path = argv[i];
@@ -87,6 +93,7 @@ int facet_cmd_render(int argc, char **argv) {
     if (device < 0) return cli_usage_error("render", "--device must be cpu or cuda");
     facet_batch_options options = {0};
     options.render.device = (facet_device)device;
+    options.masks = masks;
     options.shard.count = 1;
     if (!strcmp(format_name, "exr"))
         options.format = FACET_OUTPUT_EXR;
@@ -134,16 +141,19 @@ int facet_cmd_render(int argc, char **argv) {
         } else {
             facet_camera cam = scene.camera;
             if (options.width) cam = facet_camera_resized(cam, options.width, options.height);
-            facet_image img = {0};
+            facet_image img = {0}, aux = {0};
+            if (masks) options.render.aux = &aux;
             char *path = facet_path_join(
                 out_dir, options.format == FACET_OUTPUT_EXR ? "camera.exr" : "camera.png");
             if (!path || facet_make_dirs(out_dir) != FACET_OK ||
                 facet_render_image(&scene, &cam, &options.render, &img) != FACET_OK ||
-                facet_write_render(&img, path, options.format) != FACET_OK)
+                facet_write_render(&img, path, options.format) != FACET_OK ||
+                (masks && facet_write_aux_channels(&scene, &aux, out_dir, "camera") != FACET_OK))
                 status = cli_library_error();
             else if (!quiet)
                 fprintf(stderr, "facet render: wrote %s\n", path);
             facet_image_free(&img);
+            facet_image_free(&aux);
             free(path);
         }
     }

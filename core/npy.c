@@ -175,8 +175,8 @@ static facet_status parse_header(const char *path, const char *text, npy_header 
     for (;;) {
         skip_space(&h);
         if (*h.p == '}') break;
-        const char *key;
-        size_t key_length;
+        const char *key = NULL;
+        size_t key_length = 0;
         if (parse_string(&h, &key, &key_length) != FACET_OK) return facet_last_status();
         int k = 0;
         while (k < 3 && !(strlen(KEYS[k]) == key_length && memcmp(KEYS[k], key, key_length) == 0))

@@ -6,7 +6,7 @@
  * (0,1) (0,2) (1,2). The feature of a point is the element-wise product of its C-channel bilinear
  * lookups in every plane. Lookups follow torch grid_sample(align_corners=True,
  * padding_mode="border"): coordinates in [-1, 1] map to pixel (c + 1) / 2 (size - 1), clamped to
- * [0, size - 1]; corners outside the plane contribute nothing.
+ * [0, size - 1]; corners outside the plane contribute nothing (their weight is 0).
  *
  * Storage: planes are held channels-last, plane[(y * res_a + x) * C + c] with x along axis a and y
  * along axis b (the checkpoint's [C, res_b, res_a] transposed at load for locality), as f32, f16
@@ -78,14 +78,20 @@ static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_
     float tx1 = (float)x1 - ix, tx0 = ix - (float)x0; /* weights of x0 and x1 */
     float ty1 = (float)y1 - iy, ty0 = iy - (float)y0;
     float w_nw = tx1 * ty1, w_ne = tx0 * ty1, w_sw = tx1 * ty0, w_se = tx0 * ty0;
-    int in_x1 = x1 < width, in_y1 = y1 < height;
-    int64_t row0 = (int64_t)y0 * width, row1 = (int64_t)y1 * width;
+    /* After border clamping x1 (y1) leaves the plane only when ix (iy) sits exactly on the last
+     * texel, where its weight is 0: reading the last texel instead gives the same sum for finite
+     * values and keeps the channel loop branch-free. */
+    x1 = x1 < width ? x1 : width - 1;
+    y1 = y1 < height ? y1 : height - 1;
+    const int64_t i_nw = ((int64_t)y0 * width + x0) * channels,
+                  i_ne = ((int64_t)y0 * width + x1) * channels;
+    const int64_t i_sw = ((int64_t)y1 * width + x0) * channels,
+                  i_se = ((int64_t)y1 * width + x1) * channels;
     for (int c = 0; c < channels; c++) {
-        float nw = facet_plane_load(plane, storage, (row0 + x0) * channels + c);
-        float ne = in_x1 ? facet_plane_load(plane, storage, (row0 + x1) * channels + c) : 0.0f;
-        float sw = in_y1 ? facet_plane_load(plane, storage, (row1 + x0) * channels + c) : 0.0f;
-        float se =
-            in_x1 && in_y1 ? facet_plane_load(plane, storage, (row1 + x1) * channels + c) : 0.0f;
+        float nw = facet_plane_load(plane, storage, i_nw + c);
+        float ne = facet_plane_load(plane, storage, i_ne + c);
+        float sw = facet_plane_load(plane, storage, i_sw + c);
+        float se = facet_plane_load(plane, storage, i_se + c);
         out[c] = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
     }
 }

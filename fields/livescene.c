@@ -130,10 +130,11 @@ static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int out
                               ld->st->path, name, FACET_MLP_MAX_WIDTH, m->width[l],
                               facet_dtype_name(t->dtype), got);
         }
-        const int64_t n = t->shape[0] * t->shape[1];
+        const int64_t n = t->shape[0] * t->shape[1], rows = t->shape[0], cols = t->shape[1];
         float *w = keep(ld, (size_t)n, sizeof *w);
         if (!w) return facet_last_status();
-        for (int64_t i = 0; i < n; i++) w[i] = facet_tensor_get_f32(t, i);
+        for (int64_t r = 0; r < rows; r++) /* [out, in] -> transposed [in, out] */
+            for (int64_t c = 0; c < cols; c++) w[c * rows + r] = facet_tensor_get_f32(t, r * cols + c);
         m->weight[l] = w;
         m->width[l + 1] = (int)t->shape[0];
         m->layers = l + 1;

@@ -1,8 +1,11 @@
 /* Fully connected networks in tiny-cuda-nn's FullyFusedMLP layout, unpacked (see
- * fields/livescene_format.md): layers y = W x (row-major [out, in], no biases) with ReLU between
- * layers and an output activation; the first layer carries a bias vector, which is tcnn's
- * input padding (inputs padded with 1.0 to a multiple of 16) folded into explicit form. Per point,
- * host and device. */
+ * fields/livescene_format.md): layers y = W x (no biases) with ReLU between layers and an output
+ * activation; the first layer carries a bias vector, which is tcnn's input padding (inputs padded
+ * with 1.0 to a multiple of 16) folded into explicit form. Per point, host and device.
+ *
+ * Weights are held transposed, [in, out] row-major, so the inner loop runs over outputs with unit
+ * stride (vectorises without reassociating sums): y[o] = (sum_i x[i] W[o][i], i ascending) + b[o],
+ * the same order of operations as the row-major dot product. */
 #ifndef FACET_FIELDS_TCNN_MLP_H
 #define FACET_FIELDS_TCNN_MLP_H
 
@@ -21,7 +24,7 @@ typedef enum facet_activation {
 typedef struct facet_mlp {
     int layers;                                /* hidden layers + 1 */
     int width[FACET_MLP_MAX_LAYERS + 1];       /* width[0] = inputs, width[layers] = outputs */
-    const float *weight[FACET_MLP_MAX_LAYERS]; /* layer l: [width[l+1], width[l]] */
+    const float *weight[FACET_MLP_MAX_LAYERS]; /* layer l: W^T, [width[l], width[l+1]] */
     const float *bias0;                        /* [width[1]] */
     facet_activation hidden, output;
 } facet_mlp;
@@ -40,14 +43,17 @@ static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *i
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
         float *y = last ? out : buffers[l & 1];
-        const float *w = m->weight[l];
-        for (int o = 0; o < n_out; o++) {
-            const float *row = w + (long)o * n_in;
-            float s = 0.0f;
-            for (int i = 0; i < n_in; i++) s += row[i] * x[i];
-            if (l == 0) s += m->bias0[o];
-            y[o] = facet_activate(last ? m->output : m->hidden, s);
+        const float *wt = m->weight[l];
+        float acc[FACET_MLP_MAX_WIDTH];
+        for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
+        for (int i = 0; i < n_in; i++) {
+            const float xi = x[i];
+            const float *row = wt + (long)i * n_out;
+            for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
         }
+        const facet_activation a = last ? m->output : m->hidden;
+        for (int o = 0; o < n_out; o++)
+            y[o] = facet_activate(a, l == 0 ? acc[o] + m->bias0[o] : acc[o]);
         x = y;
     }
 }

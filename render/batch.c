@@ -32,6 +32,25 @@ facet_status facet_write_render(const facet_image *linear_rgba, const char *path
     return s;
 }
 
+facet_status facet_write_aux_channels(const facet_scene *scene, const facet_image *aux,
+                                      const char *dir, const char *stem) {
+    facet_image channel;
+    facet_status s = facet_image_alloc(&channel, aux->width, aux->height, 1);
+    const size_t pixels = (size_t)aux->width * aux->height;
+    for (int n = 0, offset = 0; s == FACET_OK && n < scene->node_count; n++) {
+        const facet_node *node = &scene->nodes[n];
+        for (int c = 0; s == FACET_OK && c < node->aux_channels; c++, offset++) {
+            for (size_t p = 0; p < pixels; p++)
+                channel.data[p] = aux->data[p * aux->channels + offset];
+            char *path = facet_format("%s/%s_%s.png", dir, stem, node->aux_names[c]);
+            s = path ? facet_image_write_png(&channel, path) : facet_last_status();
+            free(path);
+        }
+    }
+    facet_image_free(&channel);
+    return s;
+}
+
 facet_camera facet_frame_camera(const facet_frame *frame, int width, int height) {
     facet_camera cam;
     for (int i = 0; i < 16; i++) cam.c2w.m[i] = (float)frame->c2w[i];
@@ -80,13 +99,18 @@ facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
         const facet_frame *frame = &ds->frames[i];
         if (options->use_dataset_kappa) s = facet_scene_apply_frame_kappa(scene, ds, frame);
         facet_camera cam = facet_frame_camera(frame, options->width, options->height);
-        facet_image img = {0};
-        if (s == FACET_OK) s = facet_render_image(scene, &cam, &options->render, &img);
+        facet_image img = {0}, aux = {0};
+        facet_render_options render = options->render;
+        if (options->masks) render.aux = &aux;
+        if (s == FACET_OK) s = facet_render_image(scene, &cam, &render, &img);
         char *path = s == FACET_OK ? output_path(out_dir, frame->name, options->format) : NULL;
         if (s == FACET_OK && !path) s = facet_last_status();
         if (s == FACET_OK) s = facet_write_render(&img, path, options->format);
+        if (s == FACET_OK && options->masks)
+            s = facet_write_aux_channels(scene, &aux, out_dir, frame->name);
         free(path);
         facet_image_free(&img);
+        facet_image_free(&aux);
         if (s != FACET_OK) return facet_error_context("frame '%s'", frame->name);
         (*rendered)++;
         if (options->progress) facet_progress_advance(options->progress, 1);

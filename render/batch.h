@@ -33,6 +33,10 @@ typedef enum facet_output_format { FACET_OUTPUT_PNG = 0, FACET_OUTPUT_EXR } face
 facet_status facet_write_render(const facet_image *linear_rgba, const char *path,
                                 facet_output_format format);
 
+/* Writes each auxiliary channel of `aux` (facet_render_options.aux) as dir/<stem>_<name>.png. */
+facet_status facet_write_aux_channels(const facet_scene *scene, const facet_image *aux,
+                                      const char *dir, const char *stem);
+
 /* The camera of a dataset frame, optionally at another resolution (0 keeps the frame's). */
 facet_camera facet_frame_camera(const facet_frame *frame, int width, int height);
 
@@ -47,6 +51,9 @@ typedef struct facet_batch_options {
     int width, height; /* 0: the frame's own resolution */
     facet_shard shard;
     int use_dataset_kappa;    /* 1: set each frame's ground-truth kappa before rendering */
+    /* 1: also write every auxiliary channel (LiveScene: per-object probability) as
+     * OUT/<frame>_<channel>.png, 8-bit gray, probability 0..1 -> 0..255 */
+    int masks;
     facet_progress *progress; /* may be NULL */
 } facet_batch_options;
 
