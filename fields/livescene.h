@@ -45,8 +45,9 @@ static inline FACET_HD void facet_ls_normalize(const facet_livescene_field *f, c
 
 /* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
  * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
- * scene's kappa vector. Returns the chosen object: argmax of the first alpha logits (the first
- * maximum on ties, like torch.max). */
+ * scene's kappa vector. Returns the chosen object: the argmax over the first alpha entries of
+ * softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which matters
+ * when probabilities underflow to equal values). */
 static inline FACET_HD int facet_ls_probability(const facet_livescene_field *f, const float *pos,
                                                 const float *kappa, float *logits) {
     float input[FACET_KPLANES_MAX_CHANNELS + FACET_LS_MAX_OBJECTS];
@@ -55,9 +56,18 @@ static inline FACET_HD int facet_ls_probability(const facet_livescene_field *f, 
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
     facet_mlp_forward(&f->semantic_net, input, logits);
+    float peak = logits[0], total = 0.0f;
+    for (int i = 1; i <= f->objects; i++) peak = fmaxf(peak, logits[i]);
+    for (int i = 0; i <= f->objects; i++) total += expf(logits[i] - peak);
     int best = 0;
-    for (int i = 1; i < f->objects; i++)
-        if (logits[i] > logits[best]) best = i;
+    float best_p = expf(logits[0] - peak) / total;
+    for (int i = 1; i < f->objects; i++) {
+        float p = expf(logits[i] - peak) / total;
+        if (p > best_p) {
+            best = i;
+            best_p = p;
+        }
+    }
     return best;
 }
 

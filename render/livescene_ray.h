@@ -144,6 +144,7 @@ static inline FACET_HD void facet_ls_render_ray(const facet_livescene_field *f,
         int object = facet_ls_probability(f, pos, kappa, logits);
         float density = facet_ls_field_density(f, pos, kappa[object], geo);
         facet_ls_field_color(f, d, geo, rgb);
+        for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f; /* nan_to_num */
         float delta_density = (t1 - t0) * density;
         float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
         if (w != w) w = 0.0f;

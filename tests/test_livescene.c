@@ -259,3 +259,205 @@ Test(livescene, weights_follow_the_volume_rendering_integral) {
     cr_assert_float_eq(w[0], 1 - expf(-1), 1e-6);
     cr_assert_float_eq(w[1], (1 - expf(-2)) * expf(-1), 1e-6);
 }
+
+/* ---- parity with the PyTorch reference (tools/reference/livescene_ref.py fixtures) ----------- */
+
+/* The small config's weights converted by tools/convert_livescene.py, and the reference's
+ * per-point and per-ray values for them. Tolerance: |facet - ref| <= 1e-5 + 1e-5 |ref|. */
+typedef struct parity {
+    facet_livescene_model model;
+    facet_safetensors fixtures;
+    double worst; /* largest |facet - ref| / (1e-5 + 1e-5 |ref|) seen */
+} parity;
+
+static void parity_open(parity *p) {
+    cr_assert_eq(facet_livescene_load(
+                     &p->model, test_source_path("tests/fixtures/livescene/small.safetensors"),
+                     FACET_PLANE_F32),
+                 FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(
+        facet_safetensors_open(&p->fixtures,
+                               test_source_path("tests/fixtures/livescene/fixtures.safetensors")),
+        FACET_OK, "%s", facet_last_error());
+    p->worst = 0;
+}
+
+static void parity_close(parity *p, const char *what) {
+    cr_log_info("%s: worst error %.3f of the tolerance 1e-5 + 1e-5 |ref|", what, p->worst);
+    facet_safetensors_close(&p->fixtures);
+    facet_livescene_free(&p->model);
+}
+
+static const float *fixture(parity *p, const char *name, int64_t numel) {
+    const facet_tensor *t = facet_safetensors_get(&p->fixtures, name);
+    cr_assert_not_null(t, "%s", facet_last_error());
+    cr_assert_eq(facet_tensor_numel(t), numel, "'%s' has %lld values, expected %lld", name,
+                 (long long)facet_tensor_numel(t), (long long)numel);
+    return t->data;
+}
+
+static int64_t fixture_dim(parity *p, const char *name, int axis) {
+    const facet_tensor *t = facet_safetensors_get(&p->fixtures, name);
+    cr_assert_not_null(t, "%s", facet_last_error());
+    return t->shape[axis];
+}
+
+static void close_to(parity *p, float got, float want, const char *what, int64_t i, int64_t j) {
+    double tolerance = 1e-5 + 1e-5 * fabs(want);
+    double ratio = fabs((double)got - want) / tolerance;
+    if (ratio > p->worst) p->worst = ratio;
+    cr_assert(fabs((double)got - want) <= tolerance, "%s[%lld][%lld]: facet %.9g, reference %.9g",
+              what, (long long)i, (long long)j, got, want);
+}
+
+Test(livescene_parity, per_point_field_functions) {
+    parity p;
+    parity_open(&p);
+    const facet_livescene_field *f = &p.model.field;
+    const int64_t n = fixture_dim(&p, "point.positions", 0);
+    const int a = f->objects, feat = f->grids[0].channels * f->scales;
+    const float *pos = fixture(&p, "point.positions", n * 3),
+                *kappa = fixture(&p, "point.kappa", n * a);
+    const float *dirs = fixture(&p, "point.directions", n * 3);
+    const float *prob_features =
+        fixture(&p, "point.prob_features", n * f->probability_grid.channels);
+    const float *logits_ref = fixture(&p, "point.logits", n * (a + 1));
+    const int32_t *object_ref = (const int32_t *)fixture(&p, "point.object", n);
+    const float *kappa_sel = fixture(&p, "point.kappa_sel", n);
+    const float *prop0 = fixture(&p, "point.proposal.0.density", n);
+    const float *prop1 = fixture(&p, "point.proposal.1.density", n);
+    const float *features = fixture(&p, "point.field.features", n * feat);
+    const float *sigma_out = fixture(&p, "point.field.sigma_out", n * (f->geo_feat_dim + 1));
+    const float *density = fixture(&p, "point.field.density", n);
+    const float *sh_ref = fixture(&p, "point.sh", n * 16),
+                *rgb_ref = fixture(&p, "point.rgb", n * 3);
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = pos + i * 3;
+        float pf[FACET_KPLANES_MAX_CHANNELS], logits[FACET_LS_MAX_OBJECTS + 1] = {0};
+        facet_kplanes_sample(&f->probability_grid, x, pf);
+        for (int c = 0; c < f->probability_grid.channels; c++)
+            close_to(&p, 1.0f / (1.0f + expf(-pf[c])),
+                     prob_features[i * f->probability_grid.channels + c], "prob_features", i, c);
+        int object = facet_ls_probability(f, x, kappa + i * a, logits);
+        for (int c = 0; c <= a; c++)
+            close_to(&p, logits[c], logits_ref[i * (a + 1) + c], "logits", i, c);
+        cr_assert_eq(object, object_ref[i], "point %lld: object %d, reference %d", (long long)i,
+                     object, object_ref[i]);
+        close_to(&p, kappa[i * a + object], kappa_sel[i], "kappa_sel", i, 0);
+        close_to(&p, facet_ls_proposal_density(f, 0, x, kappa_sel[i]), prop0[i], "proposal.0", i,
+                 0);
+        close_to(&p, facet_ls_proposal_density(f, 1, x, kappa_sel[i]), prop1[i], "proposal.1", i,
+                 0);
+        float coords[4], enc[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS],
+            geo[FACET_LS_MAX_GEO];
+        facet_ls_coords4(f, x, kappa_sel[i], coords);
+        for (int s = 0, off = 0; s < f->scales; off += f->grids[s].channels, s++)
+            facet_kplanes_sample(&f->grids[s], coords, enc + off);
+        for (int c = 0; c < feat; c++)
+            close_to(&p, enc[c], features[i * feat + c], "field.features", i, c);
+        float sigma = facet_ls_field_density(f, x, kappa_sel[i], geo);
+        for (int c = 0; c < f->geo_feat_dim; c++)
+            close_to(&p, geo[c], sigma_out[i * (f->geo_feat_dim + 1) + c], "sigma_out", i, c);
+        close_to(&p, sigma, density[i], "field.density", i, 0);
+        float sh[16], rgb[3];
+        facet_sh4_tcnn(dirs[i * 3], dirs[i * 3 + 1], dirs[i * 3 + 2], sh);
+        for (int c = 0; c < 16; c++) close_to(&p, sh[c], sh_ref[i * 16 + c], "sh", i, c);
+        facet_ls_field_color(f, dirs + i * 3, geo, rgb);
+        for (int c = 0; c < 3; c++) close_to(&p, rgb[c], rgb_ref[i * 3 + c], "rgb", i, c);
+    }
+    parity_close(&p, "per-point functions");
+}
+
+Test(livescene_parity, sampler_stages_given_reference_inputs) {
+    /* each stage fed the reference's input of that stage, so a mismatch points at one step */
+    parity p;
+    parity_open(&p);
+    const facet_livescene_field *f = &p.model.field;
+    const int64_t rays = fixture_dim(&p, "ray.origins", 0);
+    const int a = f->objects;
+    const float *o = fixture(&p, "ray.origins", rays * 3),
+                *d = fixture(&p, "ray.directions", rays * 3);
+    const float *kappa = fixture(&p, "ray.kappa", rays * a);
+    const float *nears = fixture(&p, "ray.nears", rays), *fars = fixture(&p, "ray.fars", rays);
+    for (int level = 0; level <= f->proposals; level++) {
+        char name[64];
+        snprintf(name, sizeof name, "ray.level%d.bins", level);
+        const int n = (int)fixture_dim(&p, name, 1) - 1;
+        const float *bins = fixture(&p, name, rays * (n + 1));
+        snprintf(name, sizeof name, "ray.level%d.density", level);
+        const float *density = fixture(&p, name, rays * n);
+        snprintf(name, sizeof name, "ray.level%d.weights", level);
+        const float *weights = fixture(&p, name, rays * n);
+        snprintf(name, sizeof name, "ray.level%d.kappa_sel", level);
+        const float *kappa_sel = fixture(&p, name, rays * n);
+        for (int64_t r = 0; r < rays; r++) {
+            float near, far;
+            facet_ls_collide(f, o + r * 3, d + r * 3, 0.0f, &near, &far);
+            close_to(&p, near, nears[r], "near", r, 0);
+            close_to(&p, far, fars[r], "far", r, 0);
+            const float *b = bins + r * (n + 1);
+            if (level == 0)
+                for (int j = 0; j <= n; j++)
+                    close_to(&p, (float)j / (float)n, b[j], "level0 bins", r, j);
+            float sigma[FACET_LS_MAX_SAMPLES], w[FACET_LS_MAX_SAMPLES];
+            for (int j = 0; j < n; j++) {
+                float mid = facet_ls_bin_mid(b, j, nears[r], fars[r]);
+                float pos[3] = {o[r * 3] + d[r * 3] * mid, o[r * 3 + 1] + d[r * 3 + 1] * mid,
+                                o[r * 3 + 2] + d[r * 3 + 2] * mid};
+                float logits[FACET_LS_MAX_OBJECTS + 1] = {0}, geo[FACET_LS_MAX_GEO];
+                int object = facet_ls_probability(f, pos, kappa + r * a, logits);
+                close_to(&p, kappa[r * a + object], kappa_sel[r * n + j], "kappa_sel", r, j);
+                sigma[j] = level < f->proposals
+                               ? facet_ls_proposal_density(f, level, pos, kappa_sel[r * n + j])
+                               : facet_ls_field_density(f, pos, kappa_sel[r * n + j], geo);
+                close_to(&p, sigma[j], density[r * n + j], "density", r, j);
+            }
+            facet_ls_weights(b, density + r * n, n, nears[r], fars[r], w);
+            for (int j = 0; j < n; j++) close_to(&p, w[j], weights[r * n + j], "weights", r, j);
+            if (level < f->proposals) {
+                snprintf(name, sizeof name, "ray.level%d.bins", level + 1);
+                const int m = (int)fixture_dim(&p, name, 1) - 1;
+                const float *next = fixture(&p, name, rays * (m + 1));
+                float cdf[FACET_LS_MAX_SAMPLES + 1], out[FACET_LS_MAX_SAMPLES + 1];
+                facet_ls_pdf_resample(b, weights + r * n, n, m, cdf, out);
+                for (int j = 0; j <= m; j++)
+                    close_to(&p, out[j], next[r * (m + 1) + j], "pdf bins", r, j);
+            }
+        }
+    }
+    parity_close(&p, "sampler stages");
+}
+
+Test(livescene_parity, whole_rays_end_to_end) {
+    parity p;
+    parity_open(&p);
+    const facet_livescene_field *f = &p.model.field;
+    const int64_t rays = fixture_dim(&p, "ray.origins", 0);
+    const int a = f->objects;
+    const float *o = fixture(&p, "ray.origins", rays * 3),
+                *d = fixture(&p, "ray.directions", rays * 3);
+    const float *kappa = fixture(&p, "ray.kappa", rays * a);
+    const float *rgb = fixture(&p, "ray.rgb", rays * 3), *depth = fixture(&p, "ray.depth", rays);
+    const float *acc = fixture(&p, "ray.accumulation", rays),
+                *masks = fixture(&p, "ray.masks", rays * (a + 1));
+    facet_livescene_sampling sampling = {f->proposals, {0}, 0.0f};
+    for (int i = 0; i < f->proposals; i++) sampling.samples[i] = p.model.num_proposal_samples[i];
+    sampling.samples[f->proposals] = p.model.num_samples;
+    for (int64_t r = 0; r < rays; r++) {
+        facet_livescene_ray_output out;
+        facet_ls_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
+        for (int c = 0; c < 3; c++) {
+            float white = fminf(fmaxf(out.rgb[c] + (1.0f - out.accumulation), 0.0f), 1.0f);
+            close_to(&p, white, rgb[r * 3 + c], "rgb", r, c);
+        }
+        close_to(&p, out.depth, depth[r], "depth", r, 0);
+        close_to(&p, out.accumulation, acc[r], "accumulation", r, 0);
+        float peak = out.mask_logits[0], total = 0;
+        for (int c = 1; c <= a; c++) peak = fmaxf(peak, out.mask_logits[c]);
+        for (int c = 0; c <= a; c++) total += expf(out.mask_logits[c] - peak);
+        for (int c = 0; c <= a; c++)
+            close_to(&p, expf(out.mask_logits[c] - peak) / total, masks[r * (a + 1) + c], "masks",
+                     r, c);
+    }
+    parity_close(&p, "whole rays");
+}

@@ -21,7 +21,7 @@ appearance_embedding_dim=0, two proposal networks) its keys are:
     _model.device_indicator_param                               [0]   (nerfstudio Model; ignored)
     _model.field.aabb                                           [2, 3]
     _model.field.grids.{s}.plane_coefs.{p}    s < len(multiscale_res), p < 6
-    _model.field.sigma_net.params              tcnn FullyFusedMLP, fp16, flat
+    _model.field.sigma_net.params              tcnn FullyFusedMLP, flat, fp32 master copy
     _model.field.direction_encoding.params     tcnn SphericalHarmonics: no parameters, [0]
     _model.field.color_net.params
     _model.proposal_networks.{i}.aabb
@@ -70,6 +70,10 @@ tiny-cuda-nn layout
 -------------------
 A FullyFusedMLP with n_in inputs, n_out outputs, width 64 and H hidden layers stores H + 1
 row-major matrices back to back: [64, ceil16(n_in)], H - 1 times [64, 64], [ceil16(n_out), 64].
+tinycudann's torch Module keeps `params` as an fp32 master copy and casts it to fp16 on every
+forward (modules.py: self.params.to(param_precision())), so the converter rounds the params to
+fp16 (round to nearest even, torch's cast) before unpacking: the weights written are those tcnn
+computes with (an fp16 checkpoint converts unchanged; a value beyond fp16 range is an error).
 The input is padded with 1.0 (tcnn's Identity encoding), so the padded weight columns are a bias:
 the converter writes `NAME.0.weight` = the first n_in columns, `NAME.0.bias` = the fp32 sum of
 the padded columns (left to right; zeros when no padding), and drops the padded output rows of the
@@ -146,6 +150,9 @@ def write_safetensors(path, tensors, metadata):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         with os.fdopen(fd, "wb") as f:
             f.write(struct.pack("<Q", len(text)))
             f.write(text)
@@ -169,7 +176,8 @@ def read_safetensors(path):
     tensors = {}
     for name, info in header.items():
         begin, end = info["data_offsets"]
-        tensors[name] = np.frombuffer(raw[base + begin:base + end], dtype=_ST_DTYPES[info["dtype"]]).reshape(info["shape"])
+        data = np.frombuffer(raw[base + begin:base + end], dtype=_ST_DTYPES[info["dtype"]])
+        tensors[name] = data.reshape(info["shape"])
     return tensors, metadata
 
 
@@ -282,10 +290,12 @@ class _Checker:
                      "_model.field.color_net.params"]
         for i in range(props):
             pre = f"_model.proposal_networks.{i}."
-            expected += [pre + "aabb"] + [f"{pre}grids.plane_coefs.{p}" for p in range(6)] + [pre + "density_net.params"]
+            expected += [pre + "aabb"] + [f"{pre}grids.plane_coefs.{p}" for p in range(6)]
+            expected += [pre + "density_net.params"]
         for k in range(props + 1):
             pre = f"_model.proposal_language_networks.{k}."
-            expected += [pre + "aabb"] + [f"{pre}grids.plane_coefs.{p}" for p in range(3)] + [pre + "semantic_net.params"]
+            expected += [pre + "aabb"] + [f"{pre}grids.plane_coefs.{p}" for p in range(3)]
+            expected += [pre + "semantic_net.params"]
         return expected, scales, props
 
     @staticmethod
@@ -349,7 +359,10 @@ class _Checker:
             layers = " + ".join(f"{r}x{c}" for r, c in tcnn_layer_shapes(n_in, n_out, n_hidden))
             self.fail(f"key '{key}' has shape {_shape(t)}, expected [{want}] ({what}: FullyFusedMLP "
                       f"{n_in} -> {NEURONS} x{n_hidden} -> {n_out}, padded layers {layers})")
-        return t.detach().to(dtype=torch.float32).numpy()
+        half = t.detach().to(torch.float16)
+        if not bool(torch.isfinite(half).all()) and bool(torch.isfinite(t).all()):
+            self.fail(f"key '{key}' has values beyond the fp16 range tcnn computes with")
+        return half.to(torch.float32).numpy()
 
     def aabb(self, key, reference=None):
         t = self.tensor(key)
@@ -430,12 +443,10 @@ def convert(ckpt_path, out_path, mapping=None, objects=None, dataparser_transfor
         if objects < 1:
             raise ConvertError(ckpt_path, "--objects must be at least 1")
         names = [f"object{i}" for i in range(objects)]
-    if dataparser_transforms is None:
+    searched = dataparser_transforms is None
+    if searched:
         dataparser_transforms = find_dataparser_transforms(ckpt_path)
-        if dataparser_transforms is None and log is not None:
-            print(f"{PROG}: note: no dataparser_transforms.json beside {ckpt_path} or in its parent "
-                  "directory: identity transform, scale 1", file=log)
-    transform, scale = ([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0]], 1.0)
+    transform, scale = ([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]], 1.0)
     if dataparser_transforms is not None:
         transform, scale = read_dataparser_transforms(dataparser_transforms)
 
@@ -567,6 +578,9 @@ def convert(ckpt_path, out_path, mapping=None, objects=None, dataparser_transfor
         write_safetensors(out_path, out, metadata)
     except OSError as e:
         raise ConvertError(out_path, f"cannot be written ({e.strerror})")
+    if searched and dataparser_transforms is None and log is not None:
+        print(f"{PROG}: note: no dataparser_transforms.json beside {ckpt_path} or in its parent "
+              "directory: wrote the identity transform and scale 1", file=log)
     return config
 
 

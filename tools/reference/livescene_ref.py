@@ -3,8 +3,9 @@
 tiny-cuda-nn), its official checkpoint layout, and the fixtures of facet's LiveScene runtime.
 
 No tiny-cuda-nn: its FullyFusedMLP and SphericalHarmonics are emulated in fp32 on the fp16
-parameters a real checkpoint holds (tcnn itself computes in fp16, so the official renderer
-differs from this reference by fp16 rounding; facet follows this reference). Modules and
+weights tcnn computes with (a checkpoint holds fp32 master `params`; tcnn casts them to fp16 on
+every forward and also rounds activations and SH values to fp16, so the official renderer differs
+from this reference by fp16 rounding; facet follows this reference). Modules and
 parameter names mirror the official ones, so `LiveScenePipeline.state_dict()` has the official
 checkpoint keys (tools/convert_livescene.py lists them).
 
@@ -34,11 +35,14 @@ Modes
 -----
   fixtures OUT_DIR        small config: OUT_DIR/step-000000100.ckpt, dataparser_transforms.json,
                           mapping.yaml, small.safetensors (converted by tools/convert_livescene.py),
-                          fixtures.safetensors and dataset/ (below). Deterministic.
+                          fixtures.safetensors and dataset/ (below). Deterministic; refuses
+                          fixtures near a discontinuity (check_margins: object logit gaps and
+                          |cumulative weight - 0.5| must be >= 1e-3).
   default-ckpt OUT_DIR    default (official) config, random: OUT_DIR/step-000030000.ckpt,
                           mapping.yaml (for benchmarks; about 150 MB, not committed).
-  bench --config C --rays N [--device cpu|cuda]
-                          times render_rays on N random rays through the box; prints JSON
+  bench --config C --rays N [--device cpu|cuda] [--checkpoint STEP.ckpt]
+                          times render_rays on N random rays through the box (all CPU threads;
+                          random weights unless a checkpoint of that config is given); prints JSON
                           {"config", "device", "threads", "rays", "seconds", "rays_per_sec",
                           "ms_per_ray"}.
 
@@ -48,12 +52,14 @@ Field planes as nerfstudio: spatial planes U(0.1, 0.5) (field) / U(0.1, 0.15) (p
 kappa planes 1 + 0.3 N(0, 1) instead of 1 so that kappa changes the output. Probability planes
 U(-1.5, 1.5) instead of nerfstudio's U(0.1, 0.15): with the latter sigmoid(product) is
 0.5004 +- 0.0003 everywhere, the object choice could not depend on position, and weights large
-enough to make it would lose the fp32 precision a 1e-5 comparison needs. MLP weights N(0, 1);
-each layer is scaled by gain / sqrt(fan_in) and the first layer's feature columns additionally by
-1 / (RMS of that network's inputs over random points), so densities are O(1-20) and images vary.
-Parameters are then rounded to fp16 as tcnn stores them; the forward pass uses those values.
+enough to make it would lose the fp32 precision a 1e-5 comparison needs. MLP weights N(0, 1)
+rows rescaled and shifted on 4096 random calibration points so hidden pre-activations are
+centred with unit spread and the outputs have chosen means and spreads (objects balanced, raw
+densities mean 1.2-1.5, so densities are O(0.1-20) and images vary): see _init_mlp. Parameters
+are fp16-representable values (stored fp32, as tcnn's master copy), so fp16(params) = params.
 
-fixtures.safetensors (F32 unless noted; P points, R rays, A = alpha objects, L = level 0 .. 2
+fixtures.safetensors (F32 unless noted; P = 64 points, R = 24 rays: 8 rays (through the box,
+from inside it, missing it, axis-aligned) x 3 kappa vectors; A = alpha objects, L = level 0 .. 2
 with N_0, N_1 = num_proposal_samples and N_2 = num_samples)
 ----------------------------------------------------------------------------------------------
   point.positions            [P, 3]   model-frame positions inside and up to 10% outside the aabb
@@ -141,10 +147,12 @@ CONFIGS = {
 # ---- tiny-cuda-nn emulation ------------------------------------------------------------------
 
 class TcnnNetwork(nn.Module):
-    """tcnn.Network with a FullyFusedMLP: one flat fp16 `params` vector holding row-major
-    matrices [64, ceil16(n_in)], [64, 64] x (n_hidden - 1), [ceil16(n_out), 64]. The input is
-    padded with 1.0 up to ceil16(n_in) (tcnn's Identity encoding); ReLU on hidden layers; the
-    output activation applies to the first n_out outputs. Computed in fp32."""
+    """tcnn.Network with a FullyFusedMLP: one flat `params` vector holding row-major matrices
+    [64, ceil16(n_in)], [64, 64] x (n_hidden - 1), [ceil16(n_out), 64]. Like tinycudann's torch
+    Module, `params` is an fp32 master copy (initial_params() returns float32) that every forward
+    casts to fp16 (params.to(param_precision())): the math uses fp16(params), here converted back
+    to fp32. The input is padded with 1.0 up to ceil16(n_in) (tcnn's Identity encoding); ReLU on
+    hidden layers; the output activation applies to the first n_out outputs. Computed in fp32."""
 
     def __init__(self, n_input_dims, n_output_dims, n_hidden_layers, output_activation="None"):
         super().__init__()
@@ -152,23 +160,24 @@ class TcnnNetwork(nn.Module):
         self.n_hidden_layers = n_hidden_layers
         self.output_activation = output_activation
         count = conv.tcnn_param_count(n_input_dims, n_output_dims, n_hidden_layers)
-        self.params = nn.Parameter(torch.zeros(count, dtype=torch.float16))
+        self.params = nn.Parameter(torch.zeros(count, dtype=torch.float32))
 
     def layer_shapes(self):
         return conv.tcnn_layer_shapes(self.n_input_dims, self.n_output_dims, self.n_hidden_layers)
 
     def matrices(self):
-        """The padded fp32 weight matrices."""
+        """The padded weight matrices tcnn computes with: fp16(params), as fp32."""
         out, pos = [], 0
-        flat = self.params.detach().float()
+        flat = self.params.detach().to(torch.float16).float()
         for rows, cols in self.layer_shapes():
             out.append(flat[pos:pos + rows * cols].view(rows, cols))
             pos += rows * cols
         return out
 
     def set_matrices(self, matrices):
-        """Stores padded matrices (rounded to fp16, as tcnn keeps them)."""
-        flat = torch.cat([m.reshape(-1) for m in matrices]).to(torch.float16)
+        """Stores padded matrices rounded to fp16 values (so the fp32 master copy and the fp16
+        weights tcnn computes with are the same numbers)."""
+        flat = torch.cat([m.reshape(-1) for m in matrices]).to(torch.float16).float()
         with torch.no_grad():
             self.params.copy_(flat)
 
@@ -185,12 +194,12 @@ class TcnnNetwork(nn.Module):
 
 
 class TcnnSphericalHarmonics(nn.Module):
-    """tcnn.Encoding SphericalHarmonics degree 4: no parameters (an empty fp16 `params`). Input in
+    """tcnn.Encoding SphericalHarmonics degree 4: no parameters (an empty fp32 `params`). Input in
     [0, 1]^3 (nerfstudio's (d + 1) / 2); tcnn maps it back with v * 2 - 1 (kernel_sh)."""
 
     def __init__(self):
         super().__init__()
-        self.params = nn.Parameter(torch.zeros(0, dtype=torch.float16))
+        self.params = nn.Parameter(torch.zeros(0, dtype=torch.float32))
 
     @staticmethod
     def basis(x, y, z):
@@ -507,19 +516,39 @@ def _init_planes(grid, gen, spatial, kappa_noise):
                 plane.copy_(lo + (hi - lo) * torch.rand(plane.shape, generator=gen))
 
 
-def _init_mlp(net, gen, input_rms, gain=1.6, first_gain=2.0):
-    """N(0, 1) weights scaled by gain / sqrt(fan_in); the first layer's real input columns also
-    by 1 / input_rms. Stored as fp16."""
-    mats = []
-    for i, (rows, cols) in enumerate(net.layer_shapes()):
+def _init_mlp(net, gen, x, mean, std, jitter=0.3, column_scale=None):
+    """Data-driven random init (in the spirit of LSUV) on calibration inputs x [M, n_in]: N(0, 1)
+    rows, each rescaled and shifted (through the 1.0-padded input columns of the first layer, or
+    along the mean activation elsewhere, since tcnn layers have no bias) so that over x every
+    hidden pre-activation has mean ~N(0, jitter^2) and std 1, and output row r has mean mean[r] and
+    std std[r]. Stored as fp16."""
+    mats, h = [], x
+    shapes = net.layer_shapes()
+    for i, (rows, cols) in enumerate(shapes):
+        last = i == len(shapes) - 1
         w = torch.randn(rows, cols, generator=gen)
-        if i == 0:
-            n_in = net.n_input_dims
-            w[:, :n_in] *= first_gain / (math.sqrt(n_in) * input_rms)
-            w[:, n_in:] *= 1.0 / math.sqrt(max(1, cols - n_in))
+        n = h.shape[1]
+        if last:
+            want_mean = torch.zeros(rows)
+            want_std = torch.ones(rows)
+            want_mean[:len(mean)], want_std[:len(std)] = torch.tensor(mean), torch.tensor(std)
         else:
-            w *= gain / math.sqrt(cols)
+            want_mean, want_std = jitter * torch.randn(rows, generator=gen), torch.ones(rows)
+        pre = h @ w[:, :n].T
+        if i == 0 and column_scale is not None:
+            w[:, :n] *= torch.tensor(column_scale)[None, :]
+            pre = h @ w[:, :n].T
+        w[:, :n] *= (want_std / pre.std(dim=0).clamp_min(1e-12))[:, None]
+        pre_mean = (h @ w[:, :n].T).mean(dim=0)
+        if cols > n:  # tcnn feeds 1.0 to the padded columns: they are the bias
+            w[:, n:] = ((want_mean - pre_mean) / (cols - n))[:, None]
+        else:  # shift along the mean input direction
+            m = h.mean(dim=0)
+            w[:, :n] += ((want_mean - pre_mean) / (m @ m))[:, None] * m[None, :]
         mats.append(w)
+        if not last:
+            pad = torch.ones(h.shape[0], cols - n)
+            h = torch.relu(torch.cat([h, pad], -1) @ w.T)
     net.set_matrices(mats)
 
 
@@ -536,19 +565,24 @@ def random_model(cfg, seed, lpips_backbone=False):
     _init_planes(model.proposal_language_networks[0].grids, gen, (-1.5, 1.5), 0.0)
     # calibration points: inside the box, random kappa
     aabb = model.field.aabb
+    alpha = len(cfg["objects"])
     pts = aabb[0] + (aabb[1] - aabb[0]) * torch.rand(4096, 3, generator=gen)
-    kappa = torch.rand(4096, len(cfg["objects"]), generator=gen)
-    ksel = kappa[:, 0]
-    rms = lambda t: float(torch.sqrt(torch.mean(t * t)))  # noqa: E731
+    kappa = torch.rand(4096, alpha, generator=gen)
+    dirs = torch.randn(4096, 3, generator=gen)
+    dirs = dirs / torch.linalg.norm(dirs, dim=-1, keepdim=True)
     lang = model.proposal_language_networks[0]
     with torch.no_grad():
-        _init_mlp(lang.semantic_net, gen, rms(torch.cat([lang.features(pts), kappa], -1)), first_gain=3.0)
+        _init_mlp(lang.semantic_net, gen, torch.cat([lang.features(pts), kappa], -1),
+                  [0.0] * alpha + [-0.5], [2.0] * (alpha + 1),
+                  column_scale=[1.0] * cfg["probability"]["feature_dim"] + [0.25] * alpha)
+        ksel = lang(pts, kappa)[3]
         for p in model.proposal_networks:
-            _init_mlp(p.density_net, gen, rms(p.features(pts, ksel)), first_gain=2.5)
+            _init_mlp(p.density_net, gen, p.features(pts, ksel), [1.5], [1.0])
         feats = model.field.features(pts, ksel)
-        _init_mlp(model.field.sigma_net, gen, rms(feats), first_gain=2.5)
+        _init_mlp(model.field.sigma_net, gen, feats, [0.0] * GEO_FEAT_DIM + [1.2], [1.0] * GEO_FEAT_DIM + [1.5])
         geo = model.field.sigma_net(feats)[:, :GEO_FEAT_DIM]
-        _init_mlp(model.field.color_net, gen, rms(geo), gain=1.6, first_gain=2.0)
+        sh = model.field.direction_encoding((dirs + 1.0) / 2.0)
+        _init_mlp(model.field.color_net, gen, torch.cat([sh, geo], -1), [0.0] * 3, [1.5] * 3)
         if hasattr(model.lpips.net, "net"):
             for prm in model.lpips.net.net.parameters():
                 prm.copy_(0.01 * torch.randn(prm.shape, generator=gen))
@@ -712,6 +746,28 @@ def ray_fixtures(model, gen):
     return out
 
 
+def check_margins(tensors, minimum=1e-3):
+    """Raises when a fixture sits near a discontinuity of the math, where an implementation
+    within 1e-5 of this one could legitimately differ: two objects with different kappa whose
+    logits are within `minimum` (the argmax would flip), or a cumulative weight within `minimum`
+    of 0.5 (the median depth would jump a sample)."""
+    def logit_gap(logits, kappa):
+        top = torch.topk(logits[..., :-1], 2, dim=-1)
+        k = kappa.expand(*logits.shape[:-1], kappa.shape[-1])
+        differ = torch.gather(k, -1, top.indices[..., :1]) != torch.gather(k, -1, top.indices[..., 1:])
+        gap = top.values[..., 0] - top.values[..., 1]
+        return gap[differ[..., 0]]
+    gaps = [logit_gap(tensors["point.logits"], tensors["point.kappa"])]
+    for level in range(3):
+        gaps.append(logit_gap(tensors[f"ray.level{level}.logits"], tensors["ray.kappa"][:, None, :]))
+    gap = min(float(g.min()) for g in gaps if g.numel())
+    cum = torch.cumsum(tensors["ray.level2.weights"], -1)
+    median = float((cum - 0.5).abs().min())
+    if gap < minimum or median < minimum:
+        raise RuntimeError(f"fragile fixture: smallest object logit gap {gap:.3g}, smallest |cumulative "
+                           f"weight - 0.5| {median:.3g} (need >= {minimum}): change a seed")
+
+
 def fixtures(out_dir):
     cfg = CONFIGS["small"]
     os.makedirs(out_dir, exist_ok=True)
@@ -730,6 +786,7 @@ def fixtures(out_dir):
     with torch.no_grad():
         tensors = point_fixtures(model, gen)
         tensors.update(ray_fixtures(model, gen))
+    check_margins(tensors)
     arrays = {k: v.detach().contiguous().numpy() for k, v in tensors.items()}
     conv.write_safetensors(os.path.join(out_dir, "fixtures.safetensors"), arrays,
                            {"format": "facet-livescene-fixtures", "config": json.dumps(config)})
@@ -745,10 +802,22 @@ def default_ckpt(out_dir):
     write_mapping(os.path.join(out_dir, "mapping.yaml"), cfg["objects"])
 
 
-def bench(config, rays, device, seed=7):
+def load_pipeline(path, config):
+    """A LiveScenePipeline of CONFIGS[config] with the weights of a checkpoint written in the
+    official layout (LPIPS weights may be absent)."""
+    pipe = LiveScenePipeline(CONFIGS[config], lpips_backbone=True)
+    state = torch.load(path, map_location="cpu")["pipeline"]
+    missing, unexpected = pipe.load_state_dict(state, strict=False)
+    problems = [k for k in list(missing) + list(unexpected) if not k.startswith("_model.lpips.")]
+    if problems:
+        raise SystemExit(f"livescene_ref: {path}: does not fit the '{config}' config: {problems[:3]}")
+    return pipe
+
+
+def bench(config, rays, device, checkpoint=None, seed=7):
     torch.set_num_threads(os.cpu_count())
     cfg = CONFIGS[config]
-    pipe = random_model(cfg, seed=seed)
+    pipe = load_pipeline(checkpoint, config) if checkpoint else random_model(cfg, seed=seed)
     model = pipe._model.to(device)
     gen = torch.Generator().manual_seed(seed)
     aabb = model.field.aabb.cpu()
@@ -772,10 +841,10 @@ def bench(config, rays, device, seed=7):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=
-                                     "See the module docstring (tools/reference/livescene_ref.py) for "
-                                     "the math, the initialisation and the fixture tensor names.")
+    parser = argparse.ArgumentParser(
+        description="PyTorch reference of LiveScene inference: fixtures, checkpoints, benchmark.",
+        epilog="The module docstring (tools/reference/livescene_ref.py) documents the math, the "
+               "initialisation and the fixture tensor names.")
     sub = parser.add_subparsers(dest="mode", required=True)
     p = sub.add_parser("fixtures", help="small-config checkpoint, converted weights, fixtures, dataset")
     p.add_argument("out_dir")
@@ -784,14 +853,15 @@ def main(argv=None):
     p = sub.add_parser("bench", help="time the reference's per-ray render")
     p.add_argument("--config", choices=sorted(CONFIGS), default="default")
     p.add_argument("--rays", type=int, default=4096)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    p.add_argument("--checkpoint", help="weights from this checkpoint (default: random)")
     args = parser.parse_args(argv)
     if args.mode == "fixtures":
         fixtures(args.out_dir)
     elif args.mode == "default-ckpt":
         default_ckpt(args.out_dir)
     else:
-        print(json.dumps(bench(args.config, args.rays, args.device)))
+        print(json.dumps(bench(args.config, args.rays, args.device, args.checkpoint)))
     return 0
 
 
