@@ -8,6 +8,7 @@
  * comparison against the PyTorch reference runs in bench/run_livescene.sh. */
 #include "core/progress.h"
 #include "core/status.h"
+#include "fields/livescene.h"
 #include "render/builtin.h"
 #include "render/render.h"
 #include "render/scene.h"
@@ -15,10 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int usage(void) {
-    fprintf(stderr, "usage: bench_livescene WEIGHTS.safetensors [--rays N] [--device cpu|cuda|both]"
-                    " [--plane-dtype f32|f16|bf16]\n");
+    fprintf(stderr, "usage: bench_livescene WEIGHTS.safetensors|--random-default [--rays N]"
+                    " [--device cpu|cuda|both] [--plane-dtype f32|f16|bf16]\n");
     return 2;
 }
 
@@ -37,6 +39,21 @@ int main(int argc, char **argv) {
             return usage();
     }
     if (rays < 1) return usage();
+    char random_path[] = "/tmp/facet-bench-weights-XXXXXX";
+    if (!strcmp(weights, "--random-default")) {
+        char config[2048];
+        int fd = mkstemp(random_path);
+        if (fd < 0) return 1;
+        close(fd);
+        if (facet_livescene_write_random(random_path,
+                                         facet_livescene_default_config(2, config, sizeof config),
+                                         1) != FACET_OK) {
+            fprintf(stderr, "bench_livescene: %s\n", facet_last_error());
+            remove(random_path);
+            return 1;
+        }
+        weights = random_path;
+    }
     /* a scene file next to nothing: the weights path is absolute or relative to the cwd */
     char scene_path[] = "/tmp/facet-bench-XXXXXX";
     int fd = mkstemp(scene_path);
@@ -58,9 +75,11 @@ int main(int argc, char **argv) {
         facet_scene_load(&scene, scene_path) != FACET_OK) {
         fprintf(stderr, "bench_livescene: %s\n", facet_last_error());
         remove(scene_path);
+        if (weights == random_path) remove(random_path);
         return 1;
     }
     remove(scene_path);
+    if (weights == random_path) remove(random_path);
     for (int i = 0; i < scene.nodes[0].object_count; i++) scene.nodes[0].kappa[i] = 0.5f;
     /* a 3/4 view of the AABB from outside, rays as a width x 1 image strip of the frame centre */
     facet_mat4 c2w = {{0.7071f, -0.4082f, 0.5774f, 3.5f, 0.7071f, 0.4082f, -0.5774f, -3.5f, 0.0f,

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/half.h"
 #include "core/json.h"
+#include "core/rng.h"
 #include "core/safetensors.h"
 
 #include <math.h>
@@ -134,7 +135,8 @@ static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int out
         float *w = keep(ld, (size_t)n, sizeof *w);
         if (!w) return facet_last_status();
         for (int64_t r = 0; r < rows; r++) /* [out, in] -> transposed [in, out] */
-            for (int64_t c = 0; c < cols; c++) w[c * rows + r] = facet_tensor_get_f32(t, r * cols + c);
+            for (int64_t c = 0; c < cols; c++)
+                w[c * rows + r] = facet_tensor_get_f32(t, r * cols + c);
         m->weight[l] = w;
         m->width[l + 1] = (int)t->shape[0];
         m->layers = l + 1;
@@ -423,4 +425,134 @@ void facet_livescene_free(facet_livescene_model *model) {
     free(model->buffers);
     for (int i = 0; i < FACET_LS_MAX_OBJECTS; i++) free(model->object_names[i]);
     memset(model, 0, sizeof *model);
+}
+
+/* ---- random weights ------------------------------------------------------------------------ */
+
+typedef struct random_writer {
+    facet_safetensors_writer w;
+    facet_tensor *tensors;
+    int count, capacity;
+    facet_rng rng;
+} random_writer;
+
+static facet_status random_tensor(random_writer *rw, int ndim, const int64_t *shape, float lo,
+                                  float hi) {
+    if (rw->count == rw->capacity) {
+        int capacity = rw->capacity ? rw->capacity * 2 : 64;
+        facet_tensor *t = facet_realloc(rw->tensors, (size_t)capacity, sizeof *t);
+        if (!t) return facet_last_status();
+        rw->tensors = t; /* the writer takes the tensors only once all exist */
+        rw->capacity = capacity;
+    }
+    facet_tensor *t = &rw->tensors[rw->count];
+    facet_status s = facet_tensor_alloc(t, FACET_DTYPE_F16, ndim, shape);
+    if (s != FACET_OK) return s;
+    rw->count++;
+    uint16_t *data = t->data;
+    for (int64_t i = 0; i < facet_tensor_numel(t); i++)
+        data[i] = facet_f32_to_f16(lo + (hi - lo) * facet_rng_uniform(&rw->rng));
+    return FACET_OK;
+}
+
+static facet_status random_planes(random_writer *rw, char (*names)[96], int *n, const char *prefix,
+                                  int dims, const int *res, int channels) {
+    for (int p = 0; p < facet_kplanes_plane_count(dims); p++) {
+        int a, b;
+        facet_kplanes_axes(dims, p, &a, &b);
+        snprintf(names[(*n)++], 96, "%s.plane.%d", prefix, p);
+        const int64_t shape[3] = {channels, res[b], res[a]};
+        int kappa_plane = dims == 4 && b == 3;
+        facet_status s =
+            random_tensor(rw, 3, shape, kappa_plane ? 0.7f : 0.1f, kappa_plane ? 1.3f : 0.5f);
+        if (s != FACET_OK) return s;
+    }
+    return FACET_OK;
+}
+
+static facet_status random_mlp(random_writer *rw, char (*names)[96], int *n, const char *prefix,
+                               int inputs, int hidden, int outputs) {
+    int in = inputs;
+    for (int l = 0; l <= hidden; l++) {
+        int out = l == hidden ? outputs : 64;
+        snprintf(names[(*n)++], 96, "%s.%d.weight", prefix, l);
+        const int64_t shape[2] = {out, in};
+        float bound = 1.0f / sqrtf((float)in);
+        facet_status s = random_tensor(rw, 2, shape, -bound, bound);
+        if (s != FACET_OK) return s;
+        in = out;
+    }
+    snprintf(names[(*n)++], 96, "%s.0.bias", prefix);
+    const int64_t shape[1] = {hidden ? 64 : outputs};
+    return random_tensor(rw, 1, shape, -0.1f, 0.1f);
+}
+
+facet_status facet_livescene_write_random(const char *path, const char *config_json,
+                                          uint64_t seed) {
+    facet_livescene_model m;
+    memset(&m, 0, sizeof m);
+    facet_doc doc;
+    ls_config c;
+    facet_status s = facet_json_parse(&doc, config_json, "config");
+    if (s == FACET_OK) s = parse_config(&doc, &m, &c);
+    facet_doc_free(&doc);
+    const int objects = m.field.objects, proposals = m.field.proposals;
+    facet_livescene_free(&m);
+    if (s != FACET_OK) return s;
+    random_writer rw;
+    memset(&rw, 0, sizeof rw);
+    rw.rng = facet_rng_seed(seed, 17);
+    char names[128][96];
+    int n = 0;
+    for (int i = 0; s == FACET_OK && i < c.scales; i++) {
+        int res[4] = {c.base[0] * c.multiscale[i], c.base[1] * c.multiscale[i],
+                      c.base[2] * c.multiscale[i], c.base[3]};
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "field.grids.%d", i);
+        s = random_planes(&rw, names, &n, prefix, 4, res, c.channels);
+    }
+    if (s == FACET_OK)
+        s = random_mlp(&rw, names, &n, "field.sigma_net", c.channels * c.scales, 1, c.geo + 1);
+    if (s == FACET_OK) s = random_mlp(&rw, names, &n, "field.color_net", 16 + c.geo, 2, 3);
+    for (int i = 0; s == FACET_OK && i < proposals; i++) {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "proposal.%d", i);
+        s = random_planes(&rw, names, &n, prefix, 4, c.proposal_res[i], c.proposal_channels[i]);
+        snprintf(prefix, sizeof prefix, "proposal.%d.density_net", i);
+        if (s == FACET_OK) s = random_mlp(&rw, names, &n, prefix, c.proposal_channels[i], 1, 1);
+    }
+    if (s == FACET_OK)
+        s = random_planes(&rw, names, &n, "probability", 3, c.prob_res, c.prob_channels);
+    if (s == FACET_OK)
+        s = random_mlp(&rw, names, &n, "probability.semantic_net", c.prob_channels + objects, 1,
+                       objects + 1);
+    facet_safetensors_writer_init(&rw.w);
+    for (int i = 0; s == FACET_OK && i < n; i++)
+        s = facet_safetensors_writer_add(&rw.w, names[i], &rw.tensors[i]);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&rw.w, "format", "facet-livescene");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&rw.w, "version", "1");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&rw.w, "config", config_json);
+    if (s == FACET_OK)
+        s = facet_safetensors_writer_metadata(&rw.w, "source", "facet_livescene_write_random");
+    if (s == FACET_OK) s = facet_safetensors_write(&rw.w, path);
+    facet_safetensors_writer_free(&rw.w);
+    for (int i = 0; i < rw.count; i++) facet_tensor_free(&rw.tensors[i]);
+    free(rw.tensors);
+    return s;
+}
+
+const char *facet_livescene_default_config(int objects, char *buf, size_t size) {
+    size_t used = (size_t)snprintf(
+        buf, size,
+        "{\"aabb\": [[-2, -2, -2], [2, 2, 2]], \"grid_base_resolution\": [128, 128, 128, 32], "
+        "\"multiscale_res\": [1, 2, 4], \"grid_feature_dim\": 32, \"geo_feat_dim\": 15, "
+        "\"proposals\": [{\"resolution\": [64, 64, 64, 32], \"feature_dim\": 8}, "
+        "{\"resolution\": [128, 128, 128, 32], \"feature_dim\": 8}], "
+        "\"probability\": {\"resolution\": [128, 128, 128], \"feature_dim\": 8}, "
+        "\"num_proposal_samples\": [256, 128], \"num_samples\": 48, \"near_plane\": 0.0, "
+        "\"background_color\": [1, 1, 1], \"objects\": [");
+    for (int i = 0; i < objects && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s\"object%d\"", i ? ", " : "", i);
+    if (used < size) snprintf(buf + used, size - used, "]}");
+    return buf;
 }

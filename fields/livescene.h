@@ -12,6 +12,9 @@
 #include "core/hd.h"
 #include "core/status.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 enum {
     FACET_LS_MAX_OBJECTS = 16,
     FACET_LS_MAX_SCALES = 4,
@@ -141,6 +144,17 @@ typedef struct facet_livescene_model {
 facet_status facet_livescene_load(facet_livescene_model *model, const char *path,
                                   facet_plane_storage storage);
 void facet_livescene_free(facet_livescene_model *model);
+
+/* Writes random weights (format version 1, F16 tensors) for a config JSON (the `config` metadata
+ * of fields/livescene_format.md) with the official network widths: planes U(0.1, 0.5) (kappa
+ * planes 1 +- 0.3, as nerfstudio initialises them, perturbed so kappa matters), weights
+ * U(-1/sqrt(in), 1/sqrt(in)). For benchmarks and size tests: the official default config needs
+ * no checkpoint. Deterministic for a seed. */
+facet_status facet_livescene_write_random(const char *path, const char *config_json, uint64_t seed);
+
+/* The official default configuration (128/256/512 spatial, 32 kappa cells, 32 channels, two
+ * proposal grids, a 128^3 probability tri-plane) with `objects` objects named object0... */
+const char *facet_livescene_default_config(int objects, char *buf, size_t size);
 
 #ifdef __cplusplus
 }

@@ -30,5 +30,14 @@ for device in cpu cuda; do
     /usr/bin/time -f "$device 1920x1080 camera render: %e s" build-gpu/facet render assets/demo/scene.json \
         --width 1920 --height 1080 --device "$device" --out "$out/hd-$device" --quiet
 done
+echo "== LiveScene benchmark"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    bash bench/run_livescene.sh build-gpu   # facet CPU/CUDA and the PyTorch reference
+else
+    echo "(no torch on this machine: facet only, on random default-config weights)"
+    for device in cpu cuda; do
+        build-gpu/bench_livescene --random-default --device "$device" --rays 640000
+    done
+fi
 echo "== exit: tests $tests"
 exit $tests
