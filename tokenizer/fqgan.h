@@ -1,0 +1,73 @@
+/* FQGAN image tokenizer (showlab/FQGAN on the LlamaGen VQGAN trunk): factorized codebooks, one
+ * per branch (Dual: vis, sem; Triple: vis, sem_mid, sem_high), 16384 codes of dimension 8 each.
+ *
+ * Images in: preprocessed float tensors [B, 3, 256, 256] (CHW, RGB, values in [-1, 1]; see
+ * tokenizer/preprocess.h). Tokens out: per branch uint16 [B, h, w] (h = w = 256 / downsample),
+ * row-major. Decoding maps tokens back to [B, 3, 256, 256] in the decoder's output range
+ * (about [-1, 1]); facet_fqgan_to_uint8 turns that into 8-bit pixels exactly as the official
+ * post-processing does.
+ *
+ * Weights: facet safetensors written by tools/convert_fqgan.py, with the variant and sizes in
+ * __metadata__ (tokenizer/fqgan_format.md). Backends: CPU (OpenBLAS + OpenMP) and CUDA (cuBLAS +
+ * own kernels) compute the same function. */
+#ifndef FACET_TOKENIZER_FQGAN_H
+#define FACET_TOKENIZER_FQGAN_H
+
+#include "core/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { FACET_FQGAN_MAX_BRANCHES = 3 };
+
+typedef enum facet_fqgan_backend {
+    FACET_FQGAN_CPU = 0,
+    FACET_FQGAN_CUDA_FP32,
+    FACET_FQGAN_CUDA_TF32, /* tensor-core TF32 matrix products */
+    FACET_FQGAN_CUDA_BF16, /* tensor-core BF16 matrix products, fp32 accumulation */
+} facet_fqgan_backend;
+
+typedef struct facet_fqgan_config {
+    int branch_count;                              /* 2 (Dual) or 3 (Triple) */
+    const char *branch_names[FACET_FQGAN_MAX_BRANCHES]; /* "vis", "sem" / "sem_mid", "sem_high" */
+    int downsample;    /* 16 or 8 */
+    int image_size;    /* 256: the adapters' positional embedding fixes it */
+    int grid;          /* image_size / downsample */
+    int codebook_size; /* 16384 */
+    int codebook_dim;  /* 8 */
+    int64_t parameter_count;
+} facet_fqgan_config;
+
+typedef struct facet_fqgan facet_fqgan;
+
+/* Loads weights for a backend; `max_batch` bounds the activation memory allocated up front. */
+facet_status facet_fqgan_load(facet_fqgan **model, const char *path, facet_fqgan_backend backend,
+                              int max_batch);
+void facet_fqgan_free(facet_fqgan *model);
+const facet_fqgan_config *facet_fqgan_config_of(const facet_fqgan *model);
+/* Bytes of activation and weight memory held (host for CPU, device for CUDA). */
+size_t facet_fqgan_memory_bytes(const facet_fqgan *model);
+
+/* Encodes `batch` (<= max_batch) images. indices[b] points to batch * grid * grid uint16 per
+ * branch b (branch order of config.branch_names). features[b], when not NULL, receives the
+ * branch's pre-quantisation features [batch, codebook_dim, grid, grid] (after quant_conv, before
+ * L2 normalisation), for tests and analysis. */
+facet_status facet_fqgan_encode(facet_fqgan *model, const float *images, int batch,
+                                 uint16_t *const *indices, float *const *features);
+
+/* Decodes tokens (per branch [batch, grid, grid]) to images [batch, 3, 256, 256]. */
+facet_status facet_fqgan_decode(facet_fqgan *model, const uint16_t *const *indices, int batch,
+                                float *images);
+
+/* Official post-processing: pixel = (uint8)clamp(127.5 x + 128, 0, 255), truncating, from CHW
+ * floats to HWC bytes. Computed without fused multiply-add so that it matches PyTorch. */
+void facet_fqgan_to_uint8(const float *chw, int width, int height, uint8_t *hwc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
