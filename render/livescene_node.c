@@ -61,6 +61,27 @@ static facet_status apply_kappa(facet_node *node, const facet_doc *doc, const cJ
     return FACET_OK;
 }
 
+/* "descriptions": {"drawer": "the top drawer of the white cabinet"} for language grounding. */
+static facet_status apply_descriptions(facet_node *node, const facet_doc *doc, const cJSON *json,
+                                       const char *key_path) {
+    const cJSON *descriptions = cJSON_GetObjectItemCaseSensitive(json, "descriptions");
+    if (!descriptions) return FACET_OK;
+    char path[128];
+    facet_key_path(path, sizeof path, key_path, "descriptions");
+    facet_status s = facet_json_object(doc, descriptions, path);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, descriptions) {
+        if (s != FACET_OK) break;
+        if (!cJSON_IsString(item))
+            return facet_fail(FACET_ERR_FORMAT, "%s: key '%s.%s': expected a string", doc->path,
+                              path, item->string);
+        s = facet_node_set_description(node, item->string, item->valuestring);
+        if (s != FACET_OK)
+            return facet_error_context("%s: key '%s.%s'", doc->path, path, item->string);
+    }
+    return s;
+}
+
 static facet_status livescene_load(facet_node *node, const facet_doc *doc, const cJSON *json,
                                    const char *key_path) {
     const char *weights = NULL;
@@ -95,6 +116,7 @@ static facet_status livescene_load(facet_node *node, const facet_doc *doc, const
     }
     if (s == FACET_OK) s = facet_node_add_aux(node, "mask_background");
     if (s == FACET_OK) s = apply_kappa(node, doc, json, key_path);
+    if (s == FACET_OK) s = apply_descriptions(node, doc, json, key_path);
     return s;
 }
 
@@ -127,7 +149,8 @@ static facet_status livescene_render_cpu(const facet_node *node, const facet_sce
     return FACET_OK;
 }
 
-static const char *const livescene_keys[] = {"weights", "kappa", "plane_dtype", NULL};
+static const char *const livescene_keys[] = {"weights", "kappa", "plane_dtype", "descriptions",
+                                             NULL};
 
 const facet_node_kind facet_livescene_node_kind = {
     .type = "livescene",

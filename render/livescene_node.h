@@ -1,7 +1,8 @@
 /* The `livescene` node kind: a LiveScene interactive radiance field in the scene graph.
  *
  * Scene JSON: {"type": "livescene", "name": "kitchen", "weights": "kitchen.safetensors",
- *              "kappa": {"drawer": 0.3}, "plane_dtype": "f32" | "f16" | "bf16"}
+ *              "kappa": {"drawer": 0.3}, "plane_dtype": "f32" | "f16" | "bf16",
+ *              "descriptions": {"drawer": "the top drawer of the white cabinet"}}
  * Objects are the model's (mapping.yaml names); kappa defaults to 0. Rays are mapped into the
  * model frame with the weights' dataparser transform, so dataset cameras in their original frame
  * render correctly.

@@ -45,6 +45,11 @@ facet_status facet_node_add_object(facet_node *node, const char *object, float k
     char **names = facet_realloc(node->object_names, (size_t)node->object_count + 1, sizeof *names);
     if (!names) return facet_last_status();
     node->object_names = names;
+    char **descriptions =
+        facet_realloc(node->object_descriptions, (size_t)node->object_count + 1, sizeof *names);
+    if (!descriptions) return facet_last_status();
+    node->object_descriptions = descriptions;
+    descriptions[node->object_count] = NULL;
     float *k = facet_realloc(node->kappa, (size_t)node->object_count + 1, sizeof *k);
     if (!k) return facet_last_status();
     node->kappa = k;
@@ -54,6 +59,18 @@ facet_status facet_node_add_object(facet_node *node, const char *object, float k
     k[node->object_count] = kappa;
     node->object_count++;
     return FACET_OK;
+}
+
+facet_status facet_node_set_description(facet_node *node, const char *object, const char *text) {
+    for (int i = 0; i < node->object_count; i++) {
+        if (strcmp(node->object_names[i], object) != 0) continue;
+        char *copy = facet_strdup(text);
+        if (!copy) return facet_last_status();
+        free(node->object_descriptions[i]);
+        node->object_descriptions[i] = copy;
+        return FACET_OK;
+    }
+    return facet_fail(FACET_ERR_NOT_FOUND, "node '%s' has no object '%s'", node->name, object);
 }
 
 facet_status facet_node_add_aux(facet_node *node, const char *name) {
@@ -69,8 +86,12 @@ static void node_free(facet_node *node) {
     if (node->kind && node->kind->destroy) node->kind->destroy(node);
     for (int i = 0; i < node->aux_channels; i++) free(node->aux_names[i]);
     free(node->aux_names);
-    for (int i = 0; i < node->object_count; i++) free(node->object_names[i]);
+    for (int i = 0; i < node->object_count; i++) {
+        free(node->object_names[i]);
+        free(node->object_descriptions[i]);
+    }
     free(node->object_names);
+    free(node->object_descriptions);
     free(node->kappa);
     free(node->name);
     memset(node, 0, sizeof *node);

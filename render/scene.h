@@ -64,6 +64,7 @@ struct facet_node {
     int object_count;
     char **object_names;
     float *kappa;
+    char **object_descriptions; /* per object: free text for language grounding, or NULL */
     /* Auxiliary per-pixel outputs the node can render (0 when none), named for file names. */
     int aux_channels;
     char **aux_names;
@@ -96,6 +97,10 @@ const char *facet_node_kind_list(char *buf, size_t size);
 
 /* Declares a controllable object on a node (from its load function); initial kappa in [0,1]. */
 facet_status facet_node_add_object(facet_node *node, const char *object, float kappa);
+
+/* Sets the free-text description of one of the node's objects ("the top drawer of the white
+ * cabinet"), used by language grounding next to the object's name. */
+facet_status facet_node_set_description(facet_node *node, const char *object, const char *text);
 
 /* Declares an auxiliary output channel of a node (from its load function). */
 facet_status facet_node_add_aux(facet_node *node, const char *name);
