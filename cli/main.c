@@ -18,6 +18,7 @@ static const command commands[] = {
     {"eval", facet_cmd_eval, "render a dataset split and report PSNR/SSIM (metrics.json)"},
     {"metrics", facet_cmd_metrics, "PSNR/SSIM between two images, JSON on stdout"},
     {"info", facet_cmd_info, "describe a safetensors file, scene file or dataset"},
+    {"synth", facet_cmd_synth, "generate the interactive cabinet scene as a LiveScene dataset"},
 };
 
 static void print_help(FILE *out) {
