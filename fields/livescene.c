@@ -14,6 +14,8 @@
 
 enum { LS_FORMAT_VERSION = 1, LS_MAX_RESOLUTION = 8192 };
 
+/* Reads tensors from `st`, or, when st is NULL, creates zero-filled ones of the config's shapes
+ * with the official network sizes (facet_livescene_create). */
 typedef struct loader {
     const facet_safetensors *st;
     facet_livescene_model *model;
@@ -21,21 +23,39 @@ typedef struct loader {
     unsigned char *used; /* per tensor: referenced by the format */
 } loader;
 
-static void *keep(loader *ld, size_t count, size_t size) {
-    void *p = facet_alloc(count, size);
+/* Official hidden layers (width 64) of the networks, for creation from a config. */
+enum { SIGMA_HIDDEN = 1, COLOR_HIDDEN = 2, DENSITY_HIDDEN = 1, SEMANTIC_HIDDEN = 1 };
+
+/* A zeroed allocation owned by the model, recorded as tensor `name` with its file-layout shape:
+ * [out, in] for weights, [C, res_b, res_a] for planes, [n] for biases. */
+static void *keep(loader *ld, const char *name, int ndim, const int64_t *shape, size_t size) {
+    facet_livescene_model *m = ld->model;
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    void *p = facet_alloc_zeroed(count, size);
     if (!p) return NULL;
-    void **list =
-        facet_realloc(ld->model->buffers, (size_t)ld->model->buffer_count + 1, sizeof *list);
-    if (!list) {
+    void **list = facet_realloc(m->buffers, (size_t)m->buffer_count + 1, sizeof *list);
+    if (list) m->buffers = list;
+    facet_livescene_buffer *info =
+        list ? facet_realloc(m->buffer_info, (size_t)m->buffer_count + 1, sizeof *info) : NULL;
+    if (info) m->buffer_info = info;
+    if (!list || !info) {
         free(p);
         return NULL;
     }
-    ld->model->buffers = list;
-    list[ld->model->buffer_count++] = p;
+    facet_livescene_buffer *b = &info[m->buffer_count];
+    memset(b, 0, sizeof *b);
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->ndim = ndim;
+    for (int i = 0; i < ndim; i++) b->shape[i] = shape[i];
+    b->count = count;
+    b->bytes = count * size;
+    list[m->buffer_count++] = p;
     return p;
 }
 
 static const facet_tensor *tensor(loader *ld, const char *name) {
+    if (!ld->st) return NULL;
     for (int i = 0; i < ld->st->count; i++)
         if (!strcmp(ld->st->entries[i].name, name)) {
             ld->used[i] = 1;
@@ -65,14 +85,17 @@ static facet_status expect_shape(loader *ld, const char *name, const facet_tenso
 static facet_status load_plane(loader *ld, const char *name, int channels, int res_a, int res_b,
                                const void **out) {
     const facet_tensor *t = tensor(ld, name);
-    if (!t) return facet_last_status();
+    if (!t && ld->st) return facet_last_status();
     const int64_t shape[3] = {channels, res_b, res_a};
-    facet_status s = expect_shape(ld, name, t, 3, shape);
+    facet_status s = t ? expect_shape(ld, name, t, 3, shape) : FACET_OK;
     if (s != FACET_OK) return s;
     const size_t n = (size_t)channels * res_a * res_b;
     const size_t element = ld->storage == FACET_PLANE_F32 ? 4 : 2;
-    unsigned char *dst = keep(ld, n, element);
+    unsigned char *dst = keep(ld, name, 3, shape, element);
     if (!dst) return facet_last_status();
+    *out = dst;
+    ld->model->parameter_count += (int64_t)n;
+    if (!t) return FACET_OK;
     for (int c = 0; c < channels; c++)
         for (int64_t yx = 0; yx < (int64_t)res_a * res_b; yx++) {
             float v = facet_tensor_get_f32(t, (int64_t)c * res_a * res_b + yx);
@@ -84,8 +107,6 @@ static facet_status load_plane(loader *ld, const char *name, int channels, int r
             else
                 ((uint16_t *)dst)[at] = facet_f32_to_bf16(v);
         }
-    *out = dst;
-    ld->model->parameter_count += (int64_t)n;
     return FACET_OK;
 }
 
@@ -109,9 +130,10 @@ static facet_status load_kplanes(loader *ld, const char *prefix, int dims, const
 }
 
 /* NAME.{l}.weight for l = 0.. while present, plus NAME.0.bias; checks the widths chain from
- * `inputs` to `outputs`. */
+ * `inputs` to `outputs`. Creating (no file): `hidden_layers` layers of width 64. */
 static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int outputs,
-                             facet_activation hidden, facet_activation output, facet_mlp *m) {
+                             int hidden_layers, facet_activation hidden, facet_activation output,
+                             facet_mlp *m) {
     memset(m, 0, sizeof *m);
     m->hidden = hidden;
     m->output = output;
@@ -119,6 +141,17 @@ static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int out
     for (int l = 0; l < FACET_MLP_MAX_LAYERS; l++) {
         char name[128];
         snprintf(name, sizeof name, "%s.%d.weight", prefix, l);
+        if (!ld->st) {
+            if (l > hidden_layers) break;
+            const int64_t shape[2] = {l == hidden_layers ? outputs : 64, m->width[l]};
+            float *w = keep(ld, name, 2, shape, sizeof *w);
+            if (!w) return facet_last_status();
+            m->weight[l] = w;
+            m->width[l + 1] = (int)shape[0];
+            m->layers = l + 1;
+            ld->model->parameter_count += shape[0] * shape[1];
+            continue;
+        }
         if (l > 0 && !facet_safetensors_get(ld->st, name)) break;
         const facet_tensor *t = tensor(ld, name);
         if (!t) return facet_last_status();
@@ -132,7 +165,7 @@ static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int out
                               facet_dtype_name(t->dtype), got);
         }
         const int64_t n = t->shape[0] * t->shape[1], rows = t->shape[0], cols = t->shape[1];
-        float *w = keep(ld, (size_t)n, sizeof *w);
+        float *w = keep(ld, name, 2, t->shape, sizeof *w);
         if (!w) return facet_last_status();
         for (int64_t r = 0; r < rows; r++) /* [out, in] -> transposed [in, out] */
             for (int64_t c = 0; c < cols; c++)
@@ -149,13 +182,13 @@ static facet_status load_mlp(loader *ld, const char *prefix, int inputs, int out
     char name[128];
     snprintf(name, sizeof name, "%s.0.bias", prefix);
     const facet_tensor *t = tensor(ld, name);
-    if (!t) return facet_last_status();
+    if (!t && ld->st) return facet_last_status();
     const int64_t shape[1] = {m->width[1]};
-    facet_status s = expect_shape(ld, name, t, 1, shape);
+    facet_status s = t ? expect_shape(ld, name, t, 1, shape) : FACET_OK;
     if (s != FACET_OK) return s;
-    float *b = keep(ld, (size_t)m->width[1], sizeof *b);
+    float *b = keep(ld, name, 1, shape, sizeof *b);
     if (!b) return facet_last_status();
-    for (int i = 0; i < m->width[1]; i++) b[i] = facet_tensor_get_f32(t, i);
+    for (int i = 0; t && i < m->width[1]; i++) b[i] = facet_tensor_get_f32(t, i);
     m->bias0 = b;
     ld->model->parameter_count += m->width[1];
     return FACET_OK;
@@ -336,6 +369,61 @@ static facet_status parse_config(const facet_doc *doc, facet_livescene_model *m,
     return s;
 }
 
+/* Builds every tensor of the config (from the file, or zeroed when ld->st is NULL). */
+static facet_status build(loader *ld, const ls_config *cfg) {
+    const ls_config c = *cfg;
+    facet_livescene_model *model = ld->model;
+    facet_status s = FACET_OK;
+    facet_livescene_field *f = &model->field;
+    if (s == FACET_OK) {
+        f->geo_feat_dim = c.geo;
+        f->scales = c.scales;
+    }
+    for (int i = 0; s == FACET_OK && i < c.scales; i++) {
+        int res[4] = {c.base[0] * c.multiscale[i], c.base[1] * c.multiscale[i],
+                      c.base[2] * c.multiscale[i], c.base[3]};
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "field.grids.%d", i);
+        s = load_kplanes(ld, prefix, 4, res, c.channels, &f->grids[i]);
+    }
+    if (s == FACET_OK)
+        s = load_mlp(ld, "field.sigma_net", c.channels * c.scales, c.geo + 1, SIGMA_HIDDEN,
+                     FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->sigma_net);
+    if (s == FACET_OK)
+        s = load_mlp(ld, "field.color_net", 16 + c.geo, 3, COLOR_HIDDEN, FACET_ACTIVATION_RELU,
+                     FACET_ACTIVATION_SIGMOID, &f->color_net);
+    for (int i = 0; s == FACET_OK && i < f->proposals; i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "proposal.%d", i);
+        s = load_kplanes(ld, prefix, 4, c.proposal_res[i], c.proposal_channels[i],
+                         &f->proposal_grids[i]);
+        snprintf(prefix, sizeof prefix, "proposal.%d.density_net", i);
+        if (s == FACET_OK)
+            s = load_mlp(ld, prefix, c.proposal_channels[i], 1, DENSITY_HIDDEN,
+                         FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->density_net[i]);
+    }
+    if (s == FACET_OK)
+        s = load_kplanes(ld, "probability", 3, c.prob_res, c.prob_channels, &f->probability_grid);
+    if (s == FACET_OK)
+        s = load_mlp(ld, "probability.semantic_net", c.prob_channels + f->objects, f->objects + 1,
+                     SEMANTIC_HIDDEN, FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE,
+                     &f->semantic_net);
+    return s;
+}
+
+/* Keeps the config text for facet_livescene_save. */
+static facet_status keep_config(facet_livescene_model *model, const char *config_text) {
+    model->config_json = facet_strdup(config_text);
+    return model->config_json ? FACET_OK : facet_last_status();
+}
+
+static facet_status fail_and_free(facet_livescene_model *model, facet_status s) {
+    char message[2048];
+    snprintf(message, sizeof message, "%s", facet_last_error());
+    facet_livescene_free(model);
+    return facet_fail(s, "%s", message);
+}
+
 facet_status facet_livescene_load(facet_livescene_model *model, const char *path,
                                   facet_plane_storage storage) {
     memset(model, 0, sizeof *model);
@@ -366,43 +454,12 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
     }
     if (s == FACET_OK) s = parse_config(&doc, model, &c);
     facet_doc_free(&doc);
+    if (s == FACET_OK) s = keep_config(model, config_text);
 
     loader ld = {&st, model, storage, NULL};
     if (s == FACET_OK && !(ld.used = facet_alloc_zeroed((size_t)st.count + 1, 1)))
         s = facet_last_status();
-    facet_livescene_field *f = &model->field;
-    if (s == FACET_OK) {
-        f->geo_feat_dim = c.geo;
-        f->scales = c.scales;
-    }
-    for (int i = 0; s == FACET_OK && i < c.scales; i++) {
-        int res[4] = {c.base[0] * c.multiscale[i], c.base[1] * c.multiscale[i],
-                      c.base[2] * c.multiscale[i], c.base[3]};
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "field.grids.%d", i);
-        s = load_kplanes(&ld, prefix, 4, res, c.channels, &f->grids[i]);
-    }
-    if (s == FACET_OK)
-        s = load_mlp(&ld, "field.sigma_net", c.channels * c.scales, c.geo + 1,
-                     FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->sigma_net);
-    if (s == FACET_OK)
-        s = load_mlp(&ld, "field.color_net", 16 + c.geo, 3, FACET_ACTIVATION_RELU,
-                     FACET_ACTIVATION_SIGMOID, &f->color_net);
-    for (int i = 0; s == FACET_OK && i < f->proposals; i++) {
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "proposal.%d", i);
-        s = load_kplanes(&ld, prefix, 4, c.proposal_res[i], c.proposal_channels[i],
-                         &f->proposal_grids[i]);
-        snprintf(prefix, sizeof prefix, "proposal.%d.density_net", i);
-        if (s == FACET_OK)
-            s = load_mlp(&ld, prefix, c.proposal_channels[i], 1, FACET_ACTIVATION_RELU,
-                         FACET_ACTIVATION_NONE, &f->density_net[i]);
-    }
-    if (s == FACET_OK)
-        s = load_kplanes(&ld, "probability", 3, c.prob_res, c.prob_channels, &f->probability_grid);
-    if (s == FACET_OK)
-        s = load_mlp(&ld, "probability.semantic_net", c.prob_channels + f->objects, f->objects + 1,
-                     FACET_ACTIVATION_RELU, FACET_ACTIVATION_NONE, &f->semantic_net);
+    if (s == FACET_OK) s = build(&ld, &c);
     for (int i = 0; s == FACET_OK && i < st.count; i++)
         if (!ld.used[i])
             s = facet_fail(FACET_ERR_FORMAT,
@@ -410,19 +467,66 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
                            st.entries[i].name, LS_FORMAT_VERSION);
     free(ld.used);
     facet_safetensors_close(&st);
-    if (s != FACET_OK) {
-        facet_status keep_status = s;
-        char message[2048];
-        snprintf(message, sizeof message, "%s", facet_last_error());
-        facet_livescene_free(model);
-        return facet_fail(keep_status, "%s", message);
+    return s == FACET_OK ? FACET_OK : fail_and_free(model, s);
+}
+
+facet_status facet_livescene_create(facet_livescene_model *model, const char *config_json) {
+    memset(model, 0, sizeof *model);
+    facet_doc doc;
+    ls_config c;
+    facet_status s = facet_json_parse(&doc, config_json, "config");
+    if (s == FACET_OK) s = parse_config(&doc, model, &c);
+    facet_doc_free(&doc);
+    if (s == FACET_OK) s = keep_config(model, config_json);
+    loader ld = {NULL, model, FACET_PLANE_F32, NULL};
+    if (s == FACET_OK) s = build(&ld, &c);
+    return s == FACET_OK ? FACET_OK : fail_and_free(model, s);
+}
+
+facet_status facet_livescene_save(const facet_livescene_model *model, const char *path,
+                                  const char *source) {
+    if (model->field.grids[0].storage != FACET_PLANE_F32)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "saving needs a model with f32 planes");
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    facet_tensor *tensors = facet_alloc_zeroed((size_t)model->buffer_count + 1, sizeof *tensors);
+    facet_status s = tensors ? FACET_OK : facet_last_status();
+    for (int i = 0; s == FACET_OK && i < model->buffer_count; i++) {
+        const facet_livescene_buffer *b = &model->buffer_info[i];
+        s = facet_tensor_alloc(&tensors[i], FACET_DTYPE_F32, b->ndim, b->shape);
+        if (s != FACET_OK) break;
+        const float *src = model->buffers[i];
+        float *dst = tensors[i].data;
+        if (b->ndim == 3) { /* channels-last -> [C, res_b, res_a] */
+            const int64_t channels = b->shape[0], texels = b->shape[1] * b->shape[2];
+            for (int64_t c = 0; c < channels; c++)
+                for (int64_t t = 0; t < texels; t++) dst[c * texels + t] = src[t * channels + c];
+        } else if (b->ndim == 2) { /* transposed [in, out] -> [out, in] */
+            const int64_t rows = b->shape[0], cols = b->shape[1];
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t c = 0; c < cols; c++) dst[r * cols + c] = src[c * rows + r];
+        } else {
+            memcpy(dst, src, b->bytes);
+        }
+        s = facet_safetensors_writer_add(&w, b->name, &tensors[i]);
     }
-    return FACET_OK;
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "format", "facet-livescene");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "version", "1");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "config", model->config_json);
+    if (s == FACET_OK)
+        s = facet_safetensors_writer_metadata(&w, "source", source ? source : "facet");
+    if (s == FACET_OK) s = facet_safetensors_write(&w, path);
+    facet_safetensors_writer_free(&w);
+    for (int i = 0; tensors && i < model->buffer_count; i++) facet_tensor_free(&tensors[i]);
+    free(tensors);
+    return s;
 }
 
 void facet_livescene_free(facet_livescene_model *model) {
     for (int i = 0; i < model->buffer_count; i++) free(model->buffers[i]);
     free(model->buffers);
+    free(model->buffer_info);
+    free(model->config_json);
     for (int i = 0; i < FACET_LS_MAX_OBJECTS; i++) free(model->object_names[i]);
     memset(model, 0, sizeof *model);
 }

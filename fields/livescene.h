@@ -121,6 +121,15 @@ static inline FACET_HD void facet_ls_field_color(const facet_livescene_field *f,
 extern "C" {
 #endif
 
+/* One parameter tensor of a model: its name in the weights file and its file-layout shape
+ * ([out, in] weights are held transposed, [C, res_b, res_a] planes channels-last). */
+typedef struct facet_livescene_buffer {
+    char name[128];
+    int ndim;
+    int64_t shape[3];
+    size_t count, bytes;
+} facet_livescene_buffer;
+
 /* A loaded model: the field view over host memory it owns, plus the renderer's configuration. */
 typedef struct facet_livescene_model {
     facet_livescene_field field;
@@ -134,7 +143,9 @@ typedef struct facet_livescene_model {
     float dataparser_scale;
     int64_t parameter_count;
     int buffer_count;
-    void **buffers; /* allocations behind the view */
+    void **buffers;                      /* allocations behind the view, one per tensor */
+    facet_livescene_buffer *buffer_info; /* [buffer_count] */
+    char *config_json;                   /* the config metadata, as loaded */
 } facet_livescene_model;
 
 /* Loads facet LiveScene weights (format version 1). `storage` chooses how planes are held in
@@ -144,6 +155,12 @@ typedef struct facet_livescene_model {
 facet_status facet_livescene_load(facet_livescene_model *model, const char *path,
                                   facet_plane_storage storage);
 void facet_livescene_free(facet_livescene_model *model);
+
+/* A zero-initialised model (f32 planes) of a config with the official network widths, for
+ * fitting; facet_livescene_save writes it in the weights format. */
+facet_status facet_livescene_create(facet_livescene_model *model, const char *config_json);
+facet_status facet_livescene_save(const facet_livescene_model *model, const char *path,
+                                  const char *source);
 
 /* Writes random weights (format version 1, F16 tensors) for a config JSON (the `config` metadata
  * of fields/livescene_format.md) with the official network widths: planes U(0.1, 0.5) (kappa

@@ -43,51 +43,18 @@ facet_status upload(livescene_state *state, const facet_node *node) {
         return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     }
     state->device = copy;
-    /* sizes are not kept per buffer: recompute them from the views */
-    facet_livescene_field f = m->field;
-    auto plane_bytes = [&](const facet_kplanes &k, int p) {
-        int a, b;
-        facet_kplanes_axes(k.dims, p, &a, &b);
-        return (size_t)k.resolution[a] * k.resolution[b] * k.channels *
-               (k.storage == FACET_PLANE_F32 ? 4 : 2);
-    };
-    auto copy_buffer = [&](const void *host, size_t bytes) -> facet_status {
-        for (int i = 0; i < m->buffer_count; i++) {
-            if (m->buffers[i] != host) continue;
-            FACET_CUDA_CHECK(cudaMalloc(&copy->buffers[i], bytes));
+    for (int i = 0; i < m->buffer_count; i++) {
+        const size_t bytes = m->buffer_info[i].bytes;
+        cudaError_t err = cudaMalloc(&copy->buffers[i], bytes);
+        if (err == cudaSuccess) {
             copy->count++;
-            FACET_CUDA_CHECK(cudaMemcpy(copy->buffers[i], host, bytes, cudaMemcpyHostToDevice));
-            return FACET_OK;
+            err = cudaMemcpy(copy->buffers[i], m->buffers[i], bytes, cudaMemcpyHostToDevice);
         }
-        return facet_fail(FACET_ERR_INTERNAL,
-                          "livescene: a weight buffer is not owned by the model");
-    };
-    auto copy_kplanes = [&](const facet_kplanes &k) -> facet_status {
-        for (int p = 0; p < facet_kplanes_plane_count(k.dims); p++) {
-            facet_status s = copy_buffer(k.planes[p], plane_bytes(k, p));
-            if (s != FACET_OK) return s;
-        }
-        return FACET_OK;
-    };
-    auto copy_mlp = [&](const facet_mlp &n) -> facet_status {
-        for (int l = 0; l < n.layers; l++) {
-            facet_status s =
-                copy_buffer(n.weight[l], (size_t)n.width[l] * n.width[l + 1] * sizeof(float));
-            if (s != FACET_OK) return s;
-        }
-        return copy_buffer(n.bias0, (size_t)n.width[1] * sizeof(float));
-    };
-    facet_status s = FACET_OK;
-    for (int i = 0; s == FACET_OK && i < f.scales; i++) s = copy_kplanes(f.grids[i]);
-    if (s == FACET_OK) s = copy_mlp(f.sigma_net);
-    if (s == FACET_OK) s = copy_mlp(f.color_net);
-    for (int i = 0; s == FACET_OK && i < f.proposals; i++) {
-        s = copy_kplanes(f.proposal_grids[i]);
-        if (s == FACET_OK) s = copy_mlp(f.density_net[i]);
+        if (err != cudaSuccess)
+            return facet_fail(FACET_ERR_CUDA, "uploading node '%s' to the GPU: tensor '%s': %s",
+                              node->name, m->buffer_info[i].name, cudaGetErrorString(err));
     }
-    if (s == FACET_OK) s = copy_kplanes(f.probability_grid);
-    if (s == FACET_OK) s = copy_mlp(f.semantic_net);
-    if (s != FACET_OK) return facet_error_context("uploading node '%s' to the GPU", node->name);
+    facet_livescene_field f = m->field;
     auto fix_kplanes = [&](facet_kplanes &k) {
         for (int p = 0; p < facet_kplanes_plane_count(k.dims); p++)
             k.planes[p] = translate(m, copy, k.planes[p]);
