@@ -13,6 +13,8 @@ double facet_seconds(void) {
 void facet_progress_begin(facet_progress *p, const char *label, const char *unit, int64_t total) {
     int quiet = p->quiet;
     FILE *out = p->out ? p->out : stderr;
+    char suffix[sizeof p->suffix];
+    memcpy(suffix, p->suffix, sizeof suffix);
     double interval = p->interval_seconds > 0 ? p->interval_seconds : 5.0;
     memset(p, 0, sizeof *p);
     p->label = label;
@@ -21,6 +23,7 @@ void facet_progress_begin(facet_progress *p, const char *label, const char *unit
     p->quiet = quiet;
     p->out = out;
     p->interval_seconds = interval;
+    memcpy(p->suffix, suffix, sizeof suffix);
     p->is_tty = isatty(fileno(out));
     p->start_seconds = facet_seconds();
     p->last_draw_seconds = p->start_seconds;
@@ -61,7 +64,7 @@ void facet_progress_format(const facet_progress *p, double now, char *buf, size_
 }
 
 static void draw(facet_progress *p, double now, int final) {
-    char line[256];
+    char line[512];
     facet_progress_format(p, now, line, sizeof line);
     if (p->is_tty)
         fprintf(p->out, "\r%s\033[K%s", line, final ? "\n" : "");

@@ -306,6 +306,11 @@ facet_status facet_synth_write(const char *out, const facet_synth_options *optio
                             : facet_last_status();
     if (s == FACET_OK) s = write_text(out, "key_frame_value.yaml", kfv);
     if (s == FACET_OK) s = write_text(out, "mapping.yaml", "0: drawer\n1: door\n");
+    /* scene box for `facet fit`: the cabinet, its open door and drawer, and the floor tile */
+    if (s == FACET_OK)
+        s = write_text(
+            out, "facet.json",
+            "{\"aabb\": [[-1.5, -1.5, -0.15], [1.5, 1.5, 1.25]], \"center\": \"none\"}\n");
     free(transforms_path);
     cJSON_Delete(transforms);
     free(kfv);

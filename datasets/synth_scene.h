@@ -8,7 +8,8 @@
  * {0: drawer, 1: door}, OUT/key_frame_value.yaml (every frame's kappa; in both the even and the
  * odd frames each object spans exactly [0, 1], so LiveScene's per-split min-max normalisation
  * leaves the values unchanged) and OUT/masks/NNNNN.npy (H, W, 3) bool: drawer, door, background
- * (cabinet and floor count as background, as in LiveScene's data).
+ * (cabinet and floor count as background, as in LiveScene's data), and OUT/facet.json with the
+ * scene box that `facet fit` uses by default.
  *
  * Geometry is exact ray-box intersection (boxes in local frames), shading Lambert with a
  * procedural albedo, anti-aliased with `samples`^2 stratified rays per pixel. */

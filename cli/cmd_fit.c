@@ -1,0 +1,174 @@
+/* facet fit: fits a LiveScene field to a LiveScene-format dataset. */
+#include "args.h"
+#include "commands.h"
+
+#include "core/progress.h"
+#include "render/livescene_fit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: facet fit DATASET --out DIR [--config small|default] [--iters N] [--batch N]\n"
+    "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
+    "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--quiet]\n"
+    "\n"
+    "Fits LiveScene's interactive radiance field (one 4D K-Planes field over x, y, z, kappa,\n"
+    "two proposal grids and the object probability field) to the train split of DATASET\n"
+    "(transforms.json + mapping.yaml + key_frame_value.yaml + masks/, or a plain Blender /\n"
+    "nerfstudio dataset without objects). DIR receives model.safetensors, scene.json (open it\n"
+    "with facet render / eval / view), fit.json, and checkpoint.safetensors every N iterations;\n"
+    "running the same command again resumes from the checkpoint.\n"
+    "\n"
+    "  --config C          small (64/128 cells, 16 channels, 64/32/24 samples: CPU-friendly,\n"
+    "                      default) or default (the official 128/256/512, 32 channels,\n"
+    "                      256/128/48 samples)\n"
+    "  --iters N           iterations (default 3000 small, 30000 default)\n"
+    "  --batch N           rays per iteration (default 1024 small, 4096 default)\n"
+    "  --seed S            initialisation, ray and jitter seed (default 0); on the CPU the\n"
+    "                      result is deterministic for a seed and a thread count\n"
+    "  --checkpoint-every N  (default 500)\n"
+    "  --lr LR             Adam learning rate (default 0.02, eps 1e-12; linear warm-up over\n"
+    "                      min(512, iters/10) iterations, then cosine decay to 5%)\n"
+    "  --aabb ...          scene box in the dataset's frame after centring (default: from\n"
+    "                      DATASET/facet.json, else +-2 as LiveScene's scene_scale)\n"
+    "  --center M          poses: translate so the mean camera sits at the origin (nerfstudio,\n"
+    "                      LiveScene's default); none: keep the dataset's frame\n"
+    "  --no-LOSS           switch a loss off: rgb, interlevel, distortion, ray-mask, repulsion,\n"
+    "                      plane-tv, plane-tv-proposal, plane-tv-probability, l1-time-planes,\n"
+    "                      l1-time-planes-proposal, time-smoothness, time-smoothness-proposal\n"
+    "                      (coefficients as LiveScene: 1, 1, 1e-3, 1e-3, 1e-3, 0.1, 1e-4, 1e-4,\n"
+    "                      1e-3, 1e-4, 0.1, 1e-3)\n"
+    "\n"
+    "example: facet synth data/cabinet && facet fit data/cabinet --out fits/cabinet &&\n"
+    "         facet eval fits/cabinet/scene.json --data data/cabinet\n";
+
+static int disable_loss(const char *name, facet_ls_loss_weights *w) {
+    static const struct {
+        const char *name;
+        size_t offset;
+    } table[] = {
+        {"rgb", offsetof(facet_ls_loss_weights, rgb)},
+        {"interlevel", offsetof(facet_ls_loss_weights, interlevel)},
+        {"distortion", offsetof(facet_ls_loss_weights, distortion)},
+        {"ray-mask", offsetof(facet_ls_loss_weights, ray_mask)},
+        {"repulsion", offsetof(facet_ls_loss_weights, repulsion)},
+        {"plane-tv", offsetof(facet_ls_loss_weights, plane_tv)},
+        {"plane-tv-proposal", offsetof(facet_ls_loss_weights, plane_tv_proposal)},
+        {"plane-tv-probability", offsetof(facet_ls_loss_weights, plane_tv_probability)},
+        {"l1-time-planes", offsetof(facet_ls_loss_weights, l1_time_planes)},
+        {"l1-time-planes-proposal", offsetof(facet_ls_loss_weights, l1_time_planes_proposal)},
+        {"time-smoothness", offsetof(facet_ls_loss_weights, time_smoothness)},
+        {"time-smoothness-proposal", offsetof(facet_ls_loss_weights, time_smoothness_proposal)},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(name, table[i].name)) {
+            *(float *)((char *)w + table[i].offset) = 0.0f;
+            return 1;
+        }
+    return 0;
+}
+
+int facet_cmd_fit(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
+    const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
+               *center = NULL;
+    facet_fit_options options = {0};
+    options.weights = facet_ls_default_loss_weights();
+    options.center_poses = -1;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+#define FLAG(name, var)                                                                            \
+    if ((r = cli_flag_value(argc, argv, &i, name, &v)) != 0) {                                     \
+        if (r < 0) return cli_usage_error("fit", "%s needs a value", name);                        \
+        var = v;                                                                                   \
+        continue;                                                                                  \
+    }
+        FLAG("--out", out)
+        FLAG("--config", config)
+        FLAG("--iters", iters)
+        FLAG("--batch", batch)
+        FLAG("--device", device)
+        FLAG("--seed", seed)
+        FLAG("--checkpoint-every", every)
+        FLAG("--lr", lr)
+        FLAG("--aabb", aabb)
+        FLAG("--center", center)
+#undef FLAG
+        if (!strcmp(argv[i], "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (!strncmp(argv[i], "--no-", 5)) {
+            if (!disable_loss(argv[i] + 5, &options.weights))
+                return cli_usage_error("fit", "unknown loss '%s' in %s", argv[i] + 5, argv[i]);
+            continue;
+        }
+        if (argv[i][0] == '-') return cli_usage_error("fit", "unknown option '%s'", argv[i]);
+        if (dataset) return cli_usage_error("fit", "unexpected argument '%s'", argv[i]);
+        dataset = argv[i];
+    }
+    if (!dataset) return cli_usage_error("fit", "missing DATASET");
+    if (!out) return cli_usage_error("fit", "missing --out DIR");
+    if (!strcmp(config, "default"))
+        options.size = FACET_FIT_DEFAULT;
+    else if (strcmp(config, "small") != 0)
+        return cli_usage_error("fit", "--config must be small or default");
+    int seed_value = 0;
+    if ((iters && cli_parse_int(iters, 1, 10000000, &options.iterations) != 0) ||
+        (batch && cli_parse_int(batch, 1, 1 << 20, &options.batch) != 0) ||
+        (every && cli_parse_int(every, 1, 10000000, &options.checkpoint_every) != 0) ||
+        (seed && cli_parse_int(seed, 0, 2147483647, &seed_value) != 0))
+        return cli_usage_error("fit", "--iters, --batch, --checkpoint-every and --seed take "
+                                      "positive whole numbers");
+    options.seed = (unsigned long long)seed_value;
+    if (lr) {
+        char *end;
+        options.learning_rate = strtof(lr, &end);
+        if (*end || !(options.learning_rate > 0))
+            return cli_usage_error("fit", "--lr takes a positive number");
+    }
+    if (aabb) {
+        float *b = options.aabb;
+        char tail;
+        if (sscanf(aabb, "%f,%f,%f,%f,%f,%f%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) !=
+                6 ||
+            !(b[3] > b[0] && b[4] > b[1] && b[5] > b[2]))
+            return cli_usage_error("fit", "--aabb takes X0,Y0,Z0,X1,Y1,Z1 with X1 > X0 etc.");
+        options.has_aabb = 1;
+    }
+    if (center) {
+        if (!strcmp(center, "poses"))
+            options.center_poses = 1;
+        else if (!strcmp(center, "none"))
+            options.center_poses = 0;
+        else
+            return cli_usage_error("fit", "--center must be poses or none");
+    }
+    if (!strcmp(device, "cuda"))
+        return cli_error("--device cuda: fitting on CUDA is not available in this version; use "
+                         "--device cpu");
+    if (strcmp(device, "cpu") != 0) return cli_usage_error("fit", "--device must be cpu or cuda");
+    facet_progress progress = {.quiet = quiet};
+    options.progress = &progress;
+    facet_fit_result result;
+    if (facet_livescene_fit(dataset, out, &options, &result) != FACET_OK)
+        return cli_library_error();
+    if (!quiet) {
+        if (result.resumed_from)
+            fprintf(stderr, "facet fit: resumed at iteration %d\n", result.resumed_from);
+        fprintf(stderr,
+                "facet fit: %d iterations, last batch loss %.4f, train PSNR %.2f dB, %.0f rays/s; "
+                "wrote %s/scene.json\n",
+                result.iterations, result.final_loss, result.final_psnr, result.rays_per_second,
+                out);
+    }
+    return 0;
+}

@@ -1,0 +1,901 @@
+#include "livescene_fit.h"
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+#include "core/image.h"
+#include "core/json.h"
+#include "core/npy.h"
+#include "core/parallel.h"
+#include "core/safetensors.h"
+#include "datasets/dataset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { CHECKPOINT_VERSION = 1 };
+
+facet_ls_loss_weights facet_ls_default_loss_weights(void) {
+    facet_ls_loss_weights w;
+    w.rgb = 1.0f;
+    w.interlevel = 1.0f;
+    w.distortion = 1e-3f;
+    w.ray_mask = 1e-3f;
+    w.repulsion = 1e-3f;
+    w.plane_tv = 0.1f;
+    w.plane_tv_proposal = 1e-4f;
+    w.plane_tv_probability = 1e-4f;
+    w.l1_time_planes = 1e-3f;
+    w.l1_time_planes_proposal = 1e-4f;
+    w.time_smoothness = 0.1f;
+    w.time_smoothness_proposal = 1e-3f;
+    return w;
+}
+
+/* ---- training data ----------------------------------------------------------------------------
+ */
+
+typedef struct fit_image {
+    facet_camera camera; /* model frame */
+    float *rgb;          /* height * width * 3, display space, alpha composited over white */
+    signed char *labels; /* height * width class ids, or NULL without a mask */
+    float kappa[FACET_LS_MAX_OBJECTS];
+} fit_image;
+
+typedef struct fit_data {
+    int count, objects;
+    fit_image *images;
+    int64_t pixels;       /* over all images */
+    int64_t *first_pixel; /* [count + 1] prefix sums */
+    char *object_names[FACET_LS_MAX_OBJECTS];
+    float center[3]; /* mean camera position (nerfstudio center_method "poses") */
+} fit_data;
+
+static void fit_data_free(fit_data *d) {
+    for (int i = 0; i < d->count; i++) {
+        free(d->images[i].rgb);
+        free(d->images[i].labels);
+    }
+    for (int i = 0; i < FACET_LS_MAX_OBJECTS; i++) free(d->object_names[i]);
+    free(d->images);
+    free(d->first_pixel);
+    memset(d, 0, sizeof *d);
+}
+
+static facet_status load_image(const facet_dataset *ds, int f, const float center[3],
+                               fit_image *out) {
+    const facet_frame *frame = &ds->frames[f];
+    facet_image img;
+    facet_status s = facet_image_read(&img, frame->image_path, 0);
+    if (s != FACET_OK) return s;
+    if (img.width != frame->width || img.height != frame->height) {
+        s = facet_fail(FACET_ERR_FORMAT, "'%s' is %dx%d, transforms.json says %dx%d",
+                       frame->image_path, img.width, img.height, frame->width, frame->height);
+        facet_image_free(&img);
+        return s;
+    }
+    const int64_t n = (int64_t)img.width * img.height;
+    out->rgb = facet_alloc((size_t)n * 3, sizeof(float));
+    if (!out->rgb) {
+        facet_image_free(&img);
+        return facet_last_status();
+    }
+    const int ch = img.channels;
+    for (int64_t p = 0; p < n; p++) {
+        const float *src = img.data + p * ch;
+        float alpha = (ch == 2 || ch == 4) ? src[ch - 1] : 1.0f;
+        for (int c = 0; c < 3; c++) {
+            float v = ch >= 3 ? src[c] : src[0];
+            out->rgb[p * 3 + c] = v * alpha + 1.0f * (1.0f - alpha); /* white, as LiveScene */
+        }
+    }
+    facet_image_free(&img);
+    for (int i = 0; i < 16; i++) out->camera.c2w.m[i] = (float)frame->c2w[i];
+    for (int r = 0; r < 3; r++) out->camera.c2w.m[r * 4 + 3] -= center[r];
+    out->camera.fx = (float)frame->fx;
+    out->camera.fy = (float)frame->fy;
+    out->camera.cx = (float)frame->cx;
+    out->camera.cy = (float)frame->cy;
+    out->camera.width = frame->width;
+    out->camera.height = frame->height;
+    for (int k = 0; k < ds->object_count; k++)
+        out->kappa[k] = frame->kappa ? (float)frame->kappa[k] : 0.0f;
+    if (frame->mask_path && ds->object_count > 0) {
+        facet_tensor mask;
+        s = facet_dataset_load_mask(ds, f, &mask);
+        if (s != FACET_OK) return s;
+        out->labels = facet_alloc((size_t)n, 1);
+        if (!out->labels) {
+            facet_tensor_free(&mask);
+            return facet_last_status();
+        }
+        const int classes = ds->object_count + 1;
+        const uint8_t *m = mask.data;
+        for (int64_t p = 0; p < n; p++) {
+            int label = classes - 1; /* no channel set: background */
+            for (int c = 0; c < classes; c++)
+                if (m[p * classes + c]) {
+                    label = c;
+                    break;
+                }
+            out->labels[p] = (signed char)label;
+        }
+        facet_tensor_free(&mask);
+    }
+    return FACET_OK;
+}
+
+static facet_status load_data(const char *path, int center_poses, fit_data *d) {
+    memset(d, 0, sizeof *d);
+    facet_dataset ds;
+    facet_status s = facet_dataset_load(&ds, path, FACET_SPLIT_TRAIN);
+    if (s != FACET_OK) return s;
+    if (ds.frame_count == 0) {
+        facet_dataset_free(&ds);
+        return facet_fail(FACET_ERR_FORMAT, "%s: the train split has no frames", path);
+    }
+    if (ds.object_count > FACET_LS_MAX_OBJECTS) {
+        facet_dataset_free(&ds);
+        return facet_fail(FACET_ERR_UNSUPPORTED, "%s: %d objects, facet fits at most %d", path,
+                          ds.object_count, FACET_LS_MAX_OBJECTS);
+    }
+    if (center_poses) {
+        /* nerfstudio auto_orient_and_center_poses(center_method="poses"): the mean of all
+           training camera positions */
+        for (int f = 0; f < ds.frame_count; f++)
+            for (int r = 0; r < 3; r++) d->center[r] += (float)ds.frames[f].c2w[r * 4 + 3];
+        for (int r = 0; r < 3; r++) d->center[r] /= (float)ds.frame_count;
+    }
+    d->objects = ds.object_count;
+    for (int k = 0; k < ds.object_count; k++)
+        if (!(d->object_names[k] = facet_strdup(ds.object_names[k]))) s = facet_last_status();
+    d->images = facet_alloc_zeroed((size_t)ds.frame_count, sizeof *d->images);
+    d->first_pixel = facet_alloc_zeroed((size_t)ds.frame_count + 1, sizeof *d->first_pixel);
+    if (!d->images || !d->first_pixel) s = facet_last_status();
+    for (int f = 0; s == FACET_OK && f < ds.frame_count; f++) {
+        s = load_image(&ds, f, d->center, &d->images[f]);
+        d->count = f + 1;
+        d->first_pixel[f + 1] =
+            d->first_pixel[f] + (int64_t)ds.frames[f].width * ds.frames[f].height;
+    }
+    d->pixels = d->first_pixel[d->count];
+    facet_dataset_free(&ds);
+    if (s != FACET_OK) fit_data_free(d);
+    return s;
+}
+
+/* ---- model configuration and initialisation -------------------------------------------------- */
+
+static char *make_config(const facet_fit_options *o, const fit_data *d, const float *aabb) {
+    const int small = o->size == FACET_FIT_SMALL;
+    char objects[1024] = "";
+    size_t used = 0;
+    for (int k = 0; k < d->objects; k++)
+        used += (size_t)snprintf(objects + used, sizeof objects - used, "%s\"%s\"", k ? ", " : "",
+                                 d->object_names[k]);
+    if (d->objects == 0) snprintf(objects, sizeof objects, "\"object0\"");
+    return facet_format(
+        "{\"aabb\": [[%.9g, %.9g, %.9g], [%.9g, %.9g, %.9g]], "
+        "\"grid_base_resolution\": %s, \"multiscale_res\": %s, \"grid_feature_dim\": %d, "
+        "\"geo_feat_dim\": 15, \"proposals\": [{\"resolution\": %s, \"feature_dim\": 8}, "
+        "{\"resolution\": %s, \"feature_dim\": 8}], \"probability\": {\"resolution\": %s, "
+        "\"feature_dim\": 8}, \"num_proposal_samples\": %s, \"num_samples\": %d, "
+        "\"near_plane\": 0.0, \"background_color\": [1, 1, 1], \"objects\": [%s], "
+        "\"dataparser_transform\": [[1, 0, 0, %.9g], [0, 1, 0, %.9g], [0, 0, 1, %.9g]], "
+        "\"dataparser_scale\": 1.0}",
+        (double)aabb[0], (double)aabb[1], (double)aabb[2], (double)aabb[3], (double)aabb[4],
+        (double)aabb[5], small ? "[64, 64, 64, 16]" : "[128, 128, 128, 32]",
+        small ? "[1, 2]" : "[1, 2, 4]", small ? 16 : 32,
+        small ? "[32, 32, 32, 16]" : "[64, 64, 64, 32]",
+        small ? "[64, 64, 64, 16]" : "[128, 128, 128, 32]",
+        small ? "[64, 64, 64]" : "[128, 128, 128]", small ? "[64, 32]" : "[256, 128]",
+        small ? 24 : 48, objects, -(double)d->center[0], -(double)d->center[1],
+        -(double)d->center[2]);
+}
+
+static void init_planes(const facet_kplanes *k, float lo, float hi, facet_rng *rng) {
+    for (int p = 0; p < facet_kplanes_plane_count(k->dims); p++) {
+        int a, b;
+        facet_kplanes_axes(k->dims, p, &a, &b);
+        float *plane = (float *)k->planes[p];
+        const int64_t n = (int64_t)k->resolution[a] * k->resolution[b] * k->channels;
+        const int kappa_plane = k->dims == 4 && b == 3; /* nerfstudio: time planes start at 1 */
+        for (int64_t i = 0; i < n; i++)
+            plane[i] = kappa_plane ? 1.0f : lo + (hi - lo) * facet_rng_uniform(rng);
+    }
+}
+
+/* tiny-cuda-nn's initialisation: uniform +-sqrt(6 / (fan_in + fan_out)) over the padded matrices;
+ * the padded input columns (inputs fixed at 1) are the first layer's bias. */
+static void init_mlp(const facet_mlp *m, facet_rng *rng) {
+    for (int l = 0; l < m->layers; l++) {
+        const int in = m->width[l], out = m->width[l + 1];
+        const int in_padded = (in + 15) / 16 * 16, out_padded = (out + 15) / 16 * 16;
+        const float bound = sqrtf(6.0f / (float)(in_padded + out_padded));
+        float *w = (float *)m->weight[l];
+        for (int i = 0; i < in * out; i++) w[i] = bound * (2.0f * facet_rng_uniform(rng) - 1.0f);
+        if (l == 0)
+            for (int o = 0; o < out; o++) {
+                float sum = 0.0f;
+                for (int pad = in; pad < in_padded; pad++)
+                    sum += bound * (2.0f * facet_rng_uniform(rng) - 1.0f);
+                ((float *)m->bias0)[o] = sum;
+            }
+    }
+}
+
+static void init_model(facet_livescene_model *m, unsigned long long seed) {
+    facet_rng rng = facet_rng_seed(seed, 11);
+    facet_livescene_field *f = &m->field;
+    for (int s = 0; s < f->scales; s++) init_planes(&f->grids[s], 0.1f, 0.5f, &rng);
+    for (int i = 0; i < f->proposals; i++) init_planes(&f->proposal_grids[i], 0.1f, 0.15f, &rng);
+    init_planes(&f->probability_grid, 0.1f, 0.15f, &rng);
+    init_mlp(&f->sigma_net, &rng);
+    init_mlp(&f->color_net, &rng);
+    for (int i = 0; i < f->proposals; i++) init_mlp(&f->density_net[i], &rng);
+    init_mlp(&f->semantic_net, &rng);
+}
+
+/* A field view over other buffers laid out like the model's (gradients): pointer p of the model
+ * maps to the buffer with the same index. */
+static void *remap(const facet_livescene_model *m, void **buffers, const void *p) {
+    for (int i = 0; i < m->buffer_count; i++)
+        if (m->buffers[i] == p) return buffers[i];
+    return NULL;
+}
+
+static facet_livescene_field field_over(const facet_livescene_model *m, void **buffers) {
+    facet_livescene_field g = m->field;
+    facet_kplanes *grids[FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS + 1];
+    int n = 0;
+    for (int s = 0; s < g.scales; s++) grids[n++] = &g.grids[s];
+    for (int i = 0; i < g.proposals; i++) grids[n++] = &g.proposal_grids[i];
+    grids[n++] = &g.probability_grid;
+    for (int k = 0; k < n; k++)
+        for (int p = 0; p < facet_kplanes_plane_count(grids[k]->dims); p++)
+            grids[k]->planes[p] = remap(m, buffers, grids[k]->planes[p]);
+    facet_mlp *mlps[3 + FACET_LS_MAX_PROPOSALS];
+    int q = 0;
+    mlps[q++] = &g.sigma_net;
+    mlps[q++] = &g.color_net;
+    mlps[q++] = &g.semantic_net;
+    for (int i = 0; i < g.proposals; i++) mlps[q++] = &g.density_net[i];
+    for (int k = 0; k < q; k++) {
+        for (int l = 0; l < mlps[k]->layers; l++)
+            mlps[k]->weight[l] = remap(m, buffers, mlps[k]->weight[l]);
+        mlps[k]->bias0 = remap(m, buffers, mlps[k]->bias0);
+    }
+    return g;
+}
+
+/* ---- plane regularisers (livescene_model.py) ----------------------------------------------------
+ */
+
+/* Mean squared first differences of one plane (channels-last [h][w][C]) along w, and along h when
+ * `both`; adds d/dplane * scale to grad. Returns the value. */
+static double plane_tv(const float *t, float *grad, int h, int w, int c, int both, float scale) {
+    double w_sum = 0, h_sum = 0;
+    const double nw = (double)c * h * (w - 1), nh = (double)c * (h - 1) * w;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x + 1 < w; x++)
+            for (int k = 0; k < c; k++) {
+                const int64_t i = ((int64_t)y * w + x) * c + k, j = i + c;
+                float d = t[j] - t[i];
+                w_sum += (double)d * d;
+                float g = (float)(2.0 * d / nw) * scale;
+                grad[j] += g;
+                grad[i] -= g;
+            }
+    if (!both || h < 2) return w_sum / nw;
+    for (int y = 0; y + 1 < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < c; k++) {
+                const int64_t i = ((int64_t)y * w + x) * c + k, j = i + (int64_t)w * c;
+                float d = t[j] - t[i];
+                h_sum += (double)d * d;
+                float g = (float)(2.0 * d / nh) * scale;
+                grad[j] += g;
+                grad[i] -= g;
+            }
+    return w_sum / nw + h_sum / nh;
+}
+
+/* space_tv_loss over grids: spatial planes full TV, kappa planes only along space (w). */
+static double space_tv(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
+                       int count, float weight) {
+    int planes = 0;
+    for (int g = 0; g < count; g++) planes += facet_kplanes_plane_count(grids[g]->dims);
+    if (weight == 0.0f || planes == 0) return 0.0;
+    double total = 0.0;
+    for (int g = 0; g < count; g++)
+        for (int p = 0; p < facet_kplanes_plane_count(grids[g]->dims); p++) {
+            int a, b;
+            facet_kplanes_axes(grids[g]->dims, p, &a, &b);
+            total += plane_tv(grids[g]->planes[p], (float *)grads[g]->planes[p],
+                              grids[g]->resolution[b], grids[g]->resolution[a], grids[g]->channels,
+                              b != 3, weight / (float)planes);
+        }
+    return total / planes;
+}
+
+/* l1_time_planes: mean |1 - plane| over the kappa planes. */
+static double l1_time(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
+                      int count, float weight) {
+    if (weight == 0.0f) return 0.0;
+    double total = 0.0;
+    const int planes = count * 3;
+    for (int g = 0; g < count; g++)
+        for (int p = 0; p < 6; p++) {
+            int a, b;
+            facet_kplanes_axes(4, p, &a, &b);
+            if (b != 3) continue;
+            const int64_t n =
+                (int64_t)grids[g]->resolution[a] * grids[g]->resolution[b] * grids[g]->channels;
+            const float *t = grids[g]->planes[p];
+            float *gr = (float *)grads[g]->planes[p];
+            double sum = 0;
+            for (int64_t i = 0; i < n; i++) {
+                float d = 1.0f - t[i];
+                sum += fabsf(d);
+                gr[i] += (d > 0 ? -1.0f : (d < 0 ? 1.0f : 0.0f)) * weight / (float)(n * planes);
+            }
+            total += sum / (double)n;
+        }
+    return total / planes;
+}
+
+/* time_smoothness: mean squared second difference along kappa (h) of the kappa planes. */
+static double time_smooth(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
+                          int count, float weight) {
+    if (weight == 0.0f) return 0.0;
+    double total = 0.0;
+    const int planes = count * 3;
+    for (int g = 0; g < count; g++)
+        for (int p = 0; p < 6; p++) {
+            int a, b;
+            facet_kplanes_axes(4, p, &a, &b);
+            if (b != 3) continue;
+            const int h = grids[g]->resolution[b], w = grids[g]->resolution[a],
+                      c = grids[g]->channels;
+            if (h < 3) continue;
+            const float *t = grids[g]->planes[p];
+            float *gr = (float *)grads[g]->planes[p];
+            const double n = (double)c * (h - 2) * w;
+            const int64_t row = (int64_t)w * c;
+            double sum = 0;
+            for (int y = 0; y + 2 < h; y++)
+                for (int64_t i = 0; i < row; i++) {
+                    const int64_t i0 = y * row + i, i1 = i0 + row, i2 = i1 + row;
+                    float d = t[i2] - 2.0f * t[i1] + t[i0];
+                    sum += (double)d * d;
+                    float gd = (float)(2.0 * d / n) * weight / (float)planes;
+                    gr[i2] += gd;
+                    gr[i1] -= 2.0f * gd;
+                    gr[i0] += gd;
+                }
+            total += sum / n;
+        }
+    return total / planes;
+}
+
+double facet_ls_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
+                           const facet_ls_loss_weights *w) {
+    const facet_kplanes *field_grids[FACET_LS_MAX_SCALES], *field_grads[FACET_LS_MAX_SCALES];
+    const facet_kplanes *prop_grids[FACET_LS_MAX_PROPOSALS], *prop_grads[FACET_LS_MAX_PROPOSALS];
+    for (int i = 0; i < f->scales; i++) {
+        field_grids[i] = &f->grids[i];
+        field_grads[i] = &grad->grids[i];
+    }
+    for (int i = 0; i < f->proposals; i++) {
+        prop_grids[i] = &f->proposal_grids[i];
+        prop_grads[i] = &grad->proposal_grids[i];
+    }
+    const facet_kplanes *prob_grid[1] = {&f->probability_grid},
+                        *prob_grad[1] = {&grad->probability_grid};
+    const int levels = f->proposals;
+    double loss = 0.0;
+    loss += w->plane_tv * space_tv(field_grids, field_grads, f->scales, w->plane_tv);
+    loss += w->plane_tv_proposal * space_tv(prop_grids, prop_grads, levels, w->plane_tv_proposal);
+    loss += w->plane_tv_probability * space_tv(prob_grid, prob_grad, 1, w->plane_tv_probability);
+    loss += w->l1_time_planes * l1_time(field_grids, field_grads, f->scales, w->l1_time_planes);
+    loss += w->l1_time_planes_proposal *
+            l1_time(prop_grids, prop_grads, levels, w->l1_time_planes_proposal);
+    loss +=
+        w->time_smoothness * time_smooth(field_grids, field_grads, f->scales, w->time_smoothness);
+    loss += w->time_smoothness_proposal *
+            time_smooth(prop_grids, prop_grads, levels, w->time_smoothness_proposal);
+    return loss;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------
+ */
+
+typedef struct trainer {
+    facet_livescene_model model;
+    int threads;
+    void ***thread_grads; /* [threads][buffer] */
+    void **grad;          /* reduced gradient, [buffer] */
+    void **adam_m, **adam_v;
+    facet_livescene_field *thread_fields; /* [threads] views over thread_grads */
+    facet_livescene_field grad_field;
+    int step;
+    char *signature; /* options that must match to resume */
+} trainer;
+
+static facet_status alloc_like(const facet_livescene_model *m, void ***out) {
+    *out = facet_alloc_zeroed((size_t)m->buffer_count + 1, sizeof(void *));
+    if (!*out) return facet_last_status();
+    for (int i = 0; i < m->buffer_count; i++)
+        if (!((*out)[i] = facet_alloc_zeroed(m->buffer_info[i].count, sizeof(float))))
+            return facet_last_status();
+    return FACET_OK;
+}
+
+static void free_like(const facet_livescene_model *m, void **buffers) {
+    if (!buffers) return;
+    for (int i = 0; i < m->buffer_count; i++) free(buffers[i]);
+    free(buffers);
+}
+
+static facet_status save_checkpoint(const trainer *t, const char *path) {
+    const facet_livescene_model *m = &t->model;
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    facet_tensor *views = facet_alloc_zeroed((size_t)m->buffer_count * 3 + 1, sizeof *views);
+    char(*names)[160] = facet_alloc_zeroed((size_t)m->buffer_count * 3 + 1, sizeof *names);
+    facet_status s = views && names ? FACET_OK : facet_last_status();
+    static const char *const kinds[3] = {"param", "adam_m", "adam_v"};
+    for (int i = 0; s == FACET_OK && i < m->buffer_count; i++)
+        for (int k = 0; s == FACET_OK && k < 3; k++) {
+            facet_tensor *v = &views[i * 3 + k];
+            v->dtype = FACET_DTYPE_F32;
+            v->ndim = 1;
+            v->shape[0] = (int64_t)m->buffer_info[i].count;
+            v->data = k == 0 ? m->buffers[i] : (k == 1 ? t->adam_m[i] : t->adam_v[i]);
+            snprintf(names[i * 3 + k], sizeof names[0], "%s.%s", kinds[k], m->buffer_info[i].name);
+            s = facet_safetensors_writer_add(&w, names[i * 3 + k], v);
+        }
+    char step[32];
+    snprintf(step, sizeof step, "%d", t->step);
+    if (s == FACET_OK)
+        s = facet_safetensors_writer_metadata(&w, "format", "facet-livescene-checkpoint");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "version", "1");
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "step", step);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "config", m->config_json);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "signature", t->signature);
+    if (s == FACET_OK) s = facet_safetensors_write(&w, path);
+    facet_safetensors_writer_free(&w);
+    free(views);
+    free(names);
+    return s;
+}
+
+/* Restores parameters, Adam state and step from `path` when it exists. */
+static facet_status load_checkpoint(trainer *t, const char *path, int *resumed) {
+    *resumed = 0;
+    if (!facet_is_file(path)) return FACET_OK;
+    facet_safetensors st;
+    facet_status s = facet_safetensors_open(&st, path);
+    if (s != FACET_OK) return s;
+    const char *format = facet_safetensors_metadata(&st, "format");
+    const char *config = facet_safetensors_metadata(&st, "config");
+    const char *signature = facet_safetensors_metadata(&st, "signature");
+    const char *step = facet_safetensors_metadata(&st, "step");
+    const facet_livescene_model *m = &t->model;
+    if (!format || strcmp(format, "facet-livescene-checkpoint") != 0 || !config || !signature ||
+        !step)
+        s = facet_fail(FACET_ERR_FORMAT, "%s: not a facet fit checkpoint", path);
+    else if (strcmp(config, m->config_json) != 0 || strcmp(signature, t->signature) != 0)
+        s = facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                       "%s was written by a fit with other options or data (%s); resume with the "
+                       "same options, or delete it to start over",
+                       path, signature);
+    static const char *const kinds[3] = {"param", "adam_m", "adam_v"};
+    for (int i = 0; s == FACET_OK && i < m->buffer_count; i++)
+        for (int k = 0; s == FACET_OK && k < 3; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s.%s", kinds[k], m->buffer_info[i].name);
+            const facet_tensor *tensor;
+            const int64_t shape[1] = {(int64_t)m->buffer_info[i].count};
+            s = facet_safetensors_expect(&st, name, FACET_DTYPE_F32, 1, shape, &tensor);
+            if (s == FACET_OK)
+                memcpy(k == 0 ? m->buffers[i] : (k == 1 ? t->adam_m[i] : t->adam_v[i]),
+                       tensor->data, m->buffer_info[i].count * sizeof(float));
+        }
+    if (s == FACET_OK) {
+        t->step = atoi(step);
+        *resumed = 1;
+    }
+    facet_safetensors_close(&st);
+    return s;
+}
+
+/* ---- the fit ----------------------------------------------------------------------------------
+ */
+
+static float learning_factor(int step, int warmup, int iterations) {
+    if (step < warmup) return (float)step / (float)warmup;
+    const float alpha = 0.05f; /* nerfstudio CosineDecayScheduler learning_rate_alpha */
+    float progress =
+        (float)(step - warmup) / (float)(iterations - warmup > 0 ? iterations - warmup : 1);
+    return (cosf(3.14159265f * progress) + 1.0f) / 2.0f * (1.0f - alpha) + alpha;
+}
+
+/* Proposal weight annealing (mip-NeRF 360 eq. 18), slope 10 over 1000 iterations. */
+static float anneal_exponent(int step) {
+    float x = fminf(fmaxf((float)step / 1000.0f, 0.0f), 1.0f);
+    return 10.0f * x / (9.0f * x + 1.0f);
+}
+
+static void trainer_free(trainer *t) {
+    for (int i = 0; t->thread_grads && i < t->threads; i++)
+        free_like(&t->model, t->thread_grads[i]);
+    free(t->thread_grads);
+    free_like(&t->model, t->grad);
+    free_like(&t->model, t->adam_m);
+    free_like(&t->model, t->adam_v);
+    free(t->thread_fields);
+    free(t->signature);
+    facet_livescene_free(&t->model);
+    memset(t, 0, sizeof *t);
+}
+
+/* Samples the batch's pixels (deterministic for seed and step) and fills the rays' inputs. */
+static void fill_batch(const fit_data *d, unsigned long long seed, int step, int batch,
+                       facet_ls_train_ray *rays, int objects) {
+    facet_rng rng = facet_rng_seed(seed ^ 0x5eedULL, (uint64_t)step * 2 + 1);
+    for (int i = 0; i < batch; i++) {
+        int64_t pixel = (int64_t)(((uint64_t)facet_rng_u32(&rng) << 32 | facet_rng_u32(&rng)) %
+                                  (uint64_t)d->pixels);
+        int image = 0;
+        while (d->first_pixel[image + 1] <= pixel) image++;
+        const fit_image *im = &d->images[image];
+        int64_t local = pixel - d->first_pixel[image];
+        int x = (int)(local % im->camera.width), y = (int)(local / im->camera.width);
+        facet_ray ray = facet_camera_ray(&im->camera, x, y);
+        facet_ls_train_ray *r = &rays[i];
+        r->o[0] = ray.origin.x, r->o[1] = ray.origin.y, r->o[2] = ray.origin.z;
+        r->d[0] = ray.direction.x, r->d[1] = ray.direction.y, r->d[2] = ray.direction.z;
+        for (int c = 0; c < 3; c++) r->target[c] = im->rgb[local * 3 + c];
+        for (int k = 0; k < objects; k++) r->kappa[k] = im->kappa[k];
+        r->label = im->labels ? im->labels[local] : -1;
+    }
+}
+
+/* repulsion_loss of one level over the batch's labelled rays; adds scaled gradients. */
+static double repulsion(facet_ls_train_ray *rays, int batch, int level, int classes,
+                        unsigned long long seed, int step, float weight) {
+    if (weight == 0.0f) return 0.0;
+    int *valid = malloc((size_t)batch * sizeof *valid);
+    if (!valid) return 0.0;
+    int n = 0;
+    for (int i = 0; i < batch; i++)
+        if (rays[i].label >= 0) valid[n++] = i;
+    facet_rng rng = facet_rng_seed(seed ^ 0x7e9ULL, (uint64_t)step * 8 + (uint64_t)level);
+    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates: torch.randperm */
+        int j = (int)facet_rng_below(&rng, (uint32_t)i + 1);
+        int tmp = valid[i];
+        valid[i] = valid[j];
+        valid[j] = tmp;
+    }
+    int pairs = n / 2;
+    double sum = 0.0;
+    int count = 0;
+    for (int k = 0; k < pairs; k++) {
+        const facet_ls_train_ray *a = &rays[valid[k]], *b = &rays[valid[k + pairs]];
+        for (int c = 0; c < classes; c++)
+            if ((a->label == c) != (b->label == c)) {
+                sum += fabsf(a->rendered_logits[level][c] - b->rendered_logits[level][c]);
+                count++;
+            }
+    }
+    double loss = 0.0;
+    if (count > 0) {
+        double distance = sum / count, x = 10.0 - distance; /* elu(thresh - d) + 1, thresh 10 */
+        loss = (x > 0 ? x : exp(x) - 1.0) + 1.0;
+        float dloss = -(float)(x > 0 ? 1.0 : exp(x)) * weight / (float)count;
+        for (int k = 0; k < pairs; k++) {
+            facet_ls_train_ray *a = &rays[valid[k]], *b = &rays[valid[k + pairs]];
+            for (int c = 0; c < classes; c++)
+                if ((a->label == c) != (b->label == c)) {
+                    float diff = a->rendered_logits[level][c] - b->rendered_logits[level][c];
+                    float sign = diff > 0 ? 1.0f : (diff < 0 ? -1.0f : 0.0f);
+                    a->drendered_logits[level][c] += dloss * sign;
+                    b->drendered_logits[level][c] -= dloss * sign;
+                }
+        }
+    }
+    free(valid);
+    return loss;
+}
+
+double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
+                               int threads, facet_ls_train_ray *rays, int batch,
+                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
+                               double *mse_out) {
+    const int levels = f->proposals, classes = f->objects + 1;
+    int labelled = 0;
+    double mse = 0.0, loss = 0.0;
+    for (int i = 0; i < batch; i++) {
+        memset(rays[i].drendered_logits, 0, sizeof rays[i].drendered_logits);
+        labelled += rays[i].label >= 0;
+        for (int c = 0; c < 3; c++) {
+            double e = rays[i].rgb[c] - rays[i].target[c];
+            mse += e * e;
+        }
+    }
+    mse /= 3.0 * batch;
+    *mse_out = mse;
+    loss += w->rgb * mse;
+    /* the terms that need the whole batch: mask focal loss (mean over labelled rays), repulsion */
+    for (int level = 0; level <= levels && labelled > 0; level++) {
+        double focal = 0.0;
+        for (int i = 0; i < batch; i++)
+            focal += facet_ls_mask_loss(&rays[i], level, classes, w->ray_mask / (float)labelled);
+        loss += w->ray_mask * focal / labelled;
+        loss += w->repulsion * repulsion(rays, batch, level, classes, seed, step, w->repulsion);
+    }
+    /* per-ray terms and the backward pass, statically partitioned over threads (deterministic) */
+    double interlevel = 0.0, distortion = 0.0;
+    const int final_samples = rays[0].n[levels];
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : interlevel, distortion)
+    for (int i = 0; i < batch; i++) {
+#ifdef _OPENMP
+        const int thread = omp_get_thread_num();
+#else
+        const int thread = 0;
+#endif
+        facet_ls_train_ray *r = &rays[i];
+        float dw[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
+        for (int level = 0; level <= levels; level++)
+            for (int j = 0; j < r->n[level]; j++) dw[level][j] = 0.0f;
+        const float il_scale = w->interlevel / (float)(batch * r->n[levels]);
+        for (int level = 0; level < levels && w->interlevel != 0.0f; level++)
+            interlevel += facet_ls_interlevel(r, level, levels, il_scale, dw[level]);
+        if (w->distortion != 0.0f)
+            distortion += facet_ls_distortion(r, levels, w->distortion / (float)batch, dw[levels]);
+        float drgb[3];
+        for (int c = 0; c < 3; c++)
+            drgb[c] = w->rgb * 2.0f * (r->rgb[c] - r->target[c]) / (3.0f * (float)batch);
+        facet_ls_train_backward(f, &grads[thread], levels, r, drgb, dw);
+    }
+    loss += w->interlevel * interlevel / ((double)batch * final_samples);
+    loss += w->distortion * distortion / batch;
+    return loss;
+}
+
+static facet_status write_outputs(const trainer *t, const char *out_dir, const char *dataset,
+                                  const facet_fit_options *o, const facet_fit_result *r) {
+    char *weights = facet_path_join(out_dir, "model.safetensors");
+    char *scene = facet_path_join(out_dir, "scene.json");
+    char *summary = facet_path_join(out_dir, "fit.json");
+    facet_status s = weights && scene && summary ? FACET_OK : facet_last_status();
+    char source[1200];
+    snprintf(source, sizeof source, "facet fit %s (%s config, %d iterations, seed %llu)", dataset,
+             o->size == FACET_FIT_SMALL ? "small" : "default", r->iterations, o->seed);
+    if (s == FACET_OK) s = facet_livescene_save(&t->model, weights, source);
+    if (s == FACET_OK) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddNumberToObject(root, "version", 1);
+        cJSON_AddItemToObject(root, "background", cJSON_CreateIntArray((const int[]){1, 1, 1}, 3));
+        cJSON *nodes = cJSON_AddArrayToObject(root, "nodes");
+        cJSON *node = cJSON_CreateObject();
+        cJSON_AddStringToObject(node, "type", "livescene");
+        cJSON_AddStringToObject(node, "name", "fit");
+        cJSON_AddStringToObject(node, "weights", "model.safetensors");
+        cJSON_AddItemToArray(nodes, node);
+        s = facet_json_write_atomic(scene, root);
+        cJSON_Delete(root);
+    }
+    if (s == FACET_OK) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "format", "facet-fit");
+        cJSON_AddNumberToObject(root, "version", 1);
+        cJSON_AddStringToObject(root, "dataset", dataset);
+        cJSON_AddStringToObject(root, "config", o->size == FACET_FIT_SMALL ? "small" : "default");
+        cJSON_AddNumberToObject(root, "iterations", r->iterations);
+        cJSON_AddNumberToObject(root, "batch", o->batch);
+        cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+        cJSON_AddNumberToObject(root, "threads", t->threads);
+        cJSON_AddNumberToObject(root, "parameters", (double)t->model.parameter_count);
+        cJSON_AddNumberToObject(root, "final_loss", r->final_loss);
+        cJSON_AddNumberToObject(root, "final_train_psnr", r->final_psnr);
+        cJSON_AddNumberToObject(root, "seconds", r->seconds);
+        cJSON_AddNumberToObject(root, "rays_per_second", r->rays_per_second);
+        cJSON_AddNumberToObject(root, "resumed_from", r->resumed_from);
+        s = facet_json_write_atomic(summary, root);
+        cJSON_Delete(root);
+    }
+    free(weights);
+    free(scene);
+    free(summary);
+    return s;
+}
+
+/* Dataset defaults for the scene box from DATASET/facet.json: {"aabb": [[..],[..]], "center":
+ * "poses" | "none"}. */
+static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_aabb, int *center) {
+    char *path = facet_is_dir(dataset) ? facet_path_join(dataset, "facet.json") : NULL;
+    if (!path || !facet_is_file(path)) {
+        free(path);
+        return FACET_OK;
+    }
+    facet_doc doc;
+    facet_status s = facet_json_load(&doc, path);
+    static const char *const keys[] = {"aabb", "center", NULL};
+    if (s == FACET_OK) s = facet_json_object(&doc, doc.root, "(top level)");
+    if (s == FACET_OK) s = facet_json_check_keys(&doc, doc.root, "", keys);
+    const cJSON *box = s == FACET_OK ? cJSON_GetObjectItemCaseSensitive(doc.root, "aabb") : NULL;
+    if (box) {
+        double lo[3], hi[3];
+        cJSON *wrap = cJSON_CreateObject();
+        cJSON_AddItemReferenceToObject(wrap, "min", cJSON_GetArrayItem(box, 0));
+        cJSON_AddItemReferenceToObject(wrap, "max", cJSON_GetArrayItem(box, 1));
+        s = facet_json_get_numbers(&doc, wrap, "min", "aabb", lo, 3);
+        if (s == FACET_OK) s = facet_json_get_numbers(&doc, wrap, "max", "aabb", hi, 3);
+        cJSON_Delete(wrap);
+        for (int i = 0; s == FACET_OK && i < 3; i++) {
+            aabb[i] = (float)lo[i];
+            aabb[3 + i] = (float)hi[i];
+        }
+        if (s == FACET_OK) *has_aabb = 1;
+    }
+    const char *center_name = NULL;
+    if (s == FACET_OK) s = facet_json_opt_string(&doc, doc.root, "center", "", &center_name);
+    if (s == FACET_OK && center_name) {
+        if (!strcmp(center_name, "poses"))
+            *center = 1;
+        else if (!strcmp(center_name, "none"))
+            *center = 0;
+        else
+            s = facet_fail(FACET_ERR_FORMAT, "%s: key 'center': expected \"poses\" or \"none\"",
+                           path);
+    }
+    facet_doc_free(&doc);
+    free(path);
+    return s;
+}
+
+facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
+                                 const facet_fit_options *options, facet_fit_result *result) {
+    memset(result, 0, sizeof *result);
+    facet_fit_options o = *options;
+    const int small = o.size == FACET_FIT_SMALL;
+    if (o.iterations <= 0) o.iterations = small ? 3000 : 30000;
+    if (o.batch <= 0) o.batch = small ? 1024 : 4096;
+    if (o.checkpoint_every <= 0) o.checkpoint_every = 500;
+    if (o.learning_rate <= 0) o.learning_rate = 0.02f;
+    if (o.warmup <= 0) o.warmup = o.iterations / 10 < 512 ? o.iterations / 10 : 512;
+    if (o.warmup < 1) o.warmup = 1;
+    if (o.use_default_weights) o.weights = facet_ls_default_loss_weights();
+    float aabb[6] = {-2, -2, -2, 2, 2, 2};
+    int has_aabb = 0, center = 1;
+    facet_status s = dataset_defaults(dataset, aabb, &has_aabb, &center);
+    if (s != FACET_OK) return s;
+    if (o.has_aabb) memcpy(aabb, o.aabb, sizeof aabb);
+    if (o.center_poses >= 0) center = o.center_poses;
+
+    fit_data data;
+    s = load_data(dataset, center, &data);
+    if (s != FACET_OK) return s;
+    s = facet_make_dirs(out_dir);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    char *config = s == FACET_OK ? make_config(&o, &data, aabb) : NULL;
+    if (s == FACET_OK && !config) s = facet_last_status();
+    if (s == FACET_OK) s = facet_livescene_create(&t.model, config);
+    free(config);
+    if (s != FACET_OK) {
+        fit_data_free(&data);
+        return s;
+    }
+    init_model(&t.model, o.seed);
+    t.threads = facet_thread_count();
+    t.signature = facet_format("seed %llu, batch %d, iterations %d, checkpoint every %d, %d "
+                               "threads, lr %g, warmup %d",
+                               o.seed, o.batch, o.iterations, o.checkpoint_every, t.threads,
+                               (double)o.learning_rate, o.warmup);
+    t.thread_grads = facet_alloc_zeroed((size_t)t.threads, sizeof *t.thread_grads);
+    t.thread_fields = facet_alloc_zeroed((size_t)t.threads, sizeof *t.thread_fields);
+    if (!t.signature || !t.thread_grads || !t.thread_fields) s = facet_last_status();
+    for (int i = 0; s == FACET_OK && i < t.threads; i++)
+        if ((s = alloc_like(&t.model, &t.thread_grads[i])) == FACET_OK)
+            t.thread_fields[i] = field_over(&t.model, t.thread_grads[i]);
+    if (s == FACET_OK) s = alloc_like(&t.model, &t.grad);
+    if (s == FACET_OK) s = alloc_like(&t.model, &t.adam_m);
+    if (s == FACET_OK) s = alloc_like(&t.model, &t.adam_v);
+    if (s == FACET_OK) t.grad_field = field_over(&t.model, t.grad);
+    char *checkpoint = facet_path_join(out_dir, "checkpoint.safetensors");
+    if (s == FACET_OK && !checkpoint) s = facet_last_status();
+    int resumed = 0;
+    if (s == FACET_OK) s = load_checkpoint(&t, checkpoint, &resumed);
+    if (resumed) result->resumed_from = t.step;
+    facet_ls_train_ray *rays = s == FACET_OK ? facet_alloc((size_t)o.batch, sizeof *rays) : NULL;
+    if (s == FACET_OK && !rays) s = facet_last_status();
+
+    const facet_livescene_model *m = &t.model;
+    const facet_livescene_field *f = &m->field;
+    const int levels = f->proposals;
+    int samples[FACET_LS_MAX_LEVELS];
+    for (int i = 0; i < levels; i++) samples[i] = m->num_proposal_samples[i];
+    samples[levels] = m->num_samples;
+    const facet_ls_loss_weights w = o.weights;
+    if (o.progress && s == FACET_OK) {
+        facet_progress_begin(o.progress, "fit", "it", o.iterations);
+        o.progress->done = t.step;
+    }
+    double start = facet_seconds(), loss = 0, psnr = 0;
+    const int first_step = t.step;
+    while (s == FACET_OK && t.step < o.iterations) {
+        const int step = t.step;
+        fill_batch(&data, o.seed, step, o.batch, rays, f->objects);
+        const float anneal = anneal_exponent(step);
+        /* forward */
+        FACET_PARALLEL_FOR(i, 0, o.batch) {
+            facet_rng rng =
+                facet_rng_seed(o.seed, (uint64_t)step * (uint64_t)o.batch + (uint64_t)i);
+            facet_ls_train_forward(f, levels, samples, 0.01f, anneal, &rays[i], &rng);
+        }
+        for (int k = 0; k < t.threads; k++)
+            for (int b = 0; b < m->buffer_count; b++)
+                memset(t.thread_grads[k][b], 0, m->buffer_info[b].count * sizeof(float));
+        double mse = 0.0;
+        double batch_loss = facet_ls_batch_backward(f, t.thread_fields, t.threads, rays, o.batch,
+                                                    &w, o.seed, step, &mse);
+        /* reduce in thread order */
+        for (int b = 0; b < m->buffer_count; b++) {
+            float *g = t.grad[b];
+            const int64_t n = (int64_t)m->buffer_info[b].count;
+            FACET_PARALLEL_FOR(e, 0, n) {
+                float sum = 0.0f;
+                for (int k = 0; k < t.threads; k++) sum += ((float *)t.thread_grads[k][b])[e];
+                g[e] = sum;
+            }
+        }
+        batch_loss += facet_ls_regularize(f, &t.grad_field, &w);
+        /* Adam (torch.optim.Adam: bias-corrected moments), eps 1e-12 */
+        const float lr = o.learning_rate * learning_factor(step, o.warmup, o.iterations);
+        const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f;
+        const float c1 = 1.0f - powf(beta1, (float)(step + 1)),
+                    c2 = 1.0f - powf(beta2, (float)(step + 1));
+        for (int b = 0; b < m->buffer_count; b++) {
+            float *p = m->buffers[b], *g = t.grad[b], *mm = t.adam_m[b], *vv = t.adam_v[b];
+            const int64_t n = (int64_t)m->buffer_info[b].count;
+            FACET_PARALLEL_FOR(e, 0, n) {
+                mm[e] = beta1 * mm[e] + (1.0f - beta1) * g[e];
+                vv[e] = beta2 * vv[e] + (1.0f - beta2) * g[e] * g[e];
+                p[e] -= lr * (mm[e] / c1) / (sqrtf(vv[e] / c2) + eps);
+            }
+        }
+        t.step++;
+        loss = batch_loss;
+        psnr = mse > 0 ? -10.0 * log10(mse) : 99.0;
+        if (o.progress) {
+            double elapsed = facet_seconds() - start;
+            snprintf(o.progress->suffix, sizeof o.progress->suffix,
+                     "loss %.4f  psnr %.2f dB  %.0f rays/s", loss, psnr,
+                     elapsed > 0 ? (double)(t.step - first_step) * o.batch / elapsed : 0.0);
+            facet_progress_advance(o.progress, 1);
+        }
+        if (t.step % o.checkpoint_every == 0 || t.step == o.iterations)
+            s = save_checkpoint(&t, checkpoint);
+    }
+    if (o.progress && s == FACET_OK) facet_progress_end(o.progress);
+    result->iterations = t.step;
+    result->final_loss = loss;
+    result->final_psnr = psnr;
+    result->seconds = facet_seconds() - start;
+    result->rays_per_second =
+        result->seconds > 0 ? (double)(t.step - first_step) * o.batch / result->seconds : 0.0;
+    if (s == FACET_OK) s = write_outputs(&t, out_dir, dataset, &o, result);
+    free(checkpoint);
+    free(rays);
+    trainer_free(&t);
+    fit_data_free(&data);
+    return s;
+}

@@ -1,0 +1,77 @@
+/* Fitting a LiveScene field to a LiveScene-format dataset (`facet fit`): the official losses and
+ * regularisers (render/livescene_train.h), Adam with LiveScene's schedule, checkpoints and resume.
+ *
+ * Output directory: model.safetensors (facet LiveScene weights), scene.json (a scene with one
+ * livescene node that `facet render`, `facet eval` and the viewer open), fit.json (options and
+ * final figures) and, while running, checkpoint.safetensors (weights + Adam state + step),
+ * written atomically every `checkpoint_every` iterations; a re-run with the same options resumes
+ * from it. Deterministic for a seed and a thread count on the CPU (per-thread gradient buffers
+ * reduced in a fixed order). */
+#ifndef FACET_RENDER_LIVESCENE_FIT_H
+#define FACET_RENDER_LIVESCENE_FIT_H
+
+#include "livescene_train.h"
+
+#include "core/progress.h"
+#include "core/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum facet_fit_size { FACET_FIT_SMALL = 0, FACET_FIT_DEFAULT } facet_fit_size;
+
+typedef struct facet_fit_options {
+    facet_fit_size size; /* small (CPU-friendly) or the official default config */
+    int iterations;      /* 0 -> 3000 (small) / 30000 (default) */
+    int batch;           /* rays per iteration, 0 -> 1024 (small) / 4096 (default) */
+    unsigned long long seed;
+    int checkpoint_every; /* iterations, 0 -> 500 */
+    float learning_rate;  /* 0 -> 0.02 */
+    int warmup;           /* iterations, 0 -> min(512, iterations / 10) */
+    /* scene box: from the dataset's facet.json when present, else +-2 around the centred poses
+     * (LiveScene's scene_scale 2, nerfstudio center_method "poses") */
+    int has_aabb;
+    float aabb[6];
+    int center_poses;              /* -1: dataset default (facet.json or 1) */
+    facet_ls_loss_weights weights; /* all zero -> the official coefficients */
+    int use_default_weights;       /* 1: ignore `weights`, use the official coefficients */
+    int log_every;                 /* progress lines every N iterations (non-TTY), 0 -> 50 */
+    facet_progress *progress;      /* may be NULL */
+    int quiet;
+} facet_fit_options;
+
+typedef struct facet_fit_result {
+    int iterations;                /* completed */
+    int resumed_from;              /* 0 when started fresh */
+    double final_loss, final_psnr; /* training batch figures of the last iteration */
+    double seconds, rays_per_second;
+} facet_fit_result;
+
+/* The official loss coefficients (livescene_config.py). */
+facet_ls_loss_weights facet_ls_default_loss_weights(void);
+
+/* The losses of a batch of rays after their forward pass (facet_ls_train_forward or
+ * facet_ls_train_evaluate) and their backward pass: rgb, interlevel, distortion, ray-mask focal
+ * loss and repulsion, weighted by `w`, as LiveScene combines them; gradients go to grads[thread]
+ * (one gradient field per OpenMP thread, rays statically partitioned). Returns the weighted loss;
+ * *mse receives the rgb mean squared error. */
+double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
+                               int threads, facet_ls_train_ray *rays, int batch,
+                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
+                               double *mse);
+
+/* The plane regularisers of livescene_model.py: plane_tv (space_tv_loss: spatial planes along
+ * both axes, kappa planes along space), l1_time_planes (|1 - plane| of kappa planes) and
+ * time_smoothness (squared second difference along kappa), on the field, proposal and probability
+ * grids with their coefficients. Returns the weighted sum and adds its gradient to `grad`. */
+double facet_ls_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
+                           const facet_ls_loss_weights *w);
+
+facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
+                                 const facet_fit_options *options, facet_fit_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
