@@ -12,7 +12,8 @@
 static const char usage[] =
     "usage: facet fit DATASET --out DIR [--config small|default] [--iters N] [--batch N]\n"
     "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
-    "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--quiet]\n"
+    "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--for N]\n"
+    "                 [--quiet]\n"
     "\n"
     "Fits LiveScene's interactive radiance field (one 4D K-Planes field over x, y, z, kappa,\n"
     "two proposal grids and the object probability field) to the train split of DATASET\n"
@@ -26,9 +27,13 @@ static const char usage[] =
     "                      256/128/48 samples)\n"
     "  --iters N           iterations (default 3000 small, 30000 default)\n"
     "  --batch N           rays per iteration (default 1024 small, 4096 default)\n"
+    "  --device D          cpu (default; OpenMP, per-thread gradient buffers) or cuda (one\n"
+    "                      thread per ray, atomicAdd gradients)\n"
     "  --seed S            initialisation, ray and jitter seed (default 0); on the CPU the\n"
     "                      result is deterministic for a seed and a thread count\n"
     "  --checkpoint-every N  (default 500)\n"
+    "  --for N             run at most N iterations now, checkpoint, and exit 0; the same\n"
+    "                      command continues later (time-sliced cluster jobs)\n"
     "  --lr LR             Adam learning rate (default 0.02, eps 1e-12; linear warm-up over\n"
     "                      min(512, iters/10) iterations, then cosine decay to 5%)\n"
     "  --aabb ...          scene box in the dataset's frame after centring (default: from\n"
@@ -77,7 +82,7 @@ int facet_cmd_fit(int argc, char **argv) {
     }
     const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
     const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
-               *center = NULL;
+               *center = NULL, *run_for = NULL;
     facet_fit_options options = {0};
     options.weights = facet_ls_default_loss_weights();
     options.center_poses = -1;
@@ -101,6 +106,7 @@ int facet_cmd_fit(int argc, char **argv) {
         FLAG("--lr", lr)
         FLAG("--aabb", aabb)
         FLAG("--center", center)
+        FLAG("--for", run_for)
 #undef FLAG
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
@@ -125,9 +131,10 @@ int facet_cmd_fit(int argc, char **argv) {
     if ((iters && cli_parse_int(iters, 1, 10000000, &options.iterations) != 0) ||
         (batch && cli_parse_int(batch, 1, 1 << 20, &options.batch) != 0) ||
         (every && cli_parse_int(every, 1, 10000000, &options.checkpoint_every) != 0) ||
-        (seed && cli_parse_int(seed, 0, 2147483647, &seed_value) != 0))
-        return cli_usage_error("fit", "--iters, --batch, --checkpoint-every and --seed take "
-                                      "positive whole numbers");
+        (seed && cli_parse_int(seed, 0, 2147483647, &seed_value) != 0) ||
+        (run_for && cli_parse_int(run_for, 1, 10000000, &options.run_for) != 0))
+        return cli_usage_error("fit", "--iters, --batch, --checkpoint-every, --for and --seed "
+                                      "take positive whole numbers");
     options.seed = (unsigned long long)seed_value;
     if (lr) {
         char *end;
@@ -153,9 +160,9 @@ int facet_cmd_fit(int argc, char **argv) {
             return cli_usage_error("fit", "--center must be poses or none");
     }
     if (!strcmp(device, "cuda"))
-        return cli_error("--device cuda: fitting on CUDA is not available in this version; use "
-                         "--device cpu");
-    if (strcmp(device, "cpu") != 0) return cli_usage_error("fit", "--device must be cpu or cuda");
+        options.device = FACET_FIT_CUDA;
+    else if (strcmp(device, "cpu") != 0)
+        return cli_usage_error("fit", "--device must be cpu or cuda");
     facet_progress progress = {.quiet = quiet};
     options.progress = &progress;
     facet_fit_result result;
@@ -164,11 +171,17 @@ int facet_cmd_fit(int argc, char **argv) {
     if (!quiet) {
         if (result.resumed_from)
             fprintf(stderr, "facet fit: resumed at iteration %d\n", result.resumed_from);
-        fprintf(stderr,
-                "facet fit: %d iterations, last batch loss %.4f, train PSNR %.2f dB, %.0f rays/s; "
-                "wrote %s/scene.json\n",
-                result.iterations, result.final_loss, result.final_psnr, result.rays_per_second,
-                out);
+        if (result.finished)
+            fprintf(stderr,
+                    "facet fit: %d iterations, last batch loss %.4f, train PSNR %.2f dB, %.0f "
+                    "rays/s; wrote %s/scene.json\n",
+                    result.iterations, result.final_loss, result.final_psnr, result.rays_per_second,
+                    out);
+        else
+            fprintf(stderr,
+                    "facet fit: stopped at iteration %d of %d (--for); run the same command "
+                    "to continue\n",
+                    result.iterations, result.total);
     }
     return 0;
 }

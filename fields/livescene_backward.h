@@ -9,7 +9,7 @@
 
 #include "livescene.h"
 
-#ifdef __CUDACC__
+#ifdef __CUDA_ARCH__ /* device code */
 #define FACET_GRAD_ADD(ptr, value) atomicAdd((ptr), (value))
 #else
 #define FACET_GRAD_ADD(ptr, value) (*(ptr) += (value))

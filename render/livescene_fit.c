@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "datasets/dataset.h"
+#include "livescene_fit_cuda.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -276,139 +277,82 @@ static facet_livescene_field field_over(const facet_livescene_model *m, void **b
 /* ---- plane regularisers (livescene_model.py) ----------------------------------------------------
  */
 
-/* Mean squared first differences of one plane (channels-last [h][w][C]) along w, and along h when
- * `both`; adds d/dplane * scale to grad. Returns the value. */
-static double plane_tv(const float *t, float *grad, int h, int w, int c, int both, float scale) {
-    double w_sum = 0, h_sum = 0;
-    const double nw = (double)c * h * (w - 1), nh = (double)c * (h - 1) * w;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x + 1 < w; x++)
-            for (int k = 0; k < c; k++) {
-                const int64_t i = ((int64_t)y * w + x) * c + k, j = i + c;
-                float d = t[j] - t[i];
-                w_sum += (double)d * d;
-                float g = (float)(2.0 * d / nw) * scale;
-                grad[j] += g;
-                grad[i] -= g;
+/* The regularisers of every plane of the field, proposal and probability grids as per-plane
+ * coefficient sets (facet_ls_plane_reg); shared by the CPU loop and the CUDA kernels. */
+int facet_ls_regularizer_planes(const facet_livescene_field *f, const facet_ls_loss_weights *w,
+                                facet_ls_plane_task *tasks) {
+    int n = 0;
+    const facet_kplanes *groups[3][FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS];
+    int counts[3] = {f->scales, f->proposals, 1};
+    for (int i = 0; i < f->scales; i++) groups[0][i] = &f->grids[i];
+    for (int i = 0; i < f->proposals; i++) groups[1][i] = &f->proposal_grids[i];
+    groups[2][0] = &f->probability_grid;
+    const float tv[3] = {w->plane_tv, w->plane_tv_proposal, w->plane_tv_probability};
+    const float l1[3] = {w->l1_time_planes, w->l1_time_planes_proposal, 0.0f};
+    const float smooth[3] = {w->time_smoothness, w->time_smoothness_proposal, 0.0f};
+    for (int group = 0; group < 3; group++) {
+        int planes = 0, kappa_planes = 0;
+        for (int g = 0; g < counts[group]; g++) {
+            planes += facet_kplanes_plane_count(groups[group][g]->dims);
+            kappa_planes += groups[group][g]->dims == 4 ? 3 : 0;
+        }
+        for (int g = 0; g < counts[group]; g++) {
+            const facet_kplanes *k = groups[group][g];
+            for (int p = 0; p < facet_kplanes_plane_count(k->dims); p++) {
+                int a, b;
+                facet_kplanes_axes(k->dims, p, &a, &b);
+                const int kappa_plane = k->dims == 4 && b == 3;
+                facet_ls_plane_task *task = &tasks[n++];
+                task->grid = group == 0 ? g : (group == 1 ? FACET_LS_MAX_SCALES + g : -1);
+                task->plane = p;
+                facet_ls_plane_reg *r = &task->reg;
+                r->h = k->resolution[b];
+                r->w = k->resolution[a];
+                r->c = k->channels;
+                const float nw = (float)r->c * r->h * (r->w - 1),
+                            nh = (float)r->c * (r->h - 1) * r->w;
+                const float nall = (float)r->c * r->h * r->w;
+                r->tv_w = tv[group] / (float)planes / nw;
+                r->tv_h = kappa_plane ? 0.0f : tv[group] / (float)planes / nh;
+                r->l1 = kappa_plane && kappa_planes ? l1[group] / (float)kappa_planes / nall : 0.0f;
+                r->smooth =
+                    kappa_plane && kappa_planes && r->h >= 3
+                        ? smooth[group] / (float)kappa_planes / ((float)r->c * (r->h - 2) * r->w)
+                        : 0.0f;
             }
-    if (!both || h < 2) return w_sum / nw;
-    for (int y = 0; y + 1 < h; y++)
-        for (int x = 0; x < w; x++)
-            for (int k = 0; k < c; k++) {
-                const int64_t i = ((int64_t)y * w + x) * c + k, j = i + (int64_t)w * c;
-                float d = t[j] - t[i];
-                h_sum += (double)d * d;
-                float g = (float)(2.0 * d / nh) * scale;
-                grad[j] += g;
-                grad[i] -= g;
-            }
-    return w_sum / nw + h_sum / nh;
+        }
+    }
+    return n;
 }
 
-/* space_tv_loss over grids: spatial planes full TV, kappa planes only along space (w). */
-static double space_tv(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
-                       int count, float weight) {
-    int planes = 0;
-    for (int g = 0; g < count; g++) planes += facet_kplanes_plane_count(grids[g]->dims);
-    if (weight == 0.0f || planes == 0) return 0.0;
-    double total = 0.0;
-    for (int g = 0; g < count; g++)
-        for (int p = 0; p < facet_kplanes_plane_count(grids[g]->dims); p++) {
-            int a, b;
-            facet_kplanes_axes(grids[g]->dims, p, &a, &b);
-            total += plane_tv(grids[g]->planes[p], (float *)grads[g]->planes[p],
-                              grids[g]->resolution[b], grids[g]->resolution[a], grids[g]->channels,
-                              b != 3, weight / (float)planes);
-        }
-    return total / planes;
-}
-
-/* l1_time_planes: mean |1 - plane| over the kappa planes. */
-static double l1_time(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
-                      int count, float weight) {
-    if (weight == 0.0f) return 0.0;
-    double total = 0.0;
-    const int planes = count * 3;
-    for (int g = 0; g < count; g++)
-        for (int p = 0; p < 6; p++) {
-            int a, b;
-            facet_kplanes_axes(4, p, &a, &b);
-            if (b != 3) continue;
-            const int64_t n =
-                (int64_t)grids[g]->resolution[a] * grids[g]->resolution[b] * grids[g]->channels;
-            const float *t = grids[g]->planes[p];
-            float *gr = (float *)grads[g]->planes[p];
-            double sum = 0;
-            for (int64_t i = 0; i < n; i++) {
-                float d = 1.0f - t[i];
-                sum += fabsf(d);
-                gr[i] += (d > 0 ? -1.0f : (d < 0 ? 1.0f : 0.0f)) * weight / (float)(n * planes);
-            }
-            total += sum / (double)n;
-        }
-    return total / planes;
-}
-
-/* time_smoothness: mean squared second difference along kappa (h) of the kappa planes. */
-static double time_smooth(const facet_kplanes *const *grids, const facet_kplanes *const *grads,
-                          int count, float weight) {
-    if (weight == 0.0f) return 0.0;
-    double total = 0.0;
-    const int planes = count * 3;
-    for (int g = 0; g < count; g++)
-        for (int p = 0; p < 6; p++) {
-            int a, b;
-            facet_kplanes_axes(4, p, &a, &b);
-            if (b != 3) continue;
-            const int h = grids[g]->resolution[b], w = grids[g]->resolution[a],
-                      c = grids[g]->channels;
-            if (h < 3) continue;
-            const float *t = grids[g]->planes[p];
-            float *gr = (float *)grads[g]->planes[p];
-            const double n = (double)c * (h - 2) * w;
-            const int64_t row = (int64_t)w * c;
-            double sum = 0;
-            for (int y = 0; y + 2 < h; y++)
-                for (int64_t i = 0; i < row; i++) {
-                    const int64_t i0 = y * row + i, i1 = i0 + row, i2 = i1 + row;
-                    float d = t[i2] - 2.0f * t[i1] + t[i0];
-                    sum += (double)d * d;
-                    float gd = (float)(2.0 * d / n) * weight / (float)planes;
-                    gr[i2] += gd;
-                    gr[i1] -= 2.0f * gd;
-                    gr[i0] += gd;
-                }
-            total += sum / n;
-        }
-    return total / planes;
+/* The plane a task refers to, in `f`. */
+static const float *task_plane(const facet_livescene_field *f, const facet_ls_plane_task *t) {
+    const facet_kplanes *k = t->grid < 0 ? &f->probability_grid
+                             : t->grid >= FACET_LS_MAX_SCALES
+                                 ? &f->proposal_grids[t->grid - FACET_LS_MAX_SCALES]
+                                 : &f->grids[t->grid];
+    return k->planes[t->plane];
 }
 
 double facet_ls_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                            const facet_ls_loss_weights *w) {
-    const facet_kplanes *field_grids[FACET_LS_MAX_SCALES], *field_grads[FACET_LS_MAX_SCALES];
-    const facet_kplanes *prop_grids[FACET_LS_MAX_PROPOSALS], *prop_grads[FACET_LS_MAX_PROPOSALS];
-    for (int i = 0; i < f->scales; i++) {
-        field_grids[i] = &f->grids[i];
-        field_grads[i] = &grad->grids[i];
-    }
-    for (int i = 0; i < f->proposals; i++) {
-        prop_grids[i] = &f->proposal_grids[i];
-        prop_grads[i] = &grad->proposal_grids[i];
-    }
-    const facet_kplanes *prob_grid[1] = {&f->probability_grid},
-                        *prob_grad[1] = {&grad->probability_grid};
-    const int levels = f->proposals;
+    facet_ls_plane_task tasks[FACET_LS_MAX_REG_PLANES];
+    const int n = facet_ls_regularizer_planes(f, w, tasks);
     double loss = 0.0;
-    loss += w->plane_tv * space_tv(field_grids, field_grads, f->scales, w->plane_tv);
-    loss += w->plane_tv_proposal * space_tv(prop_grids, prop_grads, levels, w->plane_tv_proposal);
-    loss += w->plane_tv_probability * space_tv(prob_grid, prob_grad, 1, w->plane_tv_probability);
-    loss += w->l1_time_planes * l1_time(field_grids, field_grads, f->scales, w->l1_time_planes);
-    loss += w->l1_time_planes_proposal *
-            l1_time(prop_grids, prop_grads, levels, w->l1_time_planes_proposal);
-    loss +=
-        w->time_smoothness * time_smooth(field_grids, field_grads, f->scales, w->time_smoothness);
-    loss += w->time_smoothness_proposal *
-            time_smooth(prop_grids, prop_grads, levels, w->time_smoothness_proposal);
+    for (int i = 0; i < n; i++) {
+        const float *t = task_plane(f, &tasks[i]);
+        float *g = (float *)task_plane(grad, &tasks[i]);
+        const facet_ls_plane_reg r = tasks[i].reg;
+        const int64_t count = (int64_t)r.h * r.w * r.c;
+        double sum = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+        for (int64_t e = 0; e < count; e++) {
+            float l;
+            g[e] += facet_ls_plane_reg_element(t, &r, e, &l);
+            sum += l;
+        }
+        loss += sum;
+    }
     return loss;
 }
 
@@ -545,9 +489,9 @@ static void trainer_free(trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* Samples the batch's pixels (deterministic for seed and step) and fills the rays' inputs. */
+/* Samples the batch's pixels (deterministic for seed and step) into ray inputs. */
 static void fill_batch(const fit_data *d, unsigned long long seed, int step, int batch,
-                       facet_ls_train_ray *rays, int objects) {
+                       facet_ls_ray_input *inputs, int objects) {
     facet_rng rng = facet_rng_seed(seed ^ 0x5eedULL, (uint64_t)step * 2 + 1);
     for (int i = 0; i < batch; i++) {
         int64_t pixel = (int64_t)(((uint64_t)facet_rng_u32(&rng) << 32 | facet_rng_u32(&rng)) %
@@ -558,24 +502,30 @@ static void fill_batch(const fit_data *d, unsigned long long seed, int step, int
         int64_t local = pixel - d->first_pixel[image];
         int x = (int)(local % im->camera.width), y = (int)(local / im->camera.width);
         facet_ray ray = facet_camera_ray(&im->camera, x, y);
-        facet_ls_train_ray *r = &rays[i];
-        r->o[0] = ray.origin.x, r->o[1] = ray.origin.y, r->o[2] = ray.origin.z;
-        r->d[0] = ray.direction.x, r->d[1] = ray.direction.y, r->d[2] = ray.direction.z;
-        for (int c = 0; c < 3; c++) r->target[c] = im->rgb[local * 3 + c];
-        for (int k = 0; k < objects; k++) r->kappa[k] = im->kappa[k];
-        r->label = im->labels ? im->labels[local] : -1;
+        facet_ls_ray_input *in = &inputs[i];
+        memset(in, 0, sizeof *in);
+        in->o[0] = ray.origin.x, in->o[1] = ray.origin.y, in->o[2] = ray.origin.z;
+        in->d[0] = ray.direction.x, in->d[1] = ray.direction.y, in->d[2] = ray.direction.z;
+        for (int c = 0; c < 3; c++) in->target[c] = im->rgb[local * 3 + c];
+        for (int k = 0; k < objects; k++) in->kappa[k] = im->kappa[k];
+        in->label = im->labels ? im->labels[local] : -1;
     }
 }
 
+/* The i-th ray's terms in an array of structs with `stride` bytes per ray. */
+static facet_ls_ray_terms *terms_at(facet_ls_ray_terms *terms, size_t stride, int i) {
+    return (facet_ls_ray_terms *)((char *)terms + (size_t)i * stride);
+}
+
 /* repulsion_loss of one level over the batch's labelled rays; adds scaled gradients. */
-static double repulsion(facet_ls_train_ray *rays, int batch, int level, int classes,
+static double repulsion(facet_ls_ray_terms *terms, size_t stride, int batch, int level, int classes,
                         unsigned long long seed, int step, float weight) {
     if (weight == 0.0f) return 0.0;
     int *valid = malloc((size_t)batch * sizeof *valid);
     if (!valid) return 0.0;
     int n = 0;
     for (int i = 0; i < batch; i++)
-        if (rays[i].label >= 0) valid[n++] = i;
+        if (terms_at(terms, stride, i)->label >= 0) valid[n++] = i;
     facet_rng rng = facet_rng_seed(seed ^ 0x7e9ULL, (uint64_t)step * 8 + (uint64_t)level);
     for (int i = n - 1; i > 0; i--) { /* Fisher-Yates: torch.randperm */
         int j = (int)facet_rng_below(&rng, (uint32_t)i + 1);
@@ -587,7 +537,8 @@ static double repulsion(facet_ls_train_ray *rays, int batch, int level, int clas
     double sum = 0.0;
     int count = 0;
     for (int k = 0; k < pairs; k++) {
-        const facet_ls_train_ray *a = &rays[valid[k]], *b = &rays[valid[k + pairs]];
+        const facet_ls_ray_terms *a = terms_at(terms, stride, valid[k]),
+                                 *b = terms_at(terms, stride, valid[k + pairs]);
         for (int c = 0; c < classes; c++)
             if ((a->label == c) != (b->label == c)) {
                 sum += fabsf(a->rendered_logits[level][c] - b->rendered_logits[level][c]);
@@ -600,7 +551,8 @@ static double repulsion(facet_ls_train_ray *rays, int batch, int level, int clas
         loss = (x > 0 ? x : exp(x) - 1.0) + 1.0;
         float dloss = -(float)(x > 0 ? 1.0 : exp(x)) * weight / (float)count;
         for (int k = 0; k < pairs; k++) {
-            facet_ls_train_ray *a = &rays[valid[k]], *b = &rays[valid[k + pairs]];
+            facet_ls_ray_terms *a = terms_at(terms, stride, valid[k]),
+                               *b = terms_at(terms, stride, valid[k + pairs]);
             for (int c = 0; c < classes; c++)
                 if ((a->label == c) != (b->label == c)) {
                     float diff = a->rendered_logits[level][c] - b->rendered_logits[level][c];
@@ -614,32 +566,42 @@ static double repulsion(facet_ls_train_ray *rays, int batch, int level, int clas
     return loss;
 }
 
-double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
-                               int threads, facet_ls_train_ray *rays, int batch,
-                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
-                               double *mse_out) {
-    const int levels = f->proposals, classes = f->objects + 1;
+double facet_ls_batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch, int levels,
+                            int classes, const facet_ls_loss_weights *w, unsigned long long seed,
+                            int step, double *mse_out) {
     int labelled = 0;
     double mse = 0.0, loss = 0.0;
     for (int i = 0; i < batch; i++) {
-        memset(rays[i].drendered_logits, 0, sizeof rays[i].drendered_logits);
-        labelled += rays[i].label >= 0;
+        facet_ls_ray_terms *t = terms_at(terms, stride, i);
+        memset(t->drendered_logits, 0, sizeof t->drendered_logits);
+        labelled += t->label >= 0;
         for (int c = 0; c < 3; c++) {
-            double e = rays[i].rgb[c] - rays[i].target[c];
+            double e = t->rgb[c] - t->target[c];
             mse += e * e;
         }
     }
     mse /= 3.0 * batch;
     *mse_out = mse;
     loss += w->rgb * mse;
-    /* the terms that need the whole batch: mask focal loss (mean over labelled rays), repulsion */
     for (int level = 0; level <= levels && labelled > 0; level++) {
         double focal = 0.0;
         for (int i = 0; i < batch; i++)
-            focal += facet_ls_mask_loss(&rays[i], level, classes, w->ray_mask / (float)labelled);
+            focal += facet_ls_mask_loss(terms_at(terms, stride, i), level, classes,
+                                        w->ray_mask / (float)labelled);
         loss += w->ray_mask * focal / labelled;
-        loss += w->repulsion * repulsion(rays, batch, level, classes, seed, step, w->repulsion);
+        loss += w->repulsion *
+                repulsion(terms, stride, batch, level, classes, seed, step, w->repulsion);
     }
+    return loss;
+}
+
+double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
+                               int threads, facet_ls_train_ray *rays, int batch,
+                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
+                               double *mse) {
+    const int levels = f->proposals, classes = f->objects + 1;
+    double loss = facet_ls_batch_terms(&rays[0].terms, sizeof rays[0], batch, levels, classes, w,
+                                       seed, step, mse);
     /* per-ray terms and the backward pass, statically partitioned over threads (deterministic) */
     double interlevel = 0.0, distortion = 0.0;
     const int final_samples = rays[0].n[levels];
@@ -652,16 +614,8 @@ double facet_ls_batch_backward(const facet_livescene_field *f, const facet_lives
 #endif
         facet_ls_train_ray *r = &rays[i];
         float dw[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
-        for (int level = 0; level <= levels; level++)
-            for (int j = 0; j < r->n[level]; j++) dw[level][j] = 0.0f;
-        const float il_scale = w->interlevel / (float)(batch * r->n[levels]);
-        for (int level = 0; level < levels && w->interlevel != 0.0f; level++)
-            interlevel += facet_ls_interlevel(r, level, levels, il_scale, dw[level]);
-        if (w->distortion != 0.0f)
-            distortion += facet_ls_distortion(r, levels, w->distortion / (float)batch, dw[levels]);
         float drgb[3];
-        for (int c = 0; c < 3; c++)
-            drgb[c] = w->rgb * 2.0f * (r->rgb[c] - r->target[c]) / (3.0f * (float)batch);
+        facet_ls_ray_losses(r, levels, batch, w, dw, drgb, &interlevel, &distortion);
         facet_ls_train_backward(f, &grads[thread], levels, r, drgb, dw);
     }
     loss += w->interlevel * interlevel / ((double)batch * final_samples);
@@ -815,8 +769,15 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     int resumed = 0;
     if (s == FACET_OK) s = load_checkpoint(&t, checkpoint, &resumed);
     if (resumed) result->resumed_from = t.step;
-    facet_ls_train_ray *rays = s == FACET_OK ? facet_alloc((size_t)o.batch, sizeof *rays) : NULL;
-    if (s == FACET_OK && !rays) s = facet_last_status();
+    const int cuda = o.device == FACET_FIT_CUDA;
+    facet_ls_train_ray *rays =
+        s == FACET_OK && !cuda ? facet_alloc((size_t)o.batch, sizeof *rays) : NULL;
+    facet_ls_ray_input *inputs =
+        s == FACET_OK ? facet_alloc((size_t)o.batch, sizeof *inputs) : NULL;
+    if (s == FACET_OK && ((!cuda && !rays) || !inputs)) s = facet_last_status();
+    facet_ls_cuda_trainer *gpu = NULL;
+    if (s == FACET_OK && cuda)
+        s = facet_ls_cuda_trainer_create(&gpu, &t.model, t.adam_m, t.adam_v, o.batch);
 
     const facet_livescene_model *m = &t.model;
     const facet_livescene_field *f = &m->field;
@@ -831,45 +792,60 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     }
     double start = facet_seconds(), loss = 0, psnr = 0;
     const int first_step = t.step;
-    while (s == FACET_OK && t.step < o.iterations) {
+    const int stop = o.run_for > 0 && first_step + o.run_for < o.iterations ? first_step + o.run_for
+                                                                            : o.iterations;
+    while (s == FACET_OK && t.step < stop) {
         const int step = t.step;
-        fill_batch(&data, o.seed, step, o.batch, rays, f->objects);
+        fill_batch(&data, o.seed, step, o.batch, inputs, f->objects);
         const float anneal = anneal_exponent(step);
-        /* forward */
-        FACET_PARALLEL_FOR(i, 0, o.batch) {
-            facet_rng rng =
-                facet_rng_seed(o.seed, (uint64_t)step * (uint64_t)o.batch + (uint64_t)i);
-            facet_ls_train_forward(f, levels, samples, 0.01f, anneal, &rays[i], &rng);
-        }
-        for (int k = 0; k < t.threads; k++)
-            for (int b = 0; b < m->buffer_count; b++)
-                memset(t.thread_grads[k][b], 0, m->buffer_info[b].count * sizeof(float));
-        double mse = 0.0;
-        double batch_loss = facet_ls_batch_backward(f, t.thread_fields, t.threads, rays, o.batch,
-                                                    &w, o.seed, step, &mse);
-        /* reduce in thread order */
-        for (int b = 0; b < m->buffer_count; b++) {
-            float *g = t.grad[b];
-            const int64_t n = (int64_t)m->buffer_info[b].count;
-            FACET_PARALLEL_FOR(e, 0, n) {
-                float sum = 0.0f;
-                for (int k = 0; k < t.threads; k++) sum += ((float *)t.thread_grads[k][b])[e];
-                g[e] = sum;
-            }
-        }
-        batch_loss += facet_ls_regularize(f, &t.grad_field, &w);
-        /* Adam (torch.optim.Adam: bias-corrected moments), eps 1e-12 */
         const float lr = o.learning_rate * learning_factor(step, o.warmup, o.iterations);
-        const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f;
-        const float c1 = 1.0f - powf(beta1, (float)(step + 1)),
-                    c2 = 1.0f - powf(beta2, (float)(step + 1));
-        for (int b = 0; b < m->buffer_count; b++) {
-            float *p = m->buffers[b], *g = t.grad[b], *mm = t.adam_m[b], *vv = t.adam_v[b];
-            const int64_t n = (int64_t)m->buffer_info[b].count;
-            FACET_PARALLEL_FOR(e, 0, n) {
-                mm[e] = beta1 * mm[e] + (1.0f - beta1) * g[e];
-                vv[e] = beta2 * vv[e] + (1.0f - beta2) * g[e] * g[e];
-                p[e] -= lr * (mm[e] / c1) / (sqrtf(vv[e] / c2) + eps);
+        double mse = 0.0, batch_loss = 0.0;
+        if (cuda) {
+            s = facet_ls_cuda_step(gpu, inputs, samples, anneal, lr, step, &w, o.seed, &batch_loss,
+                                   &mse);
+            if (s != FACET_OK) break;
+        } else {
+            /* forward */
+            FACET_PARALLEL_FOR(i, 0, o.batch) {
+                facet_ls_train_ray *r = &rays[i];
+                const facet_ls_ray_input *in = &inputs[i];
+                memcpy(r->o, in->o, sizeof r->o);
+                memcpy(r->d, in->d, sizeof r->d);
+                memcpy(r->kappa, in->kappa, sizeof r->kappa);
+                memcpy(r->terms.target, in->target, sizeof r->terms.target);
+                r->terms.label = in->label;
+                facet_rng rng =
+                    facet_rng_seed(o.seed, (uint64_t)step * (uint64_t)o.batch + (uint64_t)i);
+                facet_ls_train_forward(f, levels, samples, 0.01f, anneal, r, &rng);
+            }
+            for (int k = 0; k < t.threads; k++)
+                for (int b = 0; b < m->buffer_count; b++)
+                    memset(t.thread_grads[k][b], 0, m->buffer_info[b].count * sizeof(float));
+            batch_loss = facet_ls_batch_backward(f, t.thread_fields, t.threads, rays, o.batch, &w,
+                                                 o.seed, step, &mse);
+            /* reduce in thread order */
+            for (int b = 0; b < m->buffer_count; b++) {
+                float *g = t.grad[b];
+                const int64_t n = (int64_t)m->buffer_info[b].count;
+                FACET_PARALLEL_FOR(e, 0, n) {
+                    float sum = 0.0f;
+                    for (int k = 0; k < t.threads; k++) sum += ((float *)t.thread_grads[k][b])[e];
+                    g[e] = sum;
+                }
+            }
+            batch_loss += facet_ls_regularize(f, &t.grad_field, &w);
+            /* Adam (torch.optim.Adam: bias-corrected moments), eps 1e-12 */
+            const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f;
+            const float c1 = 1.0f - powf(beta1, (float)(step + 1)),
+                        c2 = 1.0f - powf(beta2, (float)(step + 1));
+            for (int b = 0; b < m->buffer_count; b++) {
+                float *p = m->buffers[b], *g = t.grad[b], *mm = t.adam_m[b], *vv = t.adam_v[b];
+                const int64_t n = (int64_t)m->buffer_info[b].count;
+                FACET_PARALLEL_FOR(e, 0, n) {
+                    mm[e] = beta1 * mm[e] + (1.0f - beta1) * g[e];
+                    vv[e] = beta2 * vv[e] + (1.0f - beta2) * g[e] * g[e];
+                    p[e] -= lr * (mm[e] / c1) / (sqrtf(vv[e] / c2) + eps);
+                }
             }
         }
         t.step++;
@@ -882,8 +858,7 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                      elapsed > 0 ? (double)(t.step - first_step) * o.batch / elapsed : 0.0);
             facet_progress_advance(o.progress, 1);
         }
-        if (t.step % o.checkpoint_every == 0 || t.step == o.iterations)
-            s = save_checkpoint(&t, checkpoint);
+        if (t.step % o.checkpoint_every == 0 || t.step == stop) s = save_checkpoint(&t, checkpoint);
     }
     if (o.progress && s == FACET_OK) facet_progress_end(o.progress);
     result->iterations = t.step;
@@ -892,9 +867,13 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     result->seconds = facet_seconds() - start;
     result->rays_per_second =
         result->seconds > 0 ? (double)(t.step - first_step) * o.batch / result->seconds : 0.0;
-    if (s == FACET_OK) s = write_outputs(&t, out_dir, dataset, &o, result);
+    result->finished = t.step == o.iterations;
+    result->total = o.iterations;
+    if (s == FACET_OK && result->finished) s = write_outputs(&t, out_dir, dataset, &o, result);
     free(checkpoint);
     free(rays);
+    free(inputs);
+    facet_ls_cuda_trainer_free(gpu);
     trainer_free(&t);
     fit_data_free(&data);
     return s;

@@ -20,9 +20,11 @@ extern "C" {
 #endif
 
 typedef enum facet_fit_size { FACET_FIT_SMALL = 0, FACET_FIT_DEFAULT } facet_fit_size;
+typedef enum facet_fit_device { FACET_FIT_CPU = 0, FACET_FIT_CUDA } facet_fit_device;
 
 typedef struct facet_fit_options {
     facet_fit_size size; /* small (CPU-friendly) or the official default config */
+    facet_fit_device device; /* cpu (OpenMP) or cuda */
     int iterations;      /* 0 -> 3000 (small) / 30000 (default) */
     int batch;           /* rays per iteration, 0 -> 1024 (small) / 4096 (default) */
     unsigned long long seed;
@@ -36,13 +38,16 @@ typedef struct facet_fit_options {
     int center_poses;              /* -1: dataset default (facet.json or 1) */
     facet_ls_loss_weights weights; /* all zero -> the official coefficients */
     int use_default_weights;       /* 1: ignore `weights`, use the official coefficients */
-    int log_every;                 /* progress lines every N iterations (non-TTY), 0 -> 50 */
-    facet_progress *progress;      /* may be NULL */
+    int run_for; /* > 0: stop after this many iterations in this call, leaving a checkpoint to
+                    resume from (time-sliced jobs); 0: run to the end */
+    facet_progress *progress; /* may be NULL */
     int quiet;
 } facet_fit_options;
 
 typedef struct facet_fit_result {
-    int iterations;                /* completed */
+    int iterations;                /* completed so far (== total when finished) */
+    int finished;                  /* 1: reached the last iteration and wrote the outputs */
+    int total;                     /* the fit's iteration count */
     int resumed_from;              /* 0 when started fresh */
     double final_loss, final_psnr; /* training batch figures of the last iteration */
     double seconds, rays_per_second;
@@ -50,6 +55,14 @@ typedef struct facet_fit_result {
 
 /* The official loss coefficients (livescene_config.py). */
 facet_ls_loss_weights facet_ls_default_loss_weights(void);
+
+/* The batch-level terms: rgb mean squared error (*mse), mask focal loss (mean over labelled rays)
+ * and repulsion, weighted; sets every ray's drendered_logits. `terms` is an array of structs with
+ * `stride` bytes per ray (facet_ls_train_ray's terms, or a compact array). Returns the weighted
+ * sum. */
+double facet_ls_batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch, int levels,
+                            int classes, const facet_ls_loss_weights *w, unsigned long long seed,
+                            int step, double *mse);
 
 /* The losses of a batch of rays after their forward pass (facet_ls_train_forward or
  * facet_ls_train_evaluate) and their backward pass: rgb, interlevel, distortion, ray-mask focal
@@ -61,10 +74,24 @@ double facet_ls_batch_backward(const facet_livescene_field *f, const facet_lives
                                const facet_ls_loss_weights *w, unsigned long long seed, int step,
                                double *mse);
 
+enum { FACET_LS_MAX_REG_PLANES = 6 * (FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS) + 3 };
+
+/* One plane's regulariser coefficients: grid 0.. scales-1 (field), FACET_LS_MAX_SCALES + i
+ * (proposal i) or -1 (probability); plane index within the grid. */
+typedef struct facet_ls_plane_task {
+    int grid, plane;
+    facet_ls_plane_reg reg;
+} facet_ls_plane_task;
+
+/* Fills tasks[FACET_LS_MAX_REG_PLANES] for the field's grids; returns the count. */
+int facet_ls_regularizer_planes(const facet_livescene_field *f, const facet_ls_loss_weights *w,
+                                facet_ls_plane_task *tasks);
+
 /* The plane regularisers of livescene_model.py: plane_tv (space_tv_loss: spatial planes along
- * both axes, kappa planes along space), l1_time_planes (|1 - plane| of kappa planes) and
- * time_smoothness (squared second difference along kappa), on the field, proposal and probability
- * grids with their coefficients. Returns the weighted sum and adds its gradient to `grad`. */
+ * both axes, kappa planes along space, averaged over a group's planes), l1_time_planes (|1 - plane|
+ * of kappa planes) and time_smoothness (squared second difference along kappa), on the field,
+ * proposal and probability grids with their coefficients. Returns the weighted sum and adds its
+ * gradient to `grad` (per element: facet_ls_plane_reg_element). */
 double facet_ls_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                            const facet_ls_loss_weights *w);
 

@@ -28,23 +28,30 @@ typedef struct facet_ls_loss_weights {
     float time_smoothness, time_smoothness_proposal;
 } facet_ls_loss_weights;
 
+/* What the batch-level terms (rgb error, mask focal loss, repulsion) read and write for one ray:
+ * small, so a GPU fit moves only these between device and host. */
+typedef struct facet_ls_ray_terms {
+    int label;       /* ground-truth class (alpha = background), -1: no mask */
+    float target[3]; /* ground-truth colour (display space) */
+    float rgb[3];    /* rendered colour over white */
+    float rendered_logits[FACET_LS_MAX_LEVELS][FACET_LS_MAX_OBJECTS + 1];
+    /* gradients of the batch terms w.r.t. rendered_logits (set before the backward pass) */
+    float drendered_logits[FACET_LS_MAX_LEVELS][FACET_LS_MAX_OBJECTS + 1];
+} facet_ls_ray_terms;
+
 /* One training ray: inputs, and the forward state its backward pass needs. */
 typedef struct facet_ls_train_ray {
     float o[3], d[3];                  /* model frame, d unit */
     float kappa[FACET_LS_MAX_OBJECTS]; /* the frame's ground-truth kappa */
-    float target[3];                   /* ground-truth colour (display space) */
-    int label;                         /* ground-truth class (alpha = background), -1: no mask */
+    facet_ls_ray_terms terms;
     float near, far;
     int n[FACET_LS_MAX_LEVELS];                                /* samples per level */
     float bins[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES + 1]; /* spacing in [0, 1] */
     float sigma[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
     float weights[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
     float kappa_sel[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
-    float rendered_logits[FACET_LS_MAX_LEVELS][FACET_LS_MAX_OBJECTS + 1];
     float sample_rgb[FACET_LS_MAX_SAMPLES][3]; /* final level */
-    float rgb[3], accumulation;
-    /* gradients of the batch terms w.r.t. rendered_logits (set by the driver before backward) */
-    float drendered_logits[FACET_LS_MAX_LEVELS][FACET_LS_MAX_OBJECTS + 1];
+    float accumulation;
 } facet_ls_train_ray;
 
 static inline FACET_HD float facet_ls_t(const facet_ls_train_ray *r, float s) {
@@ -92,8 +99,9 @@ static inline FACET_HD void facet_ls_train_evaluate(const facet_livescene_field 
                                                     int level, facet_ls_train_ray *r) {
     const int classes = f->objects + 1, n = r->n[level];
     float logits[FACET_LS_MAX_OBJECTS + 1];
-    for (int c = 0; c < classes; c++) r->rendered_logits[level][c] = 0.0f;
-    if (level == levels) r->rgb[0] = r->rgb[1] = r->rgb[2] = r->accumulation = 0.0f;
+    for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] = 0.0f;
+    if (level == levels)
+        r->terms.rgb[0] = r->terms.rgb[1] = r->terms.rgb[2] = r->accumulation = 0.0f;
     float accumulated = 0.0f;
     for (int j = 0; j < n; j++) {
         float pos[3], geo[FACET_LS_MAX_GEO];
@@ -109,15 +117,15 @@ static inline FACET_HD void facet_ls_train_evaluate(const facet_livescene_field 
         if (w != w) w = 0.0f;
         accumulated += sigma * delta;
         r->weights[level][j] = w;
-        for (int c = 0; c < classes; c++) r->rendered_logits[level][c] += w * logits[c];
+        for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] += w * logits[c];
         if (level == levels) {
             facet_ls_field_color(f, r->d, geo, r->sample_rgb[j]);
-            for (int c = 0; c < 3; c++) r->rgb[c] += w * r->sample_rgb[j][c];
+            for (int c = 0; c < 3; c++) r->terms.rgb[c] += w * r->sample_rgb[j][c];
             r->accumulation += w;
         }
     }
     if (level == levels)
-        for (int c = 0; c < 3; c++) r->rgb[c] += 1.0f * (1.0f - r->accumulation); /* white */
+        for (int c = 0; c < 3; c++) r->terms.rgb[c] += 1.0f * (1.0f - r->accumulation); /* white */
 }
 
 /* Forward pass of a training ray. samples[levels + 1]; anneal is the proposal weight exponent. */
@@ -201,15 +209,15 @@ static inline FACET_HD float facet_ls_distortion(const facet_ls_train_ray *r, in
 
 /* Focal cross-entropy of one level's rendered logits against the ray's label; adds the gradient
  * (scaled) to drendered_logits. Returns the loss (0 without a label). */
-static inline FACET_HD float facet_ls_mask_loss(facet_ls_train_ray *r, int level, int classes,
+static inline FACET_HD float facet_ls_mask_loss(facet_ls_ray_terms *t, int level, int classes,
                                                 float scale) {
-    if (r->label < 0) return 0.0f;
-    const float *z = r->rendered_logits[level];
+    if (t->label < 0) return 0.0f;
+    const float *z = t->rendered_logits[level];
     float peak = z[0], total = 0.0f, p[FACET_LS_MAX_OBJECTS + 1];
     for (int c = 1; c < classes; c++) peak = fmaxf(peak, z[c]);
     for (int c = 0; c < classes; c++) total += expf(z[c] - peak);
     for (int c = 0; c < classes; c++) p[c] = expf(z[c] - peak) / total;
-    float ce = -logf(fmaxf(p[r->label], 1e-30f));
+    float ce = -logf(fmaxf(p[t->label], 1e-30f));
     const float alpha = 0.5f, gamma = 1.5f;
     float q = 1.0f - expf(-ce);
     float focal = alpha * powf(q, gamma) * ce;
@@ -217,7 +225,7 @@ static inline FACET_HD float facet_ls_mask_loss(facet_ls_train_ray *r, int level
     float dce = alpha * (powf(q, gamma) +
                          (q > 0.0f ? gamma * powf(q, gamma - 1.0f) : 0.0f) * expf(-ce) * ce);
     for (int c = 0; c < classes; c++)
-        r->drendered_logits[level][c] += scale * dce * (p[c] - (c == r->label ? 1.0f : 0.0f));
+        t->drendered_logits[level][c] += scale * dce * (p[c] - (c == t->label ? 1.0f : 0.0f));
     return focal;
 }
 
@@ -243,8 +251,27 @@ static inline FACET_HD void facet_ls_weights_backward(const facet_ls_train_ray *
     }
 }
 
+/* The per-ray loss terms of a batch of `batch` rays (interlevel, distortion, rgb) as gradients:
+ * dw[level][j] (dL/dw) and drgb; adds the unscaled interlevel and distortion sums to *interlevel
+ * and *distortion (the caller divides for the mean). */
+static inline FACET_HD void facet_ls_ray_losses(const facet_ls_train_ray *r, int levels, int batch,
+                                                const facet_ls_loss_weights *w,
+                                                float (*dw)[FACET_LS_MAX_SAMPLES], float *drgb,
+                                                double *interlevel, double *distortion) {
+    for (int level = 0; level <= levels; level++)
+        for (int j = 0; j < r->n[level]; j++) dw[level][j] = 0.0f;
+    const float il_scale = w->interlevel / (float)(batch * r->n[levels]);
+    for (int level = 0; level < levels && w->interlevel != 0.0f; level++)
+        *interlevel += facet_ls_interlevel(r, level, levels, il_scale, dw[level]);
+    if (w->distortion != 0.0f)
+        *distortion += facet_ls_distortion(r, levels, w->distortion / (float)batch, dw[levels]);
+    for (int c = 0; c < 3; c++)
+        drgb[c] = w->rgb * 2.0f * (r->terms.rgb[c] - r->terms.target[c]) / (3.0f * (float)batch);
+}
+
 /* Backward pass of one ray: drgb (dL/d rendered colour), the per-level dL/dw from interlevel and
- * distortion (dw[level][j]) and r->drendered_logits. Accumulates into `grad`. dw is consumed. */
+ * distortion (dw[level][j]) and r->terms.drendered_logits. Accumulates into `grad`. dw is consumed.
+ */
 static inline FACET_HD void facet_ls_train_backward(const facet_livescene_field *f,
                                                     const facet_livescene_field *grad, int levels,
                                                     facet_ls_train_ray *r, const float *drgb,
@@ -258,7 +285,7 @@ static inline FACET_HD void facet_ls_train_backward(const facet_livescene_field 
         facet_ls_weights_backward(r, level, dw[level]);
         float dlogits[FACET_LS_MAX_OBJECTS + 1];
         int any_mask = 0;
-        for (int c = 0; c < classes; c++) any_mask |= r->drendered_logits[level][c] != 0.0f;
+        for (int c = 0; c < classes; c++) any_mask |= r->terms.drendered_logits[level][c] != 0.0f;
         for (int j = 0; j < n; j++) {
             float pos[3];
             facet_ls_train_position(r, level, j, pos);
@@ -273,11 +300,65 @@ static inline FACET_HD void facet_ls_train_backward(const facet_livescene_field 
             }
             if (any_mask && r->weights[level][j] != 0.0f) {
                 for (int c = 0; c < classes; c++)
-                    dlogits[c] = r->weights[level][j] * r->drendered_logits[level][c];
+                    dlogits[c] = r->weights[level][j] * r->terms.drendered_logits[level][c];
                 facet_ls_probability_backward(f, grad, pos, r->kappa, dlogits);
             }
         }
     }
+}
+
+/* The plane regularisers of livescene_model.py per plane element, for the CPU loop and the CUDA
+ * kernel alike. A plane is channels-last [h][w][c] (h along the plane's second axis b, w along its
+ * first axis a). Each term is a mean over its differences, pre-divided into the coefficients:
+ *   tv_w    sum (t[y][x+1] - t[y][x])^2         (plane_tv along w)
+ *   tv_h    sum (t[y+1][x] - t[y][x])^2         (plane_tv along h; spatial planes only)
+ *   l1      sum |1 - t|                         (l1_time_planes; kappa planes)
+ *   smooth  sum (t[y+2] - 2 t[y+1] + t[y])^2    (time_smoothness along kappa = h) */
+typedef struct facet_ls_plane_reg {
+    int h, w, c;
+    float tv_w, tv_h, l1, smooth; /* coefficient / number of terms; 0: off */
+} facet_ls_plane_reg;
+
+/* dL/dt for element i = (y * w + x) * c + k; *loss receives the terms that start at i. */
+static inline FACET_HD float facet_ls_plane_reg_element(const float *t, const facet_ls_plane_reg *r,
+                                                        int64_t i, float *loss) {
+    const int64_t row = (int64_t)r->w * r->c;
+    const int y = (int)(i / row), x = (int)((i % row) / r->c);
+    float g = 0.0f, l = 0.0f;
+    if (r->tv_w != 0.0f) {
+        if (x + 1 < r->w) {
+            float d = t[i + r->c] - t[i];
+            g -= 2.0f * r->tv_w * d;
+            l += r->tv_w * d * d;
+        }
+        if (x > 0) g += 2.0f * r->tv_w * (t[i] - t[i - r->c]);
+    }
+    if (r->tv_h != 0.0f) {
+        if (y + 1 < r->h) {
+            float d = t[i + row] - t[i];
+            g -= 2.0f * r->tv_h * d;
+            l += r->tv_h * d * d;
+        }
+        if (y > 0) g += 2.0f * r->tv_h * (t[i] - t[i - row]);
+    }
+    if (r->l1 != 0.0f) {
+        float d = 1.0f - t[i];
+        g += d > 0.0f ? -r->l1 : (d < 0.0f ? r->l1 : 0.0f);
+        l += r->l1 * fabsf(d);
+    }
+    if (r->smooth != 0.0f) {
+        /* second differences sd(k) = t[k+2] - 2 t[k+1] + t[k] for k = 0 .. h-3 touch rows k..k+2 */
+        for (int k = y - 2; k <= y; k++) {
+            if (k < 0 || k + 2 >= r->h) continue;
+            const int64_t base = i + (int64_t)(k - y) * row;
+            float sd = t[base + 2 * row] - 2.0f * t[base + row] + t[base];
+            float coefficient = k == y ? 1.0f : (k == y - 1 ? -2.0f : 1.0f);
+            g += 2.0f * r->smooth * sd * coefficient;
+            if (k == y) l += r->smooth * sd * sd;
+        }
+    }
+    *loss = l;
+    return g;
 }
 
 #endif

@@ -1,0 +1,50 @@
+/* The CUDA launchers of LiveScene fitting (render/cuda/livescene_fit_cuda.cu): the same per-ray
+ * forward/backward functions as the CPU path (render/livescene_train.h) in one-thread-per-ray
+ * kernels, gradients accumulated with atomicAdd in global memory, plane regularisers and Adam as
+ * element-wise kernels. The batch-level terms (mask focal loss, repulsion) run on the host over a
+ * compact per-ray array (facet_ls_ray_terms), exactly as on the CPU. Without CUDA every call
+ * reports FACET_ERR_CUDA. */
+#ifndef FACET_RENDER_LIVESCENE_FIT_CUDA_H
+#define FACET_RENDER_LIVESCENE_FIT_CUDA_H
+
+#include "livescene_train.h"
+
+#include "core/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A training ray's inputs, as the host samples them. */
+typedef struct facet_ls_ray_input {
+    float o[3], d[3];
+    float kappa[FACET_LS_MAX_OBJECTS];
+    float target[3];
+    int label;
+} facet_ls_ray_input;
+
+typedef struct facet_ls_cuda_trainer facet_ls_cuda_trainer;
+
+/* Copies the model's parameters (and Adam moments, per buffer, may be NULL for zeros) to the
+ * device and allocates gradients and the state of `batch` rays. */
+facet_status facet_ls_cuda_trainer_create(facet_ls_cuda_trainer **out,
+                                          const facet_livescene_model *model, void **adam_m,
+                                          void **adam_v, int batch);
+
+/* One iteration: forward, batch terms (host), backward, regularisers, Adam with learning rate
+ * lr at `step` (bias correction uses step + 1). *loss and *mse as facet_ls_batch_backward. */
+facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t, const facet_ls_ray_input *inputs,
+                                const int *samples, float anneal, float lr, int step,
+                                const facet_ls_loss_weights *w, unsigned long long seed,
+                                double *loss, double *mse);
+
+/* Copies parameters and Adam moments back to the host (for checkpoints and the output). */
+facet_status facet_ls_cuda_download(facet_ls_cuda_trainer *t, facet_livescene_model *model,
+                                    void **adam_m, void **adam_v);
+
+void facet_ls_cuda_trainer_free(facet_ls_cuda_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

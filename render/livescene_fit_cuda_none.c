@@ -1,0 +1,38 @@
+/* CPU-only build: CUDA fitting reports that CUDA is absent. */
+#ifndef FACET_HAVE_CUDA
+#include "livescene_fit_cuda.h"
+
+static facet_status no_cuda(void) {
+    return facet_fail(FACET_ERR_CUDA, "--device cuda: facet was built without CUDA (configure "
+                                      "with nvcc installed, or -DFACET_CUDA=ON)");
+}
+
+facet_status facet_ls_cuda_trainer_create(facet_ls_cuda_trainer **out,
+                                          const facet_livescene_model *model, void **adam_m,
+                                          void **adam_v, int batch) {
+    (void)model, (void)adam_m, (void)adam_v, (void)batch;
+    *out = NULL;
+    return no_cuda();
+}
+
+facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t, const facet_ls_ray_input *inputs,
+                                const int *samples, float anneal, float lr, int step,
+                                const facet_ls_loss_weights *w, unsigned long long seed,
+                                double *loss, double *mse) {
+    (void)t, (void)inputs, (void)samples, (void)anneal, (void)lr, (void)step, (void)w, (void)seed;
+    *loss = *mse = 0.0;
+    return no_cuda();
+}
+
+facet_status facet_ls_cuda_download(facet_ls_cuda_trainer *t, facet_livescene_model *model,
+                                    void **adam_m, void **adam_v) {
+    (void)t, (void)model, (void)adam_m, (void)adam_v;
+    return no_cuda();
+}
+
+void facet_ls_cuda_trainer_free(facet_ls_cuda_trainer *t) {
+    (void)t;
+}
+#else
+typedef int facet_livescene_fit_cuda_none_unused; /* ISO C forbids an empty translation unit */
+#endif
