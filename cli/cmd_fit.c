@@ -13,6 +13,7 @@ static const char usage[] =
     "usage: facet fit DATASET --out DIR [--config small|default] [--iters N] [--batch N]\n"
     "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
     "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--for N]\n"
+    "                 [--snapshot-every N]\n"
     "                 [--quiet]\n"
     "\n"
     "Fits LiveScene's interactive radiance field (one 4D K-Planes field over x, y, z, kappa,\n"
@@ -32,6 +33,8 @@ static const char usage[] =
     "  --seed S            initialisation, ray and jitter seed (default 0); on the CPU the\n"
     "                      result is deterministic for a seed and a thread count\n"
     "  --checkpoint-every N  (default 500)\n"
+    "  --snapshot-every N  also keep DIR/snapshots/model-NNNNNN.safetensors every N iterations\n"
+    "                      with its wall time in DIR/snapshots/times.tsv (PSNR-vs-time curves)\n"
     "  --for N             run at most N iterations now, checkpoint, and exit 0; the same\n"
     "                      command continues later (time-sliced cluster jobs)\n"
     "  --lr LR             Adam learning rate (default 0.02, eps 1e-12; linear warm-up over\n"
@@ -82,7 +85,7 @@ int facet_cmd_fit(int argc, char **argv) {
     }
     const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
     const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
-               *center = NULL, *run_for = NULL;
+               *center = NULL, *run_for = NULL, *snapshots = NULL;
     facet_fit_options options = {0};
     options.weights = facet_ls_default_loss_weights();
     options.center_poses = -1;
@@ -107,6 +110,7 @@ int facet_cmd_fit(int argc, char **argv) {
         FLAG("--aabb", aabb)
         FLAG("--center", center)
         FLAG("--for", run_for)
+        FLAG("--snapshot-every", snapshots)
 #undef FLAG
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
@@ -132,7 +136,8 @@ int facet_cmd_fit(int argc, char **argv) {
         (batch && cli_parse_int(batch, 1, 1 << 20, &options.batch) != 0) ||
         (every && cli_parse_int(every, 1, 10000000, &options.checkpoint_every) != 0) ||
         (seed && cli_parse_int(seed, 0, 2147483647, &seed_value) != 0) ||
-        (run_for && cli_parse_int(run_for, 1, 10000000, &options.run_for) != 0))
+        (run_for && cli_parse_int(run_for, 1, 10000000, &options.run_for) != 0) ||
+        (snapshots && cli_parse_int(snapshots, 1, 10000000, &options.snapshot_every) != 0))
         return cli_usage_error("fit", "--iters, --batch, --checkpoint-every, --for and --seed "
                                       "take positive whole numbers");
     options.seed = (unsigned long long)seed_value;

@@ -5,6 +5,7 @@
 #include "core/fileio.h"
 #include "core/progress.h"
 #include "datasets/dataset.h"
+#include "language/control.h"
 #include "render/batch.h"
 #include "render/builtin.h"
 #include "render/scene.h"
@@ -17,6 +18,7 @@ static const char usage[] =
     "usage: facet render SCENE [--cameras TRANSFORMS] [--split S] [--set OBJECT=KAPPA]...\n"
     "                    [--env MAP] [--width W --height H] [--out DIR] [--format png|exr]\n"
     "                    [--device cpu|cuda] [--shard K/N] [--masks] [--quiet]\n"
+    "                    [--command \"TEXT\"]\n"
     "\n"
     "Renders SCENE (a scene JSON file) headlessly.\n"
     "\n"
@@ -26,6 +28,8 @@ static const char usage[] =
     "  --split S        train, val, test or all (default: all) of --cameras\n"
     "  --set OBJ=K      set object OBJ's kappa (0..1) before rendering; repeatable. With\n"
     "                   --cameras and no --set, each frame's ground-truth kappa is used\n"
+    "  --command TEXT   apply a language command before rendering (after --set), as\n"
+    "                   `facet control SCENE TEXT` grounds it: \"open the drawer halfway\"\n"
     "  --env MAP        replace the environment map (EXR/HDR), same convention as the scene\n"
     "  --width/--height render at another resolution (intrinsics scale with it)\n"
     "  --out DIR        output directory (default: out/render)\n"
@@ -39,6 +43,20 @@ static const char usage[] =
     "example: facet render assets/demo/scene.json --cameras assets/demo/data --split test "
     "--out out/demo\n";
 
+/* --command: grounds and applies TEXT (language/control.h); what changed goes to stderr. */
+static int apply_command(facet_scene *scene, const char *text, int cuda, int quiet) {
+    facet_control_options options = {0};
+    options.cuda = cuda;
+    facet_ground_result result;
+    if (facet_control(scene, text, &options, &result) != FACET_OK) return cli_library_error();
+    if (result.outcome != FACET_GROUND_APPLIED)
+        return cli_error("--command \"%s\": %s", text, result.message);
+    for (int i = 0; i < result.action_count && !quiet; i++)
+        fprintf(stderr, "facet render: %s kappa %.3g -> %.3g\n", result.actions[i].object,
+                result.actions[i].kappa_from, result.actions[i].kappa_to);
+    return 0;
+}
+
 int facet_cmd_render(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
@@ -46,7 +64,7 @@ int facet_cmd_render(int argc, char **argv) {
     }
     const char *scene_path = NULL, *cameras = NULL, *split_name = "all", *env = NULL;
     const char *out_dir = "out/render", *format_name = "png", *device_name = "cpu";
-    const char *width_text = NULL, *height_text = NULL, *shard_text = NULL;
+    const char *width_text = NULL, *height_text = NULL, *shard_text = NULL, *command = NULL;
     const char *sets[64];
     int set_count = 0, quiet = 0, masks = 0;
     for (int i = 1; i < argc; i++) {
@@ -67,6 +85,7 @@ int facet_cmd_render(int argc, char **argv) {
         FLAG("--width", width_text)
         FLAG("--height", height_text)
         FLAG("--shard", shard_text)
+        FLAG("--command", command)
 #undef FLAG
         if ((r = cli_flag_value(argc, argv, &i, "--set", &v)) != 0) {
             if (r < 0) return cli_usage_error("render", "--set needs OBJECT=KAPPA");
@@ -117,6 +136,8 @@ int facet_cmd_render(int argc, char **argv) {
         status = cli_library_error();
     for (int i = 0; i < set_count && status == 0; i++)
         if (facet_scene_apply_assignment(&scene, sets[i]) != FACET_OK) status = cli_library_error();
+    if (status == 0 && command)
+        status = apply_command(&scene, command, device == FACET_DEVICE_CUDA, quiet);
 
     facet_progress progress = {.quiet = quiet};
     options.progress = &progress;
@@ -126,7 +147,7 @@ int facet_cmd_render(int argc, char **argv) {
             status = cli_library_error();
         } else {
             /* --set wins over ground truth: only use dataset kappa when nothing was set */
-            options.use_dataset_kappa = set_count == 0;
+            options.use_dataset_kappa = set_count == 0 && !command;
             int rendered = 0;
             if (facet_batch_render(&scene, &ds, &options, out_dir, &rendered) != FACET_OK)
                 status = cli_library_error();

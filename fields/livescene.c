@@ -411,6 +411,74 @@ static facet_status build(loader *ld, const ls_config *cfg) {
     return s;
 }
 
+/* The optional language tensors (fields/livescene_format.md, "Language"): marked used when
+ * present, NULL when absent. */
+static const facet_tensor *optional_tensor(loader *ld, const char *name) {
+    for (int i = 0; i < ld->st->count; i++)
+        if (!strcmp(ld->st->entries[i].name, name)) {
+            ld->used[i] = 1;
+            return &ld->st->entries[i].tensor;
+        }
+    return NULL;
+}
+
+static facet_status load_language(loader *ld) {
+    facet_livescene_model *m = ld->model;
+    const char *path = ld->st->path;
+    for (int o = 0; o < m->field.objects; o++) {
+        char name[64];
+        snprintf(name, sizeof name, "language.semantic_mapping.%d", o);
+        const facet_tensor *t = optional_tensor(ld, name);
+        if (!t && o == 0) break;
+        if (!t)
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: missing tensor '%s' (with language.semantic_mapping.0 present, "
+                              "every object needs one)",
+                              path, name);
+        if (!is_float(t->dtype) || t->ndim != 2 || t->shape[0] < 2 || t->shape[1] < 1 ||
+            (o > 0 && (t->shape[0] != m->language_rows || t->shape[1] != m->language_dim))) {
+            char got[96];
+            facet_shape_string(t->ndim, t->shape, got, sizeof got);
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: tensor '%s': expected a float tensor [rows >= 2, dim] shaped "
+                              "like language.semantic_mapping.0, got %s %s",
+                              path, name, facet_dtype_name(t->dtype), got);
+        }
+        const int64_t rows = t->shape[0], dim = t->shape[1];
+        float *dst = keep(ld, name, 2, t->shape, sizeof *dst);
+        if (!dst) return facet_last_status();
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < dim; c++)
+                dst[c * rows + r] = facet_tensor_get_f32(t, r * dim + c);
+        m->language_rows = (int)rows;
+        m->language_dim = (int)dim;
+        m->semantic_mapping[o] = dst;
+    }
+    const facet_tensor *ids = optional_tensor(ld, "language.frame_ids");
+    if (!ids) return FACET_OK;
+    if (!m->language_rows)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: tensor 'language.frame_ids' without language.semantic_mapping.0",
+                          path);
+    if (!is_float(ids->dtype) || ids->ndim != 1 || ids->shape[0] < 1)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: tensor 'language.frame_ids': expected a float tensor [frames]",
+                          path);
+    float *dst = keep(ld, "language.frame_ids", 1, ids->shape, sizeof *dst);
+    if (!dst) return facet_last_status();
+    for (int64_t i = 0; i < ids->shape[0]; i++) {
+        dst[i] = facet_tensor_get_f32(ids, i);
+        if (!(dst[i] >= 0.0f && dst[i] <= 1.0f))
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: tensor 'language.frame_ids': entry %lld is %g, expected a "
+                              "normalised frame id in [0, 1]",
+                              path, (long long)i, dst[i]);
+    }
+    m->language_frame_ids = dst;
+    m->language_frame_count = (int)ids->shape[0];
+    return FACET_OK;
+}
+
 /* Keeps the config text for facet_livescene_save. */
 static facet_status keep_config(facet_livescene_model *model, const char *config_text) {
     model->config_json = facet_strdup(config_text);
@@ -460,6 +528,7 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
     if (s == FACET_OK && !(ld.used = facet_alloc_zeroed((size_t)st.count + 1, 1)))
         s = facet_last_status();
     if (s == FACET_OK) s = build(&ld, &c);
+    if (s == FACET_OK) s = load_language(&ld);
     for (int i = 0; s == FACET_OK && i < st.count; i++)
         if (!ld.used[i])
             s = facet_fail(FACET_ERR_FORMAT,

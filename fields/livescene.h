@@ -141,6 +141,15 @@ typedef struct facet_livescene_model {
     /* model-from-dataset transform (nerfstudio dataparser): p' = scale * (R p + t) */
     float dataparser_transform[12]; /* 3x4 row-major [R | t] */
     float dataparser_scale;
+    /* Language data of checkpoints trained with language (optional: language_rows is 0 when
+     * absent; fields/livescene_format.md, "Language"): per object the official semantic_mapping,
+     * a 1D grid of CLIP features over the normalised frame id, held transposed like the MLP
+     * weights (semantic_mapping[o] is [language_dim][language_rows]); and the normalised ids of
+     * the training frames the official controller evaluates it at (count 0: none stored). */
+    int language_rows, language_dim;
+    const float *semantic_mapping[FACET_LS_MAX_OBJECTS];
+    int language_frame_count;
+    const float *language_frame_ids;
     int64_t parameter_count;
     int buffer_count;
     void **buffers;                      /* allocations behind the view, one per tensor */

@@ -671,6 +671,31 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
     return s;
 }
 
+/* DIR/snapshots/model-NNNNNN.safetensors and a "step seconds" line in DIR/snapshots/times.tsv
+ * (the file is rewritten atomically with the line appended). */
+static facet_status write_snapshot(const facet_livescene_model *m, const char *out_dir, int step,
+                                   double seconds) {
+    char *dir = facet_path_join(out_dir, "snapshots");
+    facet_status s = dir ? facet_make_dirs(dir) : facet_last_status();
+    char *path = s == FACET_OK ? facet_format("%s/model-%06d.safetensors", dir, step) : NULL;
+    char *times = s == FACET_OK ? facet_path_join(dir, "times.tsv") : NULL;
+    if (s == FACET_OK && (!path || !times)) s = facet_last_status();
+    if (s == FACET_OK) s = facet_livescene_save(m, path, "facet fit snapshot");
+    char *old = NULL;
+    size_t size = 0;
+    if (s == FACET_OK && facet_is_file(times)) s = facet_read_file(times, &old, &size);
+    if (s == FACET_OK) {
+        char *text = facet_format("%s%d\t%.3f\n", old ? old : "step\tseconds\n", step, seconds);
+        s = text ? facet_write_file_atomic(times, text, strlen(text)) : facet_last_status();
+        free(text);
+    }
+    free(old);
+    free(path);
+    free(times);
+    free(dir);
+    return s;
+}
+
 /* Dataset defaults for the scene box from DATASET/facet.json: {"aabb": [[..],[..]], "center":
  * "poses" | "none"}. */
 static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_aabb, int *center) {
@@ -858,7 +883,13 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                      elapsed > 0 ? (double)(t.step - first_step) * o.batch / elapsed : 0.0);
             facet_progress_advance(o.progress, 1);
         }
-        if (t.step % o.checkpoint_every == 0 || t.step == stop) s = save_checkpoint(&t, checkpoint);
+        const int snapshot = o.snapshot_every > 0 && t.step % o.snapshot_every == 0;
+        const int save = t.step % o.checkpoint_every == 0 || t.step == stop;
+        if (cuda && (save || snapshot))
+            s = facet_ls_cuda_download(gpu, &t.model, t.adam_m, t.adam_v);
+        if (s == FACET_OK && save) s = save_checkpoint(&t, checkpoint);
+        if (s == FACET_OK && snapshot)
+            s = write_snapshot(&t.model, out_dir, t.step, facet_seconds() - start);
     }
     if (o.progress && s == FACET_OK) facet_progress_end(o.progress);
     result->iterations = t.step;

@@ -23,10 +23,10 @@ typedef enum facet_fit_size { FACET_FIT_SMALL = 0, FACET_FIT_DEFAULT } facet_fit
 typedef enum facet_fit_device { FACET_FIT_CPU = 0, FACET_FIT_CUDA } facet_fit_device;
 
 typedef struct facet_fit_options {
-    facet_fit_size size; /* small (CPU-friendly) or the official default config */
+    facet_fit_size size;     /* small (CPU-friendly) or the official default config */
     facet_fit_device device; /* cpu (OpenMP) or cuda */
-    int iterations;      /* 0 -> 3000 (small) / 30000 (default) */
-    int batch;           /* rays per iteration, 0 -> 1024 (small) / 4096 (default) */
+    int iterations;          /* 0 -> 3000 (small) / 30000 (default) */
+    int batch;               /* rays per iteration, 0 -> 1024 (small) / 4096 (default) */
     unsigned long long seed;
     int checkpoint_every; /* iterations, 0 -> 500 */
     float learning_rate;  /* 0 -> 0.02 */
@@ -38,6 +38,8 @@ typedef struct facet_fit_options {
     int center_poses;              /* -1: dataset default (facet.json or 1) */
     facet_ls_loss_weights weights; /* all zero -> the official coefficients */
     int use_default_weights;       /* 1: ignore `weights`, use the official coefficients */
+    int snapshot_every; /* > 0: also write DIR/snapshots/model-NNNNNN.safetensors and a line
+                           "step seconds" in DIR/snapshots/times.tsv every N iterations */
     int run_for; /* > 0: stop after this many iterations in this call, leaving a checkpoint to
                     resume from (time-sliced jobs); 0: run to the end */
     facet_progress *progress; /* may be NULL */

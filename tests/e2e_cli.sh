@@ -128,6 +128,53 @@ expect_stderr "no object 'sofa' in the scene (objects: drawer, door)" "unknown o
 expect_status 0 "info on LiveScene weights" -- "$facet" info "$ls/small.safetensors"
 grep -q "facet-livescene" "$work/stdout" && pass "info shows the weights format" || fail "info on weights"
 
+# ---- tokenize / detokenize: FQGAN tokens of an image folder ------------------------------------
+# A small official-format FQGAN checkpoint (tools/reference/fqgan_ref.py hash weights, 64x64
+# images, 4x4 grid) converted by tools/convert_fqgan.py: needs torch, skipped without it.
+expect_status 0 "facet tokenize --help" -- "$facet" tokenize --help
+expect_status 0 "facet detokenize --help" -- "$facet" detokenize --help
+expect_status 2 "tokenize --shard 2/2 is a usage error" -- "$facet" tokenize m i --out o --shard 2/2
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    tok="$work/tok"
+    fx="$src/tests/fixtures/tokenize/inputs"
+    mkdir -p "$tok/images/cat" "$tok/images/dog"
+    cp "$fx/jpeg444_300x300.jpg" "$tok/images/cat/a.jpg"
+    cp "$fx/png_rgba_300x290.png" "$tok/images/cat/b.png"
+    cp "$fx/jpeg_cmyk_320x260.jpg" "$tok/images/dog/c.JPEG"
+    cp "$fx/png_gray16_280x300.png" "$tok/images/dog/d.png"
+    cp "$fx/bad_truncated.jpg" "$tok/images/dog/e.jpg"
+    export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+    expect_status 0 "official-format FQGAN checkpoint" -- /usr/bin/python3 "$src/tools/reference/fqgan_ref.py" checkpoint --config small-dual16 "$tok/model.pt"
+    expect_status 0 "convert_fqgan.py" -- /usr/bin/python3 "$src/tools/convert_fqgan.py" "$tok/model.pt" "$tok/model.safetensors"
+    expect_status 0 "tokenize an image folder with --eval" -- "$facet" tokenize "$tok/model.safetensors" "$tok/images" --out "$tok/tokens" --shard-size 2 --eval --quiet
+    grep -Eq '"complete":[[:space:]]*true' "$tok/tokens/manifest.json" && pass "manifest complete" || fail "manifest incomplete"
+    n=$(ls "$tok/tokens"/shard-*.safetensors | wc -l)
+    [ "$n" = 3 ] && pass "5 images in 3 shards of 2" || fail "expected 3 shards, got $n"
+    grep -q '"path":[[:space:]]*"dog/e.jpg"' "$tok/tokens/manifest.json" && grep -q "truncated JPEG" "$tok/tokens/manifest.json" && pass "truncated image listed in failed" || fail "failed list"
+    grep -q "PSNR" "$work/stdout" && [ -f "$tok/tokens/eval.json" ] && pass "--eval prints and writes eval.json" || fail "--eval output"
+    expect_status 0 "tokenize again resumes" -- "$facet" tokenize "$tok/model.safetensors" "$tok/images" --out "$tok/tokens" --shard-size 2 --quiet
+    grep -q "0 shards written, 3 already complete" "$work/stdout" && pass "nothing redone" || fail "resume: $(head -1 "$work/stdout")"
+    expect_status 0 "tokenize --shard 1/2" -- "$facet" tokenize "$tok/model.safetensors" "$tok/images" --out "$tok/sharded" --shard-size 2 --shard 1/2 --quiet
+    expect_status 0 "tokenize --shard 0/2" -- "$facet" tokenize "$tok/model.safetensors" "$tok/images" --out "$tok/sharded" --shard-size 2 --shard 0/2 --quiet
+    same=1
+    for f in "$tok/tokens"/shard-*.safetensors; do cmp -s "$f" "$tok/sharded/$(basename "$f")" || same=0; done
+    [ $same = 1 ] && pass "--shard 0/2 + 1/2 equal one run" || fail "--shard outputs differ"
+    if command -v mpirun >/dev/null 2>&1; then
+        expect_status 0 "mpirun -np 2 facet tokenize" -- env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 mpirun -np 2 --oversubscribe -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS -x ASAN_OPTIONS "$facet" tokenize "$tok/model.safetensors" "$tok/images" --out "$tok/mpi" --shard-size 2 --quiet
+        cmp -s "$tok/tokens/manifest.json" "$tok/mpi/manifest.json" && pass "MPI ranks write the same manifest" || fail "MPI manifest differs"
+    else
+        pass "mpirun not installed: MPI check skipped"
+    fi
+    expect_status 0 "detokenize the tokens" -- "$facet" detokenize "$tok/model.safetensors" "$tok/tokens" --out "$tok/decoded" --quiet
+    for f in cat/a.png cat/b.png dog/c.png dog/d.png; do
+        [ "$(png_size "$tok/decoded/$f" 2>/dev/null)" = "64x64" ] && pass "detokenized $f (64x64)" || fail "detokenized $f"
+    done
+    [ ! -e "$tok/decoded/dog/e.png" ] && pass "failed image not decoded" || fail "dog/e.png should not exist"
+    unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
+else
+    pass "torch not installed: tokenize end-to-end checks skipped"
+fi
+
 # ---- metrics ------------------------------------------------------------------------------------
 expect_status 0 "metrics between two images" -- "$facet" metrics "$work/all/r_0.png" "$data/test/r_0.png"
 grep -q '"psnr"' "$work/stdout" && grep -q '"ssim"' "$work/stdout" && pass "metrics prints psnr and ssim" || fail "metrics JSON"

@@ -223,6 +223,61 @@ def bilinear(plane, x, y):
             + (plane[:, y1, x0] * (1 - fx) + plane[:, y1, x1] * fx) * fy).T
 
 
+class Language(ConverterCase):
+    """Models trained with language: the official semantic_mapping and the training frames' ids."""
+
+    KEY = "_model.proposal_language_networks.{}.semantic_mapping.plane_coefs.{}"
+
+    def with_mapping(self, rows=2, dim=8, objects=2):
+        ckpt = self.state()
+        generator = torch.Generator().manual_seed(0)
+        grids = [torch.rand(1, rows, dim, generator=generator) for _ in range(objects)]
+        for k in range(3):  # one module under the three language-network prefixes
+            for o, grid in enumerate(grids):
+                ckpt["pipeline"][self.KEY.format(k, o)] = grid.clone()
+        return ckpt, grids
+
+    def test_semantic_mapping_and_training_frame_ids_are_carried(self):
+        ckpt, grids = self.with_mapping()
+        result, out = self.convert(self.save(ckpt), "--mapping", MAPPING, "--dataset",
+                                   os.path.join(FIX, "dataset"), *SMALL_FLAGS)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        got, _ = conv.read_safetensors(out)
+        for o, grid in enumerate(grids):
+            self.assertTrue(np.array_equal(got[f"language.semantic_mapping.{o}"], grid[0].numpy()))
+        # frames frame_00001 .. frame_00006; the interval rule trains on indices 1, 3, 5
+        np.testing.assert_array_equal(got["language.frame_ids"],
+                                      np.array([2 / 6, 4 / 6, 6 / 6], np.float32))
+
+    def test_without_a_dataset_only_the_mapping_is_carried(self):
+        ckpt, _ = self.with_mapping()
+        result, out = self.convert(self.save(ckpt), "--mapping", MAPPING, *SMALL_FLAGS)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        got, _ = conv.read_safetensors(out)
+        self.assertIn("language.semantic_mapping.1", got)
+        self.assertNotIn("language.frame_ids", got)
+
+    def test_training_frame_count_must_fit_the_mapping_rows(self):
+        ckpt, _ = self.with_mapping(rows=3)
+        dataset = os.path.join(FIX, "dataset")
+        result, out = self.convert(self.save(ckpt), "--mapping", MAPPING, "--dataset", dataset,
+                                   *SMALL_FLAGS)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"convert_livescene: {dataset}: has 3 training frames: the semantic mapping "
+                      "of 3 rows needs 4 or 5", result.stderr)
+        self.assertFalse(os.path.exists(out))
+
+    def test_mapping_for_fewer_objects_than_the_model_is_rejected(self):
+        ckpt, _ = self.with_mapping(objects=1)
+        self.assert_rejected(self.save(ckpt), "the semantic mapping has 1 objects, the model 2")
+
+    def test_differing_mapping_copies_are_rejected(self):
+        ckpt, _ = self.with_mapping()
+        ckpt["pipeline"][self.KEY.format(2, 1)] = ckpt["pipeline"][self.KEY.format(2, 1)] + 1
+        self.assert_rejected(self.save(ckpt), f"key '{self.KEY.format(2, 1)}' differs from "
+                                              f"'{self.KEY.format(0, 1)}'")
+
+
 class Contract:
     """fields/livescene_format.md, implemented independently in float64 numpy on the converted
     weights: checks the converter output and the reference against the contract's formulas."""

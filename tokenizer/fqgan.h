@@ -32,14 +32,15 @@ typedef enum facet_fqgan_backend {
 } facet_fqgan_backend;
 
 typedef struct facet_fqgan_config {
-    int branch_count;                              /* 2 (Dual) or 3 (Triple) */
+    int branch_count;                                   /* 2 (Dual) or 3 (Triple) */
     const char *branch_names[FACET_FQGAN_MAX_BRANCHES]; /* "vis", "sem" / "sem_mid", "sem_high" */
-    int downsample;    /* 16 or 8 */
-    int image_size;    /* 256: the adapters' positional embedding fixes it */
-    int grid;          /* image_size / downsample */
-    int codebook_size; /* 16384 */
-    int codebook_dim;  /* 8 */
-    int64_t parameter_count;
+    int downsample;                                     /* 16 or 8 */
+    int image_size;          /* 256: the adapters' positional embedding fixes it */
+    int grid;                /* image_size / downsample */
+    int codebook_size;       /* 16384 */
+    int codebook_dim;        /* 8 */
+    int64_t parameter_count; /* inference parameters in the weights file (Dual-16: 111,294,355) */
+    const char *variant;     /* "dual" or "triple" */
 } facet_fqgan_config;
 
 typedef struct facet_fqgan facet_fqgan;
@@ -57,11 +58,26 @@ size_t facet_fqgan_memory_bytes(const facet_fqgan *model);
  * branch's pre-quantisation features [batch, codebook_dim, grid, grid] (after quant_conv, before
  * L2 normalisation), for tests and analysis. */
 facet_status facet_fqgan_encode(facet_fqgan *model, const float *images, int batch,
-                                 uint16_t *const *indices, float *const *features);
+                                uint16_t *const *indices, float *const *features);
 
 /* Decodes tokens (per branch [batch, grid, grid]) to images [batch, 3, 256, 256]. */
 facet_status facet_fqgan_decode(facet_fqgan *model, const uint16_t *const *indices, int batch,
                                 float *images);
+
+/* Writes random weights (facet format, F32) for a `config` metadata JSON
+ * (tokenizer/fqgan_format.md): every tensor is the hash function of (seed, name, element index)
+ * that tools/reference/fqgan_ref.py also computes, so C tests rebuild the reference's weights
+ * without committed files. For tests and benchmarks. */
+facet_status facet_fqgan_write_random(const char *path, const char *config_json, uint64_t seed);
+
+/* The official configuration JSON of a variant ("dual" or "triple") and downsample (16 or 8):
+ * 256x256 images, ch 128, z 256, 6-layer 512-wide adapters with 8 heads, 16384 x 8 codebooks. */
+facet_status facet_fqgan_default_config(const char *variant, int downsample, char *buf,
+                                        size_t size);
+
+/* "cpu", "cuda-fp32", "cuda-tf32", "cuda-bf16"; parse also accepts "cuda" (= cuda-fp32). */
+const char *facet_fqgan_backend_name(facet_fqgan_backend backend);
+facet_status facet_fqgan_backend_parse(const char *name, facet_fqgan_backend *out);
 
 /* Official post-processing: pixel = (uint8)clamp(127.5 x + 128, 0, 255), truncating, from CHW
  * floats to HWC bytes. Computed without fused multiply-add so that it matches PyTorch. */

@@ -5,7 +5,7 @@ weights (safetensors, fields/livescene_format.md).
 Usage:
     python3 tools/convert_livescene.py STEP.ckpt OUT.safetensors [--mapping mapping.yaml]
         [--objects N] [--dataparser-transforms dataparser_transforms.json]
-        [--num-proposal-samples 256 128] [--num-samples 48] [--near-plane 0.0]
+        [--num-proposal-samples 256 128] [--num-samples 48] [--near-plane 0.0] [--dataset DIR]
 
 Needs only torch (to unpickle the checkpoint), numpy and PyYAML. On any problem it prints
 `convert_livescene: <file>: <what is wrong>` on stderr and exits 1; the message names the first
@@ -30,6 +30,8 @@ appearance_embedding_dim=0, two proposal networks) its keys are:
     _model.proposal_language_networks.{k}.aabb                  k = 0 .. number of proposals
     _model.proposal_language_networks.{k}.grids.plane_coefs.{p} p < 3
     _model.proposal_language_networks.{k}.semantic_net.params
+    _model.proposal_language_networks.{k}.semantic_mapping.plane_coefs.{o}   [1, R, 512], o < alpha
+                                               (only with train_with_lang=True: optional)
     _model.lpips.*                             torchmetrics LPIPS weights (ignored)
 
 The language networks are ONE module registered num_proposal_iterations + 1 times
@@ -313,11 +315,11 @@ class _Checker:
         for key in self.state:
             if key in wanted or key in IGNORED_KEYS or key.startswith(IGNORED_PREFIXES):
                 continue
+            if re.match(LANGUAGE_KEY, key):  # optional: converted by language_tensors
+                continue
             hint = ""
             if ".val_embeds." in key or ".val_net." in key:
                 hint = " (a model trained with use_gt_val=False: only ground-truth kappa is supported)"
-            elif ".semantic_mapping." in key:
-                hint = " (language features of train_with_lang=True are not converted)"
             elif ".appearance_ambedding." in key or ".color_basis." in key:
                 hint = " (appearance embeddings and the linear decoder are not part of the official config)"
             self.fail(f"unexpected key '{key}'{hint}")
@@ -397,6 +399,72 @@ def read_mapping(path):
     return [names[i] for i in range(len(names))]
 
 
+LANGUAGE_KEY = r"_model\.proposal_language_networks\.(\d+)\.semantic_mapping\.plane_coefs\.(\d+)$"
+
+
+def train_frame_ids(dataset):
+    """Normalised ids fid / max_fid of a LiveScene dataset's training frames, as the official
+    dataparsers compute them (livescene_dataparser.py): fid is the number after the last '_' of a
+    frame's file name, max_fid the largest over all frames; the training frames are those listed
+    in the transforms' train_filenames, else nerfstudio's interval rule with eval_interval 2
+    (frames whose index i in transforms.json order has i % 2 != 0)."""
+    path = os.path.join(dataset, "transforms.json")
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            meta = json.load(f)
+        stems = [os.path.splitext(os.path.basename(frame["file_path"]))[0] for frame in meta["frames"]]
+        fids = [int(stem.split("_")[-1]) for stem in stems]
+    except OSError as e:
+        raise ConvertError(path, f"cannot be read ({e.strerror})")
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConvertError(path, f"expected frames whose file names end in _<frame id> ({e})")
+    if not fids or max(fids) <= 0:
+        raise ConvertError(path, "needs frames with positive frame ids")
+    if "train_filenames" in meta:
+        train = {os.path.splitext(os.path.basename(name))[0] for name in meta["train_filenames"]}
+        indices = [i for i, stem in enumerate(stems) if stem in train]
+    else:
+        indices = [i for i in range(len(fids)) if i % 2 != 0]
+    return [fids[i] / max(fids) for i in indices]
+
+
+def language_tensors(chk, props, alpha, dataset):
+    """The official semantic_mapping of a model trained with language (LiveSceneEncoding:
+    plane_coefs.{o} [1, R, D] per object, one module under every language-network prefix) as
+    language.semantic_mapping.{o} [R, D], and with a dataset the training frames' normalised ids
+    as language.frame_ids (R must be len(ids) // 2 + 1: max_fids // 2 + 1 upstream)."""
+    import torch
+
+    key = "_model.proposal_language_networks.{}.semantic_mapping.plane_coefs.{}"
+    count = chk._count(list(chk.state), LANGUAGE_KEY.replace("(\\d+)", "0", 1))
+    if count == 0:
+        return {}
+    if count != alpha:
+        chk.fail(f"key '{key.format(0, count - 1)}': the semantic mapping has {count} objects, "
+                 f"the model {alpha}")
+    out, first = {}, None
+    for o in range(alpha):
+        t = chk.tensor(key.format(0, o))
+        if t.dim() != 3 or t.shape[0] != 1 or t.shape[1] < 2 or (first is not None and t.shape != first):
+            chk.fail(f"key '{key.format(0, o)}' has shape {_shape(t)}, expected [1, R >= 2, D] "
+                     "like the first object's")
+        first = t.shape
+        for k in range(1, props + 1):
+            if key.format(k, o) not in chk.state:
+                chk.fail(f"missing key '{key.format(k, o)}'")
+            if not torch.equal(chk.tensor(key.format(k, o)), t):
+                chk.fail(f"key '{key.format(k, o)}' differs from '{key.format(0, o)}'")
+        out[f"language.semantic_mapping.{o}"] = t[0].detach().float().numpy()
+    if dataset is not None:
+        ids = train_frame_ids(dataset)
+        if len(ids) // 2 + 1 != first[1]:
+            raise ConvertError(dataset, f"has {len(ids)} training frames: the semantic mapping of "
+                                        f"{first[1]} rows needs {2 * (first[1] - 1)} or "
+                                        f"{2 * (first[1] - 1) + 1}")
+        out["language.frame_ids"] = np.array(ids, dtype=np.float32)
+    return out
+
+
 def find_dataparser_transforms(ckpt_path):
     here = os.path.dirname(os.path.abspath(ckpt_path))
     for directory in (here, os.path.dirname(here)):
@@ -432,7 +500,8 @@ def read_dataparser_transforms(path):
 
 
 def convert(ckpt_path, out_path, mapping=None, objects=None, dataparser_transforms=None,
-            num_proposal_samples=None, num_samples=None, near_plane=EVAL_NEAR_PLANE, log=sys.stderr):
+            num_proposal_samples=None, num_samples=None, near_plane=EVAL_NEAR_PLANE, log=sys.stderr,
+            dataset=None):
     """Converts ckpt_path into out_path; returns the config dict written. Raises ConvertError."""
     import torch
 
@@ -542,6 +611,7 @@ def convert(ckpt_path, out_path, mapping=None, objects=None, dataparser_transfor
                      f"semantic network: {prob_c} features + {alpha} kappa values -> {alpha} objects + background")
     for k, v in tcnn_to_facet(params, prob_c + alpha, alpha + 1, HIDDEN["semantic_net"]).items():
         out[f"probability.semantic_net.{k}"] = v
+    out.update(language_tensors(chk, props, alpha, dataset))
 
     if num_proposal_samples is None:
         num_proposal_samples = list(DEFAULT_PROPOSAL_SAMPLES)
@@ -600,12 +670,14 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, help=f"final samples per ray (default {DEFAULT_SAMPLES})")
     parser.add_argument("--near-plane", type=float, default=EVAL_NEAR_PLANE,
                         help="near plane (default 0: nerfstudio's AABB collider at evaluation)")
+    parser.add_argument("--dataset", help="the LiveScene dataset (transforms.json): the training frames' ids "
+                                          "for a model trained with language (language.frame_ids)")
     args = parser.parse_args(argv)
     try:
         convert(args.checkpoint, args.output, mapping=args.mapping, objects=args.objects,
                 dataparser_transforms=args.dataparser_transforms,
                 num_proposal_samples=args.num_proposal_samples, num_samples=args.num_samples,
-                near_plane=args.near_plane)
+                near_plane=args.near_plane, dataset=args.dataset)
     except ConvertError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return 1

@@ -1,0 +1,320 @@
+#include "lighting.h"
+
+#include "dfg_lut.h"
+
+#include "core/alloc.h"
+
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int log2_int(int n) {
+    int l = 0;
+    while ((1 << l) < n) l++;
+    return l;
+}
+
+float facet_lighting_level_roughness(int level, int levels) {
+    if (level >= levels - 1) return 1.0f;
+    return 0.08f + (0.5f - 0.08f) * (float)level / (float)(levels - 2);
+}
+
+static facet_status normalize_options(const facet_lighting_options *in,
+                                      facet_lighting_options *out) {
+    static const facet_lighting_options defaults = {0};
+    *out = in ? *in : defaults;
+    if (out->size == 0) out->size = FACET_LIGHTING_DEFAULT_SIZE;
+    if (out->samples == 0) out->samples = FACET_LIGHTING_DEFAULT_SAMPLES;
+    /* at least three levels: the roughness of level i divides by (levels - 2) */
+    if (out->size < 64 || out->size > 4096 || (out->size & (out->size - 1)) != 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "environment lighting: cube face size %d is not a power of two in "
+                          "[64, 4096]",
+                          out->size);
+    if (out->samples < 1 || out->samples > 65536)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "environment lighting: %d samples per texel is outside [1, 65536]",
+                          out->samples);
+    if (out->mode != FACET_PREFILTER_QUALITY && out->mode != FACET_PREFILTER_PARITY)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "environment lighting: unknown mode %d",
+                          (int)out->mode);
+    return FACET_OK;
+}
+
+/* Allocates the specular levels and the irradiance cube for normalised options. */
+static facet_status alloc_lighting(facet_lighting *out, const facet_lighting_options *options) {
+    memset(out, 0, sizeof *out);
+    out->options = *options;
+    const int levels = log2_int(options->size / FACET_LIGHTING_DIFFUSE_SIZE) + 1;
+    facet_status s = facet_cube_alloc(&out->specular, options->size, levels);
+    if (s != FACET_OK) return s;
+    out->diffuse = facet_alloc(facet_cube_level_floats(FACET_LIGHTING_DIFFUSE_SIZE), sizeof(float));
+    if (!out->diffuse) {
+        facet_lighting_free(out);
+        return facet_last_status();
+    }
+    out->view.specular = out->specular.view;
+    out->view.diffuse = out->diffuse;
+    out->view.diffuse_size = FACET_LIGHTING_DIFFUSE_SIZE;
+    out->view.dfg = facet_dfg_lut();
+    static unsigned long long next_serial;
+#pragma omp atomic capture
+    out->serial = ++next_serial;
+    return FACET_OK;
+}
+
+static facet_status prefilter_cpu(const facet_cube *chain, facet_lighting *out) {
+    const int size = out->options.size, levels = out->specular.levels;
+    const int dn = FACET_LIGHTING_DIFFUSE_SIZE;
+    float *area = facet_alloc((size_t)(size > dn * dn ? size : dn * dn), sizeof *area);
+    float *table = facet_alloc((size_t)out->options.samples * 5, sizeof *table);
+    if (!area || !table) {
+        free(area);
+        free(table);
+        return facet_last_status();
+    }
+    facet_cube_texel_weights(dn, out->options.mode == FACET_PREFILTER_QUALITY, area);
+    facet_irradiance_cpu(chain->level[log2_int(size / dn)], area, dn, out->diffuse);
+    for (int i = 0; i < levels; i++) {
+        const float r = facet_lighting_level_roughness(i, levels);
+        facet_prefilter_level p = {0};
+        p.mode = out->options.mode;
+        p.size = size >> i;
+        p.alpha2 = r * r * r * r;
+        if (p.mode == FACET_PREFILTER_PARITY) {
+            facet_cube_area_table(p.size, area);
+            p.source = chain->level[i];
+            p.area = area;
+            p.cos_cutoff = facet_ggx_cone_cutoff(r, 0.99);
+        } else {
+            p.chain = chain->view;
+            p.table = table;
+            p.samples = facet_prefilter_sample_table(p.alpha2, out->options.samples, size, table);
+        }
+        facet_prefilter_level_cpu(&p, out->specular.level[i]);
+    }
+    free(area);
+    free(table);
+    return FACET_OK;
+}
+
+static facet_status build_now(facet_lighting *out, const facet_envmap_view *env,
+                              const facet_lighting_options *options, facet_device device) {
+    facet_lighting_options opts;
+    facet_status s = normalize_options(options, &opts);
+    if (s != FACET_OK) return s;
+    if (!env->rgb || env->width < 1 || env->height < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "environment lighting: empty map");
+    s = alloc_lighting(out, &opts);
+    if (s != FACET_OK) return s;
+    facet_cube chain;
+    s = facet_cube_alloc(&chain, opts.size, log2_int(opts.size) + 1);
+    if (s == FACET_OK) {
+        s = facet_cube_from_envmap(&chain, env, opts.mode == FACET_PREFILTER_PARITY);
+        if (s == FACET_OK)
+            s = device == FACET_DEVICE_CUDA ? facet_lighting_prefilter_cuda(&chain, out)
+                                            : prefilter_cpu(&chain, out);
+        facet_cube_free(&chain);
+    }
+    if (s != FACET_OK) facet_lighting_free(out);
+    return s;
+}
+
+typedef struct build_job {
+    facet_lighting *out;
+    const facet_envmap_view *env;
+    const facet_lighting_options *options;
+    facet_device device;
+    facet_status status;
+    char message[2048];
+} build_job;
+
+static void *build_thread(void *arg) {
+    build_job *job = arg;
+    job->status = build_now(job->out, job->env, job->options, job->device);
+    if (job->status != FACET_OK)
+        snprintf(job->message, sizeof job->message, "%s", facet_last_error());
+    return NULL;
+}
+
+facet_status facet_lighting_build(facet_lighting *out, const facet_envmap_view *env,
+                                  const facet_lighting_options *options, facet_device device) {
+    if (!omp_in_parallel()) return build_now(out, env, options, device);
+    /* Called from a renderer's parallel region (a node's first render): nested OpenMP loops would
+     * run on one thread, so build on a fresh thread, whose loops get a full team while the
+     * render threads wait for the lighting. */
+    build_job job = {out, env, options, device, FACET_OK, ""};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, build_thread, &job) != 0)
+        return build_now(out, env, options, device);
+    pthread_join(thread, NULL);
+    if (job.status != FACET_OK) return facet_fail(job.status, "%s", job.message);
+    return FACET_OK;
+}
+
+facet_status facet_lighting_build_uniform(facet_lighting *out, const float rgb[3],
+                                          const facet_lighting_options *options) {
+    facet_lighting_options opts;
+    facet_status s = normalize_options(options, &opts);
+    if (s == FACET_OK) s = alloc_lighting(out, &opts);
+    if (s != FACET_OK) return s;
+    for (int l = 0; l <= out->specular.levels; l++) {
+        float *level = l < out->specular.levels ? out->specular.level[l] : out->diffuse;
+        size_t count = facet_cube_level_floats(
+            l < out->specular.levels ? out->specular.size >> l : FACET_LIGHTING_DIFFUSE_SIZE);
+        for (size_t i = 0; i < count; i++) level[i] = rgb[i % 3];
+    }
+    return FACET_OK;
+}
+
+void facet_lighting_free(facet_lighting *lighting) {
+    facet_cube_free(&lighting->specular);
+    free(lighting->diffuse);
+    memset(lighting, 0, sizeof *lighting);
+}
+
+/* ---- the process-wide cache -------------------------------------------------------------- */
+
+typedef struct lighting_key {
+    int uniform;
+    float color[3];
+    const char *path; /* borrowed while comparing; owned (copied) inside cache entries */
+    int width, height, convention;
+    float rotation_cos, rotation_sin, strength;
+    uint64_t fingerprint;
+    facet_lighting_options options;
+} lighting_key;
+
+/* The lighting comes first so that a facet_lighting pointer is its entry's address. */
+typedef struct cache_entry {
+    facet_lighting lighting;
+    lighting_key key;
+    int references;
+    struct cache_entry *next;
+} cache_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry *cache_head;
+
+/* FNV-1a over the bits of up to 4096 texel values spread over the map. */
+static uint64_t fingerprint(const facet_envmap_view *env) {
+    const size_t count = (size_t)env->width * env->height * 3;
+    const size_t step = count > 4096 ? count / 4096 : 1;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < count; i += step) {
+        uint32_t bits;
+        memcpy(&bits, &env->rgb[i], sizeof bits);
+        h = (h ^ bits) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static void make_key(const facet_scene *scene, const facet_lighting_options *options,
+                     lighting_key *key) {
+    memset(key, 0, sizeof *key);
+    key->options = *options;
+    if (!scene->has_environment) {
+        key->uniform = 1;
+        memcpy(key->color, scene->background, sizeof key->color);
+        return;
+    }
+    const facet_envmap_view *env = &scene->environment.view;
+    key->path = scene->environment.path ? scene->environment.path : "";
+    key->width = env->width;
+    key->height = env->height;
+    key->convention = (int)env->convention;
+    key->rotation_cos = env->rotation_cos;
+    key->rotation_sin = env->rotation_sin;
+    key->strength = env->strength;
+    key->fingerprint = fingerprint(env);
+}
+
+static int same_key(const lighting_key *a, const lighting_key *b) {
+    if (a->uniform != b->uniform || a->options.mode != b->options.mode ||
+        a->options.size != b->options.size || a->options.samples != b->options.samples)
+        return 0;
+    if (a->uniform) return !memcmp(a->color, b->color, sizeof a->color);
+    return !strcmp(a->path, b->path) && a->width == b->width && a->height == b->height &&
+           a->convention == b->convention && a->rotation_cos == b->rotation_cos &&
+           a->rotation_sin == b->rotation_sin && a->strength == b->strength &&
+           a->fingerprint == b->fingerprint;
+}
+
+/* Called with cache_lock held. */
+static void release_locked(facet_lighting *lighting) {
+    cache_entry *entry = (cache_entry *)lighting;
+    if (--entry->references > 0) return;
+    for (cache_entry **p = &cache_head; *p; p = &(*p)->next)
+        if (*p == entry) {
+            *p = entry->next;
+            break;
+        }
+    facet_lighting_free(&entry->lighting);
+    free((char *)entry->key.path);
+    free(entry);
+}
+
+/* Called with cache_lock held: the entry for `key`, built if absent, with one more reference. */
+static facet_status acquire_locked(const lighting_key *key, const facet_scene *scene,
+                                   facet_device device, cache_entry **out) {
+    for (cache_entry *e = cache_head; e; e = e->next)
+        if (same_key(&e->key, key)) {
+            e->references++;
+            *out = e;
+            return FACET_OK;
+        }
+    cache_entry *entry = facet_alloc_zeroed(1, sizeof *entry);
+    if (!entry) return facet_last_status();
+    entry->key = *key;
+    if (!key->uniform && !(entry->key.path = facet_strdup(key->path))) {
+        free(entry);
+        return facet_last_status();
+    }
+    facet_status s = key->uniform
+                         ? facet_lighting_build_uniform(&entry->lighting, key->color, &key->options)
+                         : facet_lighting_build(&entry->lighting, &scene->environment.view,
+                                                &key->options, device);
+    if (s != FACET_OK) {
+        free((char *)entry->key.path);
+        free(entry);
+        return key->uniform ? s : facet_error_context("environment lighting for '%s'", key->path);
+    }
+    entry->references = 1;
+    entry->next = cache_head;
+    cache_head = entry;
+    *out = entry;
+    return FACET_OK;
+}
+
+facet_status facet_lighting_sync(facet_lighting **current, const facet_scene *scene,
+                                 const facet_lighting_options *options, facet_device device) {
+    facet_lighting_options opts;
+    facet_status s = normalize_options(options, &opts);
+    if (s != FACET_OK) return s;
+    lighting_key key;
+    make_key(scene, &opts, &key);
+    pthread_mutex_lock(&cache_lock);
+    if (*current && same_key(&((cache_entry *)*current)->key, &key)) {
+        pthread_mutex_unlock(&cache_lock);
+        return FACET_OK;
+    }
+    cache_entry *entry = NULL;
+    s = acquire_locked(&key, scene, device, &entry);
+    if (s == FACET_OK) {
+        if (*current) release_locked(*current);
+        *current = &entry->lighting;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return s;
+}
+
+void facet_lighting_release(facet_lighting *lighting) {
+    if (!lighting) return;
+    pthread_mutex_lock(&cache_lock);
+    release_locked(lighting);
+    pthread_mutex_unlock(&cache_lock);
+}

@@ -1,0 +1,556 @@
+/* FQGAN runtime: the CPU backend against the PyTorch reference (tools/reference/fqgan_ref.py
+ * fixtures in tests/fixtures/fqgan: four small configs covering Dual and Triple on the VQ-16 and
+ * VQ-8 trunks), the official post-processing, the default Dual-16 sizes, and malformed weights.
+ *
+ * The fixture weights are not committed: facet_fqgan_write_random computes the same hash weights
+ * as the reference from (config, seed) in meta.json, so these tests also check that the two
+ * generators agree. */
+#include "helpers.h"
+
+#include "core/alloc.h"
+#include "core/cuda/device.h"
+#include "core/fileio.h"
+#include "core/json.h"
+#include "core/npy.h"
+#include "core/safetensors.h"
+#include "tokenizer/fqgan.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- fixtures ---------------------------------------------------------------------------------
+ */
+
+typedef struct fixture {
+    char dir[512];
+    char *config_json; /* meta.json "config", serialised */
+    int seed, batch;
+    long long parameter_count;
+} fixture;
+
+static void fixture_open(fixture *f, const char *name) {
+    snprintf(f->dir, sizeof f->dir, "%s/tests/fixtures/fqgan/%s", FACET_SOURCE_DIR, name);
+    char path[600];
+    snprintf(path, sizeof path, "%s/meta.json", f->dir);
+    facet_doc doc;
+    cr_assert_eq(facet_json_load(&doc, path), FACET_OK, "%s", facet_last_error());
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(doc.root, "config");
+    f->config_json = cJSON_PrintUnformatted(config);
+    f->seed = cJSON_GetObjectItemCaseSensitive(doc.root, "seed")->valueint;
+    f->batch = cJSON_GetObjectItemCaseSensitive(doc.root, "batch")->valueint;
+    f->parameter_count =
+        (long long)cJSON_GetObjectItemCaseSensitive(doc.root, "parameter_count")->valuedouble;
+    facet_doc_free(&doc);
+}
+
+static void fixture_close(fixture *f) {
+    free(f->config_json);
+}
+
+static void read_npy(facet_tensor *t, const char *dir, const char *file) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    cr_assert_eq(facet_npy_read(t, path), FACET_OK, "%s", facet_last_error());
+}
+
+/* Writes the fixture's hash weights to a scratch file and loads them on the CPU. */
+static facet_fqgan *load_fixture_model(const fixture *f, const char *scratch, int max_batch) {
+    char *path = facet_path_join(test_scratch_dir(scratch), "weights.safetensors");
+    cr_assert_eq(facet_fqgan_write_random(path, f->config_json, (uint64_t)f->seed), FACET_OK, "%s",
+                 facet_last_error());
+    facet_fqgan *m = NULL;
+    cr_assert_eq(facet_fqgan_load(&m, path, FACET_FQGAN_CPU, max_batch), FACET_OK, "%s",
+                 facet_last_error());
+    free(path);
+    return m;
+}
+
+/* PSNR of a against b with the decoder's [-1, 1] output range (peak-to-peak 2). */
+static double psnr_range2(const float *a, const float *b, size_t n) {
+    double se = 0.0;
+    for (size_t i = 0; i < n; i++) se += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    const double mse = se / (double)n;
+    return mse == 0.0 ? INFINITY : 10.0 * log10(4.0 / mse);
+}
+
+/* Encodes the fixture inputs and decodes the reference indices; checks the issue's bounds:
+ * indices identical on >= 99.9% of positions, pre-quantisation features within 1e-4 of the
+ * reference relative to its largest magnitude, reconstruction PSNR >= 50 dB. */
+static void check_parity(const char *name) {
+    fixture f;
+    fixture_open(&f, name);
+    facet_fqgan *m = load_fixture_model(&f, name, f.batch);
+    const facet_fqgan_config *c = facet_fqgan_config_of(m);
+    cr_assert_eq(c->parameter_count, f.parameter_count, "parameters: %lld, reference %lld",
+                 (long long)c->parameter_count, f.parameter_count);
+    facet_tensor inputs;
+    char root[600];
+    snprintf(root, sizeof root, "%s/tests/fixtures/fqgan", FACET_SOURCE_DIR);
+    read_npy(&inputs, root, "inputs.npy");
+    cr_assert_eq(inputs.shape[0], f.batch);
+    cr_assert_eq(inputs.shape[2], c->image_size);
+    const size_t len = (size_t)c->grid * c->grid, n_tok = (size_t)f.batch * len;
+    const size_t n_feat = n_tok * c->codebook_dim;
+    uint16_t *indices[3];
+    float *features[3];
+    for (int k = 0; k < c->branch_count; k++) {
+        indices[k] = facet_alloc(n_tok, sizeof(uint16_t));
+        features[k] = facet_alloc(n_feat, sizeof(float));
+    }
+    cr_assert_eq(facet_fqgan_encode(m, inputs.data, f.batch, indices, features), FACET_OK, "%s",
+                 facet_last_error());
+    uint16_t *ref_indices[3];
+    for (int k = 0; k < c->branch_count; k++) {
+        char file[64];
+        facet_tensor ref_f, ref_i;
+        snprintf(file, sizeof file, "features_%s.npy", c->branch_names[k]);
+        read_npy(&ref_f, f.dir, file);
+        snprintf(file, sizeof file, "indices_%s.npy", c->branch_names[k]);
+        read_npy(&ref_i, f.dir, file);
+        cr_assert_eq((size_t)facet_tensor_numel(&ref_f), n_feat);
+        cr_assert_eq((size_t)facet_tensor_numel(&ref_i), n_tok);
+        double worst = 0.0, peak = 0.0;
+        for (size_t i = 0; i < n_feat; i++) {
+            const double r = facet_tensor_get_f64(&ref_f, i);
+            worst = fmax(worst, fabs(features[k][i] - r));
+            peak = fmax(peak, fabs(r));
+        }
+        size_t equal = 0;
+        ref_indices[k] = facet_alloc(n_tok, sizeof(uint16_t));
+        for (size_t i = 0; i < n_tok; i++) {
+            ref_indices[k][i] = (uint16_t)facet_tensor_get_f64(&ref_i, i);
+            equal += indices[k][i] == ref_indices[k][i];
+        }
+        const double agreement = (double)equal / (double)n_tok;
+        cr_log_info("%s %s: index agreement %.4f (%zu/%zu), feature error %.3g relative", name,
+                    c->branch_names[k], agreement, equal, n_tok, worst / peak);
+        cr_expect(agreement >= 0.999, "%s %s: indices agree on %.4f", name, c->branch_names[k],
+                  agreement);
+        cr_expect(worst <= 1e-4 * peak, "%s %s: feature error %.3g relative", name,
+                  c->branch_names[k], worst / peak);
+        facet_tensor_free(&ref_f);
+        facet_tensor_free(&ref_i);
+    }
+    facet_tensor ref_recon;
+    read_npy(&ref_recon, f.dir, "reconstruction.npy");
+    const size_t n_pix = (size_t)facet_tensor_numel(&ref_recon);
+    float *recon = facet_alloc(n_pix, sizeof(float));
+    cr_assert_eq(facet_fqgan_decode(m, (const uint16_t *const *)ref_indices, f.batch, recon),
+                 FACET_OK, "%s", facet_last_error());
+    const double psnr = psnr_range2(recon, ref_recon.data, n_pix);
+    cr_log_info("%s: reconstruction PSNR %.1f dB against the reference", name, psnr);
+    cr_expect(psnr >= 50.0, "%s: reconstruction PSNR %.1f dB", name, psnr);
+    for (int k = 0; k < c->branch_count; k++) {
+        free(indices[k]);
+        free(features[k]);
+        free(ref_indices[k]);
+    }
+    free(recon);
+    facet_tensor_free(&ref_recon);
+    facet_tensor_free(&inputs);
+    facet_fqgan_free(m);
+    fixture_close(&f);
+}
+
+Test(fqgan, dual16_matches_reference) {
+    check_parity("small-dual16");
+}
+
+Test(fqgan, dual8_matches_reference) {
+    check_parity("small-dual8");
+}
+
+Test(fqgan, triple16_matches_reference) {
+    check_parity("small-triple16");
+}
+
+Test(fqgan, triple8_matches_reference) {
+    check_parity("small-triple8");
+}
+
+Test(fqgan, config_reports_variant_and_sizes_from_metadata) {
+    fixture f;
+    fixture_open(&f, "small-triple8");
+    facet_fqgan *m = load_fixture_model(&f, "fq_config", 1);
+    const facet_fqgan_config *c = facet_fqgan_config_of(m);
+    cr_assert_str_eq(c->variant, "triple");
+    cr_assert_eq(c->branch_count, 3);
+    cr_assert_str_eq(c->branch_names[0], "vis");
+    cr_assert_str_eq(c->branch_names[1], "sem_mid");
+    cr_assert_str_eq(c->branch_names[2], "sem_high");
+    cr_assert_eq(c->downsample, 8);
+    cr_assert_eq(c->image_size, 64);
+    cr_assert_eq(c->grid, 8);
+    cr_assert_eq(c->codebook_size, 512);
+    cr_assert_eq(c->codebook_dim, 8);
+    /* at least the weights (4 bytes per parameter) plus activations */
+    cr_assert_gt(facet_fqgan_memory_bytes(m), (size_t)c->parameter_count * 4);
+    facet_fqgan_free(m);
+    fixture_close(&f);
+}
+
+/* A batch is the same computation as its images one at a time. */
+Test(fqgan, batch_encodes_each_image_as_alone) {
+    fixture f;
+    fixture_open(&f, "small-dual8");
+    facet_fqgan *m = load_fixture_model(&f, "fq_batch", 2);
+    const facet_fqgan_config *c = facet_fqgan_config_of(m);
+    facet_tensor inputs;
+    char root[600];
+    snprintf(root, sizeof root, "%s/tests/fixtures/fqgan", FACET_SOURCE_DIR);
+    read_npy(&inputs, root, "inputs.npy");
+    const size_t len = (size_t)c->grid * c->grid, image = (size_t)3 * 64 * 64;
+    uint16_t both[2][128], one[2][64];
+    uint16_t *both_p[2] = {both[0], both[1]};
+    cr_assert_eq(facet_fqgan_encode(m, inputs.data, 2, both_p, NULL), FACET_OK);
+    for (int b = 0; b < 2; b++) {
+        uint16_t *one_p[2] = {one[0], one[1]};
+        cr_assert_eq(facet_fqgan_encode(m, (const float *)inputs.data + b * image, 1, one_p, NULL),
+                     FACET_OK);
+        for (int k = 0; k < 2; k++)
+            cr_assert_arr_eq(one[k], both[k] + b * len, len * sizeof(uint16_t));
+    }
+    facet_tensor_free(&inputs);
+    facet_fqgan_free(m);
+    fixture_close(&f);
+}
+
+Test(fqgan, batch_beyond_max_batch_and_bad_tokens_are_rejected) {
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    facet_fqgan *m = load_fixture_model(&f, "fq_limits", 1);
+    float image[3 * 64 * 64] = {0};
+    uint16_t a[32], b[32];
+    uint16_t *idx[2] = {a, b};
+    cr_assert_eq(facet_fqgan_encode(m, image, 2, idx, NULL), FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "batch 2 outside [1, 1]"), "%s", facet_last_error());
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    b[5] = 512; /* the codebook has 512 codes: 0..511 */
+    float out[3 * 64 * 64];
+    cr_assert_eq(facet_fqgan_decode(m, (const uint16_t *const *)idx, 1, out),
+                 FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "branch 'sem' token 5 is 512, the codebook has 512"), "%s",
+              facet_last_error());
+    facet_fqgan_free(m);
+    fixture_close(&f);
+}
+
+/* ---- post-processing --------------------------------------------------------------------------
+ */
+
+/* The reference's torch.clamp(127.5 x + 128, 0, 255).to(uint8) of its own reconstructions. */
+Test(fqgan, to_uint8_matches_pytorch_on_reference_reconstructions) {
+    static const char *const names[] = {"small-dual16", "small-dual8", "small-triple16",
+                                        "small-triple8"};
+    for (int i = 0; i < 4; i++) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/tests/fixtures/fqgan/%s", FACET_SOURCE_DIR, names[i]);
+        facet_tensor recon, u8;
+        read_npy(&recon, dir, "reconstruction.npy");
+        read_npy(&u8, dir, "reconstruction_u8.npy");
+        const int batch = (int)recon.shape[0], h = (int)recon.shape[2], w = (int)recon.shape[3];
+        uint8_t *out = facet_alloc((size_t)batch * h * w * 3, 1);
+        for (int b = 0; b < batch; b++)
+            facet_fqgan_to_uint8((const float *)recon.data + (size_t)b * 3 * h * w, w, h,
+                                 out + (size_t)b * h * w * 3);
+        cr_assert_arr_eq(out, u8.data, (size_t)batch * h * w * 3, "%s", names[i]);
+        free(out);
+        facet_tensor_free(&recon);
+        facet_tensor_free(&u8);
+    }
+}
+
+Test(fqgan, to_uint8_clamps_truncates_and_does_not_fuse) {
+    /* x = -0.98823529... (bits 0xBF7CFCFD): 127.5 x rounds to float as -125.99999 + 128 -> 2.0
+     * in two roundings (PyTorch); one fused rounding gives 1.99999 -> 1. */
+    union {
+        uint32_t u;
+        float f;
+    } boundary = {0xBF7CFCFDu};
+    const float xs[8] = {-1.0f, 1.0f, 0.0f, -2.0f, 0.5f, 3.0f, NAN, boundary.f};
+    const uint8_t expected[8] = {0, 255, 128, 0, 191, 255, 0, 2};
+    float chw[3 * 8];
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 8; i++) chw[c * 8 + i] = xs[i];
+    uint8_t hwc[8 * 3];
+    facet_fqgan_to_uint8(chw, 8, 1, hwc);
+    for (int i = 0; i < 8; i++)
+        for (int c = 0; c < 3; c++)
+            cr_assert_eq(hwc[i * 3 + c], expected[i], "x = %.9g -> %d, expected %d", xs[i],
+                         hwc[i * 3 + c], expected[i]);
+}
+
+/* ---- default configuration --------------------------------------------------------------------
+ */
+
+/* The official Dual-16 size: 111,294,355 inference parameters (counted from the module tree by
+ * `tools/reference/fqgan_ref.py params --config dual16`; 150.4M with the training-only
+ * feature-prediction head), and parity with the reference at that size (fixture dual16: hash
+ * weights of seed 3, one 256x256 formula image): the Winograd convolutions of the 256/128/64
+ * levels and the 16384-code lookups at full depth. */
+Test(fqgan, default_dual16_has_official_sizes_and_matches_reference, .timeout = 240) {
+    char config[1024];
+    cr_assert_eq(facet_fqgan_default_config("dual", 16, config, sizeof config), FACET_OK);
+    char *path = facet_path_join(test_scratch_dir("fq_default"), "dual16.safetensors");
+    cr_assert_eq(facet_fqgan_write_random(path, config, 3), FACET_OK, "%s", facet_last_error());
+    facet_fqgan *m = NULL;
+    cr_assert_eq(facet_fqgan_load(&m, path, FACET_FQGAN_CPU, 1), FACET_OK, "%s",
+                 facet_last_error());
+    remove(path);
+    free(path);
+    const facet_fqgan_config *c = facet_fqgan_config_of(m);
+    cr_assert_eq(c->parameter_count, 111294355LL, "%lld", (long long)c->parameter_count);
+    cr_assert_eq(c->grid, 16);
+    cr_assert_eq(c->codebook_size, 16384);
+    /* formula_image of the reference: 0.75 sin(0.045 i + 0.03 (c + 1) j + c) cos(0.02 (i - j)) */
+    const int size = 256;
+    float *image = facet_alloc((size_t)3 * size * size, sizeof(float));
+    for (int ch = 0; ch < 3; ch++)
+        for (int i = 0; i < size; i++)
+            for (int j = 0; j < size; j++)
+                image[((size_t)ch * size + i) * size + j] =
+                    (float)(0.75 * sin(0.045 * i + 0.03 * (ch + 1) * j + ch) * cos(0.02 * (i - j)));
+    uint16_t tokens[2][256];
+    float features[2][8 * 256];
+    uint16_t *idx[2] = {tokens[0], tokens[1]};
+    float *feat[2] = {features[0], features[1]};
+    cr_assert_eq(facet_fqgan_encode(m, image, 1, idx, feat), FACET_OK, "%s", facet_last_error());
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/fqgan/dual16", FACET_SOURCE_DIR);
+    for (int k = 0; k < 2; k++) {
+        char file[64];
+        facet_tensor ref_f, ref_i;
+        snprintf(file, sizeof file, "features_%s.npy", c->branch_names[k]);
+        read_npy(&ref_f, dir, file);
+        snprintf(file, sizeof file, "indices_%s.npy", c->branch_names[k]);
+        read_npy(&ref_i, dir, file);
+        double worst = 0.0, peak = 0.0;
+        for (int i = 0; i < 8 * 256; i++) {
+            const double r = facet_tensor_get_f64(&ref_f, i);
+            worst = fmax(worst, fabs(features[k][i] - r));
+            peak = fmax(peak, fabs(r));
+        }
+        int equal = 0;
+        for (int i = 0; i < 256; i++) equal += tokens[k][i] == facet_tensor_get_f64(&ref_i, i);
+        cr_log_info("dual16 %s: index agreement %d/256, feature error %.3g relative",
+                    c->branch_names[k], equal, worst / peak);
+        cr_expect(equal >= 256 * 0.999, "dual16 %s: %d/256 indices agree", c->branch_names[k],
+                  equal);
+        cr_expect(worst <= 1e-4 * peak, "dual16 %s: feature error %.3g relative",
+                  c->branch_names[k], worst / peak);
+        facet_tensor_free(&ref_f);
+        facet_tensor_free(&ref_i);
+    }
+    /* decode the reference's tokens; compare the central crop */
+    uint16_t ref_tokens[2][256];
+    for (int k = 0; k < 2; k++) {
+        char file[64];
+        facet_tensor ref_i;
+        snprintf(file, sizeof file, "indices_%s.npy", c->branch_names[k]);
+        read_npy(&ref_i, dir, file);
+        for (int i = 0; i < 256; i++) ref_tokens[k][i] = (uint16_t)facet_tensor_get_f64(&ref_i, i);
+        facet_tensor_free(&ref_i);
+    }
+    const uint16_t *ref_idx[2] = {ref_tokens[0], ref_tokens[1]};
+    cr_assert_eq(facet_fqgan_decode(m, ref_idx, 1, image), FACET_OK, "%s", facet_last_error());
+    facet_tensor crop;
+    read_npy(&crop, dir, "reconstruction_crop.npy");
+    const int lo = (size - 64) / 2;
+    float *mine = facet_alloc((size_t)3 * 64 * 64, sizeof(float));
+    for (int ch = 0; ch < 3; ch++)
+        for (int i = 0; i < 64; i++)
+            for (int j = 0; j < 64; j++)
+                mine[(ch * 64 + i) * 64 + j] = image[((size_t)ch * size + lo + i) * size + lo + j];
+    const double psnr = psnr_range2(mine, crop.data, (size_t)3 * 64 * 64);
+    cr_log_info("dual16: reconstruction PSNR %.1f dB against the reference (central crop)", psnr);
+    cr_expect(psnr >= 50.0, "dual16: reconstruction PSNR %.1f dB", psnr);
+    facet_tensor_free(&crop);
+    free(mine);
+    free(image);
+    facet_fqgan_free(m);
+}
+
+Test(fqgan, default_configs_cover_the_official_variants) {
+    char config[1024];
+    cr_assert_eq(facet_fqgan_default_config("triple", 8, config, sizeof config), FACET_OK);
+    cr_assert(strstr(config, "\"grid\": 32"), "%s", config);
+    cr_assert(strstr(config, "\"ch_mult\": [1, 2, 2, 4]"), "%s", config);
+    cr_assert(strstr(config, "\"sem_high\""), "%s", config);
+    cr_assert_eq(facet_fqgan_default_config("quad", 16, config, sizeof config),
+                 FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "no official FQGAN config 'quad'"), "%s",
+              facet_last_error());
+}
+
+/* ---- malformed weights ------------------------------------------------------------------------
+ */
+
+/* Writes the small Dual-16 weights, then rewrites them with `variant` and `config` metadata,
+ * without tensor `skip`, with tensor `reshape` given a wrong shape, and with an extra tensor
+ * when `extra`. Returns the path of the rewritten file (static buffer). */
+static const char *write_variant(const char *variant, const char *config, const char *skip,
+                                 const char *reshape, int extra) {
+    static char path[600];
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    const char *dir = test_scratch_dir("fq_bad");
+    char *good = facet_path_join(dir, "good.safetensors");
+    cr_assert_eq(facet_fqgan_write_random(good, f.config_json, 1), FACET_OK);
+    facet_safetensors in;
+    cr_assert_eq(facet_safetensors_open(&in, good), FACET_OK);
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    facet_safetensors_writer_metadata(&w, "format", "facet-fqgan");
+    facet_safetensors_writer_metadata(&w, "version", "1");
+    facet_safetensors_writer_metadata(&w, "variant", variant);
+    facet_safetensors_writer_metadata(&w, "config", config ? config : f.config_json);
+    facet_tensor reshaped;
+    for (int i = 0; i < in.count; i++) {
+        const facet_safetensors_entry *e = &in.entries[i];
+        if (skip && strcmp(e->name, skip) == 0) continue;
+        if (reshape && strcmp(e->name, reshape) == 0) {
+            reshaped = e->tensor;
+            reshaped.ndim = 2;
+            reshaped.shape[0] = e->tensor.shape[0] / 2;
+            reshaped.shape[1] = facet_tensor_numel(&e->tensor) / reshaped.shape[0];
+            facet_safetensors_writer_add(&w, e->name, &reshaped);
+            continue;
+        }
+        facet_safetensors_writer_add(&w, e->name, &e->tensor);
+    }
+    float four[4] = {0};
+    facet_tensor t = {FACET_DTYPE_F32, 1, {4}, four, FACET_MEMORY_HOST, 0};
+    if (extra) facet_safetensors_writer_add(&w, "feat_pred_head.ln_pre.weight", &t);
+    snprintf(path, sizeof path, "%s/bad.safetensors", dir);
+    cr_assert_eq(facet_safetensors_write(&w, path), FACET_OK, "%s", facet_last_error());
+    facet_safetensors_writer_free(&w);
+    facet_safetensors_close(&in);
+    free(good);
+    fixture_close(&f);
+    return path;
+}
+
+static void expect_load_error(const char *path, const char *fragment) {
+    facet_fqgan *m = NULL;
+    cr_assert_neq(facet_fqgan_load(&m, path, FACET_FQGAN_CPU, 1), FACET_OK);
+    cr_assert_null(m);
+    cr_assert(strstr(facet_last_error(), fragment), "message '%s' lacks '%s'", facet_last_error(),
+              fragment);
+    cr_assert(strstr(facet_last_error(), "bad.safetensors"), "names the file: %s",
+              facet_last_error());
+}
+
+Test(fqgan, missing_tensor_is_named) {
+    expect_load_error(
+        write_variant("dual", NULL, "decoder.conv_blocks.1.res.0.nin_shortcut.bias", NULL, 0),
+        "no tensor 'decoder.conv_blocks.1.res.0.nin_shortcut.bias'");
+}
+
+Test(fqgan, misshaped_tensor_is_named) {
+    expect_load_error(
+        write_variant("dual", NULL, NULL, "encoder.semantic_head.0.transformer.1.mlp.c_fc.weight",
+                      0),
+        "'encoder.semantic_head.0.transformer.1.mlp.c_fc.weight': expected F32 [512,128], got "
+        "F32 [256,256]");
+}
+
+Test(fqgan, unexpected_tensor_is_named) {
+    /* training-only heads are dropped by tools/convert_fqgan.py, never loaded */
+    expect_load_error(write_variant("dual", NULL, NULL, NULL, 1),
+                      "unexpected tensor 'feat_pred_head.ln_pre.weight'");
+}
+
+Test(fqgan, variant_metadata_disagreeing_with_config_is_rejected) {
+    expect_load_error(write_variant("triple", NULL, NULL, NULL, 0),
+                      "metadata 'variant' is 'triple' but the config describes 'dual'");
+}
+
+/* `config` with `key` set to the JSON `value` (a fresh allocation). */
+static char *config_with(const char *config, const char *key, const char *value) {
+    cJSON *root = cJSON_Parse(config), *v = cJSON_Parse(value);
+    cr_assert(root && v);
+    cJSON_ReplaceItemInObjectCaseSensitive(root, key, v);
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+Test(fqgan, triple_config_on_dual_tensors_names_the_missing_branch) {
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    char *triple = config_with(f.config_json, "variant", "\"triple\"");
+    char *config = config_with(triple, "branches", "[\"vis\", \"sem_mid\", \"sem_high\"]");
+    expect_load_error(write_variant("triple", config, NULL, NULL, 0),
+                      "no tensor 'encoder.semantic_head_mid.0.positional_embedding'");
+    free(triple);
+    free(config);
+    fixture_close(&f);
+}
+
+Test(fqgan, unknown_variant_is_rejected) {
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    char *config = config_with(f.config_json, "variant", "\"quad\"");
+    expect_load_error(write_variant("quad", config, NULL, NULL, 0),
+                      "unknown variant 'quad' (expected \"dual\" or \"triple\")");
+    free(config);
+    fixture_close(&f);
+}
+
+Test(fqgan, inconsistent_sizes_are_rejected) {
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    char *config = config_with(f.config_json, "downsample", "8");
+    expect_load_error(write_variant("dual", config, NULL, NULL, 0),
+                      "downsample 8 does not match 5 levels of ch_mult (expected 16)");
+    free(config);
+    char *wide = config_with(f.config_json, "adapter_width", "256");
+    expect_load_error(write_variant("dual", wide, NULL, NULL, 0),
+                      "adapter_width 256 must equal the encoder's last width 128");
+    free(wide);
+    fixture_close(&f);
+}
+
+Test(fqgan, other_safetensors_are_rejected_with_a_hint) {
+    const char *dir = test_scratch_dir("fq_other");
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    float one = 1.0f;
+    facet_tensor t = {FACET_DTYPE_F32, 1, {1}, &one, FACET_MEMORY_HOST, 0};
+    facet_safetensors_writer_add(&w, "x", &t);
+    char *path = facet_path_join(dir, "bad.safetensors");
+    cr_assert_eq(facet_safetensors_write(&w, path), FACET_OK);
+    facet_safetensors_writer_free(&w);
+    expect_load_error(path, "not facet FQGAN weights (metadata 'format' is missing");
+    cr_assert(strstr(facet_last_error(), "tools/convert_fqgan.py"), "%s", facet_last_error());
+    free(path);
+}
+
+Test(fqgan, cuda_backend_without_a_gpu_fails_cleanly) {
+    if (facet_cuda_available()) cr_skip_test("a CUDA device is present");
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    char *path = facet_path_join(test_scratch_dir("fq_cuda"), "w.safetensors");
+    cr_assert_eq(facet_fqgan_write_random(path, f.config_json, 1), FACET_OK);
+    facet_fqgan *m = NULL;
+    cr_assert_eq(facet_fqgan_load(&m, path, FACET_FQGAN_CUDA_BF16, 1), FACET_ERR_CUDA);
+    cr_assert_null(m);
+    cr_assert(strstr(facet_last_error(), "CUDA"), "%s", facet_last_error());
+    free(path);
+    fixture_close(&f);
+}
+
+Test(fqgan, backend_names_round_trip) {
+    facet_fqgan_backend b;
+    cr_assert_eq(facet_fqgan_backend_parse("cuda-bf16", &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CUDA_BF16);
+    cr_assert_str_eq(facet_fqgan_backend_name(FACET_FQGAN_CUDA_TF32), "cuda-tf32");
+    cr_assert_eq(facet_fqgan_backend_parse("cuda", &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CUDA_FP32);
+    cr_assert_eq(facet_fqgan_backend_parse("tpu", &b), FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "unknown FQGAN backend 'tpu'"), "%s", facet_last_error());
+}

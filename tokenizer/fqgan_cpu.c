@@ -1,0 +1,679 @@
+/* FQGAN CPU backend: matrix products with OpenBLAS cblas_sgemm (3x3 convolutions as the
+ * [cout, cin*9] weight times im2col chunks of output pixels), everything else with OpenMP loops
+ * over the per-element functions of tokenizer/fqgan_ops.h. */
+#include "core/alloc.h"
+#include "tokenizer/fqgan_internal.h"
+#include "tokenizer/fqgan_ops.h"
+
+#include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-thread im2col chunks: at most this many floats (1 MiB: stays in a core's L2 cache). */
+#define COL_CHUNK_FLOATS ((size_t)1 << 18)
+
+/* All parallelism is OpenMP: each thread calls OpenBLAS on its own part of a product, with
+ * OpenBLAS single-threaded for the duration of the op (two thread pools spinning on the same
+ * cores cost 2-4x). The previous OpenBLAS thread count is restored after each op. */
+typedef struct cpu_backend {
+    fqgan_backend base;
+    void **allocs;
+    int alloc_count, alloc_capacity;
+    int threads;
+    float *col; /* threads x col_floats: im2col chunks */
+    size_t col_floats;
+    float *scores; /* threads x score_floats: attention rows */
+    size_t score_floats;
+    float *wino; /* threads x wino_floats: Winograd V and M blocks */
+    size_t wino_floats;
+    size_t allocated; /* bytes through cpu_alloc */
+} cpu_backend;
+
+static cpu_backend *cpu(fqgan_backend *be) {
+    return (cpu_backend *)be;
+}
+
+static int blas_serial_begin(void) {
+    const int previous = openblas_get_num_threads();
+    if (previous != 1) openblas_set_num_threads(1);
+    return previous;
+}
+
+static void blas_serial_end(int previous) {
+    if (previous != 1) openblas_set_num_threads(previous);
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static void cpu_destroy(fqgan_backend *be) {
+    cpu_backend *c = cpu(be);
+    for (int i = 0; i < c->alloc_count; i++) free(c->allocs[i]);
+    free(c->allocs);
+    free(c->col);
+    free(c->scores);
+    free(c->wino);
+    free(c);
+}
+
+static facet_status aligned(size_t bytes, void **out) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for FQGAN", bytes);
+    *out = p;
+    return FACET_OK;
+}
+
+static facet_status cpu_alloc(fqgan_backend *be, size_t bytes, void **out) {
+    cpu_backend *c = cpu(be);
+    if (c->alloc_count == c->alloc_capacity) {
+        int cap = c->alloc_capacity ? 2 * c->alloc_capacity : 16;
+        void **grown = facet_realloc(c->allocs, (size_t)cap, sizeof *grown);
+        if (!grown) return facet_last_status();
+        c->allocs = grown;
+        c->alloc_capacity = cap;
+    }
+    facet_status s = aligned(bytes, out);
+    if (s == FACET_OK) {
+        c->allocs[c->alloc_count++] = *out;
+        c->allocated += bytes;
+    }
+    return s;
+}
+
+static facet_status cpu_copy(fqgan_backend *be, void *dst, const void *src, size_t bytes) {
+    (void)be;
+    if (dst != src) memcpy(dst, src, bytes);
+    return FACET_OK;
+}
+
+static facet_status cpu_prepare(fqgan_backend *be, const float *params, size_t count) {
+    (void)be, (void)params, (void)count;
+    return FACET_OK;
+}
+
+static size_t cpu_memory_bytes(const fqgan_backend *be) {
+    const cpu_backend *c = (const cpu_backend *)be;
+    return c->allocated +
+           (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float);
+}
+
+/* ---- convolution ------------------------------------------------------------------------------
+ */
+
+static void out_size(fqgan_conv_mode mode, int h, int w, int *ho, int *wo) {
+    *ho = h, *wo = w;
+    switch (mode) {
+    case FQGAN_CONV_SAME:
+        break;
+    case FQGAN_CONV_DOWNSAMPLE:
+        *ho = (h - 2) / 2 + 1, *wo = (w - 2) / 2 + 1;
+        break;
+    case FQGAN_CONV_UPSAMPLE:
+        *ho = 2 * h, *wo = 2 * w;
+        break;
+    }
+}
+
+/* Input coordinate feeding output coordinate o through tap t (0..2) of a 3x3 kernel, or -1 for
+ * the zero padding. */
+static inline int source_coord(fqgan_conv_mode mode, int o, int t, int n) {
+    int i;
+    switch (mode) {
+    case FQGAN_CONV_SAME:
+        i = o + t - 1;
+        return i >= 0 && i < n ? i : -1;
+    case FQGAN_CONV_DOWNSAMPLE:
+        i = 2 * o + t;
+        return i < n ? i : -1;
+    case FQGAN_CONV_UPSAMPLE:
+        i = o + t - 1;
+        return i >= 0 && i < 2 * n ? i / 2 : -1;
+    }
+    return -1;
+}
+
+/* col [cin*9, n] for the output pixels [p0, p0 + n) (row-major over the output) of one image
+ * x [cin, h, w]; row kk = ci * 9 + ky * 3 + kx matches the weight layout [cout, cin, 3, 3]. */
+static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, int wo, int p0,
+                   int n, float *col) {
+    for (int kk = 0; kk < cin * 9; kk++) {
+        const int ci = kk / 9, ky = (kk % 9) / 3, kx = kk % 3;
+        const float *plane = x + (size_t)ci * h * w;
+        float *dst = col + (size_t)kk * n;
+        for (int p = p0; p < p0 + n;) {
+            const int oy = p / wo, ox0 = p % wo;
+            const int ox1 = ox0 + (p0 + n - p) < wo ? ox0 + (p0 + n - p) : wo;
+            float *d = dst + (p - p0);
+            const int iy = source_coord(mode, oy, ky, h);
+            if (iy < 0) {
+                memset(d, 0, (size_t)(ox1 - ox0) * sizeof *d);
+            } else if (mode == FQGAN_CONV_SAME) {
+                /* d[ox] = src[ox + kx - 1], zero outside the row */
+                const float *src = plane + (size_t)iy * w + kx - 1;
+                const int lo = ox0 > (1 - kx) ? ox0 : 1 - kx;
+                const int hi = ox1 < w + 1 - kx ? ox1 : w + 1 - kx;
+                for (int ox = ox0; ox < lo; ox++) d[ox - ox0] = 0.0f;
+                if (hi > lo) memcpy(d + (lo - ox0), src + lo, (size_t)(hi - lo) * sizeof *d);
+                for (int ox = hi > lo ? hi : lo; ox < ox1; ox++) d[ox - ox0] = 0.0f;
+            } else {
+                const float *src = plane + (size_t)iy * w;
+                for (int ox = ox0; ox < ox1; ox++) {
+                    const int ix = source_coord(mode, ox, kx, w);
+                    d[ox - ox0] = ix < 0 ? 0.0f : src[ix];
+                }
+            }
+            p += ox1 - ox0;
+        }
+    }
+}
+
+/* ---- Winograd F(4x4, 3x3) ------------------------------------------------------------------
+ * Stride-1 3x3 convolutions of the high-resolution levels (>= 64x64 outputs: the bulk of the
+ * work) use Winograd's
+ * minimal filtering (Lavin & Gray 2016; points 0, +-1, +-2, infinity): per 4x4 output tile,
+ * Y = A^T [sum_ci (G g G^T) . (B^T d B)] A with d the 6x6 input patch. The sum over input
+ * channels is 36 matrix products [cout, cin] x [cin, tiles] (OpenBLAS), 2.25 instead of 9
+ * multiplications per output and tap. Transformed weights U = G g G^T are computed once in
+ * double precision. Accuracy: about 1e-5 of the output's magnitude per layer (direct fp32:
+ * 3e-7); the fixtures' bounds hold with margin (tests/test_fqgan.c). */
+
+enum { WINO_MAX_TILES = 64, WINO_MIN_PIXELS = 64 * 64 };
+
+static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+
+/* r = B^T d for a 6-vector d (strided). */
+static inline void wino_bt(const float *d, int sd, float *r, int sr) {
+    const float d0 = d[0], d1 = d[sd], d2 = d[2 * sd], d3 = d[3 * sd], d4 = d[4 * sd],
+                d5 = d[5 * sd];
+    r[0] = 4.0f * d0 - 5.0f * d2 + d4;
+    r[sr] = -4.0f * (d1 + d2) + d3 + d4;
+    r[2 * sr] = 4.0f * (d1 - d2) - d3 + d4;
+    r[3 * sr] = 2.0f * (d3 - d1) - d2 + d4;
+    r[4 * sr] = 2.0f * (d1 - d3) - d2 + d4;
+    r[5 * sr] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+/* r = A^T m for a 6-vector m (strided), 4 outputs. */
+static inline void wino_at(const float *m, int sm, float *r, int sr) {
+    const float m0 = m[0], m1 = m[sm], m2 = m[2 * sm], m3 = m[3 * sm], m4 = m[4 * sm],
+                m5 = m[5 * sm];
+    const float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+    r[0] = m0 + a + c;
+    r[sr] = b + 2.0f * d;
+    r[2 * sr] = a + 4.0f * c;
+    r[3 * sr] = b + 8.0f * d + m5;
+}
+
+static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
+    cpu_backend *cb = cpu(be);
+    c->aux = NULL;
+    if (c->k != 3 || c->mode == FQGAN_CONV_DOWNSAMPLE || c->cin < 16 ||
+        c->out_size * c->out_size < WINO_MIN_PIXELS)
+        return FACET_OK;
+    float *u;
+    facet_status s = cpu_alloc(be, (size_t)36 * c->cout * c->cin * sizeof *u, (void **)&u);
+    if (s != FACET_OK) return s;
+    for (int o = 0; o < c->cout; o++)
+        for (int ci = 0; ci < c->cin; ci++) {
+            const float *g = c->w + ((size_t)o * c->cin + ci) * 9;
+            double t[6][3];
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] =
+                        WINO_G[i][0] * g[j] + WINO_G[i][1] * g[3 + j] + WINO_G[i][2] * g[6 + j];
+            for (int i = 0; i < 6; i++)
+                for (int l = 0; l < 6; l++)
+                    u[((size_t)(i * 6 + l) * c->cout + o) * c->cin + ci] =
+                        (float)(t[i][0] * WINO_G[l][0] + t[i][1] * WINO_G[l][1] +
+                                t[i][2] * WINO_G[l][2]);
+        }
+    c->aux = u;
+    const size_t need = (size_t)36 * (c->cin + c->cout) * WINO_MAX_TILES;
+    if (need > cb->wino_floats) {
+        free(cb->wino);
+        cb->wino = NULL;
+        cb->wino_floats = 0;
+        s = aligned((size_t)cb->threads * need * sizeof(float), (void **)&cb->wino);
+        if (s != FACET_OK) return s;
+        cb->wino_floats = need;
+    }
+    return FACET_OK;
+}
+
+/* Input rows (or columns) feeding a tile starting at output coordinate o0: -1 for padding. */
+static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
+    for (int i = 0; i < 6; i++) {
+        const int v = o0 + i - 1;
+        if (mode == FQGAN_CONV_UPSAMPLE)
+            src[i] = v >= 0 && v < 2 * n ? v / 2 : -1;
+        else
+            src[i] = v >= 0 && v < n ? v : -1;
+    }
+}
+
+/* Where a tile reads and writes. */
+typedef struct wino_tile {
+    int b, ty, tx, interior;
+    int iy[6], ix[6];
+} wino_tile;
+
+/* Blocks of one task: V [36][cin][nt] (transformed inputs), M [36][cout][nt] (products). The
+ * transforms loop over channels outside and tiles inside, so that consecutive tiles read
+ * neighbouring windows of one plane and the 36 blocks are written and read sequentially. */
+static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h, int w,
+                      const float *add, float *y) {
+    const int up = c->mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
+    const int th = (ho + 3) / 4, tw = (wo + 3) / 4, per_image = th * tw, total = batch * per_image;
+    int nt = (total + cb->threads - 1) / cb->threads;
+    nt = nt > WINO_MAX_TILES ? WINO_MAX_TILES : nt < 8 ? 8 : nt;
+    const int tasks = (total + nt - 1) / nt, cin = c->cin, cout = c->cout;
+    const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
+    const float *u = c->aux;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int task = 0; task < tasks; task++) {
+        const int t0 = task * nt, n = t0 + nt <= total ? nt : total - t0;
+        float *V = cb->wino + (size_t)thread_id() * cb->wino_floats;
+        float *M = V + (size_t)36 * cin * nt;
+        const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
+        wino_tile tiles[WINO_MAX_TILES];
+        for (int tl = 0; tl < n; tl++) {
+            wino_tile *tt = &tiles[tl];
+            const int t = t0 + tl;
+            tt->b = t / per_image;
+            tt->ty = (t % per_image) / tw;
+            tt->tx = t % tw;
+            wino_sources(c->mode, tt->ty * 4, h, tt->iy);
+            wino_sources(c->mode, tt->tx * 4, w, tt->ix);
+            /* interior tiles of a stride-1 conv read a plain 6x6 window */
+            tt->interior =
+                !up && tt->iy[0] >= 0 && tt->iy[5] >= 0 && tt->ix[0] >= 0 && tt->ix[5] >= 0;
+        }
+        for (int ci = 0; ci < cin; ci++) {
+            float *vc = V + (size_t)ci * nt;
+            for (int tl = 0; tl < n; tl++) {
+                const wino_tile *tt = &tiles[tl];
+                const float *plane = x + ((size_t)tt->b * cin + ci) * hw_in;
+                float d[36], tmp[36], v[36];
+                if (tt->interior) {
+                    const float *win = plane + (size_t)tt->iy[0] * w + tt->ix[0];
+                    for (int i = 0; i < 6; i++)
+                        for (int j = 0; j < 6; j++) d[i * 6 + j] = win[(size_t)i * w + j];
+                } else {
+                    for (int i = 0; i < 6; i++) {
+                        const float *row = tt->iy[i] >= 0 ? plane + (size_t)tt->iy[i] * w : NULL;
+                        for (int j = 0; j < 6; j++)
+                            d[i * 6 + j] = row && tt->ix[j] >= 0 ? row[tt->ix[j]] : 0.0f;
+                    }
+                }
+                for (int j = 0; j < 6; j++) wino_bt(d + j, 6, tmp + j, 6);         /* columns */
+                for (int i = 0; i < 6; i++) wino_bt(tmp + 6 * i, 1, v + 6 * i, 1); /* rows */
+                for (int xi = 0; xi < 36; xi++) vc[xi * v_step + tl] = v[xi];
+            }
+        }
+        /* M[xi] [cout, n] = U[xi] [cout, cin] V[xi] [cin, n] */
+        for (int xi = 0; xi < 36; xi++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, n, cin, 1.0f,
+                        u + (size_t)xi * cout * cin, cin, V + xi * v_step, nt, 0.0f,
+                        M + xi * m_step, nt);
+        for (int o = 0; o < cout; o++) {
+            const float *mo = M + (size_t)o * nt;
+            const float bias = c->b[o];
+            for (int tl = 0; tl < n; tl++) {
+                const wino_tile *tt = &tiles[tl];
+                float m[36], tmp[24], r[16];
+                for (int xi = 0; xi < 36; xi++) m[xi] = mo[xi * m_step + tl];
+                for (int j = 0; j < 6; j++) wino_at(m + j, 6, tmp + j, 6);         /* 4x6 */
+                for (int i = 0; i < 4; i++) wino_at(tmp + 6 * i, 1, r + 4 * i, 1); /* 4x4 */
+                const int rows = ho - tt->ty * 4 < 4 ? ho - tt->ty * 4 : 4;
+                const int cols = wo - tt->tx * 4 < 4 ? wo - tt->tx * 4 : 4;
+                const size_t base = ((size_t)tt->b * cout + o) * hw_out + (size_t)tt->ty * 4 * wo +
+                                    (size_t)tt->tx * 4;
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < cols; j++) {
+                        const size_t at = base + (size_t)i * wo + j;
+                        y[at] = r[i * 4 + j] + bias + (add ? add[at] : 0.0f);
+                    }
+            }
+        }
+    }
+}
+
+static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float *x, int batch,
+                             int h, int w, const float *add, float *y) {
+    cpu_backend *cb = cpu(be);
+    const fqgan_conv_mode mode = c->mode;
+    if (c->aux) {
+        const int previous = blas_serial_begin();
+        wino_conv(cb, c, x, batch, h, w, add, y);
+        blas_serial_end(previous);
+        return FACET_OK;
+    }
+    int ho, wo;
+    out_size(mode, h, w, &ho, &wo);
+    const int hw_in = h * w, hw_out = ho * wo, k_rows = c->cin * c->k * c->k;
+    /* output pixels per task: a column chunk of the im2col (or of x for 1x1) */
+    int chunk = (int)(cb->col_floats / (size_t)k_rows);
+    chunk = chunk < 64 ? 64 : chunk & ~15;
+    if ((size_t)chunk * k_rows > cb->col_floats && c->k != 1)
+        return facet_fail(FACET_ERR_INTERNAL, "conv of %d input rows exceeds the workspace",
+                          k_rows);
+    const int per_image = (hw_out + chunk - 1) / chunk, tasks = batch * per_image;
+    const int previous = blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int t = 0; t < tasks; t++) {
+        const int b = t / per_image, p0 = (t % per_image) * chunk;
+        const int n = p0 + chunk <= hw_out ? chunk : hw_out - p0;
+        const float *xb = x + (size_t)b * c->cin * hw_in;
+        float *yb = y + (size_t)b * c->cout * hw_out + p0;
+        const float *ab = add ? add + (size_t)b * c->cout * hw_out + p0 : NULL;
+        /* y = bias (+ add), then the product accumulates into it */
+        for (int o = 0; o < c->cout; o++) {
+            float *row = yb + (size_t)o * hw_out;
+            const float bias = c->b[o];
+            if (ab) {
+                const float *arow = ab + (size_t)o * hw_out;
+                for (int p = 0; p < n; p++) row[p] = arow[p] + bias;
+            } else {
+                for (int p = 0; p < n; p++) row[p] = bias;
+            }
+        }
+        if (c->k == 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, c->w,
+                        c->cin, xb + p0, hw_in, 1.0f, yb, hw_out);
+        } else {
+            float *col = cb->col + (size_t)thread_id() * cb->col_floats;
+            im2col(xb, c->cin, h, w, mode, wo, p0, n, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, k_rows, 1.0f, c->w,
+                        k_rows, col, n, 1.0f, yb, hw_out);
+        }
+    }
+    blas_serial_end(previous);
+    return FACET_OK;
+}
+
+/* ---- normalisation ----------------------------------------------------------------------------
+ */
+
+static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const float *x,
+                                   int batch, int hw, int swish, float *y) {
+    (void)be;
+    const int per_group = n->channels / FQGAN_GROUPS;
+    const size_t count = (size_t)per_group * hw;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int bg = 0; bg < batch * FQGAN_GROUPS; bg++) {
+        const int g = bg % FQGAN_GROUPS;
+        const size_t start = (size_t)bg * count; /* a group is contiguous in [B, C, hw] */
+        const float *xs = x + start;
+        double sum = 0.0;
+        for (size_t i = 0; i < count; i++) sum += xs[i];
+        const double mean = sum / (double)count;
+        double ss = 0.0;
+        for (size_t i = 0; i < count; i++) {
+            const double d = xs[i] - mean;
+            ss += d * d;
+        }
+        const float var = (float)(ss / (double)count);
+        for (int cc = 0; cc < per_group; cc++) {
+            const int ch = g * per_group + cc;
+            float scale, shift;
+            fqgan_norm_coefficients((float)mean, var, FQGAN_GROUP_NORM_EPS, n->gamma[ch],
+                                    n->beta[ch], &scale, &shift);
+            const float *xc = xs + (size_t)cc * hw;
+            float *yc = y + start + (size_t)cc * hw;
+            for (int p = 0; p < hw; p++) yc[p] = fqgan_norm_apply(xc[p], scale, shift, swish);
+        }
+    }
+    return FACET_OK;
+}
+
+static facet_status cpu_layer_norm(fqgan_backend *be, const fqgan_norm *n, const float *x, int rows,
+                                   float *y) {
+    (void)be;
+    const int d = n->channels;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * d;
+        float *yr = y + (size_t)r * d;
+        double sum = 0.0;
+        for (int i = 0; i < d; i++) sum += xr[i];
+        const double mean = sum / d;
+        double ss = 0.0;
+        for (int i = 0; i < d; i++) ss += (xr[i] - mean) * (xr[i] - mean);
+        const float fmean = (float)mean, var = (float)(ss / d);
+        for (int i = 0; i < d; i++) {
+            float scale, shift;
+            fqgan_norm_coefficients(fmean, var, FQGAN_LAYER_NORM_EPS, n->gamma[i], n->beta[i],
+                                    &scale, &shift);
+            yr[i] = fqgan_norm_apply(xr[i], scale, shift, 0);
+        }
+    }
+    return FACET_OK;
+}
+
+/* ---- attention --------------------------------------------------------------------------------
+ */
+
+/* Softmax of one row of n scores, in place. */
+static void softmax_row(float *row, int n) {
+    float max = row[0], sum = 0.0f;
+    for (int j = 1; j < n; j++) max = row[j] > max ? row[j] : max;
+    for (int j = 0; j < n; j++) {
+        row[j] = fqgan_softmax_term(row[j], max);
+        sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < n; j++) row[j] *= inv;
+}
+
+/* Query rows per attention task: fills a thread's score buffer. */
+static int query_rows(const cpu_backend *c, int len) {
+    int rows = (int)(c->score_floats / (size_t)len);
+    return rows < len ? rows : len;
+}
+
+static facet_status cpu_spatial_attention(fqgan_backend *be, const float *qkv, int batch, int c,
+                                          int hw, float *y) {
+    cpu_backend *cb = cpu(be);
+    const int rows = query_rows(cb, hw);
+    if (rows < 1) return facet_fail(FACET_ERR_INTERNAL, "attention workspace too small");
+    const int per_image = (hw + rows - 1) / rows, tasks = batch * per_image;
+    const float scale = 1.0f / sqrtf((float)c);
+    const int previous = blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int t = 0; t < tasks; t++) {
+        const int b = t / per_image, i0 = (t % per_image) * rows;
+        const int n = i0 + rows <= hw ? rows : hw - i0;
+        const float *q = qkv + (size_t)b * 3 * c * hw, *k = q + (size_t)c * hw,
+                    *v = q + (size_t)2 * c * hw;
+        float *s = cb->scores + (size_t)thread_id() * cb->score_floats;
+        /* s[i, j] = q_i . k_j / sqrt(c) for queries i0..i0+n: q, k stored [c, hw] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hw, c, scale, q + i0, hw, k, hw,
+                    0.0f, s, hw);
+        for (int i = 0; i < n; i++) softmax_row(s + (size_t)i * hw, hw);
+        /* y[c, i] = sum_j v[c, j] s[i, j] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, n, hw, 1.0f, v, hw, s, hw, 0.0f,
+                    y + (size_t)b * c * hw + i0, hw);
+    }
+    blas_serial_end(previous);
+    return FACET_OK;
+}
+
+static facet_status cpu_token_attention(fqgan_backend *be, const float *qkv, int batch, int len,
+                                        int width, int heads, float *y) {
+    cpu_backend *cb = cpu(be);
+    const int rows = query_rows(cb, len);
+    if (rows < 1) return facet_fail(FACET_ERR_INTERNAL, "attention workspace too small");
+    const int dh = width / heads, ld = 3 * width, per_head = (len + rows - 1) / rows;
+    const int tasks = batch * heads * per_head;
+    const float scale = 1.0f / sqrtf((float)dh);
+    const int previous = blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int t = 0; t < tasks; t++) {
+        const int b = t / (heads * per_head), hd = (t / per_head) % heads;
+        const int i0 = (t % per_head) * rows, n = i0 + rows <= len ? rows : len - i0;
+        const float *q = qkv + (size_t)b * len * ld + (size_t)hd * dh;
+        const float *k = q + width, *v = q + 2 * width;
+        float *s = cb->scores + (size_t)thread_id() * cb->score_floats;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, dh, scale, q + (size_t)i0 * ld,
+                    ld, k, ld, 0.0f, s, len);
+        for (int i = 0; i < n; i++) softmax_row(s + (size_t)i * len, len);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, len, 1.0f, s, len, v, ld,
+                    0.0f, y + ((size_t)b * len + i0) * width + (size_t)hd * dh, width);
+    }
+    blas_serial_end(previous);
+    return FACET_OK;
+}
+
+/* ---- tokens and linear layers -----------------------------------------------------------------
+ */
+
+static facet_status cpu_to_tokens(fqgan_backend *be, const float *x, const float *pos, int batch,
+                                  int c, int len, float *t) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (int bl = 0; bl < batch * len; bl++) {
+        const int b = bl / len, l = bl % len;
+        const float *xb = x + (size_t)b * c * len;
+        float *row = t + (size_t)bl * c;
+        for (int ch = 0; ch < c; ch++) row[ch] = xb[(size_t)ch * len + l] + pos[(size_t)l * c + ch];
+    }
+    return FACET_OK;
+}
+
+static facet_status cpu_from_tokens(fqgan_backend *be, const float *t, int batch, int c, int len,
+                                    float *x) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (int bc = 0; bc < batch * c; bc++) {
+        const int b = bc / c, ch = bc % c;
+        const float *tb = t + (size_t)b * len * c;
+        float *row = x + (size_t)bc * len;
+        for (int l = 0; l < len; l++) row[l] = tb[(size_t)l * c + ch];
+    }
+    return FACET_OK;
+}
+
+static facet_status cpu_linear(fqgan_backend *be, const fqgan_linear *l, const float *x, int rows,
+                               int gelu, int accumulate, float *y) {
+    cpu_backend *cb = cpu(be);
+    const int chunk = 32, tasks = (rows + chunk - 1) / chunk;
+    const int previous = blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int t = 0; t < tasks; t++) {
+        const int r0 = t * chunk, n = r0 + chunk <= rows ? chunk : rows - r0;
+        float *yt = y + (size_t)r0 * l->out;
+        for (int r = 0; r < n; r++) {
+            float *yr = yt + (size_t)r * l->out;
+            if (accumulate)
+                for (int o = 0; o < l->out; o++) yr[o] += l->b[o];
+            else
+                memcpy(yr, l->b, (size_t)l->out * sizeof *yr);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->out, l->in, 1.0f,
+                    x + (size_t)r0 * l->in, l->in, l->w, l->in, 1.0f, yt, l->out);
+        if (gelu)
+            for (size_t i = 0; i < (size_t)n * l->out; i++) yt[i] = fqgan_gelu(yt[i]);
+    }
+    blas_serial_end(previous);
+    return FACET_OK;
+}
+
+/* ---- codebooks --------------------------------------------------------------------------------
+ */
+
+static facet_status cpu_quantize(fqgan_backend *be, const float *z, int batch, int dim, int hw,
+                                 const float *codebook, int count, uint16_t *indices) {
+    (void)be;
+    enum { MAX_DIM = 1024 };
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int bp = 0; bp < batch * hw; bp++) {
+        const int b = bp / hw, p = bp % hw;
+        float v[MAX_DIM], ss = 0.0f;
+        for (int d = 0; d < dim; d++) {
+            v[d] = z[((size_t)b * dim + d) * hw + p];
+            ss += v[d] * v[d];
+        }
+        const float div = fqgan_l2_divisor(ss);
+        for (int d = 0; d < dim; d++) v[d] /= div;
+        indices[bp] = (uint16_t)fqgan_nearest_code(v, codebook, count, dim);
+    }
+    return FACET_OK;
+}
+
+static facet_status cpu_embed(fqgan_backend *be, const uint16_t *indices, int batch, int hw,
+                              const float *codebook, int dim, int offset, int channels, float *y) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (int bp = 0; bp < batch * hw; bp++) {
+        const int b = bp / hw, p = bp % hw;
+        const float *row = codebook + (size_t)indices[bp] * dim;
+        for (int d = 0; d < dim; d++) y[((size_t)b * channels + offset + d) * hw + p] = row[d];
+    }
+    return FACET_OK;
+}
+
+static const fqgan_backend_ops CPU_OPS = {
+    .name = "cpu",
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .prepare = cpu_prepare,
+    .prepare_conv = cpu_prepare_conv,
+    .memory_bytes = cpu_memory_bytes,
+    .conv = cpu_conv,
+    .group_norm = cpu_group_norm,
+    .spatial_attention = cpu_spatial_attention,
+    .to_tokens = cpu_to_tokens,
+    .from_tokens = cpu_from_tokens,
+    .layer_norm = cpu_layer_norm,
+    .linear = cpu_linear,
+    .token_attention = cpu_token_attention,
+    .quantize = cpu_quantize,
+    .embed = cpu_embed,
+};
+
+facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch) {
+    (void)max_batch; /* workspaces are per thread, not per image */
+    *out = NULL;
+    cpu_backend *c = facet_alloc_zeroed(1, sizeof *c);
+    if (!c) return facet_last_status();
+    c->base.ops = &CPU_OPS;
+#ifdef _OPENMP
+    c->threads = omp_get_max_threads();
+#else
+    c->threads = 1;
+#endif
+    /* a conv task takes at least 64 output pixels of the widest im2col (cin * 9 rows) */
+    size_t widest = (size_t)arch->z_channels;
+    for (int i = 0; i < arch->levels; i++)
+        if ((size_t)arch->ch * arch->ch_mult[i] > widest)
+            widest = (size_t)arch->ch * arch->ch_mult[i];
+    c->col_floats = 64 * 9 * widest > COL_CHUNK_FLOATS ? 64 * 9 * widest : COL_CHUNK_FLOATS;
+    /* attention tasks take up to 64 query rows of L = grid^2 scores */
+    const size_t len = (size_t)arch->grid * arch->grid;
+    c->score_floats = (len < 64 ? len : 64) * len;
+    facet_status s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
+    if (s == FACET_OK)
+        s = aligned((size_t)c->threads * c->score_floats * sizeof(float), (void **)&c->scores);
+    if (s != FACET_OK) {
+        cpu_destroy(&c->base);
+        return s;
+    }
+    *out = &c->base;
+    return FACET_OK;
+}

@@ -1,0 +1,88 @@
+/* FQGAN per-element math, written once for the CPU (tokenizer/fqgan_cpu.c) and CUDA
+ * (tokenizer/cuda/fqgan_cuda.cu) backends. Valid C11 and CUDA C++; FACET_HD makes every function
+ * callable from device code.
+ *
+ * Conventions follow PyTorch's float32 kernels where it matters for parity:
+ * - GroupNorm(32, eps 1e-6) and LayerNorm(eps 1e-5) apply y = x * scale + shift with
+ *   scale = gamma / sqrt(var + eps), shift = beta - mean * scale (biased variance);
+ * - swish(x) = x * sigmoid(x), GELU exact: 0.5 x (1 + erf(x / sqrt 2));
+ * - softmax rows subtract the row maximum before exp;
+ * - F.normalize(v) = v / max(||v||, 1e-12), element by element (a division, not a reciprocal);
+ * - codebook lookup: with z and the codebook rows L2-normalised, argmin of |z|^2 + |e|^2 - 2 z.e
+ *   is the argmax of z.e; ties go to the lower index (torch.argmin returns the first minimum). */
+#ifndef FACET_TOKENIZER_FQGAN_OPS_H
+#define FACET_TOKENIZER_FQGAN_OPS_H
+
+#include "core/hd.h"
+
+#include <math.h>
+
+#define FQGAN_GROUPS 32
+#define FQGAN_GROUP_NORM_EPS 1e-6f
+#define FQGAN_LAYER_NORM_EPS 1e-5f
+#define FQGAN_NORMALIZE_EPS 1e-12f
+
+static inline FACET_HD float fqgan_sigmoid(float x) {
+    return 1.0f / (1.0f + expf(-x));
+}
+
+static inline FACET_HD float fqgan_swish(float x) {
+    return x * fqgan_sigmoid(x);
+}
+
+static inline FACET_HD float fqgan_gelu(float x) {
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+}
+
+/* Affine coefficients of a normalisation from the statistics of its group or row. */
+static inline FACET_HD void fqgan_norm_coefficients(float mean, float var, float eps, float gamma,
+                                                    float beta, float *scale, float *shift) {
+    float rstd = 1.0f / sqrtf(var + eps);
+    *scale = gamma * rstd;
+    *shift = beta - mean * *scale;
+}
+
+/* One normalised element, optionally followed by swish (GroupNorm + swish of the trunk). */
+static inline FACET_HD float fqgan_norm_apply(float x, float scale, float shift, int swish) {
+    float y = x * scale + shift;
+    return swish ? fqgan_swish(y) : y;
+}
+
+/* One softmax numerator: exp(x - row maximum). */
+static inline FACET_HD float fqgan_softmax_term(float x, float row_max) {
+    return expf(x - row_max);
+}
+
+/* The divisor F.normalize uses for a vector with this sum of squares. */
+static inline FACET_HD float fqgan_l2_divisor(float sum_squares) {
+    return fmaxf(sqrtf(sum_squares), FQGAN_NORMALIZE_EPS);
+}
+
+/* z . e over `dim` components (e a normalised codebook row). */
+static inline FACET_HD float fqgan_code_score(const float *z, const float *row, int dim) {
+    float s = 0.0f;
+    for (int d = 0; d < dim; d++) s += z[d] * row[d];
+    return s;
+}
+
+/* 1 when (score, index) beats (best, best_index): higher score, or equal score and lower index. */
+static inline FACET_HD int fqgan_code_better(float score, int index, float best, int best_index) {
+    return score > best || (score == best && index < best_index);
+}
+
+/* Index of the codebook row nearest to the normalised vector z (codebook [count, dim]). */
+static inline FACET_HD int fqgan_nearest_code(const float *z, const float *codebook, int count,
+                                              int dim) {
+    float best = -INFINITY;
+    int best_index = 0;
+    for (int j = 0; j < count; j++) {
+        float s = fqgan_code_score(z, codebook + (long)j * dim, dim);
+        if (fqgan_code_better(s, j, best, best_index)) {
+            best = s;
+            best_index = j;
+        }
+    }
+    return best_index;
+}
+
+#endif
