@@ -128,6 +128,27 @@ expect_stderr "no object 'sofa' in the scene (objects: drawer, door)" "unknown o
 expect_status 0 "info on LiveScene weights" -- "$facet" info "$ls/small.safetensors"
 grep -q "facet-livescene" "$work/stdout" && pass "info shows the weights format" || fail "info on weights"
 
+# ---- synth + fit: the generated cabinet scene, fitted for a few iterations -------------------
+expect_status 0 "synth writes a LiveScene dataset" -- "$facet" synth "$work/cab" --frames 6 --width 20 --height 20 --samples 1 --quiet
+for f in transforms.json mapping.yaml key_frame_value.yaml facet.json images/frame_00001.png masks/00001.npy; do
+    [ -f "$work/cab/$f" ] && pass "synth wrote $f" || fail "synth did not write $f"
+done
+expect_status 0 "fit 4 iterations" -- "$facet" fit "$work/cab" --out "$work/cabfit" --iters 4 --batch 64 --quiet
+for f in model.safetensors scene.json fit.json checkpoint.safetensors; do
+    [ -f "$work/cabfit/$f" ] && pass "fit wrote $f" || fail "fit did not write $f"
+done
+expect_status 0 "eval the fitted scene" -- "$facet" eval "$work/cabfit/scene.json" --data "$work/cab" --out "$work/cabeval" --quiet
+grep -qP '"kappa":\s*\{' "$work/cabeval/metrics.json" && pass "fitted eval uses ground-truth kappa" || fail "fitted eval kappa"
+expect_status 0 "fit --for stops early" -- "$facet" fit "$work/cab" --out "$work/cabfor" --iters 4 --batch 64 --for 2 --quiet
+[ ! -f "$work/cabfor/model.safetensors" ] && [ -f "$work/cabfor/checkpoint.safetensors" ] && pass "--for leaves a checkpoint, no outputs" || fail "--for outputs"
+expect_status 0 "fit resumes after --for" -- "$facet" fit "$work/cab" --out "$work/cabfor" --iters 4 --batch 64
+expect_stderr "resumed at iteration 2" "resume is reported"
+cmp -s "$work/cabfor/model.safetensors" "$work/cabfit/model.safetensors" && pass "resumed fit equals the straight fit" || fail "resumed fit differs"
+expect_status 2 "fit with an unknown loss switch" -- "$facet" fit "$work/cab" --out "$work/x" --no-colour
+expect_stderr "unknown loss 'colour'" "unknown loss named"
+expect_status 1 "fit on a missing dataset" -- "$facet" fit "$work/none" --out "$work/x"
+expect_stderr "$work/none" "missing dataset named"
+
 # ---- tokenize / detokenize: FQGAN tokens of an image folder ------------------------------------
 # A small official-format FQGAN checkpoint (tools/reference/fqgan_ref.py hash weights, 64x64
 # images, 4x4 grid) converted by tools/convert_fqgan.py: needs torch, skipped without it.

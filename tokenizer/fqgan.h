@@ -1,15 +1,21 @@
 /* FQGAN image tokenizer (showlab/FQGAN on the LlamaGen VQGAN trunk): factorized codebooks, one
  * per branch (Dual: vis, sem; Triple: vis, sem_mid, sem_high), 16384 codes of dimension 8 each.
  *
- * Images in: preprocessed float tensors [B, 3, 256, 256] (CHW, RGB, values in [-1, 1]; see
- * tokenizer/preprocess.h). Tokens out: per branch uint16 [B, h, w] (h = w = 256 / downsample),
- * row-major. Decoding maps tokens back to [B, 3, 256, 256] in the decoder's output range
- * (about [-1, 1]); facet_fqgan_to_uint8 turns that into 8-bit pixels exactly as the official
- * post-processing does.
+ * Images in: preprocessed float tensors [B, 3, S, S] (CHW, RGB, values in [-1, 1]; see
+ * tokenizer/preprocess.h; S = config.image_size, 256 for every official model). Tokens out: per
+ * branch uint16 [B, grid, grid] (grid = S / downsample), row-major. Decoding maps tokens back to
+ * [B, 3, S, S] in the decoder's output range (about [-1, 1]); facet_fqgan_to_uint8 turns that into
+ * 8-bit pixels exactly as the official post-processing does.
  *
  * Weights: facet safetensors written by tools/convert_fqgan.py, with the variant and sizes in
- * __metadata__ (tokenizer/fqgan_format.md). Backends: CPU (OpenBLAS + OpenMP) and CUDA (cuBLAS +
- * own kernels) compute the same function. */
+ * __metadata__ (tokenizer/fqgan_format.md). Backends: CPU (OpenBLAS + OpenMP; Winograd
+ * F(4x4, 3x3) for the high-resolution 3x3 convolutions) and CUDA (cuBLAS + own kernels) compute
+ * the same function (parity figures in tests/test_fqgan.c and tests/gpu/test_fqgan_cuda.c).
+ *
+ * A model is not thread-safe: one encode or decode at a time per facet_fqgan (its activation
+ * buffers are shared). The CPU backend parallelises with OpenMP (omp_get_max_threads() at load)
+ * and runs OpenBLAS single-threaded inside its own threads for the duration of each operation,
+ * restoring OpenBLAS's thread count afterwards. */
 #ifndef FACET_TOKENIZER_FQGAN_H
 #define FACET_TOKENIZER_FQGAN_H
 
@@ -35,7 +41,7 @@ typedef struct facet_fqgan_config {
     int branch_count;                                   /* 2 (Dual) or 3 (Triple) */
     const char *branch_names[FACET_FQGAN_MAX_BRANCHES]; /* "vis", "sem" / "sem_mid", "sem_high" */
     int downsample;                                     /* 16 or 8 */
-    int image_size;          /* 256: the adapters' positional embedding fixes it */
+    int image_size;          /* 256 for official weights: the positional embedding fixes it */
     int grid;                /* image_size / downsample */
     int codebook_size;       /* 16384 */
     int codebook_dim;        /* 8 */
@@ -45,12 +51,16 @@ typedef struct facet_fqgan_config {
 
 typedef struct facet_fqgan facet_fqgan;
 
-/* Loads weights for a backend; `max_batch` bounds the activation memory allocated up front. */
+/* Loads and validates weights (every tensor's name, dtype and shape against the metadata; errors
+ * name the file and the tensor) for a backend. All memory is allocated here, for up to
+ * `max_batch` images per call; a CUDA backend without a usable device fails with FACET_ERR_CUDA. */
 facet_status facet_fqgan_load(facet_fqgan **model, const char *path, facet_fqgan_backend backend,
                               int max_batch);
 void facet_fqgan_free(facet_fqgan *model);
 const facet_fqgan_config *facet_fqgan_config_of(const facet_fqgan *model);
-/* Bytes of activation and weight memory held (host for CPU, device for CUDA). */
+/* Bytes held (host for CPU, device for CUDA): weights (plus the CPU's Winograd-transformed
+ * weights or the CUDA BF16 copy), activation buffers for max_batch images and workspaces.
+ * Dual-16 on the CPU: about 0.7 GB at max_batch 1, + 0.13 GB per further image. */
 size_t facet_fqgan_memory_bytes(const facet_fqgan *model);
 
 /* Encodes `batch` (<= max_batch) images. indices[b] points to batch * grid * grid uint16 per
@@ -60,7 +70,8 @@ size_t facet_fqgan_memory_bytes(const facet_fqgan *model);
 facet_status facet_fqgan_encode(facet_fqgan *model, const float *images, int batch,
                                 uint16_t *const *indices, float *const *features);
 
-/* Decodes tokens (per branch [batch, grid, grid]) to images [batch, 3, 256, 256]. */
+/* Decodes tokens (per branch [batch, grid, grid], each < codebook_size) to images
+ * [batch, 3, S, S]. */
 facet_status facet_fqgan_decode(facet_fqgan *model, const uint16_t *const *indices, int batch,
                                 float *images);
 

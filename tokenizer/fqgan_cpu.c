@@ -195,29 +195,6 @@ static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},
                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                     {0, 0, 1}};
 
-/* r = B^T d for a 6-vector d (strided). */
-static inline void wino_bt(const float *d, int sd, float *r, int sr) {
-    const float d0 = d[0], d1 = d[sd], d2 = d[2 * sd], d3 = d[3 * sd], d4 = d[4 * sd],
-                d5 = d[5 * sd];
-    r[0] = 4.0f * d0 - 5.0f * d2 + d4;
-    r[sr] = -4.0f * (d1 + d2) + d3 + d4;
-    r[2 * sr] = 4.0f * (d1 - d2) - d3 + d4;
-    r[3 * sr] = 2.0f * (d3 - d1) - d2 + d4;
-    r[4 * sr] = 2.0f * (d1 - d3) - d2 + d4;
-    r[5 * sr] = 4.0f * d1 - 5.0f * d3 + d5;
-}
-
-/* r = A^T m for a 6-vector m (strided), 4 outputs. */
-static inline void wino_at(const float *m, int sm, float *r, int sr) {
-    const float m0 = m[0], m1 = m[sm], m2 = m[2 * sm], m3 = m[3 * sm], m4 = m[4 * sm],
-                m5 = m[5 * sm];
-    const float a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
-    r[0] = m0 + a + c;
-    r[sr] = b + 2.0f * d;
-    r[2 * sr] = a + 4.0f * c;
-    r[3 * sr] = b + 8.0f * d + m5;
-}
-
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
@@ -254,7 +231,7 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     return FACET_OK;
 }
 
-/* Input rows (or columns) feeding a tile starting at output coordinate o0: -1 for padding. */
+/* Input rows feeding a tile starting at output row o0 (-1 for padding). */
 static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
     for (int i = 0; i < 6; i++) {
         const int v = o0 + i - 1;
@@ -265,63 +242,73 @@ static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
     }
 }
 
-/* Where a tile reads and writes. */
-typedef struct wino_tile {
-    int b, ty, tx, interior;
-    int iy[6], ix[6];
-} wino_tile;
+/* One task: a run of n <= WINO_MAX_TILES tiles along one tile row of one image. Per input
+ * channel the 6 input rows it reads are copied with their zero padding (and the nearest x2
+ * upsampling) into R, transformed along the rows of the 6x6 windows for every column at once
+ * (T = B^T R), then along the columns of each window (stride-4 reads of T), giving the 36
+ * blocks V[xi][ci][t] (t contiguous). After the 36 products M[xi] = U[xi] V[xi], the output
+ * transform runs over all tiles of an output channel at once and writes 4 output rows through
+ * a row buffer Z. Every inner loop runs over columns or tiles, so the compiler vectorises them. */
+enum { WINO_SPAN = 4 * WINO_MAX_TILES + 2 };
 
-/* Blocks of one task: V [36][cin][nt] (transformed inputs), M [36][cout][nt] (products). The
- * transforms loop over channels outside and tiles inside, so that consecutive tiles read
- * neighbouring windows of one plane and the 36 blocks are written and read sequentially. */
 static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h, int w,
                       const float *add, float *y) {
     const int up = c->mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
-    const int th = (ho + 3) / 4, tw = (wo + 3) / 4, per_image = th * tw, total = batch * per_image;
-    int nt = (total + cb->threads - 1) / cb->threads;
-    nt = nt > WINO_MAX_TILES ? WINO_MAX_TILES : nt < 8 ? 8 : nt;
-    const int tasks = (total + nt - 1) / nt, cin = c->cin, cout = c->cout;
+    const int th = (ho + 3) / 4, tw = (wo + 3) / 4,
+              segments = (tw + WINO_MAX_TILES - 1) / WINO_MAX_TILES;
+    const int tasks = batch * th * segments, cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
+    const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const float *u = c->aux;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < tasks; task++) {
-        const int t0 = task * nt, n = t0 + nt <= total ? nt : total - t0;
+        const int b = task / (th * segments), ty = (task / segments) % th;
+        const int tx0 = (task % segments) * WINO_MAX_TILES;
+        const int n = tw - tx0 < WINO_MAX_TILES ? tw - tx0 : WINO_MAX_TILES, span = 4 * n + 2;
+        const int x0 = 4 * tx0 - 1; /* output-grid column of R[.][0] */
+        const int width = up ? 2 * w : w;
         float *V = cb->wino + (size_t)thread_id() * cb->wino_floats;
-        float *M = V + (size_t)36 * cin * nt;
-        const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
-        wino_tile tiles[WINO_MAX_TILES];
-        for (int tl = 0; tl < n; tl++) {
-            wino_tile *tt = &tiles[tl];
-            const int t = t0 + tl;
-            tt->b = t / per_image;
-            tt->ty = (t % per_image) / tw;
-            tt->tx = t % tw;
-            wino_sources(c->mode, tt->ty * 4, h, tt->iy);
-            wino_sources(c->mode, tt->tx * 4, w, tt->ix);
-            /* interior tiles of a stride-1 conv read a plain 6x6 window */
-            tt->interior =
-                !up && tt->iy[0] >= 0 && tt->iy[5] >= 0 && tt->ix[0] >= 0 && tt->ix[5] >= 0;
-        }
+        float *M = V + (size_t)36 * v_step;
+        float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
+        int iy[6];
+        wino_sources(c->mode, 4 * ty, h, iy);
+        /* columns of R inside the (virtual) input: [lo, hi) */
+        const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
         for (int ci = 0; ci < cin; ci++) {
-            float *vc = V + (size_t)ci * nt;
-            for (int tl = 0; tl < n; tl++) {
-                const wino_tile *tt = &tiles[tl];
-                const float *plane = x + ((size_t)tt->b * cin + ci) * hw_in;
-                float d[36], tmp[36], v[36];
-                if (tt->interior) {
-                    const float *win = plane + (size_t)tt->iy[0] * w + tt->ix[0];
-                    for (int i = 0; i < 6; i++)
-                        for (int j = 0; j < 6; j++) d[i * 6 + j] = win[(size_t)i * w + j];
-                } else {
-                    for (int i = 0; i < 6; i++) {
-                        const float *row = tt->iy[i] >= 0 ? plane + (size_t)tt->iy[i] * w : NULL;
-                        for (int j = 0; j < 6; j++)
-                            d[i * 6 + j] = row && tt->ix[j] >= 0 ? row[tt->ix[j]] : 0.0f;
-                    }
+            const float *plane = x + ((size_t)b * cin + ci) * hw_in;
+            for (int i = 0; i < 6; i++) {
+                float *r = R[i];
+                for (int X = 0; X < span; X++) r[X] = 0.0f;
+                if (iy[i] < 0) continue;
+                const float *row = plane + (size_t)iy[i] * w;
+                if (up)
+                    for (int X = lo; X < hi; X++) r[X] = row[(x0 + X) / 2];
+                else
+                    memcpy(r + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof *r);
+            }
+            for (int X = 0; X < span; X++) {
+                const float d0 = R[0][X], d1 = R[1][X], d2 = R[2][X], d3 = R[3][X], d4 = R[4][X],
+                            d5 = R[5][X];
+                T[0][X] = 4.0f * d0 - 5.0f * d2 + d4;
+                T[1][X] = -4.0f * (d1 + d2) + d3 + d4;
+                T[2][X] = 4.0f * (d1 - d2) - d3 + d4;
+                T[3][X] = 2.0f * (d3 - d1) - d2 + d4;
+                T[4][X] = 2.0f * (d1 - d3) - d2 + d4;
+                T[5][X] = 4.0f * d1 - 5.0f * d3 + d5;
+            }
+            for (int k = 0; k < 6; k++) {
+                const float *tk = T[k];
+                float *v0 = V + (size_t)(k * 6) * v_step + (size_t)ci * nt;
+                for (int t = 0; t < n; t++) {
+                    const float d0 = tk[4 * t], d1 = tk[4 * t + 1], d2 = tk[4 * t + 2],
+                                d3 = tk[4 * t + 3], d4 = tk[4 * t + 4], d5 = tk[4 * t + 5];
+                    v0[t] = 4.0f * d0 - 5.0f * d2 + d4;
+                    v0[v_step + t] = -4.0f * (d1 + d2) + d3 + d4;
+                    v0[2 * v_step + t] = 4.0f * (d1 - d2) - d3 + d4;
+                    v0[3 * v_step + t] = 2.0f * (d3 - d1) - d2 + d4;
+                    v0[4 * v_step + t] = 2.0f * (d1 - d3) - d2 + d4;
+                    v0[5 * v_step + t] = 4.0f * d1 - 5.0f * d3 + d5;
                 }
-                for (int j = 0; j < 6; j++) wino_bt(d + j, 6, tmp + j, 6);         /* columns */
-                for (int i = 0; i < 6; i++) wino_bt(tmp + 6 * i, 1, v + 6 * i, 1); /* rows */
-                for (int xi = 0; xi < 36; xi++) vc[xi * v_step + tl] = v[xi];
             }
         }
         /* M[xi] [cout, n] = U[xi] [cout, cin] V[xi] [cin, n] */
@@ -329,24 +316,45 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, n, cin, 1.0f,
                         u + (size_t)xi * cout * cin, cin, V + xi * v_step, nt, 0.0f,
                         M + xi * m_step, nt);
+        const int rows = ho - 4 * ty < 4 ? ho - 4 * ty : 4;
+        const int cols = wo - 4 * tx0 < 4 * n ? wo - 4 * tx0 : 4 * n;
         for (int o = 0; o < cout; o++) {
             const float *mo = M + (size_t)o * nt;
+            float A4[4][6][WINO_MAX_TILES]; /* A^T applied along the rows of each 6x6 block */
+            for (int j = 0; j < 6; j++) {
+                const float *m0 = mo + (size_t)j * m_step; /* block (0, j) */
+                for (int t = 0; t < n; t++) {
+                    const float a0 = m0[t], a1 = m0[6 * m_step + t], a2 = m0[12 * m_step + t],
+                                a3 = m0[18 * m_step + t], a4 = m0[24 * m_step + t],
+                                a5 = m0[30 * m_step + t];
+                    const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
+                    A4[0][j][t] = a0 + p + r;
+                    A4[1][j][t] = q + 2.0f * s;
+                    A4[2][j][t] = p + 4.0f * r;
+                    A4[3][j][t] = q + 8.0f * s + a5;
+                }
+            }
+            for (int i = 0; i < 4; i++)
+                for (int t = 0; t < n; t++) {
+                    const float a0 = A4[i][0][t], a1 = A4[i][1][t], a2 = A4[i][2][t],
+                                a3 = A4[i][3][t], a4 = A4[i][4][t], a5 = A4[i][5][t];
+                    const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
+                    Z[i][4 * t] = a0 + p + r;
+                    Z[i][4 * t + 1] = q + 2.0f * s;
+                    Z[i][4 * t + 2] = p + 4.0f * r;
+                    Z[i][4 * t + 3] = q + 8.0f * s + a5;
+                }
             const float bias = c->b[o];
-            for (int tl = 0; tl < n; tl++) {
-                const wino_tile *tt = &tiles[tl];
-                float m[36], tmp[24], r[16];
-                for (int xi = 0; xi < 36; xi++) m[xi] = mo[xi * m_step + tl];
-                for (int j = 0; j < 6; j++) wino_at(m + j, 6, tmp + j, 6);         /* 4x6 */
-                for (int i = 0; i < 4; i++) wino_at(tmp + 6 * i, 1, r + 4 * i, 1); /* 4x4 */
-                const int rows = ho - tt->ty * 4 < 4 ? ho - tt->ty * 4 : 4;
-                const int cols = wo - tt->tx * 4 < 4 ? wo - tt->tx * 4 : 4;
-                const size_t base = ((size_t)tt->b * cout + o) * hw_out + (size_t)tt->ty * 4 * wo +
-                                    (size_t)tt->tx * 4;
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < cols; j++) {
-                        const size_t at = base + (size_t)i * wo + j;
-                        y[at] = r[i * 4 + j] + bias + (add ? add[at] : 0.0f);
-                    }
+            for (int i = 0; i < rows; i++) {
+                const size_t at =
+                    ((size_t)b * cout + o) * hw_out + (size_t)(4 * ty + i) * wo + (size_t)(4 * tx0);
+                float *out = y + at;
+                if (add) {
+                    const float *res = add + at;
+                    for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias + res[X];
+                } else {
+                    for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias;
+                }
             }
         }
     }

@@ -681,6 +681,9 @@ extern "C" facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqg
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
         return facet_fail(FACET_ERR_CUDA, "FQGAN backend '%s': no usable CUDA device",
                           facet_fqgan_backend_name(precision));
+    if ((long)max_batch * FQGAN_GROUPS > 65535) /* GroupNorm statistics grid: y <= 65535 */
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "FQGAN CUDA backend: max_batch %d exceeds 2047", max_batch);
     cuda_backend *c = (cuda_backend *)calloc(1, sizeof *c);
     if (!c) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     c->base.ops = &CUDA_OPS;
