@@ -43,18 +43,11 @@ int facet_cmd_eval(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
-#define FLAG(name, var)                                                                            \
-    if ((r = cli_flag_value(argc, argv, &i, name, &v)) != 0) {                                     \
-        if (r < 0) return cli_usage_error("eval", "%s needs a value", name);                       \
-        var = v;                                                                                   \
-        continue;                                                                                  \
-    }
-        FLAG("--data", data)
-        FLAG("--split", split_name)
-        FLAG("--out", out_dir)
-        FLAG("--device", device_name)
-        FLAG("--shard", shard_text)
-#undef FLAG
+        CLI_FLAG("eval", "--data", data)
+        CLI_FLAG("eval", "--split", split_name)
+        CLI_FLAG("eval", "--out", out_dir)
+        CLI_FLAG("eval", "--device", device_name)
+        CLI_FLAG("eval", "--shard", shard_text)
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
             continue;

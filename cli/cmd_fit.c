@@ -93,25 +93,18 @@ int facet_cmd_fit(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
-#define FLAG(name, var)                                                                            \
-    if ((r = cli_flag_value(argc, argv, &i, name, &v)) != 0) {                                     \
-        if (r < 0) return cli_usage_error("fit", "%s needs a value", name);                        \
-        var = v;                                                                                   \
-        continue;                                                                                  \
-    }
-        FLAG("--out", out)
-        FLAG("--config", config)
-        FLAG("--iters", iters)
-        FLAG("--batch", batch)
-        FLAG("--device", device)
-        FLAG("--seed", seed)
-        FLAG("--checkpoint-every", every)
-        FLAG("--lr", lr)
-        FLAG("--aabb", aabb)
-        FLAG("--center", center)
-        FLAG("--for", run_for)
-        FLAG("--snapshot-every", snapshots)
-#undef FLAG
+        CLI_FLAG("fit", "--out", out)
+        CLI_FLAG("fit", "--config", config)
+        CLI_FLAG("fit", "--iters", iters)
+        CLI_FLAG("fit", "--batch", batch)
+        CLI_FLAG("fit", "--device", device)
+        CLI_FLAG("fit", "--seed", seed)
+        CLI_FLAG("fit", "--checkpoint-every", every)
+        CLI_FLAG("fit", "--lr", lr)
+        CLI_FLAG("fit", "--aabb", aabb)
+        CLI_FLAG("fit", "--center", center)
+        CLI_FLAG("fit", "--for", run_for)
+        CLI_FLAG("fit", "--snapshot-every", snapshots)
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
             continue;

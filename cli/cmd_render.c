@@ -70,23 +70,16 @@ int facet_cmd_render(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
-#define FLAG(name, var)                                                                            \
-    if ((r = cli_flag_value(argc, argv, &i, name, &v)) != 0) {                                     \
-        if (r < 0) return cli_usage_error("render", "%s needs a value", name);                     \
-        var = v;                                                                                   \
-        continue;                                                                                  \
-    }
-        FLAG("--cameras", cameras)
-        FLAG("--split", split_name)
-        FLAG("--env", env)
-        FLAG("--out", out_dir)
-        FLAG("--format", format_name)
-        FLAG("--device", device_name)
-        FLAG("--width", width_text)
-        FLAG("--height", height_text)
-        FLAG("--shard", shard_text)
-        FLAG("--command", command)
-#undef FLAG
+        CLI_FLAG("render", "--cameras", cameras)
+        CLI_FLAG("render", "--split", split_name)
+        CLI_FLAG("render", "--env", env)
+        CLI_FLAG("render", "--out", out_dir)
+        CLI_FLAG("render", "--format", format_name)
+        CLI_FLAG("render", "--device", device_name)
+        CLI_FLAG("render", "--width", width_text)
+        CLI_FLAG("render", "--height", height_text)
+        CLI_FLAG("render", "--shard", shard_text)
+        CLI_FLAG("render", "--command", command)
         if ((r = cli_flag_value(argc, argv, &i, "--set", &v)) != 0) {
             if (r < 0) return cli_usage_error("render", "--set needs OBJECT=KAPPA");
             if (set_count == 64) return cli_usage_error("render", "too many --set options");

@@ -38,18 +38,11 @@ int facet_cmd_synth(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
-#define FLAG(name, var)                                                                            \
-    if ((r = cli_flag_value(argc, argv, &i, name, &v)) != 0) {                                     \
-        if (r < 0) return cli_usage_error("synth", "%s needs a value", name);                      \
-        var = v;                                                                                   \
-        continue;                                                                                  \
-    }
-        FLAG("--frames", frames)
-        FLAG("--width", width)
-        FLAG("--height", height)
-        FLAG("--samples", samples)
-        FLAG("--seed", seed)
-#undef FLAG
+        CLI_FLAG("synth", "--frames", frames)
+        CLI_FLAG("synth", "--width", width)
+        CLI_FLAG("synth", "--height", height)
+        CLI_FLAG("synth", "--samples", samples)
+        CLI_FLAG("synth", "--seed", seed)
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
             continue;
