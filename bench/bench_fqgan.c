@@ -67,9 +67,9 @@ int main(int argc, char **argv) {
     for (int op = 0; op < 2 && status == 0; op++) {
         for (int it = -1; it < iters && status == 0; it++) {
             const double t0 = now();
-            facet_status s = op == 0 ? facet_fqgan_encode(m, images, batch, indices, NULL)
-                                     : facet_fqgan_decode(m, (const uint16_t *const *)indices,
-                                                          batch, out);
+            facet_status s =
+                op == 0 ? facet_fqgan_encode(m, images, batch, indices, NULL)
+                        : facet_fqgan_decode(m, (const uint16_t *const *)indices, batch, out);
             if (s != FACET_OK) {
                 fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
                 status = 1;
@@ -82,9 +82,8 @@ int main(int argc, char **argv) {
                "\"device\": \"%s\", \"batch\": %d, \"image_size\": %d, \"seconds_best\": %.4f, "
                "\"seconds_median\": %.4f, \"images_per_sec\": %.3f, \"memory_mb\": %.1f}\n",
                c->variant, c->downsample, op == 0 ? "encode" : "decode",
-               facet_fqgan_backend_name(backend), batch, c->image_size, times[0],
-               times[iters / 2], batch / times[0],
-               (double)facet_fqgan_memory_bytes(m) / (1024.0 * 1024.0));
+               facet_fqgan_backend_name(backend), batch, c->image_size, times[0], times[iters / 2],
+               batch / times[0], (double)facet_fqgan_memory_bytes(m) / (1024.0 * 1024.0));
         fflush(stdout);
     }
     for (int k = 0; k < c->branch_count; k++) free(indices[k]);

@@ -536,7 +536,7 @@ static size_t activation_floats(const fqgan_arch *a, int batch) {
         if (widest * res * res > most) most = widest * res * res;
     }
     size_t len = (size_t)a->grid * a->grid, d = (size_t)a->adapter_width;
-    if (4 * d * len > most) most = 4 * d * len;
+    if (4 * d * len > most) most = 4 * d * len; /* MLP hidden [L, 4D]; AttnBlock q|k|v: 3D */
     if ((size_t)a->z_channels * len > most) most = (size_t)a->z_channels * len;
     return most * (size_t)batch;
 }

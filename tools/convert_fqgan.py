@@ -271,7 +271,7 @@ def infer_config(path, sd, heads):
             raise ConvertError(path, f"level {i} has {out} channels, not a multiple of ch {ch}")
         mult.append(out // ch)
     z = need("decoder.conv_in.weight")[1]
-    pos = need(f"encoder.visual_head.0.positional_embedding")
+    pos = need("encoder.visual_head.0.positional_embedding")
     grid = math.isqrt(pos[0])
     if grid * grid != pos[0]:
         raise ConvertError(path, f"positional embedding of {pos[0]} positions is not a square grid")

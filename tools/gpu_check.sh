@@ -30,11 +30,13 @@ for device in cpu cuda; do
     /usr/bin/time -f "$device 1920x1080 camera render: %e s" build-gpu/facet render assets/demo/scene.json \
         --width 1920 --height 1080 --device "$device" --out "$out/hd-$device" --quiet
 done
-echo "== LiveScene benchmark"
-if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-    bash bench/run_livescene.sh build-gpu   # facet CPU/CUDA and the PyTorch reference
-else
-    echo "(no torch on this machine: facet only, on random default-config weights)"
+echo "== benchmarks (facet CPU/CUDA; the PyTorch reference where torch is installed)"
+for bench in livescene relight fqgan; do
+    echo "-- bench/run_$bench.sh"
+    bash "bench/run_$bench.sh" build-gpu || echo "(bench/run_$bench.sh failed: see above)"
+done
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    echo "-- no torch here: facet-only LiveScene figures on random default-config weights"
     for device in cpu cuda; do
         build-gpu/bench_livescene --random-default --device "$device" --rays 640000
     done

@@ -1,0 +1,99 @@
+/* CUDA launcher of the risesdf node: one thread per ray running the same per-ray function as the
+ * CPU path (render/risesdf_ray.h). The weights are copied to the device once (one allocation, the
+ * host arena mirrored, pointers rebased); the lighting is prefiltered on the device on first use
+ * of an environment and copied once per lighting. */
+#include "core/cuda/check.h"
+#include "render/risesdf_state.h"
+
+#include <stdlib.h>
+
+namespace {
+
+struct device_copy {
+    void *weights;                   /* device mirror of state->model.memory */
+    facet_risesdf_ray_params params; /* views into `weights` */
+    facet_lighting_device lighting;
+    unsigned long long serial; /* of the lighting it mirrors (0: none yet) */
+    int has_lighting;
+};
+
+__global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
+                               const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
+}
+
+const float *rebase(const float *p, const void *host, void *device) {
+    return (const float *)((char *)device + ((const char *)p - (const char *)host));
+}
+
+void rebase_mlp(facet_risesdf_mlp *m, const void *host, void *device) {
+    for (int l = 0; l < m->layers; l++) {
+        m->weight[l] = rebase(m->weight[l], host, device);
+        m->bias[l] = rebase(m->bias[l], host, device);
+    }
+}
+
+facet_status upload_weights(const risesdf_state *state, device_copy *copy) {
+    FACET_CUDA_CHECK(cudaMalloc(&copy->weights, state->model.memory_bytes));
+    FACET_CUDA_CHECK(cudaMemcpy(copy->weights, state->model.memory, state->model.memory_bytes,
+                                cudaMemcpyHostToDevice));
+    copy->params = state->params;
+    facet_risesdf_field *f = &copy->params.field;
+    const void *host = state->model.memory;
+    f->grid.params = rebase(f->grid.params, host, copy->weights);
+    rebase_mlp(&f->geometry, host, copy->weights);
+    rebase_mlp(&f->albedo, host, copy->weights);
+    rebase_mlp(&f->roughness, host, copy->weights);
+    rebase_mlp(&f->metallic, host, copy->weights);
+    return FACET_OK;
+}
+
+} // namespace
+
+extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const facet_scene *scene,
+                                                  const facet_envmap_view *device_env,
+                                                  const facet_ray *rays, int64_t count,
+                                                  facet_ray_result *out, float *aux) {
+    (void)device_env, (void)aux;
+    risesdf_state *state = (risesdf_state *)node->state;
+    pthread_mutex_lock(&state->lock);
+    facet_status s =
+        facet_lighting_sync(&state->lighting, scene, &state->lighting_options, FACET_DEVICE_CUDA);
+    device_copy *copy = (device_copy *)state->device;
+    if (s == FACET_OK && !copy) {
+        copy = (device_copy *)calloc(1, sizeof *copy);
+        if (!copy) {
+            s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        } else {
+            state->device = copy;
+            s = upload_weights(state, copy);
+        }
+    }
+    if (s == FACET_OK && (!copy->has_lighting || copy->serial != state->lighting->serial)) {
+        if (copy->has_lighting) facet_lighting_device_free(&copy->lighting);
+        copy->has_lighting = 0;
+        s = facet_lighting_upload(state->lighting, &copy->lighting);
+        if (s == FACET_OK) {
+            copy->has_lighting = 1;
+            copy->serial = state->lighting->serial;
+        }
+    }
+    pthread_mutex_unlock(&state->lock);
+    if (s != FACET_OK) return s;
+    const int threads = 128;
+    risesdf_kernel<<<(unsigned)((count + threads - 1) / threads), threads>>>(
+        copy->params, copy->lighting.view, rays, count, out);
+    FACET_CUDA_CHECK(cudaGetLastError());
+    return FACET_OK;
+}
+
+extern "C" void facet_risesdf_device_free(risesdf_state *state) {
+    device_copy *copy = (device_copy *)state->device;
+    if (!copy) return;
+    if (copy->has_lighting) facet_lighting_device_free(&copy->lighting);
+    if (copy->weights) cudaFree(copy->weights);
+    free(copy);
+    state->device = NULL;
+}

@@ -1,0 +1,158 @@
+#include "risesdf_node.h"
+#include "risesdf_state.h"
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static facet_status parse_lighting(const facet_doc *doc, const cJSON *json, const char *key_path,
+                                   facet_lighting_options *options) {
+    static const char *const keys[] = {"mode", "size", "samples", NULL};
+    memset(options, 0, sizeof *options);
+    const cJSON *lighting = cJSON_GetObjectItemCaseSensitive(json, "lighting");
+    if (!lighting) return FACET_OK;
+    char path[128];
+    facet_key_path(path, sizeof path, key_path, "lighting");
+    const char *mode = "quality";
+    if (cJSON_IsString(lighting)) {
+        mode = lighting->valuestring;
+    } else if (cJSON_IsObject(lighting)) {
+        double size = FACET_LIGHTING_DEFAULT_SIZE, samples = FACET_LIGHTING_DEFAULT_SAMPLES;
+        facet_status s = facet_json_check_keys(doc, lighting, path, keys);
+        if (s == FACET_OK) s = facet_json_opt_string(doc, lighting, "mode", path, &mode);
+        if (s == FACET_OK) s = facet_json_opt_number(doc, lighting, "size", path, &size);
+        if (s == FACET_OK) s = facet_json_opt_number(doc, lighting, "samples", path, &samples);
+        if (s != FACET_OK) return s;
+        if (!(size >= 64 && size <= 4096) || size != floor(size) || ((int)size & ((int)size - 1)))
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: key '%s.size': expected a power of two in [64, 4096], got %g",
+                              doc->path, path, size);
+        if (!(samples >= 1 && samples <= 65536) || samples != floor(samples))
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s: key '%s.samples': expected a whole number in [1, 65536], got %g",
+                              doc->path, path, samples);
+        options->size = (int)size;
+        options->samples = (int)samples;
+    } else {
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: key '%s': expected \"quality\", \"parity\" or an object, got %s",
+                          doc->path, path, facet_json_type_name(lighting));
+    }
+    if (!strcmp(mode, "quality"))
+        options->mode = FACET_PREFILTER_QUALITY;
+    else if (!strcmp(mode, "parity"))
+        options->mode = FACET_PREFILTER_PARITY;
+    else
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: key '%s': unknown lighting mode '%s' (expected quality or parity)",
+                          doc->path, path, mode);
+    return FACET_OK;
+}
+
+/* An optional number in (lo, hi]. */
+static facet_status number_in(const facet_doc *doc, const cJSON *json, const char *key,
+                              const char *key_path, double lo, double hi, double *v) {
+    facet_status s = facet_json_opt_number(doc, json, key, key_path, v);
+    if (s == FACET_OK && !(*v > lo && *v <= hi))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key '%s.%s': expected a number in (%g, %g], got %g",
+                       doc->path, key_path, key, lo, hi, *v);
+    return s;
+}
+
+static facet_status parse_node(const facet_doc *doc, const cJSON *json, const char *key_path,
+                               risesdf_state *state, const char **weights) {
+    const char *mode = "sphere_trace";
+    double max_steps = 256, epsilon = 5e-4, step_scale = 1.0;
+    facet_status s = facet_json_get_string(doc, json, "weights", key_path, weights);
+    if (s == FACET_OK) s = facet_json_opt_string(doc, json, "mode", key_path, &mode);
+    if (s == FACET_OK && strcmp(mode, "sphere_trace") != 0)
+        s = facet_fail(FACET_ERR_FORMAT,
+                       "%s: key '%s.mode': unknown render mode '%s' (expected sphere_trace)",
+                       doc->path, key_path, mode);
+    if (s == FACET_OK) s = number_in(doc, json, "max_steps", key_path, 0, 65536, &max_steps);
+    if (s == FACET_OK && max_steps != floor(max_steps))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key '%s.max_steps': expected a whole number, got %g",
+                       doc->path, key_path, max_steps);
+    if (s == FACET_OK) s = number_in(doc, json, "epsilon", key_path, 0, 1, &epsilon);
+    if (s == FACET_OK) s = number_in(doc, json, "step_scale", key_path, 0, 1, &step_scale);
+    if (s == FACET_OK) s = parse_lighting(doc, json, key_path, &state->lighting_options);
+    state->params.max_steps = (int)max_steps;
+    state->params.epsilon = (float)epsilon;
+    state->params.step_scale = (float)step_scale;
+    return s;
+}
+
+static facet_status risesdf_load(facet_node *node, const facet_doc *doc, const cJSON *json,
+                                 const char *key_path) {
+    risesdf_state *state = facet_alloc_zeroed(1, sizeof *state);
+    if (!state) return facet_last_status();
+    const char *weights = NULL;
+    facet_status s = parse_node(doc, json, key_path, state, &weights);
+    if (s == FACET_OK) {
+        char *path = facet_path_relative_to_file(doc->path, weights);
+        if (!path) {
+            s = facet_last_status();
+        } else {
+            s = facet_risesdf_load(&state->model, path);
+            free(path);
+            if (s != FACET_OK) s = facet_error_context("%s: key '%s.weights'", doc->path, key_path);
+        }
+    }
+    if (s == FACET_OK && pthread_mutex_init(&state->lock, NULL) != 0) {
+        facet_risesdf_free(&state->model);
+        s = facet_fail(FACET_ERR_INTERNAL, "risesdf node: cannot create a mutex");
+    }
+    if (s != FACET_OK) {
+        free(state);
+        return s;
+    }
+    state->params.field = state->model.field;
+    node->state = state;
+    return FACET_OK;
+}
+
+static void risesdf_destroy(facet_node *node) {
+    risesdf_state *state = node->state;
+    if (!state) return;
+    facet_risesdf_device_free(state);
+    facet_lighting_release(state->lighting);
+    facet_risesdf_free(&state->model);
+    pthread_mutex_destroy(&state->lock);
+    free(state);
+    node->state = NULL;
+}
+
+static facet_status risesdf_render_cpu(const facet_node *node, const facet_scene *scene,
+                                       const facet_ray *rays, int64_t count, facet_ray_result *out,
+                                       float *aux) {
+    (void)aux;
+    risesdf_state *state = node->state;
+    pthread_mutex_lock(&state->lock);
+    facet_status s =
+        facet_lighting_sync(&state->lighting, scene, &state->lighting_options, FACET_DEVICE_CPU);
+    facet_lighting_view light;
+    if (s == FACET_OK) light = state->lighting->view;
+    pthread_mutex_unlock(&state->lock);
+    if (s != FACET_OK) return s;
+    for (int64_t i = 0; i < count; i++)
+        facet_risesdf_render_ray(&state->params, &light, rays[i].origin, rays[i].direction,
+                                 &out[i]);
+    return FACET_OK;
+}
+
+static const char *const risesdf_keys[] = {"weights", "mode",       "lighting", "max_steps",
+                                           "epsilon", "step_scale", NULL};
+
+const facet_node_kind facet_risesdf_node_kind = {
+    .type = "risesdf",
+    .keys = risesdf_keys,
+    .load = risesdf_load,
+    .destroy = risesdf_destroy,
+    .render_cpu = risesdf_render_cpu,
+#ifdef FACET_HAVE_CUDA
+    .render_cuda = facet_risesdf_render_cuda,
+#endif
+};

@@ -1,0 +1,400 @@
+"""PyTorch reference of the RISE-SDF neural field as the official code computes it
+(dehezhang2/RISE-SDF: models/geometry.py VolumeSDF, models/network_utils.py, models/texture.py
+VolumeMixedMipSplitOcc; tiny-cuda-nn's HashGrid), written independently for facet's tests and
+benchmarks, plus facet's sphere tracing (render/risesdf_ray.h) and split-sum shading under a
+constant environment (render/splitsum.h with render/dfg_lut.c's table).
+
+    python3 tools/reference/risesdf_ref.py checkpoint OUT.ckpt [--size small|default] [--seed N]
+        A random official-format Lightning checkpoint ({'state_dict': {'model.…': tensor}}, the
+        official key names, tcnn hash-grid params as one flat vector, weight-normed geometry
+        network) whose SDF is a perturbed sphere.
+    python3 tools/reference/risesdf_ref.py fixtures CKPT OUT.safetensors [--size small|default]
+        Per-point and per-ray expected values (see `fixtures` below) from the checkpoint.
+    python3 tools/reference/risesdf_ref.py bench CKPT [--size default] [--width 800 --height 800]
+        [--device cpu|cuda]
+        Times one sphere-traced frame of the same math (JSON line).
+
+Config "default" is the official one (16 levels x 2 features, log2 T 19, base 32, scale
+1.447269237440378, 128-wide networks); "small" has 6 levels, log2 T 11, base 8, scale 1.5 (two
+dense and four hashed levels) and 64-wide networks, to keep fixtures small.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from splitsum_ref import dfg_lookup, dfg_table  # noqa: E402
+
+CONFIGS = {
+    "default": dict(n_levels=16, n_features_per_level=2, log2_hashmap_size=19, base_resolution=32,
+                    per_level_scale=1.447269237440378, width=128, feature_dim=48, n_frequencies=6,
+                    radius=1.5),
+    "small": dict(n_levels=6, n_features_per_level=2, log2_hashmap_size=11, base_resolution=8,
+                  per_level_scale=1.5, width=64, feature_dim=48, n_frequencies=6, radius=1.5),
+}
+GEOMETRY_HIDDEN = 2  # n_hidden_layers: Linear, Softplus, Linear, Softplus, Linear
+ALBEDO_HIDDEN, ROUGHNESS_HIDDEN, METALLIC_HIDDEN = 4, 2, 2
+
+
+def fd_eps(cfg):
+    """The official 'progressive' finite-difference step once all levels are on."""
+    return 2 * cfg["radius"] / (cfg["base_resolution"]
+                                * cfg["per_level_scale"] ** (cfg["n_levels"] - 1))
+
+
+# ---- tcnn HashGrid ---------------------------------------------------------------------------
+
+def grid_levels(cfg):
+    """Per level: (scale as float32, resolution, table rows, hashed) as tcnn's GridEncoding."""
+    levels = []
+    log2s = np.log2(np.float32(cfg["per_level_scale"]), dtype=np.float32)
+    for level in range(cfg["n_levels"]):
+        scale = np.float32(np.exp2(np.float32(level) * log2s, dtype=np.float32)
+                           * np.float32(cfg["base_resolution"]) - np.float32(1.0))
+        res = int(math.ceil(scale)) + 1
+        rows = min((res ** 3 + 7) // 8 * 8, 1 << cfg["log2_hashmap_size"])
+        levels.append((scale, res, rows, rows < res ** 3))
+    return levels
+
+
+def grid_param_count(cfg):
+    return sum(rows for _, _, rows, _ in grid_levels(cfg)) * cfg["n_features_per_level"]
+
+
+def hashgrid(cfg, params, xn):
+    """xn [N, 3] in [0,1] -> [N, levels * features] (level-major)."""
+    nf = cfg["n_features_per_level"]
+    out, offset = [], 0
+    mask = 0xFFFFFFFF
+    for scale, res, rows, hashed in grid_levels(cfg):
+        table = params[offset * nf:(offset + rows) * nf].view(rows, nf).float()
+        offset += rows
+        # fmaf(scale, x, 0.5): exact product in double, one rounding to float32
+        pos = (xn.double() * float(scale) + 0.5).float()
+        grid = torch.floor(pos)
+        frac = pos - grid
+        g = grid.long()
+        acc = torch.zeros(xn.shape[0], nf, dtype=torch.float32, device=xn.device)
+        for idx in range(8):
+            w = torch.ones(xn.shape[0], dtype=torch.float32, device=xn.device)
+            q = []
+            for d in range(3):
+                up = (idx >> d) & 1
+                w = w * (frac[:, d] if up else 1 - frac[:, d])
+                q.append((g[:, d] + up) & mask)
+            if hashed:
+                index = (q[0] ^ ((q[1] * 2654435761) & mask) ^ ((q[2] * 805459861) & mask)) & mask
+            else:
+                index = (q[0] + q[1] * res + q[2] * res * res) & mask
+            acc = acc + w[:, None] * table[index % rows]
+        out.append(acc)
+    return torch.cat(out, -1)
+
+
+# ---- networks --------------------------------------------------------------------------------
+
+def linear_layers(sd, prefix, count, weight_norm):
+    """[(W [out, in], b)] of an official VanillaMLP (layers at 0, 2, 4, ...)."""
+    layers = []
+    for i in range(count):
+        key = f"{prefix}.layers.{2 * i}"
+        if weight_norm:  # torch weight_norm, dim 0
+            v, g = sd[key + ".weight_v"].float(), sd[key + ".weight_g"].float()
+            w = g * v / v.norm(dim=1, keepdim=True)
+        else:
+            w = sd[key + ".weight"].float()
+        layers.append((w, sd[key + ".bias"].float()))
+    return layers
+
+
+def mlp(layers, x, softplus):
+    for i, (w, b) in enumerate(layers):
+        x = F.linear(x, w, b)
+        if i < len(layers) - 1:
+            x = F.softplus(x, beta=100, threshold=20) if softplus else F.relu(x)
+    return x
+
+
+class Field:
+    def __init__(self, sd, cfg):
+        self.cfg = cfg
+        self.params = sd["model.geometry.encoding.encoding.encoding.params"].float()
+        self.geometry = linear_layers(sd, "model.geometry.network", GEOMETRY_HIDDEN + 1, True)
+        self.albedo = linear_layers(sd, "model.texture.albedo_network", ALBEDO_HIDDEN + 1, False)
+        self.roughness = linear_layers(sd, "model.texture.roughness_network",
+                                       ROUGHNESS_HIDDEN + 1, False)
+        self.metallic = linear_layers(sd, "model.texture.metallic_network",
+                                      METALLIC_HIDDEN + 1, False)
+        self.r = cfg["radius"]
+        self.eps = np.float32(fd_eps(cfg))
+
+    def to(self, device):
+        move = lambda layers: [(w.to(device), b.to(device)) for w, b in layers]  # noqa: E731
+        self.params = self.params.to(device)
+        self.geometry, self.albedo = move(self.geometry), move(self.albedo)
+        self.roughness, self.metallic = move(self.roughness), move(self.metallic)
+        return self
+
+    def encode(self, x):
+        xn = (x + self.r) / (2 * self.r)  # contract_to_unisphere, AABB
+        return hashgrid(self.cfg, self.params, xn), xn
+
+    def geometry_out(self, x):
+        enc, xn = self.encode(x)
+        return mlp(self.geometry, torch.cat([xn * 2 - 1, enc], -1), True)
+
+    def sdf(self, x):
+        return self.geometry_out(x)[:, 0]
+
+    def normal(self, x):
+        eps = float(self.eps)
+        grads = []
+        for d in range(3):
+            off = torch.zeros(3, dtype=torch.float32, device=x.device)
+            off[d] = eps
+            p = (x + off).clamp(-self.r, self.r)
+            q = (x - off).clamp(-self.r, self.r)
+            grads.append(0.5 * (self.sdf(p) - self.sdf(q)) / eps)
+        return F.normalize(torch.stack(grads, -1), p=2, dim=-1, eps=1e-6)
+
+    def material(self, feature, x):
+        pe = []
+        for k in range(self.cfg["n_frequencies"]):
+            pe += [torch.sin(2.0 ** k * x), torch.cos(2.0 ** k * x)]
+        inp = torch.cat([feature] + pe, -1)
+        albedo = torch.sigmoid(mlp(self.albedo, inp, False))
+        rough = torch.sigmoid(mlp(self.roughness, inp, False))
+        metal = torch.sigmoid(mlp(self.metallic, inp, False))
+        # [radiance 3, albedo 3, roughness, blend, metallic]
+        return torch.cat([albedo[:, :3], albedo[:, 3:], rough, metal[:, :1], metal[:, 1:]], -1)
+
+
+# ---- sphere tracing and shading (render/risesdf_ray.h) ------------------------------------------
+
+def box_interval(r, o, d):
+    lo = torch.zeros(o.shape[0], dtype=torch.float32, device=o.device)
+    hi = torch.full_like(lo, float("inf"))
+    ok = torch.ones_like(lo, dtype=torch.bool)
+    for k in range(3):
+        zero = d[:, k] == 0
+        ok &= ~(zero & ((o[:, k] < -r) | (o[:, k] > r)))
+        inv = 1.0 / torch.where(zero, torch.ones_like(d[:, k]), d[:, k])
+        a, b = (-r - o[:, k]) * inv, (r - o[:, k]) * inv
+        a, b = torch.minimum(a, b), torch.maximum(a, b)
+        lo = torch.where(zero, lo, torch.maximum(lo, a))
+        hi = torch.where(zero, hi, torch.minimum(hi, b))
+    return lo, hi, ok & (lo <= hi)
+
+
+def trace(field, o, d, max_steps=256, epsilon=5e-4, step_scale=1.0):
+    r = field.r
+    t0, t1, ok = box_interval(r, o, d)
+    t = t0.clone()
+    hit = torch.zeros_like(ok)
+    active = ok.clone()
+    for _ in range(max_steps):
+        active &= t <= t1
+        idx = active.nonzero().squeeze(1)
+        if idx.numel() == 0:
+            break
+        x = (o[idx] + t[idx, None] * d[idx]).clamp(-r, r)
+        s = field.sdf(x)
+        h = s < epsilon
+        hit[idx[h]] = True
+        active[idx[h]] = False
+        t[idx[~h]] += step_scale * s[~h]
+    return hit, t
+
+
+def shade_uniform(field, lut, o, d, env_rgb, **trace_args):
+    """Per ray [rgb 3, alpha, depth] under a constant environment env_rgb (every prefiltered level
+    and the irradiance/pi equal env_rgb)."""
+    hit, t = trace(field, o, d, **trace_args)
+    n_rays = o.shape[0]
+    out = torch.zeros(n_rays, 5, dtype=torch.float32, device=o.device)
+    out[:, 4] = float("inf")
+    idx = hit.nonzero().squeeze(1)
+    if idx.numel():
+        x = (o[idx] + t[idx, None] * d[idx]).clamp(-field.r, field.r)
+        n = field.normal(x)
+        feature = field.geometry_out(x)
+        mat = field.material(feature, x)
+        albedo, rough, metal = mat[:, 3:6], mat[:, 6], mat[:, 8:9]
+        nov = (n * -d[idx]).sum(-1)
+        ab = dfg_lookup(lut, nov, rough)
+        env = torch.tensor(env_rgb, dtype=torch.float32, device=o.device)
+        f0 = 0.04 * (1 - metal) + metal * albedo
+        rgb = (1 - metal) * albedo * env + (f0 * ab[:, :1] + ab[:, 1:]) * env
+        out[idx, :3] = rgb
+        out[idx, 3] = 1
+        out[idx, 4] = t[idx]
+    return out
+
+
+# ---- random official checkpoints ----------------------------------------------------------------
+
+def random_state_dict(cfg, seed):
+    g = torch.Generator().manual_seed(seed)
+    rand = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    randn = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+    w = cfg["width"]
+    sd = {}
+    n_enc = cfg["n_levels"] * cfg["n_features_per_level"]
+    # tcnn params (fp16 for the small config, as tcnn's default half precision stores them)
+    params = (rand(grid_param_count(cfg)) * 2 - 1) * 1e-1
+    sd["model.geometry.encoding.encoding.encoding.params"] = (
+        params.half() if cfg is CONFIGS["small"] else params)
+    dims = [3 + n_enc] + [w] * GEOMETRY_HIDDEN + [cfg["feature_dim"]]
+    for i in range(len(dims) - 1):  # sphere_init, then weight_norm with perturbed g
+        n_in, n_out = dims[i], dims[i + 1]
+        if i == 0:
+            v = torch.cat([randn(n_out, 3) * math.sqrt(2) / math.sqrt(n_out),
+                           randn(n_out, n_in - 3) * 0.05], 1)
+            b = torch.zeros(n_out)
+        elif i == len(dims) - 2:
+            v = math.sqrt(math.pi) / math.sqrt(n_in) + randn(n_out, n_in) * 1e-2
+            b = torch.full((n_out,), -0.5)
+        else:
+            v = randn(n_out, n_in) * math.sqrt(2) / math.sqrt(n_out)
+            b = randn(n_out) * 1e-2
+        key = f"model.geometry.network.layers.{2 * i}"
+        sd[key + ".weight_v"] = v
+        sd[key + ".weight_g"] = v.norm(dim=1, keepdim=True) * (1 + 0.1 * rand(n_out, 1))
+        sd[key + ".bias"] = b
+    mat_in = cfg["feature_dim"] + 6 * cfg["n_frequencies"]
+    for name, hidden, outputs in (("albedo", ALBEDO_HIDDEN, 6), ("roughness", ROUGHNESS_HIDDEN, 1),
+                                  ("metallic", METALLIC_HIDDEN, 2), ("env", 4, 3)):
+        dims = [mat_in] + [w] * hidden + [outputs]
+        for i in range(len(dims) - 1):
+            key = f"model.texture.{name}_network.layers.{2 * i}"
+            sd[key + ".weight"] = randn(dims[i + 1], dims[i]) * math.sqrt(2 / dims[i])
+            sd[key + ".bias"] = randn(dims[i + 1]) * 0.1
+    sd["model.variance.variance"] = torch.tensor(0.3)
+    sd["model.emitter.base"] = rand(6, 8, 8, 3)  # unused by facet (the learned environment)
+    return sd
+
+
+def write_checkpoint(path, size, seed):
+    cfg = CONFIGS[size]
+    torch.save({"state_dict": random_state_dict(cfg, seed), "global_step": 0, "epoch": 0}, path)
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+
+ENV_RGB = (0.9, 0.7, 0.5)
+
+
+def fixture_rays(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    origins, dirs = [], []
+    for i in range(n):
+        u = torch.randn(3, generator=g)
+        o = 3.0 * u / u.norm()
+        target = (torch.rand(3, generator=g) * 2 - 1) * (0.6 if i % 4 else 1.4)
+        dv = target - o
+        origins.append(o)
+        dirs.append(dv / dv.norm())
+    return torch.stack(origins), torch.stack(dirs)
+
+
+def write_fixtures(ckpt, out, size):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from convert_livescene import write_safetensors
+    cfg = CONFIGS[size]
+    sd = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    field = Field(sd, cfg)
+    g = torch.Generator().manual_seed(7)
+    pts = (torch.rand(40, 3, generator=g) * 2 - 1) * 1.45
+    pts = torch.cat([pts, torch.tensor([[1.5, -1.5, 1.5], [-1.5, 0.0, 0.2], [0.0, 0.0, 0.0]])])
+    with torch.no_grad():
+        enc, _ = field.encode(pts)
+        feature = field.geometry_out(pts)
+        normal = field.normal(pts)
+        mat = field.material(feature, pts)
+        o, d = fixture_rays(32, 11)
+        lut = dfg_table("cpu")
+        rays = shade_uniform(field, lut, o, d, ENV_RGB)
+    tensors = {"points": pts, "encoding": enc, "feature": feature, "normal": normal,
+               "material": mat, "ray_origin": o, "ray_direction": d, "ray_result": rays,
+               "env_rgb": torch.tensor(ENV_RGB)}
+    tensors = {k: v.float().contiguous().numpy() for k, v in tensors.items()}
+    write_safetensors(out, tensors, {"checkpoint": os.path.basename(ckpt), "size": size,
+                                      "max_steps": "256", "epsilon": "5e-4", "step_scale": "1"})
+
+
+# ---- benchmark ----------------------------------------------------------------------------------
+
+def camera_rays(width, height, device):
+    """Camera at (0, -3, 0) looking along +y, 45 degree vertical fov (bench_risesdf.c)."""
+    f = 0.5 * height / math.tan(0.5 * math.radians(45.0))
+    j, i = torch.meshgrid(torch.arange(height, device=device, dtype=torch.float32),
+                          torch.arange(width, device=device, dtype=torch.float32), indexing="ij")
+    x = (i + 0.5 - 0.5 * width) / f
+    z = -(j + 0.5 - 0.5 * height) / f
+    d = torch.stack([x, torch.ones_like(x), z], -1).reshape(-1, 3)
+    d = d / d.norm(dim=-1, keepdim=True)
+    o = torch.tensor([0.0, -3.0, 0.0], device=device).expand_as(d).contiguous()
+    return o, d
+
+
+def bench(args):
+    cfg = CONFIGS[args.size]
+    dev = torch.device(args.device)
+    sd = torch.load(args.checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    field = Field(sd, cfg).to(dev)
+    lut = dfg_table(dev)
+    o, d = camera_rays(args.width, args.height, dev)
+    chunk = 1 << 16
+    with torch.no_grad():
+        times = []
+        for _ in range(args.repeats):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            out = torch.cat([shade_uniform(field, lut, o[k:k + chunk], d[k:k + chunk], ENV_RGB)
+                             for k in range(0, o.shape[0], chunk)])
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+    print(json.dumps({"bench": "risesdf_frame", "impl": "pytorch", "device": args.device,
+                      "threads": torch.get_num_threads(), "width": args.width,
+                      "height": args.height, "ms": 1e3 * min(times),
+                      "hit_fraction": float(out[:, 3].mean())}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("checkpoint")
+    c.add_argument("out")
+    c.add_argument("--size", choices=CONFIGS, default="small")
+    c.add_argument("--seed", type=int, default=1)
+    f = sub.add_parser("fixtures")
+    f.add_argument("checkpoint")
+    f.add_argument("out")
+    f.add_argument("--size", choices=CONFIGS, default="small")
+    b = sub.add_parser("bench")
+    b.add_argument("checkpoint")
+    b.add_argument("--size", choices=CONFIGS, default="default")
+    b.add_argument("--width", type=int, default=800)
+    b.add_argument("--height", type=int, default=800)
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--repeats", type=int, default=1)
+    args = p.parse_args()
+    if args.command == "checkpoint":
+        write_checkpoint(args.out, args.size, args.seed)
+    elif args.command == "fixtures":
+        write_fixtures(args.checkpoint, args.out, args.size)
+    else:
+        bench(args)
+
+
+if __name__ == "__main__":
+    main()
