@@ -80,9 +80,10 @@ static inline FACET_HD void facet_hashgrid_encode(const facet_hashgrid *g, const
         uint32_t c[3];
         for (int d = 0; d < 3; d++) {
             const float p = fmaf(g->scale[l], x[d], 0.5f);
-            const float fl = floorf(p);
-            c[d] = (uint32_t)(int)fl;
-            f[d] = p - fl;
+            int32_t i = (int32_t)p; /* floor (truncation, then down for negatives) */
+            i = (float)i > p ? i - 1 : i;
+            c[d] = (uint32_t)i;
+            f[d] = p - (float)i;
         }
         float acc[FACET_HASHGRID_MAX_FEATURES];
         for (int k = 0; k < nf; k++) acc[k] = 0.0f;

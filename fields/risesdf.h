@@ -20,6 +20,8 @@
 
 #include "hashgrid.h"
 
+#include "core/half.h"
+
 #include "core/hd.h"
 #include "core/status.h"
 
@@ -69,10 +71,77 @@ typedef struct facet_risesdf_material {
     float metallic;
 } facet_risesdf_material;
 
-/* torch.nn.Softplus(beta=100, threshold=20). */
+#ifndef __CUDA_ARCH__
+/* cond ? a : b through bit masks: no branch for the compiler to keep (a conditional select of
+ * values computed from trapping operations is not if-converted under -ftrapping-math). */
+static inline float facet_risesdf_select(int cond, float a, float b) {
+    const uint32_t mask = 0u - (uint32_t)(cond != 0);
+    return facet_bits_f32((facet_f32_bits(a) & mask) | (facet_f32_bits(b) & ~mask));
+}
+
+/* Host expf and logf as branch-free polynomials (Cephes single precision, ~1 ulp) so the
+ * per-neuron softplus loop vectorises (glibc's scalar calls dominated the CPU frame time).
+ * expf for x in [-87, 88]: x = n ln2 + r, |r| <= ln2 / 2 (n rounded to nearest), e^r by a degree-7
+ * polynomial, times 2^n through the exponent bits. */
+static inline float facet_risesdf_host_expf(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    /* n = round-to-nearest(x / ln2) by the 1.5 * 2^23 trick (no libm call, no branch) */
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    return p * facet_bits_f32((uint32_t)((int32_t)n + 127) << 23);
+}
+
+/* logf for normal positive x: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) by a degree-9
+ * polynomial in m - 1. */
+static inline float facet_risesdf_host_logf(float x) {
+    const uint32_t bits = facet_f32_bits(x);
+    float e = (float)((int32_t)((bits >> 23) & 0xffu) - 126);
+    float m = facet_bits_f32((bits & 0x807fffffu) | 0x3f000000u); /* [0.5, 1) */
+    const int low = m < 0.707106781186547524f;
+    e -= facet_risesdf_select(low, 1.0f, 0.0f);
+    m = m + facet_risesdf_select(low, m, 0.0f) - 1.0f;
+    const float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * e;
+}
+#endif
+
+/* torch.nn.Softplus(beta=100, threshold=20): v where 100 v > 20, else log1p(exp(100 v)) / 100.
+ * The host path uses the polynomial expf/logf above. */
 static inline FACET_HD float facet_risesdf_softplus(float v) {
     const float bv = 100.0f * v;
+#ifdef __CUDA_ARCH__
     return bv > 20.0f ? v : log1pf(expf(bv)) / 100.0f;
+#else
+    const float e = facet_risesdf_host_expf(bv > 20.0f ? 20.0f : bv);
+    /* log1p(e): a 4-term series below 1e-3 (relative error < 3e-13), else log(1 + e) (absolute
+     * error ~6e-8, ~6e-10 after the division); straight-line, no division, so that the loop over
+     * neurons vectorises under -ftrapping-math */
+    const float series = e * (1.0f - e * (0.5f - e * (1.0f / 3.0f - e * 0.25f)));
+    const float log_u = facet_risesdf_host_logf(1.0f + e);
+    const float l1p = facet_risesdf_select(e < 1e-3f, series, log_u) / 100.0f;
+    return facet_risesdf_select(bv > 20.0f, v, l1p);
+#endif
 }
 
 /* Hidden layers of m on in[width[0]]; the last hidden activations go to h[width[layers-1]]. */
@@ -95,7 +164,10 @@ static inline FACET_HD void facet_risesdf_mlp_hidden(const facet_risesdf_mlp *m,
         if (m->softplus)
             for (int o = 0; o < n_out; o++) y[o] = facet_risesdf_softplus(acc[o] + b[o]);
         else
-            for (int o = 0; o < n_out; o++) y[o] = fmaxf(acc[o] + b[o], 0.0f);
+            for (int o = 0; o < n_out; o++) {
+                const float z = acc[o] + b[o];
+                y[o] = z > 0.0f ? z : 0.0f;
+            }
         x = y;
     }
     if (m->layers == 1)

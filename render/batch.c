@@ -121,7 +121,7 @@ facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
 
 /* Ground truth as compared: RGB in [0,1] sRGB; RGBA composited over the background colour. */
 static facet_status load_ground_truth(const facet_frame *frame, const float background_linear[3],
-                                      int width, int height, facet_image *gt) {
+                                      int width, int height, facet_image *gt, facet_image *mask) {
     facet_image raw;
     facet_status s = facet_image_read(&raw, frame->image_path, 0);
     if (s != FACET_OK) return s;
@@ -136,12 +136,19 @@ static facet_status load_ground_truth(const facet_frame *frame, const float back
         facet_image_free(&raw);
         return s;
     }
+    /* mask (optional): 1 where the ground truth's alpha > 0 (all pixels without alpha) */
+    if (mask && (s = facet_image_alloc(mask, width, height, 1)) != FACET_OK) {
+        facet_image_free(&raw);
+        facet_image_free(gt);
+        return s;
+    }
     float bg[3];
     for (int c = 0; c < 3; c++) bg[c] = facet_linear_to_srgb(background_linear[c]);
     const int ch = raw.channels;
     for (size_t p = 0; p < (size_t)width * height; p++) {
         const float *src = raw.data + p * ch;
         float alpha = (ch == 2 || ch == 4) ? src[ch - 1] : 1.0f;
+        if (mask) mask->data[p] = alpha > 0.0f ? 1.0f : 0.0f;
         for (int c = 0; c < 3; c++) {
             float v = ch >= 3 ? src[c] : src[0];
             gt->data[p * 3 + c] = v * alpha + bg[c] * (1.0f - alpha);
@@ -181,7 +188,7 @@ static facet_status write_metrics_json(const facet_scene *scene, const facet_dat
     for (int c = 0; c < 3; c++) bg_srgb[c] = facet_linear_to_srgb(scene->background[c]);
     cJSON_AddItemToObject(protocol, "background", cJSON_CreateFloatArray(bg_srgb, 3));
     cJSON_AddStringToObject(protocol, "ssim", "gaussian 11x11 sigma 1.5");
-    cJSON_AddStringToObject(protocol, "align", "none");
+    cJSON_AddStringToObject(protocol, "align", options->relight ? "median-ratio" : "none");
     cJSON *results = cJSON_AddObjectToObject(root, "results");
     cJSON_AddNumberToObject(results, "psnr", r->psnr_mean);
     cJSON_AddNumberToObject(results, "psnr_std", r->psnr_std);
@@ -234,7 +241,7 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         if (!facet_shard_contains(options->shard, i)) continue;
         const facet_frame *frame = &ds->frames[i];
         facet_camera cam = facet_frame_camera(frame, 0, 0);
-        facet_image render = {0}, srgb = {0}, gt = {0};
+        facet_image render = {0}, srgb = {0}, gt = {0}, mask = {0};
         s = facet_scene_apply_frame_kappa(scene, ds, frame);
         double start = facet_seconds();
         if (s == FACET_OK) s = facet_render_image(scene, &cam, &options->render, &render);
@@ -242,7 +249,10 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         r->rays += (double)cam.width * cam.height;
         if (s == FACET_OK) s = facet_render_to_srgb(&render, &srgb);
         if (s == FACET_OK)
-            s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt);
+            s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt,
+                                  options->relight ? &mask : NULL);
+        if (s == FACET_OK && options->relight)
+            s = facet_align_median_ratio(&srgb, &gt, &mask, NULL);
         facet_eval_image *e = &r->images[r->count];
         if (s == FACET_OK) s = facet_psnr(&srgb, &gt, NULL, &e->psnr);
         if (s == FACET_OK) s = facet_ssim(&srgb, &gt, NULL, &e->ssim);
@@ -253,6 +263,7 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         facet_image_free(&render);
         facet_image_free(&srgb);
         facet_image_free(&gt);
+        facet_image_free(&mask);
         if (s == FACET_OK && !(e->name = facet_strdup(frame->name))) s = facet_last_status();
         if (s != FACET_OK) {
             facet_error_context("frame '%s'", frame->name);

@@ -50,10 +50,14 @@ typedef struct facet_batch_options {
     facet_output_format format;
     int width, height; /* 0: the frame's own resolution */
     facet_shard shard;
-    int use_dataset_kappa;    /* 1: set each frame's ground-truth kappa before rendering */
+    int use_dataset_kappa; /* 1: set each frame's ground-truth kappa before rendering */
     /* 1: also write every auxiliary channel (LiveScene: per-object probability) as
      * OUT/<frame>_<channel>.png, 8-bit gray, probability 0..1 -> 0..255 */
     int masks;
+    /* eval only, 1: the RISE-SDF relighting protocol (systems/split_occ.py): before scoring, the
+     * sRGB render is aligned to the ground truth per channel by the median ratio over the ground
+     * truth's alpha > 0 pixels (facet_align_median_ratio); PSNR/SSIM stay whole-image */
+    int relight;
     facet_progress *progress; /* may be NULL */
 } facet_batch_options;
 

@@ -1,3 +1,10 @@
+/* The host ray loop inlines the per-neuron softplus of fields/risesdf.h; GCC vectorises it only
+ * when it may ignore floating-point exception flags (results are unchanged: no facet code reads
+ * the flags). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include "risesdf_node.h"
 #include "risesdf_state.h"
 

@@ -21,6 +21,6 @@ echo
 echo "== facet eval: an HDRI world against Blender Cycles renders"
 "$facet" eval "$root/assets/demo/scene.json" --data "$root/assets/demo/data" --split test \
     --out "$out/forest" --quiet
-grep -E '"(psnr|ssim)":' "$out/forest/metrics.json" | head -2 | sed 's/^\s*/    /'
+grep -E '"(psnr|ssim)":\s*[0-9]' "$out/forest/metrics.json" | head -2 | tr -d '\t,' | sed 's/^/    /'
 echo
 echo "images and metrics.json: $out/cabinet, $out/forest"

@@ -346,6 +346,7 @@ def camera_rays(width, height, device):
 
 def bench(args):
     cfg = CONFIGS[args.size]
+    torch.set_num_threads(args.threads or os.cpu_count())
     dev = torch.device(args.device)
     sd = torch.load(args.checkpoint, map_location="cpu", weights_only=True)["state_dict"]
     field = Field(sd, cfg).to(dev)
@@ -387,6 +388,7 @@ def main():
     b.add_argument("--height", type=int, default=800)
     b.add_argument("--device", default="cpu")
     b.add_argument("--repeats", type=int, default=1)
+    b.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
     args = p.parse_args()
     if args.command == "checkpoint":
         write_checkpoint(args.out, args.size, args.seed)
