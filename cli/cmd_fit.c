@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: facet fit DATASET --out DIR [--config small|default] [--iters N] [--batch N]\n"
+    "usage: facet fit DATASET --out DIR [--config small|default|tiny] [--iters N] [--batch N]\n"
     "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
     "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--for N]\n"
     "                 [--snapshot-every N]\n"
@@ -25,7 +25,8 @@ static const char usage[] =
     "\n"
     "  --config C          small (64/128 cells, 16 channels, 64/32/24 samples: CPU-friendly,\n"
     "                      default) or default (the official 128/256/512, 32 channels,\n"
-    "                      256/128/48 samples)\n"
+    "                      256/128/48 samples), or tiny (16/32 cells, 4 channels, 16/8/8\n"
+    "                      samples: tests and smoke runs)\n"
     "  --iters N           iterations (default 3000 small, 30000 default)\n"
     "  --batch N           rays per iteration (default 1024 small, 4096 default)\n"
     "  --device D          cpu (default; OpenMP, per-thread gradient buffers) or cuda (one\n"
@@ -122,8 +123,10 @@ int facet_cmd_fit(int argc, char **argv) {
     if (!out) return cli_usage_error("fit", "missing --out DIR");
     if (!strcmp(config, "default"))
         options.size = FACET_FIT_DEFAULT;
+    else if (!strcmp(config, "tiny"))
+        options.size = FACET_FIT_TINY;
     else if (strcmp(config, "small") != 0)
-        return cli_usage_error("fit", "--config must be small or default");
+        return cli_usage_error("fit", "--config must be small, default or tiny");
     int seed_value = 0;
     if ((iters && cli_parse_int(iters, 1, 10000000, &options.iterations) != 0) ||
         (batch && cli_parse_int(batch, 1, 1 << 20, &options.batch) != 0) ||

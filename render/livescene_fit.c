@@ -173,7 +173,18 @@ static facet_status load_data(const char *path, int center_poses, fit_data *d) {
 /* ---- model configuration and initialisation -------------------------------------------------- */
 
 static char *make_config(const facet_fit_options *o, const fit_data *d, const float *aabb) {
-    const int small = o->size == FACET_FIT_SMALL;
+    static const struct {
+        const char *base, *multiscale, *proposal0, *proposal1, *probability, *samples;
+        int channels, final_samples;
+    } sizes[3] = {
+        [FACET_FIT_SMALL] = {"[64, 64, 64, 16]", "[1, 2]", "[32, 32, 32, 16]", "[64, 64, 64, 16]",
+                             "[64, 64, 64]", "[64, 32]", 16, 24},
+        [FACET_FIT_DEFAULT] = {"[128, 128, 128, 32]", "[1, 2, 4]", "[64, 64, 64, 32]",
+                               "[128, 128, 128, 32]", "[128, 128, 128]", "[256, 128]", 32, 48},
+        [FACET_FIT_TINY] = {"[16, 16, 16, 8]", "[1, 2]", "[8, 8, 8, 8]", "[16, 16, 16, 8]",
+                            "[16, 16, 16]", "[16, 8]", 4, 8},
+    };
+    const int size = o->size >= 0 && o->size <= FACET_FIT_TINY ? (int)o->size : FACET_FIT_SMALL;
     char objects[1024] = "";
     size_t used = 0;
     for (int k = 0; k < d->objects; k++)
@@ -190,12 +201,9 @@ static char *make_config(const facet_fit_options *o, const fit_data *d, const fl
         "\"dataparser_transform\": [[1, 0, 0, %.9g], [0, 1, 0, %.9g], [0, 0, 1, %.9g]], "
         "\"dataparser_scale\": 1.0}",
         (double)aabb[0], (double)aabb[1], (double)aabb[2], (double)aabb[3], (double)aabb[4],
-        (double)aabb[5], small ? "[64, 64, 64, 16]" : "[128, 128, 128, 32]",
-        small ? "[1, 2]" : "[1, 2, 4]", small ? 16 : 32,
-        small ? "[32, 32, 32, 16]" : "[64, 64, 64, 32]",
-        small ? "[64, 64, 64, 16]" : "[128, 128, 128, 32]",
-        small ? "[64, 64, 64]" : "[128, 128, 128]", small ? "[64, 32]" : "[256, 128]",
-        small ? 24 : 48, objects, -(double)d->center[0], -(double)d->center[1],
+        (double)aabb[5], sizes[size].base, sizes[size].multiscale, sizes[size].channels,
+        sizes[size].proposal0, sizes[size].proposal1, sizes[size].probability, sizes[size].samples,
+        sizes[size].final_samples, objects, -(double)d->center[0], -(double)d->center[1],
         -(double)d->center[2]);
 }
 
@@ -623,6 +631,10 @@ double facet_ls_batch_backward(const facet_livescene_field *f, const facet_lives
     return loss;
 }
 
+static const char *size_name(facet_fit_size size) {
+    return size == FACET_FIT_DEFAULT ? "default" : (size == FACET_FIT_TINY ? "tiny" : "small");
+}
+
 static facet_status write_outputs(const trainer *t, const char *out_dir, const char *dataset,
                                   const facet_fit_options *o, const facet_fit_result *r) {
     char *weights = facet_path_join(out_dir, "model.safetensors");
@@ -631,7 +643,7 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
     facet_status s = weights && scene && summary ? FACET_OK : facet_last_status();
     char source[1200];
     snprintf(source, sizeof source, "facet fit %s (%s config, %d iterations, seed %llu)", dataset,
-             o->size == FACET_FIT_SMALL ? "small" : "default", r->iterations, o->seed);
+             size_name(o->size), r->iterations, o->seed);
     if (s == FACET_OK) s = facet_livescene_save(&t->model, weights, source);
     if (s == FACET_OK) {
         cJSON *root = cJSON_CreateObject();
@@ -651,7 +663,7 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
         cJSON_AddStringToObject(root, "format", "facet-fit");
         cJSON_AddNumberToObject(root, "version", 1);
         cJSON_AddStringToObject(root, "dataset", dataset);
-        cJSON_AddStringToObject(root, "config", o->size == FACET_FIT_SMALL ? "small" : "default");
+        cJSON_AddStringToObject(root, "config", size_name(o->size));
         cJSON_AddNumberToObject(root, "iterations", r->iterations);
         cJSON_AddNumberToObject(root, "batch", o->batch);
         cJSON_AddNumberToObject(root, "seed", (double)o->seed);
@@ -744,9 +756,9 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                                  const facet_fit_options *options, facet_fit_result *result) {
     memset(result, 0, sizeof *result);
     facet_fit_options o = *options;
-    const int small = o.size == FACET_FIT_SMALL;
-    if (o.iterations <= 0) o.iterations = small ? 3000 : 30000;
-    if (o.batch <= 0) o.batch = small ? 1024 : 4096;
+    const int official = o.size == FACET_FIT_DEFAULT;
+    if (o.iterations <= 0) o.iterations = official ? 30000 : 3000;
+    if (o.batch <= 0) o.batch = official ? 4096 : 1024;
     if (o.checkpoint_every <= 0) o.checkpoint_every = 500;
     if (o.learning_rate <= 0) o.learning_rate = 0.02f;
     if (o.warmup <= 0) o.warmup = o.iterations / 10 < 512 ? o.iterations / 10 : 512;

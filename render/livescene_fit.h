@@ -19,7 +19,13 @@
 extern "C" {
 #endif
 
-typedef enum facet_fit_size { FACET_FIT_SMALL = 0, FACET_FIT_DEFAULT } facet_fit_size;
+/* small: CPU-friendly (64/128 cells, 16 channels, 64/32/24 samples); default: the official
+ * sizes; tiny: 16/32 cells, 4 channels, 16/8/8 samples, for tests and smoke runs. */
+typedef enum facet_fit_size {
+    FACET_FIT_SMALL = 0,
+    FACET_FIT_DEFAULT,
+    FACET_FIT_TINY
+} facet_fit_size;
 typedef enum facet_fit_device { FACET_FIT_CPU = 0, FACET_FIT_CUDA } facet_fit_device;
 
 typedef struct facet_fit_options {

@@ -85,6 +85,25 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
                        doc->path, key_path, max_steps);
     if (s == FACET_OK) s = number_in(doc, json, "epsilon", key_path, 0, 1, &epsilon);
     if (s == FACET_OK) s = number_in(doc, json, "step_scale", key_path, 0, 1, &step_scale);
+    const char *indirect = "off";
+    double max_roughness = 0.3;
+    if (s == FACET_OK) s = facet_json_opt_string(doc, json, "indirect", key_path, &indirect);
+    if (s == FACET_OK) {
+        if (!strcmp(indirect, "off"))
+            state->params.indirect = FACET_RISESDF_INDIRECT_OFF;
+        else if (!strcmp(indirect, "parity"))
+            state->params.indirect = FACET_RISESDF_INDIRECT_PARITY;
+        else if (!strcmp(indirect, "quality"))
+            state->params.indirect = FACET_RISESDF_INDIRECT_QUALITY;
+        else
+            s = facet_fail(FACET_ERR_FORMAT,
+                           "%s: key '%s.indirect': expected \"off\", \"parity\" or \"quality\", "
+                           "got \"%s\"",
+                           doc->path, key_path, indirect);
+    }
+    if (s == FACET_OK)
+        s = number_in(doc, json, "indirect_max_roughness", key_path, 0, 1, &max_roughness);
+    state->params.indirect_max_roughness = (float)max_roughness;
     if (s == FACET_OK) s = parse_lighting(doc, json, key_path, &state->lighting_options);
     state->params.max_steps = (int)max_steps;
     state->params.epsilon = (float)epsilon;
@@ -150,8 +169,10 @@ static facet_status risesdf_render_cpu(const facet_node *node, const facet_scene
     return FACET_OK;
 }
 
-static const char *const risesdf_keys[] = {"weights", "mode",       "lighting", "max_steps",
-                                           "epsilon", "step_scale", NULL};
+static const char *const risesdf_keys[] = {
+    "weights", "mode",       "lighting", "max_steps",
+    "epsilon", "step_scale", "indirect", "indirect_max_roughness",
+    NULL};
 
 const facet_node_kind facet_risesdf_node_kind = {
     .type = "risesdf",

@@ -133,15 +133,15 @@ expect_status 0 "synth writes a LiveScene dataset" -- "$facet" synth "$work/cab"
 for f in transforms.json mapping.yaml key_frame_value.yaml facet.json images/frame_00001.png masks/00001.npy; do
     [ -f "$work/cab/$f" ] && pass "synth wrote $f" || fail "synth did not write $f"
 done
-expect_status 0 "fit 4 iterations" -- "$facet" fit "$work/cab" --out "$work/cabfit" --iters 4 --batch 64 --quiet
+expect_status 0 "fit 4 iterations" -- "$facet" fit "$work/cab" --out "$work/cabfit" --config tiny --iters 4 --batch 64 --quiet
 for f in model.safetensors scene.json fit.json checkpoint.safetensors; do
     [ -f "$work/cabfit/$f" ] && pass "fit wrote $f" || fail "fit did not write $f"
 done
 expect_status 0 "eval the fitted scene" -- "$facet" eval "$work/cabfit/scene.json" --data "$work/cab" --out "$work/cabeval" --quiet
 grep -qP '"kappa":\s*\{' "$work/cabeval/metrics.json" && pass "fitted eval uses ground-truth kappa" || fail "fitted eval kappa"
-expect_status 0 "fit --for stops early" -- "$facet" fit "$work/cab" --out "$work/cabfor" --iters 4 --batch 64 --for 2 --quiet
+expect_status 0 "fit --for stops early" -- "$facet" fit "$work/cab" --out "$work/cabfor" --config tiny --iters 4 --batch 64 --for 2 --quiet
 [ ! -f "$work/cabfor/model.safetensors" ] && [ -f "$work/cabfor/checkpoint.safetensors" ] && pass "--for leaves a checkpoint, no outputs" || fail "--for outputs"
-expect_status 0 "fit resumes after --for" -- "$facet" fit "$work/cab" --out "$work/cabfor" --iters 4 --batch 64
+expect_status 0 "fit resumes after --for" -- "$facet" fit "$work/cab" --out "$work/cabfor" --config tiny --iters 4 --batch 64
 expect_stderr "resumed at iteration 2" "resume is reported"
 cmp -s "$work/cabfor/model.safetensors" "$work/cabfit/model.safetensors" && pass "resumed fit equals the straight fit" || fail "resumed fit differs"
 expect_status 2 "fit with an unknown loss switch" -- "$facet" fit "$work/cab" --out "$work/x" --no-colour

@@ -371,7 +371,7 @@ static const char *tiny_scene(void) {
 
 static facet_fit_options tiny_options(int iterations) {
     facet_fit_options o = {0};
-    o.size = FACET_FIT_SMALL;
+    o.size = FACET_FIT_TINY;
     o.iterations = iterations;
     o.batch = 128;
     o.checkpoint_every = 2;

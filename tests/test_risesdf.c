@@ -165,7 +165,8 @@ Test(risesdf, sphere_traced_rays_match_the_reference) {
     facet_lighting_options options = {0};
     options.size = 64;
     cr_assert_eq(facet_lighting_build_uniform(&lighting, env, &options), FACET_OK);
-    facet_risesdf_ray_params p = {fx.model.field, 256, 5e-4f, 1.0f};
+    facet_risesdf_ray_params p = {
+        fx.model.field, 256, 5e-4f, 1.0f, FACET_RISESDF_INDIRECT_OFF, 0.3f};
     int hits = 0;
     for (int64_t i = 0; i < n; i++) {
         facet_ray_result r;
@@ -182,6 +183,39 @@ Test(risesdf, sphere_traced_rays_match_the_reference) {
         for (int k = 0; k < 3; k++) assert_close(r.rgb[k], w[k], 1e-4f, "rgb", i, k);
     }
     cr_assert_geq(hits, 16, "the fixture has mostly hits (%d)", hits);
+    facet_lighting_free(&lighting);
+}
+
+Test(risesdf, second_split_sum_matches_the_reference) {
+    /* indirect on for every roughness (threshold 1): reflected rays traced over t in [0.05, 1.5];
+     * the fixture field is a perturbed sphere, so one of the 32 rays re-hits it and has its
+     * specular light replaced by the radiance leaving the secondary hit (0.043 change) */
+    int64_t n, c, nd, cd, nr, cr, ne, ce, np, cp;
+    const float *o = expected("ray_origin", &n, &c);
+    const float *d = expected("ray_direction", &nd, &cd);
+    const float *want = expected("ray_result_indirect", &nr, &cr);
+    const float *plain = expected("ray_result", &np, &cp);
+    const float *env = expected("env_rgb", &ne, &ce);
+    facet_lighting lighting;
+    facet_lighting_options options = {0};
+    options.size = 64;
+    cr_assert_eq(facet_lighting_build_uniform(&lighting, env, &options), FACET_OK);
+    for (int mode = FACET_RISESDF_INDIRECT_PARITY; mode <= FACET_RISESDF_INDIRECT_QUALITY; mode++) {
+        facet_risesdf_ray_params p = {fx.model.field, 256, 5e-4f, 1.0f, mode, 1.0f};
+        int changed = 0;
+        for (int64_t i = 0; i < n; i++) {
+            facet_ray_result r;
+            facet_risesdf_render_ray(&p, &lighting.view,
+                                     facet_v3(o[3 * i], o[3 * i + 1], o[3 * i + 2]),
+                                     facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r);
+            const float *w = want + 5 * i;
+            cr_assert_eq(r.alpha, w[3]);
+            if (w[3] == 0.0f) continue;
+            for (int k = 0; k < 3; k++) assert_close(r.rgb[k], w[k], 1e-4f, "rgb", i, k);
+            changed += fabsf(w[0] - plain[5 * i]) > 1e-3f;
+        }
+        cr_assert_geq(changed, 1, "at least one ray takes the indirect path");
+    }
     facet_lighting_free(&lighting);
 }
 
@@ -408,4 +442,47 @@ Test(risesdf_eval, relight_aligns_by_the_median_ratio_over_the_gt_mask) {
     cr_assert(strstr(plain_json, "\"align\":\t\"none\"") ||
               strstr(plain_json, "\"align\": \"none\""));
     facet_scene_free(&scene);
+}
+
+/* ---- the node's scene JSON
+ * ----------------------------------------------------------------------- */
+
+static facet_status load_scene(const char *node_json, facet_scene *scene) {
+    const char *dir = test_scratch_dir("risesdf_node");
+    char json[2048], path[1200];
+    snprintf(json, sizeof json, "{\"version\": 1, \"nodes\": [%s]}", node_json);
+    test_write_file(dir, "scene.json", json, strlen(json));
+    snprintf(path, sizeof path, "%s/scene.json", dir);
+    cr_assert_eq(facet_register_builtin_node_kinds(), FACET_OK);
+    return facet_scene_load(scene, path);
+}
+
+Test(risesdf_node, unknown_render_mode_is_rejected) {
+    facet_scene scene;
+    char node[1500];
+    snprintf(node, sizeof node,
+             "{\"type\": \"risesdf\", \"weights\": \"%s\", \"mode\": \"volume\"}",
+             test_source_path("tests/fixtures/risesdf/small.safetensors"));
+    cr_assert_neq(load_scene(node, &scene), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "unknown render mode 'volume' (expected sphere_trace)"),
+              "%s", facet_last_error());
+}
+
+Test(risesdf_node, weights_errors_name_the_key_and_the_file) {
+    facet_scene scene;
+    cr_assert_neq(
+        load_scene("{\"type\": \"risesdf\", \"weights\": \"missing.safetensors\"}", &scene),
+        FACET_OK);
+    cr_assert(strstr(facet_last_error(), ".weights'"), "%s", facet_last_error());
+    cr_assert(strstr(facet_last_error(), "missing.safetensors"), "%s", facet_last_error());
+}
+
+Test(risesdf_node, march_options_are_range_checked) {
+    facet_scene scene;
+    char node[1500];
+    snprintf(node, sizeof node, "{\"type\": \"risesdf\", \"weights\": \"%s\", \"step_scale\": 1.5}",
+             test_source_path("tests/fixtures/risesdf/small.safetensors"));
+    cr_assert_neq(load_scene(node, &scene), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "step_scale': expected a number in (0, 1], got 1.5"), "%s",
+              facet_last_error());
 }

@@ -193,10 +193,12 @@ def box_interval(r, o, d):
     return lo, hi, ok & (lo <= hi)
 
 
-def trace(field, o, d, max_steps=256, epsilon=5e-4, step_scale=1.0):
+def trace(field, o, d, max_steps=256, epsilon=5e-4, step_scale=1.0, t_min=0.0,
+          t_max=float("inf")):
     r = field.r
     t0, t1, ok = box_interval(r, o, d)
-    t = t0.clone()
+    t = torch.clamp(t0, min=t_min)
+    t1 = torch.clamp(t1, max=t_max)
     hit = torch.zeros_like(ok)
     active = ok.clone()
     for _ in range(max_steps):
@@ -213,26 +215,43 @@ def trace(field, o, d, max_steps=256, epsilon=5e-4, step_scale=1.0):
     return hit, t
 
 
-def shade_uniform(field, lut, o, d, env_rgb, **trace_args):
+def split_terms(field, lut, x, wi, env):
+    """(diffuse [N,3], reflectance F0 A + B [N,3], n, roughness) at x seen from wi, constant env."""
+    n = field.normal(x)
+    mat = field.material(field.geometry_out(x), x)
+    albedo, rough, metal = mat[:, 3:6], mat[:, 6], mat[:, 8:9]
+    ab = dfg_lookup(lut, (n * wi).sum(-1), rough)
+    f0 = 0.04 * (1 - metal) + metal * albedo
+    return (1 - metal) * albedo * env, f0 * ab[:, :1] + ab[:, 1:], n, rough
+
+
+def shade_uniform(field, lut, o, d, env_rgb, indirect_max_roughness=None, **trace_args):
     """Per ray [rgb 3, alpha, depth] under a constant environment env_rgb (every prefiltered level
-    and the irradiance/pi equal env_rgb)."""
+    and the irradiance/pi equal env_rgb). indirect_max_roughness: the second split-sum
+    (render/risesdf_ray.h) for hits with roughness <= it (None: off). Under a constant
+    environment the parity and quality lookups of the secondary specular agree."""
     hit, t = trace(field, o, d, **trace_args)
     n_rays = o.shape[0]
     out = torch.zeros(n_rays, 5, dtype=torch.float32, device=o.device)
     out[:, 4] = float("inf")
     idx = hit.nonzero().squeeze(1)
     if idx.numel():
-        x = (o[idx] + t[idx, None] * d[idx]).clamp(-field.r, field.r)
-        n = field.normal(x)
-        feature = field.geometry_out(x)
-        mat = field.material(feature, x)
-        albedo, rough, metal = mat[:, 3:6], mat[:, 6], mat[:, 8:9]
-        nov = (n * -d[idx]).sum(-1)
-        ab = dfg_lookup(lut, nov, rough)
         env = torch.tensor(env_rgb, dtype=torch.float32, device=o.device)
-        f0 = 0.04 * (1 - metal) + metal * albedo
-        rgb = (1 - metal) * albedo * env + (f0 * ab[:, :1] + ab[:, 1:]) * env
-        out[idx, :3] = rgb
+        x = (o[idx] + t[idx, None] * d[idx]).clamp(-field.r, field.r)
+        wi = -d[idx]
+        diffuse, reflectance, n, rough = split_terms(field, lut, x, wi, env)
+        spec = env.expand(idx.numel(), 3).clone()
+        if indirect_max_roughness is not None:
+            nov = (n * wi).sum(-1, keepdim=True)
+            wo = 2 * nov * n - wi
+            hit2, t2 = trace(field, x, wo, t_min=0.05, t_max=1.5, **trace_args)
+            sel = (rough <= indirect_max_roughness) & hit2
+            j = sel.nonzero().squeeze(1)
+            if j.numel():
+                x3 = (x[j] + t2[j, None] * wo[j]).clamp(-field.r, field.r)
+                d3, r3, _, _ = split_terms(field, lut, x3, -wo[j], env)
+                spec[j] = d3 + r3 * env
+        out[idx, :3] = diffuse + reflectance * spec
         out[idx, 3] = 1
         out[idx, 4] = t[idx]
     return out
@@ -321,8 +340,10 @@ def write_fixtures(ckpt, out, size):
         o, d = fixture_rays(32, 11)
         lut = dfg_table("cpu")
         rays = shade_uniform(field, lut, o, d, ENV_RGB)
+        rays_indirect = shade_uniform(field, lut, o, d, ENV_RGB, indirect_max_roughness=1.0)
     tensors = {"points": pts, "encoding": enc, "feature": feature, "normal": normal,
                "material": mat, "ray_origin": o, "ray_direction": d, "ray_result": rays,
+               "ray_result_indirect": rays_indirect,
                "env_rgb": torch.tensor(ENV_RGB)}
     tensors = {k: v.float().contiguous().numpy() for k, v in tensors.items()}
     write_safetensors(out, tensors, {"checkpoint": os.path.basename(ckpt), "size": size,
