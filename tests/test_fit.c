@@ -389,7 +389,7 @@ static void read_bytes(const char *dir, const char *name, char **data, size_t *s
 
 /* Kill-and-resume: a fit stopped after 3 of 6 iterations (its checkpoint left as a kill would
  * leave it) and resumed ends with the same weights, byte for byte, as an uninterrupted fit. */
-Test(fit, resume_gives_the_same_weights_as_an_uninterrupted_run, .timeout = 240) {
+Test(fit, resume_gives_the_same_weights_as_an_uninterrupted_run) {
     const char *data = tiny_scene();
     char straight[1100], resumed[1100];
     snprintf(straight, sizeof straight, "%s/straight", data);
@@ -428,7 +428,7 @@ Test(fit, resuming_with_other_options_is_refused) {
 }
 
 /* A short fit on the tiny scene: the loss falls, and the result renders (scene.json opens). */
-Test(fit, loss_falls_on_a_tiny_scene, .timeout = 300) {
+Test(fit, loss_falls_on_a_tiny_scene) {
     const char *data = tiny_scene();
     char out[1100];
     snprintf(out, sizeof out, "%s/fit", data);
