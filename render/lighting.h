@@ -41,6 +41,12 @@ typedef struct facet_lighting_options {
     int samples; /* quality mode: samples per texel in [1, 65536] (0: 128) */
 } facet_lighting_options;
 
+/* Reads a node's optional "lighting" key (formats: "quality", "parity", or {"mode", "size",
+ * "samples"}) into options (zeroed first: zero means the defaults); errors name the file and key.
+ * Shared by the sdf and risesdf nodes. */
+facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *json,
+                                          const char *key_path, facet_lighting_options *options);
+
 /* What the shading functions read (splitsum.h): host or device pointers. */
 typedef struct facet_lighting_view {
     facet_cube_view specular; /* level i prefiltered with facet_lighting_level_roughness(i, L) */

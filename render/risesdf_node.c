@@ -15,50 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static facet_status parse_lighting(const facet_doc *doc, const cJSON *json, const char *key_path,
-                                   facet_lighting_options *options) {
-    static const char *const keys[] = {"mode", "size", "samples", NULL};
-    memset(options, 0, sizeof *options);
-    const cJSON *lighting = cJSON_GetObjectItemCaseSensitive(json, "lighting");
-    if (!lighting) return FACET_OK;
-    char path[128];
-    facet_key_path(path, sizeof path, key_path, "lighting");
-    const char *mode = "quality";
-    if (cJSON_IsString(lighting)) {
-        mode = lighting->valuestring;
-    } else if (cJSON_IsObject(lighting)) {
-        double size = FACET_LIGHTING_DEFAULT_SIZE, samples = FACET_LIGHTING_DEFAULT_SAMPLES;
-        facet_status s = facet_json_check_keys(doc, lighting, path, keys);
-        if (s == FACET_OK) s = facet_json_opt_string(doc, lighting, "mode", path, &mode);
-        if (s == FACET_OK) s = facet_json_opt_number(doc, lighting, "size", path, &size);
-        if (s == FACET_OK) s = facet_json_opt_number(doc, lighting, "samples", path, &samples);
-        if (s != FACET_OK) return s;
-        if (!(size >= 64 && size <= 4096) || size != floor(size) || ((int)size & ((int)size - 1)))
-            return facet_fail(FACET_ERR_FORMAT,
-                              "%s: key '%s.size': expected a power of two in [64, 4096], got %g",
-                              doc->path, path, size);
-        if (!(samples >= 1 && samples <= 65536) || samples != floor(samples))
-            return facet_fail(FACET_ERR_FORMAT,
-                              "%s: key '%s.samples': expected a whole number in [1, 65536], got %g",
-                              doc->path, path, samples);
-        options->size = (int)size;
-        options->samples = (int)samples;
-    } else {
-        return facet_fail(FACET_ERR_FORMAT,
-                          "%s: key '%s': expected \"quality\", \"parity\" or an object, got %s",
-                          doc->path, path, facet_json_type_name(lighting));
-    }
-    if (!strcmp(mode, "quality"))
-        options->mode = FACET_PREFILTER_QUALITY;
-    else if (!strcmp(mode, "parity"))
-        options->mode = FACET_PREFILTER_PARITY;
-    else
-        return facet_fail(FACET_ERR_FORMAT,
-                          "%s: key '%s': unknown lighting mode '%s' (expected quality or parity)",
-                          doc->path, path, mode);
-    return FACET_OK;
-}
-
 /* An optional number in (lo, hi]. */
 static facet_status number_in(const facet_doc *doc, const cJSON *json, const char *key,
                               const char *key_path, double lo, double hi, double *v) {
@@ -104,7 +60,8 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
     if (s == FACET_OK)
         s = number_in(doc, json, "indirect_max_roughness", key_path, 0, 1, &max_roughness);
     state->params.indirect_max_roughness = (float)max_roughness;
-    if (s == FACET_OK) s = parse_lighting(doc, json, key_path, &state->lighting_options);
+    if (s == FACET_OK)
+        s = facet_lighting_options_parse(doc, json, key_path, &state->lighting_options);
     state->params.max_steps = (int)max_steps;
     state->params.epsilon = (float)epsilon;
     state->params.step_scale = (float)step_scale;
