@@ -319,6 +319,17 @@ void facet_lighting_release(facet_lighting *lighting) {
     pthread_mutex_unlock(&cache_lock);
 }
 
+facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t *lock,
+                                      const facet_scene *scene,
+                                      const facet_lighting_options *options,
+                                      facet_lighting_view *view) {
+    pthread_mutex_lock(lock);
+    facet_status s = facet_lighting_sync(current, scene, options, FACET_DEVICE_CPU);
+    if (s == FACET_OK) *view = (*current)->view;
+    pthread_mutex_unlock(lock);
+    return s;
+}
+
 facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *json,
                                           const char *key_path, facet_lighting_options *options) {
     static const char *const keys[] = {"mode", "size", "samples", NULL};

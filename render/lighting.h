@@ -24,6 +24,8 @@
 
 #include "core/status.h"
 
+#include <pthread.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,6 +88,13 @@ void facet_lighting_free(facet_lighting *lighting);
  * *current must start NULL. */
 facet_status facet_lighting_sync(facet_lighting **current, const facet_scene *scene,
                                  const facet_lighting_options *options, facet_device device);
+
+/* For a node's CPU render call: under the node's `lock`, facet_lighting_sync on the CPU, then a
+ * copy of the lighting's view into *view (valid while *current is held by the node). */
+facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t *lock,
+                                      const facet_scene *scene,
+                                      const facet_lighting_options *options,
+                                      facet_lighting_view *view);
 /* Drops a reference taken by facet_lighting_sync (NULL is fine); the last one frees it. */
 void facet_lighting_release(facet_lighting *lighting);
 

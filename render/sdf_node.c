@@ -250,12 +250,9 @@ static facet_status sdf_render_cpu(const facet_node *node, const facet_scene *sc
                                    float *aux) {
     (void)aux;
     sdf_state *state = node->state;
-    pthread_mutex_lock(&state->lock);
-    facet_status s =
-        facet_lighting_sync(&state->lighting, scene, &state->lighting_options, FACET_DEVICE_CPU);
     facet_lighting_view light;
-    if (s == FACET_OK) light = state->lighting->view;
-    pthread_mutex_unlock(&state->lock);
+    facet_status s = facet_lighting_sync_view(&state->lighting, &state->lock, scene,
+                                              &state->lighting_options, &light);
     if (s != FACET_OK) return s;
     for (int64_t i = 0; i < count; i++)
         facet_sdf_render_ray(&state->params, &light, rays[i].origin, rays[i].direction, &out[i]);
