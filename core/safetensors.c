@@ -674,3 +674,22 @@ void facet_safetensors_writer_free(facet_safetensors_writer *w) {
     free(w->metadata_values);
     memset(w, 0, sizeof *w);
 }
+
+facet_status facet_safetensors_check_header(const facet_safetensors *st, const char *what,
+                                            const char *format, int version, const char *hint,
+                                            const char **config) {
+    const char *got = facet_safetensors_metadata(st, "format");
+    const char *got_version = facet_safetensors_metadata(st, "version");
+    *config = facet_safetensors_metadata(st, "config");
+    if (!got || strcmp(got, format) != 0)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: not facet %s weights (__metadata__.format is '%s', expected '%s'; "
+                          "%s)",
+                          st->path, what, got ? got : "(missing)", format, hint);
+    if (!got_version || atoi(got_version) != version)
+        return facet_fail(FACET_ERR_UNSUPPORTED,
+                          "%s: %s weights format version %s, this facet reads version %d", st->path,
+                          what, got_version ? got_version : "(missing)", version);
+    if (!*config) return facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", st->path);
+    return FACET_OK;
+}

@@ -57,6 +57,14 @@ facet_status facet_safetensors_expect(const facet_safetensors *st, const char *n
 /* The metadata value for `key`, or NULL when absent (no error set). */
 const char *facet_safetensors_metadata(const facet_safetensors *st, const char *key);
 
+/* Checks facet's weights header: __metadata__ "format" equals `format` and "version" equals
+ * `version`, and returns the "config" text in *config. Failures name the file: "not facet <what>
+ * weights (__metadata__.format is 'x', expected '<format>'; <hint>)", "<what> weights format
+ * version 2, this facet reads version 1", "__metadata__ has no 'config'". */
+facet_status facet_safetensors_check_header(const facet_safetensors *st, const char *what,
+                                            const char *format, int version, const char *hint,
+                                            const char **config);
+
 /* Writing: collect named host tensors and metadata, then write atomically. Tensors are stored in
  * the order added; names must be unique. The writer copies nothing until write: keep the tensor
  * data alive until facet_safetensors_write returns.

@@ -498,21 +498,10 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
     facet_safetensors st;
     facet_status s = facet_safetensors_open(&st, path);
     if (s != FACET_OK) return s;
-    const char *format = facet_safetensors_metadata(&st, "format");
-    const char *version = facet_safetensors_metadata(&st, "version");
-    const char *config_text = facet_safetensors_metadata(&st, "config");
-    if (!format || strcmp(format, "facet-livescene") != 0)
-        s = facet_fail(FACET_ERR_FORMAT,
-                       "%s: not facet LiveScene weights (__metadata__.format is '%s', expected "
-                       "'facet-livescene'; convert official checkpoints with "
-                       "tools/convert_livescene.py)",
-                       path, format ? format : "(missing)");
-    else if (!version || atoi(version) != LS_FORMAT_VERSION)
-        s = facet_fail(FACET_ERR_UNSUPPORTED,
-                       "%s: LiveScene weights format version %s, this facet reads version %d", path,
-                       version ? version : "(missing)", LS_FORMAT_VERSION);
-    else if (!config_text)
-        s = facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", path);
+    const char *config_text = NULL;
+    s = facet_safetensors_check_header(
+        &st, "LiveScene", "facet-livescene", LS_FORMAT_VERSION,
+        "convert official checkpoints with tools/convert_livescene.py", &config_text);
     ls_config c;
     facet_doc doc = {0};
     if (s == FACET_OK) {

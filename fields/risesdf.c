@@ -247,21 +247,10 @@ facet_status facet_risesdf_load(facet_risesdf_model *model, const char *path) {
     facet_safetensors st;
     facet_status s = facet_safetensors_open(&st, path);
     if (s != FACET_OK) return s;
-    const char *format = facet_safetensors_metadata(&st, "format");
-    const char *version = facet_safetensors_metadata(&st, "version");
-    const char *config_text = facet_safetensors_metadata(&st, "config");
-    if (!format || strcmp(format, "facet-risesdf") != 0)
-        s = facet_fail(FACET_ERR_FORMAT,
-                       "%s: not facet RISE-SDF weights (__metadata__.format is '%s', expected "
-                       "'facet-risesdf'; convert official checkpoints with "
-                       "tools/convert_risesdf.py)",
-                       path, format ? format : "(missing)");
-    else if (!version || atoi(version) != FACET_RISESDF_FORMAT_VERSION)
-        s = facet_fail(FACET_ERR_UNSUPPORTED,
-                       "%s: RISE-SDF weights format version %s, this facet reads version %d", path,
-                       version ? version : "(missing)", FACET_RISESDF_FORMAT_VERSION);
-    else if (!config_text)
-        s = facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", path);
+    const char *config_text = NULL;
+    s = facet_safetensors_check_header(
+        &st, "RISE-SDF", "facet-risesdf", FACET_RISESDF_FORMAT_VERSION,
+        "convert official checkpoints with tools/convert_risesdf.py", &config_text);
     rs_config c;
     memset(&c, 0, sizeof c);
     facet_doc doc = {0};

@@ -272,21 +272,10 @@ facet_status facet_text_encoder_load(facet_text_encoder *e, const char *path,
         facet_text_encoder_free(e);
         return s;
     }
-    const char *format = facet_safetensors_metadata(&st, "format");
-    const char *version = facet_safetensors_metadata(&st, "version");
-    const char *config = facet_safetensors_metadata(&st, "config");
-    if (!format || strcmp(format, "facet-text-encoder") != 0)
-        s = facet_fail(FACET_ERR_FORMAT,
-                       "%s: not facet text-encoder weights (__metadata__.format is '%s', expected "
-                       "'facet-text-encoder'; convert with tools/convert_clip_text.py or "
-                       "tools/convert_minilm.py)",
-                       path, format ? format : "(missing)");
-    else if (!version || atoi(version) != TEXT_FORMAT_VERSION)
-        s = facet_fail(FACET_ERR_UNSUPPORTED,
-                       "%s: text-encoder weights format version %s, this facet reads version %d",
-                       path, version ? version : "(missing)", TEXT_FORMAT_VERSION);
-    else if (!config)
-        s = facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", path);
+    const char *config = NULL;
+    s = facet_safetensors_check_header(
+        &st, "text-encoder", "facet-text-encoder", TEXT_FORMAT_VERSION,
+        "convert with tools/convert_clip_text.py or tools/convert_minilm.py", &config);
     facet_doc doc = {0};
     if (s == FACET_OK) {
         char name[1100];
