@@ -18,6 +18,7 @@ static const command commands[] = {
     {"eval", facet_cmd_eval, "render a dataset split and report PSNR/SSIM (metrics.json)"},
     {"metrics", facet_cmd_metrics, "PSNR/SSIM between two images, JSON on stdout"},
     {"info", facet_cmd_info, "describe a safetensors file, scene file or dataset"},
+    {"view", facet_cmd_view, "open the interactive viewer on a scene (GLFW + OpenGL)"},
     {"control", facet_cmd_control, "ground a language command on a scene's objects (JSON)"},
     {"tokenize", facet_cmd_tokenize, "images -> FQGAN token shards + manifest (resumable, MPI)"},
     {"detokenize", facet_cmd_detokenize, "FQGAN token shards -> PNG images"},

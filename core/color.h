@@ -18,4 +18,10 @@ static inline FACET_HD float facet_linear_to_srgb(float l) {
     return l <= 0.0031308f ? 12.92f * l : 1.055f * powf(l, 1.0f / 2.4f) - 0.055f;
 }
 
+/* A [0,1] value as an 8-bit code, as PNG files store it: clamped (NaN -> 0), round half up. */
+static inline FACET_HD unsigned char facet_unorm8(float v) {
+    v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
+    return (unsigned char)floorf(v * 255.0f + 0.5f);
+}
+
 #endif

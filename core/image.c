@@ -1,5 +1,7 @@
 #include "image.h"
 
+#include "color.h"
+
 #include "alloc.h"
 #include "exr_openexr.h"
 #include "fileio.h"
@@ -369,11 +371,7 @@ facet_status facet_image_write_png(const facet_image *img, const char *path) {
     size_t n = image_pixels(img) * (size_t)img->channels;
     unsigned char *bytes = facet_alloc(n, 1);
     if (!bytes) return facet_error_context("writing '%s'", path);
-    for (size_t i = 0; i < n; i++) {
-        float v = img->data[i];
-        v = v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f; /* NaN -> 0 */
-        bytes[i] = (unsigned char)floorf(v * 255.0f + 0.5f);
-    }
+    for (size_t i = 0; i < n; i++) bytes[i] = facet_unorm8(img->data[i]);
     png_sink sink = {0};
     int ok = stbi_write_png_to_func(png_sink_write, &sink, img->width, img->height, img->channels,
                                     bytes, img->width * img->channels);

@@ -41,4 +41,12 @@ static inline FACET_HD void facet_composite(facet_ray_result *results, int count
     rgba[3] = 1.0f - transmittance;
 }
 
+/* The depth a pixel reports (facet_render_options.depth): the nearest covering node's depth among
+ * results sorted by facet_composite, +inf when none covers the pixel. */
+static inline FACET_HD float facet_composite_depth(const facet_ray_result *sorted, int count) {
+    for (int i = 0; i < count; i++)
+        if (sorted[i].alpha > 0.0f) return sorted[i].depth;
+    return INFINITY;
+}
+
 #endif

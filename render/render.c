@@ -30,10 +30,11 @@ int facet_scene_aux_channels(const facet_scene *scene) {
 
 /* Renders image row `row`: one batch of `width` rays per node, then per-pixel compositing.
  * aux_row (or NULL) receives the nodes' auxiliary channels, interleaved per pixel; aux_scratch
- * holds one node's channels for the row. */
+ * holds one node's channels for the row; depth_row (or NULL) the nearest covering depth. */
 static facet_status render_row(const facet_scene *scene, const facet_camera *camera, int row,
                                float scale, facet_ray *rays, facet_ray_result *results,
-                               float *out_row, float *aux_row, float *aux_scratch) {
+                               float *out_row, float *aux_row, float *aux_scratch,
+                               float *depth_row) {
     const int width = camera->width, nodes = scene->node_count;
     const int aux_total = aux_row ? facet_scene_aux_channels(scene) : 0;
     for (int i = 0; i < width; i++) rays[i] = facet_camera_ray(camera, i, row);
@@ -60,6 +61,7 @@ static facet_status render_row(const facet_scene *scene, const facet_camera *cam
         float *px = out_row + (size_t)i * 4;
         facet_composite(pixel, nodes, background, px);
         for (int k = 0; k < 3; k++) px[k] *= scale;
+        if (depth_row) depth_row[i] = facet_composite_depth(pixel, nodes);
     }
     return FACET_OK;
 }
@@ -91,6 +93,13 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
             return status;
         }
     }
+    if (options->depth &&
+        (status = facet_image_alloc(options->depth, camera->width, camera->height, 1)) !=
+            FACET_OK) {
+        facet_image_free(out);
+        if (options->aux) facet_image_free(options->aux);
+        return status;
+    }
     const float scale = exp2f(options->exposure);
     const int width = camera->width;
     int failed = 0;
@@ -113,7 +122,8 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
                 s = render_row(
                     scene, camera, row, scale, rays, results, out->data + (size_t)row * width * 4,
                     aux_total ? options->aux->data + (size_t)row * width * aux_total : NULL,
-                    aux_scratch);
+                    aux_scratch,
+                    options->depth ? options->depth->data + (size_t)row * width : NULL);
             if (s != FACET_OK) {
 #pragma omp critical(facet_render_failure)
                 if (!failed) {
@@ -130,6 +140,7 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
     if (failed) {
         facet_image_free(out);
         if (options->aux) facet_image_free(options->aux);
+        if (options->depth) facet_image_free(options->depth);
         return facet_fail(failure_status, "%s", failure);
     }
     return FACET_OK;

@@ -31,6 +31,10 @@ typedef struct facet_render_options {
     /* When not NULL, receives every node's auxiliary channels (facet_node.aux_channels, nodes in
      * scene order) as one image of facet_scene_aux_channels() channels. */
     facet_image *aux;
+    /* When not NULL, receives one channel: the distance along each pixel's ray to the nearest node
+     * surface with coverage (facet_ray_result.depth of the nearest node whose alpha > 0), +inf
+     * where no node covers the pixel. The viewer's depth mode shows it. */
+    facet_image *depth;
 } facet_render_options;
 
 /* Total auxiliary channels over the scene's nodes. */
@@ -44,6 +48,14 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
  * and FACET_ERR_UNSUPPORTED for node kinds that have no CUDA path yet. */
 facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camera *camera,
                                      const facet_render_options *options, facet_image *out);
+
+/* Renders `camera` on CUDA into `device_rgba`, a caller-owned device buffer of
+ * camera->width * camera->height * 4 floats (linear RGBA, row-major from the top-left), without
+ * a copy to the host: the viewer's CUDA-GL interop target. options->aux and options->depth must
+ * be NULL. Reports FACET_ERR_CUDA in builds without CUDA. */
+facet_status facet_render_image_cuda_device(const facet_scene *scene, const facet_camera *camera,
+                                            const facet_render_options *options,
+                                            float *device_rgba);
 
 /* Converts a linear RGBA render to what a PNG stores: RGB, clamp [0,1], sRGB-encoded. */
 facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb);

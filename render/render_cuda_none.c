@@ -8,6 +8,14 @@ facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camer
     return facet_fail(FACET_ERR_CUDA, "--device cuda: facet was built without CUDA (configure "
                                       "with nvcc installed, or -DFACET_CUDA=ON)");
 }
+
+facet_status facet_render_image_cuda_device(const facet_scene *scene, const facet_camera *camera,
+                                            const facet_render_options *options,
+                                            float *device_rgba) {
+    (void)scene, (void)camera, (void)options, (void)device_rgba;
+    return facet_fail(FACET_ERR_CUDA, "rendering into a CUDA buffer: facet was built without "
+                                      "CUDA (configure with nvcc installed, or -DFACET_CUDA=ON)");
+}
 #else
 typedef int facet_render_cuda_none_unused; /* ISO C forbids an empty translation unit */
 #endif

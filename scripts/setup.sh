@@ -13,7 +13,7 @@ packages=(
   libyaml-dev libopenblas-dev libopenmpi-dev openmpi-bin libopenexr-dev xvfb xauth
   libjpeg62-turbo-dev
   zlib1g-dev
-  libgl1-mesa-dri blender-data python3 python3-venv python3-pip
+  libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil)

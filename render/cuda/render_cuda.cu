@@ -25,7 +25,7 @@ __global__ void primary_rays_kernel(facet_camera camera, facet_ray *rays) {
 
 __global__ void composite_kernel(int64_t pixels, const facet_ray *rays, node_results nodes,
                                  facet_background_mode mode, float3 color, facet_envmap_view env,
-                                 float scale, float *rgba) {
+                                 float scale, float *rgba, float *depth) {
     int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (p >= pixels) return;
     const float background_color[3] = {color.x, color.y, color.z};
@@ -36,14 +36,11 @@ __global__ void composite_kernel(int64_t pixels, const facet_ray *rays, node_res
     float *px = rgba + p * 4;
     facet_composite(pixel, nodes.count, background, px);
     for (int k = 0; k < 3; k++) px[k] *= scale;
+    if (depth) depth[p] = facet_composite_depth(pixel, nodes.count);
 }
 
-} // namespace
-
-extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
-                                                const facet_camera *camera,
-                                                const facet_render_options *options,
-                                                facet_image *out) {
+/* What every CUDA render needs first: a device, and a CUDA path for every node. */
+facet_status check_scene(const facet_scene *scene) {
     int devices = 0;
     cudaError_t probe = cudaGetDeviceCount(&devices);
     if (probe != cudaSuccess || devices == 0)
@@ -57,31 +54,24 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
             return facet_fail(FACET_ERR_UNSUPPORTED,
                               "node '%s' (type %s) has no CUDA renderer; use --device cpu",
                               scene->nodes[n].name, scene->nodes[n].kind->type);
-    const int64_t pixels = (int64_t)camera->width * camera->height;
-    const int aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
-    if (options->aux && aux_total == 0)
-        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
-                          "no node in the scene has auxiliary outputs (masks)");
-    facet_status s = facet_image_alloc(out, camera->width, camera->height, 4);
-    if (s != FACET_OK) return s;
-    if (options->aux && (s = facet_image_alloc(options->aux, camera->width, camera->height,
-                                               aux_total)) != FACET_OK) {
-        facet_image_free(out);
-        return s;
-    }
+    return FACET_OK;
+}
 
+/* Renders into device buffers: d_rgba [pixels][4] (required), d_aux (per node
+ * [pixels][node channels], contiguous node after node; NULL: none), d_depth [pixels] (NULL: none).
+ * Allocates and frees its own rays, node results and environment copy. */
+facet_status render_on_device(const facet_scene *scene, const facet_camera *camera, float exposure,
+                              float *d_rgba, float *d_aux, float *d_depth) {
+    const int64_t pixels = (int64_t)camera->width * camera->height;
+    const int nodes = scene->node_count;
     facet_ray *d_rays = NULL;
     facet_ray_result *d_results = NULL;
-    float *d_rgba = NULL, *d_env = NULL, *d_aux = NULL;
+    float *d_env = NULL;
     facet_envmap_view env = scene->environment.view;
-    const size_t image_bytes = (size_t)pixels * 4 * sizeof(float);
-    const int nodes = scene->node_count;
+    facet_status s = FACET_OK;
     cudaError_t err = cudaMalloc(&d_rays, (size_t)pixels * sizeof *d_rays);
-    if (err == cudaSuccess) err = cudaMalloc(&d_rgba, image_bytes);
     if (err == cudaSuccess && nodes)
         err = cudaMalloc(&d_results, (size_t)pixels * nodes * sizeof *d_results);
-    if (err == cudaSuccess && aux_total)
-        err = cudaMalloc(&d_aux, (size_t)pixels * aux_total * sizeof(float));
     if (err == cudaSuccess && scene->has_environment) {
         size_t env_bytes = (size_t)env.width * env.height * 3 * sizeof(float);
         err = cudaMalloc(&d_env, env_bytes);
@@ -111,12 +101,60 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
         float3 color =
             make_float3(scene->background[0], scene->background[1], scene->background[2]);
         composite_kernel<<<(unsigned)((pixels + threads - 1) / threads), threads>>>(
-            pixels, d_rays, results, scene->background_mode, color, env, exp2f(options->exposure),
-            d_rgba);
+            pixels, d_rays, results, scene->background_mode, color, env, exp2f(exposure), d_rgba,
+            d_depth);
         err = cudaGetLastError();
     }
+    cudaFree(d_rays);
+    cudaFree(d_results);
+    cudaFree(d_env);
+    if (err != cudaSuccess && s == FACET_OK)
+        s = facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(err));
+    return s;
+}
+
+} // namespace
+
+extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
+                                                const facet_camera *camera,
+                                                const facet_render_options *options,
+                                                facet_image *out) {
+    facet_status s = check_scene(scene);
+    if (s != FACET_OK) return s;
+    const int64_t pixels = (int64_t)camera->width * camera->height;
+    const int aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
+    if (options->aux && aux_total == 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "no node in the scene has auxiliary outputs (masks)");
+    if ((s = facet_image_alloc(out, camera->width, camera->height, 4)) != FACET_OK) return s;
+    if (options->aux && (s = facet_image_alloc(options->aux, camera->width, camera->height,
+                                               aux_total)) != FACET_OK) {
+        facet_image_free(out);
+        return s;
+    }
+    if (options->depth &&
+        (s = facet_image_alloc(options->depth, camera->width, camera->height, 1)) != FACET_OK) {
+        facet_image_free(out);
+        if (options->aux) facet_image_free(options->aux);
+        return s;
+    }
+
+    float *d_rgba = NULL, *d_aux = NULL, *d_depth = NULL;
+    const size_t image_bytes = (size_t)pixels * 4 * sizeof(float);
+    const int nodes = scene->node_count;
+    cudaError_t err = cudaMalloc(&d_rgba, image_bytes);
+    if (err == cudaSuccess && aux_total)
+        err = cudaMalloc(&d_aux, (size_t)pixels * aux_total * sizeof(float));
+    if (err == cudaSuccess && options->depth)
+        err = cudaMalloc(&d_depth, (size_t)pixels * sizeof(float));
+    if (err == cudaSuccess)
+        s = render_on_device(scene, camera, options->exposure, d_rgba, d_aux, d_depth);
     if (err == cudaSuccess && s == FACET_OK)
         err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
+    if (err == cudaSuccess && s == FACET_OK && d_depth)
+        err = cudaMemcpy(options->depth->data, d_depth, (size_t)pixels * sizeof(float),
+                         cudaMemcpyDeviceToHost);
     if (err == cudaSuccess && s == FACET_OK && aux_total) {
         float *host = (float *)malloc((size_t)pixels * aux_total * sizeof(float));
         if (!host) {
@@ -137,17 +175,31 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
             free(host);
         }
     }
-    cudaFree(d_rays);
     cudaFree(d_rgba);
-    cudaFree(d_results);
     cudaFree(d_aux);
-    cudaFree(d_env);
+    cudaFree(d_depth);
     if (err != cudaSuccess && s == FACET_OK)
         s = facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
                        cudaGetErrorString(err));
     if (s != FACET_OK) {
         facet_image_free(out);
         if (options->aux) facet_image_free(options->aux);
+        if (options->depth) facet_image_free(options->depth);
     }
     return s;
+}
+
+extern "C" facet_status facet_render_image_cuda_device(const facet_scene *scene,
+                                                       const facet_camera *camera,
+                                                       const facet_render_options *options,
+                                                       float *device_rgba) {
+    if (options->aux || options->depth)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "rendering into a CUDA buffer takes no masks or depth output");
+    if (camera->width < 1 || camera->height < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
+                          camera->width, camera->height);
+    facet_status s = check_scene(scene);
+    if (s != FACET_OK) return s;
+    return render_on_device(scene, camera, options->exposure, device_rgba, NULL, NULL);
 }

@@ -1,0 +1,106 @@
+/* The viewer application's state, shared by its parts (internal to viewer/): app.c runs the
+ * window and the frame loop, app_panel.c draws the panel and HUD, app_script.c runs scripts,
+ * app_command.c grounds typed commands. */
+#ifndef FACET_VIEWER_APP_H
+#define FACET_VIEWER_APP_H
+
+#include "frame_gl.h"
+#include "interop.h"
+#include "navigation.h"
+#include "refiner.h"
+#include "script.h"
+#include "ui.h"
+#include "ui_gl.h"
+#include "viewer.h"
+
+#include "datasets/dataset.h"
+#include "language/text_encoder.h"
+
+#include <GLFW/glfw3.h>
+#include <pthread.h>
+
+enum { APP_MAX_ENVIRONMENTS = FACET_VIEWER_MAX_ENVIRONMENTS + 1 };
+
+typedef struct facet_app {
+    const facet_viewer_options *options;
+    GLFWwindow *window;
+    int fb_width, fb_height; /* framebuffer pixels */
+    double time, dt;         /* seconds: now, since the previous frame */
+
+    facet_scene scene;
+    pthread_mutex_t scene_lock; /* held to read or write the scene outside the render thread */
+    char (*object_names)[128];  /* [object_count]: every node's objects, scene order */
+    int object_count;
+    float kappa[FACET_VIEW_MAX_OBJECTS];  /* shown (animated) */
+    float target[FACET_VIEW_MAX_OBJECTS]; /* where each kappa animates to */
+
+    facet_nav nav;
+    facet_dataset cameras; /* --cameras, frame_count 0 when none */
+    int camera_index;      /* last snapped dataset camera, -1 none */
+    float exposure;
+    facet_view_mode mode;
+    char *environments[APP_MAX_ENVIRONMENTS]; /* [0]: the scene's own map ("" when none) */
+    int environment_count, environment_index;
+    float env_rotation;
+    int relighting; /* the scene has an environment or a relighting node: show the controls */
+
+    /* rendering */
+    facet_refiner *refiner; /* CPU path (and CUDA without interop) */
+    facet_interop *interop; /* CUDA-GL interop, or NULL */
+    facet_frame_gl frame;
+    facet_display_image image; /* last fetched (refiner) */
+    uint64_t image_serial;
+    facet_view_state shown_state; /* interop: last rendered */
+    int shown_valid;
+    int settled; /* the texture holds the full-resolution frame of the current state */
+    char render_error[512];
+
+    /* UI */
+    facet_ui *ui;
+    facet_ui_gl *ui_gl;
+    facet_ui_input input;
+    int show_panel, show_help;
+    char command[256];
+    char answer[1536];
+    int focus_command; /* script: focus the command box on the next frame */
+    int dragging;      /* mouse button of the camera drag in progress (GLFW), -1 none */
+    double last_x, last_y;
+
+    /* language */
+    facet_text_encoder encoder;
+    int encoder_loaded;
+    char context_object[128];
+
+    /* screenshots, script, stats */
+    char screenshot_path[1024]; /* pending render-area screenshot, "" none */
+    int screenshot_window;      /* the pending one includes the panel */
+    int screenshot_count;
+    facet_script script;
+    int script_loaded, script_pc;
+    int script_phase; /* progress within the action at script_pc */
+    double wait_until;
+    int quit;
+    facet_status failure; /* a script failure ends the run with this status */
+    long frames, image_updates;
+    double fps, fps_clock;
+    long fps_frames;
+} facet_app;
+
+/* app_panel.c: the panel (objects, command box, camera, render, environment) and the HUD. */
+void facet_app_panel(facet_app *app);
+
+/* app_command.c: grounds `text` on the targets and starts the animations; the answer goes to
+ * app->answer. Fails only when the text encoder cannot load. */
+facet_status facet_app_command(facet_app *app, const char *text);
+
+/* app_script.c: runs script actions until one waits; sets app->quit at the end. */
+facet_status facet_app_script_step(facet_app *app);
+
+/* app.c helpers the other parts use. */
+int facet_app_object_index(const facet_app *app, const char *name);
+void facet_app_set_environment(facet_app *app, int index);
+void facet_app_snap_camera(facet_app *app, int index);
+void facet_app_request_screenshot(facet_app *app, const char *path, int window);
+int facet_app_animating(const facet_app *app);
+
+#endif

@@ -1,0 +1,45 @@
+/* The rendered image on screen: one RGBA8 texture drawn as a quad over the window's render area,
+ * texel for pixel (nearest filtering), and read back from the framebuffer for screenshots. GL 3.3
+ * core; every call needs the viewer's GL context current. */
+#ifndef FACET_VIEWER_FRAME_GL_H
+#define FACET_VIEWER_FRAME_GL_H
+
+#include "core/image.h"
+#include "core/status.h"
+
+#include <glad/gl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct facet_frame_gl {
+    GLuint program, vao, texture;
+    int width, height; /* texture size */
+} facet_frame_gl;
+
+facet_status facet_frame_gl_create(facet_frame_gl *frame);
+void facet_frame_gl_destroy(facet_frame_gl *frame);
+
+/* Makes the texture width x height (contents undefined until uploaded); no-op when it already is.
+ * The CUDA-GL interop path registers this texture after sizing it. */
+facet_status facet_frame_gl_resize(facet_frame_gl *frame, int width, int height);
+
+/* Uploads width x height RGBA8 pixels (row-major from the top-left), resizing first. */
+facet_status facet_frame_gl_upload(facet_frame_gl *frame, const unsigned char *rgba, int width,
+                                   int height);
+
+/* Draws the texture over the framebuffer rectangle (x, y, width, height) (pixels, origin
+ * top-left) of a framebuffer fb_height pixels tall. */
+void facet_frame_gl_draw(const facet_frame_gl *frame, int x, int y, int width, int height,
+                         int fb_height);
+
+/* Reads the framebuffer rectangle (x, y, width, height) (origin top-left) back as an sRGB RGB
+ * image in [0,1] (the bytes / 255), top row first: what a screenshot saves. */
+facet_status facet_frame_gl_read(int x, int y, int width, int height, int fb_height,
+                                 facet_image *rgb);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

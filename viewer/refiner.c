@@ -1,0 +1,356 @@
+#include "refiner.h"
+
+#include "core/alloc.h"
+#include "core/parallel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const double level_budget_seconds = 0.08; /* coarsest level */
+static const double strip_budget_seconds = 0.25; /* one strip: the cancellation latency */
+
+struct facet_refiner {
+    facet_scene *scene;
+    pthread_mutex_t *scene_lock;
+    facet_device device;
+    pthread_t thread;
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t wake;  /* a new request, or quit */
+    pthread_cond_t settled_cond;
+    int quit;
+    facet_view_state request;
+    uint64_t request_serial; /* 0: nothing requested yet */
+    uint64_t done_serial;    /* the request last rendered to the end (or failed) */
+    facet_display_image display;
+    uint64_t display_serial;
+    facet_refiner_info info;
+    facet_view_applied applied; /* worker-only */
+};
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int facet_view_state_equal(const facet_view_state *a, const facet_view_state *b) {
+    if (memcmp(&a->camera, &b->camera, sizeof a->camera) != 0) return 0;
+    if (a->object_count != b->object_count || a->exposure != b->exposure || a->mode != b->mode ||
+        a->env_rotation_deg != b->env_rotation_deg || strcmp(a->env_path, b->env_path) != 0)
+        return 0;
+    if (a->mode == FACET_VIEW_DEPTH && a->depth_reference != b->depth_reference) return 0;
+    for (int k = 0; k < a->object_count; k++)
+        if (a->kappa[k] != b->kappa[k]) return 0;
+    return 1;
+}
+
+void facet_view_state_read_kappa(facet_view_state *state, const facet_scene *scene) {
+    int k = 0;
+    for (int n = 0; n < scene->node_count; n++)
+        for (int o = 0; o < scene->nodes[n].object_count && k < FACET_VIEW_MAX_OBJECTS; o++)
+            state->kappa[k++] = scene->nodes[n].kappa[o];
+    state->object_count = k;
+}
+
+void facet_display_image_free(facet_display_image *image) {
+    free(image->rgba);
+    memset(image, 0, sizeof *image);
+}
+
+static facet_status display_resize(facet_display_image *image, int width, int height) {
+    if (image->rgba && image->width == width && image->height == height) return FACET_OK;
+    unsigned char *rgba = facet_alloc((size_t)width * height * 4, 1);
+    if (!rgba) return facet_error_context("viewer image %dx%d", width, height);
+    free(image->rgba);
+    image->rgba = rgba;
+    image->width = width;
+    image->height = height;
+    return FACET_OK;
+}
+
+void facet_view_applied_init(facet_view_applied *applied, const facet_scene *scene) {
+    applied->env_path[0] = '\0';
+    applied->env_rotation_deg = scene->has_environment ? scene->environment.rotation_deg : 0.0f;
+}
+
+facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
+                              facet_view_applied *applied) {
+    int k = 0;
+    for (int n = 0; n < scene->node_count; n++)
+        for (int o = 0; o < scene->nodes[n].object_count && k < state->object_count; o++)
+            scene->nodes[n].kappa[o] = state->kappa[k++];
+    if (state->env_path[0] && strcmp(state->env_path, applied->env_path) != 0) {
+        facet_status s = facet_scene_set_environment(
+            scene, state->env_path, scene->environment.view.convention, state->env_rotation_deg,
+            scene->has_environment ? scene->environment.view.strength : 1.0f);
+        if (s != FACET_OK) return s;
+        snprintf(applied->env_path, sizeof applied->env_path, "%s", state->env_path);
+        applied->env_rotation_deg = state->env_rotation_deg;
+    }
+    if (scene->has_environment && state->env_rotation_deg != applied->env_rotation_deg) {
+        facet_envmap_set_rotation(&scene->environment, state->env_rotation_deg);
+        applied->env_rotation_deg = state->env_rotation_deg;
+    }
+    return FACET_OK;
+}
+
+/* Renders rows [row0, row0 + rows) of `camera` and converts them to display pixels at
+ * out[row * width * 4]. */
+static facet_status render_rows(const facet_scene *scene, const facet_view_state *state,
+                                const facet_camera *camera, int row0, int rows, facet_device device,
+                                unsigned char *out) {
+    facet_camera strip = *camera;
+    strip.cy -= (float)row0;
+    strip.height = rows;
+    facet_image rgba = {0}, aux = {0}, depth = {0};
+    facet_render_options options = {0};
+    options.device = device;
+    options.exposure = state->exposure;
+    const int masks = state->mode == FACET_VIEW_MASKS && facet_scene_aux_channels(scene) > 0;
+    if (masks) options.aux = &aux;
+    if (state->mode == FACET_VIEW_DEPTH) options.depth = &depth;
+    facet_status s = facet_render_image(scene, &strip, &options, &rgba);
+    if (s != FACET_OK) return s;
+    const int64_t pixels = (int64_t)camera->width * rows;
+    for (int64_t p = 0; p < pixels; p++) {
+        unsigned char *px = out + p * 4;
+        if (state->mode == FACET_VIEW_DEPTH)
+            facet_display_depth(depth.data[p], state->depth_reference, px);
+        else if (masks)
+            facet_display_masks(rgba.data + p * 4, aux.data + p * aux.channels, aux.channels, px);
+        else
+            facet_display_rgb(rgba.data + p * 4, px);
+    }
+    facet_image_free(&rgba);
+    facet_image_free(&aux);
+    facet_image_free(&depth);
+    return FACET_OK;
+}
+
+facet_status facet_view_render_full(facet_scene *scene, const facet_view_state *state,
+                                    facet_device device, facet_display_image *image) {
+    facet_view_applied applied;
+    facet_view_applied_init(&applied, scene);
+    facet_status s = facet_view_apply(scene, state, &applied);
+    if (s == FACET_OK) s = display_resize(image, state->camera.width, state->camera.height);
+    if (s == FACET_OK)
+        s = render_rows(scene, state, &state->camera, 0, state->camera.height, device, image->rgba);
+    image->factor = 1;
+    image->settled = s == FACET_OK;
+    return s;
+}
+
+/* Copies level rows [row0, row0 + rows) (level pixels, factor f) into the display as f x f
+ * blocks. Caller holds the refiner lock. */
+static void publish_rows(facet_refiner *r, const unsigned char *level, int level_width, int row0,
+                         int rows, int factor) {
+    facet_display_image *d = &r->display;
+    for (int lj = row0; lj < row0 + rows; lj++) {
+        const unsigned char *src = level + (size_t)lj * level_width * 4;
+        for (int y = lj * factor; y < (lj + 1) * factor && y < d->height; y++) {
+            unsigned char *dst = d->rgba + (size_t)y * d->width * 4;
+            for (int x = 0; x < d->width; x++) memcpy(dst + x * 4, src + (x / factor) * 4, 4);
+        }
+    }
+    d->factor = factor;
+    r->display_serial++;
+}
+
+/* The coarsest level: the smallest power of two f (<= 32) with (W/f)(H/f) rays in budget. */
+static int coarsest_factor(const facet_camera *camera, double rays_per_second) {
+    int f = 1;
+    while (f < 32 && (double)camera->width * camera->height / ((double)f * f) >
+                         rays_per_second * level_budget_seconds)
+        f *= 2;
+    return f;
+}
+
+/* 1 when a newer request (or quit) is waiting. */
+static int superseded(facet_refiner *r, uint64_t serial) {
+    pthread_mutex_lock(&r->lock);
+    int stale = r->quit || r->request_serial != serial;
+    pthread_mutex_unlock(&r->lock);
+    return stale;
+}
+
+/* Renders one request through all levels; returns 0 when cancelled, 1 when done or failed. */
+static int refine(facet_refiner *r, const facet_view_state *state, uint64_t serial) {
+    facet_status s;
+    pthread_mutex_lock(r->scene_lock);
+    s = facet_view_apply(r->scene, state, &r->applied);
+    pthread_mutex_unlock(r->scene_lock);
+    int finished = 1;
+    unsigned char *level = NULL;
+    double rate = 0;
+    pthread_mutex_lock(&r->lock);
+    rate = r->info.rays_per_second > 0 ? r->info.rays_per_second : 20000.0;
+    if (s == FACET_OK) s = display_resize(&r->display, state->camera.width, state->camera.height);
+    if (s == FACET_OK) r->display.settled = 0;
+    pthread_mutex_unlock(&r->lock);
+    const double start = now_seconds();
+    const int min_rows = 2 * facet_thread_count();
+    for (int f = coarsest_factor(&state->camera, rate); s == FACET_OK && f >= 1; f /= 2) {
+        const int w = (state->camera.width + f - 1) / f, h = (state->camera.height + f - 1) / f;
+        facet_camera camera = f == 1 ? state->camera : facet_camera_resized(state->camera, w, h);
+        unsigned char *grown = realloc(level, (size_t)w * h * 4);
+        if (!grown) {
+            s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "viewer level %dx%d", w, h);
+            break;
+        }
+        level = grown;
+        pthread_mutex_lock(&r->lock);
+        r->info.factor = f;
+        pthread_mutex_unlock(&r->lock);
+        for (int row = 0; row < h;) {
+            if (superseded(r, serial)) {
+                finished = 0;
+                break;
+            }
+            /* enough rows for every render thread (facet_render_image splits by rows) */
+            int rows = (int)(rate * strip_budget_seconds / w);
+            rows = rows < min_rows ? min_rows : rows;
+            rows = rows > h - row ? h - row : rows;
+            const double t0 = now_seconds();
+            s = render_rows(r->scene, state, &camera, row, rows, r->device,
+                            level + (size_t)row * w * 4);
+            if (s != FACET_OK) break;
+            const double dt = now_seconds() - t0;
+            if (dt > 1e-4) {
+                const double measured = (double)w * rows / dt;
+                rate = rate <= 0 ? measured : 0.5 * rate + 0.5 * measured;
+            }
+            pthread_mutex_lock(&r->lock);
+            r->info.rays_per_second = rate;
+            publish_rows(r, level, w, row, rows, f);
+            pthread_mutex_unlock(&r->lock);
+            row += rows;
+        }
+        if (!finished) break;
+    }
+    free(level);
+    pthread_mutex_lock(&r->lock);
+    if (s != FACET_OK) {
+        snprintf(r->info.error, sizeof r->info.error, "%s", facet_last_error());
+    } else if (finished) {
+        r->info.error[0] = '\0';
+        r->info.last_full_seconds = now_seconds() - start;
+        r->display.settled = 1;
+        r->display_serial++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return finished || s != FACET_OK;
+}
+
+static void *worker(void *arg) {
+    facet_refiner *r = arg;
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (!r->quit && r->done_serial == r->request_serial)
+            pthread_cond_wait(&r->wake, &r->lock);
+        if (r->quit) break;
+        facet_view_state state = r->request;
+        const uint64_t serial = r->request_serial;
+        r->info.busy = 1;
+        pthread_mutex_unlock(&r->lock);
+        const int done = refine(r, &state, serial);
+        pthread_mutex_lock(&r->lock);
+        if (done) {
+            r->done_serial = serial;
+            if (r->request_serial == serial) {
+                r->info.busy = 0;
+                pthread_cond_broadcast(&r->settled_cond);
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+facet_status facet_refiner_create(facet_refiner **out, facet_scene *scene,
+                                  pthread_mutex_t *scene_lock, facet_device device) {
+    *out = NULL;
+    facet_refiner *r = facet_alloc_zeroed(1, sizeof *r);
+    if (!r) return facet_error_context("viewer refiner");
+    r->scene = scene;
+    r->scene_lock = scene_lock;
+    r->device = device;
+    facet_view_applied_init(&r->applied, scene);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->wake, NULL);
+    pthread_cond_init(&r->settled_cond, NULL);
+    if (pthread_create(&r->thread, NULL, worker, r) != 0) {
+        pthread_cond_destroy(&r->wake);
+        pthread_cond_destroy(&r->settled_cond);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return facet_fail(FACET_ERR_IO, "viewer: could not start the render thread");
+    }
+    *out = r;
+    return FACET_OK;
+}
+
+void facet_refiner_destroy(facet_refiner *r) {
+    if (!r) return;
+    pthread_mutex_lock(&r->lock);
+    r->quit = 1;
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_cond_destroy(&r->settled_cond);
+    pthread_mutex_destroy(&r->lock);
+    facet_display_image_free(&r->display);
+    free(r);
+}
+
+void facet_refiner_request(facet_refiner *r, const facet_view_state *state) {
+    pthread_mutex_lock(&r->lock);
+    if (r->request_serial == 0 || !facet_view_state_equal(&r->request, state)) {
+        r->request = *state;
+        r->request_serial++;
+        r->info.busy = 1;
+        pthread_cond_broadcast(&r->wake);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int facet_refiner_fetch(facet_refiner *r, uint64_t *serial, facet_display_image *image) {
+    int changed = 0;
+    pthread_mutex_lock(&r->lock);
+    if (r->display.rgba && r->display_serial != *serial &&
+        display_resize(image, r->display.width, r->display.height) == FACET_OK) {
+        memcpy(image->rgba, r->display.rgba, (size_t)image->width * image->height * 4);
+        image->factor = r->display.factor;
+        image->settled = r->display.settled && r->done_serial == r->request_serial;
+        *serial = r->display_serial;
+        changed = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return changed;
+}
+
+void facet_refiner_get_info(facet_refiner *r, facet_refiner_info *info) {
+    pthread_mutex_lock(&r->lock);
+    *info = r->info;
+    pthread_mutex_unlock(&r->lock);
+}
+
+int facet_refiner_wait(facet_refiner *r, double timeout_seconds) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    double end = (double)deadline.tv_sec + 1e-9 * deadline.tv_nsec + timeout_seconds;
+    deadline.tv_sec = (time_t)end;
+    deadline.tv_nsec = (long)((end - floor(end)) * 1e9);
+    pthread_mutex_lock(&r->lock);
+    int ok = 1;
+    while (r->request_serial == 0 || r->done_serial != r->request_serial)
+        if (pthread_cond_timedwait(&r->settled_cond, &r->lock, &deadline) != 0) {
+            ok = r->request_serial != 0 && r->done_serial == r->request_serial;
+            break;
+        }
+    pthread_mutex_unlock(&r->lock);
+    return ok;
+}

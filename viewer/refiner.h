@@ -1,0 +1,108 @@
+/* Progressive refinement on a background thread: the viewer's CPU path (and its CUDA path without
+ * GL interop). The UI thread posts the view it wants (facet_refiner_request) every frame; a worker
+ * thread renders it coarse first, then at twice the resolution until full resolution, each level
+ * in strips of rows, and publishes an 8-bit display image after every strip. A new request
+ * cancels the current one between strips, so the window stays responsive however slow a full
+ * frame is; a view left alone refines to the exact `facet render` image.
+ *
+ * Levels: the coarsest downscale factor is the smallest power of two whose level renders in about
+ * 80 ms at the measured rays/s (at most 32); each next level halves it down to 1. A level of
+ * factor f renders ceil(W/f) x ceil(H/f) pixels with the intrinsics scaled
+ * (facet_camera_resized) and is shown upsampled (each pixel an f x f block). Strips at factor 1
+ * are crops of the full camera (cy shifted), so their rays are the full image's rays. */
+#ifndef FACET_VIEWER_REFINER_H
+#define FACET_VIEWER_REFINER_H
+
+#include "display.h"
+
+#include "render/render.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { FACET_VIEW_MAX_OBJECTS = 64 };
+
+/* Everything that decides the pixels of one view. Zero-initialise, then fill. */
+typedef struct facet_view_state {
+    facet_camera camera; /* full resolution */
+    int object_count;
+    float kappa[FACET_VIEW_MAX_OBJECTS]; /* every node's objects, scene order */
+    float exposure;                      /* stops */
+    facet_view_mode mode;
+    float depth_reference; /* depth mode: distance shown mid-gray (> 0) */
+    char env_path[1024];   /* environment map to load, or "" for the scene's own */
+    float env_rotation_deg;
+} facet_view_state;
+
+/* 1 when a and b give the same pixels. */
+int facet_view_state_equal(const facet_view_state *a, const facet_view_state *b);
+
+/* The scene's current kappas into state (scene order). */
+void facet_view_state_read_kappa(facet_view_state *state, const facet_scene *scene);
+
+typedef struct facet_display_image {
+    int width, height;
+    unsigned char *rgba; /* width * height * 4, row-major from the top-left */
+    int factor;          /* the finest level fully or partly shown */
+    int settled;         /* 1: the full-resolution image of the latest request, complete */
+} facet_display_image;
+
+void facet_display_image_free(facet_display_image *image);
+
+typedef struct facet_refiner_info {
+    int factor;               /* level being rendered (1: full resolution) */
+    int busy;                 /* 0: the latest request is fully rendered (or failed) */
+    double rays_per_second;   /* measured over recent strips */
+    double last_full_seconds; /* wall time of the last full-resolution pass, 0 before one */
+    char error[512];          /* the last render error, "" when none */
+} facet_refiner_info;
+
+typedef struct facet_refiner facet_refiner;
+
+/* Starts the worker on `scene` (not owned; it must outlive the refiner). The worker writes the
+ * scene (kappa, environment) and renders it while holding nothing; any other thread that reads
+ * or writes the scene must hold `scene_lock` (the worker takes it to apply a state). */
+facet_status facet_refiner_create(facet_refiner **out, facet_scene *scene,
+                                  pthread_mutex_t *scene_lock, facet_device device);
+void facet_refiner_destroy(facet_refiner *refiner);
+
+/* Posts the wanted view; a no-op when it equals the last one. */
+void facet_refiner_request(facet_refiner *refiner, const facet_view_state *state);
+
+/* When the display image changed since *serial: copies it into *image (reallocating as needed),
+ * updates *serial and returns 1; else 0. */
+int facet_refiner_fetch(facet_refiner *refiner, uint64_t *serial, facet_display_image *image);
+
+void facet_refiner_get_info(facet_refiner *refiner, facet_refiner_info *info);
+
+/* Blocks until the latest request is fully rendered (or failed), up to `timeout_seconds`;
+ * returns 1 when settled. For scripts and tests. */
+int facet_refiner_wait(facet_refiner *refiner, double timeout_seconds);
+
+/* What a scene holds of the view state's environment, to apply only changes. */
+typedef struct facet_view_applied {
+    char env_path[1024]; /* "" : the scene's own map */
+    float env_rotation_deg;
+} facet_view_applied;
+
+/* Starts `applied` on the scene as loaded. */
+void facet_view_applied_init(facet_view_applied *applied, const facet_scene *scene);
+
+/* Writes the state's kappa into the scene and loads or rotates its environment when they
+ * changed since `applied` (then updated). The caller holds whatever lock guards the scene. */
+facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
+                              facet_view_applied *applied);
+
+/* Applies `state` to the scene (kappa, environment) and renders it at full resolution into
+ * display pixels, synchronously: what the refiner converges to, for tests. */
+facet_status facet_view_render_full(facet_scene *scene, const facet_view_state *state,
+                                    facet_device device, facet_display_image *image);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
