@@ -3,6 +3,7 @@
 #include "app.h"
 
 #include "core/alloc.h"
+#include "core/fileio.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,6 +47,27 @@ static facet_status press_key(facet_app *app, const facet_script_action *a) {
              "zoom-in, zoom-out)",
              a->text);
     return script_error(app, a, message);
+}
+
+/* The `save-view` action: the camera the view renders now, as a one-frame transforms.json. */
+static facet_status save_view(facet_app *app, const facet_script_action *a) {
+    facet_camera c = facet_nav_camera(&app->nav, app->fb_width, app->fb_height);
+    char text[4096];
+    int n = snprintf(text, sizeof text,
+                     "{\n  \"frames\": [{\n    \"file_path\": \"view\",\n"
+                     "    \"fl_x\": %.9g, \"fl_y\": %.9g, \"cx\": %.9g, \"cy\": %.9g, "
+                     "\"w\": %d, \"h\": %d,\n    \"transform_matrix\": [",
+                     c.fx, c.fy, c.cx, c.cy, c.width, c.height);
+    for (int r = 0; r < 4; r++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "[%.9g, %.9g, %.9g, %.9g]%s",
+                      c.c2w.m[r * 4], c.c2w.m[r * 4 + 1], c.c2w.m[r * 4 + 2], c.c2w.m[r * 4 + 3],
+                      r < 3 ? ", " : "]\n  }],\n  \"facet_kappa\": {");
+    for (int k = 0; k < app->object_count && n < (int)sizeof text; k++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s\"%s\": %.9g", k ? ", " : "",
+                      app->object_names[k], app->kappa[k]);
+    if (n < (int)sizeof text) n += snprintf(text + n, sizeof text - (size_t)n, "}\n}\n");
+    if (n >= (int)sizeof text) return script_error(app, a, "save-view: too many objects");
+    return facet_write_file_atomic(a->text, text, (size_t)n);
 }
 
 static int settled(const facet_app *app) {
@@ -191,6 +213,9 @@ static int run_action(facet_app *app, const facet_script_action *a, int *phase,
             return 0;
         }
         return !app->screenshot_path[0]; /* taken by the frame */
+    case FACET_SCRIPT_SAVE_VIEW:
+        *status = save_view(app, a);
+        return 1;
     case FACET_SCRIPT_EXPECT: {
         int k = facet_app_object_index(app, a->text);
         double tolerance = a->number_count > 1 ? v[1] : 0.01;

@@ -37,6 +37,7 @@ static const op_syntax syntax[] = {
     {"panel", FACET_SCRIPT_PANEL, "w", "panel on|off"},
     {"screenshot", FACET_SCRIPT_SCREENSHOT, "w", "screenshot PATH"},
     {"screenshot-window", FACET_SCRIPT_SCREENSHOT_WINDOW, "w", "screenshot-window PATH"},
+    {"save-view", FACET_SCRIPT_SAVE_VIEW, "w", "save-view PATH"},
     {"expect", FACET_SCRIPT_EXPECT, "wnN", "expect OBJECT KAPPA [TOL]"},
     {"quit", FACET_SCRIPT_QUIT, "", "quit"},
 };

@@ -25,6 +25,9 @@
  *   wait settled             until animations end and the full-resolution frame is done
  *   screenshot PATH          wait settled, then save the render area as PNG
  *   screenshot-window PATH   wait settled, then save the whole window, panel included
+ *   save-view PATH           write the current camera as a transforms.json (one frame, "view",
+ *                            per-frame intrinsics) and the kappas as "facet_kappa", so
+ *                            `facet render SCENE --cameras PATH --set ...` renders the same view
  *   expect OBJECT KAPPA [TOL]
  *                            fail (exit status 1) unless |kappa - KAPPA| <= TOL (default 0.01)
  *   quit                     close the viewer (the end of the script does too)
@@ -61,6 +64,7 @@ typedef enum facet_script_op {
     FACET_SCRIPT_WAIT_SETTLED,
     FACET_SCRIPT_SCREENSHOT,
     FACET_SCRIPT_SCREENSHOT_WINDOW,
+    FACET_SCRIPT_SAVE_VIEW,
     FACET_SCRIPT_EXPECT,
     FACET_SCRIPT_QUIT,
 } facet_script_op;

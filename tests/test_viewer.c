@@ -1,0 +1,350 @@
+/* The viewer's headless parts: navigation, scripts, display conversion and the progressive
+ * refiner (viewer/). The window itself is tested under Xvfb (tests/viewer_xvfb_test.sh). */
+#include "helpers.h"
+
+#include "core/color.h"
+#include "core/status.h"
+#include "render/builtin.h"
+#include "render/render.h"
+#include "viewer/display.h"
+#include "viewer/navigation.h"
+#include "viewer/refiner.h"
+#include "viewer/script.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+/* The cabinet demo's camera: z-up, looking down at the origin from (2.2, -2.6, 2.3). */
+static facet_camera cabinet_camera(void) {
+    facet_mat4 c2w = {{0.7071f, -0.4082f, 0.5774f, 2.2f, 0.7071f, 0.4082f, -0.5774f, -2.6f, 0.0f,
+                       0.8165f, 0.5774f, 2.3f, 0, 0, 0, 1}};
+    return facet_camera_from_fov(c2w, 0.8f, 256, 256);
+}
+
+static float distance3(facet_vec3 a, facet_vec3 b) {
+    return facet_v3_length(facet_v3_sub(a, b));
+}
+
+/* ---- navigation -------------------------------------------------------------------------------
+ */
+
+Test(navigation, starts_on_the_exact_scene_camera) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    facet_camera out = facet_nav_camera(&nav, 256, 256);
+    cr_assert_eq(memcmp(&out, &cam, sizeof cam), 0,
+                 "an untouched view is the scene camera, bit for bit");
+    cr_assert_eq(nav.up.z, 1.0f, "the camera's up is mostly +z: the scene is z-up");
+}
+
+Test(navigation, resolution_changes_scale_like_facet_camera_resized) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    facet_camera a = facet_nav_camera(&nav, 512, 512), b = facet_camera_resized(cam, 512, 512);
+    cr_assert_float_eq(a.fx, b.fx, 1e-4f);
+    cr_assert_float_eq(a.cy, b.cy, 1e-4f);
+    /* a wider window shows more at the same focal length, not a stretched image */
+    facet_camera wide = facet_nav_camera(&nav, 512, 256);
+    cr_assert_float_eq(wide.fx, cam.fx, 1e-4f);
+    cr_assert_float_eq(wide.cx, 256.0f, 1e-4f);
+}
+
+Test(navigation, orbit_target_is_the_view_rays_closest_point_to_the_origin) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    facet_vec3 eye = facet_v3(2.2f, -2.6f, 2.3f);
+    cr_assert_lt(distance3(facet_nav_eye(&nav), eye), 1e-3f);
+    /* closest approach: the origin-to-target vector is perpendicular to the view direction */
+    cr_assert_lt(fabsf(facet_v3_dot(nav.target, facet_nav_forward(&nav))), 1e-4f);
+    cr_assert_lt(facet_v3_length(nav.target), 0.5f, "the demo camera aims near the origin");
+}
+
+Test(navigation, orbiting_keeps_the_target_and_the_distance) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    facet_vec3 target = nav.target;
+    float d = nav.distance;
+    facet_nav_rotate(&nav, 200.0f, 50.0f);
+    cr_assert_lt(distance3(nav.target, target), 1e-5f);
+    cr_assert_float_eq(distance3(facet_nav_eye(&nav), target), d, 1e-4f);
+    facet_camera out = facet_nav_camera(&nav, 64, 64);
+    /* the camera still looks at the target: the centre pixel's ray passes through it */
+    facet_ray ray = facet_camera_ray(&out, 32, 32);
+    facet_vec3 to_target = facet_v3_normalize(facet_v3_sub(target, ray.origin));
+    cr_assert_gt(facet_v3_dot(to_target, ray.direction), 0.9999f);
+    /* and stays upright: its x axis is horizontal */
+    cr_assert_lt(fabsf(out.c2w.m[8]), 1e-5f);
+}
+
+Test(navigation, pitch_stops_short_of_the_poles) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    facet_nav_rotate(&nav, 0.0f, 1e5f);
+    cr_assert_leq(nav.pitch, 89.0f * 3.14159265f / 180.0f + 1e-5f);
+    facet_camera out = facet_nav_camera(&nav, 64, 64);
+    for (int k = 0; k < 12; k++) cr_assert(isfinite(out.c2w.m[k]), "no NaN at the pole");
+}
+
+Test(navigation, scroll_approaches_and_reset_returns_home) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    float d = nav.distance;
+    facet_nav_scroll(&nav, 2.0f);
+    cr_assert_float_eq(nav.distance, d * 0.81f, 1e-4f, "two steps: 0.9^2 of the distance");
+    facet_nav_pan(&nav, 30.0f, 10.0f);
+    facet_nav_reset(&nav);
+    facet_camera out = facet_nav_camera(&nav, 256, 256);
+    cr_assert_eq(memcmp(&out, &cam, sizeof cam), 0);
+}
+
+Test(navigation, fly_mode_turns_the_head_in_place_and_moves_with_wasd) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    nav.mode = FACET_NAV_FLY;
+    facet_vec3 eye = facet_nav_eye(&nav);
+    facet_nav_rotate(&nav, 100.0f, -20.0f);
+    cr_assert_lt(distance3(facet_nav_eye(&nav), eye), 1e-4f, "looking around does not move");
+    facet_vec3 f = facet_nav_forward(&nav);
+    facet_nav_move(&nav, 1.0f, 0.0f, 0.0f, 0.5f);
+    facet_vec3 moved = facet_v3_sub(facet_nav_eye(&nav), eye);
+    cr_assert_float_eq(facet_v3_dot(moved, f), 0.5f * nav.distance, 1e-4f);
+}
+
+Test(navigation, zoom_changes_the_field_of_view_within_limits) {
+    facet_camera cam = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &cam);
+    float fov = facet_nav_fov_y(&nav);
+    facet_nav_zoom(&nav, 2.0f);
+    cr_assert_lt(facet_nav_fov_y(&nav), fov);
+    facet_nav_zoom(&nav, 1e6f);
+    cr_assert_float_eq(facet_nav_fov_y(&nav), 5.0f * 3.14159265f / 180.0f, 1e-4f);
+    facet_nav_zoom(&nav, 1e-9f);
+    cr_assert_float_eq(facet_nav_fov_y(&nav), 150.0f * 3.14159265f / 180.0f, 1e-4f);
+}
+
+/* ---- scripts ----------------------------------------------------------------------------------
+ */
+
+Test(script, parses_every_action) {
+    const char *text = "# a session\n"
+                       "size 400 300\n"
+                       "camera scene\n"
+                       "camera frame 3\n"
+                       "camera pose 1 0 0 0  0 1 0 0  0 0 1 4 50\n"
+                       "orbit 10 -5   # drag\n"
+                       "command open the drawer  halfway \n"
+                       "wait 0.5\n"
+                       "wait settled\n"
+                       "set drawer 0.25\n"
+                       "expect drawer 0.25 0.001\n"
+                       "screenshot out/a.png\n"
+                       "\n"
+                       "quit\n";
+    facet_script s;
+    cr_assert_eq(facet_script_parse(&s, "s.txt", text), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.count, 12);
+    cr_assert_eq(s.actions[0].op, FACET_SCRIPT_SIZE);
+    cr_assert_eq(s.actions[0].number[1], 300.0);
+    cr_assert_eq(s.actions[2].op, FACET_SCRIPT_CAMERA_FRAME);
+    cr_assert_eq(s.actions[3].number_count, 13);
+    cr_assert_eq(s.actions[3].number[11], 4.0);
+    cr_assert_eq(s.actions[4].op, FACET_SCRIPT_ORBIT);
+    cr_assert_str_eq(s.actions[5].text, "open the drawer  halfway",
+                     "the rest of the line, trimmed");
+    cr_assert_eq(s.actions[6].op, FACET_SCRIPT_WAIT);
+    cr_assert_eq(s.actions[7].op, FACET_SCRIPT_WAIT_SETTLED);
+    cr_assert_eq(s.actions[9].number[1], 0.001);
+    cr_assert_eq(s.actions[11].line, 14, "lines count comments and blanks");
+    facet_script_free(&s);
+}
+
+/* Parses `text` and expects a failure whose message contains `fragment`. */
+static void expect_script_error(const char *text, const char *fragment) {
+    facet_script s;
+    cr_assert_neq(facet_script_parse(&s, "bad.txt", text), FACET_OK, "'%s' parsed", text);
+    cr_assert(strstr(facet_last_error(), fragment), "'%s' lacks '%s'", facet_last_error(),
+              fragment);
+    cr_assert_eq(s.count, 0, "nothing is left behind");
+}
+
+Test(script, bad_lines_name_the_file_line_and_problem) {
+    expect_script_error("size 400 300\nfly away\n", "bad.txt:2: unknown action 'fly'");
+    expect_script_error("orbit 10\n", "bad.txt:1: too few arguments (orbit DX DY)");
+    expect_script_error("orbit 10 2 3\n", "too many arguments");
+    expect_script_error("zoom fast\n", "'fast' is not a number");
+    expect_script_error("set drawer 2\n", "kappa 2 is outside [0, 1]");
+    expect_script_error("size 4 4\n", "size must be whole numbers in [16, 8192]");
+    expect_script_error("camera pose 1 2 3\n", "a pose takes 12 numbers");
+    expect_script_error("camera frame -1\n", "whole number >= 0");
+    expect_script_error("camera dolly\n", "unknown camera 'dolly'");
+    expect_script_error("wait forever\n", "wait takes seconds");
+    expect_script_error("view normals\n", "view takes rgb, depth or masks, not 'normals'");
+    expect_script_error("command\n", "missing text");
+    expect_script_error("zoom nan\n", "'nan' is not a number");
+}
+
+Test(script, missing_file_is_named) {
+    facet_script s;
+    cr_assert_neq(facet_script_load(&s, "/nonexistent/session.txt"), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "/nonexistent/session.txt"));
+}
+
+/* ---- display ----------------------------------------------------------------------------------
+ */
+
+Test(display, rgb_bytes_are_what_a_png_stores) {
+    const float values[] = {-1.0f, 0.0f, 0.001f, 0.0031308f, 0.2f, 0.5f, 0.999f, 1.0f, 7.0f, NAN};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        float rgba[4] = {values[i], values[i], values[i], 1.0f};
+        unsigned char px[4];
+        facet_display_rgb(rgba, px);
+        float s = facet_linear_to_srgb(values[i]);
+        s = s > 0.0f ? (s < 1.0f ? s : 1.0f) : 0.0f;
+        cr_assert_eq(px[0], (unsigned char)floorf(s * 255.0f + 0.5f), "value %g", values[i]);
+        cr_assert_eq(px[3], 255);
+    }
+}
+
+Test(display, depth_is_mid_gray_at_the_reference_and_black_for_misses) {
+    unsigned char px[4];
+    facet_display_depth(2.0f, 2.0f, px);
+    cr_assert_eq(px[0], 128);
+    facet_display_depth(INFINITY, 2.0f, px);
+    cr_assert_eq(px[0], 0);
+    facet_display_depth(0.0f, 2.0f, px);
+    cr_assert_eq(px[0], 255);
+}
+
+Test(display, masks_tint_the_most_probable_object) {
+    float rgba[4] = {0, 0, 0, 1}, prob[2] = {0.1f, 1.0f}, color[3];
+    unsigned char px[4];
+    facet_display_masks(rgba, prob, 2, px);
+    facet_display_object_color(1, color);
+    for (int c = 0; c < 3; c++) cr_assert_eq(px[c], facet_unorm8(0.6f * color[c]));
+    cr_assert_eq(facet_view_mode_from_name("depth"), FACET_VIEW_DEPTH);
+    cr_assert_eq(facet_view_mode_from_name("normals"), -1);
+}
+
+/* ---- refiner ----------------------------------------------------------------------------------
+ */
+
+static facet_scene load_cabinet(void) {
+    facet_scene scene;
+    cr_assert_eq(facet_register_builtin_node_kinds(), FACET_OK);
+    cr_assert_eq(facet_scene_load(&scene, test_source_path("assets/cabinet/scene.json")), FACET_OK,
+                 "%s", facet_last_error());
+    return scene;
+}
+
+static facet_view_state cabinet_state(const facet_scene *scene, int width, int height) {
+    facet_view_state state;
+    memset(&state, 0, sizeof state);
+    state.camera = facet_camera_resized(scene->camera, width, height);
+    facet_view_state_read_kappa(&state, scene);
+    state.depth_reference = 3.0f;
+    return state;
+}
+
+Test(refiner, converges_to_the_batch_renderers_png_bytes, .timeout = 120) {
+    facet_scene scene = load_cabinet();
+    facet_view_state state = cabinet_state(&scene, 40, 36);
+    state.kappa[0] = 0.9f; /* drawer */
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &state);
+    cr_assert(facet_refiner_wait(refiner, 100.0), "the view settles");
+    facet_display_image image = {0};
+    uint64_t serial = 0;
+    cr_assert(facet_refiner_fetch(refiner, &serial, &image));
+    cr_assert(image.settled);
+    cr_assert_eq(image.factor, 1);
+    facet_refiner_destroy(refiner);
+
+    /* the same view through facet_render_image, quantised as a PNG stores it */
+    facet_image rgba = {0};
+    cr_assert_eq(facet_scene_set_kappa(&scene, "drawer", 0.9f), FACET_OK);
+    cr_assert_eq(facet_render_image(&scene, &state.camera, NULL, &rgba), FACET_OK);
+    int differing = 0;
+    for (int p = 0; p < 40 * 36; p++)
+        for (int c = 0; c < 3; c++)
+            differing +=
+                image.rgba[p * 4 + c] != facet_unorm8(facet_linear_to_srgb(rgba.data[p * 4 + c]));
+    cr_assert_eq(differing, 0, "%d bytes differ from the batch render", differing);
+    facet_image_free(&rgba);
+    facet_display_image_free(&image);
+    facet_scene_free(&scene);
+}
+
+Test(refiner, a_new_request_supersedes_the_old_one, .timeout = 120) {
+    facet_scene scene = load_cabinet();
+    facet_view_state first = cabinet_state(&scene, 48, 48), second = first;
+    second.kappa[0] = 0.0f;
+    second.mode = FACET_VIEW_DEPTH;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &first);
+    facet_refiner_request(refiner, &second);
+    cr_assert(facet_refiner_wait(refiner, 100.0));
+    facet_display_image image = {0}, expected = {0};
+    uint64_t serial = 0;
+    cr_assert(facet_refiner_fetch(refiner, &serial, &image));
+    cr_assert(image.settled);
+    facet_refiner_destroy(refiner);
+    cr_assert_eq(scene.nodes[0].kappa[0], 0.0f, "the scene holds the latest request's kappa");
+    cr_assert_eq(facet_view_render_full(&scene, &second, FACET_DEVICE_CPU, &expected), FACET_OK);
+    cr_assert_eq(memcmp(image.rgba, expected.rgba, 48 * 48 * 4), 0,
+                 "the display is the second view (depth, drawer closed)");
+    facet_display_image_free(&image);
+    facet_display_image_free(&expected);
+    facet_scene_free(&scene);
+}
+
+Test(refiner, equal_states_do_not_restart_and_fetch_reports_changes_once, .timeout = 120) {
+    facet_scene scene = load_cabinet();
+    facet_view_state state = cabinet_state(&scene, 24, 24);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &state);
+    cr_assert(facet_refiner_wait(refiner, 100.0));
+    facet_display_image image = {0};
+    uint64_t serial = 0;
+    cr_assert(facet_refiner_fetch(refiner, &serial, &image));
+    cr_assert_not(facet_refiner_fetch(refiner, &serial, &image), "nothing new since");
+    facet_view_state same = state;
+    facet_refiner_request(refiner, &same);
+    facet_refiner_info info;
+    facet_refiner_get_info(refiner, &info);
+    cr_assert_eq(info.busy, 0, "an equal request is not new work");
+    cr_assert_gt(info.rays_per_second, 0.0);
+    facet_refiner_destroy(refiner);
+    facet_display_image_free(&image);
+    facet_scene_free(&scene);
+}
+
+Test(refiner, render_errors_are_reported_not_fatal, .timeout = 60) {
+    facet_scene scene = load_cabinet();
+    facet_view_state state = cabinet_state(&scene, 16, 16);
+    snprintf(state.env_path, sizeof state.env_path, "/nonexistent/sky.exr");
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &state);
+    cr_assert(facet_refiner_wait(refiner, 30.0), "a failed view still ends");
+    facet_refiner_info info;
+    facet_refiner_get_info(refiner, &info);
+    cr_assert(strstr(info.error, "/nonexistent/sky.exr"), "error: '%s'", info.error);
+    facet_refiner_destroy(refiner);
+    facet_scene_free(&scene);
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The viewer under Xvfb with Mesa's software OpenGL: scripted sessions whose screenshots must match
+# `facet render` of the same camera and state (one scene graph), a command typed into the command
+# box changing the right kappa, resizing and rapid input, and the clear errors (no display, bad
+# script). Usage: viewer_xvfb_test.sh FACET SOURCE_DIR WORK_DIR
+set -u
+facet=$1
+src=$2
+work=$3
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+pass() { printf 'ok   %s\n' "$1"; }
+fail() { printf 'FAIL %s\n' "$1"; failures=$((failures + 1)); }
+xvfb() { xvfb-run -a -s '-screen 0 1280x1024x24' "$@"; }
+
+# expect_status CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit status, keeps output
+expect_status() {
+    local want=$1 what=$2
+    shift 3
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local got=$?
+    if [ "$got" = "$want" ]; then pass "$what"; else
+        fail "$what (exit $got, want $want)"; sed 's/^/     /' "$work/stdout" "$work/stderr"; fi
+}
+expect_in() { # FILE FRAGMENT DESCRIPTION
+    if grep -qF -- "$2" "$work/$1"; then pass "$3"; else
+        fail "$3: $1 lacks '$2'"; sed 's/^/     /' "$work/$1"; fi
+}
+# psnr_at_least A B DB DESCRIPTION: facet metrics; identical images ("psnr": null) pass
+psnr_at_least() {
+    local json
+    json=$("$facet" metrics "$1" "$2") || { fail "$4: facet metrics failed"; return; }
+    local psnr
+    psnr=$(printf '%s' "$json" | sed -n 's/.*"psnr":[[:space:]]*\([^,]*\),.*/\1/p' | head -1)
+    if [ "$psnr" = "null" ]; then pass "$4 (identical)"; return; fi
+    if awk -v p="$psnr" -v b="$3" 'BEGIN { exit !(p >= b) }'; then pass "$4 ($psnr dB)"; else
+        fail "$4: PSNR $psnr dB < $3 dB"; fi
+}
+
+if ! command -v xvfb-run >/dev/null; then
+    echo "xvfb-run is missing (scripts/setup.sh installs xvfb)"; exit 1
+fi
+cabinet="$src/assets/cabinet/scene.json"
+
+# ---- no display: a clear message, no crash -------------------------------------------------------
+expect_status 1 "no display is an error" -- env -u DISPLAY -u WAYLAND_DISPLAY "$facet" view "$cabinet"
+expect_in stderr "facet render" "no-display message points to facet render"
+expect_in stderr "xvfb-run" "no-display message points to Xvfb"
+expect_status 0 "facet view --help" -- "$facet" view --help
+expect_status 2 "view without a scene is a usage error" -- "$facet" view
+expect_status 2 "view --device gpu is a usage error" -- "$facet" view "$cabinet" --device gpu
+
+# ---- bad scripts and scenes: named errors, nothing written ---------------------------------------
+printf 'size 256 256\nwait settled\nfrobnicate 3\n' >"$work/bad.txt"
+expect_status 1 "unknown script action" -- xvfb "$facet" view "$cabinet" --script "$work/bad.txt"
+expect_in stderr "bad.txt:3: unknown action 'frobnicate'" "script error names file and line"
+printf 'set drawer 1.5\n' >"$work/bad_kappa.txt"
+expect_status 1 "kappa outside [0,1] in a script" -- xvfb "$facet" view "$cabinet" --script "$work/bad_kappa.txt"
+expect_in stderr "bad_kappa.txt:1: kappa 1.5 is outside [0, 1]" "kappa range error named"
+printf 'set shelf 0.5\n' >"$work/bad_object.txt"
+expect_status 1 "unknown object in a script" -- xvfb "$facet" view "$cabinet" --script "$work/bad_object.txt"
+expect_in stderr "no object 'shelf'" "unknown object named"
+expect_status 1 "missing script file" -- xvfb "$facet" view "$cabinet" --script "$work/none.txt"
+expect_in stderr "none.txt" "missing script named"
+expect_status 1 "missing scene" -- xvfb "$facet" view "$work/none.json" --screenshot "$work/x.png"
+[ ! -e "$work/x.png" ] && pass "no screenshot after a failed start" || fail "a screenshot was written"
+
+# ---- one scene graph: the viewer's pixels are the batch renderer's -------------------------------
+"$facet" render "$cabinet" --out "$work/render_scene" --quiet
+expect_status 0 "--screenshot on the scene camera" -- \
+    xvfb "$facet" view "$cabinet" --width 256 --height 256 --screenshot "$work/scene.png"
+psnr_at_least "$work/scene.png" "$work/render_scene/camera.png" 40 "scene camera: viewer = facet render"
+
+# An orbited camera, a kappa changed by the command box and one by a slider-style set, then the
+# same view rendered by `facet render` from the viewer's saved camera.
+cat >"$work/session.txt" <<SCRIPT
+size 256 256
+orbit 60 -25
+scroll 1
+command open the drawer all the way
+wait settled
+expect drawer 1
+expect door 0.8
+set door 0.3
+screenshot $work/session.png
+save-view $work/session_view.json
+screenshot-window $work/session_window.png
+SCRIPT
+expect_status 0 "scripted session (orbit, command, set, screenshots)" -- \
+    xvfb "$facet" view "$cabinet" --script "$work/session.txt"
+expect_in stdout "drawer = 1.0000 as expected" "typed command opened the drawer"
+expect_in stdout "door = 0.8000 as expected" "typed command left the door alone"
+"$facet" render "$cabinet" --cameras "$work/session_view.json" --split all --set drawer=1 \
+    --set door=0.3 --out "$work/render_session" --quiet
+psnr_at_least "$work/session.png" "$work/render_session/view.png" 40 "orbited view: viewer = facet render"
+
+# A command that names nothing changes nothing and says so.
+cat >"$work/nomatch.txt" <<SCRIPT
+size 256 256
+command open the refrigerator
+wait settled
+expect drawer 0.5
+expect door 0.8
+SCRIPT
+expect_status 0 "a command naming no object changes nothing" -- \
+    xvfb "$facet" view "$cabinet" --script "$work/nomatch.txt"
+
+# Modes, resizing and rapid input; the run must end cleanly (the sanitizer build checks leaks).
+{
+    echo "size 320 200"
+    for i in $(seq 1 40); do echo "orbit 7 3"; echo "pan 2 -1"; echo "scroll 0.2"; done
+    echo "view depth"; echo "wait 0.2"; echo "view masks"; echo "wait 0.2"
+    echo "size 200 240"; echo "navigate fly"; echo "zoom 1.3"; echo "key reset"
+    echo "animate door 0"; echo "wait 0.1"; echo "size 160 160"; echo "view rgb"
+    echo "screenshot $work/resized.png"
+} >"$work/stress.txt"
+expect_status 0 "resizing, rapid input and mode changes" -- \
+    xvfb "$facet" view "$cabinet" --script "$work/stress.txt"
+"$facet" render "$cabinet" --set door=0 --width 160 --height 160 --out "$work/render_resized" --quiet
+psnr_at_least "$work/resized.png" "$work/render_resized/camera.png" 40 "after resizing and reset: viewer = facet render"
+
+# ---- a relighting scene opens and matches too ----------------------------------------------------
+relight="$src/assets/relight/scene.json"
+"$facet" render "$relight" --width 320 --height 180 --out "$work/render_relight" --quiet
+expect_status 0 "relighting scene --screenshot" -- \
+    xvfb "$facet" view "$relight" --width 320 --height 180 --screenshot "$work/relight.png"
+psnr_at_least "$work/relight.png" "$work/render_relight/camera.png" 40 "relighting scene: viewer = facet render"
+
+echo "$failures failure(s)"
+[ "$failures" = 0 ]
