@@ -93,8 +93,7 @@ int main(int argc, char **argv) {
     for (int pass = 0; pass < 2 && status == 0; pass++) {
         const char *name = pass == 0 ? "cpu" : "cuda";
         if (strcmp(device, "both") != 0 && strcmp(device, name) != 0) continue;
-        facet_render_options options = {pass == 0 ? FACET_DEVICE_CPU : FACET_DEVICE_CUDA, 0.0f,
-                                        NULL};
+        facet_render_options options = {.device = pass == 0 ? FACET_DEVICE_CPU : FACET_DEVICE_CUDA};
         facet_image img;
         if (facet_render_image(&scene, &strip, &options, &img) != FACET_OK) { /* warm-up */
             fprintf(stderr, "bench_livescene: %s\n", facet_last_error());

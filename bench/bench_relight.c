@@ -88,7 +88,7 @@ static int bench_frame(const char *hdri, int size, int samples, int width, int h
     /* camera at (0, -3, 0) looking along +y, fov 45 degrees: the sphere fills 45% of the frame */
     facet_mat4 c2w = {{1, 0, 0, 0, 0, 0, -1, -3, 0, 1, 0, 0, 0, 0, 0, 1}};
     facet_camera cam = facet_camera_from_fov(c2w, 0.7853982f, width, height);
-    facet_render_options options = {device, 0.0f, NULL};
+    facet_render_options options = {.device = device};
     facet_image img;
     /* the first frame builds the lighting; then the median of `frames` frames */
     if (facet_render_image(&scene, &cam, &options, &img) != FACET_OK) {

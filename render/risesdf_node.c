@@ -31,10 +31,17 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
     double max_steps = 256, epsilon = 5e-4, step_scale = 1.0;
     facet_status s = facet_json_get_string(doc, json, "weights", key_path, weights);
     if (s == FACET_OK) s = facet_json_opt_string(doc, json, "mode", key_path, &mode);
-    if (s == FACET_OK && strcmp(mode, "sphere_trace") != 0)
-        s = facet_fail(FACET_ERR_FORMAT,
-                       "%s: key '%s.mode': unknown render mode '%s' (expected sphere_trace)",
-                       doc->path, key_path, mode);
+    if (s == FACET_OK) {
+        if (!strcmp(mode, "sphere_trace"))
+            state->params.mode = FACET_RISESDF_MODE_SPHERE_TRACE;
+        else if (!strcmp(mode, "volume"))
+            state->params.mode = FACET_RISESDF_MODE_VOLUME;
+        else
+            s = facet_fail(FACET_ERR_FORMAT,
+                           "%s: key '%s.mode': unknown render mode '%s' (expected \"sphere_trace\" "
+                           "or \"volume\")",
+                           doc->path, key_path, mode);
+    }
     if (s == FACET_OK) s = number_in(doc, json, "max_steps", key_path, 0, 65536, &max_steps);
     if (s == FACET_OK && max_steps != floor(max_steps))
         s = facet_fail(FACET_ERR_FORMAT, "%s: key '%s.max_steps': expected a whole number, got %g",
@@ -68,6 +75,17 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
     return s;
 }
 
+/* The field's views, and in "volume" mode the official NeuS constants and the occupancy grid. */
+static facet_status volume_setup(risesdf_state *state) {
+    facet_risesdf_ray_params *p = &state->params;
+    p->field = state->model.field;
+    if (p->mode != FACET_RISESDF_MODE_VOLUME) return FACET_OK;
+    facet_risesdf_volume_constants(p);
+    facet_status s = facet_risesdf_occupancy_build(p, &state->occupied, &state->occupied_count);
+    p->occupied = state->occupied;
+    return s;
+}
+
 static facet_status risesdf_load(facet_node *node, const facet_doc *doc, const cJSON *json,
                                  const char *key_path) {
     risesdf_state *state = facet_alloc_zeroed(1, sizeof *state);
@@ -84,15 +102,15 @@ static facet_status risesdf_load(facet_node *node, const facet_doc *doc, const c
             if (s != FACET_OK) s = facet_error_context("%s: key '%s.weights'", doc->path, key_path);
         }
     }
-    if (s == FACET_OK && pthread_mutex_init(&state->lock, NULL) != 0) {
-        facet_risesdf_free(&state->model);
+    if (s == FACET_OK) s = volume_setup(state);
+    if (s == FACET_OK && pthread_mutex_init(&state->lock, NULL) != 0)
         s = facet_fail(FACET_ERR_INTERNAL, "risesdf node: cannot create a mutex");
-    }
     if (s != FACET_OK) {
+        free(state->occupied);
+        facet_risesdf_free(&state->model);
         free(state);
         return s;
     }
-    state->params.field = state->model.field;
     node->state = state;
     return FACET_OK;
 }
@@ -103,6 +121,7 @@ static void risesdf_destroy(facet_node *node) {
     facet_risesdf_device_free(state);
     facet_lighting_release(state->lighting);
     facet_risesdf_free(&state->model);
+    free(state->occupied);
     pthread_mutex_destroy(&state->lock);
     free(state);
     node->state = NULL;
@@ -117,9 +136,14 @@ static facet_status risesdf_render_cpu(const facet_node *node, const facet_scene
     facet_status s = facet_lighting_sync_view(&state->lighting, &state->lock, scene,
                                               &state->lighting_options, &light);
     if (s != FACET_OK) return s;
-    for (int64_t i = 0; i < count; i++)
-        facet_risesdf_render_ray(&state->params, &light, rays[i].origin, rays[i].direction,
-                                 &out[i]);
+    if (state->params.mode == FACET_RISESDF_MODE_VOLUME)
+        for (int64_t i = 0; i < count; i++)
+            facet_risesdf_volume_ray(&state->params, &light, rays[i].origin, rays[i].direction,
+                                     &out[i]);
+    else
+        for (int64_t i = 0; i < count; i++)
+            facet_risesdf_render_ray(&state->params, &light, rays[i].origin, rays[i].direction,
+                                     &out[i]);
     return FACET_OK;
 }
 

@@ -1,5 +1,6 @@
-/* The risesdf node's per-ray function ("sphere_trace" mode), shared by its CPU loop
- * (risesdf_node.c) and its CUDA kernel (cuda/risesdf_cuda.cu):
+/* The risesdf node's per-ray parameters and its "sphere_trace" per-ray function, shared by its CPU
+ * loop (risesdf_node.c) and its CUDA kernel (cuda/risesdf_cuda.cu); the "volume" mode (the official
+ * NeuS renderer) is in risesdf_volume.h. Sphere tracing:
  *   1. clip the ray to the field's box [-radius, radius]^3 (slab test) -> [t0, t1], t0 >= 0;
  *   2. march t = t0, t += step_scale * sdf(o + t d) until sdf < epsilon (a hit, world units; a
  *      ray starting inside the surface hits at t0), t > t1 or max_steps run out (a miss);
@@ -19,6 +20,7 @@
 #include "fields/risesdf.h"
 
 #include <math.h>
+#include <stdint.h>
 
 /* The second split-sum (official relighting, models/split_mixed_occ.py), sphere-traced: from a
  * primary hit x with roughness <= indirect_max_roughness, trace the reflected ray d2 = wo for t
@@ -32,6 +34,12 @@ enum {
     FACET_RISESDF_INDIRECT_QUALITY,
 };
 
+/* Render modes ("mode" in the scene file). */
+enum {
+    FACET_RISESDF_MODE_SPHERE_TRACE = 0,
+    FACET_RISESDF_MODE_VOLUME,
+};
+
 typedef struct facet_risesdf_ray_params {
     facet_risesdf_field field;
     int max_steps;    /* march steps before giving up (default 256) */
@@ -39,9 +47,16 @@ typedef struct facet_risesdf_ray_params {
     float step_scale; /* fraction of the sdf stepped (default 1; < 1 for non-metric fields) */
     int indirect;     /* second split-sum: FACET_RISESDF_INDIRECT_* */
     float indirect_max_roughness; /* only hits with roughness <= this (official 0.3) */
+    int mode;                     /* FACET_RISESDF_MODE_* */
+    /* "volume" mode only (risesdf_volume.h) */
+    const uint32_t *occupied; /* occupancy bits of the grid_resolution^3 cells over the box */
+    int grid_resolution;      /* cells per axis (official 128) */
+    float inv_s;              /* NeuS sharpness exp(10 variance), clipped to [1e-6, 1e6] */
+    float step; /* primary march step, world units (official 1.732 * 2 radius / 1024) */
 } facet_risesdf_ray_params;
 
-/* [t0, t1] of the unit ray inside the box [-r, r]^3; 0 when it misses. */
+/* [t0, t1] (t0 >= 0, in units of d, which need not be unit) of the ray o + t d inside the box
+ * [-r, r]^3; 0 when it misses. */
 static inline FACET_HD int facet_risesdf_box_interval(float r, const float o[3], const float d[3],
                                                       float *t0, float *t1) {
     float lo = 0.0f, hi = INFINITY;

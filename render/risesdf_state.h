@@ -4,6 +4,7 @@
 
 #include "lighting.h"
 #include "risesdf_ray.h"
+#include "risesdf_volume.h"
 #include "scene.h"
 
 #include "fields/risesdf.h"
@@ -17,6 +18,8 @@ extern "C" {
 typedef struct risesdf_state {
     facet_risesdf_model model;       /* host weights; params.field points into it */
     facet_risesdf_ray_params params; /* host views */
+    uint32_t *occupied;              /* "volume" mode: the occupancy bits (params.occupied) */
+    int64_t occupied_count;          /* occupied cells */
     facet_lighting_options lighting_options;
     pthread_mutex_t lock;     /* guards `lighting` and `device` during renders */
     facet_lighting *lighting; /* shared, for the environment of the last render (NULL before) */

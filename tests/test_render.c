@@ -282,12 +282,40 @@ Test(render, exposure_scales_linear_radiance) {
                                                           "[0.25, 0.5, 0.125]}")),
                  FACET_OK);
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 2, 2);
-    facet_render_options options = {FACET_DEVICE_CPU, 1.0f, NULL};
+    facet_render_options options = {.device = FACET_DEVICE_CPU, .exposure = 1.0f};
     facet_image img;
     cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
     cr_assert_float_eq(img.data[0], 0.5f, 1e-6);
     cr_assert_float_eq(img.data[1], 1.0f, 1e-6);
     facet_image_free(&img);
+    facet_scene_free(&scene);
+}
+
+/* The depth output: the nearest covering node's depth (the layers report depth 1 when their
+ * kappa layer covers, alpha 0.5), +inf where nothing covers (a scene without nodes). */
+Test(render, depth_output_is_the_nearest_covering_depth_or_infinity) {
+    register_layer();
+    const char *dir = test_scratch_dir("render_depth");
+    facet_scene scene;
+    cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1, \"nodes\": [{\"type\": "
+                                                          "\"test_layer\", \"name\": \"a\"}]}")),
+                 FACET_OK, "%s", facet_last_error());
+    facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 3, 2);
+    facet_image img, depth;
+    facet_render_options options = {.depth = &depth};
+    cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
+    cr_assert_eq(depth.channels, 1);
+    cr_assert_eq(depth.width * depth.height, 6);
+    for (int p = 0; p < 6; p++) cr_assert_eq(depth.data[p], 1.0f);
+    facet_image_free(&img);
+    facet_image_free(&depth);
+    facet_scene_free(&scene);
+
+    cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1}")), FACET_OK);
+    cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
+    for (int p = 0; p < 6; p++) cr_assert(isinf(depth.data[p]), "background depth is +inf");
+    facet_image_free(&img);
+    facet_image_free(&depth);
     facet_scene_free(&scene);
 }
 
@@ -297,7 +325,7 @@ Test(render, cuda_device_without_cuda_is_a_clear_error) {
     facet_scene scene;
     cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1}")), FACET_OK);
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 2, 2);
-    facet_render_options options = {FACET_DEVICE_CUDA, 0.0f, NULL};
+    facet_render_options options = {.device = FACET_DEVICE_CUDA};
     facet_image img;
     cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_ERR_CUDA);
     cr_assert(strstr(facet_last_error(), "built without CUDA"));

@@ -254,7 +254,7 @@ static facet_view_state cabinet_state(const facet_scene *scene, int width, int h
     return state;
 }
 
-Test(refiner, converges_to_the_batch_renderers_png_bytes, .timeout = 120) {
+Test(refiner, converges_to_the_batch_renderers_png_bytes) {
     facet_scene scene = load_cabinet();
     facet_view_state state = cabinet_state(&scene, 40, 36);
     state.kappa[0] = 0.9f; /* drawer */
@@ -285,7 +285,7 @@ Test(refiner, converges_to_the_batch_renderers_png_bytes, .timeout = 120) {
     facet_scene_free(&scene);
 }
 
-Test(refiner, a_new_request_supersedes_the_old_one, .timeout = 120) {
+Test(refiner, a_new_request_supersedes_the_old_one) {
     facet_scene scene = load_cabinet();
     facet_view_state first = cabinet_state(&scene, 48, 48), second = first;
     second.kappa[0] = 0.0f;
@@ -310,7 +310,7 @@ Test(refiner, a_new_request_supersedes_the_old_one, .timeout = 120) {
     facet_scene_free(&scene);
 }
 
-Test(refiner, equal_states_do_not_restart_and_fetch_reports_changes_once, .timeout = 120) {
+Test(refiner, equal_states_do_not_restart_and_fetch_reports_changes_once) {
     facet_scene scene = load_cabinet();
     facet_view_state state = cabinet_state(&scene, 24, 24);
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -333,7 +333,7 @@ Test(refiner, equal_states_do_not_restart_and_fetch_reports_changes_once, .timeo
     facet_scene_free(&scene);
 }
 
-Test(refiner, render_errors_are_reported_not_fatal, .timeout = 60) {
+Test(refiner, render_errors_are_reported_not_fatal) {
     facet_scene scene = load_cabinet();
     facet_view_state state = cabinet_state(&scene, 16, 16);
     snprintf(state.env_path, sizeof state.env_path, "/nonexistent/sky.exr");

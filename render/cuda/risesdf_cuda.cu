@@ -1,7 +1,8 @@
 /* CUDA launcher of the risesdf node: one thread per ray running the same per-ray function as the
- * CPU path (render/risesdf_ray.h). The weights are copied to the device once (one allocation, the
- * host arena mirrored, pointers rebased); the lighting is prefiltered on the device on first use
- * of an environment and copied once per lighting. */
+ * CPU path (render/risesdf_ray.h for "sphere_trace", render/risesdf_volume.h for "volume"). The
+ * weights (and in volume mode the occupancy bits) are copied to the device once (the host arena
+ * mirrored, pointers rebased); the lighting is prefiltered on the device on first use of an
+ * environment and copied once per lighting. */
 #include "core/cuda/check.h"
 #include "render/risesdf_state.h"
 
@@ -11,6 +12,7 @@ namespace {
 
 struct device_copy {
     void *weights;                   /* device mirror of state->model.memory */
+    uint32_t *occupied;              /* device mirror of state->occupied (volume mode) */
     facet_risesdf_ray_params params; /* views into `weights` */
     facet_lighting_device lighting;
     unsigned long long serial; /* of the lighting it mirrors (0: none yet) */
@@ -22,6 +24,13 @@ __global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_v
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
     facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
+}
+
+__global__ void risesdf_volume_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
+                                      const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
 }
 
 const float *rebase(const float *p, const void *host, void *device) {
@@ -47,6 +56,14 @@ facet_status upload_weights(const risesdf_state *state, device_copy *copy) {
     rebase_mlp(&f->albedo, host, copy->weights);
     rebase_mlp(&f->roughness, host, copy->weights);
     rebase_mlp(&f->metallic, host, copy->weights);
+    if (state->occupied) {
+        const int64_t res = state->params.grid_resolution;
+        const size_t bytes = (size_t)((res * res * res + 31) / 32) * sizeof(uint32_t);
+        FACET_CUDA_CHECK(cudaMalloc(&copy->occupied, bytes));
+        FACET_CUDA_CHECK(
+            cudaMemcpy(copy->occupied, state->occupied, bytes, cudaMemcpyHostToDevice));
+        copy->params.occupied = copy->occupied;
+    }
     return FACET_OK;
 }
 
@@ -83,8 +100,12 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;
     const int threads = 128;
-    risesdf_kernel<<<(unsigned)((count + threads - 1) / threads), threads>>>(
-        copy->params, copy->lighting.view, rays, count, out);
+    const unsigned blocks = (unsigned)((count + threads - 1) / threads);
+    if (copy->params.mode == FACET_RISESDF_MODE_VOLUME)
+        risesdf_volume_kernel<<<blocks, threads>>>(copy->params, copy->lighting.view, rays, count,
+                                                   out);
+    else
+        risesdf_kernel<<<blocks, threads>>>(copy->params, copy->lighting.view, rays, count, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
@@ -94,6 +115,7 @@ extern "C" void facet_risesdf_device_free(risesdf_state *state) {
     if (!copy) return;
     if (copy->has_lighting) facet_lighting_device_free(&copy->lighting);
     if (copy->weights) cudaFree(copy->weights);
+    if (copy->occupied) cudaFree(copy->occupied);
     free(copy);
     state->device = NULL;
 }

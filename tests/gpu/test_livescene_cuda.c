@@ -29,7 +29,8 @@ int main(void) {
                        -0.0851f, 0.9801f, 0.1792f, 0.9f, 0, 0, 0, 1}};
     facet_camera cam = facet_camera_from_fov(c2w, 0.9f, 96, 72);
     facet_image a, b, ma, mb;
-    facet_render_options cpu = {FACET_DEVICE_CPU, 0.0f, &ma}, gpu = {FACET_DEVICE_CUDA, 0.0f, &mb};
+    facet_render_options cpu = {.device = FACET_DEVICE_CPU, .aux = &ma},
+                         gpu = {.device = FACET_DEVICE_CUDA, .aux = &mb};
     if (facet_render_image(&scene, &cam, &cpu, &a) != FACET_OK ||
         facet_render_image(&scene, &cam, &gpu, &b) != FACET_OK) {
         fprintf(stderr, "%s\n", facet_last_error());

@@ -67,8 +67,7 @@ static int compare_render(const char *scene_path) {
         return 1;
     }
     facet_camera cam = facet_camera_resized(scene.camera, 800, 450);
-    facet_render_options cpu = {FACET_DEVICE_CPU, 0.0f, NULL},
-                         gpu = {FACET_DEVICE_CUDA, 0.0f, NULL};
+    facet_render_options cpu = {.device = FACET_DEVICE_CPU}, gpu = {.device = FACET_DEVICE_CUDA};
     facet_image a, b;
     if (facet_render_image(&scene, &cam, &cpu, &a) != FACET_OK ||
         facet_render_image(&scene, &cam, &gpu, &b) != FACET_OK) {
