@@ -148,5 +148,28 @@ expect_status 0 "relighting scene --screenshot" -- \
     xvfb "$facet" view "$relight" --width 320 --height 180 --screenshot "$work/relight.png"
 psnr_at_least "$work/relight.png" "$work/render_relight/camera.png" 40 "relighting scene: viewer = facet render"
 
+# Environment controls: another map, then a rotation, each equal to `facet render` of that state.
+sunset=/usr/share/blender/datafiles/studiolights/world/sunset.exr
+if [ -f "$sunset" ]; then
+    # the same scene with the other map at 90 degrees (the scene's only relative path is its map)
+    sed -e "s|\.\./demo/forest.exr|$sunset|" -e 's|"rotation_deg": 0|"rotation_deg": 90|' \
+        "$relight" >"$work/rotated.json"
+    "$facet" render "$relight" --env "$sunset" --width 320 --height 180 --out "$work/render_sunset" --quiet
+    "$facet" render "$work/rotated.json" --width 320 --height 180 --out "$work/render_rotated" --quiet
+    cat >"$work/env.txt" <<SCRIPT
+size 320 180
+env $sunset
+screenshot $work/sunset.png
+env-rotation 90
+screenshot $work/rotated.png
+SCRIPT
+    expect_status 0 "environment map and rotation from a script" -- \
+        xvfb "$facet" view "$relight" --script "$work/env.txt"
+    psnr_at_least "$work/sunset.png" "$work/render_sunset/camera.png" 40 "another map: viewer = facet render --env"
+    psnr_at_least "$work/rotated.png" "$work/render_rotated/camera.png" 40 "rotated map: viewer = facet render"
+else
+    echo "skip environment controls: $sunset is missing (package blender-data)"
+fi
+
 echo "$failures failure(s)"
 [ "$failures" = 0 ]

@@ -41,5 +41,20 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
         build-gpu/bench_livescene --random-default --device "$device" --rays 640000
     done
 fi
+echo "== viewer: the refiner path on CPU and CUDA (800x800 demo scene, no window)"
+for device in cpu cuda; do
+    build-gpu/bench_viewer assets/cabinet/scene.json 800 800 --device "$device" ||
+        echo "(bench_viewer --device $device failed)"
+done
+echo "== viewer: CUDA-GL interop frames/s (GLX on the GPU through a carried Xvfb; device README)"
+if command -v xvfb-run >/dev/null; then
+    printf 'size 800 800\norbit 1 0\nwait 0.05\n%.0s' $(seq 1 100) >"$out/interop_script.txt"
+    __GLX_VENDOR_LIBRARY_NAME=nvidia xvfb-run -a -s '-screen 0 1024x1024x24' \
+        build-gpu/facet view assets/cabinet/scene.json --device cuda --hidden \
+        --script "$out/interop_script.txt" --bench "$out/viewer_bench.jsonl" &&
+        cat "$out/viewer_bench.jsonl" || echo "(interop run failed: see above)"
+else
+    echo "(no xvfb-run here: interop frames/s not measured)"
+fi
 echo "== exit: tests $tests"
 exit $tests

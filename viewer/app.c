@@ -339,8 +339,7 @@ static facet_status frame(facet_app *app) {
 
 /* Blender's studio HDRIs (package blender-data), offered when no --env maps are given. */
 static void find_blender_hdris(facet_app *app) {
-    const char *dirs[] = {"/usr/share/blender/scripts/presets/../../datafiles/studiolights/world",
-                          "/usr/share/blender/datafiles/studiolights/world"};
+    const char *dirs[] = {"/usr/share/blender/datafiles/studiolights/world"};
     DIR *dir = NULL;
     const char *root = NULL;
     for (size_t d = 0; d < sizeof dirs / sizeof *dirs && !dir; d++)
