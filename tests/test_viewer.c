@@ -225,11 +225,16 @@ Test(display, depth_is_mid_gray_at_the_reference_and_black_for_misses) {
 }
 
 Test(display, masks_tint_the_most_probable_object) {
-    float rgba[4] = {0, 0, 0, 1}, prob[2] = {0.1f, 1.0f}, color[3];
+    float rgba[4] = {0, 0, 0, 1}, prob[3] = {0.1f, 1.0f, 0.2f}, color[3];
+    const unsigned char tinted[3] = {1, 1, 0};
     unsigned char px[4];
-    facet_display_masks(rgba, prob, 2, px);
+    facet_display_masks(rgba, prob, tinted, 3, px);
     facet_display_object_color(1, color);
     for (int c = 0; c < 3; c++) cr_assert_eq(px[c], facet_unorm8(0.6f * color[c]));
+    /* where the background class wins, the pixel keeps its colour */
+    const float background_wins[3] = {0.1f, 0.2f, 0.9f};
+    facet_display_masks(rgba, background_wins, tinted, 3, px);
+    for (int c = 0; c < 3; c++) cr_assert_eq(px[c], 0);
     cr_assert_eq(facet_view_mode_from_name("depth"), FACET_VIEW_DEPTH);
     cr_assert_eq(facet_view_mode_from_name("normals"), -1);
 }

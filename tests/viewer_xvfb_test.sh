@@ -109,6 +109,28 @@ expect_in stdout "door = 0.8000 as expected" "typed command left the door alone"
     --set door=0.3 --out "$work/render_session" --quiet
 psnr_at_least "$work/session.png" "$work/render_session/view.png" 40 "orbited view: viewer = facet render"
 
+# Dataset cameras: a frame chosen by number, then the next one by its key, each equal to
+# `facet render --cameras` of that frame.
+demo="$src/assets/demo/scene.json"
+cams="$src/assets/demo/data/transforms_test.json"
+frame_name() { grep -o '"file_path": *"[^"]*"' "$cams" | sed -n "$(($1 + 1))p" | sed 's|.*/||; s|"$||'; }
+"$facet" render "$demo" --cameras "$cams" --out "$work/render_frames" --quiet
+cat >"$work/frames.txt" <<SCRIPT
+size 160 120
+camera frame 1
+screenshot $work/frame1.png
+key next
+screenshot $work/frame2.png
+SCRIPT
+expect_status 0 "dataset cameras: frame by number and by the next key" -- \
+    xvfb "$facet" view "$demo" --cameras "$cams" --script "$work/frames.txt"
+psnr_at_least "$work/frame1.png" "$work/render_frames/$(frame_name 1).png" 40 "camera frame 1: viewer = facet render --cameras"
+psnr_at_least "$work/frame2.png" "$work/render_frames/$(frame_name 2).png" 40 "next camera: viewer = facet render --cameras"
+printf 'camera frame 99\n' >"$work/bad_frame.txt"
+expect_status 1 "a camera frame beyond --cameras" -- \
+    xvfb "$facet" view "$demo" --cameras "$cams" --script "$work/bad_frame.txt"
+expect_in stderr "camera frame 99: --cameras holds 8 cameras" "camera count named"
+
 # A command that names nothing changes nothing and says so.
 cat >"$work/nomatch.txt" <<SCRIPT
 size $size $size

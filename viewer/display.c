@@ -22,14 +22,15 @@ void facet_display_object_color(int k, float rgb[3]) {
     rgb[0] = c[0], rgb[1] = c[1], rgb[2] = c[2];
 }
 
-void facet_display_masks(const float *rgba, const float *prob, int channels, unsigned char *out) {
+void facet_display_masks(const float *rgba, const float *prob, const unsigned char *tinted,
+                         int channels, unsigned char *out) {
     int best = -1;
     float p = 0.0f;
     for (int c = 0; c < channels; c++)
         if (prob[c] > p) p = prob[c], best = c;
     float color[3] = {0, 0, 0};
     if (best >= 0) facet_display_object_color(best, color);
-    const float w = 0.6f * (p > 1.0f ? 1.0f : p);
+    const float w = best >= 0 && tinted[best] ? 0.6f * (p > 1.0f ? 1.0f : p) : 0.0f;
     for (int c = 0; c < 3; c++)
         out[c] = facet_unorm8((1.0f - w) * facet_linear_to_srgb(rgba[c]) + w * color[c]);
     out[3] = 255;

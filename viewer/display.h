@@ -33,10 +33,11 @@ static inline FACET_HD void facet_display_rgb(const float *rgba, unsigned char *
     out[3] = 255;
 }
 
-/* depth mode: gray = reference / (reference + depth) (reference: the orbit distance, > 0), so the
- * orbit target reads mid-gray; +inf (nothing hit) is black. */
+/* depth mode: gray = 1.5 - depth / reference, clamped to [0,1] (reference: the orbit distance,
+ * > 0), so the orbit target reads mid-gray, half its distance white and one and a half times it
+ * black; +inf (nothing hit) is black. */
 static inline FACET_HD void facet_display_depth(float depth, float reference, unsigned char *out) {
-    float g = isfinite(depth) && depth >= 0.0f ? reference / (reference + depth) : 0.0f;
+    float g = isfinite(depth) && depth >= 0.0f ? 1.5f - depth / reference : 0.0f;
     unsigned char v = facet_unorm8(g);
     out[0] = out[1] = out[2] = v;
     out[3] = 255;
@@ -46,8 +47,10 @@ static inline FACET_HD void facet_display_depth(float depth, float reference, un
 void facet_display_object_color(int k, float rgb[3]);
 
 /* masks mode: the rgb display with the most probable object's colour blended in by 0.6 x its
- * probability; prob[channels] are the nodes' auxiliary channels of this pixel. */
-void facet_display_masks(const float *rgba, const float *prob, int channels, unsigned char *out);
+ * probability; prob[channels] are the nodes' auxiliary channels of this pixel, and channels with
+ * tinted[c] == 0 (LiveScene's "mask_background") take part in the vote but are not drawn. */
+void facet_display_masks(const float *rgba, const float *prob, const unsigned char *tinted,
+                         int channels, unsigned char *out);
 
 #ifdef __cplusplus
 }

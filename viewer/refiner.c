@@ -114,13 +114,19 @@ static facet_status render_rows(const facet_scene *scene, const facet_view_state
     if (state->mode == FACET_VIEW_DEPTH) options.depth = &depth;
     facet_status s = facet_render_image(scene, &strip, &options, &rgba);
     if (s != FACET_OK) return s;
+    /* masks: every node's channels in scene order; background classes are not tinted */
+    unsigned char tinted[256];
+    for (int n = 0, c = 0; masks && n < scene->node_count; n++)
+        for (int k = 0; k < scene->nodes[n].aux_channels && c < 256; k++, c++)
+            tinted[c] = strstr(scene->nodes[n].aux_names[k], "background") == NULL;
     const int64_t pixels = (int64_t)camera->width * rows;
     for (int64_t p = 0; p < pixels; p++) {
         unsigned char *px = out + p * 4;
         if (state->mode == FACET_VIEW_DEPTH)
             facet_display_depth(depth.data[p], state->depth_reference, px);
         else if (masks)
-            facet_display_masks(rgba.data + p * 4, aux.data + p * aux.channels, aux.channels, px);
+            facet_display_masks(rgba.data + p * 4, aux.data + p * aux.channels, tinted,
+                                aux.channels > 256 ? 256 : aux.channels, px);
         else
             facet_display_rgb(rgba.data + p * 4, px);
     }
