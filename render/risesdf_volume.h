@@ -170,24 +170,6 @@ static inline FACET_HD void facet_risesdf_secondary_march(const facet_risesdf_ra
     *depth = sum_t;
 }
 
-/* The radiance leaving x3 towards -d2 (the official secondary_shading_pbr), rgb[3] out. */
-static inline FACET_HD void facet_risesdf_secondary_radiance(const facet_risesdf_ray_params *p,
-                                                             const facet_lighting_view *light,
-                                                             const float x3[3], const float d2[3],
-                                                             float rgb[3]) {
-    float n3[3], wi3[3], dir3[3], diffuse[3], reflectance[3], spec[3];
-    facet_material mat;
-    facet_risesdf_surface(&p->field, x3, n3, &mat);
-    for (int k = 0; k < 3; k++) wi3[k] = -d2[k];
-    const float nov = n3[0] * wi3[0] + n3[1] * wi3[1] + n3[2] * wi3[2];
-    for (int k = 0; k < 3; k++)
-        dir3[k] =
-            p->indirect == FACET_RISESDF_INDIRECT_PARITY ? d2[k] : 2.0f * nov * n3[k] - wi3[k];
-    facet_risesdf_split(light, n3, wi3, &mat, diffuse, reflectance);
-    facet_splitsum_specular_light(light, facet_v3(dir3[0], dir3[1], dir3[2]), mat.roughness, spec);
-    for (int k = 0; k < 3; k++) rgb[k] = diffuse[k] + reflectance[k] * spec[k];
-}
-
 /* Weight sums of the primary march. */
 typedef struct facet_risesdf_volume_sums {
     float opacity, depth, roughness;
