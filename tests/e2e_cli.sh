@@ -196,6 +196,31 @@ else
     pass "torch not installed: tokenize end-to-end checks skipped"
 fi
 
+# ---- facet eval --relight (the RISE-SDF protocol) ------------------------------------------------
+# Ground truth: the relighting scene rendered by facet on a white background (the protocol's), lit
+# by the same map. --relight composites white behind the prediction and aligns per channel by the
+# median ratio, so it must match; without --relight the environment background is compared.
+rl="$work/relight"
+mkdir -p "$rl/data"
+cat >"$rl/data/transforms_test.json" <<JSON
+{"camera_angle_x": 0.6911112070083618, "w": 80, "h": 45, "frames": [{"file_path": "./test/r_0",
+ "transform_matrix": [[1, 0, 0, 0], [0, 0.322462, -0.946582, -9.5], [0, 0.946582, 0.322462, 3.6], [0, 0, 0, 1]]}]}
+JSON
+sed -e 's|"background": "environment"|"background": [1, 1, 1]|' \
+    -e "s|\.\./demo/forest.exr|$(cd "$src" && pwd)/assets/demo/forest.exr|" \
+    "$src/assets/relight/scene.json" >"$rl/white.json"
+"$facet" render "$rl/white.json" --cameras "$rl/data" --split test --out "$rl/data/test" --quiet
+expect_status 0 "eval --relight" -- "$facet" eval "$src/assets/relight/scene.json" --data "$rl/data" \
+    --split test --relight --out "$rl/eval" --quiet
+grep -q '"align":\s*"median-ratio"' "$rl/eval/metrics.json" && grep -q '"color":\s*"srgb"' "$rl/eval/metrics.json" &&
+    pass "--relight records the RISE-SDF protocol" || fail "--relight protocol in metrics.json"
+psnr=$(grep -m1 '"psnr":' "$rl/eval/metrics.json" | tr -dc '0-9.')
+awk -v p="$psnr" 'BEGIN{exit !(p > 50)}' && pass "eval --relight PSNR $psnr dB > 50 (white background)" || fail "--relight PSNR $psnr"
+expect_status 0 "eval without --relight" -- "$facet" eval "$src/assets/relight/scene.json" --data "$rl/data" \
+    --split test --out "$rl/eval_plain" --quiet
+psnr=$(grep -m1 '"psnr":' "$rl/eval_plain/metrics.json" | tr -dc '0-9.')
+[ -n "$psnr" ] && awk -v p="$psnr" 'BEGIN{exit !(p < 20)}' && pass "without --relight the environment background differs ($psnr dB)" || fail "plain PSNR $psnr"
+
 # ---- metrics ------------------------------------------------------------------------------------
 expect_status 0 "metrics between two images" -- "$facet" metrics "$work/all/r_0.png" "$data/test/r_0.png"
 grep -q '"psnr"' "$work/stdout" && grep -q '"ssim"' "$work/stdout" && pass "metrics prints psnr and ssim" || fail "metrics JSON"
