@@ -24,3 +24,4 @@ echo "== facet eval: an HDRI world against Blender Cycles renders"
 grep -E '"(psnr|ssim)":\s*[0-9]' "$out/forest/metrics.json" | head -2 | tr -d '\t,' | sed 's/^/    /'
 echo
 echo "images and metrics.json: $out/cabinet, $out/forest"
+echo "explore the cabinet interactively (needs a display): $facet view $root/assets/cabinet/scene.json"
