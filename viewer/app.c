@@ -95,8 +95,11 @@ static void on_scroll(GLFWwindow *window, double dx, double dy) {
     app_of(window)->input.scroll_y += (float)dy;
 }
 
+/* Typed text goes to the focused text box only: the keys that are bindings ('r', '/') must not
+ * land in the command box when the same key press focuses it. */
 static void on_char(GLFWwindow *window, unsigned int codepoint) {
-    facet_ui_input_char(&app_of(window)->input, codepoint, 0);
+    facet_app *app = app_of(window);
+    if (app->ui && facet_ui_wants_keyboard(app->ui)) facet_ui_input_char(&app->input, codepoint, 0);
 }
 
 /* Key bindings (README "Viewer"): only when no text box has the keyboard. */
@@ -408,7 +411,10 @@ static facet_status load_scene(facet_app *app) {
             app->relighting = 1;
     }
     if (app->scene.has_environment) app->relighting = 1;
-    app->environments[app->environment_count++] = facet_strdup("");
+    /* [0]: the scene's own map ("" when it has none) */
+    app->environments[app->environment_count++] = facet_strdup(
+        app->scene.has_environment && app->scene.environment.path ? app->scene.environment.path
+                                                                  : "");
     for (int i = 0; i < o->environment_count; i++)
         app->environments[app->environment_count++] = facet_strdup(o->environments[i]);
     if (o->environment_count == 0 && app->relighting) find_blender_hdris(app);

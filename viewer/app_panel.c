@@ -100,7 +100,7 @@ static void render_section(facet_app *app) {
     if (!app->relighting) return;
     facet_ui_separator(app->ui);
     const char *env = app->environments[app->environment_index];
-    facet_ui_labelf(app->ui, "environment: %s", env[0] ? basename_of(env) : "scene's own");
+    facet_ui_labelf(app->ui, "environment: %s", env[0] ? basename_of(env) : "none (background)");
     if (app->environment_count > 1) {
         if (facet_ui_button(app->ui, "previous map"))
             facet_app_set_environment(app, (app->environment_index + app->environment_count - 1) %

@@ -72,7 +72,8 @@ static facet_status display_resize(facet_display_image *image, int width, int he
 }
 
 void facet_view_applied_init(facet_view_applied *applied, const facet_scene *scene) {
-    applied->env_path[0] = '\0';
+    snprintf(applied->env_path, sizeof applied->env_path, "%s",
+             scene->has_environment && scene->environment.path ? scene->environment.path : "");
     applied->env_rotation_deg = scene->has_environment ? scene->environment.rotation_deg : 0.0f;
 }
 
@@ -82,6 +83,13 @@ facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
     for (int n = 0; n < scene->node_count; n++)
         for (int o = 0; o < scene->nodes[n].object_count && k < state->object_count; o++)
             scene->nodes[n].kappa[o] = state->kappa[k++];
+    if (!state->env_path[0] && applied->env_path[0] && scene->has_environment &&
+        scene->background_mode != FACET_BACKGROUND_ENVIRONMENT) {
+        /* back to no map: lit by the background colour again */
+        facet_envmap_free(&scene->environment);
+        scene->has_environment = 0;
+        applied->env_path[0] = '\0';
+    }
     if (state->env_path[0] && strcmp(state->env_path, applied->env_path) != 0) {
         facet_status s = facet_scene_set_environment(
             scene, state->env_path, scene->environment.view.convention, state->env_rotation_deg,

@@ -34,7 +34,8 @@ typedef struct facet_view_state {
     float exposure;                      /* stops */
     facet_view_mode mode;
     float depth_reference; /* depth mode: distance shown mid-gray (> 0) */
-    char env_path[1024];   /* environment map to load, or "" for the scene's own */
+    char env_path[1024];   /* environment map; "" for none (scenes without one: lit by the
+                              background colour) */
     float env_rotation_deg;
 } facet_view_state;
 
@@ -85,7 +86,7 @@ int facet_refiner_wait(facet_refiner *refiner, double timeout_seconds);
 
 /* What a scene holds of the view state's environment, to apply only changes. */
 typedef struct facet_view_applied {
-    char env_path[1024]; /* "" : the scene's own map */
+    char env_path[1024]; /* the map the scene holds, "" for none */
     float env_rotation_deg;
 } facet_view_applied;
 
