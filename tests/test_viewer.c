@@ -353,3 +353,33 @@ Test(refiner, render_errors_are_reported_not_fatal) {
     facet_refiner_destroy(refiner);
     facet_scene_free(&scene);
 }
+
+Test(refiner, stop_returns_within_a_strip_and_the_same_view_renders_again) {
+    facet_scene scene = load_cabinet();
+    facet_view_state big = cabinet_state(&scene, 400, 400), small = cabinet_state(&scene, 20, 20);
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &big); /* ~10 s of work on 2 cores */
+    facet_refiner_stop(refiner);
+    facet_refiner_info info;
+    facet_refiner_get_info(refiner, &info);
+    cr_assert_eq(info.busy, 0, "nothing is left to render");
+    /* the worker no longer touches the scene: this thread may change it */
+    scene.nodes[0].kappa[0] = 0.25f;
+    facet_refiner_request(refiner, &small);
+    cr_assert(facet_refiner_wait(refiner, 100.0));
+    facet_refiner_stop(refiner);
+    facet_refiner_request(refiner, &small); /* equal to the stopped one: rendered again */
+    facet_refiner_get_info(refiner, &info);
+    cr_assert_eq(info.busy, 1);
+    cr_assert(facet_refiner_wait(refiner, 100.0));
+    facet_display_image image = {0};
+    uint64_t serial = 0;
+    cr_assert(facet_refiner_fetch(refiner, &serial, &image));
+    cr_assert(image.settled);
+    cr_assert_eq(image.width, 20);
+    facet_refiner_destroy(refiner);
+    facet_display_image_free(&image);
+    facet_scene_free(&scene);
+}

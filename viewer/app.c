@@ -248,6 +248,10 @@ static void update_image(facet_app *app) {
     current_state(app, &state);
     if (app->interop && state.mode == FACET_VIEW_RGB) {
         if (app->shown_valid && facet_view_state_equal(&state, &app->shown_state)) return;
+        if (app->refiner_active) { /* it must not render while this thread changes the scene */
+            facet_refiner_stop(app->refiner);
+            app->refiner_active = 0;
+        }
         facet_view_applied applied;
         facet_view_applied_init(&applied, &app->scene);
         pthread_mutex_lock(&app->scene_lock);
@@ -267,6 +271,7 @@ static void update_image(facet_app *app) {
         return;
     }
     facet_refiner_request(app->refiner, &state);
+    app->refiner_active = 1;
     if (facet_refiner_fetch(app->refiner, &app->image_serial, &app->image)) {
         facet_frame_gl_upload(&app->frame, app->image.rgba, app->image.width, app->image.height);
         app->image_updates++;

@@ -47,6 +47,7 @@ typedef struct facet_app {
     /* rendering */
     facet_refiner *refiner; /* CPU path (and CUDA without interop) */
     facet_interop *interop; /* CUDA-GL interop, or NULL */
+    int refiner_active;     /* the refiner may be rendering (interop: stop it before rendering) */
     facet_frame_gl frame;
     facet_display_image image; /* last fetched (refiner) */
     uint64_t image_serial;

@@ -24,6 +24,8 @@ struct facet_refiner {
     facet_view_state request;
     uint64_t request_serial; /* 0: nothing requested yet */
     uint64_t done_serial;    /* the request last rendered to the end (or failed) */
+    int request_valid;       /* 0 before the first request and after facet_refiner_stop */
+    int rendering;           /* the worker is inside refine() */
     facet_display_image display;
     uint64_t display_serial;
     facet_refiner_info info;
@@ -268,16 +270,16 @@ static void *worker(void *arg) {
         facet_view_state state = r->request;
         const uint64_t serial = r->request_serial;
         r->info.busy = 1;
+        r->rendering = 1;
         pthread_mutex_unlock(&r->lock);
         const int done = refine(r, &state, serial);
         pthread_mutex_lock(&r->lock);
-        if (done) {
+        r->rendering = 0;
+        if (done && r->request_serial == serial) {
             r->done_serial = serial;
-            if (r->request_serial == serial) {
-                r->info.busy = 0;
-                pthread_cond_broadcast(&r->settled_cond);
-            }
+            r->info.busy = 0;
         }
+        pthread_cond_broadcast(&r->settled_cond); /* also wakes facet_refiner_stop */
     }
     pthread_mutex_unlock(&r->lock);
     return NULL;
@@ -322,12 +324,23 @@ void facet_refiner_destroy(facet_refiner *r) {
 
 void facet_refiner_request(facet_refiner *r, const facet_view_state *state) {
     pthread_mutex_lock(&r->lock);
-    if (r->request_serial == 0 || !facet_view_state_equal(&r->request, state)) {
+    if (!r->request_valid || !facet_view_state_equal(&r->request, state)) {
         r->request = *state;
+        r->request_valid = 1;
         r->request_serial++;
         r->info.busy = 1;
         pthread_cond_broadcast(&r->wake);
     }
+    pthread_mutex_unlock(&r->lock);
+}
+
+void facet_refiner_stop(facet_refiner *r) {
+    pthread_mutex_lock(&r->lock);
+    r->request_serial++; /* supersedes the job in progress */
+    r->done_serial = r->request_serial;
+    r->request_valid = 0;
+    while (r->rendering) pthread_cond_wait(&r->settled_cond, &r->lock);
+    r->info.busy = 0;
     pthread_mutex_unlock(&r->lock);
 }
 

@@ -74,6 +74,11 @@ void facet_refiner_destroy(facet_refiner *refiner);
 /* Posts the wanted view; a no-op when it equals the last one. */
 void facet_refiner_request(facet_refiner *refiner, const facet_view_state *state);
 
+/* Abandons the current request and returns once the worker has stopped touching the scene (at
+ * most one strip later), so another thread may change or render the scene. The next request is
+ * rendered even when it equals the abandoned one. */
+void facet_refiner_stop(facet_refiner *refiner);
+
 /* When the display image changed since *serial: copies it into *image (reallocating as needed),
  * updates *serial and returns 1; else 0. */
 int facet_refiner_fetch(facet_refiner *refiner, uint64_t *serial, facet_display_image *image);
