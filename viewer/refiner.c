@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-static const double level_budget_seconds = 0.08; /* coarsest level */
+static const double level_budget_seconds = 0.12; /* coarsest level */
 static const double strip_budget_seconds = 0.25; /* one strip: the cancellation latency */
 
 struct facet_refiner {

@@ -6,7 +6,7 @@
  * frame is; a view left alone refines to the exact `facet render` image.
  *
  * Levels: the coarsest downscale factor is the smallest power of two whose level renders in about
- * 80 ms at the measured rays/s (at most 32); each next level halves it down to 1. A level of
+ * 120 ms at the measured rays/s (at most 32); each next level halves it down to 1. A level of
  * factor f renders ceil(W/f) x ceil(H/f) pixels with the intrinsics scaled
  * (facet_camera_resized) and is shown upsampled (each pixel an f x f block). Strips at factor 1
  * are crops of the full camera (cy shifted), so their rays are the full image's rays. */
