@@ -7,6 +7,7 @@
 #include "core/parallel.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,102 +29,89 @@ int facet_scene_aux_channels(const facet_scene *scene) {
     return n;
 }
 
-/* Renders image row `row`: one batch of `width` rays per node, then per-pixel compositing.
- * aux_row (or NULL) receives the nodes' auxiliary channels, interleaved per pixel; aux_scratch
- * holds one node's channels for the row; depth_row (or NULL) the nearest covering depth. */
-static facet_status render_row(const facet_scene *scene, const facet_camera *camera, int row,
-                               float scale, facet_ray *rays, facet_ray_result *results,
-                               float *out_row, float *aux_row, float *aux_scratch,
-                               float *depth_row) {
-    const int width = camera->width, nodes = scene->node_count;
-    const int aux_total = aux_row ? facet_scene_aux_channels(scene) : 0;
-    for (int i = 0; i < width; i++) rays[i] = facet_camera_ray(camera, i, row);
+/* Renders one batch of `count` rays: one render_cpu call per node, then per-ray compositing into
+ * out[count * 4]. aux_out (or NULL) receives the nodes' auxiliary channels, interleaved per ray;
+ * aux_scratch holds one node's channels for the batch; depth_out (or NULL) the nearest covering
+ * depth. */
+static facet_status render_batch(const facet_scene *scene, const facet_ray *rays, int count,
+                                 float scale, facet_ray_result *results, float *out, float *aux_out,
+                                 float *aux_scratch, float *depth_out) {
+    const int nodes = scene->node_count;
+    const int aux_total = aux_out ? facet_scene_aux_channels(scene) : 0;
     for (int n = 0, aux_offset = 0; n < nodes; n++) {
         const facet_node *node = &scene->nodes[n];
-        float *aux = aux_row && node->aux_channels ? aux_scratch : NULL;
+        float *aux = aux_out && node->aux_channels ? aux_scratch : NULL;
         facet_status s =
-            node->kind->render_cpu(node, scene, rays, width, results + (size_t)n * width, aux);
+            node->kind->render_cpu(node, scene, rays, count, results + (size_t)n * count, aux);
         if (s != FACET_OK) return facet_error_context("node '%s'", node->name);
         if (aux) {
-            for (int i = 0; i < width; i++)
+            for (int i = 0; i < count; i++)
                 for (int c = 0; c < node->aux_channels; c++)
-                    aux_row[(size_t)i * aux_total + aux_offset + c] =
+                    aux_out[(size_t)i * aux_total + aux_offset + c] =
                         aux[(size_t)i * node->aux_channels + c];
             aux_offset += node->aux_channels;
         }
     }
-    for (int i = 0; i < width; i++) {
+    for (int i = 0; i < count; i++) {
         facet_ray_result pixel[MAX_NODES_PER_PIXEL];
-        for (int n = 0; n < nodes; n++) pixel[n] = results[(size_t)n * width + i];
+        for (int n = 0; n < nodes; n++) pixel[n] = results[(size_t)n * count + i];
         float background[3];
         facet_background_radiance(scene->background_mode, scene->background,
                                   &scene->environment.view, rays[i].direction, background);
-        float *px = out_row + (size_t)i * 4;
+        float *px = out + (size_t)i * 4;
         facet_composite(pixel, nodes, background, px);
         for (int k = 0; k < 3; k++) px[k] *= scale;
-        if (depth_row) depth_row[i] = facet_composite_depth(pixel, nodes);
+        if (depth_out) depth_out[i] = facet_composite_depth(pixel, nodes);
     }
     return FACET_OK;
 }
 
-facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,
-                                const facet_render_options *options, facet_image *out) {
-    static const facet_render_options defaults = {0};
-    if (!options) options = &defaults;
-    if (options->device == FACET_DEVICE_CUDA)
-        return facet_render_image_cuda(scene, camera, options, out);
+/* Where the rays come from: a camera's rows (batch b = row b, generated here) or a caller's list
+ * (batch b = rays [b * batch, (b + 1) * batch)). */
+typedef struct ray_source {
+    const facet_camera *camera;
+    const facet_ray *rays;
+    int64_t count;
+    int batch; /* rays per batch */
+} ray_source;
+
+/* Renders every batch of `source` in parallel into rgba[count * 4], aux[count * aux_total] (or
+ * NULL) and depth[count] (or NULL). */
+static facet_status render_batches(const facet_scene *scene, const ray_source *source,
+                                   float exposure, float *rgba, float *aux, int aux_total,
+                                   float *depth) {
     if (scene->node_count > MAX_NODES_PER_PIXEL)
         return facet_fail(FACET_ERR_UNSUPPORTED, "a scene holds at most %d nodes, this one %d",
                           MAX_NODES_PER_PIXEL, scene->node_count);
-    if (camera->width < 1 || camera->height < 1)
-        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
-                          camera->width, camera->height);
-    facet_status status = facet_image_alloc(out, camera->width, camera->height, 4);
-    if (status != FACET_OK) return status;
-    const int aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
-    if (options->aux) {
-        if (aux_total == 0) {
-            facet_image_free(out);
-            return facet_fail(FACET_ERR_INVALID_ARGUMENT,
-                              "no node in the scene has auxiliary outputs (masks)");
-        }
-        status = facet_image_alloc(options->aux, camera->width, camera->height, aux_total);
-        if (status != FACET_OK) {
-            facet_image_free(out);
-            return status;
-        }
-    }
-    if (options->depth &&
-        (status = facet_image_alloc(options->depth, camera->width, camera->height, 1)) !=
-            FACET_OK) {
-        facet_image_free(out);
-        if (options->aux) facet_image_free(options->aux);
-        return status;
-    }
-    const float scale = exp2f(options->exposure);
-    const int width = camera->width;
+    const float scale = exp2f(exposure);
+    const int batch = source->batch;
+    const int64_t batches = (source->count + batch - 1) / batch;
     int failed = 0;
     char failure[2048] = "";
     facet_status failure_status = FACET_OK;
 #pragma omp parallel
     {
-        facet_ray *rays = malloc((size_t)width * sizeof *rays);
+        facet_ray *rays = source->camera ? malloc((size_t)batch * sizeof *rays) : NULL;
         facet_ray_result *results = malloc(
-            (size_t)width * (size_t)(scene->node_count ? scene->node_count : 1) * sizeof *results);
-        float *aux_scratch = aux_total ? malloc((size_t)width * aux_total * sizeof(float)) : NULL;
+            (size_t)batch * (size_t)(scene->node_count ? scene->node_count : 1) * sizeof *results);
+        float *aux_scratch = aux_total ? malloc((size_t)batch * aux_total * sizeof(float)) : NULL;
 #pragma omp for schedule(dynamic, 1)
-        for (int row = 0; row < camera->height; row++) {
+        for (int64_t b = 0; b < batches; b++) {
             if (failed) continue;
+            const int64_t first = b * batch;
+            const int n = (int)(source->count - first < batch ? source->count - first : batch);
             facet_status s;
-            if (!rays || !results || (aux_total && !aux_scratch))
-                s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for a row of %d rays",
-                               width);
-            else
-                s = render_row(
-                    scene, camera, row, scale, rays, results, out->data + (size_t)row * width * 4,
-                    aux_total ? options->aux->data + (size_t)row * width * aux_total : NULL,
-                    aux_scratch,
-                    options->depth ? options->depth->data + (size_t)row * width : NULL);
+            if ((source->camera && !rays) || !results || (aux_total && !aux_scratch)) {
+                s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for a batch of %d rays",
+                               batch);
+            } else {
+                if (source->camera)
+                    for (int i = 0; i < n; i++)
+                        rays[i] = facet_camera_ray(source->camera, i, (int)b);
+                s = render_batch(scene, source->camera ? rays : source->rays + first, n, scale,
+                                 results, rgba + first * 4, aux ? aux + first * aux_total : NULL,
+                                 aux_scratch, depth ? depth + first : NULL);
+            }
             if (s != FACET_OK) {
 #pragma omp critical(facet_render_failure)
                 if (!failed) {
@@ -137,13 +125,66 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
         free(results);
         free(aux_scratch);
     }
-    if (failed) {
-        facet_image_free(out);
-        if (options->aux) facet_image_free(options->aux);
-        if (options->depth) facet_image_free(options->depth);
-        return facet_fail(failure_status, "%s", failure);
-    }
-    return FACET_OK;
+    return failed ? facet_fail(failure_status, "%s", failure) : FACET_OK;
+}
+
+/* Allocates out (4 channels), options->aux and options->depth for width x height. */
+static facet_status alloc_outputs(const facet_scene *scene, const facet_render_options *options,
+                                  int width, int height, facet_image *out, int *aux_total) {
+    *aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
+    if (options->aux && *aux_total == 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "no node in the scene has auxiliary outputs (masks)");
+    facet_status s = facet_image_alloc(out, width, height, 4);
+    if (s == FACET_OK && options->aux)
+        s = facet_image_alloc(options->aux, width, height, *aux_total);
+    if (s == FACET_OK && options->depth) s = facet_image_alloc(options->depth, width, height, 1);
+    return s;
+}
+
+static void free_outputs(const facet_render_options *options, facet_image *out) {
+    facet_image_free(out);
+    if (options->aux) facet_image_free(options->aux);
+    if (options->depth) facet_image_free(options->depth);
+}
+
+facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,
+                                const facet_render_options *options, facet_image *out) {
+    static const facet_render_options defaults = {0};
+    if (!options) options = &defaults;
+    if (options->device == FACET_DEVICE_CUDA)
+        return facet_render_image_cuda(scene, camera, options, out);
+    if (camera->width < 1 || camera->height < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
+                          camera->width, camera->height);
+    int aux_total;
+    facet_status s = alloc_outputs(scene, options, camera->width, camera->height, out, &aux_total);
+    const ray_source rows = {camera, NULL, (int64_t)camera->width * camera->height, camera->width};
+    if (s == FACET_OK)
+        s = render_batches(scene, &rows, options->exposure, out->data,
+                           options->aux ? options->aux->data : NULL, aux_total,
+                           options->depth ? options->depth->data : NULL);
+    if (s != FACET_OK) free_outputs(options, out);
+    return s;
+}
+
+facet_status facet_render_rays(const facet_scene *scene, const facet_ray *rays, int64_t count,
+                               const facet_render_options *options, facet_image *out) {
+    static const facet_render_options defaults = {0};
+    if (!options) options = &defaults;
+    if (count < 1 || count > INT32_MAX)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "cannot render %lld rays", (long long)count);
+    if (options->device == FACET_DEVICE_CUDA)
+        return facet_render_rays_cuda(scene, rays, count, options, out);
+    int aux_total;
+    facet_status s = alloc_outputs(scene, options, (int)count, 1, out, &aux_total);
+    const ray_source list = {NULL, rays, count, 256};
+    if (s == FACET_OK)
+        s = render_batches(scene, &list, options->exposure, out->data,
+                           options->aux ? options->aux->data : NULL, aux_total,
+                           options->depth ? options->depth->data : NULL);
+    if (s != FACET_OK) free_outputs(options, out);
+    return s;
 }
 
 facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb) {

@@ -44,10 +44,21 @@ int facet_scene_aux_channels(const facet_scene *scene);
 facet_status facet_render_image(const facet_scene *scene, const facet_camera *camera,
                                 const facet_render_options *options, facet_image *out);
 
+/* Renders a list of rays (world space, unit directions) as facet_render_image renders a camera's
+ * pixels, ray by ray the same computation: `out` becomes a count x 1 RGBA image, and
+ * options->aux / options->depth count x 1 images. The viewer's progressive refinement renders
+ * the pixels a coarser level has not rendered yet with it. */
+facet_status facet_render_rays(const facet_scene *scene, const facet_ray *rays, int64_t count,
+                               const facet_render_options *options, facet_image *out);
+
 /* The CUDA renderer (render/cuda/render_cuda.cu); reports FACET_ERR_CUDA in builds without CUDA
  * and FACET_ERR_UNSUPPORTED for node kinds that have no CUDA path yet. */
 facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camera *camera,
                                      const facet_render_options *options, facet_image *out);
+
+/* facet_render_rays on CUDA (the rays are on the host; so are the outputs). */
+facet_status facet_render_rays_cuda(const facet_scene *scene, const facet_ray *rays, int64_t count,
+                                    const facet_render_options *options, facet_image *out);
 
 /* Renders `camera` on CUDA into `device_rgba`, a caller-owned device buffer of
  * camera->width * camera->height * 4 floats (linear RGBA, row-major from the top-left), without

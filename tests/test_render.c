@@ -319,6 +319,43 @@ Test(render, depth_output_is_the_nearest_covering_depth_or_infinity) {
     facet_scene_free(&scene);
 }
 
+/* facet_render_rays computes what facet_render_image computes for the same rays, whatever the
+ * order, including masks and depth; an empty list is an error. */
+Test(render, rays_render_like_the_camera_pixels) {
+    register_layer();
+    const char *dir = test_scratch_dir("render_rays");
+    facet_scene scene;
+    cr_assert_eq(facet_scene_load(&scene, scene_file(dir, "{\"version\": 1, \"background\": [0.2, "
+                                                          "0.4, 0.6], \"nodes\": [{\"type\": "
+                                                          "\"test_layer\", \"name\": \"a\", "
+                                                          "\"kappa\": 0.7}]}")),
+                 FACET_OK, "%s", facet_last_error());
+    facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 23, 17);
+    facet_image img, depth, rays_img, rays_depth;
+    facet_render_options options = {.exposure = 0.5f, .depth = &depth};
+    cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
+    /* every pixel's ray, in reverse order */
+    const int count = 23 * 17;
+    facet_ray rays[23 * 17];
+    for (int p = 0; p < count; p++) rays[count - 1 - p] = facet_camera_ray(&cam, p % 23, p / 23);
+    options.depth = &rays_depth;
+    cr_assert_eq(facet_render_rays(&scene, rays, count, &options, &rays_img), FACET_OK);
+    cr_assert_eq(rays_img.width, count);
+    cr_assert_eq(rays_img.height, 1);
+    for (int p = 0; p < count; p++) {
+        cr_assert_eq(memcmp(img.data + p * 4, rays_img.data + (count - 1 - p) * 4, 16), 0,
+                     "pixel %d", p);
+        cr_assert_eq(depth.data[p], rays_depth.data[count - 1 - p]);
+    }
+    cr_assert_neq(facet_render_rays(&scene, rays, 0, &options, &rays_img), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "cannot render 0 rays"));
+    facet_image_free(&img);
+    facet_image_free(&depth);
+    facet_image_free(&rays_img);
+    facet_image_free(&rays_depth);
+    facet_scene_free(&scene);
+}
+
 Test(render, cuda_device_without_cuda_is_a_clear_error) {
 #ifndef FACET_HAVE_CUDA
     const char *dir = test_scratch_dir("render_cuda");

@@ -29,7 +29,11 @@ struct facet_refiner {
     facet_display_image display;
     uint64_t display_serial;
     facet_refiner_info info;
-    facet_view_applied applied; /* worker-only */
+    facet_view_applied applied; /* worker-only, like the strip buffers below */
+    facet_ray *rays;            /* [capacity] */
+    int *xy;                    /* [capacity][2] pixel of each ray */
+    unsigned char *bytes;       /* [capacity][4] display pixels of each ray */
+    size_t capacity;
 };
 
 static double now_seconds(void) {
@@ -107,14 +111,10 @@ facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
     return FACET_OK;
 }
 
-/* Renders rows [row0, row0 + rows) of `camera` and converts them to display pixels at
- * out[row * width * 4]. */
-static facet_status render_rows(const facet_scene *scene, const facet_view_state *state,
-                                const facet_camera *camera, int row0, int rows, facet_device device,
-                                unsigned char *out) {
-    facet_camera strip = *camera;
-    strip.cy -= (float)row0;
-    strip.height = rows;
+/* Renders `count` rays and converts them to display pixels out[count * 4] in the state's mode. */
+static facet_status render_pixels(const facet_scene *scene, const facet_view_state *state,
+                                  const facet_ray *rays, int count, facet_device device,
+                                  unsigned char *out) {
     facet_image rgba = {0}, aux = {0}, depth = {0};
     facet_render_options options = {0};
     options.device = device;
@@ -122,23 +122,22 @@ static facet_status render_rows(const facet_scene *scene, const facet_view_state
     const int masks = state->mode == FACET_VIEW_MASKS && facet_scene_aux_channels(scene) > 0;
     if (masks) options.aux = &aux;
     if (state->mode == FACET_VIEW_DEPTH) options.depth = &depth;
-    facet_status s = facet_render_image(scene, &strip, &options, &rgba);
+    facet_status s = facet_render_rays(scene, rays, count, &options, &rgba);
     if (s != FACET_OK) return s;
     /* masks: every node's channels in scene order; background classes are not tinted */
     unsigned char tinted[256];
     for (int n = 0, c = 0; masks && n < scene->node_count; n++)
         for (int k = 0; k < scene->nodes[n].aux_channels && c < 256; k++, c++)
             tinted[c] = strstr(scene->nodes[n].aux_names[k], "background") == NULL;
-    const int64_t pixels = (int64_t)camera->width * rows;
-    for (int64_t p = 0; p < pixels; p++) {
-        unsigned char *px = out + p * 4;
+    for (int p = 0; p < count; p++) {
+        unsigned char *px = out + (size_t)p * 4;
         if (state->mode == FACET_VIEW_DEPTH)
             facet_display_depth(depth.data[p], state->depth_reference, px);
         else if (masks)
-            facet_display_masks(rgba.data + p * 4, aux.data + p * aux.channels, tinted,
-                                aux.channels > 256 ? 256 : aux.channels, px);
+            facet_display_masks(rgba.data + (size_t)p * 4, aux.data + (size_t)p * aux.channels,
+                                tinted, aux.channels > 256 ? 256 : aux.channels, px);
         else
-            facet_display_rgb(rgba.data + p * 4, px);
+            facet_display_rgb(rgba.data + (size_t)p * 4, px);
     }
     facet_image_free(&rgba);
     facet_image_free(&aux);
@@ -151,25 +150,37 @@ facet_status facet_view_render_full(facet_scene *scene, const facet_view_state *
     facet_view_applied applied;
     facet_view_applied_init(&applied, scene);
     facet_status s = facet_view_apply(scene, state, &applied);
-    if (s == FACET_OK) s = display_resize(image, state->camera.width, state->camera.height);
-    if (s == FACET_OK)
-        s = render_rows(scene, state, &state->camera, 0, state->camera.height, device, image->rgba);
+    const facet_camera *cam = &state->camera;
+    const int count = cam->width * cam->height;
+    facet_ray *rays = NULL;
+    if (s == FACET_OK) s = display_resize(image, cam->width, cam->height);
+    if (s == FACET_OK && !(rays = facet_alloc((size_t)count, sizeof *rays)))
+        s = facet_error_context("viewer frame %dx%d", cam->width, cam->height);
+    for (int p = 0; s == FACET_OK && p < count; p++)
+        rays[p] = facet_camera_ray(cam, p % cam->width, p / cam->width);
+    if (s == FACET_OK) s = render_pixels(scene, state, rays, count, device, image->rgba);
+    free(rays);
     image->factor = 1;
     image->settled = s == FACET_OK;
     return s;
 }
 
-/* Copies level rows [row0, row0 + rows) (level pixels, factor f) into the display as f x f
- * blocks. Caller holds the refiner lock. */
-static void publish_rows(facet_refiner *r, const unsigned char *level, int level_width, int row0,
-                         int rows, int factor) {
+/* Pixel (x, y) belongs to level f (a power of two) when x and y are multiples of f, and is new
+ * there unless it also belongs to level 2f and that level was rendered before (f < coarsest). */
+static int new_at_level(int x, int y, int f, int coarsest) {
+    return f == coarsest || (x % (2 * f)) != 0 || (y % (2 * f)) != 0;
+}
+
+/* Shows rendered pixels: each fills the f x f block whose top-left corner it is (clipped).
+ * Caller holds the refiner lock. */
+static void publish_pixels(facet_refiner *r, const int *xy, const unsigned char *bytes, int count,
+                           int factor) {
     facet_display_image *d = &r->display;
-    for (int lj = row0; lj < row0 + rows; lj++) {
-        const unsigned char *src = level + (size_t)lj * level_width * 4;
-        for (int y = lj * factor; y < (lj + 1) * factor && y < d->height; y++) {
-            unsigned char *dst = d->rgba + (size_t)y * d->width * 4;
-            for (int x = 0; x < d->width; x++) memcpy(dst + x * 4, src + (x / factor) * 4, 4);
-        }
+    for (int p = 0; p < count; p++) {
+        const int x0 = xy[2 * p], y0 = xy[2 * p + 1];
+        for (int y = y0; y < y0 + factor && y < d->height; y++)
+            for (int x = x0; x < x0 + factor && x < d->width; x++)
+                memcpy(d->rgba + ((size_t)y * d->width + x) * 4, bytes + (size_t)p * 4, 4);
     }
     d->factor = factor;
     r->display_serial++;
@@ -192,6 +203,19 @@ static int superseded(facet_refiner *r, uint64_t serial) {
     return stale;
 }
 
+/* Grows the worker's strip buffers to `count` rays (a strip never holds more than a frame). */
+static facet_status reserve_strip(facet_refiner *r, size_t count) {
+    if (count <= r->capacity) return FACET_OK;
+    free(r->rays);
+    free(r->xy);
+    free(r->bytes);
+    r->rays = facet_alloc(count, sizeof *r->rays);
+    r->xy = facet_alloc(count * 2, sizeof *r->xy);
+    r->bytes = facet_alloc(count * 4, 1);
+    r->capacity = r->rays && r->xy && r->bytes ? count : 0;
+    return r->capacity ? FACET_OK : facet_error_context("viewer strip of %zu rays", count);
+}
+
 /* Renders one request through all levels; returns 0 when cancelled, 1 when done or failed. */
 static int refine(facet_refiner *r, const facet_view_state *state, uint64_t serial) {
     facet_status s;
@@ -199,7 +223,6 @@ static int refine(facet_refiner *r, const facet_view_state *state, uint64_t seri
     s = facet_view_apply(r->scene, state, &r->applied);
     pthread_mutex_unlock(r->scene_lock);
     int finished = 1;
-    unsigned char *level = NULL;
     double rate = 0;
     pthread_mutex_lock(&r->lock);
     rate = r->info.rays_per_second > 0 ? r->info.rays_per_second : 20000.0;
@@ -207,46 +230,45 @@ static int refine(facet_refiner *r, const facet_view_state *state, uint64_t seri
     if (s == FACET_OK) r->display.settled = 0;
     pthread_mutex_unlock(&r->lock);
     const double start = now_seconds();
-    const int min_rows = 2 * facet_thread_count();
-    for (int f = coarsest_factor(&state->camera, rate); s == FACET_OK && f >= 1; f /= 2) {
-        const int w = (state->camera.width + f - 1) / f, h = (state->camera.height + f - 1) / f;
-        facet_camera camera = f == 1 ? state->camera : facet_camera_resized(state->camera, w, h);
-        unsigned char *grown = realloc(level, (size_t)w * h * 4);
-        if (!grown) {
-            s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "viewer level %dx%d", w, h);
-            break;
-        }
-        level = grown;
+    const facet_camera *cam = &state->camera;
+    const int width = cam->width, height = cam->height;
+    /* enough rays per strip for every render thread (facet_render_rays batches 256) */
+    const int min_rays = 512 * facet_thread_count();
+    const int coarsest = coarsest_factor(cam, rate);
+    if (s == FACET_OK) s = reserve_strip(r, (size_t)width * height);
+    facet_ray *rays = r->rays;
+    int *xy = r->xy;
+    for (int f = coarsest; s == FACET_OK && finished && f >= 1; f /= 2) {
         pthread_mutex_lock(&r->lock);
         r->info.factor = f;
         pthread_mutex_unlock(&r->lock);
-        for (int row = 0; row < h;) {
+        for (int y = 0; y < height && s == FACET_OK;) {
             if (superseded(r, serial)) {
                 finished = 0;
                 break;
             }
-            /* enough rows for every render thread (facet_render_image splits by rows) */
-            int rows = (int)(rate * strip_budget_seconds / w);
-            rows = rows < min_rows ? min_rows : rows;
-            rows = rows > h - row ? h - row : rows;
+            /* level rows from y on until the strip holds about strip_budget_seconds of rays */
+            const double wanted = rate * strip_budget_seconds;
+            int count = 0;
+            for (; y < height && (count < min_rays || count < wanted); y += f)
+                for (int x = 0; x < width; x += f)
+                    if (new_at_level(x, y, f, coarsest)) {
+                        rays[count] = facet_camera_ray(cam, x, y);
+                        xy[2 * count] = x, xy[2 * count + 1] = y;
+                        count++;
+                    }
+            if (count == 0) continue;
             const double t0 = now_seconds();
-            s = render_rows(r->scene, state, &camera, row, rows, r->device,
-                            level + (size_t)row * w * 4);
+            s = render_pixels(r->scene, state, rays, count, r->device, r->bytes);
             if (s != FACET_OK) break;
             const double dt = now_seconds() - t0;
-            if (dt > 1e-4) {
-                const double measured = (double)w * rows / dt;
-                rate = rate <= 0 ? measured : 0.5 * rate + 0.5 * measured;
-            }
+            if (dt > 1e-4) rate = 0.5 * rate + 0.5 * (double)count / dt;
             pthread_mutex_lock(&r->lock);
             r->info.rays_per_second = rate;
-            publish_rows(r, level, w, row, rows, f);
+            publish_pixels(r, xy, r->bytes, count, f);
             pthread_mutex_unlock(&r->lock);
-            row += rows;
         }
-        if (!finished) break;
     }
-    free(level);
     pthread_mutex_lock(&r->lock);
     if (s != FACET_OK) {
         snprintf(r->info.error, sizeof r->info.error, "%s", facet_last_error());
@@ -319,6 +341,9 @@ void facet_refiner_destroy(facet_refiner *r) {
     pthread_cond_destroy(&r->settled_cond);
     pthread_mutex_destroy(&r->lock);
     facet_display_image_free(&r->display);
+    free(r->rays);
+    free(r->xy);
+    free(r->bytes);
     free(r);
 }
 

@@ -1,15 +1,16 @@
 /* Progressive refinement on a background thread: the viewer's CPU path (and its CUDA path without
  * GL interop). The UI thread posts the view it wants (facet_refiner_request) every frame; a worker
- * thread renders it coarse first, then at twice the resolution until full resolution, each level
- * in strips of rows, and publishes an 8-bit display image after every strip. A new request
- * cancels the current one between strips, so the window stays responsive however slow a full
- * frame is; a view left alone refines to the exact `facet render` image.
+ * thread renders it coarse first, then finer until full resolution, in strips of rays, and
+ * publishes an 8-bit display image after every strip. A new request cancels the current one
+ * between strips, so the window stays responsive however slow a full frame is; a view left alone
+ * refines to the exact `facet render` image.
  *
- * Levels: the coarsest downscale factor is the smallest power of two whose level renders in about
- * 120 ms at the measured rays/s (at most 32); each next level halves it down to 1. A level of
- * factor f renders ceil(W/f) x ceil(H/f) pixels with the intrinsics scaled
- * (facet_camera_resized) and is shown upsampled (each pixel an f x f block). Strips at factor 1
- * are crops of the full camera (cy shifted), so their rays are the full image's rays. */
+ * Levels nest, so no ray is rendered twice: level f (a power of two) holds the full-resolution
+ * pixels whose x and y are multiples of f, and each finer level renders only the pixels the
+ * coarser ones lack, ray for ray what facet_render_image computes for those pixels
+ * (facet_render_rays). A level-f pixel is shown as the f x f block it starts. The coarsest f is
+ * the smallest power of two (at most 32) whose level renders in about 120 ms at the measured
+ * rays/s; strips hold about 0.25 s of rays. */
 #ifndef FACET_VIEWER_REFINER_H
 #define FACET_VIEWER_REFINER_H
 

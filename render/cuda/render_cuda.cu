@@ -57,12 +57,13 @@ facet_status check_scene(const facet_scene *scene) {
     return FACET_OK;
 }
 
-/* Renders into device buffers: d_rgba [pixels][4] (required), d_aux (per node
- * [pixels][node channels], contiguous node after node; NULL: none), d_depth [pixels] (NULL: none).
- * Allocates and frees its own rays, node results and environment copy. */
-facet_status render_on_device(const facet_scene *scene, const facet_camera *camera, float exposure,
+/* Renders `camera`'s pixels (or, with camera NULL, the `pixels` host rays `host_rays`) into device
+ * buffers: d_rgba [pixels][4] (required), d_aux (per node [pixels][node channels], contiguous
+ * node after node; NULL: none), d_depth [pixels] (NULL: none). Allocates and frees its own rays,
+ * node results and environment copy. */
+facet_status render_on_device(const facet_scene *scene, const facet_camera *camera,
+                              const facet_ray *host_rays, int64_t pixels, float exposure,
                               float *d_rgba, float *d_aux, float *d_depth) {
-    const int64_t pixels = (int64_t)camera->width * camera->height;
     const int nodes = scene->node_count;
     facet_ray *d_rays = NULL;
     facet_ray_result *d_results = NULL;
@@ -78,11 +79,14 @@ facet_status render_on_device(const facet_scene *scene, const facet_camera *came
         if (err == cudaSuccess) err = cudaMemcpy(d_env, env.rgb, env_bytes, cudaMemcpyHostToDevice);
         env.rgb = d_env;
     }
-    if (err == cudaSuccess) {
+    if (err == cudaSuccess && camera) {
         dim3 block(16, 16);
         dim3 grid((camera->width + 15) / 16, (camera->height + 15) / 16);
         primary_rays_kernel<<<grid, block>>>(*camera, d_rays);
         err = cudaGetLastError();
+    } else if (err == cudaSuccess) {
+        err =
+            cudaMemcpy(d_rays, host_rays, (size_t)pixels * sizeof *d_rays, cudaMemcpyHostToDevice);
     }
     node_results results = {};
     results.count = nodes;
@@ -114,27 +118,25 @@ facet_status render_on_device(const facet_scene *scene, const facet_camera *came
     return s;
 }
 
-} // namespace
-
-extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
-                                                const facet_camera *camera,
-                                                const facet_render_options *options,
-                                                facet_image *out) {
+/* facet_render_image_cuda and facet_render_rays_cuda: renders `camera` (or the host rays) into
+ * host images of width x height. */
+facet_status render_to_host(const facet_scene *scene, const facet_camera *camera,
+                            const facet_ray *host_rays, int width, int height,
+                            const facet_render_options *options, facet_image *out) {
     facet_status s = check_scene(scene);
     if (s != FACET_OK) return s;
-    const int64_t pixels = (int64_t)camera->width * camera->height;
+    const int64_t pixels = (int64_t)width * height;
     const int aux_total = options->aux ? facet_scene_aux_channels(scene) : 0;
     if (options->aux && aux_total == 0)
         return facet_fail(FACET_ERR_INVALID_ARGUMENT,
                           "no node in the scene has auxiliary outputs (masks)");
-    if ((s = facet_image_alloc(out, camera->width, camera->height, 4)) != FACET_OK) return s;
-    if (options->aux && (s = facet_image_alloc(options->aux, camera->width, camera->height,
-                                               aux_total)) != FACET_OK) {
+    if ((s = facet_image_alloc(out, width, height, 4)) != FACET_OK) return s;
+    if (options->aux &&
+        (s = facet_image_alloc(options->aux, width, height, aux_total)) != FACET_OK) {
         facet_image_free(out);
         return s;
     }
-    if (options->depth &&
-        (s = facet_image_alloc(options->depth, camera->width, camera->height, 1)) != FACET_OK) {
+    if (options->depth && (s = facet_image_alloc(options->depth, width, height, 1)) != FACET_OK) {
         facet_image_free(out);
         if (options->aux) facet_image_free(options->aux);
         return s;
@@ -149,7 +151,8 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
     if (err == cudaSuccess && options->depth)
         err = cudaMalloc(&d_depth, (size_t)pixels * sizeof(float));
     if (err == cudaSuccess)
-        s = render_on_device(scene, camera, options->exposure, d_rgba, d_aux, d_depth);
+        s = render_on_device(scene, camera, host_rays, pixels, options->exposure, d_rgba, d_aux,
+                             d_depth);
     if (err == cudaSuccess && s == FACET_OK)
         err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
     if (err == cudaSuccess && s == FACET_OK && d_depth)
@@ -189,6 +192,24 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
     return s;
 }
 
+} // namespace
+
+extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
+                                                const facet_camera *camera,
+                                                const facet_render_options *options,
+                                                facet_image *out) {
+    if (camera->width < 1 || camera->height < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
+                          camera->width, camera->height);
+    return render_to_host(scene, camera, NULL, camera->width, camera->height, options, out);
+}
+
+extern "C" facet_status facet_render_rays_cuda(const facet_scene *scene, const facet_ray *rays,
+                                               int64_t count, const facet_render_options *options,
+                                               facet_image *out) {
+    return render_to_host(scene, NULL, rays, (int)count, 1, options, out);
+}
+
 extern "C" facet_status facet_render_image_cuda_device(const facet_scene *scene,
                                                        const facet_camera *camera,
                                                        const facet_render_options *options,
@@ -201,5 +222,6 @@ extern "C" facet_status facet_render_image_cuda_device(const facet_scene *scene,
                           camera->width, camera->height);
     facet_status s = check_scene(scene);
     if (s != FACET_OK) return s;
-    return render_on_device(scene, camera, options->exposure, device_rgba, NULL, NULL);
+    return render_on_device(scene, camera, NULL, (int64_t)camera->width * camera->height,
+                            options->exposure, device_rgba, NULL, NULL);
 }

@@ -98,6 +98,31 @@ static int compare_depth_and_device_target(void) {
         printf("%s device-buffer target vs host CUDA render: max difference %.3g\n",
                ok ? "ok  " : "FAIL", target_max);
         failures += !ok;
+        /* the same pixels as a ray list (the viewer's refiner) */
+        const int count = cam.width * cam.height;
+        facet_ray *rays = malloc((size_t)count * sizeof *rays);
+        facet_image c = {0};
+        facet_render_options list = {.device = FACET_DEVICE_CUDA};
+        double rays_max = -1;
+        if (rays) {
+            for (int p = 0; p < count; p++)
+                rays[p] = facet_camera_ray(&cam, p % cam.width, p / cam.width);
+            if (facet_render_rays(&scene, rays, count, &list, &c) == FACET_OK) {
+                rays_max = 0;
+                for (size_t i = 0; i < floats; i++)
+                    rays_max =
+                        fmax(rays_max, fabs(c.data[i] - b.data[i]) / (1e-3 + fabs(b.data[i])));
+            } else {
+                fprintf(stderr, "rays on CUDA: %s\n", facet_last_error());
+            }
+        }
+        /* host-made rays vs the device's (FMA contraction): relative, as above */
+        ok = rays_max >= 0 && rays_max < 1e-3;
+        printf("%s ray list vs camera render on CUDA: max relative difference %.3g\n",
+               ok ? "ok  " : "FAIL", rays_max);
+        failures += !ok;
+        facet_image_free(&c);
+        free(rays);
     }
     cudaFree(d_rgba);
     free(host);
