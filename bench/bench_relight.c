@@ -13,6 +13,7 @@
  *
  * Prints one JSON line per measurement. The PyTorch reference of the same math runs in
  * bench/run_relight.sh (tools/reference/splitsum_ref.py). */
+#include "bench_frames.h"
 #include "core/cuda/device.h"
 #include "core/fileio.h"
 #include "core/npy.h"
@@ -95,27 +96,12 @@ static int bench_frame(const char *hdri, int size, int samples, int width, int h
         rc = fail();
     } else {
         facet_image_free(&img);
-        double times[64];
-        for (int f = 0; f < frames && rc == 0; f++) {
-            double t = facet_seconds();
-            if (facet_render_image(&scene, &cam, &options, &img) != FACET_OK) {
-                rc = fail();
-                break;
-            }
-            times[f] = facet_seconds() - t;
-            facet_image_free(&img);
-        }
-        for (int i = 1; rc == 0 && i < frames; i++)
-            for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
-                double x = times[j];
-                times[j] = times[j - 1];
-                times[j - 1] = x;
-            }
+        double median = 0;
+        if (bench_median_frame(&scene, &cam, &options, frames, &median) != FACET_OK) rc = fail();
         if (rc == 0)
             printf("{\"bench\": \"frame\", \"device\": \"%s\", \"scene\": \"analytic sphere\", "
                    "\"width\": %d, \"height\": %d, \"ms\": %.2f, \"threads\": %d}\n",
-                   facet_device_name(device), width, height, 1e3 * times[frames / 2],
-                   facet_thread_count());
+                   facet_device_name(device), width, height, 1e3 * median, facet_thread_count());
     }
     facet_scene_free(&scene);
     remove(path);

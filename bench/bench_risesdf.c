@@ -10,6 +10,7 @@
  * `frames` frames after one warm-up frame; "load_ms" is the scene load, which in volume mode
  * builds the 128^3 occupancy grid). bench/run_risesdf.sh runs it next to the PyTorch reference on
  * the default-size random field. */
+#include "bench_frames.h"
 #include "core/cuda/device.h"
 #include "core/fileio.h"
 #include "core/parallel.h"
@@ -79,29 +80,14 @@ static int bench_frame(const bench_config *cfg, facet_device device) {
         double hits = 0;
         for (size_t p = 0; p < (size_t)width * height; p++) hits += img.data[4 * p + 3] > 0.5f;
         facet_image_free(&img);
-        double times[64];
-        for (int f = 0; f < frames && rc == 0; f++) {
-            double t = facet_seconds();
-            if (facet_render_image(&scene, &cam, &options, &img) != FACET_OK) {
-                rc = fail();
-                break;
-            }
-            times[f] = facet_seconds() - t;
-            facet_image_free(&img);
-        }
-        for (int i = 1; rc == 0 && i < frames; i++)
-            for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
-                double x = times[j];
-                times[j] = times[j - 1];
-                times[j - 1] = x;
-            }
+        double median = 0;
+        if (bench_median_frame(&scene, &cam, &options, frames, &median) != FACET_OK) rc = fail();
         if (rc == 0)
             printf("{\"bench\": \"risesdf_frame\", \"impl\": \"facet\", \"device\": \"%s\", "
                    "\"mode\": \"%s\", \"indirect\": \"%s\", \"width\": %d, \"height\": %d, "
                    "\"ms\": %.2f, \"load_ms\": %.1f, \"threads\": %d, \"hit_fraction\": %.4f}\n",
-                   facet_device_name(device), cfg->mode, cfg->indirect, width, height,
-                   1e3 * times[frames / 2], load_ms, facet_thread_count(),
-                   hits / ((double)width * height));
+                   facet_device_name(device), cfg->mode, cfg->indirect, width, height, 1e3 * median,
+                   load_ms, facet_thread_count(), hits / ((double)width * height));
     }
     facet_scene_free(&scene);
     remove(path);

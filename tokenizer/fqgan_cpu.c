@@ -123,24 +123,6 @@ static void out_size(fqgan_conv_mode mode, int h, int w, int *ho, int *wo) {
     }
 }
 
-/* Input coordinate feeding output coordinate o through tap t (0..2) of a 3x3 kernel, or -1 for
- * the zero padding. */
-static inline int source_coord(fqgan_conv_mode mode, int o, int t, int n) {
-    int i;
-    switch (mode) {
-    case FQGAN_CONV_SAME:
-        i = o + t - 1;
-        return i >= 0 && i < n ? i : -1;
-    case FQGAN_CONV_DOWNSAMPLE:
-        i = 2 * o + t;
-        return i < n ? i : -1;
-    case FQGAN_CONV_UPSAMPLE:
-        i = o + t - 1;
-        return i >= 0 && i < 2 * n ? i / 2 : -1;
-    }
-    return -1;
-}
-
 /* col [cin*9, n] for the output pixels [p0, p0 + n) (row-major over the output) of one image
  * x [cin, h, w]; row kk = ci * 9 + ky * 3 + kx matches the weight layout [cout, cin, 3, 3]. */
 static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, int wo, int p0,
@@ -153,7 +135,7 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
             const int oy = p / wo, ox0 = p % wo;
             const int ox1 = ox0 + (p0 + n - p) < wo ? ox0 + (p0 + n - p) : wo;
             float *d = dst + (p - p0);
-            const int iy = source_coord(mode, oy, ky, h);
+            const int iy = fqgan_conv_source(mode, oy, ky, h);
             if (iy < 0) {
                 memset(d, 0, (size_t)(ox1 - ox0) * sizeof *d);
             } else if (mode == FQGAN_CONV_SAME) {
@@ -167,7 +149,7 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
             } else {
                 const float *src = plane + (size_t)iy * w;
                 for (int ox = ox0; ox < ox1; ox++) {
-                    const int ix = source_coord(mode, ox, kx, w);
+                    const int ix = fqgan_conv_source(mode, ox, kx, w);
                     d[ox - ox0] = ix < 0 ? 0.0f : src[ix];
                 }
             }

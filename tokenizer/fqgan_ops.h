@@ -14,6 +14,7 @@
 #define FACET_TOKENIZER_FQGAN_OPS_H
 
 #include "core/hd.h"
+#include "tokenizer/fqgan_internal.h"
 
 #include <math.h>
 
@@ -83,6 +84,24 @@ static inline FACET_HD int fqgan_nearest_code(const float *z, const float *codeb
         }
     }
     return best_index;
+}
+
+/* Input coordinate feeding output coordinate o through tap t (0..2) of a 3x3 kernel applied in
+ * `mode` (fqgan_internal.h) to an input of n pixels along that axis, or -1 for the zero padding. */
+static inline FACET_HD int fqgan_conv_source(fqgan_conv_mode mode, int o, int t, int n) {
+    int i;
+    switch (mode) {
+    case FQGAN_CONV_SAME:
+        i = o + t - 1;
+        return i >= 0 && i < n ? i : -1;
+    case FQGAN_CONV_DOWNSAMPLE:
+        i = 2 * o + t;
+        return i < n ? i : -1;
+    case FQGAN_CONV_UPSAMPLE:
+        i = o + t - 1;
+        return i >= 0 && i < 2 * n ? i / 2 : -1;
+    }
+    return -1;
 }
 
 #endif

@@ -179,22 +179,6 @@ facet_status gemm(cuda_backend *c, bool trans_a, bool trans_b, int m, int n, int
 /* ---- convolution ------------------------------------------------------------------------------
  */
 
-__device__ int source_coord(fqgan_conv_mode mode, int o, int t, int n) {
-    int i;
-    switch (mode) {
-    case FQGAN_CONV_SAME:
-        i = o + t - 1;
-        return i >= 0 && i < n ? i : -1;
-    case FQGAN_CONV_DOWNSAMPLE:
-        i = 2 * o + t;
-        return i < n ? i : -1;
-    case FQGAN_CONV_UPSAMPLE:
-        i = o + t - 1;
-        return i >= 0 && i < 2 * n ? i / 2 : -1;
-    }
-    return -1;
-}
-
 template <typename T> __device__ T from_float(float v);
 template <> __device__ float from_float<float>(float v) {
     return v;
@@ -212,7 +196,7 @@ __global__ void im2col_kernel(const float *x, int cin, int h, int w, fqgan_conv_
          i += (size_t)gridDim.x * blockDim.x) {
         const int kk = (int)(i / hw_out), p = (int)(i % hw_out);
         const int ci = kk / 9, ky = (kk % 9) / 3, kx = kk % 3, oy = p / wo, ox = p % wo;
-        const int iy = source_coord(mode, oy, ky, h), ix = source_coord(mode, ox, kx, w);
+        const int iy = fqgan_conv_source(mode, oy, ky, h), ix = fqgan_conv_source(mode, ox, kx, w);
         const float v = iy >= 0 && ix >= 0 ? x[((size_t)ci * h + iy) * w + ix] : 0.0f;
         col[i] = from_float<T>(v);
     }
