@@ -347,24 +347,8 @@ static facet_status frame(facet_app *app) {
 
 /* Blender's studio HDRIs (package blender-data), offered when no --env maps are given. */
 static void find_blender_hdris(facet_app *app) {
-    const char *dirs[] = {"/usr/share/blender/datafiles/studiolights/world"};
-    DIR *dir = NULL;
-    const char *root = NULL;
-    for (size_t d = 0; d < sizeof dirs / sizeof *dirs && !dir; d++)
-        if ((dir = opendir(dirs[d]))) root = dirs[d];
-    if (!dir) {
-        /* versioned layout: /usr/share/blender/<version>/datafiles/studiolights/world */
-        DIR *top = opendir("/usr/share/blender");
-        struct dirent *e;
-        static char path[512];
-        while (top && !dir && (e = readdir(top))) {
-            if (e->d_name[0] == '.') continue;
-            snprintf(path, sizeof path, "/usr/share/blender/%s/datafiles/studiolights/world",
-                     e->d_name);
-            if ((dir = opendir(path))) root = path;
-        }
-        if (top) closedir(top);
-    }
+    static const char root[] = "/usr/share/blender/datafiles/studiolights/world";
+    DIR *dir = opendir(root);
     if (!dir) return;
     char *found[FACET_VIEWER_MAX_ENVIRONMENTS];
     int n = 0;
