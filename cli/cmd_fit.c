@@ -13,15 +13,17 @@ static const char usage[] =
     "usage: facet fit DATASET --out DIR [--config small|default|tiny] [--iters N] [--batch N]\n"
     "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
     "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--for N]\n"
-    "                 [--snapshot-every N]\n"
+    "                 [--snapshot-every N] [--on-divergence stop|restart] [--max-restarts N]\n"
     "                 [--quiet]\n"
     "\n"
     "Fits LiveScene's interactive radiance field (one 4D K-Planes field over x, y, z, kappa,\n"
     "two proposal grids and the object probability field) to the train split of DATASET\n"
     "(transforms.json + mapping.yaml + key_frame_value.yaml + masks/, or a plain Blender /\n"
     "nerfstudio dataset without objects). DIR receives model.safetensors, scene.json (open it\n"
-    "with facet render / eval / view), fit.json, and checkpoint.safetensors every N iterations;\n"
-    "running the same command again resumes from the checkpoint.\n"
+    "with facet render / eval / view), fit.json (figures, restarts, and the loss curve\n"
+    "[[iteration, loss, train PSNR], ...]), and checkpoint.safetensors every N iterations;\n"
+    "running the same command again resumes from the checkpoint. The progress line shows the\n"
+    "batch loss and train PSNR.\n"
     "\n"
     "  --config C          small (64/128 cells, 16 channels, 64/32/24 samples: CPU-friendly,\n"
     "                      default) or default (the official 128/256/512, 32 channels,\n"
@@ -40,6 +42,12 @@ static const char usage[] =
     "                      command continues later (time-sliced cluster jobs)\n"
     "  --lr LR             Adam learning rate (default 0.02, eps 1e-12; linear warm-up over\n"
     "                      min(512, iters/10) iterations, then cosine decay to 5%)\n"
+    "  --on-divergence A   when a loss term, gradient or weight becomes NaN or infinite:\n"
+    "                      stop (default: exit 1 naming the iteration, the loss term and the\n"
+    "                      tensor; nothing is written from non-finite weights) or restart (go\n"
+    "                      back to the last checkpoint, or the start, with the learning rate\n"
+    "                      halved; reported on stderr and in fit.json \"restarts\")\n"
+    "  --max-restarts N    restarts before giving up with an error (default 3)\n"
     "  --aabb ...          scene box in the dataset's frame after centring (default: from\n"
     "                      DATASET/facet.json, else +-2 as LiveScene's scene_scale)\n"
     "  --center M          poses: translate so the mean camera sits at the origin (nerfstudio,\n"
@@ -86,7 +94,8 @@ int facet_cmd_fit(int argc, char **argv) {
     }
     const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
     const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
-               *center = NULL, *run_for = NULL, *snapshots = NULL;
+               *center = NULL, *run_for = NULL, *snapshots = NULL, *divergence = NULL,
+               *restarts = NULL;
     facet_fit_options options = {0};
     options.weights = facet_ls_default_loss_weights();
     options.center_poses = -1;
@@ -106,6 +115,8 @@ int facet_cmd_fit(int argc, char **argv) {
         CLI_FLAG("fit", "--center", center)
         CLI_FLAG("fit", "--for", run_for)
         CLI_FLAG("fit", "--snapshot-every", snapshots)
+        CLI_FLAG("fit", "--on-divergence", divergence)
+        CLI_FLAG("fit", "--max-restarts", restarts)
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
             continue;
@@ -133,9 +144,16 @@ int facet_cmd_fit(int argc, char **argv) {
         (every && cli_parse_int(every, 1, 10000000, &options.checkpoint_every) != 0) ||
         (seed && cli_parse_int(seed, 0, 2147483647, &seed_value) != 0) ||
         (run_for && cli_parse_int(run_for, 1, 10000000, &options.run_for) != 0) ||
-        (snapshots && cli_parse_int(snapshots, 1, 10000000, &options.snapshot_every) != 0))
-        return cli_usage_error("fit", "--iters, --batch, --checkpoint-every, --for and --seed "
-                                      "take positive whole numbers");
+        (snapshots && cli_parse_int(snapshots, 1, 10000000, &options.snapshot_every) != 0) ||
+        (restarts && cli_parse_int(restarts, 1, 1000, &options.max_restarts) != 0))
+        return cli_usage_error("fit", "--iters, --batch, --checkpoint-every, --for, --seed and "
+                                      "--max-restarts take positive whole numbers");
+    if (divergence) {
+        if (!strcmp(divergence, "restart"))
+            options.on_divergence = FACET_FIT_DIVERGENCE_RESTART;
+        else if (strcmp(divergence, "stop") != 0)
+            return cli_usage_error("fit", "--on-divergence must be stop or restart");
+    }
     options.seed = (unsigned long long)seed_value;
     if (lr) {
         char *end;
@@ -172,6 +190,12 @@ int facet_cmd_fit(int argc, char **argv) {
     if (!quiet) {
         if (result.resumed_from)
             fprintf(stderr, "facet fit: resumed at iteration %d\n", result.resumed_from);
+        if (result.restarts)
+            fprintf(stderr,
+                    "facet fit: recovered from %d divergence%s (learning rate now x%g)%s%s%s\n",
+                    result.restarts, result.restarts == 1 ? "" : "s",
+                    (double)result.learning_rate_scale, result.finished ? "; see " : "",
+                    result.finished ? out : "", result.finished ? "/fit.json \"restarts\"" : "");
         if (result.finished)
             fprintf(stderr,
                     "facet fit: %d iterations, last batch loss %.4f, train PSNR %.2f dB, %.0f "

@@ -1,5 +1,6 @@
 #include "progress.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,13 +55,16 @@ void facet_progress_format(const facet_progress *p, double now, char *buf, size_
     char eta[32], took[32];
     format_duration(rate > 0 ? (double)(p->total - p->done) / rate : -1, eta, sizeof eta);
     format_duration(elapsed, took, sizeof took);
+    int n;
     if (p->done >= p->total)
-        snprintf(buf, size, "%s %lld/%lld 100%% |%s| %.3g %s/s  took %s", p->label,
-                 (long long)p->done, (long long)p->total, bar, rate, p->unit, took);
+        n = snprintf(buf, size, "%s %lld/%lld 100%% |%s| %.3g %s/s  took %s", p->label,
+                     (long long)p->done, (long long)p->total, bar, rate, p->unit, took);
     else
-        snprintf(buf, size, "%s %lld/%lld %3d%% |%s| %.3g %s/s  ETA %s", p->label,
-                 (long long)p->done, (long long)p->total, (int)(fraction * 100), bar, rate, p->unit,
-                 eta);
+        n = snprintf(buf, size, "%s %lld/%lld %3d%% |%s| %.3g %s/s  ETA %s", p->label,
+                     (long long)p->done, (long long)p->total, (int)(fraction * 100), bar, rate,
+                     p->unit, eta);
+    if (p->suffix[0] && n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, "  %.*s", (int)sizeof p->suffix, p->suffix);
 }
 
 static void draw(facet_progress *p, double now, int final) {
@@ -88,4 +92,19 @@ void facet_progress_advance(facet_progress *p, int64_t count) {
 
 void facet_progress_end(facet_progress *p) {
     if (!p->quiet) draw(p, facet_seconds(), 1);
+}
+
+void facet_progress_note(facet_progress *p, const char *fmt, ...) {
+    if (p->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+#pragma omp critical(facet_progress)
+    {
+        FILE *out = p->out ? p->out : stderr;
+        if (p->is_tty) fputs("\r\033[K", out); /* over the bar, which redraws at the next advance */
+        vfprintf(out, fmt, ap);
+        fputc('\n', out);
+        fflush(out);
+    }
+    va_end(ap);
 }

@@ -718,3 +718,37 @@ const char *facet_livescene_default_config(int objects, char *buf, size_t size) 
     if (used < size) snprintf(buf + used, size - used, "]}");
     return buf;
 }
+
+/* ---- re-basing the field view (fields/livescene.h) --------------------------------------------
+ */
+
+static void *buffer_over(const facet_livescene_model *m, void *const *buffers, const void *p) {
+    for (int i = 0; i < m->buffer_count; i++)
+        if (m->buffers[i] == p) return buffers[i];
+    return NULL;
+}
+
+facet_livescene_field facet_livescene_field_over(const facet_livescene_model *m,
+                                                 void *const *buffers) {
+    facet_livescene_field g = m->field;
+    facet_kplanes *grids[FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS + 1];
+    int n = 0;
+    for (int s = 0; s < g.scales; s++) grids[n++] = &g.grids[s];
+    for (int i = 0; i < g.proposals; i++) grids[n++] = &g.proposal_grids[i];
+    grids[n++] = &g.probability_grid;
+    for (int k = 0; k < n; k++)
+        for (int p = 0; p < facet_kplanes_plane_count(grids[k]->dims); p++)
+            grids[k]->planes[p] = buffer_over(m, buffers, grids[k]->planes[p]);
+    facet_mlp *mlps[3 + FACET_LS_MAX_PROPOSALS];
+    int q = 0;
+    mlps[q++] = &g.sigma_net;
+    mlps[q++] = &g.color_net;
+    mlps[q++] = &g.semantic_net;
+    for (int i = 0; i < g.proposals; i++) mlps[q++] = &g.density_net[i];
+    for (int k = 0; k < q; k++) {
+        for (int l = 0; l < mlps[k]->layers; l++)
+            mlps[k]->weight[l] = buffer_over(m, buffers, mlps[k]->weight[l]);
+        mlps[k]->bias0 = buffer_over(m, buffers, mlps[k]->bias0);
+    }
+    return g;
+}

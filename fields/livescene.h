@@ -165,6 +165,13 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
                                   facet_plane_storage storage);
 void facet_livescene_free(facet_livescene_model *model);
 
+/* The model's field view re-based onto another set of buffers laid out like the model's own
+ * (buffers[i] has the shape of model->buffers[i]): gradient buffers, a device copy, per-thread
+ * accumulators. Every plane of every grid and every MLP weight follows; pointers that are not one
+ * of the model's buffers become NULL. The one walk over the field's pointers. */
+facet_livescene_field facet_livescene_field_over(const facet_livescene_model *model,
+                                                 void *const *buffers);
+
 /* A zero-initialised model (f32 planes) of a config with the official network widths, for
  * fitting; facet_livescene_save writes it in the weights format. */
 facet_status facet_livescene_create(facet_livescene_model *model, const char *config_json);

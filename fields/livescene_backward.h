@@ -15,6 +15,14 @@
 #define FACET_GRAD_ADD(ptr, value) (*(ptr) += (value))
 #endif
 
+/* d sigma / d x of the density activation sigma = trunc_exp(x) (nerfstudio
+ * field_components/activations.py, used by LiveScene's field and proposal networks): the forward
+ * pass is exp(x), the backward pass exp(clamp(x, -15, 15)), so a large (or vanishing) density
+ * cannot make its own gradient explode (or vanish). */
+static inline FACET_HD float facet_trunc_exp_derivative(float x) {
+    return expf(fminf(fmaxf(x, -15.0f), 15.0f));
+}
+
 /* Gradient of one plane's bilinear lookup: dL/dlookup[C] scattered to the 4 texels. */
 static inline FACET_HD void facet_plane_bilinear_backward(float *grad_plane, int width, int height,
                                                           int channels, float u, float v,
@@ -142,7 +150,7 @@ static inline FACET_HD void facet_ls_proposal_density_backward(const facet_lives
     facet_ls_coords4(f, pos, kappa, coords);
     facet_kplanes_sample(&f->proposal_grids[level], coords, features);
     facet_mlp_forward(&f->density_net[level], features, &raw);
-    float draw = dsigma * expf(raw - 1.0f); /* d exp(raw - 1) / draw */
+    float draw = dsigma * facet_trunc_exp_derivative(raw - 1.0f);
     float dfeatures[FACET_KPLANES_MAX_CHANNELS];
     facet_mlp_backward(&f->density_net[level], &grad->density_net[level], features, &draw,
                        dfeatures);
@@ -172,7 +180,7 @@ static inline FACET_HD void facet_ls_field_backward(const facet_livescene_field 
     facet_mlp_backward(&f->color_net, &grad->color_net, color_in, drgb, dcolor_in);
     float dout[FACET_LS_MAX_GEO + 1];
     for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
-    dout[geo] = dsigma * expf(out[geo] - 1.0f);
+    dout[geo] = dsigma * facet_trunc_exp_derivative(out[geo] - 1.0f);
     float dfeatures[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
     facet_mlp_backward(&f->sigma_net, &grad->sigma_net, features, dout, dfeatures);
     offset = 0;

@@ -8,9 +8,11 @@
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "datasets/dataset.h"
+#include "adam.h"
 #include "livescene_fit_cuda.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,38 +252,6 @@ static void init_model(facet_livescene_model *m, unsigned long long seed) {
     init_mlp(&f->semantic_net, &rng);
 }
 
-/* A field view over other buffers laid out like the model's (gradients): pointer p of the model
- * maps to the buffer with the same index. */
-static void *remap(const facet_livescene_model *m, void **buffers, const void *p) {
-    for (int i = 0; i < m->buffer_count; i++)
-        if (m->buffers[i] == p) return buffers[i];
-    return NULL;
-}
-
-static facet_livescene_field field_over(const facet_livescene_model *m, void **buffers) {
-    facet_livescene_field g = m->field;
-    facet_kplanes *grids[FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS + 1];
-    int n = 0;
-    for (int s = 0; s < g.scales; s++) grids[n++] = &g.grids[s];
-    for (int i = 0; i < g.proposals; i++) grids[n++] = &g.proposal_grids[i];
-    grids[n++] = &g.probability_grid;
-    for (int k = 0; k < n; k++)
-        for (int p = 0; p < facet_kplanes_plane_count(grids[k]->dims); p++)
-            grids[k]->planes[p] = remap(m, buffers, grids[k]->planes[p]);
-    facet_mlp *mlps[3 + FACET_LS_MAX_PROPOSALS];
-    int q = 0;
-    mlps[q++] = &g.sigma_net;
-    mlps[q++] = &g.color_net;
-    mlps[q++] = &g.semantic_net;
-    for (int i = 0; i < g.proposals; i++) mlps[q++] = &g.density_net[i];
-    for (int k = 0; k < q; k++) {
-        for (int l = 0; l < mlps[k]->layers; l++)
-            mlps[k]->weight[l] = remap(m, buffers, mlps[k]->weight[l]);
-        mlps[k]->bias0 = remap(m, buffers, mlps[k]->bias0);
-    }
-    return g;
-}
-
 /* ---- plane regularisers (livescene_model.py) ----------------------------------------------------
  */
 
@@ -377,6 +347,11 @@ typedef struct trainer {
     facet_livescene_field grad_field;
     int step;
     char *signature; /* options that must match to resume */
+    /* history, kept in the checkpoint so that a resumed fit reports the whole run */
+    float lr_scale;             /* 0.5^restarts: --on-divergence restart halves the learning rate */
+    double last_loss, last_mse; /* of the last completed iteration (NaN: unknown) */
+    cJSON *curve;               /* [[iteration, loss, train psnr], ...] */
+    cJSON *restarts; /* [{"iteration", "restored_from", "learning_rate_scale", "reason"}, ...] */
 } trainer;
 
 static facet_status alloc_like(const facet_livescene_model *m, void ***out) {
@@ -420,8 +395,21 @@ static facet_status save_checkpoint(const trainer *t, const char *path) {
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "step", step);
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "config", m->config_json);
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "signature", t->signature);
+    char scale[32];
+    snprintf(scale, sizeof scale, "%.9g", (double)t->lr_scale);
+    char *curve = cJSON_PrintUnformatted(t->curve), *restarts = cJSON_PrintUnformatted(t->restarts);
+    if (s == FACET_OK && (!curve || !restarts))
+        s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "writing the loss curve");
+    char last[64];
+    snprintf(last, sizeof last, "%.17g %.17g", t->last_loss, t->last_mse);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "learning_rate_scale", scale);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "last_loss_mse", last);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "loss_curve", curve);
+    if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "restarts", restarts);
     if (s == FACET_OK) s = facet_safetensors_write(&w, path);
     facet_safetensors_writer_free(&w);
+    cJSON_free(curve);
+    cJSON_free(restarts);
     free(views);
     free(names);
     return s;
@@ -462,6 +450,27 @@ static facet_status load_checkpoint(trainer *t, const char *path, int *resumed) 
     if (s == FACET_OK) {
         t->step = atoi(step);
         *resumed = 1;
+        /* history (absent from checkpoints of older versions: scale 1, empty curve) */
+        const char *scale = facet_safetensors_metadata(&st, "learning_rate_scale");
+        const char *curve = facet_safetensors_metadata(&st, "loss_curve");
+        const char *restarts = facet_safetensors_metadata(&st, "restarts");
+        const char *last = facet_safetensors_metadata(&st, "last_loss_mse");
+        t->lr_scale = scale ? strtof(scale, NULL) : 1.0f;
+        if (!last || sscanf(last, "%lf %lf", &t->last_loss, &t->last_mse) != 2)
+            t->last_loss = t->last_mse = NAN;
+        if (!(t->lr_scale > 0.0f && t->lr_scale <= 1.0f)) t->lr_scale = 1.0f;
+        cJSON *c = curve ? cJSON_Parse(curve) : cJSON_CreateArray();
+        cJSON *r = restarts ? cJSON_Parse(restarts) : cJSON_CreateArray();
+        if (!cJSON_IsArray(c) || !cJSON_IsArray(r)) {
+            cJSON_Delete(c);
+            cJSON_Delete(r);
+            s = facet_fail(FACET_ERR_FORMAT, "%s: malformed loss_curve or restarts metadata", path);
+        } else {
+            cJSON_Delete(t->curve);
+            cJSON_Delete(t->restarts);
+            t->curve = c;
+            t->restarts = r;
+        }
     }
     facet_safetensors_close(&st);
     return s;
@@ -493,6 +502,8 @@ static void trainer_free(trainer *t) {
     free_like(&t->model, t->adam_v);
     free(t->thread_fields);
     free(t->signature);
+    cJSON_Delete(t->curve);
+    cJSON_Delete(t->restarts);
     facet_livescene_free(&t->model);
     memset(t, 0, sizeof *t);
 }
@@ -574,9 +585,18 @@ static double repulsion(facet_ls_ray_terms *terms, size_t stride, int batch, int
     return loss;
 }
 
-double facet_ls_batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch, int levels,
-                            int classes, const facet_ls_loss_weights *w, unsigned long long seed,
-                            int step, double *mse_out) {
+/* The weighted loss terms of one iteration, as the divergence check names them. */
+typedef struct loss_parts {
+    double rgb, interlevel, distortion, mask, repulsion, regularisers;
+} loss_parts;
+
+static double parts_sum(const loss_parts *p) {
+    return p->rgb + p->mask + p->repulsion + p->interlevel + p->distortion + p->regularisers;
+}
+
+static double batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch, int levels,
+                          int classes, const facet_ls_loss_weights *w, unsigned long long seed,
+                          int step, double *mse_out, loss_parts *parts) {
     int labelled = 0;
     double mse = 0.0, loss = 0.0;
     for (int i = 0; i < batch; i++) {
@@ -590,26 +610,34 @@ double facet_ls_batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch,
     }
     mse /= 3.0 * batch;
     *mse_out = mse;
-    loss += w->rgb * mse;
+    parts->rgb = w->rgb * mse;
+    parts->mask = parts->repulsion = 0.0;
     for (int level = 0; level <= levels && labelled > 0; level++) {
         double focal = 0.0;
         for (int i = 0; i < batch; i++)
             focal += facet_ls_mask_loss(terms_at(terms, stride, i), level, classes,
                                         w->ray_mask / (float)labelled);
-        loss += w->ray_mask * focal / labelled;
-        loss += w->repulsion *
-                repulsion(terms, stride, batch, level, classes, seed, step, w->repulsion);
+        parts->mask += w->ray_mask * focal / labelled;
+        parts->repulsion += w->repulsion * repulsion(terms, stride, batch, level, classes, seed,
+                                                     step, w->repulsion);
     }
+    loss = parts->rgb + parts->mask + parts->repulsion;
     return loss;
 }
 
-double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
-                               int threads, facet_ls_train_ray *rays, int batch,
-                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
-                               double *mse) {
+double facet_ls_batch_terms(facet_ls_ray_terms *terms, size_t stride, int batch, int levels,
+                            int classes, const facet_ls_loss_weights *w, unsigned long long seed,
+                            int step, double *mse) {
+    loss_parts parts = {0};
+    return batch_terms(terms, stride, batch, levels, classes, w, seed, step, mse, &parts);
+}
+
+static double batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
+                             int threads, facet_ls_train_ray *rays, int batch,
+                             const facet_ls_loss_weights *w, unsigned long long seed, int step,
+                             double *mse, loss_parts *parts) {
     const int levels = f->proposals, classes = f->objects + 1;
-    double loss = facet_ls_batch_terms(&rays[0].terms, sizeof rays[0], batch, levels, classes, w,
-                                       seed, step, mse);
+    batch_terms(&rays[0].terms, sizeof rays[0], batch, levels, classes, w, seed, step, mse, parts);
     /* per-ray terms and the backward pass, statically partitioned over threads (deterministic) */
     double interlevel = 0.0, distortion = 0.0;
     const int final_samples = rays[0].n[levels];
@@ -626,9 +654,28 @@ double facet_ls_batch_backward(const facet_livescene_field *f, const facet_lives
         facet_ls_ray_losses(r, levels, batch, w, dw, drgb, &interlevel, &distortion);
         facet_ls_train_backward(f, &grads[thread], levels, r, drgb, dw);
     }
-    loss += w->interlevel * interlevel / ((double)batch * final_samples);
-    loss += w->distortion * distortion / batch;
-    return loss;
+    parts->interlevel = w->interlevel * interlevel / ((double)batch * final_samples);
+    parts->distortion = w->distortion * distortion / batch;
+    return parts->rgb + parts->mask + parts->repulsion + parts->interlevel + parts->distortion;
+}
+
+double facet_ls_batch_backward(const facet_livescene_field *f, const facet_livescene_field *grads,
+                               int threads, facet_ls_train_ray *rays, int batch,
+                               const facet_ls_loss_weights *w, unsigned long long seed, int step,
+                               double *mse) {
+    loss_parts parts = {0};
+    return batch_backward(f, grads, threads, rays, batch, w, seed, step, mse, &parts);
+}
+
+static double train_psnr(double mse) {
+    /* honest: an exact fit is +inf dB, a non-finite mse gives NaN (and stops the fit) */
+    if (mse == 0.0) return INFINITY;
+    return mse > 0.0 ? -10.0 * log10(mse) : NAN;
+}
+
+/* A number in fit.json: JSON has no infinity, so +inf (mse exactly 0) is the string "inf". */
+static cJSON *json_number(double v) {
+    return isinf(v) && v > 0 ? cJSON_CreateString("inf") : cJSON_CreateNumber(v);
 }
 
 static const char *size_name(facet_fit_size size) {
@@ -669,11 +716,25 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
         cJSON_AddNumberToObject(root, "seed", (double)o->seed);
         cJSON_AddNumberToObject(root, "threads", t->threads);
         cJSON_AddNumberToObject(root, "parameters", (double)t->model.parameter_count);
-        cJSON_AddNumberToObject(root, "final_loss", r->final_loss);
-        cJSON_AddNumberToObject(root, "final_train_psnr", r->final_psnr);
+        /* unknown only when resumed at the end from a checkpoint of an older version */
+        if (isfinite(r->final_loss) && isfinite(r->final_mse)) {
+            cJSON_AddNumberToObject(root, "final_loss", r->final_loss);
+            cJSON_AddNumberToObject(root, "final_train_mse", r->final_mse);
+            cJSON_AddItemToObject(root, "final_train_psnr", json_number(r->final_psnr));
+        }
         cJSON_AddNumberToObject(root, "seconds", r->seconds);
         cJSON_AddNumberToObject(root, "rays_per_second", r->rays_per_second);
         cJSON_AddNumberToObject(root, "resumed_from", r->resumed_from);
+        char lr[32];
+        snprintf(lr, sizeof lr, "%.7g", (double)o->learning_rate);
+        cJSON_AddNumberToObject(root, "learning_rate", strtod(lr, NULL));
+        cJSON_AddNumberToObject(root, "learning_rate_scale", r->learning_rate_scale);
+        cJSON_AddStringToObject(root, "on_divergence",
+                                o->on_divergence == FACET_FIT_DIVERGENCE_RESTART ? "restart"
+                                                                                 : "stop");
+        cJSON_AddItemToObject(root, "restarts", cJSON_Duplicate(t->restarts, 1));
+        cJSON_AddNumberToObject(root, "loss_curve_every", o->curve_every);
+        cJSON_AddItemToObject(root, "loss_curve", cJSON_Duplicate(t->curve, 1));
         s = facet_json_write_atomic(summary, root);
         cJSON_Delete(root);
     }
@@ -752,6 +813,160 @@ static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_
     return s;
 }
 
+/* ---- divergence ------------------------------------------------------------------------------
+ */
+
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t size, const char *fmt, ...) {
+    size_t used = strlen(buf);
+    if (used + 1 >= size) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t count_nonfinite(const float *x, int64_t n) {
+    int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) bad += !isfinite(x[i]);
+    return bad;
+}
+
+/* Appends "<what> <first tensor> (k of n values[; m tensors in all])" when any of `buffers` (laid
+ * out like the model's) holds a non-finite value; returns the number of such tensors. */
+static int describe_nonfinite(const facet_livescene_model *m, void **buffers, const char *what,
+                              char *msg, size_t size) {
+    int tensors = 0, first = -1;
+    int64_t first_count = 0;
+    for (int b = 0; b < m->buffer_count; b++) {
+        int64_t bad = count_nonfinite(buffers[b], (int64_t)m->buffer_info[b].count);
+        if (bad && first < 0) first = b, first_count = bad;
+        tensors += bad > 0;
+    }
+    if (first < 0) return 0;
+    appendf(msg, size, "; non-finite %s: %s (%lld of %zu values", what, m->buffer_info[first].name,
+            (long long)first_count, m->buffer_info[first].count);
+    if (tensors > 1) appendf(msg, size, "; %d tensors in all", tensors);
+    appendf(msg, size, ")");
+    return tensors;
+}
+
+/* The model's buffer index of a pointer, or -1. */
+static int buffer_index(const facet_livescene_model *m, const void *p) {
+    for (int b = 0; b < m->buffer_count; b++)
+        if (m->buffers[b] == p) return b;
+    return -1;
+}
+
+/* Names the first plane regulariser whose sum is non-finite ("time_smoothness on
+ * field.grids.0.plane.2"). */
+static void describe_regularisers(const facet_livescene_model *m, const facet_ls_loss_weights *w,
+                                  char *msg, size_t size) {
+    static const char *const kinds[3][3] = {
+        {"plane_tv", "l1_time_planes", "time_smoothness"},
+        {"plane_tv_proposal", "l1_time_planes_proposal", "time_smoothness_proposal"},
+        {"plane_tv_probability", "l1", "time_smoothness"}};
+    facet_ls_plane_task tasks[FACET_LS_MAX_REG_PLANES];
+    const int n = facet_ls_regularizer_planes(&m->field, w, tasks);
+    for (int i = 0; i < n; i++) {
+        const float *t = task_plane(&m->field, &tasks[i]);
+        const int group = tasks[i].grid < 0 ? 2 : (tasks[i].grid >= FACET_LS_MAX_SCALES ? 1 : 0);
+        for (int kind = 0; kind < 3; kind++) {
+            facet_ls_plane_reg r = tasks[i].reg;
+            if (kind != 0) r.tv_w = r.tv_h = 0.0f;
+            if (kind != 1) r.l1 = 0.0f;
+            if (kind != 2) r.smooth = 0.0f;
+            const int64_t count = (int64_t)r.h * r.w * r.c;
+            double sum = 0.0;
+            for (int64_t e = 0; e < count; e++) {
+                float l;
+                facet_ls_plane_reg_element(t, &r, e, &l);
+                sum += l;
+            }
+            if (!isfinite(sum)) {
+                const int b = buffer_index(m, t);
+                appendf(msg, size, " (%s on %s)", kinds[group][kind],
+                        b >= 0 ? m->buffer_info[b].name : "?");
+                return;
+            }
+        }
+    }
+}
+
+/* "the fit diverged at iteration N: non-finite loss term interlevel = nan (rgb .., ...)". */
+static void describe_loss(char *msg, size_t size, const loss_parts *p,
+                          const facet_livescene_model *m, const facet_ls_loss_weights *w) {
+    const struct {
+        const char *name;
+        double value;
+    } terms[6] = {
+        {"rgb", p->rgb},   {"interlevel", p->interlevel}, {"distortion", p->distortion},
+        {"mask", p->mask}, {"repulsion", p->repulsion},   {"regularisers", p->regularisers}};
+    int bad = 0;
+    for (int i = 0; i < 6; i++)
+        if (!isfinite(terms[i].value)) {
+            appendf(msg, size, "%s%s = %g", bad ? ", " : "non-finite loss term ", terms[i].name,
+                    terms[i].value);
+            if (i == 5) describe_regularisers(m, w, msg, size);
+            bad++;
+        }
+    if (!bad) appendf(msg, size, "loss terms finite");
+    appendf(msg, size, " (");
+    for (int i = 0; i < 6; i++)
+        appendf(msg, size, "%s%s %.6g", i ? ", " : "", terms[i].name, terms[i].value);
+    appendf(msg, size, ")");
+}
+
+/* Parameters and Adam moments all finite (before anything is written from them). */
+static int state_finite(const trainer *t) {
+    const facet_livescene_model *m = &t->model;
+    for (int b = 0; b < m->buffer_count; b++) {
+        const int64_t n = (int64_t)m->buffer_info[b].count;
+        if (count_nonfinite(m->buffers[b], n) || count_nonfinite(t->adam_m[b], n) ||
+            count_nonfinite(t->adam_v[b], n))
+            return 0;
+    }
+    return 1;
+}
+
+/* Back to the last checkpoint (or the initial state when none was written) with the learning rate
+ * halved; records the restart. */
+static facet_status restart_fit(trainer *t, const char *checkpoint, unsigned long long seed,
+                                int iteration, const char *reason) {
+    cJSON *restarts = t->restarts;
+    const float scale = t->lr_scale * 0.5f;
+    t->restarts = NULL;
+    facet_status s = FACET_OK;
+    if (facet_is_file(checkpoint)) {
+        int resumed;
+        s = load_checkpoint(t, checkpoint, &resumed);
+    } else {
+        const facet_livescene_model *m = &t->model;
+        init_model(&t->model, seed);
+        for (int b = 0; b < m->buffer_count; b++) {
+            memset(t->adam_m[b], 0, m->buffer_info[b].count * sizeof(float));
+            memset(t->adam_v[b], 0, m->buffer_info[b].count * sizeof(float));
+        }
+        t->step = 0;
+        t->last_loss = t->last_mse = NAN;
+        cJSON_Delete(t->curve);
+        t->curve = cJSON_CreateArray();
+    }
+    cJSON_Delete(t->restarts);
+    t->restarts = restarts;
+    t->lr_scale = scale;
+    if (s != FACET_OK) return facet_error_context("restarting after a divergence");
+    cJSON *record = cJSON_CreateObject();
+    cJSON_AddNumberToObject(record, "iteration", iteration);
+    cJSON_AddNumberToObject(record, "restored_from", t->step);
+    cJSON_AddNumberToObject(record, "learning_rate_scale", scale);
+    cJSON_AddStringToObject(record, "reason", reason);
+    cJSON_AddItemToArray(t->restarts, record);
+    return FACET_OK;
+}
+
 facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                                  const facet_fit_options *options, facet_fit_result *result) {
     memset(result, 0, sizeof *result);
@@ -763,6 +978,8 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     if (o.learning_rate <= 0) o.learning_rate = 0.02f;
     if (o.warmup <= 0) o.warmup = o.iterations / 10 < 512 ? o.iterations / 10 : 512;
     if (o.warmup < 1) o.warmup = 1;
+    if (o.max_restarts <= 0) o.max_restarts = 3;
+    if (o.curve_every <= 0) o.curve_every = o.iterations / 150 > 1 ? o.iterations / 150 : 1;
     if (o.use_default_weights) o.weights = facet_ls_default_loss_weights();
     float aabb[6] = {-2, -2, -2, 2, 2, 2};
     int has_aabb = 0, center = 1;
@@ -777,11 +994,19 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     s = facet_make_dirs(out_dir);
     trainer t;
     memset(&t, 0, sizeof t);
+    t.lr_scale = 1.0f;
+    t.last_loss = t.last_mse = NAN;
+    t.curve = cJSON_CreateArray();
+    t.restarts = cJSON_CreateArray();
+    if (s == FACET_OK && (!t.curve || !t.restarts))
+        s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "allocating the fit's history");
     char *config = s == FACET_OK ? make_config(&o, &data, aabb) : NULL;
     if (s == FACET_OK && !config) s = facet_last_status();
     if (s == FACET_OK) s = facet_livescene_create(&t.model, config);
     free(config);
     if (s != FACET_OK) {
+        cJSON_Delete(t.curve);
+        cJSON_Delete(t.restarts);
         fit_data_free(&data);
         return s;
     }
@@ -796,16 +1021,18 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     if (!t.signature || !t.thread_grads || !t.thread_fields) s = facet_last_status();
     for (int i = 0; s == FACET_OK && i < t.threads; i++)
         if ((s = alloc_like(&t.model, &t.thread_grads[i])) == FACET_OK)
-            t.thread_fields[i] = field_over(&t.model, t.thread_grads[i]);
+            t.thread_fields[i] = facet_livescene_field_over(&t.model, t.thread_grads[i]);
     if (s == FACET_OK) s = alloc_like(&t.model, &t.grad);
     if (s == FACET_OK) s = alloc_like(&t.model, &t.adam_m);
     if (s == FACET_OK) s = alloc_like(&t.model, &t.adam_v);
-    if (s == FACET_OK) t.grad_field = field_over(&t.model, t.grad);
+    if (s == FACET_OK) t.grad_field = facet_livescene_field_over(&t.model, t.grad);
     char *checkpoint = facet_path_join(out_dir, "checkpoint.safetensors");
     if (s == FACET_OK && !checkpoint) s = facet_last_status();
     int resumed = 0;
     if (s == FACET_OK) s = load_checkpoint(&t, checkpoint, &resumed);
     if (resumed) result->resumed_from = t.step;
+    if (s == FACET_OK && resumed && !state_finite(&t))
+        s = facet_fail(FACET_ERR_FORMAT, "%s holds non-finite weights or Adam moments", checkpoint);
     const int cuda = o.device == FACET_FIT_CUDA;
     facet_ls_train_ray *rays =
         s == FACET_OK && !cuda ? facet_alloc((size_t)o.batch, sizeof *rays) : NULL;
@@ -827,20 +1054,39 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
         facet_progress_begin(o.progress, "fit", "it", o.iterations);
         o.progress->done = t.step;
     }
-    double start = facet_seconds(), loss = 0, psnr = 0;
+    const double start = facet_seconds();
     const int first_step = t.step;
     const int stop = o.run_for > 0 && first_step + o.run_for < o.iterations ? first_step + o.run_for
                                                                             : o.iterations;
+    int64_t rays_done = 0;
     while (s == FACET_OK && t.step < stop) {
         const int step = t.step;
         fill_batch(&data, o.seed, step, o.batch, inputs, f->objects);
         const float anneal = anneal_exponent(step);
-        const float lr = o.learning_rate * learning_factor(step, o.warmup, o.iterations);
-        double mse = 0.0, batch_loss = 0.0;
+        const float lr =
+            o.learning_rate * t.lr_scale * learning_factor(step, o.warmup, o.iterations);
+        double batch_loss = 0.0;
+        loss_parts parts = {0};
+        char diverged[1024] = ""; /* set when a loss, gradient or parameter is non-finite */
+        double mse = 0.0;
         if (cuda) {
             s = facet_ls_cuda_step(gpu, inputs, samples, anneal, lr, step, &w, o.seed, &batch_loss,
                                    &mse);
             if (s != FACET_OK) break;
+            if (!isfinite(batch_loss) || !isfinite(mse)) {
+                /* the device step applies Adam itself: name the loss, then the first non-finite
+                   gradient and parameter (the state is not used again: stop or restart) */
+                appendf(diverged, sizeof diverged,
+                        "non-finite loss %g (the CUDA path sums the terms on the device; rgb mse "
+                        "%g)",
+                        batch_loss, mse);
+                if (facet_ls_cuda_download_gradients(gpu, t.grad) == FACET_OK)
+                    describe_nonfinite(m, t.grad, "gradient", diverged, sizeof diverged);
+                if (facet_ls_cuda_download(gpu, &t.model, t.adam_m, t.adam_v) == FACET_OK)
+                    describe_nonfinite(m, m->buffers, "parameter after the update", diverged,
+                                       sizeof diverged);
+                facet_clear_error();
+            }
         } else {
             /* forward */
             FACET_PARALLEL_FOR(i, 0, o.batch) {
@@ -858,8 +1104,8 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
             for (int k = 0; k < t.threads; k++)
                 for (int b = 0; b < m->buffer_count; b++)
                     memset(t.thread_grads[k][b], 0, m->buffer_info[b].count * sizeof(float));
-            batch_loss = facet_ls_batch_backward(f, t.thread_fields, t.threads, rays, o.batch, &w,
-                                                 o.seed, step, &mse);
+            batch_backward(f, t.thread_fields, t.threads, rays, o.batch, &w, o.seed, step, &mse,
+                           &parts);
             /* reduce in thread order */
             for (int b = 0; b < m->buffer_count; b++) {
                 float *g = t.grad[b];
@@ -870,48 +1116,126 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                     g[e] = sum;
                 }
             }
-            batch_loss += facet_ls_regularize(f, &t.grad_field, &w);
-            /* Adam (torch.optim.Adam: bias-corrected moments), eps 1e-12 */
-            const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f;
-            const float c1 = 1.0f - powf(beta1, (float)(step + 1)),
-                        c2 = 1.0f - powf(beta2, (float)(step + 1));
-            for (int b = 0; b < m->buffer_count; b++) {
-                float *p = m->buffers[b], *g = t.grad[b], *mm = t.adam_m[b], *vv = t.adam_v[b];
-                const int64_t n = (int64_t)m->buffer_info[b].count;
-                FACET_PARALLEL_FOR(e, 0, n) {
-                    mm[e] = beta1 * mm[e] + (1.0f - beta1) * g[e];
-                    vv[e] = beta2 * vv[e] + (1.0f - beta2) * g[e] * g[e];
-                    p[e] -= lr * (mm[e] / c1) / (sqrtf(vv[e] / c2) + eps);
+            parts.regularisers = facet_ls_regularize(f, &t.grad_field, &w);
+            batch_loss = parts_sum(&parts);
+            /* never silent: a non-finite loss term or gradient stops this step before Adam */
+            int bad_gradients = 0;
+            for (int b = 0; b < m->buffer_count && !bad_gradients; b++)
+                bad_gradients = count_nonfinite(t.grad[b], (int64_t)m->buffer_info[b].count) > 0;
+            if (!isfinite(batch_loss) || bad_gradients) {
+                describe_loss(diverged, sizeof diverged, &parts, m, &w);
+                describe_nonfinite(m, t.grad, "gradient", diverged, sizeof diverged);
+                describe_nonfinite(m, m->buffers, "parameter", diverged, sizeof diverged);
+            } else {
+                /* Adam (render/adam.h: torch.optim.Adam, eps 1e-12), checking what it writes */
+                float c[2];
+                facet_adam_corrections(step, c);
+                int64_t bad = 0;
+                for (int b = 0; b < m->buffer_count; b++) {
+                    float *p = m->buffers[b], *g = t.grad[b], *mm = t.adam_m[b], *vv = t.adam_v[b];
+                    const int64_t n = (int64_t)m->buffer_info[b].count;
+#pragma omp parallel for schedule(static) reduction(+ : bad)
+                    for (int64_t e = 0; e < n; e++) {
+                        facet_adam_element(&p[e], g[e], &mm[e], &vv[e], lr, c[0], c[1]);
+                        bad += !isfinite(p[e]) || !isfinite(vv[e]);
+                    }
+                }
+                if (bad) {
+                    appendf(diverged, sizeof diverged,
+                            "non-finite weights after the Adam update (learning rate %g), ",
+                            (double)lr);
+                    describe_loss(diverged, sizeof diverged, &parts, m, &w);
+                    describe_nonfinite(m, m->buffers, "parameter", diverged, sizeof diverged);
+                    describe_nonfinite(m, t.adam_v, "second moment", diverged, sizeof diverged);
                 }
             }
         }
+        const int next = step + 1;
+        const int snapshot = o.snapshot_every > 0 && next % o.snapshot_every == 0;
+        const int save = next % o.checkpoint_every == 0 || next == stop;
+        if (s == FACET_OK && !diverged[0] && cuda && (save || snapshot))
+            s = facet_ls_cuda_download(gpu, &t.model, t.adam_m, t.adam_v);
+        /* nothing is written from a non-finite state: checked before every write (on the CPU
+           every step already checks gradients, parameters and second moments) */
+        if (s == FACET_OK && !diverged[0] && (save || snapshot) && !state_finite(&t)) {
+            appendf(diverged, sizeof diverged,
+                    "non-finite weights or Adam moments with a finite "
+                    "loss");
+            describe_nonfinite(m, m->buffers, "parameter", diverged, sizeof diverged);
+            describe_nonfinite(m, t.adam_m, "first moment", diverged, sizeof diverged);
+            describe_nonfinite(m, t.adam_v, "second moment", diverged, sizeof diverged);
+        }
+        if (s == FACET_OK && diverged[0]) {
+            const int iteration = next;
+            const int restarts = cJSON_GetArraySize(t.restarts);
+            if (o.on_divergence == FACET_FIT_DIVERGENCE_RESTART && restarts < o.max_restarts) {
+                s = restart_fit(&t, checkpoint, o.seed, iteration, diverged);
+                if (s == FACET_OK && cuda) {
+                    facet_ls_cuda_trainer_free(gpu);
+                    gpu = NULL;
+                    s = facet_ls_cuda_trainer_create(&gpu, &t.model, t.adam_m, t.adam_v, o.batch);
+                }
+                if (s == FACET_OK && o.progress) {
+                    facet_progress_note(o.progress,
+                                        "fit: diverged at iteration %d: %s; restart %d of %d from "
+                                        "iteration %d with the learning rate halved (x%g)",
+                                        iteration, diverged, restarts + 1, o.max_restarts, t.step,
+                                        (double)t.lr_scale);
+                    o.progress->done = t.step;
+                }
+                continue;
+            }
+            if (o.on_divergence == FACET_FIT_DIVERGENCE_RESTART)
+                s = facet_fail(FACET_ERR_INTERNAL,
+                               "the fit diverged at iteration %d after %d restarts (learning rate "
+                               "x%g): %s; nothing was written from the non-finite state",
+                               iteration, restarts, (double)t.lr_scale, diverged);
+            else
+                s = facet_fail(FACET_ERR_INTERNAL,
+                               "the fit diverged at iteration %d: %s; nothing was written from the "
+                               "non-finite state (--on-divergence restart retries from the last "
+                               "checkpoint with a halved learning rate)",
+                               iteration, diverged);
+            break;
+        }
         t.step++;
-        loss = batch_loss;
-        psnr = mse > 0 ? -10.0 * log10(mse) : 99.0;
+        rays_done += o.batch;
+        t.last_loss = batch_loss;
+        t.last_mse = mse;
+        const double loss = batch_loss, psnr = train_psnr(mse);
+        if (t.step % o.curve_every == 0 || t.step == o.iterations) {
+            cJSON *point = cJSON_CreateArray();
+            cJSON_AddItemToArray(point, cJSON_CreateNumber(t.step));
+            cJSON_AddItemToArray(point, cJSON_CreateNumber(loss));
+            cJSON_AddItemToArray(point, json_number(psnr));
+            cJSON_AddItemToArray(t.curve, point);
+        }
         if (o.progress) {
             double elapsed = facet_seconds() - start;
             snprintf(o.progress->suffix, sizeof o.progress->suffix,
                      "loss %.4f  psnr %.2f dB  %.0f rays/s", loss, psnr,
-                     elapsed > 0 ? (double)(t.step - first_step) * o.batch / elapsed : 0.0);
+                     elapsed > 0 ? (double)rays_done / elapsed : 0.0);
             facet_progress_advance(o.progress, 1);
         }
-        const int snapshot = o.snapshot_every > 0 && t.step % o.snapshot_every == 0;
-        const int save = t.step % o.checkpoint_every == 0 || t.step == stop;
-        if (cuda && (save || snapshot))
-            s = facet_ls_cuda_download(gpu, &t.model, t.adam_m, t.adam_v);
         if (s == FACET_OK && save) s = save_checkpoint(&t, checkpoint);
         if (s == FACET_OK && snapshot)
             s = write_snapshot(&t.model, out_dir, t.step, facet_seconds() - start);
     }
     if (o.progress && s == FACET_OK) facet_progress_end(o.progress);
     result->iterations = t.step;
-    result->final_loss = loss;
-    result->final_psnr = psnr;
+    /* from the checkpoint when this call ran no iteration (resumed at the end) */
+    result->final_loss = t.last_loss;
+    result->final_mse = t.last_mse;
+    result->final_psnr = train_psnr(t.last_mse);
+    result->restarts = cJSON_GetArraySize(t.restarts);
+    result->learning_rate_scale = t.lr_scale;
     result->seconds = facet_seconds() - start;
-    result->rays_per_second =
-        result->seconds > 0 ? (double)(t.step - first_step) * o.batch / result->seconds : 0.0;
+    result->rays_per_second = result->seconds > 0 ? (double)rays_done / result->seconds : 0.0;
     result->finished = t.step == o.iterations;
     result->total = o.iterations;
+    if (s == FACET_OK && result->finished && !state_finite(&t))
+        s = facet_fail(FACET_ERR_INTERNAL,
+                       "the fitted weights are non-finite; nothing was written");
     if (s == FACET_OK && result->finished) s = write_outputs(&t, out_dir, dataset, &o, result);
     free(checkpoint);
     free(rays);

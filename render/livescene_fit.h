@@ -3,10 +3,28 @@
  *
  * Output directory: model.safetensors (facet LiveScene weights), scene.json (a scene with one
  * livescene node that `facet render`, `facet eval` and the viewer open), fit.json (options and
- * final figures) and, while running, checkpoint.safetensors (weights + Adam state + step),
- * written atomically every `checkpoint_every` iterations; a re-run with the same options resumes
- * from it. Deterministic for a seed and a thread count on the CPU (per-thread gradient buffers
- * reduced in a fixed order). */
+ * final figures) and, while running, checkpoint.safetensors (weights + Adam state + step + the
+ * history below), written atomically every `checkpoint_every` iterations; a re-run with the same
+ * options resumes from it. Deterministic for a seed and a thread count on the CPU (per-thread
+ * gradient buffers reduced in a fixed order).
+ *
+ * Never silent about divergence. Every iteration checks the loss terms (rgb, interlevel,
+ * distortion, mask, repulsion, regularisers) and, on the CPU, every gradient tensor before the
+ * Adam update and every parameter and second moment after it; the CUDA path checks the loss every
+ * iteration and the whole state whenever it is downloaded. Nothing (checkpoint, snapshot, model)
+ * is ever written from non-finite weights. On a non-finite value the fit either fails
+ * (FACET_FIT_DIVERGENCE_STOP: FACET_ERR_INTERNAL, the message naming the iteration, the non-finite
+ * loss term(s) and the first non-finite gradient or parameter tensor, e.g. "proposal.1.plane.0")
+ * or restarts from the last checkpoint (the initial state when none was written) with the
+ * learning rate halved (FACET_FIT_DIVERGENCE_RESTART), at most `max_restarts` times; each restart
+ * is announced on the progress bar and recorded in fit.json.
+ *
+ * fit.json: options, final figures ("final_loss", "final_train_mse", "final_train_psnr": the last
+ * training batch), "restarts" [{"iteration", "restored_from", "learning_rate_scale", "reason"}],
+ * "learning_rate_scale" and "loss_curve" [[iteration, loss, train psnr], ...] every
+ * "loss_curve_every" iterations (and at the last). Train PSNR is -10 log10(mse) of the batch: an
+ * mse of exactly 0 is +infinity (written "inf" in fit.json, which has no number for it); there is
+ * no stand-in value. fit.json is written only by a fit that finished with finite weights. */
 #ifndef FACET_RENDER_LIVESCENE_FIT_H
 #define FACET_RENDER_LIVESCENE_FIT_H
 
@@ -27,6 +45,11 @@ typedef enum facet_fit_size {
     FACET_FIT_TINY
 } facet_fit_size;
 typedef enum facet_fit_device { FACET_FIT_CPU = 0, FACET_FIT_CUDA } facet_fit_device;
+/* What a fit does when a loss, gradient or parameter becomes non-finite (header comment). */
+typedef enum facet_fit_divergence {
+    FACET_FIT_DIVERGENCE_STOP = 0, /* fail with an error naming iteration, loss term and tensor */
+    FACET_FIT_DIVERGENCE_RESTART   /* last checkpoint (or the initial state), learning rate / 2 */
+} facet_fit_divergence;
 
 typedef struct facet_fit_options {
     facet_fit_size size;     /* small (CPU-friendly) or the official default config */
@@ -48,7 +71,10 @@ typedef struct facet_fit_options {
                            "step seconds" in DIR/snapshots/times.tsv every N iterations */
     int run_for; /* > 0: stop after this many iterations in this call, leaving a checkpoint to
                     resume from (time-sliced jobs); 0: run to the end */
-    facet_progress *progress; /* may be NULL */
+    facet_fit_divergence on_divergence; /* stop (default) or restart */
+    int max_restarts;                   /* restart: give up after this many, 0 -> 3 */
+    int curve_every; /* fit.json loss_curve point every N iterations, 0 -> max(1, iterations/150) */
+    facet_progress *progress; /* may be NULL; restarts are announced through it */
     int quiet;
 } facet_fit_options;
 
@@ -57,7 +83,11 @@ typedef struct facet_fit_result {
     int finished;                  /* 1: reached the last iteration and wrote the outputs */
     int total;                     /* the fit's iteration count */
     int resumed_from;              /* 0 when started fresh */
-    double final_loss, final_psnr; /* training batch figures of the last iteration */
+    double final_loss, final_psnr; /* training batch figures of the last iteration; psnr is
+                                      +inf for an mse of exactly 0 */
+    double final_mse;
+    int restarts;              /* divergences recovered from (whole run, resumes included) */
+    float learning_rate_scale; /* 0.5^restarts */
     double seconds, rays_per_second;
 } facet_fit_result;
 

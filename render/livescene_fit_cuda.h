@@ -42,6 +42,11 @@ facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t, const facet_ls_ray_inp
 facet_status facet_ls_cuda_download(facet_ls_cuda_trainer *t, facet_livescene_model *model,
                                     void **adam_m, void **adam_v);
 
+/* Copies the gradients of the last step (rays, batch terms and regularisers, before Adam) into
+ * host buffers laid out like the model's (grads[i] has model->buffer_info[i].count floats): for
+ * checks against the CPU's gradients (the GPU parity harness). */
+facet_status facet_ls_cuda_download_gradients(const facet_ls_cuda_trainer *t, void **grads);
+
 void facet_ls_cuda_trainer_free(facet_ls_cuda_trainer *t);
 
 #ifdef __cplusplus

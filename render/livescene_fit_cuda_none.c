@@ -30,6 +30,11 @@ facet_status facet_ls_cuda_download(facet_ls_cuda_trainer *t, facet_livescene_mo
     return no_cuda();
 }
 
+facet_status facet_ls_cuda_download_gradients(const facet_ls_cuda_trainer *t, void **grads) {
+    (void)t, (void)grads;
+    return no_cuda();
+}
+
 void facet_ls_cuda_trainer_free(facet_ls_cuda_trainer *t) {
     (void)t;
 }

@@ -44,14 +44,24 @@ static inline FACET_HD void facet_ls_collide(const facet_livescene_field *f, con
     *far = fmaxf(x, n + 1e-6f);
 }
 
+/* Spacing s in [0, 1] to distance t along the ray. nerfstudio writes s far + (1 - s) near;
+ * near + s (far - near) is the same interpolation, and monotonic in s in float arithmetic. That
+ * matters for a ray that misses the scene box, where the collider sets far = near + 1e-6, a few
+ * float steps at near ~ 3: the other form gives deltas of -1 ulp there, so negative weights, which
+ * a large density turns into +-inf and NaN (issue 13). Shared by rendering and training. */
+static inline FACET_HD float facet_ls_spacing_to_t(float s, float near, float far) {
+    return near + s * (far - near);
+}
+
 /* Volume-rendering weights from densities over bins (spacing s in [0,1] mapped to
- * t = s far + (1 - s) near): w_j = (1 - exp(-sigma_j delta_j)) exp(-sum_{i<j} sigma_i delta_i). */
+ * t = facet_ls_spacing_to_t(s)): w_j = (1 - exp(-sigma_j delta_j)) exp(-sum_{i<j} sigma_i delta_i).
+ */
 static inline FACET_HD void facet_ls_weights(const float *bins, const float *sigma, int n,
                                              float near, float far, float *weights) {
     float accumulated = 0.0f;
     for (int j = 0; j < n; j++) {
-        float t0 = bins[j] * far + (1.0f - bins[j]) * near;
-        float t1 = bins[j + 1] * far + (1.0f - bins[j + 1]) * near;
+        float t0 = facet_ls_spacing_to_t(bins[j], near, far);
+        float t1 = facet_ls_spacing_to_t(bins[j + 1], near, far);
         float delta_density = (t1 - t0) * sigma[j];
         float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
         weights[j] = w == w ? w : 0.0f; /* nan_to_num */
@@ -91,8 +101,8 @@ static inline FACET_HD void facet_ls_pdf_resample(const float *bins, const float
 
 /* Midpoint of bin j in ray distance. */
 static inline FACET_HD float facet_ls_bin_mid(const float *bins, int j, float near, float far) {
-    float t0 = bins[j] * far + (1.0f - bins[j]) * near;
-    float t1 = bins[j + 1] * far + (1.0f - bins[j + 1]) * near;
+    float t0 = facet_ls_spacing_to_t(bins[j], near, far);
+    float t1 = facet_ls_spacing_to_t(bins[j + 1], near, far);
     return (t0 + t1) / 2.0f;
 }
 
@@ -137,8 +147,8 @@ static inline FACET_HD void facet_ls_render_ray(const facet_livescene_field *f,
     for (int c = 0; c < 3; c++) out->rgb[c] = 0.0f;
     for (int c = 0; c <= f->objects; c++) out->mask_logits[c] = 0.0f;
     for (int j = 0; j < n; j++) {
-        float t0 = bins[j] * far + (1.0f - bins[j]) * near;
-        float t1 = bins[j + 1] * far + (1.0f - bins[j + 1]) * near;
+        float t0 = facet_ls_spacing_to_t(bins[j], near, far);
+        float t1 = facet_ls_spacing_to_t(bins[j + 1], near, far);
         float mid = (t0 + t1) / 2.0f;
         float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
         int object = facet_ls_probability(f, pos, kappa, logits);

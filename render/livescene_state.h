@@ -14,7 +14,9 @@ extern "C" {
 typedef struct livescene_state {
     facet_livescene_model model;
     facet_livescene_sampling sampling;
-    /* CUDA copy of the weights, made on the first CUDA render (NULL until then) */
+    /* CUDA copy of the weights, made on the first CUDA render (NULL until then). Published only
+     * complete, under livescene_cuda.cu's upload lock, with release semantics: readers load it
+     * with acquire semantics. */
     void *device;
 } livescene_state;
 

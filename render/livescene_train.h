@@ -54,8 +54,9 @@ typedef struct facet_ls_train_ray {
     float accumulation;
 } facet_ls_train_ray;
 
+/* Spacing to distance along a training ray (facet_ls_spacing_to_t, livescene_ray.h). */
 static inline FACET_HD float facet_ls_t(const facet_ls_train_ray *r, float s) {
-    return s * r->far + (1.0f - s) * r->near;
+    return facet_ls_spacing_to_t(s, r->near, r->far);
 }
 
 static inline FACET_HD void facet_ls_train_position(const facet_ls_train_ray *r, int level, int j,

@@ -1,10 +1,15 @@
 /* Fitting: backward passes against finite differences (per-point functions and a whole training
- * ray with its losses at frozen sample positions), the loss falling on a tiny generated scene, and
- * kill-and-resume giving the same weights as an uninterrupted run. */
+ * ray with its losses at frozen sample positions), the loss falling on a tiny generated scene,
+ * kill-and-resume giving the same weights as an uninterrupted run, and numerical stability: rays
+ * that miss the scene box, nerfstudio's trunc_exp gradient, a 300-iteration fit that stays finite,
+ * and divergence that stops with a named error (or restarts) and never writes non-finite weights.
+ */
 #include "helpers.h"
 
 #include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/json.h"
+#include "core/progress.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "datasets/synth_scene.h"
@@ -447,4 +452,328 @@ Test(fit, loss_falls_on_a_tiny_scene) {
     char *scene = facet_format("%s/scene.json", out);
     cr_assert(facet_is_file(scene));
     free(scene);
+}
+
+/* ---- numerical stability (issue 13) ---------------------------------------------------------- */
+
+/* Makes density network `m` output `raw` everywhere: first layer weights 0 and bias 1 (hidden
+ * ReLU units at 1), later layers averaging, the last scaled to `raw` in output `unit`. */
+static void constant_density(facet_mlp *m, int unit, float raw) {
+    for (int l = 0; l < m->layers; l++) {
+        float *w = (float *)m->weight[l];
+        const int n_in = m->width[l], n_out = m->width[l + 1];
+        for (int i = 0; i < n_in * n_out; i++) w[i] = 0.0f;
+        if (l == 0) {
+            for (int o = 0; o < n_out; o++) ((float *)m->bias0)[o] = 1.0f;
+            if (m->layers == 1)
+                for (int o = 0; o < n_out; o++) ((float *)m->bias0)[o] = o == unit ? raw : 0.0f;
+            continue;
+        }
+        const int last = l == m->layers - 1;
+        for (int i = 0; i < n_in; i++)
+            for (int o = 0; o < n_out; o++)
+                if (!last || o == unit) w[i * n_out + o] = (last ? raw : 1.0f) / (float)n_in;
+    }
+}
+
+static int all_finite(const facet_livescene_model *g) {
+    for (int b = 0; b < g->buffer_count; b++)
+        for (size_t i = 0; i < g->buffer_info[b].count; i++)
+            if (!isfinite(((const float *)g->buffers[b])[i])) return 0;
+    return 1;
+}
+
+/* The root cause of the NaN in issue 13: a training ray that misses the scene box gets the
+ * collider's far = near + 1e-6 (nerfstudio AABBBoxCollider). At near ~3.4 that interval is 4 float
+ * steps, and s far + (1 - s) near, evaluated in float, is not monotonic in s: deltas of -1 ulp
+ * made sigma delta negative, so "weights" (1 - e^{-sigma delta}) e^{-sum} grew to +-1e34 and inf
+ * under a large proposal density (3.3e8 at iteration 288 of the issue's fit), and the interlevel
+ * loss and the proposal gradients became NaN. near + s (far - near) is the same interpolation and
+ * monotonic: weights stay in [0, 1]. */
+Test(fit_stability, a_ray_that_misses_the_box_keeps_weights_in_0_1) {
+    model_pair p;
+    open_pair(&p);
+    facet_livescene_field *f = &p.m.field;
+    for (int i = 0; i < f->proposals; i++) constant_density(&f->density_net[i], 0, 20.0f);
+    facet_ls_train_ray *r = malloc(sizeof *r);
+    const facet_ls_loss_weights w = facet_ls_default_loss_weights();
+    int bad_weights = 0, degenerate = 0;
+    for (int trial = 0; trial < 16; trial++) {
+        memset(r, 0, sizeof *r);
+        /* along +x above the box (y = 3 > 1): the box's x-slab starts at t ~ 3.45 */
+        r->o[0] = -4.45f - 0.01f * (float)trial, r->o[1] = 3.0f, r->o[2] = 0.1f;
+        r->d[0] = 1.0f;
+        r->kappa[0] = 0.3f, r->kappa[1] = 0.8f;
+        r->terms.target[0] = r->terms.target[1] = r->terms.target[2] = 1.0f;
+        r->terms.label = 2;
+        facet_rng rng = facet_rng_seed(7, (uint64_t)trial);
+        facet_ls_train_forward(f, levels, samples, 0.01f, 1.0f, r, &rng);
+        degenerate += r->far - r->near < 2e-6f;
+        for (int level = 0; level <= levels; level++) {
+            double sum = 0.0;
+            for (int j = 0; j < r->n[level]; j++) {
+                const float wj = r->weights[level][j];
+                bad_weights += !(wj >= 0.0f && wj <= 1.0f);
+                sum += wj;
+            }
+            bad_weights += !(sum <= 1.0 + 1e-5);
+        }
+        float dw[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES], drgb[3];
+        double interlevel = 0.0, distortion = 0.0;
+        facet_ls_ray_losses(r, levels, 1, &w, dw, drgb, &interlevel, &distortion);
+        cr_assert(isfinite(interlevel) && isfinite(distortion),
+                  "trial %d: interlevel %g, "
+                  "distortion %g",
+                  trial, interlevel, distortion);
+        memset(r->terms.drendered_logits, 0, sizeof r->terms.drendered_logits);
+        zero_grads(&p);
+        facet_ls_train_backward(f, &p.g.field, levels, r, drgb, dw);
+        cr_assert(all_finite(&p.g), "trial %d: non-finite gradient", trial);
+    }
+    cr_assert_eq(degenerate, 16, "the rays must miss the box (far = near + 1e-6)");
+    cr_assert_eq(bad_weights, 0, "%d weights (or weight sums) outside [0, 1]", bad_weights);
+    free(r);
+    facet_livescene_free(&p.m);
+    facet_livescene_free(&p.g);
+}
+
+/* nerfstudio's trunc_exp (LiveScene's density activation for the field and the proposals):
+ * forward exp(x), backward exp(clamp(x, -15, 15)). With raw - 1 = 19 the density gradient is
+ * e^15 dsigma, not e^19 dsigma; with raw - 1 = -30, e^-15 dsigma. */
+Test(fit_stability, density_gradient_is_nerfstudio_trunc_exp) {
+    const float raws[2] = {20.0f, -29.0f};
+    for (int k = 0; k < 2; k++) {
+        model_pair p;
+        open_pair(&p);
+        facet_livescene_field *f = &p.m.field;
+        constant_density(&f->density_net[0], 0, raws[k]);
+        constant_density(&f->sigma_net, f->geo_feat_dim, raws[k]);
+        const float pos[3] = {0.1f, 0.2f, 0.3f}, dir[3] = {0.0f, 0.0f, 1.0f}, none[3] = {0};
+        float geo[FACET_LS_MAX_GEO];
+        const float sigma = facet_ls_proposal_density(f, 0, pos, 0.5f);
+        cr_assert_float_eq(sigma, expf(raws[k] - 1.0f), 1e-4f * expf(raws[k] - 1.0f));
+        cr_assert_float_eq(facet_ls_field_density(f, pos, 0.5f, geo), sigma, 1e-4f * sigma);
+        zero_grads(&p);
+        facet_ls_proposal_density_backward(f, &p.g.field, 0, pos, 0.5f, 1.0f);
+        facet_ls_field_backward(f, &p.g.field, pos, 0.5f, dir, 1.0f, none);
+        const float want = expf(k == 0 ? 15.0f : -15.0f);
+        /* the last layer's weight from a hidden unit (at 1) to the density output */
+        const facet_mlp *dn = &p.g.field.density_net[0], *sn = &p.g.field.sigma_net;
+        const float got_proposal = dn->weight[dn->layers - 1][0];
+        const int outputs = sn->width[sn->layers];
+        const float got_field = sn->weight[sn->layers - 1][f->geo_feat_dim];
+        cr_assert_float_eq(got_proposal, want, 1e-4f * want, "proposal: %g, want %g",
+                           (double)got_proposal, (double)want);
+        cr_assert_float_eq(got_field, want, 1e-4f * want, "field: %g, want %g (%d outputs)",
+                           (double)got_field, (double)want, outputs);
+        facet_livescene_free(&p.m);
+        facet_livescene_free(&p.g);
+    }
+}
+
+/* The synth scene of tests/gpu/test_fit_cuda.c (12 frames of 48 x 48). */
+static const char *stability_scene(void) {
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s/cabinet48", test_scratch_dir("fit_stability"));
+    facet_synth_options o = {0};
+    o.frames = 12;
+    o.width = o.height = 48;
+    cr_assert_eq(facet_synth_write(dir, &o), FACET_OK, "%s", facet_last_error());
+    return dir;
+}
+
+static int exists(const char *dir, const char *name) {
+    char *path = facet_format("%s/%s", dir, name);
+    int yes = facet_is_file(path);
+    free(path);
+    return yes;
+}
+
+static void load_fit_json(const char *dir, facet_doc *doc) {
+    char *path = facet_format("%s/fit.json", dir);
+    cr_assert_eq(facet_json_load(doc, path), FACET_OK, "%s", facet_last_error());
+    free(path);
+}
+
+/* Issue 13's reproduction on the CPU, at a batch that hits it sooner: the small config, 300
+ * iterations, seed 3 went NaN at iteration 289 (interlevel loss, proposal.1 gradients) from a ray
+ * that missed the scene box (2 threads; before the fix this test failed with that error). It
+ * stays finite and learns; fit.json holds the loss curve and an honest PSNR. */
+Test(fit_stability, three_hundred_iterations_stay_finite_and_the_loss_falls, .timeout = 240) {
+    const char *data = stability_scene();
+    char out[1100];
+    snprintf(out, sizeof out, "%s/fit", data);
+    facet_fit_options o = {0};
+    o.size = FACET_FIT_SMALL;
+    o.iterations = 300;
+    o.batch = 128;
+    o.checkpoint_every = 1000;
+    o.seed = 3;
+    o.center_poses = -1;
+    o.use_default_weights = 1;
+    facet_fit_result r;
+    const double start = facet_seconds();
+    cr_assert_eq(facet_livescene_fit(data, out, &o, &r), FACET_OK, "%s", facet_last_error());
+    cr_log_info("300 iterations in %.1f s: loss %.5f, train psnr %.2f dB", facet_seconds() - start,
+                r.final_loss, r.final_psnr);
+    cr_assert(r.finished && isfinite(r.final_loss) && isfinite(r.final_psnr));
+    cr_assert_float_eq(r.final_psnr, -10.0 * log10(r.final_mse), 1e-9);
+    facet_doc doc;
+    load_fit_json(out, &doc);
+    const cJSON *curve = cJSON_GetObjectItem(doc.root, "loss_curve");
+    const int points = cJSON_GetArraySize(curve);
+    cr_assert_eq(cJSON_GetObjectItem(doc.root, "loss_curve_every")->valueint, 2);
+    cr_assert_eq(points, 150, "%d curve points", points);
+    double early = 0.0, late = 0.0;
+    for (int i = 0; i < points; i++) {
+        const cJSON *point = cJSON_GetArrayItem(curve, i);
+        cr_assert_eq(cJSON_GetArraySize(point), 3);
+        cr_assert_eq(cJSON_GetArrayItem(point, 0)->valueint, 2 * (i + 1));
+        for (int k = 1; k < 3; k++)
+            cr_assert(cJSON_IsNumber(cJSON_GetArrayItem(point, k)) &&
+                      isfinite(cJSON_GetArrayItem(point, k)->valuedouble));
+        if (i < 10) early += cJSON_GetArrayItem(point, 1)->valuedouble / 10;
+        if (i >= points - 10) late += cJSON_GetArrayItem(point, 1)->valuedouble / 10;
+    }
+    cr_assert_lt(late, 0.3 * early, "loss: first 20 iterations %.4f, last 20 %.4f", early, late);
+    const cJSON *psnr = cJSON_GetObjectItem(doc.root, "final_train_psnr");
+    cr_assert(cJSON_IsNumber(psnr) && psnr->valuedouble > 20.0 && psnr->valuedouble < 60.0);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc.root, "restarts")), 0);
+    facet_doc_free(&doc);
+}
+
+/* A learning rate of 1e30 diverges: the fit stops with an error naming the iteration, the loss
+ * term and the tensor, and writes no model, scene, fit.json or non-finite checkpoint. */
+Test(fit_stability, divergence_stops_with_a_named_error_and_writes_nothing) {
+    const char *data = tiny_scene();
+    char out[1100];
+    snprintf(out, sizeof out, "%s/diverged", data);
+    facet_fit_options o = tiny_options(12);
+    o.learning_rate = 1e30f;
+    o.checkpoint_every = 1;
+    facet_fit_result r;
+    cr_assert_neq(facet_livescene_fit(data, out, &o, &r), FACET_OK);
+    const char *e = facet_last_error();
+    cr_log_info("%s", e);
+    cr_assert(strstr(e, "diverged at iteration "), "%s", e);
+    cr_assert(strstr(e, "non-finite"), "%s", e);
+    int named_term = 0;
+    static const char *const terms[] = {"rgb",  "interlevel", "distortion",
+                                        "mask", "repulsion",  "regularisers"};
+    for (int i = 0; i < 6; i++) {
+        char probe[64];
+        snprintf(probe, sizeof probe, "%s = ", terms[i]);
+        named_term |= strstr(e, probe) != NULL;
+    }
+    cr_assert(named_term || strstr(e, "Adam update"), "no loss term named: %s", e);
+    cr_assert(strstr(e, "field.") || strstr(e, "proposal.") || strstr(e, "probability."),
+              "no tensor named: %s", e);
+    cr_assert(!exists(out, "model.safetensors") && !exists(out, "scene.json") &&
+              !exists(out, "fit.json"));
+    /* a checkpoint written before the divergence holds finite weights */
+    char *path = facet_format("%s/checkpoint.safetensors", out);
+    if (facet_is_file(path)) {
+        facet_safetensors st;
+        cr_assert_eq(facet_safetensors_open(&st, path), FACET_OK, "%s", facet_last_error());
+        for (int i = 0; i < st.count; i++) {
+            const facet_tensor *t = &st.entries[i].tensor;
+            for (int64_t k = 0; k < t->shape[0]; k++)
+                cr_assert(isfinite(((const float *)t->data)[k]), "%s", st.entries[i].name);
+        }
+        facet_safetensors_close(&st);
+    }
+    free(path);
+}
+
+/* --on-divergence restart: back to the last checkpoint (here none: the initial state) with the
+ * learning rate halved, announced on the progress bar and recorded in fit.json; a fit that keeps
+ * diverging gives up with an error after max_restarts. */
+Test(fit_stability, restart_on_divergence_recovers_and_reports) {
+    const char *data = tiny_scene();
+    char out[1100], log_path[1100];
+    snprintf(out, sizeof out, "%s/restarted", data);
+    snprintf(log_path, sizeof log_path, "%s/progress.txt", data);
+    FILE *log = fopen(log_path, "w");
+    cr_assert_not_null(log);
+    facet_progress progress = {.out = log, .interval_seconds = 1e9};
+    facet_fit_options o = tiny_options(8);
+    o.learning_rate = 1e6f; /* diverges within 3 iterations; 1e6 / 2^26 = 0.015 does not */
+    o.on_divergence = FACET_FIT_DIVERGENCE_RESTART;
+    o.max_restarts = 60;
+    o.checkpoint_every = 1000;
+    o.progress = &progress;
+    facet_fit_result r;
+    cr_assert_eq(facet_livescene_fit(data, out, &o, &r), FACET_OK, "%s", facet_last_error());
+    fclose(log);
+    cr_assert(r.finished && isfinite(r.final_loss));
+    cr_assert_geq(r.restarts, 1);
+    cr_assert_float_eq(r.learning_rate_scale, ldexpf(1.0f, -r.restarts), 1e-12);
+    char *text;
+    size_t size;
+    cr_assert_eq(facet_read_file(log_path, &text, &size), FACET_OK);
+    cr_assert(strstr(text, "fit: diverged at iteration ") && strstr(text, "learning rate halved"),
+              "%s", text);
+    free(text);
+    facet_doc doc;
+    load_fit_json(out, &doc);
+    const cJSON *restarts = cJSON_GetObjectItem(doc.root, "restarts");
+    cr_assert_eq(cJSON_GetArraySize(restarts), r.restarts);
+    for (int i = 0; i < r.restarts; i++) {
+        const cJSON *record = cJSON_GetArrayItem(restarts, i);
+        cr_assert_geq(cJSON_GetObjectItem(record, "iteration")->valueint, 1);
+        cr_assert_eq(cJSON_GetObjectItem(record, "restored_from")->valueint, 0);
+        cr_assert_float_eq(cJSON_GetObjectItem(record, "learning_rate_scale")->valuedouble,
+                           ldexp(1.0, -(i + 1)), 1e-12);
+        cr_assert(strstr(cJSON_GetObjectItem(record, "reason")->valuestring, "non-finite"));
+    }
+    cr_log_info("recovered after %d restarts (learning rate x%g)", r.restarts,
+                (double)r.learning_rate_scale);
+    cr_assert(exists(out, "model.safetensors"));
+    facet_doc_free(&doc);
+
+    /* never recovers: gives up */
+    snprintf(out, sizeof out, "%s/gave_up", data);
+    o = tiny_options(8);
+    o.learning_rate = 1e30f;
+    o.on_divergence = FACET_FIT_DIVERGENCE_RESTART;
+    o.max_restarts = 2;
+    cr_assert_neq(facet_livescene_fit(data, out, &o, &r), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "after 2 restarts"), "%s", facet_last_error());
+    cr_assert(!exists(out, "model.safetensors") && !exists(out, "fit.json"));
+}
+
+/* The progress line carries the owner's suffix (the fit's loss and train PSNR). */
+Test(fit_stability, progress_line_shows_loss_and_psnr) {
+    facet_progress p = {.quiet = 1};
+    snprintf(p.suffix, sizeof p.suffix, "loss 0.0123  psnr 24.10 dB");
+    facet_progress_begin(&p, "fit", "it", 100);
+    p.start_seconds = 0;
+    p.done = 25;
+    char line[512];
+    facet_progress_format(&p, 5.0, line, sizeof line);
+    cr_assert(strstr(line, "fit 25/100") && strstr(line, "loss 0.0123  psnr 24.10 dB"), "%s", line);
+}
+
+/* Running a finished fit again (it resumes at the end and runs nothing) reports the last
+ * iteration's figures from the checkpoint, not zeros. */
+Test(fit_stability, a_finished_fit_run_again_reports_its_last_figures) {
+    const char *data = tiny_scene();
+    char out[1100];
+    snprintf(out, sizeof out, "%s/again", data);
+    facet_fit_options o = tiny_options(3);
+    facet_fit_result first, again;
+    cr_assert_eq(facet_livescene_fit(data, out, &o, &first), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(facet_livescene_fit(data, out, &o, &again), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(again.resumed_from, 3);
+    cr_assert(again.final_loss == first.final_loss && again.final_mse == first.final_mse &&
+                  again.final_psnr == first.final_psnr,
+              "loss %g / %g, psnr %g / %g", first.final_loss, again.final_loss, first.final_psnr,
+              again.final_psnr);
+    cr_assert_gt(first.final_loss, 0.0);
+    facet_doc doc;
+    load_fit_json(out, &doc);
+    cr_assert_float_eq(cJSON_GetObjectItem(doc.root, "final_loss")->valuedouble, first.final_loss,
+                       1e-12);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc.root, "loss_curve")), 3);
+    facet_doc_free(&doc);
 }

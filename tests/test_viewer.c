@@ -7,6 +7,7 @@
 #include "render/builtin.h"
 #include "render/render.h"
 #include "viewer/display.h"
+#include "viewer/interop_plan.h"
 #include "viewer/navigation.h"
 #include "viewer/refiner.h"
 #include "viewer/script.h"
@@ -382,4 +383,69 @@ Test(refiner, stop_returns_within_a_strip_and_the_same_view_renders_again) {
     facet_refiner_destroy(refiner);
     facet_display_image_free(&image);
     facet_scene_free(&scene);
+}
+
+/* ---- CUDA-GL interop registration (viewer/interop_plan.h) -------------------------------------
+ * The GL texture and the CUDA registration as the viewer drives them: the CPU path (rgb through
+ * the refiner, depth) uploads with facet_frame_gl_upload, which re-specifies the texture whenever
+ * the image's size differs; the interop path (rgb on CUDA) follows facet_interop_plan. After every
+ * interop render a registration must exist and name the texture's current storage. */
+
+enum { PLAN_RGBA8 = 0x8058 }; /* GL_RGBA8 */
+
+typedef struct plan_model {
+    facet_texture_storage texture;
+    facet_interop_registration registration;
+    int registrations;
+} plan_model;
+
+/* facet_frame_gl_resize / facet_frame_gl_upload */
+static void plan_cpu_upload(plan_model *m, int width, int height) {
+    if (facet_texture_storage_differs(&m->texture, width, height, PLAN_RGBA8))
+        facet_texture_storage_specified(&m->texture, width, height, PLAN_RGBA8);
+}
+
+/* facet_interop_render */
+static void plan_interop_render(plan_model *m, int width, int height) {
+    facet_interop_actions a =
+        facet_interop_plan(&m->registration, &m->texture, width, height, PLAN_RGBA8);
+    if (a.unregister) facet_interop_unregistered(&m->registration);
+    if (a.respecify) {
+        cr_assert(!m->registration.registered, "a registered texture is never re-specified");
+        facet_texture_storage_specified(&m->texture, width, height, PLAN_RGBA8);
+    }
+    if (a.reregister) {
+        facet_interop_registered(&m->registration, &m->texture);
+        m->registrations++;
+    }
+    cr_assert(m->registration.registered, "a registration exists after an interop render");
+    cr_assert_eq(m->registration.storage.generation, m->texture.generation,
+                 "the registration names the texture's current storage (registered generation "
+                 "%llu, texture generation %llu)",
+                 m->registration.storage.generation, m->texture.generation);
+    cr_assert_eq(m->texture.width, width);
+    cr_assert_eq(m->texture.height, height);
+}
+
+Test(interop_plan, rgb_depth_resize_rgb_registers_the_current_storage) {
+    plan_model m = {0};
+    plan_interop_render(&m, 64, 64); /* rgb */
+    plan_cpu_upload(&m, 64, 64);     /* depth */
+    plan_cpu_upload(&m, 80, 60);     /* depth, window resized */
+    plan_interop_render(&m, 80, 60); /* rgb */
+    cr_assert_eq(m.registrations, 2);
+    plan_interop_render(&m, 80, 60); /* the same storage: no new registration */
+    cr_assert_eq(m.registrations, 2);
+}
+
+Test(interop_plan, a_texture_resized_and_back_is_registered_again) {
+    plan_model m = {0};
+    plan_interop_render(&m, 64, 64); /* rgb */
+    plan_cpu_upload(&m, 64, 64);     /* depth: same size, the storage stays */
+    plan_interop_render(&m, 64, 64); /* rgb */
+    cr_assert_eq(m.registrations, 1);
+    plan_cpu_upload(&m, 80, 60);     /* depth, resized */
+    plan_cpu_upload(&m, 64, 64);     /* depth, resized back: new storage of the registered size */
+    plan_interop_render(&m, 64, 64); /* rgb: must not copy into the orphaned storage */
+    cr_assert_eq(m.registrations, 2);
 }

@@ -10,7 +10,8 @@
  * Weights: facet safetensors written by tools/convert_fqgan.py, with the variant and sizes in
  * __metadata__ (tokenizer/fqgan_format.md). Backends: CPU (OpenBLAS + OpenMP; Winograd
  * F(4x4, 3x3) for the high-resolution 3x3 convolutions) and CUDA (cuBLAS + own kernels) compute
- * the same function (parity figures in tests/test_fqgan.c and tests/gpu/test_fqgan_cuda.c).
+ * the same function (parity figures in tests/test_fqgan.c and the GPU parity harness,
+ * tests/gpu/parity_fqgan.c).
  *
  * A model is not thread-safe: one encode or decode at a time per facet_fqgan (its activation
  * buffers are shared). The CPU backend parallelises with OpenMP (omp_get_max_threads() at load)

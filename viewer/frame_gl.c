@@ -75,6 +75,7 @@ facet_status facet_frame_gl_create(facet_frame_gl *frame) {
 }
 
 void facet_frame_gl_destroy(facet_frame_gl *frame) {
+    if (frame->before_respecify) frame->before_respecify(frame->before_respecify_user);
     if (frame->texture) glDeleteTextures(1, &frame->texture);
     if (frame->vao) glDeleteVertexArrays(1, &frame->vao);
     if (frame->program) glDeleteProgram(frame->program);
@@ -82,11 +83,17 @@ void facet_frame_gl_destroy(facet_frame_gl *frame) {
 }
 
 facet_status facet_frame_gl_resize(facet_frame_gl *frame, int width, int height) {
-    if (frame->width == width && frame->height == height) return FACET_OK;
+    if (!facet_texture_storage_differs(&frame->storage, width, height, FACET_FRAME_GL_FORMAT))
+        return FACET_OK;
+    if (frame->before_respecify) frame->before_respecify(frame->before_respecify_user);
     glBindTexture(GL_TEXTURE_2D, frame->texture);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
-    if (glGetError() != GL_NO_ERROR)
+    glTexImage2D(GL_TEXTURE_2D, 0, FACET_FRAME_GL_FORMAT, width, height, 0, GL_RGBA,
+                 GL_UNSIGNED_BYTE, NULL);
+    if (glGetError() != GL_NO_ERROR) { /* the storage is undefined now: re-specified next time */
+        facet_texture_storage_specified(&frame->storage, 0, 0, 0);
         return facet_fail(FACET_ERR_OUT_OF_MEMORY, "viewer: no GL texture of %dx%d", width, height);
+    }
+    facet_texture_storage_specified(&frame->storage, width, height, FACET_FRAME_GL_FORMAT);
     frame->width = width;
     frame->height = height;
     return FACET_OK;

@@ -4,6 +4,8 @@
 #ifndef FACET_VIEWER_FRAME_GL_H
 #define FACET_VIEWER_FRAME_GL_H
 
+#include "interop_plan.h"
+
 #include "core/image.h"
 #include "core/status.h"
 
@@ -13,16 +15,26 @@
 extern "C" {
 #endif
 
+/* The texture's internal format. */
+#define FACET_FRAME_GL_FORMAT GL_RGBA8
+
 typedef struct facet_frame_gl {
     GLuint program, vao, texture;
-    int width, height; /* texture size */
+    int width, height;             /* texture size */
+    facet_texture_storage storage; /* what glTexImage2D last made of the texture */
+    /* Called right before the texture's storage is re-specified (glTexImage2D) or the texture is
+     * deleted (NULL: nothing to call). The CUDA-GL interop drops its registration there: a
+     * registration must not outlive the storage it names (viewer/interop_plan.h). */
+    void (*before_respecify)(void *user);
+    void *before_respecify_user;
 } facet_frame_gl;
 
 facet_status facet_frame_gl_create(facet_frame_gl *frame);
 void facet_frame_gl_destroy(facet_frame_gl *frame);
 
 /* Makes the texture width x height (contents undefined until uploaded); no-op when it already is.
- * The CUDA-GL interop path registers this texture after sizing it. */
+ * Otherwise re-specifies its storage (glTexImage2D, after calling before_respecify) and counts
+ * that in `storage`: the CUDA-GL interop registers the texture again when it finds new storage. */
 facet_status facet_frame_gl_resize(facet_frame_gl *frame, int width, int height);
 
 /* Uploads width x height RGBA8 pixels (row-major from the top-left), resizing first. */

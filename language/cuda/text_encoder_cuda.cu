@@ -3,6 +3,7 @@
  * around the per-row functions of language/ops.h that the CPU backend also calls. The weights
  * are copied to the device once, on the first CUDA encode. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "language/ops.h"
 #include "language/text_backend.h"
 
@@ -133,7 +134,7 @@ facet_status cuda_embed(void *ctx, const facet_text_weights *w, const int32_t *i
     }
     FACET_CUDA_CHECK(
         cudaMemcpy(c->ids, ids, (size_t)count * sizeof(int32_t), cudaMemcpyHostToDevice));
-    embed_kernel<<<blocks_for((size_t)count, 64), 64>>>(*w, c->ids, count, width, x);
+    FACET_LAUNCH(embed_kernel, blocks_for((size_t)count, 64), 64)(*w, c->ids, count, width, x);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
@@ -147,7 +148,7 @@ facet_status cuda_linear(void *ctx, const float *x, int rows, int in, const floa
                            &zero, y, out));
     if (b) {
         size_t n = (size_t)rows * out;
-        bias_kernel<<<blocks_for(n, 256), 256>>>(y, b, rows, out);
+        FACET_LAUNCH(bias_kernel, blocks_for(n, 256), 256)(y, b, rows, out);
         FACET_CUDA_CHECK(cudaGetLastError());
     }
     return FACET_OK;
@@ -163,7 +164,7 @@ facet_status cuda_attention(void *ctx, const float *qkv, int count, int width, i
                                          qkv + width, ld, d, qkv, ld, d, &zero, scores, T,
                                          (long long)T * T, heads));
     int rows = heads * T;
-    softmax_kernel<<<blocks_for((size_t)rows, 64), 64>>>(scores, heads, T, causal);
+    FACET_LAUNCH(softmax_kernel, blocks_for((size_t)rows, 64), 64)(scores, heads, T, causal);
     FACET_CUDA_CHECK(cudaGetLastError());
     /* row-major out_h[T, d] = s v_h: column-major out_h^T = v_h^T s^T */
     BLAS_CHECK(cublasSgemmStridedBatched(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, d, T, T, &one,
@@ -175,28 +176,29 @@ facet_status cuda_attention(void *ctx, const float *qkv, int count, int width, i
 facet_status cuda_layernorm(void *ctx, const float *x, const float *residual, int rows, int n,
                             const float *g, const float *b, float eps, float *y) {
     (void)ctx;
-    layernorm_kernel<<<blocks_for((size_t)rows, 64), 64>>>(x, residual, rows, n, g, b, eps, y);
+    FACET_LAUNCH(layernorm_kernel, blocks_for((size_t)rows, 64), 64)
+    (x, residual, rows, n, g, b, eps, y);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
 
 facet_status cuda_activate(void *ctx, float *x, size_t count, int kind) {
     (void)ctx;
-    activate_kernel<<<blocks_for(count, 256), 256>>>(x, count, kind);
+    FACET_LAUNCH(activate_kernel, blocks_for(count, 256), 256)(x, count, kind);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
 
 facet_status cuda_add(void *ctx, float *x, const float *y, size_t count) {
     (void)ctx;
-    add_kernel<<<blocks_for(count, 256), 256>>>(x, y, count);
+    FACET_LAUNCH(add_kernel, blocks_for(count, 256), 256)(x, y, count);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
 
 facet_status cuda_pool(void *ctx, const float *x, int count, int width, int row, float *out) {
     (void)ctx;
-    pool_kernel<<<blocks_for((size_t)width, 128), 128>>>(x, count, width, row, out);
+    FACET_LAUNCH(pool_kernel, blocks_for((size_t)width, 128), 128)(x, count, width, row, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }

@@ -1,6 +1,7 @@
 /* CUDA launchers of the split-sum prefilter (render/prefilter.h): one thread per output texel
  * running the same per-texel functions as the CPU loops, and the device copy of a lighting. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "render/dfg_lut.h"
 #include "render/lighting.h"
 
@@ -82,8 +83,8 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
     cudaError_t err =
         cudaMemcpy(d.area, area, (size_t)dn * dn * sizeof(float), cudaMemcpyHostToDevice);
     if (err == cudaSuccess) {
-        irradiance_kernel<<<blocks_for(dn, threads), threads>>>(
-            device_chain.level[log2_int(size / dn)], d.area, dn, d.out);
+        FACET_LAUNCH(irradiance_kernel, blocks_for(dn, threads), threads)
+        (device_chain.level[log2_int(size / dn)], d.area, dn, d.out);
         err = cudaGetLastError();
     }
     if (err == cudaSuccess)
@@ -110,7 +111,7 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
                              cudaMemcpyHostToDevice);
         }
         if (err != cudaSuccess) break;
-        prefilter_kernel<<<blocks_for(p.size, threads), threads>>>(p, d.out);
+        FACET_LAUNCH(prefilter_kernel, blocks_for(p.size, threads), threads)(p, d.out);
         err = cudaGetLastError();
         if (err == cudaSuccess)
             err =

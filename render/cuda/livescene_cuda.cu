@@ -1,14 +1,22 @@
 /* CUDA launcher of the livescene node: one thread per ray running the same per-ray function as
  * the CPU path (render/livescene_ray.h); the whole sample chain stays in registers and local
- * memory. The weights are copied to the device once, on the first CUDA render. */
+ * memory. The weights are copied to the device once, on the first CUDA render: the copy is made
+ * complete under a lock, then published (state->device), so a thread rendering the same fresh node
+ * at the same time waits for it and never sees a half-made copy. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "render/composite.h"
 #include "render/livescene_state.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 namespace {
+
+/* Serializes the first uploads of livescene nodes (once per node, so it is rarely taken);
+ * state->device is written only under it, complete, with release semantics. */
+pthread_mutex_t upload_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct device_copy {
     facet_livescene_field field; /* the host view with every pointer replaced by its device copy */
@@ -27,13 +35,15 @@ struct frame_params {
     float background[3];
 };
 
-const void *translate(const facet_livescene_model *m, const device_copy *copy, const void *host) {
-    for (int i = 0; i < m->buffer_count; i++)
-        if (m->buffers[i] == host) return copy->buffers[i];
-    return host; /* NULL stays NULL */
+void free_copy(device_copy *copy, int buffer_count) {
+    for (int i = 0; i < buffer_count; i++)
+        if (copy->buffers[i]) cudaFree(copy->buffers[i]);
+    free(copy->buffers);
+    free(copy);
 }
 
-facet_status upload(livescene_state *state, const facet_node *node) {
+/* Makes a complete device copy of the weights into *out; on failure frees what it made. */
+facet_status upload(const livescene_state *state, const facet_node *node, device_copy **out) {
     const facet_livescene_model *m = &state->model;
     device_copy *copy = (device_copy *)calloc(1, sizeof *copy);
     if (!copy) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
@@ -42,7 +52,6 @@ facet_status upload(livescene_state *state, const facet_node *node) {
         free(copy);
         return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    state->device = copy;
     for (int i = 0; i < m->buffer_count; i++) {
         const size_t bytes = m->buffer_info[i].bytes;
         cudaError_t err = cudaMalloc(&copy->buffers[i], bytes);
@@ -50,30 +59,15 @@ facet_status upload(livescene_state *state, const facet_node *node) {
             copy->count++;
             err = cudaMemcpy(copy->buffers[i], m->buffers[i], bytes, cudaMemcpyHostToDevice);
         }
-        if (err != cudaSuccess)
+        if (err != cudaSuccess) {
+            free_copy(copy, m->buffer_count);
+            cudaGetLastError(); /* reported here: not the next launch's error */
             return facet_fail(FACET_ERR_CUDA, "uploading node '%s' to the GPU: tensor '%s': %s",
                               node->name, m->buffer_info[i].name, cudaGetErrorString(err));
+        }
     }
-    facet_livescene_field f = m->field;
-    auto fix_kplanes = [&](facet_kplanes &k) {
-        for (int p = 0; p < facet_kplanes_plane_count(k.dims); p++)
-            k.planes[p] = translate(m, copy, k.planes[p]);
-    };
-    auto fix_mlp = [&](facet_mlp &n) {
-        for (int l = 0; l < n.layers; l++)
-            n.weight[l] = (const float *)translate(m, copy, n.weight[l]);
-        n.bias0 = (const float *)translate(m, copy, n.bias0);
-    };
-    for (int i = 0; i < f.scales; i++) fix_kplanes(f.grids[i]);
-    fix_mlp(f.sigma_net);
-    fix_mlp(f.color_net);
-    for (int i = 0; i < f.proposals; i++) {
-        fix_kplanes(f.proposal_grids[i]);
-        fix_mlp(f.density_net[i]);
-    }
-    fix_kplanes(f.probability_grid);
-    fix_mlp(f.semantic_net);
-    copy->field = f;
+    copy->field = facet_livescene_field_over(m, copy->buffers);
+    *out = copy;
     return FACET_OK;
 }
 
@@ -101,14 +95,16 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
                                                     const facet_ray *rays, int64_t count,
                                                     facet_ray_result *out, float *aux) {
     livescene_state *state = (livescene_state *)node->state;
-    if (!state->device) {
-        facet_status s = upload(state, node);
-        if (s != FACET_OK) {
-            facet_livescene_device_free(state);
-            return s;
-        }
+    device_copy *copy = (device_copy *)__atomic_load_n(&state->device, __ATOMIC_ACQUIRE);
+    if (!copy) {
+        pthread_mutex_lock(&upload_lock);
+        copy = (device_copy *)__atomic_load_n(&state->device, __ATOMIC_ACQUIRE);
+        facet_status s = FACET_OK;
+        if (!copy && (s = upload(state, node, &copy)) == FACET_OK)
+            __atomic_store_n(&state->device, (void *)copy, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&upload_lock);
+        if (s != FACET_OK) return s;
     }
-    const device_copy *copy = (const device_copy *)state->device;
     kappa_vector kappa = {};
     for (int i = 0; i < node->object_count; i++) kappa.values[i] = node->kappa[i];
     frame_params frame;
@@ -118,8 +114,8 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
     for (int c = 0; c < 3; c++) frame.background[c] = scene->background[c];
     const int threads = 128;
     const unsigned blocks = (unsigned)((count + threads - 1) / threads);
-    livescene_kernel<<<blocks, threads>>>(copy->field, state->sampling, kappa, frame, *device_env,
-                                          rays, count, out, aux);
+    FACET_LAUNCH(livescene_kernel, blocks, threads)
+    (copy->field, state->sampling, kappa, frame, *device_env, rays, count, out, aux);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
@@ -127,9 +123,6 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
 extern "C" void facet_livescene_device_free(livescene_state *state) {
     device_copy *copy = (device_copy *)state->device;
     if (!copy) return;
-    for (int i = 0; i < state->model.buffer_count; i++)
-        if (copy->buffers[i]) cudaFree(copy->buffers[i]);
-    free(copy->buffers);
-    free(copy);
+    free_copy(copy, state->model.buffer_count);
     state->device = NULL;
 }

@@ -3,6 +3,8 @@
  * for the plane regularisers and Adam. Host glue: the batch-level terms (mask focal loss,
  * repulsion) on a compact per-ray array, shared with the CPU path. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
+#include "render/adam.h"
 #include "render/livescene_fit.h"
 #include "render/livescene_fit_cuda.h"
 
@@ -26,34 +28,6 @@ namespace {
 struct sample_counts {
     int n[FACET_LS_MAX_LEVELS];
 };
-
-void *device_of(const facet_livescene_model *m, void **device, const void *host) {
-    for (int i = 0; i < m->buffer_count; i++)
-        if (m->buffers[i] == host) return device[i];
-    return NULL;
-}
-
-/* The model's field view with every pointer replaced by the matching device buffer. */
-facet_livescene_field field_on(const facet_livescene_model *m, void **device) {
-    facet_livescene_field f = m->field;
-    for (int s = 0; s < f.scales; s++)
-        for (int p = 0; p < 6; p++)
-            f.grids[s].planes[p] = device_of(m, device, f.grids[s].planes[p]);
-    for (int i = 0; i < f.proposals; i++)
-        for (int p = 0; p < 6; p++)
-            f.proposal_grids[i].planes[p] = device_of(m, device, f.proposal_grids[i].planes[p]);
-    for (int p = 0; p < 3; p++)
-        f.probability_grid.planes[p] = device_of(m, device, f.probability_grid.planes[p]);
-    facet_mlp *mlps[3 + FACET_LS_MAX_PROPOSALS] = {&f.sigma_net, &f.color_net, &f.semantic_net};
-    int n = 3;
-    for (int i = 0; i < f.proposals; i++) mlps[n++] = &f.density_net[i];
-    for (int k = 0; k < n; k++) {
-        for (int l = 0; l < mlps[k]->layers; l++)
-            mlps[k]->weight[l] = (const float *)device_of(m, device, mlps[k]->weight[l]);
-        mlps[k]->bias0 = (const float *)device_of(m, device, mlps[k]->bias0);
-    }
-    return f;
-}
 
 __global__ void forward_kernel(facet_livescene_field f, int levels, sample_counts samples,
                                float anneal, unsigned long long seed, int step, int batch,
@@ -101,15 +75,12 @@ __global__ void regularizer_kernel(const float *plane, float *grad, facet_ls_pla
     if (loss != 0.0f) atomicAdd(sum, (double)loss);
 }
 
-/* torch.optim.Adam with bias correction, eps 1e-12 (as the CPU path). */
+/* Adam (render/adam.h) over one buffer. */
 __global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
                             float c1, float c2) {
     const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= n) return;
-    const float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-12f;
-    m[e] = beta1 * m[e] + (1.0f - beta1) * g[e];
-    v[e] = beta2 * v[e] + (1.0f - beta2) * g[e] * g[e];
-    p[e] -= lr * (m[e] / c1) / (sqrtf(v[e] / c2) + eps);
+    facet_adam_element(&p[e], g[e], &m[e], &v[e], lr, c1, c2);
 }
 
 const facet_kplanes *task_grid(const facet_livescene_field *f, const facet_ls_plane_task *t) {
@@ -179,8 +150,8 @@ extern "C" facet_status facet_ls_cuda_trainer_create(facet_ls_cuda_trainer **out
         facet_ls_cuda_trainer_free(t);
         return s;
     }
-    t->field = field_on(model, t->params);
-    t->grad_field = field_on(model, t->grads);
+    t->field = facet_livescene_field_over(model, t->params);
+    t->grad_field = facet_livescene_field_over(model, t->grads);
     *out = t;
     return FACET_OK;
 }
@@ -199,8 +170,8 @@ extern "C" facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t,
     for (int i = 0; i < t->buffers; i++)
         FACET_CUDA_CHECK(cudaMemset(t->grads[i], 0, m->buffer_info[i].count * sizeof(float)));
     FACET_CUDA_CHECK(cudaMemset(t->sums, 0, 3 * sizeof(double)));
-    forward_kernel<<<blocks(t->batch, threads), threads>>>(
-        t->field, levels, counts, anneal, seed, step, t->batch, t->inputs, t->rays, t->terms);
+    FACET_LAUNCH(forward_kernel, blocks(t->batch, threads), threads)
+    (t->field, levels, counts, anneal, seed, step, t->batch, t->inputs, t->rays, t->terms);
     FACET_CUDA_CHECK(cudaGetLastError());
     FACET_CUDA_CHECK(cudaMemcpy(t->host_terms, t->terms, (size_t)t->batch * sizeof *t->host_terms,
                                 cudaMemcpyDeviceToHost));
@@ -208,8 +179,8 @@ extern "C" facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t,
                                              classes, w, seed, step, mse);
     FACET_CUDA_CHECK(cudaMemcpy(t->terms, t->host_terms, (size_t)t->batch * sizeof *t->terms,
                                 cudaMemcpyHostToDevice));
-    backward_kernel<<<blocks(t->batch, threads), threads>>>(
-        t->field, t->grad_field, levels, t->batch, *w, t->rays, t->terms, t->sums);
+    FACET_LAUNCH(backward_kernel, blocks(t->batch, threads), threads)
+    (t->field, t->grad_field, levels, t->batch, *w, t->rays, t->terms, t->sums);
     FACET_CUDA_CHECK(cudaGetLastError());
     facet_ls_plane_task tasks[FACET_LS_MAX_REG_PLANES];
     const int n = facet_ls_regularizer_planes(&m->field, w, tasks);
@@ -217,18 +188,18 @@ extern "C" facet_status facet_ls_cuda_step(facet_ls_cuda_trainer *t,
         const facet_kplanes *k = task_grid(&t->field, &tasks[i]);
         const facet_kplanes *g = task_grid(&t->grad_field, &tasks[i]);
         const int64_t count = (int64_t)tasks[i].reg.h * tasks[i].reg.w * tasks[i].reg.c;
-        regularizer_kernel<<<blocks(count, 256), 256>>>((const float *)k->planes[tasks[i].plane],
-                                                        (float *)g->planes[tasks[i].plane],
-                                                        tasks[i].reg, t->sums + 2);
+        FACET_LAUNCH(regularizer_kernel, blocks(count, 256), 256)
+        ((const float *)k->planes[tasks[i].plane], (float *)g->planes[tasks[i].plane], tasks[i].reg,
+         t->sums + 2);
     }
     FACET_CUDA_CHECK(cudaGetLastError());
-    const float c1 = 1.0f - powf(0.9f, (float)(step + 1)),
-                c2 = 1.0f - powf(0.999f, (float)(step + 1));
+    float c[2];
+    facet_adam_corrections(step, c);
     for (int i = 0; i < t->buffers; i++) {
         const int64_t count = (int64_t)m->buffer_info[i].count;
-        adam_kernel<<<blocks(count, 256), 256>>>((float *)t->params[i], (const float *)t->grads[i],
-                                                 (float *)t->adam_m[i], (float *)t->adam_v[i],
-                                                 count, lr, c1, c2);
+        FACET_LAUNCH(adam_kernel, blocks(count, 256), 256)
+        ((float *)t->params[i], (const float *)t->grads[i], (float *)t->adam_m[i],
+         (float *)t->adam_v[i], count, lr, c[0], c[1]);
     }
     FACET_CUDA_CHECK(cudaGetLastError());
     double sums[3];
@@ -252,5 +223,14 @@ extern "C" facet_status facet_ls_cuda_download(facet_ls_cuda_trainer *t,
         if (adam_v)
             FACET_CUDA_CHECK(cudaMemcpy(adam_v[i], t->adam_v[i], bytes, cudaMemcpyDeviceToHost));
     }
+    return FACET_OK;
+}
+
+extern "C" facet_status facet_ls_cuda_download_gradients(const facet_ls_cuda_trainer *t,
+                                                         void **grads) {
+    for (int i = 0; i < t->buffers; i++)
+        FACET_CUDA_CHECK(cudaMemcpy(grads[i], t->grads[i],
+                                    t->model->buffer_info[i].count * sizeof(float),
+                                    cudaMemcpyDeviceToHost));
     return FACET_OK;
 }

@@ -1,15 +1,145 @@
 /* CUDA renderer: the same per-pixel functions as render.c (camera.h, composite.h, envmap.h) in thin
  * kernels: primary rays for every pixel, each node's render_cuda on that ray batch, then one
- * compositing kernel. Everything stays on the device until the final image is copied back. */
+ * compositing kernel. Everything stays on the device until the final image is copied back. The
+ * environment map's texels are copied to the device once per map, not per frame (env_cache). */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "render/composite.h"
 #include "render/render.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 namespace {
 
 enum { MAX_NODES = 16 };
+
+/* ---- env_cache: the environment map's texels on the device --------------------------------------
+ * A 2k HDRI is 24 MB; it was copied to the device for every frame. Now each scene's map is copied
+ * once and kept while the scene shows it. An entry is keyed by the scene (its address) and the
+ * identity of its map: the host texel buffer, the size, the path and a fingerprint of sampled
+ * texels (a map replaced through facet_scene_set_environment has a new buffer; the fingerprint
+ * and path guard against a new map that reuses a freed one's address). Rotation and strength are
+ * not texels: they travel in the view and need no upload. A scene whose map changed drops its old
+ * copy (at once, or when the last render using it ends). The scene graph has no hook for a render
+ * cache, so a freed scene's copy stays until it is the least recently used of more than
+ * ENV_CACHE_SCENES entries; an entry in use by a render is never freed. */
+enum { ENV_CACHE_SCENES = 4 };
+
+struct env_entry {
+    const facet_scene *scene; /* NULL once replaced (freed by its last user) */
+    const float *host;
+    int width, height;
+    uint64_t fingerprint;
+    char *path;
+    float *device;
+    int users;
+    unsigned long long last_use;
+    env_entry *next;
+};
+
+pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
+env_entry *env_head;
+unsigned long long env_clock;
+
+/* FNV-1a over the bits of up to 4096 texel values spread over the map. */
+uint64_t env_fingerprint(const facet_envmap_view *env) {
+    const size_t count = (size_t)env->width * env->height * 3;
+    const size_t step = count > 4096 ? count / 4096 : 1;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < count; i += step) {
+        uint32_t bits;
+        memcpy(&bits, &env->rgb[i], sizeof bits);
+        h = (h ^ bits) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Called with env_lock held. */
+void env_unlink_free(env_entry *entry) {
+    for (env_entry **p = &env_head; *p; p = &(*p)->next)
+        if (*p == entry) {
+            *p = entry->next;
+            break;
+        }
+    cudaFree(entry->device);
+    free(entry->path);
+    free(entry);
+}
+
+/* The device copy of the scene's environment texels, uploaded if the scene has none for its
+ * present map; *out holds one use until env_release. */
+facet_status env_acquire(const facet_scene *scene, env_entry **out) {
+    const facet_envmap_view *env = &scene->environment.view;
+    const char *path = scene->environment.path ? scene->environment.path : "";
+    const uint64_t fingerprint = env_fingerprint(env);
+    pthread_mutex_lock(&env_lock);
+    env_entry *found = NULL;
+    for (env_entry *e = env_head, *next; e; e = next) {
+        next = e->next;
+        if (e->scene != scene) continue;
+        if (e->host == env->rgb && e->width == env->width && e->height == env->height &&
+            e->fingerprint == fingerprint && !strcmp(e->path, path)) {
+            found = e;
+        } else { /* the scene shows another map now */
+            e->scene = NULL;
+            if (!e->users) env_unlink_free(e);
+        }
+    }
+    if (!found) {
+        const size_t bytes = (size_t)env->width * env->height * 3 * sizeof(float);
+        env_entry *e = (env_entry *)calloc(1, sizeof *e);
+        char *copy = e ? strdup(path) : NULL;
+        cudaError_t err = e && copy ? cudaMalloc(&e->device, bytes) : cudaErrorMemoryAllocation;
+        if (err == cudaSuccess)
+            err = cudaMemcpy(e->device, env->rgb, bytes, cudaMemcpyHostToDevice);
+        if (err != cudaSuccess) {
+            if (e) cudaFree(e->device);
+            free(copy);
+            free(e);
+            cudaGetLastError(); /* reported here: not the next launch's error */
+            pthread_mutex_unlock(&env_lock);
+            return facet_fail(FACET_ERR_CUDA,
+                              "copying the environment map '%s' (%dx%d) to the "
+                              "GPU: %s",
+                              path, env->width, env->height, cudaGetErrorString(err));
+        }
+        e->scene = scene;
+        e->host = env->rgb;
+        e->width = env->width;
+        e->height = env->height;
+        e->fingerprint = fingerprint;
+        e->path = copy;
+        e->next = env_head;
+        env_head = found = e;
+    }
+    found->users++;
+    found->last_use = ++env_clock;
+    /* at most ENV_CACHE_SCENES entries: the least recently used idle ones go */
+    for (;;) {
+        int entries = 0;
+        env_entry *oldest = NULL;
+        for (env_entry *e = env_head; e; e = e->next) {
+            entries++;
+            if (!e->users && (!oldest || e->last_use < oldest->last_use)) oldest = e;
+        }
+        if (entries <= ENV_CACHE_SCENES || !oldest) break;
+        env_unlink_free(oldest);
+    }
+    pthread_mutex_unlock(&env_lock);
+    *out = found;
+    return FACET_OK;
+}
+
+void env_release(env_entry *entry) {
+    if (!entry) return;
+    pthread_mutex_lock(&env_lock);
+    if (--entry->users == 0 && !entry->scene) env_unlink_free(entry);
+    pthread_mutex_unlock(&env_lock);
+}
 
 struct node_results {
     const facet_ray_result *results[MAX_NODES]; /* per node: one result per pixel */
@@ -59,30 +189,28 @@ facet_status check_scene(const facet_scene *scene) {
 
 /* Renders `camera`'s pixels (or, with camera NULL, the `pixels` host rays `host_rays`) into device
  * buffers: d_rgba [pixels][4] (required), d_aux (per node [pixels][node channels], contiguous
- * node after node; NULL: none), d_depth [pixels] (NULL: none). Allocates and frees its own rays,
- * node results and environment copy. */
+ * node after node; NULL: none), d_depth [pixels] (NULL: none). Allocates and frees its own rays
+ * and node results; the environment's texels come from env_cache. */
 facet_status render_on_device(const facet_scene *scene, const facet_camera *camera,
                               const facet_ray *host_rays, int64_t pixels, float exposure,
                               float *d_rgba, float *d_aux, float *d_depth) {
     const int nodes = scene->node_count;
     facet_ray *d_rays = NULL;
     facet_ray_result *d_results = NULL;
-    float *d_env = NULL;
+    env_entry *env_copy = NULL;
     facet_envmap_view env = scene->environment.view;
     facet_status s = FACET_OK;
+    if (scene->has_environment) {
+        if ((s = env_acquire(scene, &env_copy)) != FACET_OK) return s;
+        env.rgb = env_copy->device;
+    }
     cudaError_t err = cudaMalloc(&d_rays, (size_t)pixels * sizeof *d_rays);
     if (err == cudaSuccess && nodes)
         err = cudaMalloc(&d_results, (size_t)pixels * nodes * sizeof *d_results);
-    if (err == cudaSuccess && scene->has_environment) {
-        size_t env_bytes = (size_t)env.width * env.height * 3 * sizeof(float);
-        err = cudaMalloc(&d_env, env_bytes);
-        if (err == cudaSuccess) err = cudaMemcpy(d_env, env.rgb, env_bytes, cudaMemcpyHostToDevice);
-        env.rgb = d_env;
-    }
     if (err == cudaSuccess && camera) {
         dim3 block(16, 16);
         dim3 grid((camera->width + 15) / 16, (camera->height + 15) / 16);
-        primary_rays_kernel<<<grid, block>>>(*camera, d_rays);
+        FACET_LAUNCH(primary_rays_kernel, grid, block)(*camera, d_rays);
         err = cudaGetLastError();
     } else if (err == cudaSuccess) {
         err =
@@ -104,14 +232,14 @@ facet_status render_on_device(const facet_scene *scene, const facet_camera *came
         const int threads = 256;
         float3 color =
             make_float3(scene->background[0], scene->background[1], scene->background[2]);
-        composite_kernel<<<(unsigned)((pixels + threads - 1) / threads), threads>>>(
-            pixels, d_rays, results, scene->background_mode, color, env, exp2f(exposure), d_rgba,
-            d_depth);
+        FACET_LAUNCH(composite_kernel, (unsigned)((pixels + threads - 1) / threads), threads)
+        (pixels, d_rays, results, scene->background_mode, color, env, exp2f(exposure), d_rgba,
+         d_depth);
         err = cudaGetLastError();
     }
     cudaFree(d_rays);
     cudaFree(d_results);
-    cudaFree(d_env);
+    env_release(env_copy);
     if (err != cudaSuccess && s == FACET_OK)
         s = facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
                        cudaGetErrorString(err));

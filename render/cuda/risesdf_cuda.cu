@@ -1,9 +1,11 @@
 /* CUDA launcher of the risesdf node: one thread per ray running the same per-ray function as the
  * CPU path (render/risesdf_ray.h for "sphere_trace", render/risesdf_volume.h for "volume"). The
  * weights (and in volume mode the occupancy bits) are copied to the device once (the host arena
- * mirrored, pointers rebased); the lighting is prefiltered on the device on first use of an
- * environment and copied once per lighting. */
+ * mirrored, pointers rebased) into a copy that is published (state->device) only when complete; a
+ * failed upload frees it and the next render tries again. The lighting is prefiltered on the
+ * device on first use of an environment and copied once per lighting. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "render/risesdf_state.h"
 
 #include <stdlib.h>
@@ -44,6 +46,15 @@ void rebase_mlp(facet_risesdf_mlp *m, const void *host, void *device) {
     }
 }
 
+void free_copy(device_copy *copy) {
+    if (copy->has_lighting) facet_lighting_device_free(&copy->lighting);
+    if (copy->weights) cudaFree(copy->weights);
+    if (copy->occupied) cudaFree(copy->occupied);
+    free(copy);
+}
+
+/* Fills `copy` (zeroed) with device copies of the weights and occupancy bits; on failure the
+ * caller frees it with free_copy. */
 facet_status upload_weights(const risesdf_state *state, device_copy *copy) {
     FACET_CUDA_CHECK(cudaMalloc(&copy->weights, state->model.memory_bytes));
     FACET_CUDA_CHECK(cudaMemcpy(copy->weights, state->model.memory, state->model.memory_bytes,
@@ -80,12 +91,15 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
         facet_lighting_sync(&state->lighting, scene, &state->lighting_options, FACET_DEVICE_CUDA);
     device_copy *copy = (device_copy *)state->device;
     if (s == FACET_OK && !copy) {
-        copy = (device_copy *)calloc(1, sizeof *copy);
-        if (!copy) {
+        /* built aside and published only when complete: a failure leaves no half-made copy */
+        device_copy *fresh = (device_copy *)calloc(1, sizeof *fresh);
+        if (!fresh) {
             s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        } else if ((s = upload_weights(state, fresh)) != FACET_OK) {
+            free_copy(fresh);
+            cudaGetLastError(); /* reported here: not the next launch's error */
         } else {
-            state->device = copy;
-            s = upload_weights(state, copy);
+            state->device = copy = fresh;
         }
     }
     if (s == FACET_OK && (!copy->has_lighting || copy->serial != state->lighting->serial)) {
@@ -95,17 +109,24 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
         if (s == FACET_OK) {
             copy->has_lighting = 1;
             copy->serial = state->lighting->serial;
+        } else {
+            cudaGetLastError(); /* the weights stay; the next render uploads the lighting again */
         }
+    }
+    facet_risesdf_ray_params params = {};
+    facet_lighting_view light = {};
+    if (s == FACET_OK) { /* read under the lock: another thread may be replacing the lighting */
+        params = copy->params;
+        light = copy->lighting.view;
     }
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;
     const int threads = 128;
     const unsigned blocks = (unsigned)((count + threads - 1) / threads);
-    if (copy->params.mode == FACET_RISESDF_MODE_VOLUME)
-        risesdf_volume_kernel<<<blocks, threads>>>(copy->params, copy->lighting.view, rays, count,
-                                                   out);
+    if (params.mode == FACET_RISESDF_MODE_VOLUME)
+        FACET_LAUNCH(risesdf_volume_kernel, blocks, threads)(params, light, rays, count, out);
     else
-        risesdf_kernel<<<blocks, threads>>>(copy->params, copy->lighting.view, rays, count, out);
+        FACET_LAUNCH(risesdf_kernel, blocks, threads)(params, light, rays, count, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
@@ -113,9 +134,6 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
 extern "C" void facet_risesdf_device_free(risesdf_state *state) {
     device_copy *copy = (device_copy *)state->device;
     if (!copy) return;
-    if (copy->has_lighting) facet_lighting_device_free(&copy->lighting);
-    if (copy->weights) cudaFree(copy->weights);
-    if (copy->occupied) cudaFree(copy->occupied);
-    free(copy);
+    free_copy(copy);
     state->device = NULL;
 }

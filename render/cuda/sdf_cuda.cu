@@ -2,6 +2,7 @@
  * path (render/sdf_ray.h). The node's lighting is prefiltered on the device (first use of an
  * environment) and copied to the device once per lighting. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "render/sdf_state.h"
 
 #include <stdlib.h>
@@ -49,8 +50,8 @@ extern "C" facet_status facet_sdf_render_cuda(const facet_node *node, const face
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;
     const int threads = 128;
-    sdf_kernel<<<(unsigned)((count + threads - 1) / threads), threads>>>(
-        state->params, ((device_copy *)state->device)->lighting.view, rays, count, out);
+    FACET_LAUNCH(sdf_kernel, (unsigned)((count + threads - 1) / threads), threads)
+    (state->params, ((device_copy *)state->device)->lighting.view, rays, count, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }

@@ -14,6 +14,7 @@
  * converted once (a bf16 copy of the parameter pack), activations on the fly before each
  * product. Memory is allocated at load for max_batch images and reported. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
@@ -124,7 +125,7 @@ facet_status cuda_prepare(fqgan_backend *be, const float *params, size_t count) 
     if (c->precision != FACET_FQGAN_CUDA_BF16) return FACET_OK;
     facet_status s = cuda_alloc(be, count * sizeof(__nv_bfloat16), (void **)&c->params16);
     if (s != FACET_OK) return s;
-    to_bf16_kernel<<<blocks_for(count), THREADS>>>(params, count, c->params16);
+    FACET_LAUNCH(to_bf16_kernel, blocks_for(count), THREADS)(params, count, c->params16);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -152,7 +153,7 @@ facet_status operand(cuda_backend *c, const float *p, size_t count, int slot, co
     if (count > c->operand_elems)
         return facet_fail(FACET_ERR_INTERNAL, "bf16 operand of %zu elements exceeds the workspace",
                           count);
-    to_bf16_kernel<<<blocks_for(count), THREADS>>>(p, count, c->operand16[slot]);
+    FACET_LAUNCH(to_bf16_kernel, blocks_for(count), THREADS)(p, count, c->operand16[slot]);
     LAUNCH_CHECK();
     *out = c->operand16[slot];
     return FACET_OK;
@@ -221,8 +222,8 @@ facet_status cuda_conv(fqgan_backend *be, const fqgan_conv *conv, const float *x
     if (conv->mode == FQGAN_CONV_UPSAMPLE) ho = 2 * h, wo = 2 * w;
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const int k = conv->cin * conv->k * conv->k;
-    bias_init_kernel<<<blocks_for((size_t)batch * conv->cout * hw_out), THREADS>>>(
-        y, conv->b, add, batch, conv->cout, hw_out);
+    FACET_LAUNCH(bias_init_kernel, blocks_for((size_t)batch * conv->cout * hw_out), THREADS)
+    (y, conv->b, add, batch, conv->cout, hw_out);
     LAUNCH_CHECK();
     const void *wt;
     facet_status s = operand(c, conv->w, (size_t)conv->cout * k, 0, &wt);
@@ -242,12 +243,10 @@ facet_status cuda_conv(fqgan_backend *be, const fqgan_conv *conv, const float *x
     for (int b = 0; b < batch; b++) {
         const float *xb = x + (size_t)b * conv->cin * hw_in;
         const unsigned grid = blocks_for((size_t)k * hw_out);
-        if (bf16)
-            im2col_kernel<__nv_bfloat16><<<grid, THREADS>>>(xb, conv->cin, h, w, conv->mode, ho, wo,
-                                                            (__nv_bfloat16 *)c->col);
-        else
-            im2col_kernel<float>
-                <<<grid, THREADS>>>(xb, conv->cin, h, w, conv->mode, ho, wo, (float *)c->col);
+        if (bf16) FACET_LAUNCH(im2col_kernel<__nv_bfloat16>, grid, THREADS)
+        (xb, conv->cin, h, w, conv->mode, ho, wo, (__nv_bfloat16 *)c->col);
+        else FACET_LAUNCH(im2col_kernel<float>, grid, THREADS)(xb, conv->cin, h, w, conv->mode, ho,
+                                                               wo, (float *)c->col);
         LAUNCH_CHECK();
         s = gemm(c, false, false, conv->cout, (int)hw_out, k, 1.0f, wt, k, 0, c->col, (int)hw_out,
                  0, 1.0f, y + (size_t)b * conv->cout * hw_out, (int)hw_out, 0, 1);
@@ -317,14 +316,15 @@ facet_status cuda_group_norm(fqgan_backend *be, const fqgan_norm *norm, const fl
     FACET_CUDA_CHECK(cudaMemsetAsync(c->stats, 0, sizeof(double) * 2 * batch * FQGAN_GROUPS));
     size_t slices = (count + THREADS * 8 - 1) / (THREADS * 8);
     if (slices > 1024) slices = 1024;
-    group_stats_kernel<<<dim3((unsigned)slices, (unsigned)(batch * FQGAN_GROUPS)), THREADS>>>(
-        x, count, c->stats);
+    FACET_LAUNCH(group_stats_kernel, dim3((unsigned)slices, (unsigned)(batch * FQGAN_GROUPS)),
+                 THREADS)
+    (x, count, c->stats);
     LAUNCH_CHECK();
-    group_coef_kernel<<<(batch * norm->channels + THREADS - 1) / THREADS, THREADS>>>(
-        c->stats, count, norm->gamma, norm->beta, batch, norm->channels, c->coef);
+    FACET_LAUNCH(group_coef_kernel, (batch * norm->channels + THREADS - 1) / THREADS, THREADS)
+    (c->stats, count, norm->gamma, norm->beta, batch, norm->channels, c->coef);
     LAUNCH_CHECK();
     const size_t n = (size_t)batch * norm->channels * hw;
-    norm_apply_kernel<<<blocks_for(n), THREADS>>>(x, c->coef, (size_t)hw, n, swish, y);
+    FACET_LAUNCH(norm_apply_kernel, blocks_for(n), THREADS)(x, c->coef, (size_t)hw, n, swish, y);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -357,8 +357,8 @@ facet_status cuda_layer_norm(fqgan_backend *be, const fqgan_norm *norm, const fl
                              float *y) {
     (void)be;
     const int warps = THREADS / 32;
-    layer_norm_kernel<<<(rows + warps - 1) / warps, THREADS>>>(x, rows, norm->channels, norm->gamma,
-                                                               norm->beta, y);
+    FACET_LAUNCH(layer_norm_kernel, (rows + warps - 1) / warps, THREADS)
+    (x, rows, norm->channels, norm->gamma, norm->beta, y);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -424,7 +424,7 @@ facet_status cuda_spatial_attention(fqgan_backend *be, const float *qkv, int bat
         s = gemm(c, true, false, hw, hw, ch, scale, qb, hw, 0, kb, hw, 0, 0.0f, c->scores, hw, 0,
                  1);
         if (s != FACET_OK) return s;
-        softmax_kernel<<<hw, THREADS>>>(c->scores, hw);
+        FACET_LAUNCH(softmax_kernel, hw, THREADS)(c->scores, hw);
         LAUNCH_CHECK();
         s = operand(c, c->scores, (size_t)hw * hw, 0, &ps);
         if (s != FACET_OK) return s;
@@ -454,7 +454,7 @@ facet_status cuda_token_attention(fqgan_backend *be, const float *qkv, int batch
         s = gemm(c, false, true, len, len, dh, scale, qb, ld, dh, kb, ld, dh, 0.0f, c->scores, len,
                  (long long)len * len, heads);
         if (s != FACET_OK) return s;
-        softmax_kernel<<<heads * len, THREADS>>>(c->scores, len);
+        FACET_LAUNCH(softmax_kernel, heads * len, THREADS)(c->scores, len);
         LAUNCH_CHECK();
         s = operand(c, c->scores, (size_t)heads * len * len, 0, &ps);
         if (s != FACET_OK) return s;
@@ -488,8 +488,8 @@ __global__ void transpose_kernel(const float *in, const float *pos, int batch, i
 facet_status cuda_to_tokens(fqgan_backend *be, const float *x, const float *pos, int batch, int ch,
                             int len, float *t) {
     (void)be;
-    transpose_kernel<<<blocks_for((size_t)batch * ch * len), THREADS>>>(x, pos, batch, ch, len, 1,
-                                                                        t);
+    FACET_LAUNCH(transpose_kernel, blocks_for((size_t)batch * ch * len), THREADS)
+    (x, pos, batch, ch, len, 1, t);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -497,8 +497,8 @@ facet_status cuda_to_tokens(fqgan_backend *be, const float *x, const float *pos,
 facet_status cuda_from_tokens(fqgan_backend *be, const float *t, int batch, int ch, int len,
                               float *x) {
     (void)be;
-    transpose_kernel<<<blocks_for((size_t)batch * ch * len), THREADS>>>(t, NULL, batch, ch, len, 0,
-                                                                        x);
+    FACET_LAUNCH(transpose_kernel, blocks_for((size_t)batch * ch * len), THREADS)
+    (t, NULL, batch, ch, len, 0, x);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -522,7 +522,8 @@ facet_status cuda_linear(fqgan_backend *be, const fqgan_linear *l, const float *
                          int gelu, int accumulate, float *y) {
     cuda_backend *c = cu(be);
     const size_t n = (size_t)rows * l->out;
-    linear_init_kernel<<<blocks_for(n), THREADS>>>(y, l->b, (size_t)rows, l->out, accumulate);
+    FACET_LAUNCH(linear_init_kernel, blocks_for(n), THREADS)
+    (y, l->b, (size_t)rows, l->out, accumulate);
     LAUNCH_CHECK();
     const void *xs, *ws;
     facet_status s = operand(c, x, (size_t)rows * l->in, 1, &xs);
@@ -532,7 +533,7 @@ facet_status cuda_linear(fqgan_backend *be, const fqgan_linear *l, const float *
                  l->out, 0, 1);
     if (s != FACET_OK) return s;
     if (gelu) {
-        gelu_kernel<<<blocks_for(n), THREADS>>>(y, n);
+        FACET_LAUNCH(gelu_kernel, blocks_for(n), THREADS)(y, n);
         LAUNCH_CHECK();
     }
     return FACET_OK;
@@ -604,8 +605,8 @@ facet_status cuda_quantize(fqgan_backend *be, const float *z, int batch, int dim
         return facet_fail(FACET_ERR_UNSUPPORTED, "CUDA quantisation supports codebook_dim <= %d",
                           QUANT_MAX_DIM);
     const int pixels = batch * hw;
-    quantize_kernel<<<(pixels + QUANT_PIXELS - 1) / QUANT_PIXELS, THREADS>>>(
-        z, pixels, dim, hw, codebook, count, indices);
+    FACET_LAUNCH(quantize_kernel, (pixels + QUANT_PIXELS - 1) / QUANT_PIXELS, THREADS)
+    (z, pixels, dim, hw, codebook, count, indices);
     LAUNCH_CHECK();
     return FACET_OK;
 }
@@ -624,8 +625,8 @@ __global__ void embed_kernel(const uint16_t *indices, int batch, int hw, const f
 facet_status cuda_embed(fqgan_backend *be, const uint16_t *indices, int batch, int hw,
                         const float *codebook, int dim, int offset, int channels, float *y) {
     (void)be;
-    embed_kernel<<<blocks_for((size_t)batch * hw * dim), THREADS>>>(indices, batch, hw, codebook,
-                                                                    dim, offset, channels, y);
+    FACET_LAUNCH(embed_kernel, blocks_for((size_t)batch * hw * dim), THREADS)
+    (indices, batch, hw, codebook, dim, offset, channels, y);
     LAUNCH_CHECK();
     return FACET_OK;
 }

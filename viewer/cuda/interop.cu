@@ -1,6 +1,8 @@
 /* CUDA-GL interop for the viewer (viewer/interop.h): render on the device, convert to display
- * bytes there, copy into the GL texture's array. */
+ * bytes there, copy into the GL texture's array. The texture is shared with the CPU path, which
+ * re-specifies it for images of other sizes; the registration follows viewer/interop_plan.h. */
 #include "core/cuda/check.h"
+#include "core/cuda/launch.h"
 #include "viewer/interop.h"
 
 #include <cuda_gl_interop.h>
@@ -9,10 +11,11 @@
 
 struct facet_interop {
     facet_frame_gl *frame;
-    cudaGraphicsResource_t resource; /* the registered texture, NULL before the first render */
-    int width, height;               /* registered size */
-    float *d_rgba;                   /* width * height * 4 linear floats */
-    unsigned char *d_bytes;          /* width * height * 4 display bytes */
+    cudaGraphicsResource_t resource;         /* the registered texture, NULL when none */
+    facet_interop_registration registration; /* the texture storage `resource` names */
+    int width, height;                       /* size of the device buffers */
+    float *d_rgba;                           /* width * height * 4 linear floats */
+    unsigned char *d_bytes;                  /* width * height * 4 display bytes */
 };
 
 namespace {
@@ -27,34 +30,64 @@ facet_status cuda_failure(cudaError_t err, const char *what) {
                       cudaGetErrorString(err));
 }
 
-void release(facet_interop *io) {
+void unregister(facet_interop *io) {
     if (io->resource) cudaGraphicsUnregisterResource(io->resource);
+    io->resource = NULL;
+    facet_interop_unregistered(&io->registration);
+}
+
+/* frame_gl's before_respecify: the texture's storage is about to be replaced (by the CPU path's
+ * upload of an image of another size) or deleted, so the registration goes first. */
+void before_respecify(void *user) {
+    unregister((facet_interop *)user);
+}
+
+void release(facet_interop *io) {
+    unregister(io);
     cudaFree(io->d_rgba);
     cudaFree(io->d_bytes);
-    io->resource = NULL;
     io->d_rgba = NULL;
     io->d_bytes = NULL;
     io->width = io->height = 0;
 }
 
-/* Sizes the texture and the device buffers to width x height and registers the texture. */
-facet_status resize(facet_interop *io, int width, int height) {
-    if (io->resource && io->width == width && io->height == height) return FACET_OK;
-    release(io);
-    facet_status s = facet_frame_gl_resize(io->frame, width, height);
-    if (s != FACET_OK) return s;
-    const size_t pixels = (size_t)width * height;
-    cudaError_t err = cudaMalloc(&io->d_rgba, pixels * 4 * sizeof(float));
-    if (err == cudaSuccess) err = cudaMalloc(&io->d_bytes, pixels * 4);
-    if (err == cudaSuccess)
-        err = cudaGraphicsGLRegisterImage(&io->resource, io->frame->texture, GL_TEXTURE_2D,
-                                          cudaGraphicsRegisterFlagsWriteDiscard);
-    if (err != cudaSuccess) {
-        release(io);
-        return cuda_failure(err, "registering the image texture");
+/* Sizes the device buffers and the texture to width x height, and makes the registration name the
+ * texture's current storage (viewer/interop_plan.h): registered again after every
+ * re-specification, whichever path made it. */
+facet_status prepare(facet_interop *io, int width, int height) {
+    if (io->width != width || io->height != height) {
+        cudaFree(io->d_rgba);
+        cudaFree(io->d_bytes);
+        io->d_rgba = NULL;
+        io->d_bytes = NULL;
+        io->width = io->height = 0;
+        const size_t pixels = (size_t)width * height;
+        cudaError_t err = cudaMalloc(&io->d_rgba, pixels * 4 * sizeof(float));
+        if (err == cudaSuccess) err = cudaMalloc(&io->d_bytes, pixels * 4);
+        if (err != cudaSuccess) {
+            release(io);
+            return cuda_failure(err, "allocating the frame buffers");
+        }
+        io->width = width;
+        io->height = height;
     }
-    io->width = width;
-    io->height = height;
+    const facet_interop_actions plan = facet_interop_plan(&io->registration, &io->frame->storage,
+                                                          width, height, FACET_FRAME_GL_FORMAT);
+    if (plan.unregister) unregister(io);
+    if (plan.respecify) {
+        facet_status s = facet_frame_gl_resize(io->frame, width, height);
+        if (s != FACET_OK) return s;
+    }
+    if (plan.reregister) {
+        cudaError_t err =
+            cudaGraphicsGLRegisterImage(&io->resource, io->frame->texture, GL_TEXTURE_2D,
+                                        cudaGraphicsRegisterFlagsWriteDiscard);
+        if (err != cudaSuccess) {
+            io->resource = NULL;
+            return cuda_failure(err, "registering the image texture");
+        }
+        facet_interop_registered(&io->registration, &io->frame->storage);
+    }
     return FACET_OK;
 }
 
@@ -75,6 +108,8 @@ extern "C" facet_status facet_interop_create(facet_interop **out, facet_frame_gl
     facet_interop *io = (facet_interop *)calloc(1, sizeof *io);
     if (!io) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "viewer: CUDA-GL interop state");
     io->frame = frame;
+    frame->before_respecify = before_respecify;
+    frame->before_respecify_user = io;
     *out = io;
     return FACET_OK;
 }
@@ -82,13 +117,17 @@ extern "C" facet_status facet_interop_create(facet_interop **out, facet_frame_gl
 extern "C" void facet_interop_destroy(facet_interop *io) {
     if (!io) return;
     release(io);
+    if (io->frame->before_respecify_user == io) {
+        io->frame->before_respecify = NULL;
+        io->frame->before_respecify_user = NULL;
+    }
     free(io);
 }
 
 extern "C" facet_status facet_interop_render(facet_interop *io, const facet_scene *scene,
                                              const facet_view_state *state) {
     const int width = state->camera.width, height = state->camera.height;
-    facet_status s = resize(io, width, height);
+    facet_status s = prepare(io, width, height);
     if (s != FACET_OK) return s;
     facet_render_options options = {};
     options.device = FACET_DEVICE_CUDA;
@@ -96,7 +135,8 @@ extern "C" facet_status facet_interop_render(facet_interop *io, const facet_scen
     s = facet_render_image_cuda_device(scene, &state->camera, &options, io->d_rgba);
     if (s != FACET_OK) return s;
     const int64_t pixels = (int64_t)width * height;
-    display_kernel<<<(unsigned)((pixels + 255) / 256), 256>>>(pixels, io->d_rgba, io->d_bytes);
+    FACET_LAUNCH(display_kernel, (unsigned)((pixels + 255) / 256), 256)
+    (pixels, io->d_rgba, io->d_bytes);
     cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess) return cuda_failure(err, "converting to display bytes");
     if ((err = cudaGraphicsMapResources(1, &io->resource)) != cudaSuccess)
