@@ -26,7 +26,20 @@ rm -rf "$work" && mkdir -p "$work"
 failures=0
 pass() { printf 'ok   %s\n' "$1"; }
 fail() { printf 'FAIL %s\n' "$1"; failures=$((failures + 1)); }
-xvfb() { xvfb-run -a -s '-screen 0 1280x1024x24' env ${preload:+LD_PRELOAD="$preload"} "$@"; }
+# One Xvfb server for every session of the test. (xvfb-run per call starts a server each time and,
+# on a loaded machine, sometimes fails to remove its temporary directory and exits 5 itself,
+# hiding facet's exit status.) Without -auth, Xvfb accepts local clients.
+xvfb_pid=
+start_xvfb() {
+    local fifo="$work/xvfb.display"
+    rm -f "$fifo" && mkfifo "$fifo"
+    Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$fifo" 2>"$work/xvfb.log" &
+    xvfb_pid=$!
+    read -r -t 30 display <"$fifo" || { echo "Xvfb did not start:"; cat "$work/xvfb.log"; exit 1; }
+    export FACET_TEST_DISPLAY=":$display"
+}
+trap '[ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null' EXIT
+xvfb() { env DISPLAY="$FACET_TEST_DISPLAY" ${preload:+LD_PRELOAD="$preload"} "$@"; }
 
 # expect_status CODE DESCRIPTION -- COMMAND...: runs COMMAND, checks its exit status, keeps output
 expect_status() {
@@ -52,9 +65,10 @@ psnr_at_least() {
         fail "$4: PSNR $psnr dB < $3 dB"; fi
 }
 
-if ! command -v xvfb-run >/dev/null; then
-    echo "xvfb-run is missing (scripts/setup.sh installs xvfb)"; exit 1
+if ! command -v Xvfb >/dev/null; then
+    echo "Xvfb is missing (scripts/setup.sh installs xvfb)"; exit 1
 fi
+start_xvfb
 cabinet="$src/assets/cabinet/scene.json"
 
 # ---- no display: a clear message, no crash -------------------------------------------------------
