@@ -59,3 +59,15 @@ void facet_envmap_free(facet_envmap *env) {
     free(env->path);
     memset(env, 0, sizeof *env);
 }
+
+uint64_t facet_envmap_fingerprint(const facet_envmap_view *env) {
+    const size_t count = (size_t)env->width * env->height * 3;
+    const size_t step = count > 4096 ? count / 4096 : 1;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < count; i += step) {
+        uint32_t bits;
+        memcpy(&bits, &env->rgb[i], sizeof bits);
+        h = (h ^ bits) * 1099511628211ULL;
+    }
+    return h;
+}

@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum facet_env_convention {
     FACET_ENV_BLENDER = 0, /* z-up; also "risesdf" */
@@ -108,6 +109,11 @@ facet_status facet_envmap_load(facet_envmap *env, const char *path, facet_env_co
                                float rotation_deg, float strength);
 void facet_envmap_set_rotation(facet_envmap *env, float rotation_deg);
 void facet_envmap_free(facet_envmap *env);
+
+/* A fingerprint of a map's texels (FNV-1a over the bits of up to 4096 values spread over the
+ * map): with the path and size, tells a new map apart from one that reuses a freed one's memory.
+ * Used by the lighting cache and the CUDA renderer's device copy of the map. */
+uint64_t facet_envmap_fingerprint(const facet_envmap_view *env);
 
 #ifdef __cplusplus
 }

@@ -200,19 +200,6 @@ typedef struct cache_entry {
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static cache_entry *cache_head;
 
-/* FNV-1a over the bits of up to 4096 texel values spread over the map. */
-static uint64_t fingerprint(const facet_envmap_view *env) {
-    const size_t count = (size_t)env->width * env->height * 3;
-    const size_t step = count > 4096 ? count / 4096 : 1;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < count; i += step) {
-        uint32_t bits;
-        memcpy(&bits, &env->rgb[i], sizeof bits);
-        h = (h ^ bits) * 1099511628211ULL;
-    }
-    return h;
-}
-
 static void make_key(const facet_scene *scene, const facet_lighting_options *options,
                      lighting_key *key) {
     memset(key, 0, sizeof *key);
@@ -230,7 +217,7 @@ static void make_key(const facet_scene *scene, const facet_lighting_options *opt
     key->rotation_cos = env->rotation_cos;
     key->rotation_sin = env->rotation_sin;
     key->strength = env->strength;
-    key->fingerprint = fingerprint(env);
+    key->fingerprint = facet_envmap_fingerprint(env);
 }
 
 static int same_key(const lighting_key *a, const lighting_key *b) {

@@ -45,19 +45,6 @@ pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
 env_entry *env_head;
 unsigned long long env_clock;
 
-/* FNV-1a over the bits of up to 4096 texel values spread over the map. */
-uint64_t env_fingerprint(const facet_envmap_view *env) {
-    const size_t count = (size_t)env->width * env->height * 3;
-    const size_t step = count > 4096 ? count / 4096 : 1;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < count; i += step) {
-        uint32_t bits;
-        memcpy(&bits, &env->rgb[i], sizeof bits);
-        h = (h ^ bits) * 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Called with env_lock held. */
 void env_unlink_free(env_entry *entry) {
     for (env_entry **p = &env_head; *p; p = &(*p)->next)
@@ -75,7 +62,7 @@ void env_unlink_free(env_entry *entry) {
 facet_status env_acquire(const facet_scene *scene, env_entry **out) {
     const facet_envmap_view *env = &scene->environment.view;
     const char *path = scene->environment.path ? scene->environment.path : "";
-    const uint64_t fingerprint = env_fingerprint(env);
+    const uint64_t fingerprint = facet_envmap_fingerprint(env);
     pthread_mutex_lock(&env_lock);
     env_entry *found = NULL;
     for (env_entry *e = env_head, *next; e; e = next) {
