@@ -12,7 +12,9 @@
 static const char usage[] =
     "usage: facet fit DATASET --out DIR [--config small|default|tiny] [--iters N] [--batch N]\n"
     "                 [--device cpu|cuda] [--seed S] [--checkpoint-every N] [--lr LR]\n"
-    "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--center poses|none] [--no-LOSS]... [--for N]\n"
+    "                 [--orientation up|pca|none] [--center poses|focus|none]\n"
+    "                 [--auto-scale|--no-auto-scale] [--scene-scale S]\n"
+    "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--no-LOSS]... [--for N]\n"
     "                 [--snapshot-every N] [--on-divergence stop|restart] [--max-restarts N]\n"
     "                 [--quiet]\n"
     "\n"
@@ -48,10 +50,21 @@ static const char usage[] =
     "                      back to the last checkpoint, or the start, with the learning rate\n"
     "                      halved; reported on stderr and in fit.json \"restarts\")\n"
     "  --max-restarts N    restarts before giving up with an error (default 3)\n"
-    "  --aabb ...          scene box in the dataset's frame after centring (default: from\n"
-    "                      DATASET/facet.json, else +-2 as LiveScene's scene_scale)\n"
-    "  --center M          poses: translate so the mean camera sits at the origin (nerfstudio,\n"
-    "                      LiveScene's default); none: keep the dataset's frame\n"
+    "Scene normalisation (nerfstudio's dataparser; computed from the poses of all frames and\n"
+    "stored in model.safetensors and fit.json, so render / eval / view take cameras in the\n"
+    "dataset's own frame). Defaults: DATASET/facet.json's keys, else nerfstudio-data's (up,\n"
+    "poses, auto-scale, scene scale 1), which fit an un-normalised Blender scene as it is.\n"
+    "LiveScene's official sim config is --orientation none --no-auto-scale --scene-scale 2.\n"
+    "  --orientation M     up: rotate the cameras' mean up vector onto +z (default); pca: the\n"
+    "                      principal axes of the camera centres onto x, y, z (largest first,\n"
+    "                      cameras' mean up kept on +z); none\n"
+    "  --center M          poses: the mean camera position goes to the origin (default);\n"
+    "                      focus: the point nearest to all optical axes does; none\n"
+    "  --auto-scale, --no-auto-scale  scale the centred poses so that the largest |x|, |y| or\n"
+    "                      |z| of a camera position is 1 (default on)\n"
+    "  --scene-scale S     scene box [-S, S]^3 in the normalised frame (default 1)\n"
+    "  --aabb ...          scene box in the normalised frame, overriding --scene-scale (default:\n"
+    "                      DATASET/facet.json's \"aabb\", else from --scene-scale)\n"
     "  --no-LOSS           switch a loss off: rgb, interlevel, distortion, ray-mask, repulsion,\n"
     "                      plane-tv, plane-tv-proposal, plane-tv-probability, l1-time-planes,\n"
     "                      l1-time-planes-proposal, time-smoothness, time-smoothness-proposal\n"
@@ -95,7 +108,7 @@ int facet_cmd_fit(int argc, char **argv) {
     const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
     const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
                *center = NULL, *run_for = NULL, *snapshots = NULL, *divergence = NULL,
-               *restarts = NULL;
+               *restarts = NULL, *orientation = NULL, *scene_scale = NULL;
     facet_fit_options options = {0};
     options.weights = facet_ls_default_loss_weights();
     options.center_poses = -1;
@@ -113,6 +126,12 @@ int facet_cmd_fit(int argc, char **argv) {
         CLI_FLAG("fit", "--lr", lr)
         CLI_FLAG("fit", "--aabb", aabb)
         CLI_FLAG("fit", "--center", center)
+        CLI_FLAG("fit", "--orientation", orientation)
+        CLI_FLAG("fit", "--scene-scale", scene_scale)
+        if (!strcmp(argv[i], "--auto-scale") || !strcmp(argv[i], "--no-auto-scale")) {
+            options.auto_scale = argv[i][2] == 'a' ? 1 : -1;
+            continue;
+        }
         CLI_FLAG("fit", "--for", run_for)
         CLI_FLAG("fit", "--snapshot-every", snapshots)
         CLI_FLAG("fit", "--on-divergence", divergence)
@@ -171,12 +190,20 @@ int facet_cmd_fit(int argc, char **argv) {
         options.has_aabb = 1;
     }
     if (center) {
-        if (!strcmp(center, "poses"))
-            options.center_poses = 1;
-        else if (!strcmp(center, "none"))
-            options.center_poses = 0;
-        else
-            return cli_usage_error("fit", "--center must be poses or none");
+        if (strcmp(center, "poses") && strcmp(center, "focus") && strcmp(center, "none"))
+            return cli_usage_error("fit", "--center must be poses, focus or none");
+        options.center = center;
+    }
+    if (orientation) {
+        if (strcmp(orientation, "up") && strcmp(orientation, "pca") && strcmp(orientation, "none"))
+            return cli_usage_error("fit", "--orientation must be up, pca or none");
+        options.orientation = orientation;
+    }
+    if (scene_scale) {
+        char *end;
+        options.scene_scale = strtof(scene_scale, &end);
+        if (*end || !(options.scene_scale > 0))
+            return cli_usage_error("fit", "--scene-scale takes a positive number");
     }
     if (!strcmp(device, "cuda"))
         options.device = FACET_FIT_CUDA;

@@ -306,11 +306,13 @@ facet_status facet_synth_write(const char *out, const facet_synth_options *optio
                             : facet_last_status();
     if (s == FACET_OK) s = write_text(out, "key_frame_value.yaml", kfv);
     if (s == FACET_OK) s = write_text(out, "mapping.yaml", "0: drawer\n1: door\n");
-    /* scene box for `facet fit`: the cabinet, its open door and drawer, and the floor tile */
+    /* scene box for `facet fit`: the cabinet, its open door and drawer, and the floor tile, in
+       the scene's own frame (no normalisation) */
     if (s == FACET_OK)
         s = write_text(
             out, "facet.json",
-            "{\"aabb\": [[-1.5, -1.5, -0.15], [1.5, 1.5, 1.25]], \"center\": \"none\"}\n");
+            "{\"aabb\": [[-1.5, -1.5, -0.15], [1.5, 1.5, 1.25]], \"orientation\": \"none\", "
+            "\"center\": \"none\", \"auto_scale\": false}\n");
     free(transforms_path);
     cJSON_Delete(transforms);
     free(kfv);

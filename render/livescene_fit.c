@@ -8,6 +8,7 @@
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "datasets/dataset.h"
+#include "datasets/normalise.h"
 #include "adam.h"
 #include "livescene_fit_cuda.h"
 
@@ -56,7 +57,10 @@ typedef struct fit_data {
     int64_t pixels;       /* over all images */
     int64_t *first_pixel; /* [count + 1] prefix sums */
     char *object_names[FACET_LS_MAX_OBJECTS];
-    float center[3]; /* mean camera position (nerfstudio center_method "poses") */
+    /* scene normalisation (datasets/normalise.h): model frame p' = scale * (R p + t) */
+    facet_normalisation method;
+    double transform[12], scale;
+    float aabb[6]; /* the scene box in the model frame */
 } fit_data;
 
 static void fit_data_free(fit_data *d) {
@@ -70,8 +74,7 @@ static void fit_data_free(fit_data *d) {
     memset(d, 0, sizeof *d);
 }
 
-static facet_status load_image(const facet_dataset *ds, int f, const float center[3],
-                               fit_image *out) {
+static facet_status load_image(const facet_dataset *ds, int f, const fit_data *d, fit_image *out) {
     const facet_frame *frame = &ds->frames[f];
     facet_image img;
     facet_status s = facet_image_read(&img, frame->image_path, 0);
@@ -98,8 +101,9 @@ static facet_status load_image(const facet_dataset *ds, int f, const float cente
         }
     }
     facet_image_free(&img);
-    for (int i = 0; i < 16; i++) out->camera.c2w.m[i] = (float)frame->c2w[i];
-    for (int r = 0; r < 3; r++) out->camera.c2w.m[r * 4 + 3] -= center[r];
+    double c2w[16];
+    facet_pose_normalise(d->transform, d->scale, frame->c2w, c2w);
+    for (int i = 0; i < 16; i++) out->camera.c2w.m[i] = (float)c2w[i];
     out->camera.fx = (float)frame->fx;
     out->camera.fy = (float)frame->fy;
     out->camera.cx = (float)frame->cx;
@@ -133,10 +137,39 @@ static facet_status load_image(const facet_dataset *ds, int f, const float cente
     return FACET_OK;
 }
 
-static facet_status load_data(const char *path, int center_poses, fit_data *d) {
-    memset(d, 0, sizeof *d);
+/* The transform from the poses of every frame (all splits), as nerfstudio's dataparsers compute it
+ * before splitting. Errors name the transforms file. */
+static facet_status normalise_dataset(const char *path, fit_data *d) {
+    facet_dataset all;
+    facet_status s = facet_dataset_load(&all, path, FACET_SPLIT_ALL);
+    if (s != FACET_OK) return s;
+    char *file = NULL;
+    if (facet_is_dir(path)) {
+        file = facet_path_join(path, "transforms.json");
+        if (file && !facet_is_file(file)) {
+            free(file);
+            file = NULL;
+        }
+    }
+    double *poses =
+        facet_alloc((size_t)(all.frame_count > 0 ? all.frame_count : 1) * 16, sizeof *poses);
+    if (!poses) s = facet_last_status();
+    for (int f = 0; s == FACET_OK && f < all.frame_count; f++)
+        memcpy(poses + 16 * f, all.frames[f].c2w, sizeof all.frames[f].c2w);
+    if (s == FACET_OK)
+        s = facet_poses_normalisation(poses, all.frame_count, &d->method, file ? file : path,
+                                      d->transform, &d->scale);
+    free(poses);
+    free(file);
+    facet_dataset_free(&all);
+    return s;
+}
+
+static facet_status load_data(const char *path, fit_data *d) {
+    facet_status s = normalise_dataset(path, d);
+    if (s != FACET_OK) return s;
     facet_dataset ds;
-    facet_status s = facet_dataset_load(&ds, path, FACET_SPLIT_TRAIN);
+    s = facet_dataset_load(&ds, path, FACET_SPLIT_TRAIN);
     if (s != FACET_OK) return s;
     if (ds.frame_count == 0) {
         facet_dataset_free(&ds);
@@ -147,13 +180,6 @@ static facet_status load_data(const char *path, int center_poses, fit_data *d) {
         return facet_fail(FACET_ERR_UNSUPPORTED, "%s: %d objects, facet fits at most %d", path,
                           ds.object_count, FACET_LS_MAX_OBJECTS);
     }
-    if (center_poses) {
-        /* nerfstudio auto_orient_and_center_poses(center_method="poses"): the mean of all
-           training camera positions */
-        for (int f = 0; f < ds.frame_count; f++)
-            for (int r = 0; r < 3; r++) d->center[r] += (float)ds.frames[f].c2w[r * 4 + 3];
-        for (int r = 0; r < 3; r++) d->center[r] /= (float)ds.frame_count;
-    }
     d->objects = ds.object_count;
     for (int k = 0; k < ds.object_count; k++)
         if (!(d->object_names[k] = facet_strdup(ds.object_names[k]))) s = facet_last_status();
@@ -161,7 +187,7 @@ static facet_status load_data(const char *path, int center_poses, fit_data *d) {
     d->first_pixel = facet_alloc_zeroed((size_t)ds.frame_count + 1, sizeof *d->first_pixel);
     if (!d->images || !d->first_pixel) s = facet_last_status();
     for (int f = 0; s == FACET_OK && f < ds.frame_count; f++) {
-        s = load_image(&ds, f, d->center, &d->images[f]);
+        s = load_image(&ds, f, d, &d->images[f]);
         d->count = f + 1;
         d->first_pixel[f + 1] =
             d->first_pixel[f] + (int64_t)ds.frames[f].width * ds.frames[f].height;
@@ -174,7 +200,9 @@ static facet_status load_data(const char *path, int center_poses, fit_data *d) {
 
 /* ---- model configuration and initialisation -------------------------------------------------- */
 
-static char *make_config(const facet_fit_options *o, const fit_data *d, const float *aabb) {
+static char *make_config(const facet_fit_options *o, const fit_data *d) {
+    const float *aabb = d->aabb;
+    const double *x = d->transform;
     static const struct {
         const char *base, *multiscale, *proposal0, *proposal1, *probability, *samples;
         int channels, final_samples;
@@ -200,13 +228,13 @@ static char *make_config(const facet_fit_options *o, const fit_data *d, const fl
         "{\"resolution\": %s, \"feature_dim\": 8}], \"probability\": {\"resolution\": %s, "
         "\"feature_dim\": 8}, \"num_proposal_samples\": %s, \"num_samples\": %d, "
         "\"near_plane\": 0.0, \"background_color\": [1, 1, 1], \"objects\": [%s], "
-        "\"dataparser_transform\": [[1, 0, 0, %.9g], [0, 1, 0, %.9g], [0, 0, 1, %.9g]], "
-        "\"dataparser_scale\": 1.0}",
+        "\"dataparser_transform\": [[%.17g, %.17g, %.17g, %.17g], [%.17g, %.17g, %.17g, %.17g], "
+        "[%.17g, %.17g, %.17g, %.17g]], \"dataparser_scale\": %.17g}",
         (double)aabb[0], (double)aabb[1], (double)aabb[2], (double)aabb[3], (double)aabb[4],
         (double)aabb[5], sizes[size].base, sizes[size].multiscale, sizes[size].channels,
         sizes[size].proposal0, sizes[size].proposal1, sizes[size].probability, sizes[size].samples,
-        sizes[size].final_samples, objects, -(double)d->center[0], -(double)d->center[1],
-        -(double)d->center[2]);
+        sizes[size].final_samples, objects, x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8],
+        x[9], x[10], x[11], d->scale);
 }
 
 static void init_planes(const facet_kplanes *k, float lo, float hi, facet_rng *rng) {
@@ -682,8 +710,26 @@ static const char *size_name(facet_fit_size size) {
     return size == FACET_FIT_DEFAULT ? "default" : (size == FACET_FIT_TINY ? "tiny" : "small");
 }
 
+static cJSON *normalisation_json(const fit_data *d) {
+    cJSON *n = cJSON_CreateObject();
+    cJSON_AddStringToObject(n, "orientation", facet_orientation_name(d->method.orientation));
+    cJSON_AddStringToObject(n, "center", facet_centering_name(d->method.center));
+    cJSON_AddBoolToObject(n, "auto_scale", d->method.auto_scale);
+    cJSON *box = cJSON_AddArrayToObject(n, "aabb");
+    for (int k = 0; k < 2; k++) {
+        const double v[3] = {d->aabb[3 * k], d->aabb[3 * k + 1], d->aabb[3 * k + 2]};
+        cJSON_AddItemToArray(box, cJSON_CreateDoubleArray(v, 3));
+    }
+    cJSON *rows = cJSON_AddArrayToObject(n, "dataparser_transform");
+    for (int r = 0; r < 3; r++)
+        cJSON_AddItemToArray(rows, cJSON_CreateDoubleArray(d->transform + 4 * r, 4));
+    cJSON_AddNumberToObject(n, "dataparser_scale", d->scale);
+    return n;
+}
+
 static facet_status write_outputs(const trainer *t, const char *out_dir, const char *dataset,
-                                  const facet_fit_options *o, const facet_fit_result *r) {
+                                  const facet_fit_options *o, const fit_data *d,
+                                  const facet_fit_result *r) {
     char *weights = facet_path_join(out_dir, "model.safetensors");
     char *scene = facet_path_join(out_dir, "scene.json");
     char *summary = facet_path_join(out_dir, "fit.json");
@@ -716,6 +762,9 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
         cJSON_AddNumberToObject(root, "seed", (double)o->seed);
         cJSON_AddNumberToObject(root, "threads", t->threads);
         cJSON_AddNumberToObject(root, "parameters", (double)t->model.parameter_count);
+        /* model frame = dataparser_scale * (R p + t) of the dataset's frame; the same transform
+           is in model.safetensors' config */
+        cJSON_AddItemToObject(root, "normalisation", normalisation_json(d));
         /* unknown only when resumed at the end from a checkpoint of an older version */
         if (isfinite(r->final_loss) && isfinite(r->final_mse)) {
             cJSON_AddNumberToObject(root, "final_loss", r->final_loss);
@@ -769,9 +818,18 @@ static facet_status write_snapshot(const facet_livescene_model *m, const char *o
     return s;
 }
 
-/* Dataset defaults for the scene box from DATASET/facet.json: {"aabb": [[..],[..]], "center":
- * "poses" | "none"}. */
-static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_aabb, int *center) {
+/* Dataset defaults from DATASET/facet.json: {"aabb": [[..],[..]], "center": "poses" | "focus" |
+ * "none", "orientation": "up" | "pca" | "none", "auto_scale": bool, "scene_scale": number}.
+ * Fields the file leaves out keep their value; an "aabb" there (a box in the dataset's own frame)
+ * turns the orientation and auto_scale defaults off. */
+typedef struct dataset_setup {
+    int orientation, center, auto_scale; /* -1: not given */
+    double scene_scale;                  /* <= 0: not given */
+    int has_aabb;
+    float aabb[6];
+} dataset_setup;
+
+static facet_status dataset_defaults(const char *dataset, dataset_setup *out) {
     char *path = facet_is_dir(dataset) ? facet_path_join(dataset, "facet.json") : NULL;
     if (!path || !facet_is_file(path)) {
         free(path);
@@ -779,7 +837,8 @@ static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_
     }
     facet_doc doc;
     facet_status s = facet_json_load(&doc, path);
-    static const char *const keys[] = {"aabb", "center", NULL};
+    static const char *const keys[] = {"aabb",       "center",      "orientation",
+                                       "auto_scale", "scene_scale", NULL};
     if (s == FACET_OK) s = facet_json_object(&doc, doc.root, "(top level)");
     if (s == FACET_OK) s = facet_json_check_keys(&doc, doc.root, "", keys);
     const cJSON *box = s == FACET_OK ? cJSON_GetObjectItemCaseSensitive(doc.root, "aabb") : NULL;
@@ -792,22 +851,37 @@ static facet_status dataset_defaults(const char *dataset, float *aabb, int *has_
         if (s == FACET_OK) s = facet_json_get_numbers(&doc, wrap, "max", "aabb", hi, 3);
         cJSON_Delete(wrap);
         for (int i = 0; s == FACET_OK && i < 3; i++) {
-            aabb[i] = (float)lo[i];
-            aabb[3 + i] = (float)hi[i];
+            out->aabb[i] = (float)lo[i];
+            out->aabb[3 + i] = (float)hi[i];
         }
-        if (s == FACET_OK) *has_aabb = 1;
+        if (s == FACET_OK) {
+            out->has_aabb = 1;
+            out->orientation = FACET_ORIENT_NONE;
+            out->auto_scale = 0;
+        }
     }
-    const char *center_name = NULL;
-    if (s == FACET_OK) s = facet_json_opt_string(&doc, doc.root, "center", "", &center_name);
-    if (s == FACET_OK && center_name) {
-        if (!strcmp(center_name, "poses"))
-            *center = 1;
-        else if (!strcmp(center_name, "none"))
-            *center = 0;
-        else
-            s = facet_fail(FACET_ERR_FORMAT, "%s: key 'center': expected \"poses\" or \"none\"",
-                           path);
-    }
+    const char *name = NULL;
+    if (s == FACET_OK) s = facet_json_opt_string(&doc, doc.root, "center", "", &name);
+    if (s == FACET_OK && name && (out->center = facet_centering_from_name(name)) < 0)
+        s = facet_fail(FACET_ERR_FORMAT,
+                       "%s: key 'center': expected \"poses\", \"focus\" or \"none\"", path);
+    name = NULL;
+    if (s == FACET_OK) s = facet_json_opt_string(&doc, doc.root, "orientation", "", &name);
+    if (s == FACET_OK && name && (out->orientation = facet_orientation_from_name(name)) < 0)
+        s = facet_fail(FACET_ERR_FORMAT,
+                       "%s: key 'orientation': expected \"up\", \"pca\" or \"none\"", path);
+    const cJSON *flag =
+        s == FACET_OK ? cJSON_GetObjectItemCaseSensitive(doc.root, "auto_scale") : NULL;
+    if (flag && !cJSON_IsBool(flag))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'auto_scale': expected true or false", path);
+    else if (flag)
+        out->auto_scale = cJSON_IsTrue(flag);
+    const cJSON *scale =
+        s == FACET_OK ? cJSON_GetObjectItemCaseSensitive(doc.root, "scene_scale") : NULL;
+    if (scale && (!cJSON_IsNumber(scale) || !(scale->valuedouble > 0)))
+        s = facet_fail(FACET_ERR_FORMAT, "%s: key 'scene_scale': expected a positive number", path);
+    else if (scale)
+        out->scene_scale = scale->valuedouble;
     facet_doc_free(&doc);
     free(path);
     return s;
@@ -981,15 +1055,39 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     if (o.max_restarts <= 0) o.max_restarts = 3;
     if (o.curve_every <= 0) o.curve_every = o.iterations / 150 > 1 ? o.iterations / 150 : 1;
     if (o.use_default_weights) o.weights = facet_ls_default_loss_weights();
-    float aabb[6] = {-2, -2, -2, 2, 2, 2};
-    int has_aabb = 0, center = 1;
-    facet_status s = dataset_defaults(dataset, aabb, &has_aabb, &center);
+    /* scene normalisation: option > facet.json > nerfstudio-data defaults */
+    dataset_setup setup = {.orientation = -1, .center = -1, .auto_scale = -1};
+    facet_status s = dataset_defaults(dataset, &setup);
     if (s != FACET_OK) return s;
-    if (o.has_aabb) memcpy(aabb, o.aabb, sizeof aabb);
-    if (o.center_poses >= 0) center = o.center_poses;
-
     fit_data data;
-    s = load_data(dataset, center, &data);
+    memset(&data, 0, sizeof data);
+    data.method.orientation = setup.orientation >= 0 ? setup.orientation : FACET_ORIENT_UP;
+    data.method.center = setup.center >= 0 ? setup.center : FACET_CENTER_POSES;
+    data.method.auto_scale = setup.auto_scale >= 0 ? setup.auto_scale : 1;
+    if (o.orientation &&
+        (int)(data.method.orientation = facet_orientation_from_name(o.orientation)) < 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "orientation '%s': expected up, pca or none",
+                          o.orientation);
+    if (o.center) {
+        if ((int)(data.method.center = facet_centering_from_name(o.center)) < 0)
+            return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                              "center '%s': expected poses, focus or none", o.center);
+    } else if (o.center_poses >= 0) {
+        data.method.center = o.center_poses ? FACET_CENTER_POSES : FACET_CENTER_NONE;
+    }
+    if (o.auto_scale) data.method.auto_scale = o.auto_scale > 0;
+    const double scene_scale = o.scene_scale > 0       ? o.scene_scale
+                               : setup.scene_scale > 0 ? setup.scene_scale
+                                                       : 1.0;
+    for (int i = 0; i < 3; i++) {
+        data.aabb[i] = (float)-scene_scale;
+        data.aabb[3 + i] = (float)scene_scale;
+    }
+    if (o.has_aabb)
+        memcpy(data.aabb, o.aabb, sizeof data.aabb);
+    else if (setup.has_aabb && !(o.scene_scale > 0))
+        memcpy(data.aabb, setup.aabb, sizeof data.aabb);
+    s = load_data(dataset, &data);
     if (s != FACET_OK) return s;
     s = facet_make_dirs(out_dir);
     trainer t;
@@ -1000,7 +1098,7 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     t.restarts = cJSON_CreateArray();
     if (s == FACET_OK && (!t.curve || !t.restarts))
         s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "allocating the fit's history");
-    char *config = s == FACET_OK ? make_config(&o, &data, aabb) : NULL;
+    char *config = s == FACET_OK ? make_config(&o, &data) : NULL;
     if (s == FACET_OK && !config) s = facet_last_status();
     if (s == FACET_OK) s = facet_livescene_create(&t.model, config);
     free(config);
@@ -1236,7 +1334,8 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     if (s == FACET_OK && result->finished && !state_finite(&t))
         s = facet_fail(FACET_ERR_INTERNAL,
                        "the fitted weights are non-finite; nothing was written");
-    if (s == FACET_OK && result->finished) s = write_outputs(&t, out_dir, dataset, &o, result);
+    if (s == FACET_OK && result->finished)
+        s = write_outputs(&t, out_dir, dataset, &o, &data, result);
     free(checkpoint);
     free(rays);
     free(inputs);

@@ -60,11 +60,20 @@ typedef struct facet_fit_options {
     int checkpoint_every; /* iterations, 0 -> 500 */
     float learning_rate;  /* 0 -> 0.02 */
     int warmup;           /* iterations, 0 -> min(512, iterations / 10) */
-    /* scene box: from the dataset's facet.json when present, else +-2 around the centred poses
-     * (LiveScene's scene_scale 2, nerfstudio center_method "poses") */
+    /* Scene normalisation (nerfstudio dataparser; fields/livescene_format.md "Dataset
+     * normalisation"): the poses of all frames are oriented, centred and scaled, p' = scale *
+     * (R p + t), and the transform is stored in the weights (dataparser_transform/_scale) so that
+     * render/eval take cameras in the dataset's own frame. Unset fields take DATASET/facet.json's
+     * keys, else the nerfstudio-data defaults: orientation up, center poses, auto_scale on,
+     * scene_scale 1 (facet.json with an "aabb" defaults to orientation none, auto_scale off). */
+    const char *orientation; /* "up", "pca", "none"; NULL: default */
+    const char *center;      /* "poses", "focus", "none"; NULL: center_poses, else default */
+    int auto_scale;          /* 1 on, -1 off, 0 default */
+    float scene_scale;       /* box [-S, S]^3 in the normalised frame; <= 0: default */
+    /* explicit scene box in the normalised frame (overrides scene_scale and facet.json) */
     int has_aabb;
     float aabb[6];
-    int center_poses;              /* -1: dataset default (facet.json or 1) */
+    int center_poses;              /* legacy: 1 poses, 0 none, -1 default; `center` wins when set */
     facet_ls_loss_weights weights; /* all zero -> the official coefficients */
     int use_default_weights;       /* 1: ignore `weights`, use the official coefficients */
     int snapshot_every; /* > 0: also write DIR/snapshots/model-NNNNNN.safetensors and a line

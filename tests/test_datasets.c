@@ -619,3 +619,201 @@ Test(datasets_errors, directory_without_transforms) {
     const char *dir = scratch("bad_empty_dir");
     expect_error(dir, FACET_SPLIT_ALL, "no transforms.json", NULL);
 }
+
+/* ---- scene normalisation (datasets/normalise.h) ---------------------------------------------- */
+
+#include "datasets/normalise.h"
+
+static void v3_normalize(double v[3]) {
+    const double n = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    for (int k = 0; k < 3; k++) v[k] /= n;
+}
+
+static void v3_cross(const double a[3], const double b[3], double out[3]) {
+    out[0] = a[1] * b[2] - a[2] * b[1];
+    out[1] = a[2] * b[0] - a[0] * b[2];
+    out[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+/* NeRF camera-to-world at `eye` looking at `target` with world up `up`. */
+static void look_at(const double eye[3], const double target[3], const double up[3],
+                    double c2w[16]) {
+    double f[3] = {target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]}, x[3], y[3];
+    v3_normalize(f);
+    v3_cross(f, up, x);
+    v3_normalize(x);
+    v3_cross(x, f, y);
+    memset(c2w, 0, 16 * sizeof *c2w);
+    for (int r = 0; r < 3; r++) {
+        c2w[r * 4 + 0] = x[r];
+        c2w[r * 4 + 1] = y[r];
+        c2w[r * 4 + 2] = -f[r];
+        c2w[r * 4 + 3] = eye[r];
+    }
+    c2w[15] = 1;
+}
+
+/* An orthonormal frame (e1, e2, u) with u tilted away from +z, and 24 cameras on the ellipse
+ * centre + 4 cos(a) e1 + 2 sin(a) e2 (centre = target + 1.5 u) all looking at the target, a point
+ * off the origin. */
+enum { RIG = 24 };
+static const double rig_target[3] = {3, -2, 5};
+static void rig_frame(double e1[3], double e2[3], double u[3]) {
+    u[0] = 0.3, u[1] = -0.2, u[2] = 1;
+    v3_normalize(u);
+    const double seed[3] = {1, 0.4, 0};
+    v3_cross(u, seed, e2);
+    v3_normalize(e2);
+    v3_cross(e2, u, e1);
+}
+static void rig_poses(double *poses) {
+    double e1[3], e2[3], u[3];
+    rig_frame(e1, e2, u);
+    for (int i = 0; i < RIG; i++) {
+        const double a = 2 * M_PI * i / RIG;
+        double eye[3];
+        for (int k = 0; k < 3; k++)
+            eye[k] = rig_target[k] + 1.5 * u[k] + 4 * cos(a) * e1[k] + 2 * sin(a) * e2[k];
+        look_at(eye, rig_target, u, poses + 16 * i);
+    }
+}
+
+static void apply(const double x[12], double scale, const double p[3], double out[3]) {
+    for (int r = 0; r < 3; r++)
+        out[r] =
+            scale * (x[r * 4] * p[0] + x[r * 4 + 1] * p[1] + x[r * 4 + 2] * p[2] + x[r * 4 + 3]);
+}
+static void rotate(const double x[12], const double v[3], double out[3]) {
+    for (int r = 0; r < 3; r++)
+        out[r] = x[r * 4] * v[0] + x[r * 4 + 1] * v[1] + x[r * 4 + 2] * v[2];
+}
+
+static void check_rotation(const double x[12]) {
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            double dot = 0;
+            for (int k = 0; k < 3; k++) dot += x[a * 4 + k] * x[b * 4 + k];
+            cr_assert_float_eq(dot, a == b ? 1.0 : 0.0, 1e-9, "R is not orthonormal");
+        }
+    const double det = x[0] * (x[5] * x[10] - x[6] * x[9]) - x[1] * (x[4] * x[10] - x[6] * x[8]) +
+                       x[2] * (x[4] * x[9] - x[5] * x[8]);
+    cr_assert_float_eq(det, 1.0, 1e-9, "det R = %g", det);
+}
+
+Test(normalise, up_rotates_the_mean_up_vector_onto_z_and_poses_centres_the_mean) {
+    double poses[16 * RIG], x[12], scale, e1[3], e2[3], u[3], ru[3], mean[3] = {0}, m[3];
+    rig_poses(poses);
+    rig_frame(e1, e2, u);
+    facet_normalisation method = {FACET_ORIENT_UP, FACET_CENTER_POSES, 0, 0};
+    cr_assert_eq(facet_poses_normalisation(poses, RIG, &method, "rig", x, &scale), FACET_OK, "%s",
+                 facet_last_error());
+    check_rotation(x);
+    cr_assert_float_eq(scale, 1.0, 0);
+    rotate(x, u, ru); /* the rig's mean camera up is u by symmetry */
+    cr_assert_float_eq(ru[2], 1.0, 1e-9, "R u = (%g, %g, %g)", ru[0], ru[1], ru[2]);
+    for (int i = 0; i < RIG; i++)
+        for (int k = 0; k < 3; k++) mean[k] += poses[16 * i + k * 4 + 3] / RIG;
+    apply(x, scale, mean, m);
+    for (int k = 0; k < 3; k++) cr_assert_float_eq(m[k], 0.0, 1e-9, "mean camera -> %g", m[k]);
+    /* the transformed poses: camera up vectors average to +z, positions to 0 */
+    double up[3] = {0}, pos[3] = {0};
+    for (int i = 0; i < RIG; i++) {
+        double p[16];
+        facet_pose_normalise(x, scale, poses + 16 * i, p);
+        for (int k = 0; k < 3; k++) {
+            up[k] += p[k * 4 + 1] / RIG;
+            pos[k] += p[k * 4 + 3] / RIG;
+        }
+    }
+    cr_assert_float_eq(up[0], 0.0, 1e-9);
+    cr_assert_float_eq(up[1], 0.0, 1e-9);
+    cr_assert(up[2] > 0.5);
+    for (int k = 0; k < 3; k++) cr_assert_float_eq(pos[k], 0.0, 1e-9);
+}
+
+Test(normalise, pca_aligns_the_principal_axes_largest_first_with_up_on_plus_z) {
+    double poses[16 * RIG], x[12], scale, e1[3], e2[3], u[3], r1[3], r2[3], ru[3];
+    rig_poses(poses);
+    rig_frame(e1, e2, u);
+    facet_normalisation method = {FACET_ORIENT_PCA, FACET_CENTER_NONE, 0, 0};
+    cr_assert_eq(facet_poses_normalisation(poses, RIG, &method, "rig", x, &scale), FACET_OK, "%s",
+                 facet_last_error());
+    check_rotation(x);
+    rotate(x, e1, r1); /* spread 4: x */
+    rotate(x, e2, r2); /* spread 2: y */
+    rotate(x, u, ru);  /* no spread: z, and the cameras' up stays up */
+    cr_assert_float_eq(fabs(r1[0]), 1.0, 1e-9, "R e1 = (%g, %g, %g)", r1[0], r1[1], r1[2]);
+    cr_assert_float_eq(fabs(r2[1]), 1.0, 1e-9, "R e2 = (%g, %g, %g)", r2[0], r2[1], r2[2]);
+    cr_assert_float_eq(ru[2], 1.0, 1e-9, "R u = (%g, %g, %g)", ru[0], ru[1], ru[2]);
+    for (int r = 0; r < 3; r++) cr_assert_float_eq(x[r * 4 + 3], 0.0, 0, "center none: t = 0");
+}
+
+Test(normalise, focus_centres_the_point_the_optical_axes_meet) {
+    double poses[16 * RIG], x[12], scale, p[3];
+    rig_poses(poses);
+    facet_normalisation method = {FACET_ORIENT_NONE, FACET_CENTER_FOCUS, 0, 0};
+    cr_assert_eq(facet_poses_normalisation(poses, RIG, &method, "rig", x, &scale), FACET_OK, "%s",
+                 facet_last_error());
+    apply(x, scale, rig_target, p);
+    for (int k = 0; k < 3; k++) cr_assert_float_eq(p[k], 0.0, 1e-9, "target -> %g", p[k]);
+    for (int k = 0; k < 3; k++)
+        for (int c = 0; c < 3; c++) cr_assert_float_eq(x[k * 4 + c], k == c ? 1.0 : 0.0, 0);
+}
+
+Test(normalise, auto_scale_makes_the_largest_translation_component_exactly_one) {
+    double poses[16 * RIG], x[12], scale;
+    rig_poses(poses);
+    for (int i = 0; i < RIG; i++) /* an un-normalised scene: x25 and far from the origin */
+        for (int k = 0; k < 3; k++) poses[16 * i + k * 4 + 3] = 25 * poses[16 * i + k * 4 + 3] + 37;
+    for (int o = 0; o < 3; o++)
+        for (int c = 0; c < 3; c++) {
+            facet_normalisation method = {(facet_orientation)o, (facet_centering)c, 1, 0};
+            cr_assert_eq(facet_poses_normalisation(poses, RIG, &method, "rig", x, &scale), FACET_OK,
+                         "%s", facet_last_error());
+            double largest = 0;
+            for (int i = 0; i < RIG; i++) {
+                double p[16];
+                facet_pose_normalise(x, scale, poses + 16 * i, p);
+                for (int k = 0; k < 3; k++) largest = fmax(largest, fabs(p[k * 4 + 3]));
+            }
+            cr_assert_float_eq(largest, 1.0, 1e-12, "%s/%s: max |t| = %.17g",
+                               facet_orientation_name(method.orientation),
+                               facet_centering_name(method.center), largest);
+        }
+    facet_normalisation twice = {FACET_ORIENT_NONE, FACET_CENTER_POSES, 1, 2.0};
+    double s1;
+    cr_assert_eq(facet_poses_normalisation(poses, RIG, &twice, "rig", x, &s1), FACET_OK);
+    twice.scale_factor = 0;
+    cr_assert_eq(facet_poses_normalisation(poses, RIG, &twice, "rig", x, &scale), FACET_OK);
+    cr_assert_float_eq(s1, 2 * scale, 1e-15);
+}
+
+Test(normalise, degenerate_camera_sets_fail_with_the_file_named) {
+    double poses[16 * 5], x[12], scale;
+    const double eye[3] = {1, 2, 3}, target[3] = {0, 0, 0}, up[3] = {0, 0, 1};
+    for (int i = 0; i < 5; i++) look_at(eye, target, up, poses + 16 * i);
+    facet_normalisation pca = {FACET_ORIENT_PCA, FACET_CENTER_POSES, 0, 0};
+    cr_assert_neq(facet_poses_normalisation(poses, 5, &pca, "/d/transforms.json", x, &scale),
+                  FACET_OK);
+    cr_assert(strstr(facet_last_error(), "/d/transforms.json") && strstr(facet_last_error(), "pca"),
+              "%s", facet_last_error());
+    facet_normalisation focus = {FACET_ORIENT_NONE, FACET_CENTER_FOCUS, 0, 0};
+    cr_assert_neq(facet_poses_normalisation(poses, 5, &focus, "/d/transforms.json", x, &scale),
+                  FACET_OK);
+    cr_assert(strstr(facet_last_error(), "/d/transforms.json") &&
+                  strstr(facet_last_error(), "focus"),
+              "%s", facet_last_error());
+    facet_normalisation scaled = {FACET_ORIENT_UP, FACET_CENTER_POSES, 1, 0};
+    cr_assert_neq(facet_poses_normalisation(poses, 5, &scaled, "/d/transforms.json", x, &scale),
+                  FACET_OK);
+    cr_assert(strstr(facet_last_error(), "auto_scale"), "%s", facet_last_error());
+    /* parallel optical axes at distinct positions: focus undefined too */
+    for (int i = 0; i < 5; i++) poses[16 * i + 3] += i;
+    cr_assert_neq(facet_poses_normalisation(poses, 5, &focus, "/d/transforms.json", x, &scale),
+                  FACET_OK);
+    /* the same set is fine for the methods that are defined on it */
+    facet_normalisation none = {FACET_ORIENT_UP, FACET_CENTER_NONE, 1, 0};
+    cr_assert_eq(facet_poses_normalisation(poses, 5, &none, "/d/transforms.json", x, &scale),
+                 FACET_OK, "%s", facet_last_error());
+    cr_assert(isfinite(scale) && scale > 0);
+}

@@ -599,7 +599,8 @@ static void load_fit_json(const char *dir, facet_doc *doc) {
  * iterations, seed 3 went NaN at iteration 289 (interlevel loss, proposal.1 gradients) from a ray
  * that missed the scene box (2 threads; before the fix this test failed with that error). It
  * stays finite and learns; fit.json holds the loss curve and an honest PSNR. */
-Test(fit_stability, three_hundred_iterations_stay_finite_and_the_loss_falls, .timeout = 240) {
+Test(fit_stability, three_hundred_iterations_stay_finite_and_the_loss_falls) {
+    TEST_SKIP_UNDER_SANITIZER("300 iterations of the small config take ~10 min");
     const char *data = stability_scene();
     char out[1100];
     snprintf(out, sizeof out, "%s/fit", data);
@@ -776,4 +777,162 @@ Test(fit_stability, a_finished_fit_run_again_reports_its_last_figures) {
                        1e-12);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc.root, "loss_curve")), 3);
     facet_doc_free(&doc);
+}
+
+/* ---- scene normalisation: an un-normalised copy of a scene fits as well as the original -------
+ */
+
+#include "datasets/dataset.h"
+#include "render/batch.h"
+#include "render/builtin.h"
+#include "render/scene.h"
+
+#include <unistd.h>
+
+/* Rewrites DIR/transforms.json with every camera moved by the similarity p -> s Q p + T (Q a
+ * rotation), or with every camera replaced by the first one (s == 0), and drops DIR/facet.json so
+ * that the fit uses its normalisation defaults. */
+static void transform_dataset(const char *dir, const double q[9], double s, const double t[3]) {
+    char *path = facet_format("%s/transforms.json", dir),
+         *facet = facet_format("%s/facet.json", dir);
+    facet_doc doc;
+    cr_assert_eq(facet_json_load(&doc, path), FACET_OK, "%s", facet_last_error());
+    cJSON *frames = cJSON_GetObjectItemCaseSensitive(doc.root, "frames");
+    cJSON *first =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(frames, 0), "transform_matrix");
+    cJSON *frame;
+    cJSON_ArrayForEach(frame, frames) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(frame, "transform_matrix");
+        double a[16], b[16];
+        for (int i = 0; i < 16; i++)
+            a[i] = cJSON_GetArrayItem(cJSON_GetArrayItem(s == 0 ? first : m, i / 4), i % 4)
+                       ->valuedouble;
+        memcpy(b, a, sizeof b);
+        if (s != 0)
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++) {
+                    double v = 0;
+                    for (int k = 0; k < 3; k++) v += q[r * 3 + k] * a[k * 4 + c];
+                    b[r * 4 + c] = c == 3 ? s * v + t[r] : v;
+                }
+        for (int i = 0; i < 16; i++)
+            cJSON_SetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(m, i / 4), i % 4), b[i]);
+    }
+    cr_assert_eq(facet_json_write_atomic(path, doc.root), FACET_OK, "%s", facet_last_error());
+    facet_doc_free(&doc);
+    unlink(facet);
+    free(path);
+    free(facet);
+}
+
+static double eval_psnr(const char *fit_dir, const char *data) {
+    cr_assert_eq(facet_register_builtin_node_kinds(), FACET_OK);
+    char *scene_path = facet_format("%s/scene.json", fit_dir),
+         *out = facet_format("%s/eval", fit_dir);
+    facet_scene scene;
+    cr_assert_eq(facet_scene_load(&scene, scene_path), FACET_OK, "%s", facet_last_error());
+    facet_dataset ds;
+    cr_assert_eq(facet_dataset_load(&ds, data, FACET_SPLIT_TEST), FACET_OK, "%s",
+                 facet_last_error());
+    facet_batch_options bo = {0};
+    bo.shard.count = 1;
+    bo.use_dataset_kappa = 1;
+    facet_eval_result r;
+    cr_assert_eq(facet_eval_run(&scene, &ds, &bo, out, data, "test", &r), FACET_OK, "%s",
+                 facet_last_error());
+    const double psnr = r.psnr_mean;
+    facet_eval_result_free(&r);
+    facet_dataset_free(&ds);
+    facet_scene_free(&scene);
+    free(scene_path);
+    free(out);
+    return psnr;
+}
+
+static const char *normalise_scene(const char *name) {
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s/cabinet", test_scratch_dir(name));
+    facet_synth_options o = {0};
+    o.frames = 16;
+    o.width = o.height = 32;
+    o.samples = 1;
+    cr_assert_eq(facet_synth_write(dir, &o), FACET_OK, "%s", facet_last_error());
+    return dir;
+}
+
+Test(fit_normalise, a_moved_rotated_scaled_scene_evaluates_in_its_own_frame_like_the_original) {
+    TEST_SKIP_UNDER_SANITIZER("two fits and two evaluations take ~5 min");
+    /* rotation: 40 degrees about the axis (1, 2, 2)/3 (Rodrigues), scale x25, shift +37 */
+    const double axis[3] = {1.0 / 3, 2.0 / 3, 2.0 / 3}, angle = 40 * M_PI / 180;
+    const double k[9] = {0, -axis[2], axis[1], axis[2], 0, -axis[0], -axis[1], axis[0], 0};
+    double q[9];
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            double kk = 0;
+            for (int m = 0; m < 3; m++) kk += k[i * 3 + m] * k[m * 3 + j];
+            q[i * 3 + j] = (i == j) + sin(angle) * k[i * 3 + j] + (1 - cos(angle)) * kk;
+        }
+    const double identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, zero[3] = {0, 0, 0};
+    const double shift[3] = {37, -37 * 0.5, 37};
+    char original[1024], moved[1024];
+    snprintf(original, sizeof original, "%s", normalise_scene("norm_original"));
+    snprintf(moved, sizeof moved, "%s", normalise_scene("norm_moved"));
+    transform_dataset(original, identity, 1, zero); /* only drops facet.json: defaults apply */
+    transform_dataset(moved, q, 25, shift);
+
+    facet_fit_options o = tiny_options(80);
+    o.batch = 256;
+    o.checkpoint_every = 1000;
+    facet_fit_result r;
+    char *fit_a = facet_format("%s/../fit", original);
+    char *fit_b = facet_format("%s/../fit", moved);
+    cr_assert_eq(facet_livescene_fit(original, fit_a, &o, &r), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(facet_livescene_fit(moved, fit_b, &o, &r), FACET_OK, "%s", facet_last_error());
+
+    /* the stored transform undoes the x25 */
+    facet_doc a, b;
+    load_fit_json(fit_a, &a);
+    load_fit_json(fit_b, &b);
+    const cJSON *na = cJSON_GetObjectItemCaseSensitive(a.root, "normalisation");
+    const cJSON *nb = cJSON_GetObjectItemCaseSensitive(b.root, "normalisation");
+    cr_assert(na && nb, "fit.json has no \"normalisation\"");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(nb, "orientation")->valuestring, "up");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(nb, "center")->valuestring, "poses");
+    const double sa = cJSON_GetObjectItemCaseSensitive(na, "dataparser_scale")->valuedouble;
+    const double sb = cJSON_GetObjectItemCaseSensitive(nb, "dataparser_scale")->valuedouble;
+    cr_assert(sb > sa / 25 * 0.7 && sb < sa / 25 * 1.3, "scales %g vs %g", sa, sb);
+    facet_doc_free(&a);
+    facet_doc_free(&b);
+
+    const double psnr_a = eval_psnr(fit_a, original), psnr_b = eval_psnr(fit_b, moved);
+    cr_log_info("normalisation: test PSNR original %.3f dB, moved x25 +37 rotated %.3f dB", psnr_a,
+                psnr_b);
+    fprintf(stderr, "normalisation: test PSNR original %.3f dB, moved %.3f dB\n", psnr_a, psnr_b);
+    cr_assert(psnr_a > 12, "the original fit is poor: %.3f dB", psnr_a);
+    cr_assert(fabs(psnr_a - psnr_b) < 1.0, "PSNR %.3f (original) vs %.3f (moved)", psnr_a, psnr_b);
+    free(fit_a);
+    free(fit_b);
+}
+
+Test(fit_normalise, identical_cameras_fail_naming_the_transforms_file) {
+    const double identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, zero[3] = {0, 0, 0};
+    const char *data = tiny_scene();
+    transform_dataset(data, identity, 0, zero); /* every camera = frame 0's */
+    char *file = facet_format("%s/transforms.json", data);
+    char *out = facet_format("%s/../fit", data);
+    static const char *const orientation[] = {"pca", "none", "up"};
+    static const char *const center[] = {"poses", "focus", "poses"};
+    static const char *const word[] = {"pca", "focus", "auto_scale"};
+    for (int i = 0; i < 3; i++) {
+        facet_fit_options o = tiny_options(2);
+        o.orientation = orientation[i];
+        o.center = center[i];
+        facet_fit_result r;
+        cr_assert_neq(facet_livescene_fit(data, out, &o, &r), FACET_OK, "%s accepted", word[i]);
+        cr_assert(strstr(facet_last_error(), file) && strstr(facet_last_error(), word[i]), "%s",
+                  facet_last_error());
+        cr_assert(!strstr(facet_last_error(), "nan"), "%s", facet_last_error());
+    }
+    free(file);
+    free(out);
 }
