@@ -977,7 +977,7 @@ static double sphere_psnr(const char *mode, int s) {
 static const double quality_bounds[SPHERES] = {29.5, 33.5, 22.0, 16.0, 15.5, 49.5};
 static const double parity_bounds[SPHERES] = {35.0, 32.5, 28.5, 23.0, 22.5, 33.5};
 
-Test(sphere_vs_reference, quality_mode_per_roughness, .timeout = 240) {
+Test(sphere_vs_reference, quality_mode_per_roughness) {
     for (int s = 0; s < SPHERES; s++) {
         double psnr = sphere_psnr("quality", s);
         cr_log_info("quality: roughness %.2f metallic %.0f: PSNR %.2f dB",
@@ -986,7 +986,7 @@ Test(sphere_vs_reference, quality_mode_per_roughness, .timeout = 240) {
     }
 }
 
-Test(sphere_vs_reference, parity_mode_per_roughness, .timeout = 240) {
+Test(sphere_vs_reference, parity_mode_per_roughness) {
     for (int s = 0; s < SPHERES; s++) {
         double psnr = sphere_psnr("parity", s);
         cr_log_info("parity: roughness %.2f metallic %.0f: PSNR %.2f dB",
