@@ -308,3 +308,96 @@ facet_status facet_poses_normalisation(const double *c2w, int count,
     *scale = factor;
     return FACET_OK;
 }
+
+/* 1 when world point p lies in camera c's view frustum (in front, projecting into the image). */
+static int in_frustum(const facet_view_camera *c, const double p[3]) {
+    double q[3], x = 0, y = 0, z = 0;
+    for (int r = 0; r < 3; r++) q[r] = p[r] - c->c2w[r * 4 + 3];
+    for (int r = 0; r < 3; r++) {
+        x += c->c2w[r * 4 + 0] * q[r];
+        y += c->c2w[r * 4 + 1] * q[r];
+        z += c->c2w[r * 4 + 2] * q[r];
+    }
+    if (!(z < 0)) return 0;
+    const double u = c->cx + c->fx * x / -z, v = c->cy - c->fy * y / -z;
+    return u >= 0 && u <= c->width && v >= 0 && v <= c->height;
+}
+
+/* Bounding box of the centres of the cells of an n^3 grid over `region` seen by at least `need`
+ * cameras, grown to whole cells. Returns the number of such cells. */
+static long frustum_cells(const facet_view_camera *cameras, int count, int need,
+                          const double region[6], int n, double box[6]) {
+    long found = 0;
+    double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+    double cell[3];
+    for (int k = 0; k < 3; k++) cell[k] = (region[3 + k] - region[k]) / n;
+#pragma omp parallel for collapse(2) schedule(static) reduction(+ : found) \
+    reduction(min : lo[:3]) reduction(max : hi[:3])
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            for (int l = 0; l < n; l++) {
+                const double p[3] = {region[0] + (i + 0.5) * cell[0],
+                                     region[1] + (j + 0.5) * cell[1],
+                                     region[2] + (l + 0.5) * cell[2]};
+                int seen = 0;
+                for (int c = 0; c < count && seen < need; c++) seen += in_frustum(&cameras[c], p);
+                if (seen < need) continue;
+                found++;
+                for (int k = 0; k < 3; k++) {
+                    lo[k] = fmin(lo[k], p[k]);
+                    hi[k] = fmax(hi[k], p[k]);
+                }
+            }
+    for (int k = 0; k < 3; k++) {
+        box[k] = lo[k] - 0.5 * cell[k];
+        box[3 + k] = hi[k] + 0.5 * cell[k];
+    }
+    return found;
+}
+
+facet_status facet_view_box(const facet_view_camera *cameras, int count, double fraction,
+                            const char *what, double box[6]) {
+    if (count <= 0) return facet_fail(FACET_ERR_FORMAT, "%s: no cameras to bound a scene", what);
+    double *poses = malloc((size_t)count * 16 * sizeof *poses);
+    if (!poses) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "%s: scene box", what);
+    for (int i = 0; i < count; i++) memcpy(poses + 16 * i, cameras[i].c2w, sizeof cameras[i].c2w);
+    double focus[3];
+    const int ok = nearest_point(poses, count, NULL, focus);
+    free(poses);
+    if (!ok || !isfinite(focus[0] + focus[1] + focus[2]))
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: no scene box from the cameras: their optical axes are parallel "
+                          "(give one with --aabb or --scene-scale)",
+                          what);
+    double reach = 0;
+    for (int i = 0; i < count; i++) {
+        double d2 = 0;
+        for (int r = 0; r < 3; r++) {
+            const double d = cameras[i].c2w[r * 4 + 3] - focus[r];
+            d2 += d * d;
+        }
+        reach = fmax(reach, sqrt(d2));
+    }
+    int need = (int)ceil(fraction * count - 1e-9);
+    if (need < 1) need = 1;
+    if (need > count) need = count;
+    enum { GRID = 48 };
+    double region[6], coarse[6];
+    for (int k = 0; k < 3; k++) {
+        region[k] = focus[k] - reach;
+        region[3 + k] = focus[k] + reach;
+    }
+    if (!(reach > 0) || frustum_cells(cameras, count, need, region, GRID, coarse) == 0)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: no scene box from the cameras: no point near their focus is seen "
+                          "by %d of the %d cameras (give one with --aabb or --scene-scale)",
+                          what, need, count);
+    const double step = 2 * reach / GRID;
+    for (int k = 0; k < 3; k++) {
+        region[k] = coarse[k] - step;
+        region[3 + k] = coarse[3 + k] + step;
+    }
+    if (frustum_cells(cameras, count, need, region, GRID, box) == 0)
+        memcpy(box, coarse, sizeof coarse);
+    return FACET_OK;
+}

@@ -50,6 +50,25 @@ facet_status facet_poses_normalisation(const double *c2w, int count,
 void facet_pose_normalise(const double transform[12], double scale, const double c2w[16],
                           double out[16]);
 
+/* A pinhole camera for facet_view_box: camera-to-world (row-major 4x4, NeRF convention: looks
+ * down -z, +y up) and intrinsics in pixels. */
+typedef struct facet_view_camera {
+    double c2w[16];
+    double fx, fy, cx, cy;
+    int width, height;
+} facet_view_camera;
+
+/* The scene box that the cameras look at: the bounding box of the points inside the view frustum
+ * (in front of the camera, projecting inside the image) of at least `fraction` of the cameras,
+ * found on a 48^3 grid over the cube around the cameras' focus point (the point nearest to their
+ * optical axes) that reaches the farthest camera, then refined on a 48^3 grid over that box
+ * grown by one coarse cell; the result covers whole fine cells. It fits an object-centric capture
+ * at any scale and position (facet's default for datasets that do not give a box).
+ * box = {x0, y0, z0, x1, y1, z1}. Fails with FACET_ERR_FORMAT naming `what` when no grid point
+ * is seen by that many cameras (outward-looking rigs; parallel optical axes). */
+facet_status facet_view_box(const facet_view_camera *cameras, int count, double fraction,
+                            const char *what, double box[6]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -60,7 +60,8 @@ typedef struct fit_data {
     /* scene normalisation (datasets/normalise.h): model frame p' = scale * (R p + t) */
     facet_normalisation method;
     double transform[12], scale;
-    float aabb[6]; /* the scene box in the model frame */
+    float aabb[6];      /* the scene box in the model frame */
+    int box_from_views; /* 1: aabb is facet_view_box of all frames (no box was given) */
 } fit_data;
 
 static void fit_data_free(fit_data *d) {
@@ -160,6 +161,25 @@ static facet_status normalise_dataset(const char *path, fit_data *d) {
         s = facet_poses_normalisation(poses, all.frame_count, &d->method, file ? file : path,
                                       d->transform, &d->scale);
     free(poses);
+    if (s == FACET_OK && d->box_from_views) {
+        /* the region that at least half of the cameras see, in the normalised frame */
+        facet_view_camera *cams = facet_alloc((size_t)all.frame_count, sizeof *cams);
+        if (!cams) s = facet_last_status();
+        for (int f = 0; s == FACET_OK && f < all.frame_count; f++) {
+            const facet_frame *fr = &all.frames[f];
+            facet_pose_normalise(d->transform, d->scale, fr->c2w, cams[f].c2w);
+            cams[f].fx = fr->fx;
+            cams[f].fy = fr->fy;
+            cams[f].cx = fr->cx;
+            cams[f].cy = fr->cy;
+            cams[f].width = fr->width;
+            cams[f].height = fr->height;
+        }
+        double box[6];
+        if (s == FACET_OK) s = facet_view_box(cams, all.frame_count, 0.5, file ? file : path, box);
+        for (int k = 0; s == FACET_OK && k < 6; k++) d->aabb[k] = (float)box[k];
+        free(cams);
+    }
     free(file);
     facet_dataset_free(&all);
     return s;
@@ -715,6 +735,7 @@ static cJSON *normalisation_json(const fit_data *d) {
     cJSON_AddStringToObject(n, "orientation", facet_orientation_name(d->method.orientation));
     cJSON_AddStringToObject(n, "center", facet_centering_name(d->method.center));
     cJSON_AddBoolToObject(n, "auto_scale", d->method.auto_scale);
+    cJSON_AddStringToObject(n, "box", d->box_from_views ? "views" : "given");
     cJSON *box = cJSON_AddArrayToObject(n, "aabb");
     for (int k = 0; k < 2; k++) {
         const double v[3] = {d->aabb[3 * k], d->aabb[3 * k + 1], d->aabb[3 * k + 2]};
@@ -1087,6 +1108,9 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
         memcpy(data.aabb, o.aabb, sizeof data.aabb);
     else if (setup.has_aabb && !(o.scene_scale > 0))
         memcpy(data.aabb, setup.aabb, sizeof data.aabb);
+    /* no box given anywhere: the region the cameras look at (facet_view_box) */
+    data.box_from_views =
+        !o.has_aabb && !(o.scene_scale > 0) && !setup.has_aabb && !(setup.scene_scale > 0);
     s = load_data(dataset, &data);
     if (s != FACET_OK) return s;
     s = facet_make_dirs(out_dir);

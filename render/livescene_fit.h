@@ -64,8 +64,11 @@ typedef struct facet_fit_options {
      * normalisation"): the poses of all frames are oriented, centred and scaled, p' = scale *
      * (R p + t), and the transform is stored in the weights (dataparser_transform/_scale) so that
      * render/eval take cameras in the dataset's own frame. Unset fields take DATASET/facet.json's
-     * keys, else the nerfstudio-data defaults: orientation up, center poses, auto_scale on,
-     * scene_scale 1 (facet.json with an "aabb" defaults to orientation none, auto_scale off). */
+     * keys, else the nerfstudio-data defaults: orientation up, center poses, auto_scale on
+     * (facet.json with an "aabb" defaults to orientation none, auto_scale off). The scene box:
+     * aabb, else scene_scale, else facet.json's, else the region that at least half of the
+     * cameras see (datasets/normalise.h facet_view_box), which fits an object-centric capture at
+     * any scale where nerfstudio's [-1, 1]^3 can leave the object a few cells wide. */
     const char *orientation; /* "up", "pca", "none"; NULL: default */
     const char *center;      /* "poses", "focus", "none"; NULL: center_poses, else default */
     int auto_scale;          /* 1 on, -1 off, 0 default */

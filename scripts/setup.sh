@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh            build + test dependencies
 #   FACET_SETUP_REFERENCE=1 scripts/setup.sh
-#                               also the PyTorch/scikit-image stack that regenerates fixtures
+#                               also the PyTorch/scikit-image stack and Blender (Cycles), which
+#                               regenerate fixtures
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,7 @@ packages=(
   libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
-  packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil)
+  packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil blender)
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

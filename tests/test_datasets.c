@@ -817,3 +817,84 @@ Test(normalise, degenerate_camera_sets_fail_with_the_file_named) {
                  FACET_OK, "%s", facet_last_error());
     cr_assert(isfinite(scale) && scale > 0);
 }
+
+/* The rig's cameras as pinhole views: 64 x 64 pixels, horizontal field of view 0.6 rad. */
+static void rig_views(const double *poses, double spread, const double offset[3],
+                      facet_view_camera *cams) {
+    for (int i = 0; i < RIG; i++) {
+        memcpy(cams[i].c2w, poses + 16 * i, sizeof cams[i].c2w);
+        for (int k = 0; k < 3; k++)
+            cams[i].c2w[k * 4 + 3] =
+                rig_target[k] + spread * (poses[16 * i + k * 4 + 3] - rig_target[k]) + offset[k];
+        cams[i].fx = cams[i].fy = 32 / tan(0.3);
+        cams[i].cx = cams[i].cy = 32;
+        cams[i].width = cams[i].height = 64;
+    }
+}
+
+Test(normalise, view_box_holds_what_every_camera_sees_and_scales_with_the_scene) {
+    double poses[16 * RIG], box[6];
+    rig_poses(poses);
+    facet_view_camera cams[RIG];
+    rig_views(poses, 1, (const double[3]){0, 0, 0}, cams);
+    cr_assert_eq(facet_view_box(cams, RIG, 0.5, "rig", box), FACET_OK, "%s", facet_last_error());
+    /* every camera looks at the target from at least d_min away, so the ball of radius
+       d_min sin(0.3) about it lies in every frustum (the image is square: 0.3 rad is the
+       smallest half-angle of the pyramid); and no point farther than d_max / cos(0.3) * 2 from
+       the target is seen by half of them */
+    double dmin = INFINITY, dmax = 0;
+    for (int i = 0; i < RIG; i++) {
+        double d2 = 0;
+        for (int k = 0; k < 3; k++) d2 += pow(cams[i].c2w[k * 4 + 3] - rig_target[k], 2);
+        dmin = fmin(dmin, sqrt(d2));
+        dmax = fmax(dmax, sqrt(d2));
+    }
+    const double inner = dmin * sin(0.3);
+    for (int k = 0; k < 3; k++) {
+        cr_assert_leq(box[k], rig_target[k] - inner, "axis %d: %g > %g", k, box[k],
+                      rig_target[k] - inner);
+        cr_assert_geq(box[3 + k], rig_target[k] + inner, "axis %d: %g < %g", k, box[3 + k],
+                      rig_target[k] + inner);
+        cr_assert_lt(box[3 + k] - box[k], 2 * dmax, "axis %d: extent %g", k, box[3 + k] - box[k]);
+    }
+    /* the same rig 25 times larger and moved: the box follows, to within a grid cell */
+    const double offset[3] = {37, -12, 400};
+    facet_view_camera big[RIG];
+    rig_views(poses, 25, offset, big);
+    double big_box[6];
+    cr_assert_eq(facet_view_box(big, RIG, 0.5, "rig", big_box), FACET_OK, "%s", facet_last_error());
+    for (int j = 0; j < 6; j++) {
+        const int k = j % 3;
+        const double expect = rig_target[k] + 25 * (box[j] - rig_target[k]) + offset[k];
+        const double cell = 2 * 25 * dmax / 48;
+        cr_assert(fabs(big_box[j] - expect) <= cell, "bound %d: %g, expected %g within %g", j,
+                  big_box[j], expect, cell);
+    }
+    /* more cameras required: a smaller region */
+    double all_box[6];
+    cr_assert_eq(facet_view_box(cams, RIG, 1.0, "rig", all_box), FACET_OK);
+    for (int k = 0; k < 3; k++) {
+        cr_assert_geq(all_box[k], box[k] - 1e-9);
+        cr_assert_leq(all_box[3 + k], box[3 + k] + 1e-9);
+    }
+}
+
+Test(normalise, view_box_of_cameras_that_share_no_view_fails_with_the_file_named) {
+    /* two cameras back to back: nothing is in front of both */
+    double poses[32], box[6];
+    const double up[3] = {0, 0, 1};
+    look_at((const double[3]){0, 0, 0}, (const double[3]){1, 0.2, 0}, up, poses);
+    look_at((const double[3]){0, 0.1, 0}, (const double[3]){-1, 0.4, 0}, up, poses + 16);
+    facet_view_camera cams[2];
+    for (int i = 0; i < 2; i++) {
+        memcpy(cams[i].c2w, poses + 16 * i, sizeof cams[i].c2w);
+        cams[i].fx = cams[i].fy = 50;
+        cams[i].cx = cams[i].cy = 32;
+        cams[i].width = cams[i].height = 64;
+    }
+    cr_assert_neq(facet_view_box(cams, 2, 1.0, "/d/transforms.json", box), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "/d/transforms.json") &&
+                  strstr(facet_last_error(), "seen by 2 of the 2 cameras") &&
+                  strstr(facet_last_error(), "--aabb"),
+              "%s", facet_last_error());
+}

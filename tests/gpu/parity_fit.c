@@ -228,14 +228,26 @@ static int read_curve(const char *out_dir, int *it, float *loss, int max) {
  *   then ~2.5 sigma = 7% at most (measured 3.6% here, 7% with the tiny config): tolerance
  *   4 sigma = 12%. A CUDA fit that learns something else (a broken gradient, a stale buffer)
  *   drifts by far more within 20 iterations.
- * - fit.curve.learns: both end below half their first loss. */
-static int curve_case(void) {
-    char data[600], cpu_dir[600], gpu_dir[600];
-    snprintf(data, sizeof data, "%s/fit-data", parity_scratch_dir());
-    snprintf(cpu_dir, sizeof cpu_dir, "%s/fit-cpu", parity_scratch_dir());
-    snprintf(gpu_dir, sizeof gpu_dir, "%s/fit-cuda", parity_scratch_dir());
-    facet_synth_options synth = {.frames = 12, .width = 48, .height = 48};
-    if (facet_synth_write(data, &synth) != FACET_OK) return parity_error("fit.curve", "synth");
+ * - fit.curve.learns: both end below half their first loss.
+ * The same checks run on the Blender-rendered cabinet (tests/fixtures/blender/cabinet: 128 x 128
+ * frames, un-normalised, scene box from the views), as fit.blender.*: scenes facet did not make
+ * take the same path through the CUDA trainer. Its batches are more varied: measured under
+ * emulation, per-batch differences of 5% rms at iterations 40-100 and 10% at 200-300, so windows
+ * of 10 have sigma <= 3.3% and 4 sigma = 13% (largest window measured: 10.1%). The drift is
+ * chaotic, not a bias of one device: the CPU fit on 1 thread against 2 threads (the same
+ * rounding-level perturbation) drifts by up to 6.2% per window, also of one sign for the whole
+ * run. `name` prefixes the case names; `data_dir` is NULL for the generated scene. */
+static int curve_case(const char *name, const char *data_dir, double window_rel) {
+    char data[600], cpu_dir[600], gpu_dir[600], label[64];
+    snprintf(data, sizeof data, "%s/%s-data", parity_scratch_dir(), name);
+    snprintf(cpu_dir, sizeof cpu_dir, "%s/%s-cpu", parity_scratch_dir(), name);
+    snprintf(gpu_dir, sizeof gpu_dir, "%s/%s-cuda", parity_scratch_dir(), name);
+    if (data_dir) {
+        snprintf(data, sizeof data, "%s", data_dir);
+    } else {
+        facet_synth_options synth = {.frames = 12, .width = 48, .height = 48};
+        if (facet_synth_write(data, &synth) != FACET_OK) return parity_error(name, "synth");
+    }
     facet_fit_options o = {.size = FACET_FIT_SMALL,
                            .iterations = 300,
                            .batch = 128,
@@ -247,21 +259,22 @@ static int curve_case(void) {
     facet_fit_result cpu, gpu;
     o.device = FACET_FIT_CPU;
     if (facet_livescene_fit(data, cpu_dir, &o, &cpu) != FACET_OK)
-        return parity_error("fit.curve", "CPU fit");
+        return parity_error(name, "CPU fit");
     o.device = FACET_FIT_CUDA;
     if (facet_livescene_fit(data, gpu_dir, &o, &gpu) != FACET_OK)
-        return parity_error("fit.curve", "CUDA fit");
+        return parity_error(name, "CUDA fit");
     enum { MAX_POINTS = 1024 };
     static int it_cpu[MAX_POINTS], it_gpu[MAX_POINTS];
     static float loss_cpu[MAX_POINTS], loss_gpu[MAX_POINTS];
     const int n = read_curve(cpu_dir, it_cpu, loss_cpu, MAX_POINTS);
     if (n < 2 || read_curve(gpu_dir, it_gpu, loss_gpu, MAX_POINTS) != n ||
         memcmp(it_cpu, it_gpu, (size_t)n * sizeof *it_cpu) != 0)
-        return parity_error("fit.curve", "fit.json loss curves missing or of different steps");
+        return parity_error(name, "fit.json loss curves missing or of different steps");
     int early = 0;
     while (early < n && it_cpu[early] <= 40) early++;
     const parity_tolerance early_tol = {.rel = 1e-2, .same_code = 0};
-    int failures = parity_check("fit.curve.early", loss_cpu, loss_gpu, (size_t)early, &early_tol);
+    snprintf(label, sizeof label, "%s.early", name);
+    int failures = parity_check(label, loss_cpu, loss_gpu, (size_t)early, &early_tol);
     enum { WINDOW = 10 };
     float window_cpu[MAX_POINTS / WINDOW + 1], window_gpu[MAX_POINTS / WINDOW + 1];
     int windows = 0;
@@ -271,17 +284,21 @@ static int curve_case(void) {
         window_cpu[windows] = (float)(a / WINDOW);
         window_gpu[windows] = (float)(b / WINDOW);
     }
-    const parity_tolerance window_tol = {.rel = 0.12, .same_code = 0};
-    failures +=
-        parity_check("fit.curve.windows", window_cpu, window_gpu, (size_t)windows, &window_tol);
+    const parity_tolerance window_tol = {.rel = window_rel, .same_code = 0};
+    snprintf(label, sizeof label, "%s.windows", name);
+    failures += parity_check(label, window_cpu, window_gpu, (size_t)windows, &window_tol);
     const int learned =
         loss_cpu[n - 1] < 0.5f * loss_cpu[0] && loss_gpu[n - 1] < 0.5f * loss_gpu[0];
+    snprintf(label, sizeof label, "%s.learns", name);
     printf("%-4s %-44s cpu %.5f -> %.5f, cuda %.5f -> %.5f over %d iterations\n",
-           learned ? "ok" : "FAIL", "fit.curve.learns", loss_cpu[0], loss_cpu[n - 1], loss_gpu[0],
+           learned ? "ok" : "FAIL", label, loss_cpu[0], loss_cpu[n - 1], loss_gpu[0],
            loss_gpu[n - 1], it_cpu[n - 1]);
     return failures + !learned;
 }
 
 int parity_suite_fit(void) {
-    return step_cases() + curve_case();
+    char blender[600];
+    snprintf(blender, sizeof blender, "%s/tests/fixtures/blender/cabinet", parity_source_dir());
+    return step_cases() + curve_case("fit.curve", NULL, 0.12) +
+           curve_case("fit.blender", blender, 0.13);
 }
