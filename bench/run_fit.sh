@@ -36,5 +36,5 @@ done
 "$build/facet" eval "$work/fit/scene.json" --data "$dataset" --out "$work/eval-final" --quiet
 printf 'final model, every held-out view: PSNR %s dB, SSIM %s, %s views\n' \
     "$(grep -m1 '"psnr":' "$work/eval-final/metrics.json" | tr -dc '0-9.')" \
-    "$(grep -m1 '"ssim":' "$work/eval-final/metrics.json" | tr -dc '0-9.')" \
+    "$(grep -m1 '"ssim":[[:space:]]*[0-9]' "$work/eval-final/metrics.json" | tr -dc '0-9.')" \
     "$(grep -m1 '"num_images":' "$work/eval-final/metrics.json" | tr -dc '0-9')"
