@@ -18,6 +18,9 @@ import sys
 import bpy
 from mathutils import Euler, Matrix
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blender_cycles import configure_cycles  # noqa: E402
+
 WIDTH, HEIGHT = 160, 120
 CAMERA_ANGLE_X = math.radians(70.0)
 VIEWS = 16
@@ -27,26 +30,7 @@ def setup_scene(hdri, width=WIDTH, height=HEIGHT):
     scene = bpy.context.scene
     for obj in list(scene.objects):
         bpy.data.objects.remove(obj, do_unlink=True)
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 16
-    scene.cycles.use_denoising = False
-    scene.cycles.pixel_filter_type = "BOX"
-    scene.cycles.filter_width = 0.01  # sample pixel centres, as facet does
-    scene.cycles.seed = 0
-    scene.render.resolution_x = width
-    scene.render.resolution_y = height
-    scene.render.resolution_percentage = 100
-    scene.render.dither_intensity = 0.0
-    scene.render.film_transparent = False
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
-    scene.render.image_settings.color_depth = "8"
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
-    scene.view_settings.exposure = 0.0
-    scene.view_settings.gamma = 1.0
-    scene.sequencer_colorspace_settings.name = "sRGB"
+    configure_cycles(scene, width, height, samples=16, filter_width=0.01)  # pixel centres, as facet
 
     world = bpy.data.worlds.new("demo") if scene.world is None else scene.world
     scene.world = world

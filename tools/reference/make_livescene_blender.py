@@ -47,6 +47,9 @@ import sys
 import bpy
 from mathutils import Matrix, Vector
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blender_cycles import configure_cycles  # noqa: E402
+
 # ---- scene descriptions ---------------------------------------------------------------------
 # Every length is in scene units; `parts` are boxes (centre, half size, colour, texture);
 # articulated objects are boxes that slide along an axis or swing about a hinge line.
@@ -250,27 +253,9 @@ def make_box(part, parent=None):
 
 def setup_render(size, samples, seed):
     scene = bpy.context.scene
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = samples
+    configure_cycles(scene, size, size, samples, filter_width=1.0, seed=seed)
     scene.cycles.use_adaptive_sampling = False
-    scene.cycles.use_denoising = False
     scene.cycles.max_bounces = 4
-    scene.cycles.pixel_filter_type = "BOX"
-    scene.cycles.filter_width = 1.0
-    scene.cycles.seed = seed
-    scene.render.resolution_x = size
-    scene.render.resolution_y = size
-    scene.render.resolution_percentage = 100
-    scene.render.dither_intensity = 0.0
-    scene.render.film_transparent = False
-    scene.render.image_settings.file_format = "PNG"
-    scene.render.image_settings.color_mode = "RGB"
-    scene.render.image_settings.color_depth = "8"
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
-    scene.view_settings.exposure = 0.0
-    scene.view_settings.gamma = 1.0
     scene.render.threads_mode = "AUTO"
 
 

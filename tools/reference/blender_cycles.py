@@ -1,0 +1,28 @@
+"""Cycles settings shared by the Blender reference scripts (make_demo_blender.py,
+make_livescene_blender.py): CPU rendering with a fixed seed and no denoiser, a box pixel filter,
+8-bit sRGB PNGs through the Standard view transform with no dithering, so that pixel values are
+display-encoded radiance that facet can compare with."""
+
+
+def configure_cycles(scene, width, height, samples, filter_width, seed=0):
+    """filter_width: box filter width in pixels (0.01 samples pixel centres, 1.0 pixel areas)."""
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = False
+    scene.cycles.pixel_filter_type = "BOX"
+    scene.cycles.filter_width = filter_width
+    scene.cycles.seed = seed
+    scene.render.resolution_x = width
+    scene.render.resolution_y = height
+    scene.render.resolution_percentage = 100
+    scene.render.dither_intensity = 0.0
+    scene.render.film_transparent = False
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.render.image_settings.color_depth = "8"
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    scene.view_settings.exposure = 0.0
+    scene.view_settings.gamma = 1.0
+    scene.sequencer_colorspace_settings.name = "sRGB"
