@@ -1,5 +1,6 @@
 /* Shared by the frame benchmarks (bench_relight.c, bench_risesdf.c): the median time of rendering
- * one camera `frames` times. A header, not a .c: every .c file in bench/ becomes its own program. */
+ * one camera `frames` times. A header, not a .c: every .c file in bench/ becomes its own program.
+ */
 #ifndef FACET_BENCH_FRAMES_H
 #define FACET_BENCH_FRAMES_H
 
