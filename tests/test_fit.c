@@ -363,15 +363,21 @@ Test(fit_gradients, plane_regularisers_match_finite_differences) {
 
 /* ---- fitting a tiny generated scene ---------------------------------------------------------- */
 
-static const char *tiny_scene(void) {
+/* `facet synth`'s cabinet in the scratch directory `name`: `frames` frames of size x size, one
+ * sample per pixel. The path is valid until the next call. */
+static const char *synth_scene(const char *name, int frames, int size) {
     static char dir[1024];
-    snprintf(dir, sizeof dir, "%s/cabinet", test_scratch_dir("fit_scene"));
+    snprintf(dir, sizeof dir, "%s/cabinet", test_scratch_dir(name));
     facet_synth_options o = {0};
-    o.frames = 8;
-    o.width = o.height = 24;
+    o.frames = frames;
+    o.width = o.height = size;
     o.samples = 1;
     cr_assert_eq(facet_synth_write(dir, &o), FACET_OK, "%s", facet_last_error());
     return dir;
+}
+
+static const char *tiny_scene(void) {
+    return synth_scene("fit_scene", 8, 24);
 }
 
 static facet_fit_options tiny_options(int iterations) {
@@ -849,17 +855,6 @@ static double eval_psnr(const char *fit_dir, const char *data) {
     return psnr;
 }
 
-static const char *normalise_scene(const char *name) {
-    static char dir[1024];
-    snprintf(dir, sizeof dir, "%s/cabinet", test_scratch_dir(name));
-    facet_synth_options o = {0};
-    o.frames = 16;
-    o.width = o.height = 32;
-    o.samples = 1;
-    cr_assert_eq(facet_synth_write(dir, &o), FACET_OK, "%s", facet_last_error());
-    return dir;
-}
-
 Test(fit_normalise, a_moved_rotated_scaled_scene_evaluates_in_its_own_frame_like_the_original) {
     TEST_SKIP_UNDER_SANITIZER("two fits and two evaluations take ~5 min");
     /* rotation: 40 degrees about the axis (1, 2, 2)/3 (Rodrigues), scale x25, shift +37 */
@@ -875,8 +870,8 @@ Test(fit_normalise, a_moved_rotated_scaled_scene_evaluates_in_its_own_frame_like
     const double identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, zero[3] = {0, 0, 0};
     const double shift[3] = {37, -37 * 0.5, 37};
     char original[1024], moved[1024];
-    snprintf(original, sizeof original, "%s", normalise_scene("norm_original"));
-    snprintf(moved, sizeof moved, "%s", normalise_scene("norm_moved"));
+    snprintf(original, sizeof original, "%s", synth_scene("norm_original", 16, 32));
+    snprintf(moved, sizeof moved, "%s", synth_scene("norm_moved", 16, 32));
     transform_dataset(original, identity, 1, zero); /* only drops facet.json: defaults apply */
     transform_dataset(moved, q, 25, shift);
 
