@@ -159,7 +159,8 @@ int facet_cmd_render(int argc, char **argv) {
             if (masks) options.render.aux = &aux;
             char *path = facet_path_join(
                 out_dir, options.format == FACET_OUTPUT_EXR ? "camera.exr" : "camera.png");
-            if (!path || facet_make_dirs(out_dir) != FACET_OK ||
+            if (!path || (masks && facet_check_aux_names(&scene) != FACET_OK) ||
+                facet_make_dirs(out_dir) != FACET_OK ||
                 facet_render_image(&scene, &cam, &options.render, &img) != FACET_OK ||
                 facet_write_render(&img, path, options.format) != FACET_OK ||
                 (masks && facet_write_aux_channels(&scene, &aux, out_dir, "camera") != FACET_OK))

@@ -9,7 +9,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: facet view SCENE [--script FILE] [--screenshot PNG] [--cameras TRANSFORMS]\n"
+    "usage: facet view SCENE [--script FILE] [--out DIR] [--screenshot PNG] [--cameras "
+    "TRANSFORMS]\n"
     "                  [--env MAP]... [--width W --height H] [--device cpu|cuda] [--no-interop]\n"
     "                  [--font TTF] [--timeout SECONDS] [--hidden] [--bench JSONL]\n"
     "\n"
@@ -18,6 +19,9 @@ static const char usage[] =
     "\n"
     "  --script FILE     run the actions in FILE (camera poses, commands, kappa sets, waits,\n"
     "                    screenshots; see README \"Viewer scripts\"), then close\n"
+    "  --out DIR         where the script's screenshot and save-view files and the key\n"
+    "                    screenshots go (default: the current directory). Script output paths\n"
+    "                    must be relative names inside it: no absolute path, no '..'\n"
     "  --screenshot PNG  open on the scene camera, wait for the fully refined frame, save the\n"
     "                    render area to PNG, close\n"
     "  --cameras PATH    a dataset directory or transforms*.json: [ and ] step through its "
@@ -56,6 +60,7 @@ int facet_cmd_view(int argc, char **argv) {
         int r;
         CLI_FLAG("view", "--script", options.script_path)
         CLI_FLAG("view", "--screenshot", options.screenshot_path)
+        CLI_FLAG("view", "--out", options.out_dir)
         CLI_FLAG("view", "--cameras", options.cameras_path)
         CLI_FLAG("view", "--font", options.font_path)
         CLI_FLAG("view", "--device", device_name)

@@ -39,8 +39,22 @@ static void line_and_column(const char *text, const char *at, int *line, int *co
     }
 }
 
+int facet_json_has_nul_escape(const char *text) {
+    for (const char *p = text; *p; p++) {
+        if (*p != '\\') continue;
+        if (p[1] == 'u' && p[2] == '0' && p[3] == '0' && p[4] == '0' && p[5] == '0') return 1;
+        if (p[1]) p++; /* skip the escaped character: an escaped backslash before u0000 passes */
+    }
+    return 0;
+}
+
 facet_status facet_json_parse(facet_doc *doc, const char *text, const char *name) {
     memset(doc, 0, sizeof *doc);
+    if (facet_json_has_nul_escape(text))
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: a string holds the escape \\u0000 (NUL), which facet does not "
+                          "accept",
+                          name);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {

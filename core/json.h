@@ -23,8 +23,12 @@ typedef struct facet_doc {
 
 /* Parses a JSON file. Syntax errors report the line and column. */
 facet_status facet_json_load(facet_doc *doc, const char *path);
-/* Parses JSON text held in memory; `name` stands in for the file in messages. */
+/* Parses JSON text held in memory; `name` stands in for the file in messages. Text with a
+ * "\u0000" escape is rejected: a C string would silently end at it (core/safe_name.h). */
 facet_status facet_json_parse(facet_doc *doc, const char *text, const char *name);
+/* 1 when a JSON string in `text` holds the escape "\u0000" (NUL), else 0. Use it before any
+ * cJSON_Parse of untrusted text that facet_json_parse does not see. */
+int facet_json_has_nul_escape(const char *text);
 /* Parses a YAML file (first document) into the same tree: mappings become objects (keys as
  * strings), sequences arrays; plain scalars that read as numbers become numbers, true/false
  * booleans, null/~ null; quoted scalars stay strings. Nesting deeper than 64 is rejected. */

@@ -5,6 +5,7 @@
 #include "core/fileio.h"
 #include "core/json.h"
 #include "core/metrics.h"
+#include "core/safe_name.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,10 +33,21 @@ facet_status facet_write_render(const facet_image *linear_rgba, const char *path
     return s;
 }
 
+facet_status facet_check_aux_names(const facet_scene *scene) {
+    facet_status s = FACET_OK;
+    for (int n = 0; s == FACET_OK && n < scene->node_count; n++)
+        for (int c = 0; s == FACET_OK && c < scene->nodes[n].aux_channels; c++)
+            s = facet_check_safe_name(scene->nodes[n].aux_names[c], FACET_NAME_FILE,
+                                      "a mask channel (object name)");
+    return s;
+}
+
 facet_status facet_write_aux_channels(const facet_scene *scene, const facet_image *aux,
                                       const char *dir, const char *stem) {
+    facet_status s = facet_check_aux_names(scene);
+    if (s != FACET_OK) return s;
     facet_image channel;
-    facet_status s = facet_image_alloc(&channel, aux->width, aux->height, 1);
+    s = facet_image_alloc(&channel, aux->width, aux->height, 1);
     const size_t pixels = (size_t)aux->width * aux->height;
     for (int n = 0, offset = 0; s == FACET_OK && n < scene->node_count; n++) {
         const facet_node *node = &scene->nodes[n];
@@ -79,6 +91,45 @@ static char *output_path(const char *dir, const char *name, facet_output_format 
     return facet_format("%s/%s.%s", dir, name, format == FACET_OUTPUT_EXR ? "exr" : "png");
 }
 
+static const facet_dataset *sort_frames_of;
+static int compare_frames_by_name(const void *a, const void *b) {
+    const int i = *(const int *)a, j = *(const int *)b;
+    const int c = strcmp(sort_frames_of->frames[i].name, sort_frames_of->frames[j].name);
+    return c ? c : (i > j) - (i < j);
+}
+
+/* Frame names come from the dataset's file names, and object names from the weights: both are
+ * data (core/safe_name.h). Before anything is written: every output name of the shard is a safe
+ * file name, and no two frames share one (images/0.png and other/0.png would overwrite). */
+static facet_status check_output_names(const facet_scene *scene, const facet_dataset *ds,
+                                       facet_shard shard, int masks) {
+    facet_status s = masks ? facet_check_aux_names(scene) : FACET_OK;
+    int *order = facet_alloc((size_t)ds->frame_count + 1, sizeof *order), count = 0;
+    if (!order) return facet_last_status();
+    for (int i = 0; s == FACET_OK && i < ds->frame_count; i++) {
+        if (!facet_shard_contains(shard, i)) continue;
+        char what[64];
+        snprintf(what, sizeof what, "frame %d (its image's file name)", i);
+        s = facet_check_safe_name(ds->frames[i].name, FACET_NAME_FILE, what);
+        order[count++] = i;
+    }
+    sort_frames_of = ds;
+    if (s == FACET_OK) qsort(order, (size_t)count, sizeof *order, compare_frames_by_name);
+    for (int k = 0; s == FACET_OK && k + 1 < count; k++) {
+        const facet_frame *a = &ds->frames[order[k]], *b = &ds->frames[order[k + 1]];
+        char qa[512], qb[512], qn[256];
+        if (!strcmp(a->name, b->name))
+            s = facet_fail(FACET_ERR_FORMAT,
+                           "frames %d ('%s') and %d ('%s') would both be written as '%s': "
+                           "outputs are named after the image's file name without its folder",
+                           order[k], facet_quote_name(a->image_path, qa, sizeof qa), order[k + 1],
+                           facet_quote_name(b->image_path, qb, sizeof qb),
+                           facet_quote_name(a->name, qn, sizeof qn));
+    }
+    free(order);
+    return s;
+}
+
 static int frames_in_shard(const facet_dataset *ds, facet_shard shard) {
     int n = 0;
     for (int i = 0; i < ds->frame_count; i++) n += facet_shard_contains(shard, i);
@@ -89,7 +140,8 @@ facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
                                 const facet_batch_options *options, const char *out_dir,
                                 int *rendered) {
     *rendered = 0;
-    facet_status s = facet_make_dirs(out_dir);
+    facet_status s = check_output_names(scene, ds, options->shard, options->masks);
+    if (s == FACET_OK) s = facet_make_dirs(out_dir);
     if (s != FACET_OK) return s;
     if (options->progress)
         facet_progress_begin(options->progress, "render", "img",
@@ -232,7 +284,8 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
     if (total == 0)
         return facet_fail(FACET_ERR_INVALID_ARGUMENT, "%s: the %s split has no frames",
                           dataset_path, split_name);
-    facet_status s = facet_make_dirs(out_dir);
+    facet_status s = check_output_names(scene, ds, options->shard, 0);
+    if (s == FACET_OK) s = facet_make_dirs(out_dir);
     if (s != FACET_OK) return s;
     r->images = facet_alloc_zeroed((size_t)total, sizeof *r->images);
     if (!r->images) return facet_last_status();

@@ -33,7 +33,11 @@ typedef enum facet_output_format { FACET_OUTPUT_PNG = 0, FACET_OUTPUT_EXR } face
 facet_status facet_write_render(const facet_image *linear_rgba, const char *path,
                                 facet_output_format format);
 
-/* Writes each auxiliary channel of `aux` (facet_render_options.aux) as dir/<stem>_<name>.png. */
+/* Checks that every auxiliary channel name (an object name, which the weights hold) is a safe
+ * file name (core/safe_name.h), so that dir/<stem>_<name>.png stays in dir. */
+facet_status facet_check_aux_names(const facet_scene *scene);
+/* Writes each auxiliary channel of `aux` (facet_render_options.aux) as dir/<stem>_<name>.png,
+ * after facet_check_aux_names. */
 facet_status facet_write_aux_channels(const facet_scene *scene, const facet_image *aux,
                                       const char *dir, const char *stem);
 

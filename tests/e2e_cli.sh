@@ -109,6 +109,18 @@ printf '{"frames": [{"file_path": "a", "transform_matrix": [[1,0,0,0],[0,1,0,0],
 expect_status 1 "transforms without intrinsics" -- "$facet" render "$scene" --cameras "$work/noint.json" --out "$work/y"
 expect_stderr "noint.json" "transforms error names the file"
 
+# frame names come from the dataset's file names: data, never paths (core/safe_name.h)
+mkdir -p "$work/collide/test" "$work/collide/other"
+cp "$data"/test/*.png "$work/collide/test/" && cp "$data/test/r_0.png" "$work/collide/other/r_0.png"
+sed 's#"\./test/r_2"#"./other/r_0"#' "$data/transforms_test.json" > "$work/collide/transforms_test.json"
+expect_status 1 "two frames with one file name" -- "$facet" render "$scene" --cameras "$work/collide" --split test --out "$work/collide_out" --quiet
+expect_stderr "would both be written as 'r_0'" "the collision is named"
+[ -z "$(find "$work/collide_out" -name '*.png' 2>/dev/null)" ] && pass "nothing rendered before the collision was found" || fail "renders were written"
+cp "$data/test/r_0.png" "$work/collide/test/$(printf 'r\033[2J').png"
+sed 's#"\./test/r_2"#"./test/r\\u001b[2J"#' "$data/transforms_test.json" > "$work/collide/transforms_test.json"
+expect_status 1 "a file name with a control character" -- "$facet" render "$scene" --cameras "$work/collide" --split test --out "$work/collide_out" --quiet
+expect_stderr "unsafe name 'r\x1b[2J': has a control character" "the name is escaped in the message"
+
 # ---- LiveScene: a converted reference checkpoint on its LiveScene-format dataset ---------------
 # Ground truth was rendered by the PyTorch reference (tools/reference/livescene_ref.py) with each
 # frame's kappa, in the dataset's original frame: only 8-bit rounding separates facet from it.

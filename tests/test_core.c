@@ -9,6 +9,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/safe_name.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/vecmath.h"
@@ -369,4 +370,106 @@ Test(progress, non_tty_prints_plain_lines) {
     cr_assert(strstr(text, "eval 3/3 100%"), "%s", text);
     free(text);
     free(path);
+}
+
+/* ---- safe names: data-derived output names never leave the output folder ------------------- */
+
+Test(safe_name, every_kind_of_escape_is_refused_with_its_reason) {
+    char long_component[FACET_SAFE_COMPONENT_MAX + 2], long_name[FACET_SAFE_NAME_MAX + 10];
+    memset(long_component, 'c', sizeof long_component - 1);
+    long_component[sizeof long_component - 1] = '\0';
+    for (size_t i = 0; i + 1 < sizeof long_name; i++) long_name[i] = i % 100 == 99 ? '/' : 'n';
+    long_name[sizeof long_name - 1] = '\0';
+    const struct {
+        const char *name, *reason;
+    } bad[] = {
+        {NULL, "is empty"},
+        {"", "is empty"},
+        {"/etc/passwd", "is absolute"},
+        {"//server/x", "is absolute"},
+        {"..", "'..' component"},
+        {"../x.png", "'..' component"},
+        {"a/../../x.png", "'..' component"},
+        {"a/..", "'..' component"},
+        {".", "'.' component"},
+        {"./x.png", "'.' component"},
+        {"a/./x.png", "'.' component"},
+        {"a//x.png", "empty component"},
+        {"a/", "empty component"},
+        {"x\x01.png", "control character"},
+        {"x\t.png", "control character"},
+        {"x\n.png", "control character"},
+        {"x\x1b[2J.png", "control character"},
+        {"x\x7f.png", "control character"},
+        {"..\\..\\x.png", "backslash"},
+        {"a\\b.png", "backslash"},
+        {long_component, "component longer than"},
+        {long_name, "longer than"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        const char *reason = facet_unsafe_name_reason(bad[k].name, FACET_NAME_RELATIVE);
+        cr_assert(reason && strstr(reason, bad[k].reason), "case %zu: got '%s', want '%s'", k,
+                  reason ? reason : "(safe)", bad[k].reason);
+        char *path = (char *)"untouched";
+        cr_assert_eq(facet_output_path_for("out", bad[k].name, ".png", FACET_NAME_RELATIVE,
+                                           "shard.safetensors row 3", &path),
+                     FACET_ERR_FORMAT, "case %zu", k);
+        cr_assert_null(path, "case %zu: no path on failure", k);
+        const char *e = facet_last_error();
+        cr_assert(strstr(e, "shard.safetensors row 3: unsafe name '") && strstr(e, bad[k].reason),
+                  "case %zu: %s", k, e);
+        for (const char *p = e; *p; p++)
+            cr_assert((unsigned char)*p >= 0x20 && *p != 0x7f, "case %zu: raw control byte", k);
+    }
+}
+
+Test(safe_name, ordinary_names_pass_and_join_under_the_folder) {
+    const char *good[] = {"x.png", "n01440764/ILSVRC2012_val_00000293.JPEG",
+                          "a.b/c", ".hidden",
+                          "..x",   "x..",
+                          "...",   "a b/ü.png",
+                          "-rf"};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        cr_assert_null(facet_unsafe_name_reason(good[k], FACET_NAME_RELATIVE), "'%s': %s", good[k],
+                       facet_unsafe_name_reason(good[k], FACET_NAME_RELATIVE));
+        char *path;
+        cr_assert_eq(
+            facet_output_path_for("out/", good[k], ".png", FACET_NAME_RELATIVE, "t", &path),
+            FACET_OK);
+        char *want = facet_format("out/%s.png", good[k]);
+        cr_assert_str_eq(path, want);
+        free(want);
+        free(path);
+    }
+    /* a single file name: no folders */
+    cr_assert_null(facet_unsafe_name_reason("drawer", FACET_NAME_FILE));
+    cr_assert(strstr(facet_unsafe_name_reason("a/b", FACET_NAME_FILE), "'/'"));
+    /* the longest allowed component and name */
+    char edge[FACET_SAFE_COMPONENT_MAX + 1];
+    memset(edge, 'e', sizeof edge - 1);
+    edge[sizeof edge - 1] = '\0';
+    cr_assert_null(facet_unsafe_name_reason(edge, FACET_NAME_FILE));
+}
+
+Test(safe_name, quoting_escapes_bytes_and_cuts_long_names) {
+    char buf[32];
+    cr_assert_str_eq(facet_quote_name("a\x1b[2J\\b\xc3\xbc", buf, sizeof buf),
+                     "a\\x1b[2J\\x5cb\\xc3\\xbc");
+    char many[100];
+    memset(many, 'x', sizeof many - 1);
+    many[sizeof many - 1] = '\0';
+    facet_quote_name(many, buf, sizeof buf);
+    cr_assert_lt(strlen(buf), sizeof buf);
+    cr_assert_str_eq(buf + strlen(buf) - 3, "...");
+    facet_quote_name("\x01\x02\x03\x04\x05\x06\x07\x08\x09", buf, 16);
+    cr_assert_lt(strlen(buf), 16);
+}
+
+Test(json, a_nul_escape_is_refused_not_cut) {
+    cr_assert(facet_json_has_nul_escape("{\"a\": \"x\\u0000/../y\"}"));
+    cr_assert(!facet_json_has_nul_escape("{\"a\": \"x\\\\u0000\"}"), "an escaped backslash");
+    cr_assert(!facet_json_has_nul_escape("{\"a\": \"\\u00e9\"}"));
+    facet_doc doc;
+    cr_assert_eq(facet_json_parse(&doc, "[\"a\\u0000b\"]", "m.json"), FACET_ERR_FORMAT);
+    cr_assert(strstr(facet_last_error(), "m.json") && strstr(facet_last_error(), "u0000"));
 }

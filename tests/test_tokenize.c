@@ -993,6 +993,203 @@ Test(detokenize, tokens_of_another_grid_are_refused) {
     facet_doc_free(&meta);
 }
 
+/* ---- detokenize: hostile token folders --------------------------------------------------------
+ * Token folders come from other people: a shard's per-image paths and a manifest's shard files are
+ * data, never paths (core/safe_name.h). */
+
+/* Copies shard `from` to `to` with metadata "paths" replaced by `paths_json`. */
+static void rewrite_paths(const char *from, const char *to, const char *paths_json) {
+    facet_safetensors st;
+    cr_assert_eq(facet_safetensors_open(&st, from), FACET_OK, "%s", facet_last_error());
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    for (int i = 0; i < st.metadata_count; i++)
+        cr_assert_eq(facet_safetensors_writer_metadata(
+                         &w, st.metadata_keys[i],
+                         strcmp(st.metadata_keys[i], "paths") ? st.metadata_values[i] : paths_json),
+                     FACET_OK);
+    for (int i = 0; i < st.count; i++)
+        cr_assert_eq(facet_safetensors_writer_add(&w, st.entries[i].name, &st.entries[i].tensor),
+                     FACET_OK);
+    cr_assert_eq(facet_safetensors_write(&w, to), FACET_OK, "%s", facet_last_error());
+    facet_safetensors_writer_free(&w);
+    facet_safetensors_close(&st);
+}
+
+/* The GOOD paths as a JSON array, with row `row` replaced by `name`. */
+static char *paths_with(int row, const char *name) {
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; i < GOOD_COUNT; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(i == row ? name : GOOD[i].path));
+    char *text = cJSON_PrintUnformatted(list);
+    cJSON_Delete(list);
+    return text;
+}
+
+/* PNG files anywhere under `dir`, recursively. */
+static int count_pngs(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *path = facet_path_join(dir, e->d_name);
+        if (facet_is_dir(path))
+            n += count_pngs(path);
+        else
+            n += !strcmp(facet_path_extension(e->d_name), ".png");
+        free(path);
+    }
+    closedir(d);
+    return n;
+}
+
+/* PNG files written under a case's folder: everything but the input dataset's own. */
+static int written_pngs(const tokenize_case *t) {
+    return count_pngs(t->dir) - count_pngs(t->data);
+}
+
+/* One shard of every GOOD row in t->out/shard-00000.safetensors. */
+static void one_shard_case(tokenize_case *t, const char *name) {
+    setup_case(t, name);
+    facet_tokenize_summary s;
+    cr_assert_eq(run_tokenize(t, t->out, 100, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+}
+
+Test(detokenize, a_shard_path_that_leaves_the_output_folder_writes_nothing) {
+    tokenize_case t;
+    one_shard_case(&t, "detokenize_hostile_paths");
+    char long_component[300];
+    memset(long_component, 'a', sizeof long_component - 1);
+    long_component[sizeof long_component - 1] = '\0';
+    const struct {
+        const char *name, *reason;
+    } cases[] = {
+        {"../../../x.jpg", "'..' component"},
+        {"cat/../../../../x.jpg", "'..' component"},
+        {"/tmp/facet-escape.jpg", "is absolute"},
+        {"cat//x.jpg", "empty component"},
+        {"cat/x.jpg/", "empty component"},
+        {"./x.jpg", "'.' component"},
+        {"", "is empty"},
+        {"cat/\x1b[2Jx.jpg", "control character"},
+        {"cat/x\ny.jpg", "control character"},
+        {"..\\..\\x.jpg", "backslash"},
+        {long_component, "longer than"},
+    };
+    const char *shard = "shard-00000.safetensors";
+    char *original = facet_format("%s/%s", t.out, shard);
+    char *keep = facet_format("%s/original.safetensors", t.dir);
+    cr_assert_eq(rename(original, keep), 0);
+    /* the output folder two levels down, so that "../../../x" would land inside t.dir */
+    char *recon = facet_format("%s/out/a/b", t.dir);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *paths = paths_with(2, cases[k].name);
+        rewrite_paths(keep, original, paths);
+        facet_detokenize_options d = {.model_path = t.model, .tokens = t.out, .out_dir = recon};
+        facet_detokenize_summary ds;
+        cr_assert_neq(facet_detokenize(&d, &ds), FACET_OK, "case %zu was accepted", k);
+        const char *e = facet_last_error();
+        cr_assert(strstr(e, "unsafe name") && strstr(e, cases[k].reason), "case %zu: %s", k, e);
+        cr_assert(strstr(e, "metadata 'paths'[2]") && strstr(e, shard), "names the row: %s", e);
+        cr_assert(!strchr(e, '\x1b') && !strchr(e, '\n'), "control bytes are escaped: %s", e);
+        cr_assert_eq(written_pngs(&t), 0, "case %zu: a PNG was written", k);
+        cr_assert_eq(ds.images, 0);
+        cJSON_free(paths);
+    }
+
+    /* "\u0000" would cut the C string to a harmless-looking name: refused as such */
+    char *paths = paths_with(2, "@");
+    char *at = strchr(paths, '@');
+    char *nul = facet_format("%.*s../x\\u0000.jpg%s", (int)(at - paths), paths, at + 1);
+    rewrite_paths(keep, original, nul);
+    facet_detokenize_options d = {.model_path = t.model, .tokens = t.out, .out_dir = recon};
+    facet_detokenize_summary ds;
+    cr_assert_neq(facet_detokenize(&d, &ds), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "metadata 'paths'"), "%s", facet_last_error());
+    cr_assert_eq(written_pngs(&t), 0);
+    free(nul);
+    cJSON_free(paths);
+
+    /* the same shard with its own paths decodes, inside the output folder only */
+    paths = paths_with(-1, "");
+    rewrite_paths(keep, original, paths);
+    cJSON_free(paths);
+    cr_assert_eq(facet_detokenize(&d, &ds), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(count_pngs(recon), GOOD_COUNT);
+    cr_assert_eq(written_pngs(&t), GOOD_COUNT);
+    free(recon);
+    free(keep);
+    free(original);
+}
+
+Test(detokenize, manifest_shard_files_must_stay_in_the_tokens_folder) {
+    tokenize_case t;
+    one_shard_case(&t, "detokenize_hostile_manifest");
+    char *manifest = facet_path_join(t.out, "manifest.json");
+    const char *bad[] = {"../tokens/shard-00000.safetensors", "/etc/passwd", "a//b.safetensors"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        facet_doc doc;
+        cr_assert_eq(facet_json_load(&doc, manifest), FACET_OK);
+        cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItem(doc.root, "shards"), 0);
+        cJSON_ReplaceItemInObject(entry, "file", cJSON_CreateString(bad[k]));
+        char *other = facet_format("%s/manifest-%zu.json", t.out, k);
+        cr_assert_eq(facet_json_write_atomic(other, doc.root), FACET_OK);
+        char *recon = facet_format("%s/recon", t.dir);
+        facet_detokenize_options d = {.model_path = t.model, .tokens = other, .out_dir = recon};
+        facet_detokenize_summary ds;
+        cr_assert_neq(facet_detokenize(&d, &ds), FACET_OK, "'%s' was followed", bad[k]);
+        cr_assert(strstr(facet_last_error(), "shards[0].file") &&
+                      strstr(facet_last_error(), "unsafe name"),
+                  "%s", facet_last_error());
+        cr_assert_eq(written_pngs(&t), 0);
+        free(recon);
+        free(other);
+        facet_doc_free(&doc);
+    }
+    free(manifest);
+}
+
+Test(detokenize, names_that_differ_only_in_extension_keep_it_instead_of_overwriting) {
+    tokenize_case t;
+    one_shard_case(&t, "detokenize_collisions");
+    char *original = facet_format("%s/shard-00000.safetensors", t.out);
+    char *keep = facet_format("%s/original.safetensors", t.dir);
+    cr_assert_eq(rename(original, keep), 0);
+    /* rows 0 and 1 are cat/a.jpg and cat/b.png: make row 1 cat/a.png */
+    char *paths = paths_with(1, "cat/a.png");
+    rewrite_paths(keep, original, paths);
+    char *recon = facet_format("%s/recon", t.dir);
+    facet_detokenize_options d = {.model_path = t.model, .tokens = t.out, .out_dir = recon};
+    facet_detokenize_summary ds;
+    cr_assert_eq(facet_detokenize(&d, &ds), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(count_pngs(recon), GOOD_COUNT, "no reconstruction overwrote another");
+    char *a_jpg = facet_path_join(recon, "cat/a.jpg.png"),
+         *a_png = facet_path_join(recon, "cat/a.png.png");
+    char *c = facet_path_join(recon, "cat/c.png");
+    cr_assert(facet_is_file(a_jpg) && facet_is_file(a_png) && facet_is_file(c));
+    cJSON_free(paths);
+
+    /* names that still collide once extensions are kept: an error, nothing written */
+    paths = paths_with(1, "cat/a.jpg");
+    rewrite_paths(keep, original, paths);
+    char *recon2 = facet_format("%s/recon2", t.dir);
+    d.out_dir = recon2;
+    cr_assert_neq(facet_detokenize(&d, &ds), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "would both be written to 'cat/a.jpg.png'"), "%s",
+              facet_last_error());
+    cr_assert_eq(count_pngs(recon2), 0);
+    free(recon2);
+    free(a_jpg);
+    free(a_png);
+    free(c);
+    free(recon);
+    cJSON_free(paths);
+    free(keep);
+    free(original);
+}
+
 /* ---- the command line: kill -9 and resume, MPI, help ------------------------------------------
  */
 

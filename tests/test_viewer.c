@@ -177,6 +177,19 @@ static void expect_script_error(const char *text, const char *fragment) {
     cr_assert_eq(s.count, 0, "nothing is left behind");
 }
 
+Test(script, outputs_must_be_relative_names_inside_out) {
+    expect_script_error("screenshot /tmp/x.png\n",
+                        "bad.txt:1: unsafe name '/tmp/x.png': is absolute");
+    expect_script_error("wait 1\nsave-view ../../x.json\n",
+                        "bad.txt:2: unsafe name '../../x.json'");
+    expect_script_error("screenshot-window a//b.png\n", "empty component");
+    expect_script_error("screenshot a/./b.png\n", "'.' component");
+    facet_script s;
+    cr_assert_eq(facet_script_parse(&s, "ok.txt", "screenshot shots/a.png\nsave-view v.json\n"),
+                 FACET_OK, "%s", facet_last_error());
+    facet_script_free(&s);
+}
+
 Test(script, bad_lines_name_the_file_line_and_problem) {
     expect_script_error("size 400 300\nfly away\n", "bad.txt:2: unknown action 'fly'");
     expect_script_error("orbit 10\n", "bad.txt:1: too few arguments (orbit DX DY)");

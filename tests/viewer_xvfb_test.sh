@@ -81,7 +81,7 @@ expect_status 2 "view --device gpu is a usage error" -- "$facet" view "$cabinet"
 
 # ---- bad scripts and scenes: named errors, nothing written ---------------------------------------
 printf 'size 256 256\nwait settled\nfrobnicate 3\n' >"$work/bad.txt"
-expect_status 1 "unknown script action" -- xvfb "$facet" view "$cabinet" --script "$work/bad.txt"
+expect_status 1 "unknown script action" -- xvfb "$facet" view "$cabinet" --script "$work/bad.txt" --out "$work"
 expect_in stderr "bad.txt:3: unknown action 'frobnicate'" "script error names file and line"
 printf 'set drawer 1.5\n' >"$work/bad_kappa.txt"
 expect_status 1 "kappa outside [0,1] in a script" -- xvfb "$facet" view "$cabinet" --script "$work/bad_kappa.txt"
@@ -89,7 +89,12 @@ expect_in stderr "bad_kappa.txt:1: kappa 1.5 is outside [0, 1]" "kappa range err
 printf 'set shelf 0.5\n' >"$work/bad_object.txt"
 expect_status 1 "unknown object in a script" -- xvfb "$facet" view "$cabinet" --script "$work/bad_object.txt"
 expect_in stderr "no object 'shelf'" "unknown object named"
-expect_status 1 "missing script file" -- xvfb "$facet" view "$cabinet" --script "$work/none.txt"
+mkdir -p "$work/jail"
+printf 'wait settled\nscreenshot ../escaped.png\n' >"$work/escape.txt"
+expect_status 1 "a script output outside --out" -- xvfb "$facet" view "$cabinet" --script "$work/escape.txt" --out "$work/jail"
+expect_in stderr "escape.txt:2: unsafe name '../escaped.png': has a '..' component" "the escaping line is named"
+[ ! -e "$work/escaped.png" ] && pass "nothing written outside --out" || fail "a script wrote outside --out"
+expect_status 1 "missing script file" -- xvfb "$facet" view "$cabinet" --script "$work/none.txt" --out "$work"
 expect_in stderr "none.txt" "missing script named"
 expect_status 1 "missing scene" -- xvfb "$facet" view "$work/none.json" --screenshot "$work/x.png"
 [ ! -e "$work/x.png" ] && pass "no screenshot after a failed start" || fail "a screenshot was written"
@@ -111,12 +116,12 @@ wait settled
 expect drawer 1
 expect door 0.8
 set door 0.3
-screenshot $work/session.png
-save-view $work/session_view.json
-screenshot-window $work/session_window.png
+screenshot session.png
+save-view session_view.json
+screenshot-window session_window.png
 SCRIPT
 expect_status 0 "scripted session (orbit, command, set, screenshots)" -- \
-    xvfb "$facet" view "$cabinet" --script "$work/session.txt"
+    xvfb "$facet" view "$cabinet" --script "$work/session.txt" --out "$work"
 expect_in stdout "drawer = 1.0000 as expected" "typed command opened the drawer"
 expect_in stdout "door = 0.8000 as expected" "typed command left the door alone"
 "$facet" render "$cabinet" --cameras "$work/session_view.json" --split all --set drawer=1 \
@@ -132,12 +137,12 @@ frame_name() { grep -o '"file_path": *"[^"]*"' "$cams" | sed -n "$(($1 + 1))p" |
 cat >"$work/frames.txt" <<SCRIPT
 size 160 120
 camera frame 1
-screenshot $work/frame1.png
+screenshot frame1.png
 key next
-screenshot $work/frame2.png
+screenshot frame2.png
 SCRIPT
 expect_status 0 "dataset cameras: frame by number and by the next key" -- \
-    xvfb "$facet" view "$demo" --cameras "$cams" --script "$work/frames.txt"
+    xvfb "$facet" view "$demo" --cameras "$cams" --script "$work/frames.txt" --out "$work"
 psnr_at_least "$work/frame1.png" "$work/render_frames/$(frame_name 1).png" 40 "camera frame 1: viewer = facet render --cameras"
 psnr_at_least "$work/frame2.png" "$work/render_frames/$(frame_name 2).png" 40 "next camera: viewer = facet render --cameras"
 printf 'camera frame 99\n' >"$work/bad_frame.txt"
@@ -154,7 +159,7 @@ expect drawer 0.5
 expect door 0.8
 SCRIPT
 expect_status 0 "a command naming no object changes nothing" -- \
-    xvfb "$facet" view "$cabinet" --script "$work/nomatch.txt"
+    xvfb "$facet" view "$cabinet" --script "$work/nomatch.txt" --out "$work"
 
 # Modes, resizing and rapid input; the run must end cleanly (the sanitizer build checks leaks).
 {
@@ -164,10 +169,10 @@ expect_status 0 "a command naming no object changes nothing" -- \
     echo "size $((size + 24)) $((size + 40))"; echo "navigate fly"; echo "zoom 1.3"
     echo "key reset"; echo "animate door 0"; echo "wait 0.1"; echo "size $((size - 16)) $((size - 16))"
     echo "view rgb"
-    echo "screenshot $work/resized.png"
+    echo "screenshot resized.png"
 } >"$work/stress.txt"
 expect_status 0 "resizing, rapid input and mode changes" -- \
-    xvfb "$facet" view "$cabinet" --script "$work/stress.txt"
+    xvfb "$facet" view "$cabinet" --script "$work/stress.txt" --out "$work"
 resized=$((size - 16))
 "$facet" render "$cabinet" --set door=0 --width $resized --height $resized --out "$work/render_resized" --quiet
 psnr_at_least "$work/resized.png" "$work/render_resized/camera.png" 40 "after resizing and reset: viewer = facet render"
@@ -195,12 +200,12 @@ if [ -f "$sunset" ]; then
     cat >"$work/env.txt" <<SCRIPT
 size 320 180
 env $sunset
-screenshot $work/sunset.png
+screenshot sunset.png
 env-rotation 90
-screenshot $work/rotated.png
+screenshot rotated.png
 SCRIPT
     expect_status 0 "environment map and rotation from a script" -- \
-        xvfb "$facet" view "$relight" --script "$work/env.txt"
+        xvfb "$facet" view "$relight" --script "$work/env.txt" --out "$work"
     psnr_at_least "$work/sunset.png" "$work/render_sunset/camera.png" 40 "another map: viewer = facet render --env"
     psnr_at_least "$work/rotated.png" "$work/render_rotated/camera.png" 40 "rotated map: viewer = facet render"
 else

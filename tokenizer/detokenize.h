@@ -1,7 +1,9 @@
 /* Token shards -> images: decodes every row of facet token shards (tokenize.h) with the FQGAN
  * decoder and writes one 8-bit RGB PNG per image at OUT/<path relative to the input root> with
- * the extension replaced by ".png" (class subfolders preserved). Pixels follow the official
- * post-processing, clamp(127.5 x + 128) truncated (facet_fqgan_to_uint8). */
+ * the extension replaced by ".png" (class subfolders preserved). The shards' paths are data: each
+ * must be a safe relative name (core/safe_name.h), checked for every shard before the first image
+ * is written, so a hostile shard writes nothing, and nothing outside OUT. Pixels follow the
+ * official post-processing, clamp(127.5 x + 128) truncated (facet_fqgan_to_uint8). */
 #ifndef FACET_TOKENIZER_DETOKENIZE_H
 #define FACET_TOKENIZER_DETOKENIZE_H
 
@@ -33,8 +35,14 @@ typedef struct facet_detokenize_summary {
 facet_status facet_detokenize(const facet_detokenize_options *options,
                               facet_detokenize_summary *summary);
 
-/* OUT/<relative> with its extension (after the last '.' of the last component) replaced by
- * ".png", or ".png" appended when it has none. Returns an allocation. */
+/* The output name of a row whose metadata path is `relative`: its extension (after the last '.'
+ * of the last component) replaced by ".png", or ".png" appended when it has none; with
+ * keep_extension, ".png" appended to the whole name ("x.jpg" -> "x.jpg.png"). facet_detokenize
+ * keeps the extension of every row whose name would otherwise collide with another's ("x.jpg" and
+ * "x.png" in one folder), and fails when names still collide. Returns an allocation. */
+char *facet_detokenize_output_name(const char *relative, int keep_extension);
+/* OUT/<output name> (keep_extension 0), or NULL with the error set when `relative` is not a safe
+ * relative name (core/safe_name.h). Returns an allocation. */
 char *facet_detokenize_output_path(const char *out_dir, const char *relative);
 
 #ifdef __cplusplus

@@ -51,14 +51,23 @@ void facet_app_snap_camera(facet_app *app, int index) {
     app->camera_index = index;
 }
 
-void facet_app_request_screenshot(facet_app *app, const char *path, int window) {
+facet_status facet_app_request_screenshot(facet_app *app, const char *path, int window) {
+    char next[sizeof app->screenshot_path];
+    int n;
     if (path) {
-        snprintf(app->screenshot_path, sizeof app->screenshot_path, "%s", path);
-    } else { /* the screenshot key: numbered files in the current directory */
-        snprintf(app->screenshot_path, sizeof app->screenshot_path, "facet-view-%03d.png",
-                 ++app->screenshot_count);
+        n = snprintf(next, sizeof next, "%s", path);
+    } else { /* the screenshot key: numbered files in --out DIR (default: here) */
+        n = snprintf(next, sizeof next, "%s/facet-view-%03d.png",
+                     app->options->out_dir ? app->options->out_dir : ".",
+                     app->screenshot_count + 1);
     }
+    if (n < 0 || n >= (int)sizeof next)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "screenshot path longer than %zu bytes",
+                          sizeof next - 1);
+    if (!path) app->screenshot_count++;
+    memcpy(app->screenshot_path, next, (size_t)n + 1);
     app->screenshot_window = window;
+    return FACET_OK;
 }
 
 /* ---- input ------------------------------------------------------------------------------------
@@ -131,7 +140,8 @@ static void key_binding(facet_app *app, int key, int mods) {
         break;
     case GLFW_KEY_F12:
     case GLFW_KEY_P:
-        facet_app_request_screenshot(app, NULL, (mods & GLFW_MOD_SHIFT) != 0);
+        if (facet_app_request_screenshot(app, NULL, (mods & GLFW_MOD_SHIFT) != 0) != FACET_OK)
+            snprintf(app->answer, sizeof app->answer, "%s", facet_last_error());
         break;
     case GLFW_KEY_TAB:
         app->show_panel = !app->show_panel;
@@ -545,7 +555,7 @@ facet_status facet_viewer_run(const facet_viewer_options *options) {
     if (s == FACET_OK) s = open_window(app);
     if (s == FACET_OK) s = start_rendering(app);
     if (s == FACET_OK && options->screenshot_path && !options->script_path)
-        facet_app_request_screenshot(app, options->screenshot_path, 0);
+        s = facet_app_request_screenshot(app, options->screenshot_path, 0);
     const double start = glfwGetTime();
     app->time = start;
     double frame_start = start;

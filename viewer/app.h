@@ -101,7 +101,9 @@ facet_status facet_app_script_step(facet_app *app);
 int facet_app_object_index(const facet_app *app, const char *name);
 void facet_app_set_environment(facet_app *app, int index);
 void facet_app_snap_camera(facet_app *app, int index);
-void facet_app_request_screenshot(facet_app *app, const char *path, int window);
+/* Asks the frame loop to save a screenshot at `path` (NULL: the next numbered key screenshot in
+ * --out). Fails, requesting nothing, when the path does not fit screenshot_path. */
+facet_status facet_app_request_screenshot(facet_app *app, const char *path, int window);
 int facet_app_animating(const facet_app *app);
 
 #endif

@@ -4,9 +4,12 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/json.h"
+#include "core/safe_name.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static facet_status script_error(const facet_app *app, const facet_script_action *a,
@@ -49,25 +52,59 @@ static facet_status press_key(facet_app *app, const facet_script_action *a) {
     return script_error(app, a, message);
 }
 
+/* Where a script action's output goes: --out DIR (default: the current directory) joined with
+ * the action's path, a safe relative name (checked when the script was parsed, viewer/script.h),
+ * with its folders made. Returns an allocation, or NULL with the error set. */
+static char *script_output_path(const facet_app *app, const facet_script_action *a) {
+    const char *out = app->options->out_dir ? app->options->out_dir : ".";
+    char *path = NULL;
+    if (facet_output_path_for(out, a->text, "", FACET_NAME_RELATIVE, app->script.path, &path) !=
+        FACET_OK)
+        return NULL;
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    facet_status s = facet_make_dirs(path);
+    *slash = '/';
+    if (s != FACET_OK) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
 /* The `save-view` action: the camera the view renders now, as a one-frame transforms.json. */
 static facet_status save_view(facet_app *app, const facet_script_action *a) {
     facet_camera c = facet_nav_camera(&app->nav, app->fb_width, app->fb_height);
-    char text[4096];
-    int n = snprintf(text, sizeof text,
-                     "{\n  \"frames\": [{\n    \"file_path\": \"view\",\n"
-                     "    \"fl_x\": %.9g, \"fl_y\": %.9g, \"cx\": %.9g, \"cy\": %.9g, "
-                     "\"w\": %d, \"h\": %d,\n    \"transform_matrix\": [",
-                     c.fx, c.fy, c.cx, c.cy, c.width, c.height);
-    for (int r = 0; r < 4; r++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "[%.9g, %.9g, %.9g, %.9g]%s",
-                      c.c2w.m[r * 4], c.c2w.m[r * 4 + 1], c.c2w.m[r * 4 + 2], c.c2w.m[r * 4 + 3],
-                      r < 3 ? ", " : "]\n  }],\n  \"facet_kappa\": {");
-    for (int k = 0; k < app->object_count && n < (int)sizeof text; k++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "%s\"%s\": %.9g", k ? ", " : "",
-                      app->object_names[k], app->kappa[k]);
-    if (n < (int)sizeof text) n += snprintf(text + n, sizeof text - (size_t)n, "}\n}\n");
-    if (n >= (int)sizeof text) return script_error(app, a, "save-view: too many objects");
-    return facet_write_file_atomic(a->text, text, (size_t)n);
+    cJSON *root = cJSON_CreateObject(), *frames = cJSON_AddArrayToObject(root, "frames");
+    cJSON *frame = cJSON_CreateObject(), *rows = cJSON_CreateArray();
+    int ok = root && frames && frame && rows && cJSON_AddItemToArray(frames, frame);
+    if (!ok) cJSON_Delete(frame);
+    ok = ok && cJSON_AddStringToObject(frame, "file_path", "view") &&
+         cJSON_AddNumberToObject(frame, "fl_x", c.fx) &&
+         cJSON_AddNumberToObject(frame, "fl_y", c.fy) &&
+         cJSON_AddNumberToObject(frame, "cx", c.cx) && cJSON_AddNumberToObject(frame, "cy", c.cy) &&
+         cJSON_AddNumberToObject(frame, "w", c.width) &&
+         cJSON_AddNumberToObject(frame, "h", c.height);
+    for (int r = 0; ok && r < 4; r++) {
+        const float *m = &c.c2w.m[r * 4];
+        cJSON *row = cJSON_CreateFloatArray(m, 4);
+        ok = row && cJSON_AddItemToArray(rows, row);
+        if (!ok) cJSON_Delete(row);
+    }
+    ok = ok && cJSON_AddItemToObject(frame, "transform_matrix", rows);
+    if (!ok) cJSON_Delete(rows);
+    rows = NULL;
+    cJSON *kappa = ok ? cJSON_AddObjectToObject(root, "facet_kappa") : NULL;
+    ok = ok && kappa;
+    for (int k = 0; ok && k < app->object_count; k++)
+        ok = cJSON_AddNumberToObject(kappa, app->object_names[k], app->kappa[k]) != NULL;
+    char *path = ok ? script_output_path(app, a) : NULL;
+    facet_status s = !ok    ? facet_fail(FACET_ERR_OUT_OF_MEMORY, "save-view: out of memory")
+                     : path ? facet_json_write_atomic(path, root)
+                            : facet_last_status();
+    free(path);
+    cJSON_Delete(root);
+    return s;
 }
 
 static int settled(const facet_app *app) {
@@ -208,7 +245,15 @@ static int run_action(facet_app *app, const facet_script_action *a, int *phase,
         if (*phase == 0) return (*phase = 1), 0;
         if (*phase == 1) {
             if (!settled(app)) return 0;
-            facet_app_request_screenshot(app, a->text, a->op == FACET_SCRIPT_SCREENSHOT_WINDOW);
+            char *path = script_output_path(app, a);
+            if (!path) {
+                *status = facet_last_status();
+                return 1;
+            }
+            *status =
+                facet_app_request_screenshot(app, path, a->op == FACET_SCRIPT_SCREENSHOT_WINDOW);
+            free(path);
+            if (*status != FACET_OK) return 1;
             *phase = 2;
             return 0;
         }

@@ -2,6 +2,7 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/safe_name.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -200,6 +201,14 @@ static facet_status validate(const facet_script_action *a, const char *path, int
             return facet_fail(FACET_ERR_FORMAT, "%s:%d: panel takes on or off, not '%s'", path,
                               line, a->text);
         break;
+    case FACET_SCRIPT_SCREENSHOT:
+    case FACET_SCRIPT_SCREENSHOT_WINDOW:
+    case FACET_SCRIPT_SAVE_VIEW: {
+        /* outputs stay inside --out: a script from someone else cannot write elsewhere */
+        char what[1100];
+        snprintf(what, sizeof what, "%s:%d", path, line);
+        return facet_check_safe_name(a->text, FACET_NAME_RELATIVE, what);
+    }
     case FACET_SCRIPT_EXPECT:
         if (a->number_count > 1 && v[1] < 0)
             return facet_fail(FACET_ERR_FORMAT, "%s:%d: tolerance must be >= 0", path, line);

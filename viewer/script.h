@@ -1,6 +1,9 @@
 /* Viewer scripts (`facet view SCENE --script FILE`): a list of actions run one after another,
  * for automation and tests. One action per line; '#' starts a comment; words are separated by
- * spaces; paths are relative to the current directory.
+ * spaces. Paths the viewer reads (env) are relative to the current directory. Paths it writes
+ * (screenshot, screenshot-window, save-view) are safe relative names (core/safe_name.h: no
+ * absolute path, no '..', no control characters) under `facet view --out DIR` (default: the
+ * current directory), so a script from someone else cannot write outside that folder.
  *
  *   size W H                 resize the window (framebuffer pixels)
  *   camera scene             the scene file's camera, exactly

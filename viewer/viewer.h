@@ -22,6 +22,8 @@ typedef struct facet_viewer_options {
     const char *script_path;     /* run these actions (viewer/script.h), then close; or NULL */
     const char *screenshot_path; /* without a script: open on the scene camera, wait for the
                                     full-resolution frame, save the render area, close */
+    const char *out_dir;         /* where script outputs (screenshot, save-view: safe relative
+                                    names, viewer/script.h) and key screenshots go; NULL: "." */
     const char *cameras_path;    /* a dataset (transforms) whose cameras [ and ] snap to, or NULL */
     const char *font_path;       /* NULL: DejaVu Sans (fonts-dejavu-core) */
     /* Environment maps offered in the panel besides the scene's own (relighting scenes); when
