@@ -27,7 +27,7 @@ static const char usage[] =
     "  --split S        train, val, test (default) or all\n"
     "  --out DIR        output directory (default: out/eval)\n"
     "  --device D       cpu (default) or cuda\n"
-    "  --shard K/N      evaluate only frames i with i %% N == K (0-based)\n"
+    "  --shard K/N      evaluate only frames i with i % N == K (0-based)\n"
     "  --relight        RISE-SDF relighting protocol: white background; each render aligned\n"
     "                   to the ground truth per channel by the median ratio gt/render over\n"
     "                   the ground truth's alpha > 0 pixels (then clamped to [0,1]) before\n"

@@ -13,17 +13,20 @@
 #include <strings.h>
 
 static const char usage[] =
-    "usage: facet info FILE\n"
+    "usage: facet info FILE [--check]\n"
     "\n"
     "Describes FILE:\n"
-    "  *.safetensors         tensors (name, dtype, shape, bytes) and __metadata__\n"
+    "  *.safetensors         tensors (name, dtype, shape, bytes) and __metadata__; with --check,\n"
+    "                        also the NaN and Inf values of every floating-point tensor, and exit\n"
+    "                        status 1 when any tensor holds one\n"
     "  scene JSON            environment, background, camera, nodes and their objects/kappa\n"
     "  dataset (directory or transforms*.json)\n"
     "                        frames per split, resolution, objects (LiveScene)\n"
     "\n"
-    "example: facet info assets/demo/scene.json\n";
+    "examples: facet info assets/demo/scene.json\n"
+    "          facet info --check out/fit/model.safetensors\n";
 
-static int describe_safetensors(const char *path) {
+static int describe_safetensors(const char *path, int check) {
     facet_safetensors st;
     if (facet_safetensors_open(&st, path) != FACET_OK) return cli_library_error();
     printf("safetensors: %s (%zu bytes)\n", path, st.map_size);
@@ -31,17 +34,31 @@ static int describe_safetensors(const char *path) {
     for (int i = 0; i < st.metadata_count; i++)
         printf("  %s = %s\n", st.metadata_keys[i], st.metadata_values[i]);
     size_t total = 0;
+    int bad = 0;
     printf("tensors: %d\n", st.count);
     for (int i = 0; i < st.count; i++) {
         char shape[128];
         const facet_tensor *t = &st.entries[i].tensor;
         facet_shape_string(t->ndim, t->shape, shape, sizeof shape);
-        printf("  %-40s %-5s %-20s %zu bytes\n", st.entries[i].name, facet_dtype_name(t->dtype),
+        printf("  %-40s %-5s %-20s %zu bytes", st.entries[i].name, facet_dtype_name(t->dtype),
                shape, facet_tensor_bytes(t));
+        if (check) {
+            const facet_nonfinite r = facet_tensor_count_nonfinite(t);
+            if (r.nan || r.inf)
+                printf("  NON-FINITE: %lld NaN, %lld Inf, first at flat index %lld",
+                       (long long)r.nan, (long long)r.inf, (long long)r.first);
+            bad += r.nan || r.inf;
+        }
+        printf("\n");
         total += facet_tensor_bytes(t);
     }
     printf("total: %zu bytes of tensor data\n", total);
     facet_safetensors_close(&st);
+    if (!check) return 0;
+    if (bad)
+        return cli_error("%s: %d tensor%s hold%s NaN or Inf values", path, bad, bad == 1 ? "" : "s",
+                         bad == 1 ? "s" : "");
+    printf("check: every value of every floating-point tensor is finite\n");
     return 0;
 }
 
@@ -115,12 +132,25 @@ int facet_cmd_info(int argc, char **argv) {
         fputs(usage, stdout);
         return 0;
     }
-    if (argc != 2) return cli_usage_error("info", "expected exactly one FILE");
-    const char *path = argv[1];
+    const char *path = NULL;
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--check"))
+            check = 1;
+        else if (argv[i][0] == '-')
+            return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        else if (path)
+            return cli_usage_error("info", "expected exactly one FILE");
+        else
+            path = argv[i];
+    }
+    if (!path) return cli_usage_error("info", "expected exactly one FILE");
+    if (check && strcasecmp(facet_path_extension(path), ".safetensors"))
+        return cli_usage_error("info", "--check applies to .safetensors files");
     if (facet_is_dir(path)) return describe_dataset(path);
     if (!facet_is_file(path)) return cli_error("'%s' does not exist", path);
     const char *ext = facet_path_extension(path);
-    if (!strcasecmp(ext, ".safetensors")) return describe_safetensors(path);
+    if (!strcasecmp(ext, ".safetensors")) return describe_safetensors(path, check);
     if (!strcasecmp(ext, ".json"))
         return looks_like_scene(path) ? describe_scene(path) : describe_dataset(path);
     return cli_error("'%s': facet info describes .safetensors files, scene .json files and "

@@ -35,7 +35,7 @@ static const char usage[] =
     "  --out DIR        output directory (default: out/render)\n"
     "  --format F       png (sRGB 8-bit, default) or exr (linear half float RGBA)\n"
     "  --device D       cpu (default) or cuda\n"
-    "  --shard K/N      render only cameras i with i %% N == K (0-based), for farms of machines\n"
+    "  --shard K/N      render only cameras i with i % N == K (0-based), for farms of machines\n"
     "  --masks          also write each object's probability map (LiveScene) as\n"
     "                   OUT/<frame>_mask_<object>.png (gray: probability x 255)\n"
     "  --quiet          no progress bar\n"

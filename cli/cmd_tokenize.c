@@ -39,7 +39,7 @@ static const char *const HELP =
     "Options:\n"
     "  --out DIR          output directory (required)\n"
     "  --batch N          images per model call (default 16)\n"
-    "  --shard K/N        this process takes shards s with s %% N == K (0-based): run N\n"
+    "  --shard K/N        this process takes shards s with s % N == K (0-based): run N\n"
     "                     processes or machines with K = 0..N-1 into the same DIR\n"
     "  --shard-size N     images per shard file (default 1024); part of the run's identity\n"
     "  --device cpu|cuda  where the model runs (default cpu)\n"

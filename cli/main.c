@@ -58,7 +58,20 @@ int cli_library_error(void) {
     return cli_error("%s", facet_last_error());
 }
 
+/* Library warnings (core/status.h) go to stderr, each on its own line; hostile bytes in a message
+ * (names read from files) are shown escaped. */
+static void print_warning(const char *message) {
+    fputs("facet: warning: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)message; *p; p++)
+        if (*p >= 0x20 && *p != 0x7f)
+            fputc(*p, stderr);
+        else
+            fprintf(stderr, "\\x%02x", *p);
+    fputc('\n', stderr);
+}
+
 int main(int argc, char **argv) {
+    facet_set_warning_handler(print_warning);
     if (argc < 2) {
         print_help(stderr);
         return 2;

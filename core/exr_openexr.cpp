@@ -39,6 +39,11 @@ void window_size(const Imath::Box2i &dw, int *width, int *height) {
     int64_t h = static_cast<int64_t>(dw.max.y) - dw.min.y + 1;
     if (w <= 0 || h <= 0 || w > INT32_MAX || h > INT32_MAX)
         throw Iex::InputExc("invalid data window " + std::to_string(w) + "x" + std::to_string(h));
+    if (w > FACET_IMAGE_MAX_SIDE || h > FACET_IMAGE_MAX_SIDE || w * h > FACET_IMAGE_MAX_PIXELS)
+        throw Iex::InputExc("data window " + std::to_string(w) + "x" + std::to_string(h) +
+                            " is too large (facet reads at most " +
+                            std::to_string(FACET_IMAGE_MAX_SIDE) + " pixels a side and " +
+                            std::to_string(FACET_IMAGE_MAX_PIXELS) + " pixels)");
     *width = static_cast<int>(w);
     *height = static_cast<int>(h);
 }

@@ -136,6 +136,96 @@ static facet_status check_png_chunks(const unsigned char *data, size_t size, con
     }
 }
 
+/* ---- size caps, from the header ---- */
+
+static uint32_t read_be16(const unsigned char *p) {
+    return (uint32_t)p[0] << 8 | (uint32_t)p[1];
+}
+
+static int32_t read_le32(const unsigned char *p) {
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+
+/* JPEG: the frame header (SOF0..SOF15 but DHT C4, JPG C8, DAC CC) before the first scan. */
+static int jpeg_header_size(const unsigned char *data, size_t size, int64_t *width,
+                            int64_t *height) {
+    size_t pos = 2; /* after SOI */
+    while (pos + 4 <= size) {
+        if (data[pos] != 0xFF) return 0;
+        const unsigned char marker = data[pos + 1];
+        if (marker == 0xFF) { /* fill byte */
+            pos++;
+            continue;
+        }
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { /* no length */
+            pos += 2;
+            continue;
+        }
+        if (marker == 0xDA || marker == 0xD9) return 0; /* a scan (or the end) before any frame */
+        const uint32_t length = read_be16(data + pos + 2);
+        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+            marker != 0xCC) {
+            if (length < 7 || pos + 9 > size) return 0;
+            *height = read_be16(data + pos + 5);
+            *width = read_be16(data + pos + 7);
+            return 1;
+        }
+        if (length < 2) return 0;
+        pos += 2 + length;
+    }
+    return 0;
+}
+
+/* EXR: the dataWindow attribute of a single-part header ("dataWindow\0box2i\0" size 16, then
+ * xMin yMin xMax yMax as little-endian int32). */
+static int exr_header_size(const unsigned char *data, size_t size, int64_t *width,
+                           int64_t *height) {
+    static const char key[] = "dataWindow\0box2i";
+    const size_t key_size = sizeof key; /* with the type's NUL */
+    for (size_t pos = 8; pos + key_size + 4 + 16 <= size; pos++) {
+        if (memcmp(data + pos, key, key_size)) continue;
+        const unsigned char *box = data + pos + key_size + 4;
+        *width = (int64_t)read_le32(box + 8) - read_le32(box) + 1;
+        *height = (int64_t)read_le32(box + 12) - read_le32(box + 4) + 1;
+        return 1;
+    }
+    return 0;
+}
+
+int facet_image_header_size(const unsigned char *data, size_t size, int64_t *width,
+                            int64_t *height) {
+    *width = *height = 0;
+    if (size >= 24 && memcmp(data, png_signature, sizeof png_signature) == 0 &&
+        memcmp(data + 12, "IHDR", 4) == 0) {
+        *width = read_be32(data + 16);
+        *height = read_be32(data + 20);
+        return 1;
+    }
+    if (size >= 4 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        return jpeg_header_size(data, size, width, height);
+    if (size >= 4 && memcmp(data, exr_magic, sizeof exr_magic) == 0)
+        return exr_header_size(data, size, width, height);
+    int w, h, c;
+    if (size <= INT_MAX && stbi_info_from_memory(data, (int)size, &w, &h, &c)) {
+        *width = w;
+        *height = h;
+        return 1;
+    }
+    return 0;
+}
+
+facet_status facet_image_check_size(int64_t width, int64_t height, const char *path) {
+    if (width <= FACET_IMAGE_MAX_SIDE && height <= FACET_IMAGE_MAX_SIDE &&
+        width * height <= FACET_IMAGE_MAX_PIXELS)
+        return FACET_OK;
+    return facet_fail(FACET_ERR_UNSUPPORTED,
+                      "cannot read image '%s': %lldx%lld pixels is too large (facet reads at most "
+                      "%d pixels a side and %lld pixels)",
+                      path, (long long)width, (long long)height, FACET_IMAGE_MAX_SIDE,
+                      (long long)FACET_IMAGE_MAX_PIXELS);
+}
+
 /* ---- stb_image formats ---- */
 
 static facet_status read_stb(facet_image *img, const unsigned char *data, size_t size,
@@ -314,8 +404,12 @@ facet_status facet_image_read(facet_image *img, const char *path, int channels) 
     facet_status s = facet_read_file(path, &data, &size);
     if (s != FACET_OK) return s;
     const unsigned char *bytes = (const unsigned char *)data;
+    int64_t width, height;
     if (size == 0)
         s = facet_fail(FACET_ERR_FORMAT, "cannot read image '%s': empty file", path);
+    else if (facet_image_header_size(bytes, size, &width, &height) &&
+             facet_image_check_size(width, height, path) != FACET_OK)
+        s = facet_last_status();
     else if (size >= sizeof exr_magic && memcmp(bytes, exr_magic, sizeof exr_magic) == 0)
         s = read_exr(img, bytes, size, path);
     else

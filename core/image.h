@@ -13,6 +13,7 @@
 
 #include "status.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -24,6 +25,24 @@ typedef struct facet_image {
     float *data;                 /* width * height * channels floats, owned */
 } facet_image;
 
+/* Caps on the images facet decodes, checked against the size the file's header declares before
+ * any pixel is decoded: a 4.6 MB PNG of compressed zeros can declare 40000x40000 pixels (6.4 GB
+ * as RGB floats). A larger image fails with "too large" and the caps. The pixel cap is 16384^2:
+ * a 16k x 8k environment map fits. */
+#define FACET_IMAGE_MAX_SIDE 32768
+#define FACET_IMAGE_MAX_PIXELS ((int64_t)1 << 28) /* 268,435,456 */
+
+/* The width and height that an image file's header declares, without decoding: PNG (IHDR), JPEG
+ * (the first SOFn), EXR (dataWindow), and every other stb_image format through its header reader.
+ * Returns 1 and sets both when the header says, 0 when it cannot be told. */
+int facet_image_header_size(const unsigned char *data, size_t size, int64_t *width,
+                            int64_t *height);
+
+/* FACET_OK when width x height is within the caps, else FACET_ERR_UNSUPPORTED with
+ * "cannot read image '<path>': WxH pixels is too large (facet reads at most 32768 pixels a side
+ * and 268435456 pixels)". */
+facet_status facet_image_check_size(int64_t width, int64_t height, const char *path);
+
 /* Allocates a zeroed image. */
 facet_status facet_image_alloc(facet_image *img, int width, int height, int channels);
 void facet_image_free(facet_image *img);
@@ -32,7 +51,8 @@ void facet_image_free(facet_image *img);
  * `channels` 0 keeps the file's channels (EXR: R,G,B, plus A when the file has it; a Y-only file
  * is replicated into R,G,B); 1..4 converts (gray->RGB replicates, RGB->RGBA adds alpha 1,
  * RGBA->RGB drops alpha, RGB->gray takes Rec. 709 luma 0.2126 R + 0.7152 G + 0.0722 B). PNG chunk
- * CRCs and the IEND chunk are checked. Errors name the file and the reason ("truncated", ...). */
+ * CRCs and the IEND chunk are checked, and the header's size against the caps above before any
+ * decoding. Errors name the file and the reason ("truncated", "too large", ...). */
 facet_status facet_image_read(facet_image *img, const char *path, int channels);
 
 /* Writes PNG, 8-bit, from values in [0,1] (clamped, x*255 rounded to nearest). The values are

@@ -21,8 +21,7 @@
 #endif
 
 enum { LENGTH_FIELD_BYTES = 8, COPY_ALIGNMENT = 8 };
-/* A header longer than this is not a real file (the reference implementation also caps it). */
-static const uint64_t MAX_HEADER_BYTES = 100000000u;
+static const uint64_t MAX_HEADER_BYTES = FACET_SAFETENSORS_MAX_HEADER_BYTES;
 /* JSON numbers are doubles: integers above 2^53 cannot be represented exactly. */
 static const double MAX_JSON_INTEGER = 9007199254740992.0;
 static const char METADATA_KEY[] = "__metadata__";
@@ -125,6 +124,11 @@ static facet_status parse_metadata(facet_safetensors *st, const cJSON *node) {
         return facet_fail(FACET_ERR_FORMAT, "%s: \"__metadata__\" must be an object, got %s", path,
                           facet_json_type_name(node));
     int count = cJSON_GetArraySize(node);
+    if (count > FACET_SAFETENSORS_MAX_METADATA)
+        return facet_fail(
+            FACET_ERR_UNSUPPORTED,
+            "%s: %d __metadata__ entries is too large a count (facet reads at most %d)", path,
+            count, FACET_SAFETENSORS_MAX_METADATA);
     st->metadata_keys = facet_alloc_zeroed((size_t)count, sizeof *st->metadata_keys);
     st->metadata_values = facet_alloc_zeroed((size_t)count, sizeof *st->metadata_values);
     if (!st->metadata_keys || !st->metadata_values) return facet_error_context("%s", path);
@@ -336,8 +340,8 @@ static facet_status parse_header(facet_safetensors *st) {
     uint64_t available = st->map_size - LENGTH_FIELD_BYTES;
     if (header_length > MAX_HEADER_BYTES)
         return facet_fail(FACET_ERR_FORMAT,
-                          "%s: header length %llu is absurd (more than 100 MB); not a "
-                          "safetensors file?",
+                          "%s: header length %llu is too large (facet reads at most 100000000 "
+                          "bytes, as the reference implementation); not a safetensors file?",
                           path, (unsigned long long)header_length);
     if (header_length > available)
         return facet_fail(FACET_ERR_FORMAT,
@@ -364,7 +368,14 @@ static facet_status parse_header(facet_safetensors *st) {
         return facet_fail(FACET_ERR_FORMAT, "%s: header is not valid JSON (error near byte %zu)",
                           path, at);
     }
+    const int nul_escape = facet_json_has_nul_escape(text);
     free(text);
+    if (nul_escape) {
+        cJSON_Delete(root);
+        return facet_fail(FACET_ERR_FORMAT,
+                          "%s: header holds the escape \\u0000 (NUL), which would cut a name",
+                          path);
+    }
 
     facet_status status = FACET_OK;
     if (!cJSON_IsObject(root)) {
@@ -377,6 +388,12 @@ static facet_status parse_header(facet_safetensors *st) {
     const cJSON *node;
     cJSON_ArrayForEach(node, root) {
         if (strcmp(node->string, METADATA_KEY) != 0) tensors++;
+    }
+    if (tensors > FACET_SAFETENSORS_MAX_TENSORS) {
+        cJSON_Delete(root);
+        return facet_fail(FACET_ERR_UNSUPPORTED,
+                          "%s: %d tensors is too large a count (facet reads at most %d)", path,
+                          tensors, FACET_SAFETENSORS_MAX_TENSORS);
     }
     st->entries = facet_alloc_zeroed((size_t)tensors, sizeof *st->entries);
     if (!st->entries) status = facet_error_context("%s", path);
@@ -692,4 +709,34 @@ facet_status facet_safetensors_check_header(const facet_safetensors *st, const c
                           what, got_version ? got_version : "(missing)", version);
     if (!*config) return facet_fail(FACET_ERR_FORMAT, "%s: __metadata__ has no 'config'", st->path);
     return FACET_OK;
+}
+
+int facet_safetensors_nonfinite(const facet_safetensors *st, char *summary, size_t size) {
+    int tensors = 0;
+    size_t n = 0;
+    if (summary && size) summary[0] = '\0';
+    for (int i = 0; i < st->count; i++) {
+        const facet_nonfinite r = facet_tensor_count_nonfinite(&st->entries[i].tensor);
+        if (!r.nan && !r.inf) continue;
+        if (summary && n + 4 < size) {
+            int w =
+                snprintf(summary + n, size - n, "%s%s (%lld NaN, %lld Inf)", tensors ? ", " : "",
+                         st->entries[i].name, (long long)r.nan, (long long)r.inf);
+            n = w < 0 || (size_t)w >= size - n ? size : n + (size_t)w;
+            if (n >= size) memcpy(summary + size - 4, "...", 4); /* cut */
+        }
+        tensors++;
+    }
+    return tensors;
+}
+
+int facet_safetensors_warn_nonfinite(const facet_safetensors *st) {
+    char summary[512];
+    const int tensors = facet_safetensors_nonfinite(st, summary, sizeof summary);
+    if (tensors)
+        facet_warn("'%s': %d tensor%s hold%s NaN or Inf values, so outputs will be wrong: %s "
+                   "(facet info --check %s lists them)",
+                   st->path, tensors, tensors == 1 ? "" : "s", tensors == 1 ? "s" : "", summary,
+                   st->path);
+    return tensors;
 }

@@ -5,7 +5,8 @@
  * The reader mmaps the file and validates everything before returning: header length within the
  * file, valid UTF-8 JSON object, known dtype names, non-negative shapes whose byte size equals the
  * offset range, offsets within the data section, no overlapping tensors, no size overflow,
- * metadata values are strings; a tensor name that appears twice is an error. Keys of a tensor entry
+ * metadata values are strings; a tensor name that appears twice is an error; the "\u0000" escape
+ * (which would cut a name short) is refused. Keys of a tensor entry
  * other than dtype, shape and data_offsets are ignored (as the reference implementation does).
  *
  * Tensors are zero-copy views into the mapping wherever that is aligned for their dtype. The
@@ -26,6 +27,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Caps, checked before anything is allocated for them; beyond one, open fails with "too large"
+ * and the cap. Tensor byte sizes need no cap of their own: each must lie inside the file. */
+#define FACET_SAFETENSORS_MAX_HEADER_BYTES 100000000 /* as the reference implementation */
+#define FACET_SAFETENSORS_MAX_TENSORS 262144
+#define FACET_SAFETENSORS_MAX_METADATA 4096
 
 typedef struct facet_safetensors_entry {
     char *name;
@@ -54,6 +61,14 @@ const facet_tensor *facet_safetensors_get(const facet_safetensors *st, const cha
 facet_status facet_safetensors_expect(const facet_safetensors *st, const char *name,
                                       facet_dtype dtype, int ndim, const int64_t *shape,
                                       const facet_tensor **out);
+/* Scans every floating-point tensor for NaN and Inf. Returns how many tensors hold any, and
+ * writes "name (2 NaN, 1 Inf), ..." for the first few of them into `summary` (NUL-terminated,
+ * cut with "..." when long; may be NULL). */
+int facet_safetensors_nonfinite(const facet_safetensors *st, char *summary, size_t size);
+/* facet_safetensors_nonfinite, then facet_warn naming the file and the tensors, ending with
+ * "(facet info --check FILE lists them)". For loaders of weights. Returns the tensor count. */
+int facet_safetensors_warn_nonfinite(const facet_safetensors *st);
+
 /* The metadata value for `key`, or NULL when absent (no error set). */
 const char *facet_safetensors_metadata(const facet_safetensors *st, const char *key);
 

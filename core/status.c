@@ -70,3 +70,19 @@ const char *facet_status_name(facet_status status) {
     }
     return "unknown status";
 }
+
+static facet_warning_handler warning_handler;
+
+void facet_set_warning_handler(facet_warning_handler handler) {
+    warning_handler = handler;
+}
+
+void facet_warn(const char *fmt, ...) {
+    if (!warning_handler) return;
+    char message[FACET_ERROR_CAPACITY];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    warning_handler(message);
+}

@@ -42,6 +42,14 @@ facet_status facet_last_status(void);
 
 void facet_clear_error(void);
 
+/* Warnings: something the user must hear about that does not stop the work (a checkpoint holding
+ * NaN weights). Library code calls facet_warn; the CLI installs a handler that prints
+ * "facet: warning: <message>". Without a handler warnings are dropped. The handler is
+ * process-wide; set it before starting threads. */
+typedef void (*facet_warning_handler)(const char *message);
+void facet_set_warning_handler(facet_warning_handler handler);
+void facet_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* "invalid argument", "I/O error", ... */
 const char *facet_status_name(facet_status status);
 

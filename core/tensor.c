@@ -129,3 +129,37 @@ double facet_tensor_get_f64(const facet_tensor *t, int64_t i) {
         return (double)facet_tensor_get_f32(t, i);
     }
 }
+
+/* Exponent all ones: Inf when the mantissa is zero, NaN otherwise. */
+#define COUNT_NONFINITE(type, exponent, mantissa)                                                  \
+    do {                                                                                           \
+        const type *v = t->data;                                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            if ((v[i] & (exponent)) != (exponent)) continue;                                       \
+            if (v[i] & (mantissa))                                                                 \
+                r.nan++;                                                                           \
+            else                                                                                   \
+                r.inf++;                                                                           \
+            if (r.first < 0) r.first = i;                                                          \
+        }                                                                                          \
+    } while (0)
+
+facet_nonfinite facet_tensor_count_nonfinite(const facet_tensor *t) {
+    facet_nonfinite r = {0, 0, -1};
+    const int64_t n = facet_tensor_numel(t);
+    if (!t->data || t->memory != FACET_MEMORY_HOST) return r;
+    switch (t->dtype) {
+    case FACET_DTYPE_F16:
+        COUNT_NONFINITE(uint16_t, 0x7c00u, 0x03ffu);
+        break;
+    case FACET_DTYPE_BF16:
+        COUNT_NONFINITE(uint16_t, 0x7f80u, 0x007fu);
+        break;
+    case FACET_DTYPE_F32:
+        COUNT_NONFINITE(uint32_t, 0x7f800000u, 0x007fffffu);
+        break;
+    default:
+        break;
+    }
+    return r;
+}

@@ -65,6 +65,14 @@ float facet_tensor_get_f32(const facet_tensor *t, int64_t i);
 /* Element i as a double: exact for every dtype except I64 beyond 2^53. */
 double facet_tensor_get_f64(const facet_tensor *t, int64_t i);
 
+/* Non-finite values of a host tensor: NaN and +-Inf counts, and the flat index of the first
+ * (-1 when none). Integer and bool tensors have none. F16/BF16/F32 are tested on their exponent
+ * bits, so the scan is one pass over the bytes. */
+typedef struct facet_nonfinite {
+    int64_t nan, inf, first;
+} facet_nonfinite;
+facet_nonfinite facet_tensor_count_nonfinite(const facet_tensor *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,10 @@ typedef struct facet_frame {
                                    frame's value (LiveScene's atrb_val_masks), or NULL with kappa */
 } facet_frame;
 
+/* Frames in one dataset, all transforms files together: more fail with "too large" and the cap
+ * before any frame is read. A frame's w and h keys are capped at FACET_IMAGE_MAX_SIDE. */
+#define FACET_DATASET_MAX_FRAMES 1048576
+
 typedef struct facet_dataset {
     char *root; /* directory holding the transforms file(s) */
     int frame_count;

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/image.h"
 #include "core/json.h"
 
 #include "stb_image.h"
@@ -273,10 +274,15 @@ static facet_status check_distortion(const facet_doc *doc, const cJSON *object) 
 }
 
 static facet_status pixel_count(const facet_doc *doc, const char *key, double value, int *out) {
-    if (!(value >= 1.0 && value <= 1048576.0) || value != floor(value))
+    if (!(value >= 1.0) || value != floor(value))
         return facet_fail(FACET_ERR_FORMAT,
                           "%s: key '%s': expected a positive whole number of pixels, got %g",
                           doc->path, key, value);
+    if (value > FACET_IMAGE_MAX_SIDE)
+        return facet_fail(FACET_ERR_UNSUPPORTED,
+                          "%s: key '%s': %g pixels is too large (images have at most %d pixels a "
+                          "side)",
+                          doc->path, key, value, FACET_IMAGE_MAX_SIDE);
     *out = (int)value;
     return FACET_OK;
 }
@@ -362,6 +368,10 @@ static facet_status parse_transforms(const char *path, facet_doc *doc, frame_vec
                           facet_json_type_name(list));
     if (cJSON_GetArraySize(list) == 0)
         return facet_fail(FACET_ERR_FORMAT, "%s: key 'frames' is empty", path);
+    if (cJSON_GetArraySize(list) > FACET_DATASET_MAX_FRAMES - frames->count)
+        return facet_fail(FACET_ERR_UNSUPPORTED,
+                          "%s: %d frames is too large a count (a dataset holds at most %d frames)",
+                          path, frames->count + cJSON_GetArraySize(list), FACET_DATASET_MAX_FRAMES);
     if ((s = check_camera_model(doc, root)) != FACET_OK) return s;
     if ((s = check_distortion(doc, root)) != FACET_OK) return s;
     camera_keys global = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};

@@ -498,6 +498,7 @@ facet_status facet_livescene_load(facet_livescene_model *model, const char *path
     facet_safetensors st;
     facet_status s = facet_safetensors_open(&st, path);
     if (s != FACET_OK) return s;
+    facet_safetensors_warn_nonfinite(&st);
     const char *config_text = NULL;
     s = facet_safetensors_check_header(
         &st, "LiveScene", "facet-livescene", LS_FORMAT_VERSION,

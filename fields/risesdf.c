@@ -247,6 +247,7 @@ facet_status facet_risesdf_load(facet_risesdf_model *model, const char *path) {
     facet_safetensors st;
     facet_status s = facet_safetensors_open(&st, path);
     if (s != FACET_OK) return s;
+    facet_safetensors_warn_nonfinite(&st);
     const char *config_text = NULL;
     s = facet_safetensors_check_header(
         &st, "RISE-SDF", "facet-risesdf", FACET_RISESDF_FORMAT_VERSION,

@@ -272,6 +272,7 @@ facet_status facet_text_encoder_load(facet_text_encoder *e, const char *path,
         facet_text_encoder_free(e);
         return s;
     }
+    facet_safetensors_warn_nonfinite(&st);
     const char *config = NULL;
     s = facet_safetensors_check_header(
         &st, "text-encoder", "facet-text-encoder", TEXT_FORMAT_VERSION,

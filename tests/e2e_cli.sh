@@ -32,8 +32,10 @@ data="$src/assets/demo/data"
 
 # ---- help and usage -------------------------------------------------------------------------------
 expect_status 0 "facet --help" -- "$facet" --help
-for cmd in render eval metrics info; do
+for cmd in render eval metrics info fit synth tokenize detokenize control view; do
     expect_status 0 "facet $cmd --help" -- "$facet" $cmd --help
+    # usage texts go out with fputs: a printf escape left in one shows up verbatim
+    grep -q '%%' "$work/stdout" && fail "facet $cmd --help prints '%%'" || pass "facet $cmd --help has no '%%'"
 done
 expect_status 2 "unknown command is a usage error" -- "$facet" frobnicate
 expect_status 2 "unknown option is a usage error" -- "$facet" render "$scene" --colour red
@@ -139,6 +141,31 @@ expect_status 1 "--set on an unknown object" -- "$facet" render "$ls/scene.json"
 expect_stderr "no object 'sofa' in the scene (objects: drawer, door)" "unknown object lists the model's objects"
 expect_status 0 "info on LiveScene weights" -- "$facet" info "$ls/small.safetensors"
 grep -q "facet-livescene" "$work/stdout" && pass "info shows the weights format" || fail "info on weights"
+
+# non-finite weights: named by info --check, and a warning (not silence) when rendering
+expect_status 0 "info --check on finite weights" -- "$facet" info --check "$ls/small.safetensors"
+grep -q "every value of every floating-point tensor is finite" "$work/stdout" && pass "info --check says all finite" || fail "info --check on finite weights"
+mkdir -p "$work/nan"
+/usr/bin/python3 - "$ls/small.safetensors" "$work/nan/small.safetensors" <<'PY' && pass "a copy of the weights with NaN and Inf" || fail "could not patch the weights"
+import json, struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+name = sorted(k for k, v in header.items() if k != "__metadata__" and v["dtype"] == "F32")[0]
+begin = 8 + n + header[name]["data_offsets"][0]
+data[begin:begin + 12] = struct.pack("<3f", float("nan"), float("inf"), float("nan"))
+open(sys.argv[2], "wb").write(data)
+open(sys.argv[2] + ".name", "w").write(name)
+PY
+bad_tensor=$(cat "$work/nan/small.safetensors.name")
+cp "$ls/scene.json" "$work/nan/scene.json"
+expect_status 1 "info --check on weights holding NaN" -- "$facet" info --check "$work/nan/small.safetensors"
+grep -q "^  $bad_tensor .*NON-FINITE: 2 NaN, 1 Inf, first at flat index 0" "$work/stdout" && pass "info --check names the tensor and counts" || fail "info --check output: $(grep NON-FINITE "$work/stdout")"
+expect_stderr "1 tensor holds NaN or Inf values" "info --check fails naming the count"
+expect_status 0 "render with NaN weights still runs" -- "$facet" render "$work/nan/scene.json" --cameras "$ls/dataset" --split test --width 8 --height 8 --out "$work/nan/out" --quiet
+expect_stderr "facet: warning: '$work/nan/small.safetensors': 1 tensor holds NaN or Inf values" "render warns naming the weights"
+expect_stderr "$bad_tensor (2 NaN, 1 Inf)" "the warning names the tensor"
+expect_status 2 "info --check on a scene is a usage error" -- "$facet" info --check "$ls/scene.json"
 
 # ---- synth + fit: the generated cabinet scene, fitted for a few iterations -------------------
 expect_status 0 "synth writes a LiveScene dataset" -- "$facet" synth "$work/cab" --frames 6 --width 20 --height 20 --samples 1 --quiet

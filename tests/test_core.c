@@ -473,3 +473,53 @@ Test(json, a_nul_escape_is_refused_not_cut) {
     cr_assert_eq(facet_json_parse(&doc, "[\"a\\u0000b\"]", "m.json"), FACET_ERR_FORMAT);
     cr_assert(strstr(facet_last_error(), "m.json") && strstr(facet_last_error(), "u0000"));
 }
+
+/* ---- non-finite values -------------------------------------------------------------------- */
+
+Test(tensor, count_nonfinite_tells_nan_from_inf_in_every_float_dtype) {
+    /* F32: NaN (quiet, signalling, negative), +-Inf, the largest finite value, a subnormal */
+    const uint32_t f32[] = {0x3f800000u, 0x7fc00000u, 0x7f800001u, 0xffc00000u,
+                            0x7f800000u, 0xff800000u, 0x7f7fffffu, 0x00000001u};
+    /* F16 and BF16: 1, NaN, +Inf, -Inf, largest finite */
+    const uint16_t f16[] = {0x3c00u, 0x7e00u, 0x7c00u, 0xfc00u, 0x7bffu};
+    const uint16_t bf16[] = {0x3f80u, 0x7fc0u, 0x7f80u, 0xff80u, 0x7f7fu};
+    facet_tensor t = {.dtype = FACET_DTYPE_F32, .ndim = 1, .shape = {8}, .data = (void *)f32};
+    facet_nonfinite r = facet_tensor_count_nonfinite(&t);
+    cr_assert(r.nan == 3 && r.inf == 2 && r.first == 1, "F32: %lld NaN %lld Inf first %lld",
+              (long long)r.nan, (long long)r.inf, (long long)r.first);
+    t = (facet_tensor){.dtype = FACET_DTYPE_F16, .ndim = 1, .shape = {5}, .data = (void *)f16};
+    r = facet_tensor_count_nonfinite(&t);
+    cr_assert(r.nan == 1 && r.inf == 2 && r.first == 1);
+    t = (facet_tensor){.dtype = FACET_DTYPE_BF16, .ndim = 1, .shape = {5}, .data = (void *)bf16};
+    r = facet_tensor_count_nonfinite(&t);
+    cr_assert(r.nan == 1 && r.inf == 2 && r.first == 1);
+    /* integers have no non-finite values, whatever their bits */
+    t = (facet_tensor){.dtype = FACET_DTYPE_U16, .ndim = 1, .shape = {5}, .data = (void *)f16};
+    r = facet_tensor_count_nonfinite(&t);
+    cr_assert(r.nan == 0 && r.inf == 0 && r.first == -1);
+    /* every finite f16 bit pattern is finite, as the converter says */
+    for (uint32_t bits = 0; bits < 0x10000u; bits++) {
+        const uint16_t h = (uint16_t)bits;
+        t = (facet_tensor){.dtype = FACET_DTYPE_F16, .ndim = 0, .data = (void *)&h};
+        r = facet_tensor_count_nonfinite(&t);
+        const float f = facet_f16_to_f32(h);
+        cr_assert_eq(r.nan, isnan(f) ? 1 : 0, "0x%04x", bits);
+        cr_assert_eq(r.inf, isinf(f) ? 1 : 0, "0x%04x", bits);
+    }
+}
+
+static char last_warning[1024];
+static void capture_warning(const char *message) {
+    snprintf(last_warning, sizeof last_warning, "%s", message);
+}
+
+Test(status, warnings_reach_the_handler_and_are_dropped_without_one) {
+    last_warning[0] = '\0';
+    facet_warn("dropped %d", 1);
+    facet_set_warning_handler(capture_warning);
+    facet_warn("weights '%s' hold %d NaN", "m.safetensors", 3);
+    facet_set_warning_handler(NULL);
+    cr_assert_str_eq(last_warning, "weights 'm.safetensors' hold 3 NaN");
+    facet_warn("dropped again");
+    cr_assert_str_eq(last_warning, "weights 'm.safetensors' hold 3 NaN");
+}

@@ -164,6 +164,27 @@ Test(datasets, missing_split_file_is_an_error) {
     expect_error(dir, FACET_SPLIT_VAL, "no transforms_val.json", NULL);
 }
 
+Test(datasets, more_frames_than_the_cap_are_too_large) {
+    const char *dir = scratch("too_many_frames");
+    /* the cap plus one frames, each an empty object: refused before any frame is read */
+    const size_t count = FACET_DATASET_MAX_FRAMES + 1, size = 3 * count + 64;
+    char *text = malloc(size);
+    cr_assert_not_null(text);
+    size_t n = (size_t)snprintf(text, size, "{\"camera_angle_x\": 0.7, \"frames\": [");
+    for (size_t i = 0; i < count; i++) n += (size_t)snprintf(text + n, size - n, i ? ",{}" : "{}");
+    snprintf(text + n, size - n, "]}");
+    write_text(dir, "transforms.json", text);
+    free(text);
+    expect_error(dir, FACET_SPLIT_ALL, "1048577 frames is too large", "at most 1048576 frames");
+}
+
+Test(datasets, image_sides_beyond_the_cap_are_too_large) {
+    const char *dir = scratch("too_wide");
+    write_frames(dir, "transforms.json", "\"camera_angle_x\": 0.7, \"w\": 40000, \"h\": 4,", "r_",
+                 1);
+    expect_error(dir, FACET_SPLIT_ALL, "'w': 40000 pixels is too large", "at most 32768 pixels");
+}
+
 /* ---- nerfstudio ------------------------------------------------------------------------------ */
 
 Test(datasets, nerfstudio_per_frame_intrinsics_override_the_global_ones) {

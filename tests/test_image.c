@@ -1,4 +1,5 @@
 /* Image I/O (core/image.h) and the sRGB transfer functions (core/color.h). */
+#include "core/alloc.h"
 #include "core/color.h"
 #include "core/exr_openexr.h"
 #include "core/fileio.h"
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stb_image_write.h>
 #include <tinyexr.h>
 
 /* ---- helpers ---- */
@@ -643,4 +645,128 @@ Test(bad_output, failed_write_keeps_the_previous_file) {
     free(before);
     free(after);
     facet_image_free(&two);
+}
+
+/* ---- size caps: checked from the header, before any decoding ---- */
+
+static void put_be32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+static void put_le32(unsigned char *p, int32_t value) {
+    const uint32_t v = (uint32_t)value;
+    p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t crc32_of(const unsigned char *p, size_t n) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+/* Writes `data` (a real file with its header's size patched) and expects "too large" with the
+ * caps, and no decoding attempt's message. */
+static void expect_too_large(const char *dir, const char *name, const void *data, size_t size,
+                             const char *declared) {
+    const char *path = test_write_file(dir, name, data, size);
+    facet_image img;
+    cr_assert_eq(facet_image_read(&img, path, 0), FACET_ERR_UNSUPPORTED, "%s decoded", name);
+    const char *e = facet_last_error();
+    cr_assert(strstr(e, path) && strstr(e, declared) && strstr(e, "is too large") &&
+                  strstr(e, "32768 pixels a side") && strstr(e, "268435456 pixels"),
+              "%s: %s", name, e);
+    cr_assert_null(img.data);
+}
+
+Test(image, every_format_declaring_more_than_the_caps_is_too_large) {
+    const char *dir = test_scratch_dir("image_caps");
+    char *data;
+    size_t size;
+
+    /* PNG: IHDR width/height and its CRC (the rest of the file is the real one) */
+    write_valid_png(dir, "real.png", &data, &size);
+    unsigned char *png = (unsigned char *)data;
+    put_be32(png + 16, 40000), put_be32(png + 20, 40000);
+    put_be32(png + 29, crc32_of(png + 12, 17));
+    expect_too_large(dir, "big.png", png, size, "40000x40000");
+    /* each side within 32768, the pixel count not */
+    put_be32(png + 16, 20000), put_be32(png + 20, 20000);
+    put_be32(png + 29, crc32_of(png + 12, 17));
+    expect_too_large(dir, "wide.png", png, size, "20000x20000");
+    free(data);
+
+    /* JPEG (libjpeg-made fixture): the SOF0 frame header */
+    read_bytes(test_source_path("tests/fixtures/images/flat.jpg"), &data, &size);
+    unsigned char *jpg = (unsigned char *)data;
+    size_t sof = 2;
+    while (!(jpg[sof] == 0xFF && jpg[sof + 1] >= 0xC0 && jpg[sof + 1] <= 0xC2))
+        sof += 2 + ((size_t)jpg[sof + 2] << 8 | jpg[sof + 3]);
+    jpg[sof + 5] = jpg[sof + 6] = jpg[sof + 7] = jpg[sof + 8] = 0xFF;
+    expect_too_large(dir, "big.jpg", jpg, size, "65535x65535");
+    free(data);
+
+    /* Radiance HDR: the resolution line */
+    read_bytes(test_source_path("tests/fixtures/images/radiance.hdr"), &data, &size);
+    char *line = strstr(data, "\n-Y ");
+    cr_assert(line);
+    char *end = strchr(line + 1, '\n');
+    char *hdr = facet_format("%.*s\n-Y 40000 +X 50000%s", (int)(line - data), data, end);
+    const size_t hdr_size = size - (size_t)(end - data) + (size_t)(line - data) + 18;
+    expect_too_large(dir, "big.hdr", hdr, hdr_size, "50000x40000");
+    free(hdr);
+    free(data);
+
+    /* BMP and TGA from stb_image_write: the header's width and height fields */
+    facet_image ramp = make_8bit_ramp();
+    unsigned char rgba[16 * 16 * 4];
+    for (int i = 0; i < 16 * 16 * 4; i++) rgba[i] = (unsigned char)(ramp.data[i] * 255.0f);
+    facet_image_free(&ramp);
+    cr_assert(stbi_write_bmp(path_in(dir, "real.bmp"), 16, 16, 4, rgba));
+    read_bytes(path_in(dir, "real.bmp"), &data, &size);
+    put_le32((unsigned char *)data + 18, 40000), put_le32((unsigned char *)data + 22, 40000);
+    expect_too_large(dir, "big.bmp", data, size, "40000x40000");
+    free(data);
+    cr_assert(stbi_write_tga(path_in(dir, "real.tga"), 16, 16, 4, rgba));
+    read_bytes(path_in(dir, "real.tga"), &data, &size);
+    unsigned char *tga = (unsigned char *)data;
+    tga[12] = tga[14] = 0x40, tga[13] = tga[15] = 0x9C; /* 0x9C40 = 40000 */
+    expect_too_large(dir, "big.tga", tga, size, "40000x40000");
+    free(data);
+
+    /* EXR rendered by Blender: dataWindow; neither tinyexr nor OpenEXR get to decode it */
+    read_bytes(test_source_path("tests/fixtures/envmap_blender/view_0.exr"), &data, &size);
+    unsigned char *exr = (unsigned char *)data;
+    unsigned char *window = NULL;
+    for (size_t i = 0; i + 32 < size && !window; i++)
+        if (!memcmp(exr + i, "dataWindow\0box2i", 17)) window = exr + i + 17 + 4;
+    cr_assert(window);
+    put_le32(window, 0), put_le32(window + 4, 0);
+    put_le32(window + 8, 39999), put_le32(window + 12, 39999);
+    expect_too_large(dir, "big.exr", exr, size, "40000x40000");
+    free(data);
+}
+
+Test(image, header_size_reads_what_the_decoders_find) {
+    const char *files[] = {"tests/fixtures/images/flat.jpg", "tests/fixtures/images/gradient16.png",
+                           "tests/fixtures/images/radiance.hdr",
+                           "tests/fixtures/envmap_blender/view_0.exr"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        char *data;
+        size_t size;
+        read_bytes(test_source_path(files[k]), &data, &size);
+        int64_t w, h;
+        cr_assert(facet_image_header_size((unsigned char *)data, size, &w, &h), "%s", files[k]);
+        facet_image img;
+        cr_assert_eq(facet_image_read(&img, test_source_path(files[k]), 0), FACET_OK, "%s",
+                     facet_last_error());
+        cr_assert(w == img.width && h == img.height, "%s: header %lldx%lld, decoded %dx%d",
+                  files[k], (long long)w, (long long)h, img.width, img.height);
+        facet_image_free(&img);
+        free(data);
+    }
 }

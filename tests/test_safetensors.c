@@ -271,8 +271,55 @@ Test(safetensors_bad, absurd_header_length) {
     /* 0x7fffffffffffffff: a text or binary file that is not safetensors */
     unsigned char bytes[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
     const char *path = test_write_file(dir, "model.safetensors", bytes, sizeof bytes);
-    expect_open_error(path, FACET_ERR_FORMAT, "header length 9223372036854775807 is absurd",
-                      "more than 100 MB", NULL);
+    expect_open_error(path, FACET_ERR_FORMAT, "header length 9223372036854775807 is too large",
+                      "at most 100000000 bytes", NULL);
+}
+
+/* A header of `count` empty tensors "t<i>": {"dtype": "U8", "shape": [0], ...} (or metadata). */
+static char *many_entries(int count, int metadata) {
+    size_t capacity = (size_t)count * 96 + 64, n = 0; /* >= 70 bytes an entry */
+    char *text = malloc(capacity);
+    cr_assert_not_null(text);
+    n += (size_t)snprintf(text + n, capacity - n, metadata ? "{\"__metadata__\": {" : "{");
+    for (int i = 0; i < count; i++)
+        n += (size_t)snprintf(text + n, capacity - n,
+                              metadata ? "%s\"k%d\": \"v\""
+                                       : "%s\"t%d\": {\"dtype\": \"U8\", \"shape\": [0], "
+                                         "\"data_offsets\": [0, 0]}",
+                              i ? ", " : "", i);
+    snprintf(text + n, capacity - n, metadata ? "}}" : "}");
+    return text;
+}
+
+Test(safetensors_bad, more_tensors_than_the_cap_are_too_large) {
+    char *header = many_entries(FACET_SAFETENSORS_MAX_TENSORS + 1, 0);
+    expect_header_error("safetensors_many_tensors", header, 0, FACET_ERR_UNSUPPORTED,
+                        "262145 tensors is too large", "at most 262144", NULL);
+    free(header);
+    /* a thousand tensors open */
+    header = many_entries(1000, 0);
+    const char *path =
+        write_safetensors(test_scratch_dir("safetensors_many_ok"), "ok.safetensors", header, 0);
+    facet_safetensors st;
+    cr_assert_eq(facet_safetensors_open(&st, path), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(st.count, 1000);
+    facet_safetensors_close(&st);
+    free(header);
+}
+
+Test(safetensors_bad, more_metadata_than_the_cap_is_too_large) {
+    char *header = many_entries(FACET_SAFETENSORS_MAX_METADATA + 1, 1);
+    expect_header_error("safetensors_many_metadata", header, 0, FACET_ERR_UNSUPPORTED,
+                        "4097 __metadata__ entries is too large", "at most 4096", NULL);
+    free(header);
+}
+
+Test(safetensors_bad, a_nul_escape_in_a_name_is_refused) {
+    /* "w\u0000x" would read as "w" */
+    expect_header_error(
+        "safetensors_nul",
+        "{\"w\\u0000x\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [0, 1]}}", 1,
+        FACET_ERR_FORMAT, "u0000", NULL, NULL);
 }
 
 Test(safetensors_bad, header_not_json) {

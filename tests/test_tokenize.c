@@ -410,26 +410,36 @@ Test(preprocess, preprocess_image_gives_the_crop_and_its_chw_tensor) {
     free(path);
 }
 
-Test(preprocess, images_beyond_pillows_decompression_bomb_limit_fail) {
-    /* a 20000 x 10000 PNG header: 2e8 pixels > 2 * 89478485 */
-    unsigned char png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0,    13,
-                           'I',  'H', 'D', 'R', 0,    0,    0x4e, 0x20, 0, 0, 0x27, 0x10,
-                           8,    2,   0,   0,   0,    0,    0,    0,    0, 0, 0,    0,
-                           0,    'I', 'D', 'A', 'T',  0,    0,    0,    0};
-    /* IHDR CRC computed here so only the size is at fault */
-    uint32_t crc = 0xFFFFFFFFu;
-    for (int i = 12; i < 29; i++) {
-        crc ^= png[i];
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+Test(preprocess, images_beyond_pillows_decompression_bomb_limit_are_too_large) {
+    /* PNG headers of 20000 x 10000 (2e8 pixels > 2 * 89478485) and 40000 x 40000, which stb's own
+     * header reader refuses as "unknown image type": the size from IHDR comes first */
+    const uint32_t sizes[2][2] = {{20000, 10000}, {40000, 40000}};
+    for (int k = 0; k < 2; k++) {
+        unsigned char png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13,
+                               'I',  'H', 'D', 'R', 0,    0,    0,    0,    0, 0, 0, 0,
+                               8,    2,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0,
+                               0,    'I', 'D', 'A', 'T',  0,    0,    0,    0};
+        for (int b = 0; b < 4; b++) {
+            png[16 + b] = (unsigned char)(sizes[k][0] >> (24 - 8 * b));
+            png[20 + b] = (unsigned char)(sizes[k][1] >> (24 - 8 * b));
+        }
+        /* IHDR CRC computed here so only the size is at fault */
+        uint32_t crc = 0xFFFFFFFFu;
+        for (int i = 12; i < 29; i++) {
+            crc ^= png[i];
+            for (int j = 0; j < 8; j++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+        crc ^= 0xFFFFFFFFu;
+        for (int b = 0; b < 4; b++) png[29 + b] = (unsigned char)(crc >> (24 - 8 * b));
+        facet_rgb8 img;
+        cr_assert_neq(facet_rgb8_decode(png, sizeof png, &img), FACET_OK);
+        const char *e = facet_last_error();
+        char declared[32];
+        snprintf(declared, sizeof declared, "%ux%u", sizes[k][0], sizes[k][1]);
+        cr_assert(strstr(e, "too large") && strstr(e, "decompression-bomb limit of 178956970") &&
+                      strstr(e, declared),
+                  "%s", e);
     }
-    crc ^= 0xFFFFFFFFu;
-    png[29] = (unsigned char)(crc >> 24);
-    png[30] = (unsigned char)(crc >> 16);
-    png[31] = (unsigned char)(crc >> 8);
-    png[32] = (unsigned char)crc;
-    facet_rgb8 img;
-    cr_assert_neq(facet_rgb8_decode(png, sizeof png, &img), FACET_OK);
-    cr_assert(strstr(facet_last_error(), "decompression-bomb limit"), "%s", facet_last_error());
 }
 
 /* ---- the tokenization driver ------------------------------------------------------------------
@@ -991,6 +1001,66 @@ Test(detokenize, tokens_of_another_grid_are_refused) {
     free(model8);
     cJSON_free(config);
     facet_doc_free(&meta);
+}
+
+/* ---- non-finite weights -----------------------------------------------------------------------
+ */
+
+static char model_warning[2048];
+static void keep_warning(const char *message) {
+    snprintf(model_warning, sizeof model_warning, "%s", message);
+}
+
+Test(fqgan_load, weights_holding_nan_are_named_in_a_warning) {
+    const char *dir = scratch("fqgan_nan");
+    char *good = facet_format("%s/good.safetensors", dir),
+         *bad = facet_format("%s/bad.safetensors", dir);
+    write_small_model(good);
+    /* the same weights with one NaN in the first F32 tensor */
+    facet_safetensors st;
+    cr_assert_eq(facet_safetensors_open(&st, good), FACET_OK);
+    facet_safetensors_writer w;
+    facet_safetensors_writer_init(&w);
+    for (int i = 0; i < st.metadata_count; i++)
+        cr_assert_eq(
+            facet_safetensors_writer_metadata(&w, st.metadata_keys[i], st.metadata_values[i]),
+            FACET_OK);
+    const char *poisoned = NULL;
+    facet_tensor copy = {0};
+    for (int i = 0; i < st.count; i++) {
+        const facet_tensor *t = &st.entries[i].tensor;
+        if (!poisoned && t->dtype == FACET_DTYPE_F32) {
+            cr_assert_eq(facet_tensor_alloc(&copy, t->dtype, t->ndim, t->shape), FACET_OK);
+            memcpy(copy.data, t->data, facet_tensor_bytes(t));
+            ((float *)copy.data)[facet_tensor_numel(t) - 1] = NAN;
+            poisoned = st.entries[i].name;
+            t = &copy;
+        }
+        cr_assert_eq(facet_safetensors_writer_add(&w, st.entries[i].name, t), FACET_OK);
+    }
+    cr_assert_eq(facet_safetensors_write(&w, bad), FACET_OK, "%s", facet_last_error());
+
+    facet_set_warning_handler(keep_warning);
+    model_warning[0] = '\0';
+    facet_fqgan *model;
+    cr_assert_eq(facet_fqgan_load(&model, good, FACET_FQGAN_CPU, 1), FACET_OK);
+    facet_fqgan_free(model);
+    cr_assert_str_eq(model_warning, "", "finite weights: no warning");
+    cr_assert_eq(facet_fqgan_load(&model, bad, FACET_FQGAN_CPU, 1), FACET_OK, "%s",
+                 facet_last_error());
+    facet_fqgan_free(model);
+    facet_set_warning_handler(NULL);
+    char want[512];
+    snprintf(want, sizeof want, "%s (1 NaN, 0 Inf)", poisoned);
+    cr_assert(strstr(model_warning, bad) && strstr(model_warning, want) &&
+                  strstr(model_warning, "facet info --check"),
+              "%s", model_warning);
+
+    facet_tensor_free(&copy);
+    facet_safetensors_writer_free(&w);
+    facet_safetensors_close(&st);
+    free(good);
+    free(bad);
 }
 
 /* ---- detokenize: hostile token folders --------------------------------------------------------

@@ -651,6 +651,7 @@ facet_status facet_fqgan_load(facet_fqgan **model, const char *path, facet_fqgan
         free(m);
         return s;
     }
+    facet_safetensors_warn_nonfinite(&st);
     float *pack = NULL;
     s = read_arch(&st, &m->arch);
     if (s == FACET_OK) {

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
+#include "core/image.h"
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -40,13 +41,15 @@ void facet_rgb8_free(facet_rgb8 *img) {
     img->width = img->height = 0;
 }
 
-/* Pillow refuses (DecompressionBombError) images of more than twice MAX_IMAGE_PIXELS. */
-static facet_status check_pixel_limit(int width, int height) {
-    if ((int64_t)width * height > 2 * (int64_t)FACET_PIL_MAX_IMAGE_PIXELS)
+/* Pillow refuses (DecompressionBombError) images of more than twice MAX_IMAGE_PIXELS; checked
+ * from the header, before any decoding. */
+static facet_status check_pixel_limit(int64_t width, int64_t height) {
+    if (width * height > 2 * (int64_t)FACET_PIL_MAX_IMAGE_PIXELS)
         return facet_fail(FACET_ERR_UNSUPPORTED,
-                          "image of %dx%d pixels exceeds Pillow's decompression-bomb limit of "
-                          "%lld pixels",
-                          width, height, 2 * (long long)FACET_PIL_MAX_IMAGE_PIXELS);
+                          "image of %lldx%lld pixels is too large: it exceeds Pillow's "
+                          "decompression-bomb limit of %lld pixels",
+                          (long long)width, (long long)height,
+                          2 * (long long)FACET_PIL_MAX_IMAGE_PIXELS);
     return FACET_OK;
 }
 
@@ -132,7 +135,7 @@ static int jpeg_run(jpeg_context *context, const unsigned char *data, size_t siz
                    info->num_components);
         return 2;
     }
-    if (check_pixel_limit((int)info->image_width, (int)info->image_height) != FACET_OK) return 2;
+    if (check_pixel_limit(info->image_width, info->image_height) != FACET_OK) return 2;
     jpeg_start_decompress(info);
     const int width = (int)info->output_width, components = info->output_components;
     if (facet_rgb8_alloc(out, width, (int)info->output_height) != FACET_OK) return 2;
@@ -268,6 +271,12 @@ static facet_status decode_stb(const unsigned char *data, size_t size, int png_c
                                facet_rgb8 *out) {
     int width, height, channels;
     if (size > INT_MAX) return facet_fail(FACET_ERR_UNSUPPORTED, "file too large for stb_image");
+    /* stb_image's own header reader gives up on sizes it would not decode ("unknown image
+     * type"): the size from the header first, so a decompression bomb is called what it is */
+    int64_t declared_width, declared_height;
+    if (facet_image_header_size(data, size, &declared_width, &declared_height) &&
+        check_pixel_limit(declared_width, declared_height) != FACET_OK)
+        return facet_last_status();
     if (!stbi_info_from_memory(data, (int)size, &width, &height, &channels))
         return facet_fail(FACET_ERR_FORMAT, "not a readable image (%s)", stbi_failure_reason());
     if (stbi_is_hdr_from_memory(data, (int)size))
