@@ -123,6 +123,14 @@ sed 's#"\./test/r_2"#"./test/r\\u001b[2J"#' "$data/transforms_test.json" > "$wor
 expect_status 1 "a file name with a control character" -- "$facet" render "$scene" --cameras "$work/collide" --split test --out "$work/collide_out" --quiet
 expect_stderr "unsafe name 'r\x1b[2J': has a control character" "the name is escaped in the message"
 
+# an allocation that fails is an error with a message, not a crash (the sanitizer build reserves
+# terabytes of address space, so ulimit -v only applies to the plain build)
+if ! ldd "$facet" | grep -q libasan; then
+    expect_status 1 "a render larger than memory" -- bash -c "ulimit -v 2000000; exec '$facet' render '$scene' --width 16384 --height 16384 --out '$work/oom' --quiet"
+    expect_stderr "out of memory" "out of memory is reported"
+    [ -z "$(find "$work/oom" -type f 2>/dev/null)" ] && pass "nothing written when out of memory" || fail "files written when out of memory"
+fi
+
 # ---- LiveScene: a converted reference checkpoint on its LiveScene-format dataset ---------------
 # Ground truth was rendered by the PyTorch reference (tools/reference/livescene_ref.py) with each
 # frame's kappa, in the dataset's original frame: only 8-bit rounding separates facet from it.
