@@ -291,6 +291,35 @@ static void take_tinyexr_error(const char *err, const char *fallback, char *reas
         reason[--n] = '\0';
 }
 
+/* tinyexr 1.0.1 asserts (aborting the process) when a scanline file's "type" attribute is not
+ * "scanlineimage" or "deepscanline": such headers go to OpenEXR, which reports them. Walks the
+ * attributes (name NUL, type NUL, int32 size, value) of a single-part header; 1 when the "type"
+ * attribute is absent or a NUL-terminated scanline type. */
+static int exr_type_is_scanline(const unsigned char *data, size_t size) {
+    size_t pos = 8;
+    while (pos < size && data[pos]) {
+        const size_t name = pos;
+        const unsigned char *end = memchr(data + pos, 0, size - pos);
+        if (!end) return 1; /* truncated: tinyexr reports it */
+        pos = (size_t)(end - data) + 1;
+        if (pos >= size || !(end = memchr(data + pos, 0, size - pos))) return 1;
+        pos = (size_t)(end - data) + 1;
+        if (size - pos < 4) return 1;
+        const uint32_t length = (uint32_t)read_le32(data + pos);
+        pos += 4;
+        if (length > size - pos) return 1;
+        if (!strcmp((const char *)data + name, "type")) {
+            const char *value = (const char *)data + pos;
+            const size_t n = strnlen(value, length);
+            if (n == length) return 0; /* no NUL: tinyexr would read past the value */
+            return (n == 13 && !memcmp(value, "scanlineimage", 13)) ||
+                   (n == 12 && !memcmp(value, "deepscanline", 12)) || n == 0;
+        }
+        pos += length;
+    }
+    return 1;
+}
+
 /* Decodes a single-part scanline EXR: R, G, B (or Y replicated) and A when present. On failure
  * returns non-OK with tinyexr's reason in `reason` (the thread's error message is not set). */
 static facet_status read_exr_tinyexr(facet_image *img, const unsigned char *data, size_t size,
@@ -302,6 +331,10 @@ static facet_status read_exr_tinyexr(facet_image *img, const unsigned char *data
     }
     if (version.multipart || version.non_image || version.tiled) {
         snprintf(reason, reason_size, "multi-part, deep and tiled files are not supported");
+        return FACET_ERR_UNSUPPORTED;
+    }
+    if (!exr_type_is_scanline(data, size)) {
+        snprintf(reason, reason_size, "the header's 'type' is not a scanline image");
         return FACET_ERR_UNSUPPORTED;
     }
     EXRHeader header;

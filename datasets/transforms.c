@@ -11,9 +11,6 @@
 #include "core/image.h"
 #include "core/json.h"
 
-#include "stb_image.h"
-#include "tinyexr.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -153,47 +150,35 @@ static char *parent_directory(const char *path) {
 /* ---- image size from the file header -----------------------------------------------------------
  */
 
-static facet_status exr_size(const char *path, int *width, int *height) {
-    EXRVersion version;
-    if (ParseEXRVersionFromFile(&version, path) != TINYEXR_SUCCESS)
-        return facet_fail(FACET_ERR_FORMAT, "'%s': cannot read the EXR version header", path);
-    if (version.multipart || version.non_image)
-        return facet_fail(FACET_ERR_UNSUPPORTED,
-                          "'%s': multi-part or deep EXR files are not supported", path);
-    EXRHeader header;
-    InitEXRHeader(&header);
-    const char *err = NULL;
-    if (ParseEXRHeaderFromFile(&header, &version, path, &err) != TINYEXR_SUCCESS) {
-        facet_status s = facet_fail(FACET_ERR_FORMAT, "'%s': cannot read the EXR header: %s", path,
-                                    err ? err : "unknown error");
-        FreeEXRErrorMessage(err);
-        return s;
-    }
-    *width = header.data_window.max_x - header.data_window.min_x + 1;
-    *height = header.data_window.max_y - header.data_window.min_y + 1;
-    FreeEXRHeader(&header);
-    if (*width <= 0 || *height <= 0)
-        return facet_fail(FACET_ERR_FORMAT, "'%s': empty EXR data window", path);
-    return FACET_OK;
-}
-
-/* Width and height read from the image header only (stb_image's formats, or EXR by its magic). */
+/* Width and height read from the image header only (core/image.h facet_image_header_size: PNG,
+ * JPEG, EXR and stb_image's other formats), from the file's first 64 KiB, or its first 4 MiB when
+ * the header lies further in (JPEG APP segments), and held to the image caps. */
 static facet_status image_size(const char *path, int *width, int *height) {
     FILE *f = fopen(path, "rb");
     if (!f) return facet_fail(FACET_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    unsigned char magic[4] = {0};
-    size_t got = fread(magic, 1, sizeof magic, f);
-    if (got == 4 && magic[0] == 0x76 && magic[1] == 0x2f && magic[2] == 0x31 && magic[3] == 0x01) {
-        fclose(f);
-        return exr_size(path, width, height);
+    static const size_t prefixes[2] = {(size_t)1 << 16, (size_t)1 << 22};
+    unsigned char *head = NULL;
+    int64_t w = 0, h = 0;
+    int known = 0;
+    size_t got = 0;
+    for (int k = 0; k < 2 && !known; k++) {
+        unsigned char *grown = realloc(head, prefixes[k]);
+        if (!grown) break;
+        head = grown;
+        got += fread(head + got, 1, prefixes[k] - got, f);
+        known = facet_image_header_size(head, got, &w, &h);
+        if (got < prefixes[k]) break; /* the whole file was read */
     }
-    rewind(f);
-    int channels;
-    int ok = stbi_info_from_file(f, width, height, &channels);
     fclose(f);
-    if (!ok)
-        return facet_fail(FACET_ERR_FORMAT, "'%s': cannot read the image header: %s", path,
-                          stbi_failure_reason());
+    free(head);
+    if (!known) return facet_fail(FACET_ERR_FORMAT, "'%s': cannot read the image header", path);
+    if (w <= 0 || h <= 0)
+        return facet_fail(FACET_ERR_FORMAT, "'%s': the header declares %lldx%lld pixels", path,
+                          (long long)w, (long long)h);
+    facet_status s = facet_image_check_size(w, h, path);
+    if (s != FACET_OK) return s;
+    *width = (int)w;
+    *height = (int)h;
     return FACET_OK;
 }
 

@@ -770,3 +770,39 @@ Test(image, header_size_reads_what_the_decoders_find) {
         free(data);
     }
 }
+
+/* tinyexr asserts (aborts the process) on a scanline file whose "type" attribute names another
+ * kind of image (a fuzzing finding, docs/fuzzing.md): facet screens the header and lets OpenEXR
+ * report such files. Each case must come back as a status, whatever it is. */
+Test(image, an_exr_type_attribute_tinyexr_would_abort_on_comes_back_as_an_error) {
+    const char *dir = test_scratch_dir("image_exr_type");
+    char *data;
+    size_t size;
+    read_bytes(test_source_path("tests/fixtures/envmap_blender/view_0.exr"), &data, &size);
+    const struct {
+        const char *value;
+        size_t length; /* bytes of the attribute value */
+    } types[] = {{"tiledimage", 11}, {"deeptile", 9}, {"bogus", 6}, {"scanlineimage", 13}};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        /* magic + version, then "type\0string\0" <int32 length> <value>, then the real header */
+        unsigned char attribute[64];
+        size_t n = 0;
+        memcpy(attribute, "type\0string\0", 12), n = 12;
+        put_le32(attribute + n, (int32_t)types[k].length), n += 4;
+        memcpy(attribute + n, types[k].value, types[k].length), n += types[k].length;
+        unsigned char *file = malloc(size + n);
+        cr_assert_not_null(file);
+        memcpy(file, data, 8);
+        memcpy(file + 8, attribute, n);
+        memcpy(file + 8 + n, data + 8, size - 8);
+        char name[32];
+        snprintf(name, sizeof name, "type%zu.exr", k);
+        const char *path = test_write_file(dir, name, file, size + n);
+        facet_image img;
+        const facet_status s = facet_image_read(&img, path, 0);
+        if (s != FACET_OK) cr_assert(strstr(facet_last_error(), path), "%s", facet_last_error());
+        facet_image_free(&img);
+        free(file);
+    }
+    free(data);
+}
