@@ -18,7 +18,7 @@ static const char usage[] =
     "Renders every frame of a dataset split from SCENE with the frame's ground-truth kappa,\n"
     "writes OUT/<frame>.png and OUT/metrics.json, and prints a summary table.\n"
     "\n"
-    "Protocol (formats.md): renders and ground truth compared as sRGB in [0,1]; RGBA ground\n"
+    "Protocol (docs/formats.md): renders and ground truth compared as sRGB in [0,1]; RGBA ground\n"
     "truth composited over the scene's background colour; PSNR = 10 log10(1/MSE) over all\n"
     "pixels and channels; SSIM with an 11x11 Gaussian window (sigma 1.5, K1 0.01, K2 0.03),\n"
     "per channel then averaged; mean and sample standard deviation over images.\n"

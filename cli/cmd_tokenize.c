@@ -17,7 +17,8 @@ static const char *const USAGE =
 static const char *const HELP =
     "\n"
     "Tokenizes every image of INPUT with the FQGAN model MODEL (weights converted by\n"
-    "tools/convert_fqgan.py) into token shards and a manifest (formats.md, \"Token shards\"):\n"
+    "tools/convert_fqgan.py) into token shards and a manifest (docs/formats.md, \"Token "
+    "shards\"):\n"
     "  DIR/shard-00000.safetensors ...  per codebook branch a U16 [n, grid, grid] tensor named\n"
     "                                   after it (vis, sem, ...), 'index' I64 [n] (position in\n"
     "                                   the sorted input list), 'class' I64 [n]; metadata 'paths'\n"

@@ -1,4 +1,4 @@
-/* Image quality metrics, exactly as formats.md defines them (the evaluation protocol).
+/* Image quality metrics, exactly as docs/formats.md defines them (the evaluation protocol).
  *
  * Images are facet_image with identical width, height and channels (1..4; every channel counts:
  * callers that want RGB only drop alpha first). Values are compared as stored, data range 1.

@@ -1,5 +1,5 @@
 /* Posed-image datasets: Blender/NeRF-synthetic and nerfstudio transforms.json, with the LiveScene
- * extras (mapping.yaml, key_frame_value.yaml, masks/<fid>.npy). formats.md, "Datasets".
+ * extras (mapping.yaml, key_frame_value.yaml, masks/<fid>.npy). docs/formats.md, "Datasets".
  *
  * Cameras follow the NeRF convention: transform_matrix is camera-to-world (row-major 4x4), the
  * camera looks along its local -z with +y up. Intrinsics in pixels; the principal point (cx, cy)
@@ -53,7 +53,7 @@ typedef struct facet_dataset {
 
 /* How a single transforms.json is split when it lists no explicit split filenames. */
 typedef enum facet_split_mode {
-    /* LiveScene sim (and formats.md): frame i in file order is eval (val and test) when
+    /* LiveScene sim (and docs/formats.md): frame i in file order is eval (val and test) when
      * i % eval_interval == 0, train otherwise. nerfstudio get_train_eval_split_interval. */
     FACET_SPLIT_MODE_INTERVAL = 0,
     /* LiveScene real (InterReal) through nerfstudio's dataparser: frames sorted by image file name,
@@ -77,7 +77,7 @@ typedef struct facet_dataset_options {
 
 /* Loads `path` (a dataset directory or a transforms*.json file) and keeps the frames of `split`.
  * Directory: transforms_<split>.json when present (Blender), else transforms.json split by the
- * interval rule of formats.md (index % 2 == 0 -> test; "val" is the test set) unless the file
+ * interval rule of docs/formats.md (index % 2 == 0 -> test; "val" is the test set) unless the file
  * lists explicit split filenames (nerfstudio "train_filenames"/"val_filenames"/
  * "test_filenames"). Resolution comes from w/h (global or per frame) or, when absent, from the
  * image file's header. Errors name the file, the frame and the key. */

@@ -1,8 +1,8 @@
 /* Image inputs for tokenization: a directory tree (ImageNet-style class folders) or a list file.
  *
  * Paths are relative to `root`, '/'-separated, sorted by byte order (strcmp); their position in
- * that order is the `index` recorded in token shards (formats.md, "Token shards"). Classes are the
- * top-level subdirectories sorted by byte order, numbered from 0 like torchvision's ImageFolder
+ * that order is the `index` recorded in token shards (docs/formats.md, "Token shards"). Classes are
+ * the top-level subdirectories sorted by byte order, numbered from 0 like torchvision's ImageFolder
  * (find_classes); an image directly in the root has class -1. Names starting with '.' are skipped.
  */
 #ifndef FACET_DATASETS_IMAGE_FOLDER_H

@@ -1,4 +1,4 @@
-/* LiveScene extras: mapping.yaml, key_frame_value.yaml and masks/<fid>.npy (formats.md,
+/* LiveScene extras: mapping.yaml, key_frame_value.yaml and masks/<fid>.npy (docs/formats.md,
  * "Datasets"). What the official code does, read from Tavish9/livescene:
  * - livescene/datamanager/livescene_dataparser.py: a frame's id is
  *   Path(file_path).stem.split("_")[-1]; both dataparsers call read_attributes with the frames of

@@ -1,5 +1,5 @@
 /* Blender/NeRF-synthetic and nerfstudio transforms.json readers and the split rules
- * (formats.md, "Datasets"; dataset.h). Split rules follow nerfstudio's
+ * (docs/formats.md, "Datasets"; dataset.h). Split rules follow nerfstudio's
  * nerfstudio/data/utils/dataparsers_utils.py and the LiveScene dataparsers
  * (Tavish9/livescene livescene/datamanager/livescene_dataparser.py). */
 #include "dataset.h"

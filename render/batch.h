@@ -86,7 +86,7 @@ typedef struct facet_eval_result {
 /* Renders each frame of the split with its ground-truth kappa, writes out_dir/<name>.png, compares
  * in sRGB [0,1] against the ground-truth image (RGBA ground truth is composited over the scene's
  * background colour, as nerfstudio does for Blender data) and writes out_dir/metrics.json
- * (formats.md). `scene_path`/`dataset_path`/`split_name` are recorded in the JSON. */
+ * (docs/formats.md). `scene_path`/`dataset_path`/`split_name` are recorded in the JSON. */
 facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
                             const facet_batch_options *options, const char *out_dir,
                             const char *dataset_path, const char *split_name,

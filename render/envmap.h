@@ -1,4 +1,4 @@
-/* Equirectangular (lat-long) environment maps with the conventions of formats.md.
+/* Equirectangular (lat-long) environment maps with the conventions of docs/formats.md.
  *
  * blender (alias risesdf), z-up world: u = 0.5 - atan2(y, x) / (2 pi) wrapped to [0,1),
  *     v = acos(z) / pi.

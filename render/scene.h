@@ -1,5 +1,6 @@
-/* The scene graph shared by the batch renderer and the viewer (architecture.md, "Scene graph"):
- * an environment light, a background, an optional initial camera, and nodes of pluggable kinds.
+/* The scene graph shared by the batch renderer and the viewer (docs/architecture.md, "The scene
+ * graph"): an environment light, a background, an optional initial camera, and nodes of pluggable
+ * kinds.
  *
  * Everything a user changes at run time (a kappa, the environment map or its rotation, the
  * camera, exposure) changes this struct in place; no node reloads its weights.
@@ -105,7 +106,7 @@ facet_status facet_node_set_description(facet_node *node, const char *object, co
 /* Declares an auxiliary output channel of a node (from its load function). */
 facet_status facet_node_add_aux(facet_node *node, const char *name);
 
-/* Loads a scene file (formats.md, "Scene file"): every error names the file and the key. */
+/* Loads a scene file (docs/formats.md, "Scene file"): every error names the file and the key. */
 facet_status facet_scene_load(facet_scene *scene, const char *path);
 void facet_scene_free(facet_scene *scene);
 

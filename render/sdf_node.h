@@ -2,7 +2,7 @@
  * the scene's environment through the split-sum (render/lighting.h, splitsum.h) and rendered by
  * sphere tracing (sphere_trace.h), on the CPU and on CUDA.
  *
- * Scene JSON (formats.md; every key but "shape" optional):
+ * Scene JSON (docs/formats.md; every key but "shape" optional):
  *   {"type": "sdf", "name": "ball",
  *    "shape": {"sphere": {"center": [0, 0, 0], "radius": 1}},    one shape, or an array of them
  *                                                               (their union, up to 8)

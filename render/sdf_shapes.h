@@ -1,4 +1,4 @@
-/* Analytic signed distance functions (formats.md `sdf` shapes), their unions and a similarity
+/* Analytic signed distance functions (docs/formats.md `sdf` shapes), their unions and a similarity
  * transform, with analytic gradients; host and device.
  *
  * Shapes, in the object's local frame (distances in local units, negative inside):

@@ -1,5 +1,5 @@
 /* Dataset tokenization: an image folder or list file -> FQGAN token shards + manifest
- * (formats.md, "Token shards").
+ * (docs/formats.md, "Token shards").
  *
  * Work is cut into shards of `shard_size` consecutive images of the sorted input list: shard s
  * holds images [s * shard_size, (s + 1) * shard_size) that decoded, as OUT/shard-%05d.safetensors:
