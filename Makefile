@@ -2,16 +2,18 @@
 #   make demo   render and evaluate the embedded demo scene (out/demo/)
 #   make test   every test of the normal build (ctest; GPU tests report as skipped without a GPU),
 #               then every GPU test under the CUDA emulator (test-emu)
-# Further targets: build, test-emu, test-asan (sanitizer build's tests), format, clean.
+# Further targets: build, test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
+# harnesses, docs/fuzzing.md), format, clean.
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_EMU  ?= build-emu
 BUILD_EXACT ?= build-emu-exact
+BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: demo test setup configure build test-emu test-asan format clean
+.PHONY: demo test setup configure build test-emu test-asan fuzz-build fuzz fuzz-smoke format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -45,8 +47,28 @@ test-asan: setup
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -LE gpu
 
+# libFuzzer harnesses under ASan + UBSan (tests/fuzz, docs/fuzzing.md): clang-16, no CUDA, only the
+# libraries the harnesses link. `make fuzz` seeds each corpus from the fixtures, replays
+# tests/fuzz/regressions/, then fuzzes every target for FUZZ_SECONDS seconds, FUZZ_JOBS at a time
+# (FUZZ_TARGETS="npy yaml" picks some); it fails when any harness finds a crash. fuzz-smoke is CI's
+# pass: 5 seconds per target.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= $(JOBS)
+FUZZ_TARGETS ?=
+
+fuzz-build: setup
+	@CC=clang-16 CXX=clang++-16 cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DFACET_FUZZ=ON \
+		-DFACET_CUDA=OFF -DBUILD_TESTING=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
 format:
 	@git ls-files '*.c' '*.h' '*.cu' '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_EMU) $(BUILD_EXACT) out
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_EMU) $(BUILD_EXACT) $(BUILD_FUZZ) out

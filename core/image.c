@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "exr_openexr.h"
 #include "fileio.h"
+#include "safe_name.h"
 
 #include <limits.h>
 #include <math.h>
@@ -216,6 +217,10 @@ int facet_image_header_size(const unsigned char *data, size_t size, int64_t *wid
 }
 
 facet_status facet_image_check_size(int64_t width, int64_t height, const char *path) {
+    if (width <= 0 || height <= 0)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "cannot read image '%s': the header declares %lldx%lld pixels", path,
+                          (long long)width, (long long)height);
     if (width <= FACET_IMAGE_MAX_SIDE && height <= FACET_IMAGE_MAX_SIDE &&
         width * height <= FACET_IMAGE_MAX_PIXELS)
         return FACET_OK;
@@ -293,8 +298,8 @@ static void take_tinyexr_error(const char *err, const char *fallback, char *reas
 
 /* tinyexr 1.0.1 asserts (aborting the process) when a scanline file's "type" attribute is not
  * "scanlineimage" or "deepscanline": such headers go to OpenEXR, which reports them. Walks the
- * attributes (name NUL, type NUL, int32 size, value) of a single-part header; 1 when the "type"
- * attribute is absent or a NUL-terminated scanline type. */
+ * attributes (name NUL, type NUL, int32 size, value) of a single-part header; 1 when every "type"
+ * attribute is a NUL-terminated scanline type (or there is none). */
 static int exr_type_is_scanline(const unsigned char *data, size_t size) {
     size_t pos = 8;
     while (pos < size && data[pos]) {
@@ -308,12 +313,13 @@ static int exr_type_is_scanline(const unsigned char *data, size_t size) {
         const uint32_t length = (uint32_t)read_le32(data + pos);
         pos += 4;
         if (length > size - pos) return 1;
-        if (!strcmp((const char *)data + name, "type")) {
+        if (!strcmp((const char *)data + name, "type")) { /* every one: tinyexr keeps the last */
             const char *value = (const char *)data + pos;
             const size_t n = strnlen(value, length);
             if (n == length) return 0; /* no NUL: tinyexr would read past the value */
-            return (n == 13 && !memcmp(value, "scanlineimage", 13)) ||
-                   (n == 12 && !memcmp(value, "deepscanline", 12)) || n == 0;
+            if (!((n == 13 && !memcmp(value, "scanlineimage", 13)) ||
+                  (n == 12 && !memcmp(value, "deepscanline", 12)) || n == 0))
+                return 0;
         }
         pos += length;
     }
@@ -410,10 +416,49 @@ static facet_status read_exr_tinyexr(facet_image *img, const unsigned char *data
     return status;
 }
 
+/* OpenEXR 3.1 allocates an attribute's declared size before reading it, so a 1 KB file can ask
+ * for gigabytes. Walks every header's attributes (name NUL, type NUL, int32 size, value; a
+ * multi-part file has several headers, each ended by an empty name, then an empty header) and
+ * fails naming the attribute whose size exceeds what the file holds. */
+static facet_status check_exr_attribute_sizes(const unsigned char *data, size_t size,
+                                              const char *path) {
+    const int multipart = size > 5 && (data[5] & 0x10);
+    size_t pos = 8;
+    while (pos < size) {
+        if (!data[pos]) { /* the end of a header */
+            pos++;
+            if (!multipart || pos >= size || !data[pos]) return FACET_OK;
+            continue;
+        }
+        const size_t name = pos;
+        const unsigned char *end = memchr(data + pos, 0, size - pos);
+        if (!end) break;
+        pos = (size_t)(end - data) + 1;
+        if (pos >= size || !(end = memchr(data + pos, 0, size - pos))) break;
+        pos = (size_t)(end - data) + 1;
+        if (size - pos < 4) break;
+        const int32_t length = read_le32(data + pos);
+        pos += 4;
+        if (length < 0 || (size_t)length > size - pos) {
+            char quoted[96];
+            return facet_fail(FACET_ERR_FORMAT,
+                              "cannot read EXR '%s': header attribute '%s' declares %d bytes, more "
+                              "than the %zu left in the file",
+                              path,
+                              facet_quote_name((const char *)data + name, quoted, sizeof quoted),
+                              length, size - pos);
+        }
+        pos += (size_t)length;
+    }
+    return facet_fail(FACET_ERR_FORMAT, "cannot read EXR '%s': truncated header", path);
+}
+
 /* tinyexr first; on any failure OpenEXR's C++ reader, which also decodes DWAA/DWAB/B44/B44A and
  * tiled or multi-part files. Fails only when neither can read the file, giving both reasons. */
 static facet_status read_exr(facet_image *img, const unsigned char *data, size_t size,
                              const char *path) {
+    facet_status checked = check_exr_attribute_sizes(data, size, path);
+    if (checked != FACET_OK) return checked;
     char tinyexr_reason[512];
     if (read_exr_tinyexr(img, data, size, tinyexr_reason, sizeof tinyexr_reason) == FACET_OK)
         return FACET_OK;

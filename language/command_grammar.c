@@ -1,6 +1,7 @@
 /* The facet-mode command grammar (language/command_grammar.h). */
 #include "command_grammar.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,7 @@ static int parse_number(const words *ws, int i, double *value) {
         } else if (*end) {
             return 0;
         }
+        if (!isfinite(v)) return 0; /* "1e999", "1e400/1e400" */
         *value = v;
         return 1;
     }
@@ -235,7 +237,8 @@ static void read_amount(clause_words *cw, facet_command_clause *c) {
                                 !strcmp(before, "until") || !strcmp(before, "till");
                 if (relative || explicit_) cw->used[i - 1] = 1;
                 c->amount = relative ? FACET_AMOUNT_RELATIVE : FACET_AMOUNT_ABSOLUTE;
-                c->value = (float)value;
+                /* a state is at most all the way ("to 150%": fully) */
+                c->value = (float)(relative ? value : fmin(value, 1.0));
                 c->bare = !relative && !explicit_;
             } else {
                 n = 0;

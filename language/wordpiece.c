@@ -242,7 +242,7 @@ facet_status facet_wordpiece_tokenize(const facet_wordpiece *w, const char *text
         int len = 0;
         int32_t added = i < s.n ? added_token_at(w, s.v, s.n, i, &len) : -1;
         if (i < s.n && added < 0) continue;
-        st = tokenize_span(w, s.v + start, i - start, &out);
+        if (i > start) st = tokenize_span(w, s.v + start, i - start, &out); /* s.v NULL if empty */
         if (added >= 0) {
             emit(&out, added);
             i += len - 1;

@@ -14,6 +14,7 @@ packages=(
   libyaml-dev libopenblas-dev libopenmpi-dev openmpi-bin libopenexr-dev xvfb xauth
   libjpeg62-turbo-dev
   zlib1g-dev
+  clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev llvm-16
   libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
