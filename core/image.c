@@ -178,17 +178,52 @@ static int jpeg_header_size(const unsigned char *data, size_t size, int64_t *wid
     return 0;
 }
 
-/* EXR: the dataWindow attribute of a single-part header ("dataWindow\0box2i\0" size 16, then
- * xMin yMin xMax yMax as little-endian int32). */
+/* EXR header attributes: "name NUL type NUL int32 size value", each header ended by an empty name;
+ * a multi-part file has several headers, then an empty one. One attribute per call from *pos
+ * (start at 8, after the magic and version): returns 1 and fills the attribute, 0 at the end of
+ * the headers, -1 when the header is truncated or an attribute declares a negative size or more
+ * bytes than the file holds (the attribute is still filled then, for messages). */
+typedef struct exr_attribute {
+    const char *name;
+    const unsigned char *value;
+    int32_t length;
+} exr_attribute;
+
+static int exr_next_attribute(const unsigned char *data, size_t size, size_t *pos,
+                              exr_attribute *a) {
+    const int multipart = size > 5 && (data[5] & 0x10);
+    while (*pos < size && !data[*pos]) { /* the end of a header */
+        (*pos)++;
+        if (!multipart || *pos >= size || !data[*pos]) return 0;
+    }
+    a->name = "";
+    a->value = NULL;
+    a->length = 0;
+    if (*pos >= size) return -1;
+    a->name = (const char *)data + *pos;
+    const unsigned char *end = memchr(data + *pos, 0, size - *pos);
+    if (!end) return -1;
+    size_t at = (size_t)(end - data) + 1; /* the type */
+    if (at >= size || !(end = memchr(data + at, 0, size - at))) return -1;
+    at = (size_t)(end - data) + 1;
+    if (size - at < 4) return -1;
+    a->length = read_le32(data + at);
+    at += 4;
+    if (a->length < 0 || (size_t)a->length > size - at) return -1;
+    a->value = data + at;
+    *pos = at + (size_t)a->length;
+    return 1;
+}
+
+/* EXR: the first header's dataWindow (box2i: xMin yMin xMax yMax, little-endian int32). */
 static int exr_header_size(const unsigned char *data, size_t size, int64_t *width,
                            int64_t *height) {
-    static const char key[] = "dataWindow\0box2i";
-    const size_t key_size = sizeof key; /* with the type's NUL */
-    for (size_t pos = 8; pos + key_size + 4 + 16 <= size; pos++) {
-        if (memcmp(data + pos, key, key_size)) continue;
-        const unsigned char *box = data + pos + key_size + 4;
-        *width = (int64_t)read_le32(box + 8) - read_le32(box) + 1;
-        *height = (int64_t)read_le32(box + 12) - read_le32(box + 4) + 1;
+    size_t pos = 8;
+    exr_attribute a;
+    while (exr_next_attribute(data, size, &pos, &a) == 1) {
+        if (strcmp(a.name, "dataWindow") || a.length != 16) continue;
+        *width = (int64_t)read_le32(a.value + 8) - read_le32(a.value) + 1;
+        *height = (int64_t)read_le32(a.value + 12) - read_le32(a.value + 4) + 1;
         return 1;
     }
     return 0;
@@ -297,31 +332,19 @@ static void take_tinyexr_error(const char *err, const char *fallback, char *reas
 }
 
 /* tinyexr 1.0.1 asserts (aborting the process) when a scanline file's "type" attribute is not
- * "scanlineimage" or "deepscanline": such headers go to OpenEXR, which reports them. Walks the
- * attributes (name NUL, type NUL, int32 size, value) of a single-part header; 1 when every "type"
- * attribute is a NUL-terminated scanline type (or there is none). */
+ * "scanlineimage" or "deepscanline": such headers go to OpenEXR, which reports them. 1 when every
+ * "type" attribute (tinyexr keeps the last) is a NUL-terminated scanline type, or there is none. */
 static int exr_type_is_scanline(const unsigned char *data, size_t size) {
     size_t pos = 8;
-    while (pos < size && data[pos]) {
-        const size_t name = pos;
-        const unsigned char *end = memchr(data + pos, 0, size - pos);
-        if (!end) return 1; /* truncated: tinyexr reports it */
-        pos = (size_t)(end - data) + 1;
-        if (pos >= size || !(end = memchr(data + pos, 0, size - pos))) return 1;
-        pos = (size_t)(end - data) + 1;
-        if (size - pos < 4) return 1;
-        const uint32_t length = (uint32_t)read_le32(data + pos);
-        pos += 4;
-        if (length > size - pos) return 1;
-        if (!strcmp((const char *)data + name, "type")) { /* every one: tinyexr keeps the last */
-            const char *value = (const char *)data + pos;
-            const size_t n = strnlen(value, length);
-            if (n == length) return 0; /* no NUL: tinyexr would read past the value */
-            if (!((n == 13 && !memcmp(value, "scanlineimage", 13)) ||
-                  (n == 12 && !memcmp(value, "deepscanline", 12)) || n == 0))
-                return 0;
-        }
-        pos += length;
+    exr_attribute a;
+    while (exr_next_attribute(data, size, &pos, &a) == 1) {
+        if (strcmp(a.name, "type")) continue;
+        const char *value = (const char *)a.value;
+        const size_t n = strnlen(value, (size_t)a.length);
+        if (n == (size_t)a.length) return 0; /* no NUL: tinyexr would read past the value */
+        if (!((n == 13 && !memcmp(value, "scanlineimage", 13)) ||
+              (n == 12 && !memcmp(value, "deepscanline", 12)) || n == 0))
+            return 0;
     }
     return 1;
 }
@@ -417,40 +440,23 @@ static facet_status read_exr_tinyexr(facet_image *img, const unsigned char *data
 }
 
 /* OpenEXR 3.1 allocates an attribute's declared size before reading it, so a 1 KB file can ask
- * for gigabytes. Walks every header's attributes (name NUL, type NUL, int32 size, value; a
- * multi-part file has several headers, each ended by an empty name, then an empty header) and
- * fails naming the attribute whose size exceeds what the file holds. */
+ * for gigabytes: every attribute of every header must fit in the file. */
 static facet_status check_exr_attribute_sizes(const unsigned char *data, size_t size,
                                               const char *path) {
-    const int multipart = size > 5 && (data[5] & 0x10);
     size_t pos = 8;
-    while (pos < size) {
-        if (!data[pos]) { /* the end of a header */
-            pos++;
-            if (!multipart || pos >= size || !data[pos]) return FACET_OK;
-            continue;
-        }
-        const size_t name = pos;
-        const unsigned char *end = memchr(data + pos, 0, size - pos);
-        if (!end) break;
-        pos = (size_t)(end - data) + 1;
-        if (pos >= size || !(end = memchr(data + pos, 0, size - pos))) break;
-        pos = (size_t)(end - data) + 1;
-        if (size - pos < 4) break;
-        const int32_t length = read_le32(data + pos);
-        pos += 4;
-        if (length < 0 || (size_t)length > size - pos) {
-            char quoted[96];
-            return facet_fail(FACET_ERR_FORMAT,
-                              "cannot read EXR '%s': header attribute '%s' declares %d bytes, more "
-                              "than the %zu left in the file",
-                              path,
-                              facet_quote_name((const char *)data + name, quoted, sizeof quoted),
-                              length, size - pos);
-        }
-        pos += (size_t)length;
-    }
-    return facet_fail(FACET_ERR_FORMAT, "cannot read EXR '%s': truncated header", path);
+    exr_attribute a;
+    int r;
+    while ((r = exr_next_attribute(data, size, &pos, &a)) == 1) continue;
+    if (r == 0) return FACET_OK;
+    char quoted[96]; /* data is NUL-terminated (facet_read_file), so the name is too */
+    facet_quote_name(a.name, quoted, sizeof quoted);
+    if (a.length != 0 && !a.value)
+        return facet_fail(FACET_ERR_FORMAT,
+                          "cannot read EXR '%s': header attribute '%s' declares %d bytes, more "
+                          "than the file holds",
+                          path, quoted, (int)a.length);
+    return facet_fail(FACET_ERR_FORMAT, "cannot read EXR '%s': truncated header (at '%s')", path,
+                      quoted);
 }
 
 /* tinyexr first; on any failure OpenEXR's C++ reader, which also decodes DWAA/DWAB/B44/B44A and
