@@ -465,6 +465,10 @@ static facet_status read_exr(facet_image *img, const unsigned char *data, size_t
                              const char *path) {
     facet_status checked = check_exr_attribute_sizes(data, size, path);
     if (checked != FACET_OK) return checked;
+    int64_t width, height; /* required; OpenEXR sizes its tables from it */
+    if (!exr_header_size(data, size, &width, &height))
+        return facet_fail(FACET_ERR_FORMAT, "cannot read EXR '%s': the header has no dataWindow",
+                          path);
     char tinyexr_reason[512];
     if (read_exr_tinyexr(img, data, size, tinyexr_reason, sizeof tinyexr_reason) == FACET_OK)
         return FACET_OK;
