@@ -806,3 +806,20 @@ Test(image, an_exr_type_attribute_tinyexr_would_abort_on_comes_back_as_an_error)
     }
     free(data);
 }
+
+/* The fuzzing reproducers of the image readers (tests/fuzz/regressions, docs/fuzzing.md R1-R6):
+ * each is refused with a message naming the file, none aborts, none decodes. */
+Test(image, fuzzing_reproducers_are_refused_by_name) {
+    const char *dirs[] = {"tests/fuzz/regressions/exr", "tests/fuzz/regressions/image"};
+    int files = 0;
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        char pattern[2048];
+        snprintf(pattern, sizeof pattern, "%s/*", test_source_path(dirs[d]));
+        glob_t found;
+        cr_assert_eq(glob(pattern, 0, NULL, &found), 0, "%s", pattern);
+        for (size_t i = 0; i < found.gl_pathc; i++, files++)
+            assert_read_fails_naming(found.gl_pathv[i], "");
+        globfree(&found);
+    }
+    cr_assert_geq(files, 9);
+}
