@@ -9,7 +9,7 @@
 #include "core/progress.h"
 #include "core/status.h"
 #include "fields/livescene.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/render.h"
 #include "render/scene.h"
 

@@ -20,9 +20,9 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/status.h"
-#include "render/builtin.h"
-#include "render/dfg_lut.h"
-#include "render/lighting.h"
+#include "nodes/builtin.h"
+#include "lighting/dfg_lut.h"
+#include "lighting/lighting.h"
 #include "render/render.h"
 #include "render/scene.h"
 

@@ -16,7 +16,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "core/status.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/render.h"
 #include "render/scene.h"
 

@@ -7,7 +7,7 @@
  * updates per second and the level (downscale factor) they showed; then for the still view, the
  * seconds to the first image and to the final full-resolution frame. */
 #include "core/parallel.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "viewer/navigation.h"
 #include "viewer/refiner.h"
 

@@ -4,7 +4,7 @@
 #include "commands.h"
 
 #include "language/control.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 
 #include "datasets/dataset.h"
 #include "render/batch.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <math.h>

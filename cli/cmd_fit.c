@@ -3,7 +3,7 @@
 #include "commands.h"
 
 #include "core/progress.h"
-#include "render/livescene_fit.h"
+#include "fit/livescene_fit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,23 +78,25 @@ static const char usage[] =
     "example: facet synth data/cabinet && facet fit data/cabinet --out fits/cabinet &&\n"
     "         facet eval fits/cabinet/scene.json --data data/cabinet\n";
 
-static int disable_loss(const char *name, facet_ls_loss_weights *w) {
+static int disable_loss(const char *name, facet_livescene_loss_weights *w) {
     static const struct {
         const char *name;
         size_t offset;
     } table[] = {
-        {"rgb", offsetof(facet_ls_loss_weights, rgb)},
-        {"interlevel", offsetof(facet_ls_loss_weights, interlevel)},
-        {"distortion", offsetof(facet_ls_loss_weights, distortion)},
-        {"ray-mask", offsetof(facet_ls_loss_weights, ray_mask)},
-        {"repulsion", offsetof(facet_ls_loss_weights, repulsion)},
-        {"plane-tv", offsetof(facet_ls_loss_weights, plane_tv)},
-        {"plane-tv-proposal", offsetof(facet_ls_loss_weights, plane_tv_proposal)},
-        {"plane-tv-probability", offsetof(facet_ls_loss_weights, plane_tv_probability)},
-        {"l1-time-planes", offsetof(facet_ls_loss_weights, l1_time_planes)},
-        {"l1-time-planes-proposal", offsetof(facet_ls_loss_weights, l1_time_planes_proposal)},
-        {"time-smoothness", offsetof(facet_ls_loss_weights, time_smoothness)},
-        {"time-smoothness-proposal", offsetof(facet_ls_loss_weights, time_smoothness_proposal)},
+        {"rgb", offsetof(facet_livescene_loss_weights, rgb)},
+        {"interlevel", offsetof(facet_livescene_loss_weights, interlevel)},
+        {"distortion", offsetof(facet_livescene_loss_weights, distortion)},
+        {"ray-mask", offsetof(facet_livescene_loss_weights, ray_mask)},
+        {"repulsion", offsetof(facet_livescene_loss_weights, repulsion)},
+        {"plane-tv", offsetof(facet_livescene_loss_weights, plane_tv)},
+        {"plane-tv-proposal", offsetof(facet_livescene_loss_weights, plane_tv_proposal)},
+        {"plane-tv-probability", offsetof(facet_livescene_loss_weights, plane_tv_probability)},
+        {"l1-time-planes", offsetof(facet_livescene_loss_weights, l1_time_planes)},
+        {"l1-time-planes-proposal",
+         offsetof(facet_livescene_loss_weights, l1_time_planes_proposal)},
+        {"time-smoothness", offsetof(facet_livescene_loss_weights, time_smoothness)},
+        {"time-smoothness-proposal",
+         offsetof(facet_livescene_loss_weights, time_smoothness_proposal)},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(name, table[i].name)) {
@@ -114,7 +116,7 @@ int facet_cmd_fit(int argc, char **argv) {
                *center = NULL, *run_for = NULL, *snapshots = NULL, *divergence = NULL,
                *restarts = NULL, *orientation = NULL, *scene_scale = NULL;
     facet_fit_options options = {0};
-    options.weights = facet_ls_default_loss_weights();
+    options.weights = facet_livescene_default_loss_weights();
     options.center_poses = -1;
     int quiet = 0;
     for (int i = 1; i < argc; i++) {

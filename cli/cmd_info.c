@@ -5,7 +5,7 @@
 #include "core/fileio.h"
 #include "core/safetensors.h"
 #include "datasets/dataset.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <stdio.h>

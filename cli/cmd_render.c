@@ -7,7 +7,7 @@
 #include "datasets/dataset.h"
 #include "language/control.h"
 #include "render/batch.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <stdio.h>

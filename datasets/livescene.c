@@ -39,8 +39,7 @@ static int frame_id(const char *name, long *id, const char **digits) {
     return 1;
 }
 
-/* ---- mapping.yaml: {id: object_name} -----------------------------------------------------------
- */
+/* ---- mapping.yaml: {id: object_name} --------------------------------------------------------- */
 
 static facet_status load_mapping(facet_dataset *ds, const char *path) {
     facet_doc doc;

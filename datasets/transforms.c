@@ -147,8 +147,7 @@ static char *parent_directory(const char *path) {
     return facet_format("%.*s", (int)(slash - path), path);
 }
 
-/* ---- image size from the file header -----------------------------------------------------------
- */
+/* ---- image size from the file header --------------------------------------------------------- */
 
 /* Width and height read from the image header only (core/image.h facet_image_header_size: PNG,
  * JPEG, EXR and stb_image's other formats), from the file's first 64 KiB, or its first 4 MiB when

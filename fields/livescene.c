@@ -236,8 +236,9 @@ static facet_status int_value(const facet_doc *doc, const cJSON *obj, const char
 }
 
 typedef struct ls_config {
-    int base[4], multiscale[FACET_LS_MAX_SCALES], scales, channels, geo;
-    int proposal_res[FACET_LS_MAX_PROPOSALS][4], proposal_channels[FACET_LS_MAX_PROPOSALS];
+    int base[4], multiscale[FACET_LIVESCENE_MAX_SCALES], scales, channels, geo;
+    int proposal_res[FACET_LIVESCENE_MAX_PROPOSALS][4],
+        proposal_channels[FACET_LIVESCENE_MAX_PROPOSALS];
     int prob_res[3], prob_channels;
 } ls_config;
 
@@ -285,17 +286,18 @@ static facet_status parse_config(const facet_doc *doc, facet_livescene_model *m,
         s = int_array(doc, root, "grid_base_resolution", "", c->base, 4, 4, 2, LS_MAX_RESOLUTION,
                       NULL);
     if (s == FACET_OK)
-        s = int_array(doc, root, "multiscale_res", "", c->multiscale, 1, FACET_LS_MAX_SCALES, 1, 64,
-                      &c->scales);
+        s = int_array(doc, root, "multiscale_res", "", c->multiscale, 1, FACET_LIVESCENE_MAX_SCALES,
+                      1, 64, &c->scales);
     if (s == FACET_OK)
         s = int_value(doc, root, "grid_feature_dim", "", 1, FACET_KPLANES_MAX_CHANNELS,
                       &c->channels);
-    if (s == FACET_OK) s = int_value(doc, root, "geo_feat_dim", "", 1, FACET_LS_MAX_GEO, &c->geo);
+    if (s == FACET_OK)
+        s = int_value(doc, root, "geo_feat_dim", "", 1, FACET_LIVESCENE_MAX_GEO, &c->geo);
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(root, "proposals");
     if (s == FACET_OK && (!cJSON_IsArray(props) || cJSON_GetArraySize(props) < 1 ||
-                          cJSON_GetArraySize(props) > FACET_LS_MAX_PROPOSALS))
+                          cJSON_GetArraySize(props) > FACET_LIVESCENE_MAX_PROPOSALS))
         s = facet_fail(FACET_ERR_FORMAT, "%s: key 'proposals': expected 1 to %d entries", doc->path,
-                       FACET_LS_MAX_PROPOSALS);
+                       FACET_LIVESCENE_MAX_PROPOSALS);
     if (s == FACET_OK) {
         m->field.proposals = cJSON_GetArraySize(props);
         for (int i = 0; s == FACET_OK && i < m->field.proposals; i++) {
@@ -322,9 +324,11 @@ static facet_status parse_config(const facet_doc *doc, facet_livescene_model *m,
     int count = 0;
     if (s == FACET_OK)
         s = int_array(doc, root, "num_proposal_samples", "", m->num_proposal_samples,
-                      m->field.proposals, m->field.proposals, 1, FACET_LS_MAX_SAMPLES, &count);
+                      m->field.proposals, m->field.proposals, 1, FACET_LIVESCENE_MAX_SAMPLES,
+                      &count);
     if (s == FACET_OK)
-        s = int_value(doc, root, "num_samples", "", 1, FACET_LS_MAX_SAMPLES, &m->num_samples);
+        s = int_value(doc, root, "num_samples", "", 1, FACET_LIVESCENE_MAX_SAMPLES,
+                      &m->num_samples);
     double near = 0.0, bg[3] = {1, 1, 1}, scale = 1.0;
     if (s == FACET_OK) s = facet_json_opt_number(doc, root, "near_plane", "", &near);
     if (s == FACET_OK) s = facet_json_opt_numbers(doc, root, "background_color", "", bg, 3);
@@ -352,9 +356,9 @@ static facet_status parse_config(const facet_doc *doc, facet_livescene_model *m,
     }
     const cJSON *objects = cJSON_GetObjectItemCaseSensitive(root, "objects");
     if (s == FACET_OK && (!cJSON_IsArray(objects) || cJSON_GetArraySize(objects) < 1 ||
-                          cJSON_GetArraySize(objects) > FACET_LS_MAX_OBJECTS))
+                          cJSON_GetArraySize(objects) > FACET_LIVESCENE_MAX_OBJECTS))
         s = facet_fail(FACET_ERR_FORMAT, "%s: key 'objects': expected 1 to %d object names",
-                       doc->path, FACET_LS_MAX_OBJECTS);
+                       doc->path, FACET_LIVESCENE_MAX_OBJECTS);
     if (s == FACET_OK) {
         const cJSON *o;
         cJSON_ArrayForEach(o, objects) {
@@ -586,7 +590,7 @@ void facet_livescene_free(facet_livescene_model *model) {
     free(model->buffers);
     free(model->buffer_info);
     free(model->config_json);
-    for (int i = 0; i < FACET_LS_MAX_OBJECTS; i++) free(model->object_names[i]);
+    for (int i = 0; i < FACET_LIVESCENE_MAX_OBJECTS; i++) free(model->object_names[i]);
     memset(model, 0, sizeof *model);
 }
 
@@ -720,8 +724,7 @@ const char *facet_livescene_default_config(int objects, char *buf, size_t size) 
     return buf;
 }
 
-/* ---- re-basing the field view (fields/livescene.h) --------------------------------------------
- */
+/* ---- re-basing the field view (fields/livescene.h) ------------------------------------------- */
 
 static void *buffer_over(const facet_livescene_model *m, void *const *buffers, const void *p) {
     for (int i = 0; i < m->buffer_count; i++)
@@ -732,7 +735,7 @@ static void *buffer_over(const facet_livescene_model *m, void *const *buffers, c
 facet_livescene_field facet_livescene_field_over(const facet_livescene_model *m,
                                                  void *const *buffers) {
     facet_livescene_field g = m->field;
-    facet_kplanes *grids[FACET_LS_MAX_SCALES + FACET_LS_MAX_PROPOSALS + 1];
+    facet_kplanes *grids[FACET_LIVESCENE_MAX_SCALES + FACET_LIVESCENE_MAX_PROPOSALS + 1];
     int n = 0;
     for (int s = 0; s < g.scales; s++) grids[n++] = &g.grids[s];
     for (int i = 0; i < g.proposals; i++) grids[n++] = &g.proposal_grids[i];
@@ -740,7 +743,7 @@ facet_livescene_field facet_livescene_field_over(const facet_livescene_model *m,
     for (int k = 0; k < n; k++)
         for (int p = 0; p < facet_kplanes_plane_count(grids[k]->dims); p++)
             grids[k]->planes[p] = buffer_over(m, buffers, grids[k]->planes[p]);
-    facet_mlp *mlps[3 + FACET_LS_MAX_PROPOSALS];
+    facet_mlp *mlps[3 + FACET_LIVESCENE_MAX_PROPOSALS];
     int q = 0;
     mlps[q++] = &g.sigma_net;
     mlps[q++] = &g.color_net;

@@ -1,7 +1,7 @@
 /* LiveScene's interactive radiance field (Tavish9/livescene): one 4D K-Planes field over
  * (x, y, z, kappa) with proposal density fields and the object probability field that chooses
  * each sample's kappa. Per-point functions here (host and device); sampling and volume rendering
- * live in render/livescene_ray.h. Weights format and math: fields/livescene_format.md. */
+ * live in nodes/livescene_ray.h. Weights format and math: fields/livescene_format.md. */
 #ifndef FACET_FIELDS_LIVESCENE_H
 #define FACET_FIELDS_LIVESCENE_H
 
@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 enum {
-    FACET_LS_MAX_OBJECTS = 16,
-    FACET_LS_MAX_SCALES = 4,
-    FACET_LS_MAX_PROPOSALS = 4,
-    FACET_LS_MAX_GEO = 32,
-    FACET_LS_MAX_SAMPLES = 512, /* per level */
+    FACET_LIVESCENE_MAX_OBJECTS = 16,
+    FACET_LIVESCENE_MAX_SCALES = 4,
+    FACET_LIVESCENE_MAX_PROPOSALS = 4,
+    FACET_LIVESCENE_MAX_GEO = 32,
+    FACET_LIVESCENE_MAX_SAMPLES = 512, /* per level */
 };
 
 /* Everything the per-point functions read: plain views (host or device pointers). */
@@ -29,19 +29,19 @@ typedef struct facet_livescene_field {
     int objects;      /* alpha: interactive objects (logits have alpha + 1, the last background) */
     int geo_feat_dim; /* 15 */
     int scales;
-    facet_kplanes grids[FACET_LS_MAX_SCALES]; /* main field, 4D */
-    facet_mlp sigma_net;                      /* features -> [geo..., raw density] */
-    facet_mlp color_net;                      /* [SH16, geo] -> rgb (sigmoid) */
+    facet_kplanes grids[FACET_LIVESCENE_MAX_SCALES]; /* main field, 4D */
+    facet_mlp sigma_net;                             /* features -> [geo..., raw density] */
+    facet_mlp color_net;                             /* [SH16, geo] -> rgb (sigmoid) */
     int proposals;
-    facet_kplanes proposal_grids[FACET_LS_MAX_PROPOSALS]; /* 4D */
-    facet_mlp density_net[FACET_LS_MAX_PROPOSALS];
+    facet_kplanes proposal_grids[FACET_LIVESCENE_MAX_PROPOSALS]; /* 4D */
+    facet_mlp density_net[FACET_LIVESCENE_MAX_PROPOSALS];
     facet_kplanes probability_grid; /* 3D, sampled at raw world positions (official quirk) */
     facet_mlp semantic_net;         /* [sigmoid(features), kappa[alpha]] -> alpha + 1 logits */
 } facet_livescene_field;
 
 /* Position normalised by the AABB to [-1, 1] (SceneBox.get_normalized_positions * 2 - 1). */
-static inline FACET_HD void facet_ls_normalize(const facet_livescene_field *f, const float *pos,
-                                               float *out) {
+static inline FACET_HD void facet_livescene_normalize(const facet_livescene_field *f,
+                                                      const float *pos, float *out) {
     for (int i = 0; i < 3; i++)
         out[i] = (pos[i] - f->aabb_min[i]) / (f->aabb_max[i] - f->aabb_min[i]) * 2.0f - 1.0f;
 }
@@ -51,9 +51,10 @@ static inline FACET_HD void facet_ls_normalize(const facet_livescene_field *f, c
  * scene's kappa vector. Returns the chosen object: the argmax over the first alpha entries of
  * softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which matters
  * when probabilities underflow to equal values). */
-static inline FACET_HD int facet_ls_probability(const facet_livescene_field *f, const float *pos,
-                                                const float *kappa, float *logits) {
-    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LS_MAX_OBJECTS];
+static inline FACET_HD int facet_livescene_probability(const facet_livescene_field *f,
+                                                       const float *pos, const float *kappa,
+                                                       float *logits) {
+    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
     const int c = f->probability_grid.channels;
     facet_kplanes_sample(&f->probability_grid, pos, input);
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
@@ -75,17 +76,18 @@ static inline FACET_HD int facet_ls_probability(const facet_livescene_field *f, 
 }
 
 /* 4D coordinates of a sample: normalised position and kappa mapped to [-1, 1]. */
-static inline FACET_HD void facet_ls_coords4(const facet_livescene_field *f, const float *pos,
-                                             float kappa, float *coords) {
-    facet_ls_normalize(f, pos, coords);
+static inline FACET_HD void facet_livescene_coords4(const facet_livescene_field *f,
+                                                    const float *pos, float kappa, float *coords) {
+    facet_livescene_normalize(f, pos, coords);
     coords[3] = kappa * 2.0f - 1.0f;
 }
 
 /* Proposal network `level`: sigma = exp(density_net(prod planes) - 1). */
-static inline FACET_HD float facet_ls_proposal_density(const facet_livescene_field *f, int level,
-                                                       const float *pos, float kappa) {
+static inline FACET_HD float facet_livescene_proposal_density(const facet_livescene_field *f,
+                                                              int level, const float *pos,
+                                                              float kappa) {
     float coords[4], features[FACET_KPLANES_MAX_CHANNELS], raw;
-    facet_ls_coords4(f, pos, kappa, coords);
+    facet_livescene_coords4(f, pos, kappa, coords);
     facet_kplanes_sample(&f->proposal_grids[level], coords, features);
     facet_mlp_forward(&f->density_net[level], features, &raw);
     return expf(raw - 1.0f);
@@ -93,11 +95,12 @@ static inline FACET_HD float facet_ls_proposal_density(const facet_livescene_fie
 
 /* Main field density: features concatenated over scales -> sigma_net; geo[geo_feat_dim] out;
  * sigma = exp(raw - 1) with raw the last output. */
-static inline FACET_HD float facet_ls_field_density(const facet_livescene_field *f,
-                                                    const float *pos, float kappa, float *geo) {
-    float coords[4], features[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    float out[FACET_LS_MAX_GEO + 1];
-    facet_ls_coords4(f, pos, kappa, coords);
+static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,
+                                                           const float *pos, float kappa,
+                                                           float *geo) {
+    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    float out[FACET_LIVESCENE_MAX_GEO + 1];
+    facet_livescene_coords4(f, pos, kappa, coords);
     int offset = 0;
     for (int s = 0; s < f->scales; s++) {
         facet_kplanes_sample(&f->grids[s], coords, features + offset);
@@ -109,9 +112,10 @@ static inline FACET_HD float facet_ls_field_density(const facet_livescene_field 
 }
 
 /* Main field colour for unit direction dir and geometry features geo: rgb[3] in [0, 1]. */
-static inline FACET_HD void facet_ls_field_color(const facet_livescene_field *f, const float *dir,
-                                                 const float *geo, float *rgb) {
-    float input[16 + FACET_LS_MAX_GEO];
+static inline FACET_HD void facet_livescene_field_color(const facet_livescene_field *f,
+                                                        const float *dir, const float *geo,
+                                                        float *rgb) {
+    float input[16 + FACET_LIVESCENE_MAX_GEO];
     facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
     for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
     facet_mlp_forward(&f->color_net, input, rgb);
@@ -133,11 +137,11 @@ typedef struct facet_livescene_buffer {
 /* A loaded model: the field view over host memory it owns, plus the renderer's configuration. */
 typedef struct facet_livescene_model {
     facet_livescene_field field;
-    int num_proposal_samples[FACET_LS_MAX_PROPOSALS]; /* per proposal level (256, 128) */
-    int num_samples;                                  /* final level (48) */
-    float near_plane;                                 /* 0 at evaluation */
-    float background[3];                              /* display space (white) */
-    char *object_names[FACET_LS_MAX_OBJECTS];
+    int num_proposal_samples[FACET_LIVESCENE_MAX_PROPOSALS]; /* per proposal level (256, 128) */
+    int num_samples;                                         /* final level (48) */
+    float near_plane;                                        /* 0 at evaluation */
+    float background[3];                                     /* display space (white) */
+    char *object_names[FACET_LIVESCENE_MAX_OBJECTS];
     /* model-from-dataset transform (nerfstudio dataparser): p' = scale * (R p + t) */
     float dataparser_transform[12]; /* 3x4 row-major [R | t] */
     float dataparser_scale;
@@ -147,7 +151,7 @@ typedef struct facet_livescene_model {
      * weights (semantic_mapping[o] is [language_dim][language_rows]); and the normalised ids of
      * the training frames the official controller evaluates it at (count 0: none stored). */
     int language_rows, language_dim;
-    const float *semantic_mapping[FACET_LS_MAX_OBJECTS];
+    const float *semantic_mapping[FACET_LIVESCENE_MAX_OBJECTS];
     int language_frame_count;
     const float *language_frame_ids;
     int64_t parameter_count;

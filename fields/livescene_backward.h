@@ -125,12 +125,13 @@ static inline FACET_HD void facet_mlp_backward(const facet_mlp *m, const facet_m
 
 /* Probability field: dL/dlogits[alpha + 1] at world position pos -> semantic net and tri-plane
  * gradients (kappa is an input without gradient). */
-static inline FACET_HD void facet_ls_probability_backward(const facet_livescene_field *f,
-                                                          const facet_livescene_field *grad,
-                                                          const float *pos, const float *kappa,
-                                                          const float *dlogits) {
-    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LS_MAX_OBJECTS];
-    float dinput[FACET_KPLANES_MAX_CHANNELS + FACET_LS_MAX_OBJECTS];
+static inline FACET_HD void facet_livescene_probability_backward(const facet_livescene_field *f,
+                                                                 const facet_livescene_field *grad,
+                                                                 const float *pos,
+                                                                 const float *kappa,
+                                                                 const float *dlogits) {
+    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
+    float dinput[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
     const int c = f->probability_grid.channels;
     facet_kplanes_sample(&f->probability_grid, pos, input);
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
@@ -142,12 +143,12 @@ static inline FACET_HD void facet_ls_probability_backward(const facet_livescene_
 }
 
 /* Proposal density: dL/dsigma -> density net and planes. */
-static inline FACET_HD void facet_ls_proposal_density_backward(const facet_livescene_field *f,
-                                                               const facet_livescene_field *grad,
-                                                               int level, const float *pos,
-                                                               float kappa, float dsigma) {
+static inline FACET_HD void
+facet_livescene_proposal_density_backward(const facet_livescene_field *f,
+                                          const facet_livescene_field *grad, int level,
+                                          const float *pos, float kappa, float dsigma) {
     float coords[4], features[FACET_KPLANES_MAX_CHANNELS], raw;
-    facet_ls_coords4(f, pos, kappa, coords);
+    facet_livescene_coords4(f, pos, kappa, coords);
     facet_kplanes_sample(&f->proposal_grids[level], coords, features);
     facet_mlp_forward(&f->density_net[level], features, &raw);
     float draw = dsigma * facet_trunc_exp_derivative(raw - 1.0f);
@@ -159,13 +160,14 @@ static inline FACET_HD void facet_ls_proposal_density_backward(const facet_lives
 }
 
 /* Main field: dL/dsigma and dL/drgb[3] at one sample -> colour net, sigma net and planes. */
-static inline FACET_HD void facet_ls_field_backward(const facet_livescene_field *f,
-                                                    const facet_livescene_field *grad,
-                                                    const float *pos, float kappa, const float *dir,
-                                                    float dsigma, const float *drgb) {
-    float coords[4], features[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    float out[FACET_LS_MAX_GEO + 1];
-    facet_ls_coords4(f, pos, kappa, coords);
+static inline FACET_HD void facet_livescene_field_backward(const facet_livescene_field *f,
+                                                           const facet_livescene_field *grad,
+                                                           const float *pos, float kappa,
+                                                           const float *dir, float dsigma,
+                                                           const float *drgb) {
+    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    float out[FACET_LIVESCENE_MAX_GEO + 1];
+    facet_livescene_coords4(f, pos, kappa, coords);
     int offset = 0;
     for (int s = 0; s < f->scales; s++) {
         facet_kplanes_sample(&f->grids[s], coords, features + offset);
@@ -174,14 +176,14 @@ static inline FACET_HD void facet_ls_field_backward(const facet_livescene_field 
     facet_mlp_forward(&f->sigma_net, features, out);
     const int geo = f->geo_feat_dim;
     /* colour: [SH16, geo] -> rgb */
-    float color_in[16 + FACET_LS_MAX_GEO], dcolor_in[16 + FACET_LS_MAX_GEO];
+    float color_in[16 + FACET_LIVESCENE_MAX_GEO], dcolor_in[16 + FACET_LIVESCENE_MAX_GEO];
     facet_sh4_tcnn(dir[0], dir[1], dir[2], color_in);
     for (int i = 0; i < geo; i++) color_in[16 + i] = out[i];
     facet_mlp_backward(&f->color_net, &grad->color_net, color_in, drgb, dcolor_in);
-    float dout[FACET_LS_MAX_GEO + 1];
+    float dout[FACET_LIVESCENE_MAX_GEO + 1];
     for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
     dout[geo] = dsigma * facet_trunc_exp_derivative(out[geo] - 1.0f);
-    float dfeatures[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    float dfeatures[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
     facet_mlp_backward(&f->sigma_net, &grad->sigma_net, features, dout, dfeatures);
     offset = 0;
     for (int s = 0; s < f->scales; s++) {

@@ -5,8 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/half.h"
-#include "render/livescene_node.h"
-#include "render/livescene_state.h"
+#include "nodes/livescene_node.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -427,16 +426,15 @@ static facet_status ground_livescene(grounder *g, const char *text, facet_ground
     int nodes = 0;
     for (int n = 0; n < g->scene->node_count; n++) {
         const facet_node *node = &g->scene->nodes[n];
-        if (node->kind != &facet_livescene_node_kind) continue;
-        const livescene_state *state = node->state;
-        if (!state->model.language_rows) continue;
+        const facet_livescene_model *m = facet_livescene_node_model(node);
+        if (!m || !m->language_rows) continue;
         nodes++;
-        if (state->model.language_dim != g->dim)
+        if (m->language_dim != g->dim)
             return facet_fail(FACET_ERR_INVALID_ARGUMENT,
                               "node '%s': its language features are %d-wide, the encoder's "
                               "embeddings %d-wide (livescene mode needs the CLIP text encoder "
                               "the model was trained with)",
-                              node->name, state->model.language_dim, g->dim);
+                              node->name, m->language_dim, g->dim);
     }
     if (!nodes)
         return facet_fail(FACET_ERR_UNSUPPORTED,
@@ -458,10 +456,9 @@ static facet_status ground_livescene(grounder *g, const char *text, facet_ground
     r->outcome = FACET_GROUND_NO_MATCH;
     for (int n = 0; s == FACET_OK && n < g->scene->node_count; n++) {
         const facet_node *node = &g->scene->nodes[n];
-        if (node->kind != &facet_livescene_node_kind) continue;
-        const facet_livescene_model *m = &((const livescene_state *)node->state)->model;
-        if (!m->language_rows) continue;
-        int rows = 0, votes = 0, per_object[FACET_LS_MAX_OBJECTS];
+        const facet_livescene_model *m = facet_livescene_node_model(node);
+        if (!m || !m->language_rows) continue;
+        int rows = 0, votes = 0, per_object[FACET_LIVESCENE_MAX_OBJECTS];
         float *field = node_field_embeddings(m, &rows);
         if (!field) {
             s = facet_last_status();

@@ -51,7 +51,7 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
 facet_status facet_render_rays(const facet_scene *scene, const facet_ray *rays, int64_t count,
                                const facet_render_options *options, facet_image *out);
 
-/* The CUDA renderer (render/cuda/render_cuda.cu); reports FACET_ERR_CUDA in builds without CUDA
+/* The CUDA renderer (render/cuda/render.cu); reports FACET_ERR_CUDA in builds without CUDA
  * and FACET_ERR_UNSUPPORTED for node kinds that have no CUDA path yet. */
 facet_status facet_render_image_cuda(const facet_scene *scene, const facet_camera *camera,
                                      const facet_render_options *options, facet_image *out);

@@ -97,8 +97,7 @@ static void node_free(facet_node *node) {
     memset(node, 0, sizeof *node);
 }
 
-/* ---- loading ----------------------------------------------------------------------------------
- */
+/* ---- loading --------------------------------------------------------------------------------- */
 
 static facet_status load_background(facet_scene *scene, const facet_doc *doc, const cJSON *root) {
     const cJSON *bg = cJSON_GetObjectItemCaseSensitive(root, "background");

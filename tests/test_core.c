@@ -28,8 +28,7 @@
                   facet_last_error(), fragment);                                                   \
     } while (0)
 
-/* ---- status ------------------------------------------------------------------------------------
- */
+/* ---- status ---------------------------------------------------------------------------------- */
 
 Test(status, fail_sets_message_and_context_prefixes_it) {
     cr_assert_eq(facet_fail(FACET_ERR_FORMAT, "bad %s", "magic"), FACET_ERR_FORMAT);
@@ -46,8 +45,7 @@ Test(status, every_status_has_a_name) {
         cr_assert_str_neq(facet_status_name((facet_status)s), "unknown status");
 }
 
-/* ---- allocation --------------------------------------------------------------------------------
- */
+/* ---- allocation ------------------------------------------------------------------------------ */
 
 Test(alloc, overflowing_sizes_fail_without_allocating) {
     cr_assert_null(facet_alloc(SIZE_MAX / 2, 4));
@@ -64,8 +62,7 @@ Test(alloc, format_builds_strings) {
     free(s);
 }
 
-/* ---- files -------------------------------------------------------------------------------------
- */
+/* ---- files ----------------------------------------------------------------------------------- */
 
 Test(fileio, atomic_write_replaces_whole_file) {
     const char *dir = test_scratch_dir("atomic");
@@ -127,8 +124,7 @@ Test(fileio, make_dirs_creates_nested_directories) {
     free(nested);
 }
 
-/* ---- JSON --------------------------------------------------------------------------------------
- */
+/* ---- JSON ------------------------------------------------------------------------------------ */
 
 static facet_doc parse(const char *text) {
     facet_doc doc;
@@ -187,8 +183,7 @@ Test(json, write_atomic_round_trips) {
     free(path);
 }
 
-/* ---- YAML --------------------------------------------------------------------------------------
- */
+/* ---- YAML ------------------------------------------------------------------------------------ */
 
 static const char *yaml_file(const char *text) {
     const char *dir = test_scratch_dir("yaml");
@@ -238,8 +233,7 @@ Test(yaml, runaway_nesting_is_rejected) {
     ASSERT_ERROR(facet_yaml_load(&doc, yaml_file(text)), "nested deeper than 64");
 }
 
-/* ---- f16 / bf16 --------------------------------------------------------------------------------
- */
+/* ---- f16 / bf16 ------------------------------------------------------------------------------ */
 
 Test(half, f16_round_trips_every_finite_value) {
     for (uint32_t h = 0; h < 0x10000u; h++) {
@@ -270,8 +264,7 @@ Test(half, bf16_truncates_mantissa_with_rounding) {
     cr_assert(isnan(facet_bf16_to_f32(facet_f32_to_bf16(NAN))));
 }
 
-/* ---- tensors -----------------------------------------------------------------------------------
- */
+/* ---- tensors --------------------------------------------------------------------------------- */
 
 Test(tensor, expect_names_tensor_and_both_shapes) {
     facet_tensor t;
@@ -287,8 +280,7 @@ Test(tensor, expect_names_tensor_and_both_shapes) {
     cr_assert_eq(facet_dtype_from_name("F64"), FACET_DTYPE_INVALID);
 }
 
-/* ---- rng ---------------------------------------------------------------------------------------
- */
+/* ---- rng ------------------------------------------------------------------------------------- */
 
 Test(rng, pcg32_matches_the_reference_sequence) {
     /* pcg32-global-demo with seed 42, stream 54 prints 0xa15c02b7 0x7b47f409 0xba1d3330 */
@@ -310,8 +302,7 @@ Test(rng, uniform_is_in_unit_interval_with_the_right_mean) {
     for (int i = 0; i < 1000; i++) cr_assert_lt(facet_rng_below(&rng, 7), 7u);
 }
 
-/* ---- vector math -------------------------------------------------------------------------------
- */
+/* ---- vector math ----------------------------------------------------------------------------- */
 
 Test(vecmath, rotation_and_products) {
     facet_mat4 r = facet_mat4_rotation_z(3.14159265f / 2);
@@ -326,8 +317,7 @@ Test(vecmath, rotation_and_products) {
     cr_assert_float_eq(facet_v3_length(facet_v3_normalize(facet_v3(3, 4, 12))), 1, 1e-6);
 }
 
-/* ---- parallel and progress ---------------------------------------------------------------------
- */
+/* ---- parallel and progress ------------------------------------------------------------------- */
 
 Test(parallel, parallel_for_visits_every_index_once) {
     enum { N = 10000 };

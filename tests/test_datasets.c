@@ -264,8 +264,7 @@ Test(datasets, resolution_read_from_an_exr_header) {
     facet_dataset_free(&ds);
 }
 
-/* ---- split rules for a single transforms.json --------------------------------------------------
- */
+/* ---- split rules for a single transforms.json ------------------------------------------------ */
 
 Test(datasets, interval_split_puts_even_indices_in_test) {
     const char *dir = scratch("interval");

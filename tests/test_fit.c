@@ -14,8 +14,8 @@
 #include "core/safetensors.h"
 #include "datasets/synth_scene.h"
 #include "fields/livescene_backward.h"
-#include "render/livescene_fit.h"
-#include "render/livescene_train.h"
+#include "fit/livescene_fit.h"
+#include "fit/livescene_train.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -72,10 +72,11 @@ static const int samples[3] = {12, 8, 6};
  * exactly as the fitting step combines them for a batch of one labelled ray. The mask loss renders
  * logits with `frozen` weights when given (LiveScene detaches them: semantic_renderer(weights=
  * weights.detach())). */
-static double ray_loss(const facet_livescene_field *f, facet_ls_train_ray *r,
-                       const facet_ls_loss_weights *w, const facet_ls_train_ray *frozen) {
+static double ray_loss(const facet_livescene_field *f, facet_livescene_train_ray *r,
+                       const facet_livescene_loss_weights *w,
+                       const facet_livescene_train_ray *frozen) {
     const int classes = f->objects + 1;
-    float logits[FACET_LS_MAX_OBJECTS + 1], geo[FACET_LS_MAX_GEO];
+    float logits[FACET_LIVESCENE_MAX_OBJECTS + 1], geo[FACET_LIVESCENE_MAX_GEO];
     for (int level = 0; level <= levels; level++) {
         float accumulated = 0.0f;
         for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] = 0.0f;
@@ -83,20 +84,21 @@ static double ray_loss(const facet_livescene_field *f, facet_ls_train_ray *r,
             r->terms.rgb[0] = r->terms.rgb[1] = r->terms.rgb[2] = r->accumulation = 0.0f;
         for (int j = 0; j < r->n[level]; j++) {
             float pos[3];
-            facet_ls_train_position(r, level, j, pos);
-            int object = facet_ls_probability(f, pos, r->kappa, logits);
+            facet_livescene_train_position(r, level, j, pos);
+            int object = facet_livescene_probability(f, pos, r->kappa, logits);
             float k = r->kappa[object];
-            float sigma = level < levels ? facet_ls_proposal_density(f, level, pos, k)
-                                         : facet_ls_field_density(f, pos, k, geo);
+            float sigma = level < levels ? facet_livescene_proposal_density(f, level, pos, k)
+                                         : facet_livescene_field_density(f, pos, k, geo);
             r->sigma[level][j] = sigma;
-            float delta = facet_ls_t(r, r->bins[level][j + 1]) - facet_ls_t(r, r->bins[level][j]);
+            float delta = facet_livescene_t(r, r->bins[level][j + 1]) -
+                          facet_livescene_t(r, r->bins[level][j]);
             float wt = (1.0f - expf(-sigma * delta)) * expf(-accumulated);
             accumulated += sigma * delta;
             r->weights[level][j] = wt;
             const float wm = frozen ? frozen->weights[level][j] : wt;
             for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] += wm * logits[c];
             if (level == levels) {
-                facet_ls_field_color(f, r->d, geo, r->sample_rgb[j]);
+                facet_livescene_field_color(f, r->d, geo, r->sample_rgb[j]);
                 for (int c = 0; c < 3; c++) r->terms.rgb[c] += wt * r->sample_rgb[j][c];
                 r->accumulation += wt;
             }
@@ -105,42 +107,45 @@ static double ray_loss(const facet_livescene_field *f, facet_ls_train_ray *r,
     for (int c = 0; c < 3; c++) r->terms.rgb[c] += 1.0f - r->accumulation;
     double loss = 0.0;
     for (int c = 0; c < 3; c++) loss += w->rgb * pow(r->terms.rgb[c] - r->terms.target[c], 2) / 3.0;
-    float dummy[FACET_LS_MAX_SAMPLES] = {0};
+    float dummy[FACET_LIVESCENE_MAX_SAMPLES] = {0};
     /* interlevel: the final weights are detached (nerfstudio interlevel_loss) */
-    facet_ls_train_ray *il = malloc(sizeof *il);
+    facet_livescene_train_ray *il = malloc(sizeof *il);
     *il = *r;
     if (frozen) memcpy(il->weights[levels], frozen->weights[levels], sizeof il->weights[levels]);
     for (int level = 0; level < levels; level++)
-        loss += w->interlevel * facet_ls_interlevel(il, level, levels, 0.0f, dummy) / r->n[levels];
+        loss += w->interlevel * facet_livescene_interlevel(il, level, levels, 0.0f, dummy) /
+                r->n[levels];
     free(il);
-    loss += w->distortion * facet_ls_distortion(r, levels, 0.0f, dummy);
-    facet_ls_train_ray copy = *r;
+    loss += w->distortion * facet_livescene_distortion(r, levels, 0.0f, dummy);
+    facet_livescene_train_ray copy = *r;
     for (int level = 0; level <= levels; level++)
-        loss += w->ray_mask * facet_ls_mask_loss(&copy.terms, level, classes, 0.0f);
+        loss += w->ray_mask * facet_livescene_mask_loss(&copy.terms, level, classes, 0.0f);
     return loss;
 }
 
-/* Analytic gradient of ray_loss through facet_ls_train_backward (the fitting code path). */
-static void ray_grad(model_pair *p, facet_ls_train_ray *r, const facet_ls_loss_weights *w) {
+/* Analytic gradient of ray_loss through facet_livescene_train_backward (the fitting code path). */
+static void ray_grad(model_pair *p, facet_livescene_train_ray *r,
+                     const facet_livescene_loss_weights *w) {
     const facet_livescene_field *f = &p->m.field;
     ray_loss(f, r, w, NULL);
     const int classes = f->objects + 1;
     memset(r->terms.drendered_logits, 0, sizeof r->terms.drendered_logits);
     for (int level = 0; level <= levels; level++)
-        facet_ls_mask_loss(&r->terms, level, classes, w->ray_mask);
-    float dw[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES];
+        facet_livescene_mask_loss(&r->terms, level, classes, w->ray_mask);
+    float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
     memset(dw, 0, sizeof dw);
     for (int level = 0; level < levels; level++)
-        facet_ls_interlevel(r, level, levels, w->interlevel / (float)r->n[levels], dw[level]);
-    facet_ls_distortion(r, levels, w->distortion, dw[levels]);
+        facet_livescene_interlevel(r, level, levels, w->interlevel / (float)r->n[levels],
+                                   dw[level]);
+    facet_livescene_distortion(r, levels, w->distortion, dw[levels]);
     float drgb[3];
     for (int c = 0; c < 3; c++)
         drgb[c] = w->rgb * 2.0f * (r->terms.rgb[c] - r->terms.target[c]) / 3.0f;
     zero_grads(p);
-    facet_ls_train_backward(f, &p->g.field, levels, r, drgb, dw);
+    facet_livescene_train_backward(f, &p->g.field, levels, r, drgb, dw);
 }
 
-static void make_ray(const facet_livescene_field *f, facet_ls_train_ray *r, unsigned seed) {
+static void make_ray(const facet_livescene_field *f, facet_livescene_train_ray *r, unsigned seed) {
     memset(r, 0, sizeof *r);
     facet_rng rng = facet_rng_seed(seed, 9);
     const float o[3] = {-2.0f, 0.3f, 0.2f};
@@ -151,7 +156,7 @@ static void make_ray(const facet_livescene_field *f, facet_ls_train_ray *r, unsi
     r->kappa[1] = 0.8f;
     r->terms.target[0] = 0.2f, r->terms.target[1] = 0.5f, r->terms.target[2] = 0.9f;
     r->terms.label = 1;
-    facet_ls_train_forward(f, levels, samples, 0.01f, 1.0f, r, &rng);
+    facet_livescene_train_forward(f, levels, samples, 0.01f, 1.0f, r, &rng);
     /* Final samples spread over the whole ray instead of where the proposals put them, so the
      * final weights are not everywhere enveloped by the proposal weights and the interlevel loss
      * (and its gradient) is not zero. */
@@ -160,13 +165,13 @@ static void make_ray(const facet_livescene_field *f, facet_ls_train_ray *r, unsi
 }
 
 /* Central differences of ray_loss for a few entries of every parameter tensor. */
-static void check_ray_gradients(const facet_ls_loss_weights *w, const char *what) {
+static void check_ray_gradients(const facet_livescene_loss_weights *w, const char *what) {
     model_pair p;
     open_pair(&p);
-    facet_ls_train_ray *r = malloc(sizeof *r);
+    facet_livescene_train_ray *r = malloc(sizeof *r);
     make_ray(&p.m.field, r, 3);
     ray_grad(&p, r, w);
-    facet_ls_train_ray probe = *r;
+    facet_livescene_train_ray probe = *r;
     const double value = ray_loss(&p.m.field, &probe, w, r);
     cr_assert_gt(value, 1e-4, "%s: the loss must not vanish on the test ray (%.3g)", what, value);
     facet_rng pick = facet_rng_seed(21, 1);
@@ -184,7 +189,7 @@ static void check_ray_gradients(const facet_ls_loss_weights *w, const char *what
                 trial == 0 ? best : facet_rng_below(&pick, (uint32_t)p.m.buffer_info[b].count);
             const float saved = param[i], h = FD_STEP * fmaxf(1.0f, fabsf(saved));
             param[i] = saved + h;
-            facet_ls_train_ray copy = *r;
+            facet_livescene_train_ray copy = *r;
             double up = ray_loss(&p.m.field, &copy, w, r);
             param[i] = saved - h;
             copy = *r;
@@ -206,31 +211,31 @@ static void check_ray_gradients(const facet_ls_loss_weights *w, const char *what
 }
 
 Test(fit_gradients, rgb_loss_matches_finite_differences) {
-    facet_ls_loss_weights w = {0};
+    facet_livescene_loss_weights w = {0};
     w.rgb = 1.0f;
     check_ray_gradients(&w, "rgb");
 }
 
 Test(fit_gradients, interlevel_loss_matches_finite_differences) {
-    facet_ls_loss_weights w = {0};
+    facet_livescene_loss_weights w = {0};
     w.interlevel = 1.0f;
     check_ray_gradients(&w, "interlevel");
 }
 
 Test(fit_gradients, distortion_loss_matches_finite_differences) {
-    facet_ls_loss_weights w = {0};
+    facet_livescene_loss_weights w = {0};
     w.distortion = 1.0f;
     check_ray_gradients(&w, "distortion");
 }
 
 Test(fit_gradients, mask_focal_loss_matches_finite_differences) {
-    facet_ls_loss_weights w = {0};
+    facet_livescene_loss_weights w = {0};
     w.ray_mask = 1.0f;
     check_ray_gradients(&w, "ray mask");
 }
 
 Test(fit_gradients, all_losses_together) {
-    facet_ls_loss_weights w = facet_ls_default_loss_weights();
+    facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
     w.distortion = 0.1f;
     w.ray_mask = 0.1f;
     check_ray_gradients(&w, "all");
@@ -240,9 +245,9 @@ Test(fit_gradients, all_losses_together) {
 
 /* tools/reference/livescene_grad_ref.py: the per-ray losses of a batch of 8 rays at fixed sample
  * positions on the small reference model, differentiated by torch autograd. facet computes the
- * same batch through facet_ls_train_evaluate + facet_ls_batch_backward (the fitting code path),
- * and every gradient tensor must agree: |facet - torch| <= 1e-6 + 1e-3 |torch| + 1e-4 max|torch|
- * (float32 sums over thousands of terms in different orders). */
+ * same batch through facet_livescene_train_evaluate + facet_livescene_batch_backward (the fitting
+ * code path), and every gradient tensor must agree: |facet - torch| <= 1e-6 + 1e-3 |torch| + 1e-4
+ * max|torch| (float32 sums over thousands of terms in different orders). */
 Test(fit_gradients, match_pytorch_autograd_on_the_reference_model) {
     facet_livescene_model m, g;
     cr_assert_eq(
@@ -262,9 +267,9 @@ Test(fit_gradients, match_pytorch_autograd_on_the_reference_model) {
     const float *kappa = facet_safetensors_get(&fx, "ray.kappa")->data;
     const float *target = facet_safetensors_get(&fx, "ray.target")->data;
     const int32_t *label = facet_safetensors_get(&fx, "ray.label")->data;
-    facet_ls_train_ray *rays = calloc((size_t)rays_count, sizeof *rays);
+    facet_livescene_train_ray *rays = calloc((size_t)rays_count, sizeof *rays);
     for (int i = 0; i < rays_count; i++) {
-        facet_ls_train_ray *r = &rays[i];
+        facet_livescene_train_ray *r = &rays[i];
         for (int k = 0; k < 3; k++) {
             r->o[k] = o[i * 3 + k];
             r->d[k] = d[i * 3 + k];
@@ -272,7 +277,7 @@ Test(fit_gradients, match_pytorch_autograd_on_the_reference_model) {
         }
         for (int k = 0; k < a; k++) r->kappa[k] = kappa[i * a + k];
         r->terms.label = label[i];
-        facet_ls_collide(f, r->o, r->d, 0.01f, &r->near, &r->far);
+        facet_livescene_collide(f, r->o, r->d, 0.01f, &r->near, &r->far);
         for (int level = 0; level <= levels_here; level++) {
             char name[64];
             snprintf(name, sizeof name, "ray.level%d.bins", level);
@@ -280,13 +285,13 @@ Test(fit_gradients, match_pytorch_autograd_on_the_reference_model) {
             r->n[level] = (int)b->shape[1] - 1;
             memcpy(r->bins[level], (const float *)b->data + (int64_t)i * b->shape[1],
                    (size_t)b->shape[1] * sizeof(float));
-            facet_ls_train_evaluate(f, levels_here, level, r);
+            facet_livescene_train_evaluate(f, levels_here, level, r);
         }
     }
-    facet_ls_loss_weights w = {0};
+    facet_livescene_loss_weights w = {0};
     w.rgb = 1.0f, w.interlevel = 1.0f, w.distortion = 0.01f, w.ray_mask = 0.1f;
     double mse;
-    double loss = facet_ls_batch_backward(f, &g.field, 1, rays, rays_count, &w, 0, 0, &mse);
+    double loss = facet_livescene_batch_backward(f, &g.field, 1, rays, rays_count, &w, 0, 0, &mse);
     const double want_loss = atof(facet_safetensors_metadata(&fx, "loss"));
     cr_assert_float_eq(loss, want_loss, 1e-5 * want_loss, "loss: facet %.8g, torch %.8g", loss,
                        want_loss);
@@ -328,10 +333,10 @@ Test(fit_gradients, match_pytorch_autograd_on_the_reference_model) {
 Test(fit_gradients, plane_regularisers_match_finite_differences) {
     model_pair p;
     open_pair(&p);
-    facet_ls_loss_weights w = facet_ls_default_loss_weights();
+    facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
     w.rgb = w.interlevel = w.distortion = w.ray_mask = w.repulsion = 0.0f;
     zero_grads(&p);
-    const double value = facet_ls_regularize(&p.m.field, &p.g.field, &w);
+    const double value = facet_livescene_regularize(&p.m.field, &p.g.field, &w);
     cr_assert_gt(value, 0.0);
     facet_livescene_model scratch;
     cr_assert_eq(facet_livescene_create(&scratch, small_config), FACET_OK);
@@ -344,9 +349,9 @@ Test(fit_gradients, plane_regularisers_match_finite_differences) {
             float *param = p.m.buffers[b];
             const float saved = param[i], h = 1e-2f;
             param[i] = saved + h;
-            double up = facet_ls_regularize(&p.m.field, &scratch.field, &w);
+            double up = facet_livescene_regularize(&p.m.field, &scratch.field, &w);
             param[i] = saved - h;
-            double down = facet_ls_regularize(&p.m.field, &scratch.field, &w);
+            double down = facet_livescene_regularize(&p.m.field, &scratch.field, &w);
             param[i] = saved;
             double numeric = (up - down) / (2.0 * h), analytic = ((float *)p.g.buffers[b])[i];
             double error = fabs(numeric - analytic) / (1e-6 + 0.02 * fabs(numeric));
@@ -501,8 +506,8 @@ Test(fit_stability, a_ray_that_misses_the_box_keeps_weights_in_0_1) {
     open_pair(&p);
     facet_livescene_field *f = &p.m.field;
     for (int i = 0; i < f->proposals; i++) constant_density(&f->density_net[i], 0, 20.0f);
-    facet_ls_train_ray *r = malloc(sizeof *r);
-    const facet_ls_loss_weights w = facet_ls_default_loss_weights();
+    facet_livescene_train_ray *r = malloc(sizeof *r);
+    const facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
     int bad_weights = 0, degenerate = 0;
     for (int trial = 0; trial < 16; trial++) {
         memset(r, 0, sizeof *r);
@@ -513,7 +518,7 @@ Test(fit_stability, a_ray_that_misses_the_box_keeps_weights_in_0_1) {
         r->terms.target[0] = r->terms.target[1] = r->terms.target[2] = 1.0f;
         r->terms.label = 2;
         facet_rng rng = facet_rng_seed(7, (uint64_t)trial);
-        facet_ls_train_forward(f, levels, samples, 0.01f, 1.0f, r, &rng);
+        facet_livescene_train_forward(f, levels, samples, 0.01f, 1.0f, r, &rng);
         degenerate += r->far - r->near < 2e-6f;
         for (int level = 0; level <= levels; level++) {
             double sum = 0.0;
@@ -524,16 +529,16 @@ Test(fit_stability, a_ray_that_misses_the_box_keeps_weights_in_0_1) {
             }
             bad_weights += !(sum <= 1.0 + 1e-5);
         }
-        float dw[FACET_LS_MAX_LEVELS][FACET_LS_MAX_SAMPLES], drgb[3];
+        float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES], drgb[3];
         double interlevel = 0.0, distortion = 0.0;
-        facet_ls_ray_losses(r, levels, 1, &w, dw, drgb, &interlevel, &distortion);
+        facet_livescene_ray_losses(r, levels, 1, &w, dw, drgb, &interlevel, &distortion);
         cr_assert(isfinite(interlevel) && isfinite(distortion),
                   "trial %d: interlevel %g, "
                   "distortion %g",
                   trial, interlevel, distortion);
         memset(r->terms.drendered_logits, 0, sizeof r->terms.drendered_logits);
         zero_grads(&p);
-        facet_ls_train_backward(f, &p.g.field, levels, r, drgb, dw);
+        facet_livescene_train_backward(f, &p.g.field, levels, r, drgb, dw);
         cr_assert(all_finite(&p.g), "trial %d: non-finite gradient", trial);
     }
     cr_assert_eq(degenerate, 16, "the rays must miss the box (far = near + 1e-6)");
@@ -555,13 +560,13 @@ Test(fit_stability, density_gradient_is_nerfstudio_trunc_exp) {
         constant_density(&f->density_net[0], 0, raws[k]);
         constant_density(&f->sigma_net, f->geo_feat_dim, raws[k]);
         const float pos[3] = {0.1f, 0.2f, 0.3f}, dir[3] = {0.0f, 0.0f, 1.0f}, none[3] = {0};
-        float geo[FACET_LS_MAX_GEO];
-        const float sigma = facet_ls_proposal_density(f, 0, pos, 0.5f);
+        float geo[FACET_LIVESCENE_MAX_GEO];
+        const float sigma = facet_livescene_proposal_density(f, 0, pos, 0.5f);
         cr_assert_float_eq(sigma, expf(raws[k] - 1.0f), 1e-4f * expf(raws[k] - 1.0f));
-        cr_assert_float_eq(facet_ls_field_density(f, pos, 0.5f, geo), sigma, 1e-4f * sigma);
+        cr_assert_float_eq(facet_livescene_field_density(f, pos, 0.5f, geo), sigma, 1e-4f * sigma);
         zero_grads(&p);
-        facet_ls_proposal_density_backward(f, &p.g.field, 0, pos, 0.5f, 1.0f);
-        facet_ls_field_backward(f, &p.g.field, pos, 0.5f, dir, 1.0f, none);
+        facet_livescene_proposal_density_backward(f, &p.g.field, 0, pos, 0.5f, 1.0f);
+        facet_livescene_field_backward(f, &p.g.field, pos, 0.5f, dir, 1.0f, none);
         const float want = expf(k == 0 ? 15.0f : -15.0f);
         /* the last layer's weight from a hidden unit (at 1) to the density output */
         const facet_mlp *dn = &p.g.field.density_net[0], *sn = &p.g.field.sigma_net;
@@ -785,12 +790,11 @@ Test(fit_stability, a_finished_fit_run_again_reports_its_last_figures) {
     facet_doc_free(&doc);
 }
 
-/* ---- scene normalisation: an un-normalised copy of a scene fits as well as the original -------
- */
+/* ---- scene normalisation: an un-normalised copy of a scene fits as well as the original ------ */
 
 #include "datasets/dataset.h"
 #include "render/batch.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <unistd.h>

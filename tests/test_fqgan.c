@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- fixtures ---------------------------------------------------------------------------------
- */
+/* ---- fixtures -------------------------------------------------------------------------------- */
 
 typedef struct fixture {
     char dir[512];
@@ -239,8 +238,7 @@ Test(fqgan, batch_beyond_max_batch_and_bad_tokens_are_rejected) {
     fixture_close(&f);
 }
 
-/* ---- post-processing --------------------------------------------------------------------------
- */
+/* ---- post-processing ------------------------------------------------------------------------- */
 
 /* The reference's torch.clamp(127.5 x + 128, 0, 255).to(uint8) of its own reconstructions. */
 Test(fqgan, to_uint8_matches_pytorch_on_reference_reconstructions) {
@@ -284,8 +282,7 @@ Test(fqgan, to_uint8_clamps_truncates_and_does_not_fuse) {
                          hwc[i * 3 + c], expected[i]);
 }
 
-/* ---- default configuration --------------------------------------------------------------------
- */
+/* ---- default configuration ------------------------------------------------------------------- */
 
 /* The official Dual-16 size: 111,294,355 inference parameters (counted from the module tree by
  * `tools/reference/fqgan_ref.py params --config dual16`; 150.4M with the training-only
@@ -386,8 +383,7 @@ Test(fqgan, default_configs_cover_the_official_variants) {
               facet_last_error());
 }
 
-/* ---- malformed weights ------------------------------------------------------------------------
- */
+/* ---- malformed weights ----------------------------------------------------------------------- */
 
 /* Writes the small Dual-16 weights, then rewrites them with `variant` and `config` metadata,
  * without tensor `skip`, with tensor `reshape` given a wrong shape, and with an extra tensor

@@ -12,7 +12,7 @@
 #include "fields/livescene.h"
 #include "language/command_grammar.h"
 #include "language/grounding.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "fields/livescene.h"
-#include "render/livescene_ray.h"
+#include "nodes/livescene_ray.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -77,7 +77,7 @@ Test(livescene, default_config_loads_with_official_sizes_and_renders, .init = in
     for (int i = 0; i < 4; i++) {
         float o[3] = {0.5f * i, -4.0f, 0.3f}, d[3] = {0.0f, 1.0f, 0.0f};
         facet_livescene_ray_output out;
-        facet_ls_render_ray(&m.field, &sampling, o, d, kappa, &out);
+        facet_livescene_render_ray(&m.field, &sampling, o, d, kappa, &out);
         cr_assert(isfinite(out.rgb[0]) && isfinite(out.depth) && out.accumulation >= 0 &&
                   out.accumulation <= 1.0001f);
     }
@@ -147,8 +147,7 @@ Test(livescene, non_livescene_safetensors_is_rejected_with_a_hint) {
     free(path);
 }
 
-/* ---- per-element functions against hand-computed values ---------------------------------------
- */
+/* ---- per-element functions against hand-computed values -------------------------------------- */
 
 Test(livescene, bilinear_matches_grid_sample_align_corners_border) {
     /* 1 channel, 3 x 2 plane (width 3 along a, height 2 along b), values v(x, y) = x + 10 y */
@@ -179,13 +178,13 @@ Test(livescene, sh_is_tcnn_basis) {
 Test(livescene, pdf_resampling_of_flat_weights_is_uniform) {
     /* equal weights: cdf is linear, so the resampled bins are u_k mapped back linearly */
     float bins[5] = {0, 0.25f, 0.5f, 0.75f, 1}, weights[4] = {1, 1, 1, 1}, cdf[5], out[4];
-    facet_ls_pdf_resample(bins, weights, 4, 3, cdf, out);
+    facet_livescene_pdf_resample(bins, weights, 4, 3, cdf, out);
     for (int k = 0; k < 4; k++) cr_assert_float_eq(out[k], (k + 0.5f) / 4.0f, 1e-6);
 }
 
 Test(livescene, weights_follow_the_volume_rendering_integral) {
     float bins[3] = {0, 0.5f, 1}, sigma[2] = {1, 2}, w[2];
-    facet_ls_weights(bins, sigma, 2, 1.0f, 3.0f, w); /* deltas 1 and 1 */
+    facet_livescene_weights(bins, sigma, 2, 1.0f, 3.0f, w); /* deltas 1 and 1 */
     cr_assert_float_eq(w[0], 1 - expf(-1), 1e-6);
     cr_assert_float_eq(w[1], (1 - expf(-2)) * expf(-1), 1e-6);
 }
@@ -263,36 +262,36 @@ Test(livescene_parity, per_point_field_functions) {
                 *rgb_ref = fixture(&p, "point.rgb", n * 3);
     for (int64_t i = 0; i < n; i++) {
         const float *x = pos + i * 3;
-        float pf[FACET_KPLANES_MAX_CHANNELS], logits[FACET_LS_MAX_OBJECTS + 1] = {0};
+        float pf[FACET_KPLANES_MAX_CHANNELS], logits[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
         facet_kplanes_sample(&f->probability_grid, x, pf);
         for (int c = 0; c < f->probability_grid.channels; c++)
             close_to(&p, 1.0f / (1.0f + expf(-pf[c])),
                      prob_features[i * f->probability_grid.channels + c], "prob_features", i, c);
-        int object = facet_ls_probability(f, x, kappa + i * a, logits);
+        int object = facet_livescene_probability(f, x, kappa + i * a, logits);
         for (int c = 0; c <= a; c++)
             close_to(&p, logits[c], logits_ref[i * (a + 1) + c], "logits", i, c);
         cr_assert_eq(object, object_ref[i], "point %lld: object %d, reference %d", (long long)i,
                      object, object_ref[i]);
         close_to(&p, kappa[i * a + object], kappa_sel[i], "kappa_sel", i, 0);
-        close_to(&p, facet_ls_proposal_density(f, 0, x, kappa_sel[i]), prop0[i], "proposal.0", i,
-                 0);
-        close_to(&p, facet_ls_proposal_density(f, 1, x, kappa_sel[i]), prop1[i], "proposal.1", i,
-                 0);
-        float coords[4], enc[FACET_LS_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS],
-            geo[FACET_LS_MAX_GEO];
-        facet_ls_coords4(f, x, kappa_sel[i], coords);
+        close_to(&p, facet_livescene_proposal_density(f, 0, x, kappa_sel[i]), prop0[i],
+                 "proposal.0", i, 0);
+        close_to(&p, facet_livescene_proposal_density(f, 1, x, kappa_sel[i]), prop1[i],
+                 "proposal.1", i, 0);
+        float coords[4], enc[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS],
+            geo[FACET_LIVESCENE_MAX_GEO];
+        facet_livescene_coords4(f, x, kappa_sel[i], coords);
         for (int s = 0, off = 0; s < f->scales; off += f->grids[s].channels, s++)
             facet_kplanes_sample(&f->grids[s], coords, enc + off);
         for (int c = 0; c < feat; c++)
             close_to(&p, enc[c], features[i * feat + c], "field.features", i, c);
-        float sigma = facet_ls_field_density(f, x, kappa_sel[i], geo);
+        float sigma = facet_livescene_field_density(f, x, kappa_sel[i], geo);
         for (int c = 0; c < f->geo_feat_dim; c++)
             close_to(&p, geo[c], sigma_out[i * (f->geo_feat_dim + 1) + c], "sigma_out", i, c);
         close_to(&p, sigma, density[i], "field.density", i, 0);
         float sh[16], rgb[3];
         facet_sh4_tcnn(dirs[i * 3], dirs[i * 3 + 1], dirs[i * 3 + 2], sh);
         for (int c = 0; c < 16; c++) close_to(&p, sh[c], sh_ref[i * 16 + c], "sh", i, c);
-        facet_ls_field_color(f, dirs + i * 3, geo, rgb);
+        facet_livescene_field_color(f, dirs + i * 3, geo, rgb);
         for (int c = 0; c < 3; c++) close_to(&p, rgb[c], rgb_ref[i * 3 + c], "rgb", i, c);
     }
     parity_close(&p, "per-point functions");
@@ -322,34 +321,35 @@ Test(livescene_parity, sampler_stages_given_reference_inputs) {
         const float *kappa_sel = fixture(&p, name, rays * n);
         for (int64_t r = 0; r < rays; r++) {
             float near, far;
-            facet_ls_collide(f, o + r * 3, d + r * 3, 0.0f, &near, &far);
+            facet_livescene_collide(f, o + r * 3, d + r * 3, 0.0f, &near, &far);
             close_to(&p, near, nears[r], "near", r, 0);
             close_to(&p, far, fars[r], "far", r, 0);
             const float *b = bins + r * (n + 1);
             if (level == 0)
                 for (int j = 0; j <= n; j++)
                     close_to(&p, (float)j / (float)n, b[j], "level0 bins", r, j);
-            float sigma[FACET_LS_MAX_SAMPLES], w[FACET_LS_MAX_SAMPLES];
+            float sigma[FACET_LIVESCENE_MAX_SAMPLES], w[FACET_LIVESCENE_MAX_SAMPLES];
             for (int j = 0; j < n; j++) {
-                float mid = facet_ls_bin_mid(b, j, nears[r], fars[r]);
+                float mid = facet_livescene_bin_mid(b, j, nears[r], fars[r]);
                 float pos[3] = {o[r * 3] + d[r * 3] * mid, o[r * 3 + 1] + d[r * 3 + 1] * mid,
                                 o[r * 3 + 2] + d[r * 3 + 2] * mid};
-                float logits[FACET_LS_MAX_OBJECTS + 1] = {0}, geo[FACET_LS_MAX_GEO];
-                int object = facet_ls_probability(f, pos, kappa + r * a, logits);
+                float logits[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0}, geo[FACET_LIVESCENE_MAX_GEO];
+                int object = facet_livescene_probability(f, pos, kappa + r * a, logits);
                 close_to(&p, kappa[r * a + object], kappa_sel[r * n + j], "kappa_sel", r, j);
-                sigma[j] = level < f->proposals
-                               ? facet_ls_proposal_density(f, level, pos, kappa_sel[r * n + j])
-                               : facet_ls_field_density(f, pos, kappa_sel[r * n + j], geo);
+                sigma[j] =
+                    level < f->proposals
+                        ? facet_livescene_proposal_density(f, level, pos, kappa_sel[r * n + j])
+                        : facet_livescene_field_density(f, pos, kappa_sel[r * n + j], geo);
                 close_to(&p, sigma[j], density[r * n + j], "density", r, j);
             }
-            facet_ls_weights(b, density + r * n, n, nears[r], fars[r], w);
+            facet_livescene_weights(b, density + r * n, n, nears[r], fars[r], w);
             for (int j = 0; j < n; j++) close_to(&p, w[j], weights[r * n + j], "weights", r, j);
             if (level < f->proposals) {
                 snprintf(name, sizeof name, "ray.level%d.bins", level + 1);
                 const int m = (int)fixture_dim(&p, name, 1) - 1;
                 const float *next = fixture(&p, name, rays * (m + 1));
-                float cdf[FACET_LS_MAX_SAMPLES + 1], out[FACET_LS_MAX_SAMPLES + 1];
-                facet_ls_pdf_resample(b, weights + r * n, n, m, cdf, out);
+                float cdf[FACET_LIVESCENE_MAX_SAMPLES + 1], out[FACET_LIVESCENE_MAX_SAMPLES + 1];
+                facet_livescene_pdf_resample(b, weights + r * n, n, m, cdf, out);
                 for (int j = 0; j <= m; j++)
                     close_to(&p, out[j], next[r * (m + 1) + j], "pdf bins", r, j);
             }
@@ -375,7 +375,7 @@ Test(livescene_parity, whole_rays_end_to_end) {
     sampling.samples[f->proposals] = p.model.num_samples;
     for (int64_t r = 0; r < rays; r++) {
         facet_livescene_ray_output out;
-        facet_ls_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
+        facet_livescene_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
         for (int c = 0; c < 3; c++) {
             float white = fminf(fmaxf(out.rgb[c] + (1.0f - out.accumulation), 0.0f), 1.0f);
             close_to(&p, white, rgb[r * 3 + c], "rgb", r, c);
@@ -417,7 +417,7 @@ static double storage_error(facet_plane_storage storage, double *mean) {
     double worst = 0, sum = 0;
     for (int64_t r = 0; r < rays; r++) {
         facet_livescene_ray_output out;
-        facet_ls_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
+        facet_livescene_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
         for (int c = 0; c < 3; c++) {
             float white = fminf(fmaxf(out.rgb[c] + (1.0f - out.accumulation), 0.0f), 1.0f);
             worst = fmax(worst, fabs(white - rgb[r * 3 + c]));

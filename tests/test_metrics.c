@@ -43,8 +43,7 @@ static void assert_error(facet_status status, const char *text) {
               text);
 }
 
-/* ---- PSNR ---------------------------------------------------------------------------------------
- */
+/* ---- PSNR ------------------------------------------------------------------------------------ */
 
 Test(metrics_psnr, constant_difference_of_0_1_is_20_db) {
     /* MSE = 0.1^2 = 0.01 -> 10 log10(1 / 0.01) = 20 dB. */
@@ -96,8 +95,7 @@ Test(metrics_psnr, mask_scores_only_pixels_above_one_half) {
     release(&mask);
 }
 
-/* ---- SSIM ---------------------------------------------------------------------------------------
- */
+/* ---- SSIM ------------------------------------------------------------------------------------ */
 
 Test(metrics_ssim, identical_images_score_one) {
     facet_image a = filled(16, 12, 3, 0.0f);
@@ -368,8 +366,7 @@ Test(metrics_fixtures, pairs_match_scikit_image_and_torch_alignment) {
     facet_doc_free(&doc);
 }
 
-/* ---- the CLI ------------------------------------------------------------------------------------
- */
+/* ---- the CLI --------------------------------------------------------------------------------- */
 
 /* Runs `facet metrics ARGS` with stdout to out.json and stderr to err.txt in a scratch dir;
  * returns the exit status. */

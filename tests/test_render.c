@@ -19,8 +19,7 @@
 
 static const float PI = 3.14159265358979f;
 
-/* ---- cameras -----------------------------------------------------------------------------------
- */
+/* ---- cameras --------------------------------------------------------------------------------- */
 
 Test(camera, centre_pixel_looks_down_minus_z) {
     facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), PI / 2, 4, 4);
@@ -57,8 +56,7 @@ Test(camera, resizing_scales_intrinsics) {
     cr_assert_float_eq(half.cy, 12.5f, 1e-6);
 }
 
-/* ---- environment maps --------------------------------------------------------------------------
- */
+/* ---- environment maps ------------------------------------------------------------------------ */
 
 static facet_envmap_view view_of(const float *rgb, int w, int h, facet_env_convention c,
                                  float rotation_deg) {
@@ -123,8 +121,7 @@ Test(envmap, bilinear_hits_texel_centres_and_wraps) {
     cr_assert_float_eq(out[0], 1.0f, 1e-6);
 }
 
-/* ---- compositing -------------------------------------------------------------------------------
- */
+/* ---- compositing ----------------------------------------------------------------------------- */
 
 Test(composite, nearest_first_then_background) {
     facet_ray_result r[2] = {{{0, 0.5f, 0}, 0.5f, 2.0f}, {{0.25f, 0, 0}, 0.25f, 1.0f}};
@@ -137,8 +134,7 @@ Test(composite, nearest_first_then_background) {
     cr_assert_float_eq(out[3], 0.625f, 1e-6);
 }
 
-/* ---- scene graph -------------------------------------------------------------------------------
- */
+/* ---- scene graph ----------------------------------------------------------------------------- */
 
 /* A test node kind: a constant-colour half-transparent layer with one controllable object whose
  * kappa becomes its red channel, so tests can see run-time changes in the pixels. */

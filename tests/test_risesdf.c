@@ -1,5 +1,5 @@
 /* The RISE-SDF neural field (fields/hashgrid.h, fields/risesdf.{h,c}) and the risesdf node's ray
- * function (render/risesdf_ray.h) against the independent PyTorch reference
+ * function (nodes/risesdf_ray.h) against the independent PyTorch reference
  * tools/reference/risesdf_ref.py on its small random config (6 levels, two dense and four hashed,
  * f16 hash parameters, 64-wide networks, weight-normed geometry network):
  *   tests/fixtures/risesdf/small.safetensors     the reference's official-format checkpoint
@@ -17,10 +17,10 @@
 #include "datasets/dataset.h"
 #include "fields/risesdf.h"
 #include "render/batch.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/render.h"
-#include "render/risesdf_ray.h"
-#include "render/risesdf_volume.h"
+#include "nodes/risesdf_ray.h"
+#include "nodes/risesdf_volume.h"
 
 #include <criterion/criterion.h>
 
@@ -451,8 +451,7 @@ Test(risesdf_volume, occupancy_grid_marks_the_surface_band) {
     free(bits);
 }
 
-/* ---- loader errors ----------------------------------------------------------------------------
- */
+/* ---- loader errors --------------------------------------------------------------------------- */
 
 /* Copies the small fixture to `name` in a scratch dir with one change: tensor `drop` left out,
  * tensor `reshape` flattened to 1D, an extra tensor `extra` added, metadata `meta_key` set to
@@ -563,8 +562,7 @@ Test(risesdf_loader, non_finite_weights_are_rejected) {
         "tensor 'texture.roughness.0.weight': element 0 is not finite");
 }
 
-/* ---- facet eval --relight ----------------------------------------------------------------------
- */
+/* ---- facet eval --relight -------------------------------------------------------------------- */
 
 /* A one-frame Blender-layout dataset looking at the small field from (0, -3, 0) (32 x 32). The
  * ground truth is the field's own sRGB render with the object's pixels scaled per channel by

@@ -160,8 +160,7 @@ Test(sha256, file_digest_equals_buffer_digest_and_missing_file_is_named) {
     cr_assert(strstr(facet_last_error(), "/nonexistent/model.safetensors"));
 }
 
-/* ---- preprocessing: resampling paths vs Pillow ------------------------------------------------
- */
+/* ---- preprocessing: resampling paths vs Pillow ----------------------------------------------- */
 
 Test(preprocess, one_box_halving_then_bicubic_matches_pillow) {
     expect_matches_pillow("inputs/jpeg420_1030x771.jpg"); /* 515x385 -> 342x256 */
@@ -442,8 +441,7 @@ Test(preprocess, images_beyond_pillows_decompression_bomb_limit_are_too_large) {
     }
 }
 
-/* ---- the tokenization driver ------------------------------------------------------------------
- */
+/* ---- the tokenization driver ----------------------------------------------------------------- */
 
 /* Small Dual-16 weights at `path` (64x64 images, 4x4 grid, 512 codes; hash weights, seed 1). */
 static void write_small_model(const char *path) {
@@ -1003,8 +1001,7 @@ Test(detokenize, tokens_of_another_grid_are_refused) {
     facet_doc_free(&meta);
 }
 
-/* ---- non-finite weights -----------------------------------------------------------------------
- */
+/* ---- non-finite weights ---------------------------------------------------------------------- */
 
 static char model_warning[2048];
 static void keep_warning(const char *message) {
@@ -1260,8 +1257,7 @@ Test(detokenize, names_that_differ_only_in_extension_keep_it_instead_of_overwrit
     free(original);
 }
 
-/* ---- the command line: kill -9 and resume, MPI, help ------------------------------------------
- */
+/* ---- the command line: kill -9 and resume, MPI, help ----------------------------------------- */
 
 /* Runs `facet ARGS...` to completion with quiet output; returns its exit status. */
 static int run_facet(const char *args) {

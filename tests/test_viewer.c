@@ -4,7 +4,7 @@
 
 #include "core/color.h"
 #include "core/status.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/render.h"
 #include "viewer/display.h"
 #include "viewer/interop_plan.h"
@@ -27,8 +27,7 @@ static float distance3(facet_vec3 a, facet_vec3 b) {
     return facet_v3_length(facet_v3_sub(a, b));
 }
 
-/* ---- navigation -------------------------------------------------------------------------------
- */
+/* ---- navigation ------------------------------------------------------------------------------ */
 
 Test(navigation, starts_on_the_exact_scene_camera) {
     facet_camera cam = cabinet_camera();
@@ -132,8 +131,7 @@ Test(navigation, zoom_changes_the_field_of_view_within_limits) {
     cr_assert_float_eq(facet_nav_fov_y(&nav), 150.0f * 3.14159265f / 180.0f, 1e-4f);
 }
 
-/* ---- scripts ----------------------------------------------------------------------------------
- */
+/* ---- scripts --------------------------------------------------------------------------------- */
 
 Test(script, parses_every_action) {
     const char *text = "# a session\n"
@@ -212,8 +210,7 @@ Test(script, missing_file_is_named) {
     cr_assert(strstr(facet_last_error(), "/nonexistent/session.txt"));
 }
 
-/* ---- display ----------------------------------------------------------------------------------
- */
+/* ---- display --------------------------------------------------------------------------------- */
 
 Test(display, rgb_bytes_are_what_a_png_stores) {
     const float values[] = {-1.0f, 0.0f, 0.001f, 0.0031308f, 0.2f, 0.5f, 0.999f, 1.0f, 7.0f, NAN};
@@ -253,8 +250,7 @@ Test(display, masks_tint_the_most_probable_object) {
     cr_assert_eq(facet_view_mode_from_name("normals"), -1);
 }
 
-/* ---- refiner ----------------------------------------------------------------------------------
- */
+/* ---- refiner --------------------------------------------------------------------------------- */
 
 static facet_scene load_cabinet(void) {
     facet_scene scene;

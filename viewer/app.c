@@ -1,7 +1,7 @@
 #include "app.h"
 
 #include "core/alloc.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -17,8 +17,7 @@ static void glfw_error(int code, const char *message) {
     snprintf(glfw_message, sizeof glfw_message, "%s", message);
 }
 
-/* ---- helpers shared with the other parts ------------------------------------------------------
- */
+/* ---- helpers shared with the other parts ----------------------------------------------------- */
 
 int facet_app_object_index(const facet_app *app, const char *name) {
     for (int k = 0; k < app->object_count; k++)
@@ -70,8 +69,7 @@ facet_status facet_app_request_screenshot(facet_app *app, const char *path, int 
     return FACET_OK;
 }
 
-/* ---- input ------------------------------------------------------------------------------------
- */
+/* ---- input ----------------------------------------------------------------------------------- */
 
 static facet_app *app_of(GLFWwindow *window) {
     return glfwGetWindowUserPointer(window);
@@ -227,8 +225,7 @@ static void navigate(facet_app *app) {
     facet_nav_move(&app->nav, forward, right, up, (float)app->dt);
 }
 
-/* ---- the frame --------------------------------------------------------------------------------
- */
+/* ---- the frame ------------------------------------------------------------------------------- */
 
 static void animate(facet_app *app) {
     const float step = kappa_speed * (float)app->dt;
@@ -352,8 +349,7 @@ static facet_status frame(facet_app *app) {
     return FACET_OK;
 }
 
-/* ---- setup ------------------------------------------------------------------------------------
- */
+/* ---- setup ----------------------------------------------------------------------------------- */
 
 /* Blender's studio HDRIs (package blender-data), offered when no --env maps are given. */
 static void find_blender_hdris(facet_app *app) {

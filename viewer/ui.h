@@ -12,9 +12,11 @@
  *     facet_ui_slider(ui, "exposure", &exposure, -4.0f, 4.0f, "%.2f EV");
  *     mode = facet_ui_choice(ui, "render", modes, 3, mode);
  *     if (facet_ui_textbox(ui, "##command", command, sizeof command) == FACET_UI_SUBMIT)
- * run(command); facet_ui_panel_end(ui); facet_ui_text(ui, 10, fb_height - 24, 0xFFFFFFFF, "12.3
- * fps"); if (facet_ui_end(ui) != FACET_OK) ...   // misuse or out of memory, message set if
- * (!facet_ui_wants_mouse(ui)) orbit_camera(&input);
+ *         run(command);
+ *     facet_ui_panel_end(ui);
+ *     facet_ui_text(ui, 10, fb_height - 24, 0xFFFFFFFF, "12.3 fps");
+ *     if (facet_ui_end(ui) != FACET_OK) ...   // misuse or out of memory: message set
+ *     if (!facet_ui_wants_mouse(ui)) orbit_camera(&input);
  *
  * Widgets are identified by a hash of their label within their panel (panels by their title);
  * text from "##" on is not displayed but is part of the identity, so "reset##light" and

@@ -4,7 +4,7 @@
 #include "fuzz_common.h"
 
 #include "language/command_grammar.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <stdint.h>

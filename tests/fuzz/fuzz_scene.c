@@ -5,7 +5,7 @@
  * every object's kappa read back and set. */
 #include "fuzz_common.h"
 
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 #include "render/scene.h"
 
 #include <stdint.h>

@@ -20,10 +20,10 @@
  *     viewer's facet_scene_set_environment) is uploaded once more and is what the frame shows.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "render/builtin.h"
-#include "render/livescene_state.h"
+#include "nodes/builtin.h"
+#include "nodes/livescene_state.h"
 #include "render/render.h"
-#include "render/risesdf_state.h"
+#include "nodes/risesdf_state.h"
 #include "render/scene.h"
 
 #include "core/fileio.h"
@@ -85,8 +85,7 @@ int __wrap_cudaMemcpy(void *dst, const void *src, size_t bytes, int kind) {
     return __real_cudaMemcpy(dst, src, bytes, kind);
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------
- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static int report(int ok, const char *name, const char *detail) {
     printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", name, detail[0] ? ": " : "", detail);
@@ -132,8 +131,7 @@ static facet_status render_cuda_image(const facet_scene *scene, const facet_came
     return facet_render_image(scene, camera, &options, out);
 }
 
-/* ---- livescene ----------------------------------------------------------------------------------
- */
+/* ---- livescene ------------------------------------------------------------------------------- */
 
 #define LIVESCENE_SCENE FACET_SOURCE_DIR "/tests/fixtures/livescene/scene.json"
 enum { LS_RAYS = 40 };
@@ -255,8 +253,7 @@ static int livescene_failed_upload_retries(void) {
     return report(ok, name, detail);
 }
 
-/* ---- risesdf ------------------------------------------------------------------------------------
- */
+/* ---- risesdf --------------------------------------------------------------------------------- */
 
 static int risesdf_failed_upload_retries(void) {
     const char *name = "risesdf_failed_upload_retries";
@@ -300,8 +297,7 @@ static int risesdf_failed_upload_retries(void) {
     return report(ok, name, detail);
 }
 
-/* ---- environment map upload ---------------------------------------------------------------------
- */
+/* ---- environment map upload ------------------------------------------------------------------ */
 
 #define ENV_A FACET_SOURCE_DIR "/tests/fixtures/envmap_blender/view_0.exr"
 #define ENV_B FACET_SOURCE_DIR "/tests/fixtures/envmap_blender/view_1.exr"
@@ -384,8 +380,7 @@ static int environment_uploaded_once(void) {
     return report(ok, name, detail);
 }
 
-/* ---- driver -------------------------------------------------------------------------------------
- */
+/* ---- driver ---------------------------------------------------------------------------------- */
 
 typedef struct check {
     const char *name;

@@ -1,5 +1,5 @@
-/* Fit suite: the CUDA trainer (render/cuda/livescene_fit_cuda.cu) against the CPU's training
- * functions (render/livescene_train.h, render/livescene_fit.h) on the LiveScene reference model
+/* Fit suite: the CUDA trainer (fit/cuda/livescene_fit.cu) against the CPU's training
+ * functions (fit/livescene_train.h, fit/livescene_fit.h) on the LiveScene reference model
  * (tests/fixtures/livescene/small.safetensors, f32 planes) and a batch of rays through its box
  * with random targets, kappas and mask labels.
  *
@@ -32,9 +32,9 @@
 #include "core/status.h"
 #include "datasets/synth_scene.h"
 #include "fields/livescene.h"
-#include "render/adam.h"
-#include "render/livescene_fit.h"
-#include "render/livescene_fit_cuda.h"
+#include "fit/adam.h"
+#include "fit/livescene_fit.h"
+#include "fit/livescene_fit_cuda.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,7 +46,7 @@ static const unsigned long long SEED = 7;
 
 /* Rays from a sphere of radius 3 towards points within 0.5 of the origin (inside the fixture's
  * box), uniform kappas, targets in [0,1]^3, labels -1 (no mask) or a class. */
-static void make_inputs(facet_ls_ray_input *in, int batch, int objects) {
+static void make_inputs(facet_livescene_ray_input *in, int batch, int objects) {
     facet_rng rng = facet_rng_seed(SEED, 99);
     for (int i = 0; i < batch; i++) {
         memset(&in[i], 0, sizeof in[i]);
@@ -69,25 +69,18 @@ static void make_inputs(facet_ls_ray_input *in, int batch, int objects) {
 
 /* The CPU's step on one thread, as facet_livescene_fit composes it: forward per ray, batch
  * losses and backward, regularisers. grads: zeroed buffers laid out like the model's. */
-static double cpu_gradients(const facet_livescene_model *m, const facet_ls_ray_input *in,
-                            const int *samples, const facet_ls_loss_weights *w, void **grads,
+static double cpu_gradients(const facet_livescene_model *m, const facet_livescene_ray_input *in,
+                            const int *samples, const facet_livescene_loss_weights *w, void **grads,
                             double *mse) {
     const facet_livescene_field *f = &m->field;
     const facet_livescene_field g = facet_livescene_field_over(m, grads);
-    facet_ls_train_ray *rays = facet_alloc(BATCH, sizeof *rays);
+    facet_livescene_train_ray *rays = facet_alloc(BATCH, sizeof *rays);
     if (!rays) return NAN;
-    for (int i = 0; i < BATCH; i++) {
-        facet_ls_train_ray *r = &rays[i];
-        memcpy(r->o, in[i].o, sizeof r->o);
-        memcpy(r->d, in[i].d, sizeof r->d);
-        memcpy(r->kappa, in[i].kappa, sizeof r->kappa);
-        memcpy(r->terms.target, in[i].target, sizeof r->terms.target);
-        r->terms.label = in[i].label;
-        facet_rng rng = facet_rng_seed(SEED, (uint64_t)i); /* step 0 */
-        facet_ls_train_forward(f, f->proposals, samples, 0.01f, 1.0f, r, &rng);
-    }
-    double loss = facet_ls_batch_backward(f, &g, 1, rays, BATCH, w, SEED, 0, mse);
-    loss += facet_ls_regularize(f, &g, w);
+    for (int i = 0; i < BATCH; i++) /* step 0, anneal 1 */
+        facet_livescene_train_ray_run(f, f->proposals, samples, 1.0f, SEED, 0, BATCH, i, &in[i],
+                                      &rays[i]);
+    double loss = facet_livescene_batch_backward(f, &g, 1, rays, BATCH, w, SEED, 0, mse);
+    loss += facet_livescene_regularize(f, &g, w);
     free(rays);
     return loss;
 }
@@ -122,14 +115,14 @@ static int step_cases(void) {
     facet_livescene_model m;
     if (facet_livescene_load(&m, path, FACET_PLANE_F32) != FACET_OK)
         return parity_error("fit", "load");
-    const facet_ls_loss_weights w = facet_ls_default_loss_weights();
-    int samples[FACET_LS_MAX_LEVELS];
+    const facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
+    int samples[FACET_LIVESCENE_MAX_LEVELS];
     for (int i = 0; i < m.field.proposals; i++) samples[i] = m.num_proposal_samples[i];
     samples[m.field.proposals] = m.num_samples;
-    facet_ls_ray_input *in = calloc(BATCH, sizeof *in);
+    facet_livescene_ray_input *in = calloc(BATCH, sizeof *in);
     void **cpu_grads = alloc_buffers(&m), **gpu_grads = alloc_buffers(&m);
     void **params_before = alloc_buffers(&m);
-    facet_ls_cuda_trainer *t = NULL;
+    facet_livescene_cuda_trainer *t = NULL;
     int failures = 0;
     if (!in || !cpu_grads || !gpu_grads || !params_before) {
         failures = parity_error("fit", "out of memory");
@@ -141,11 +134,11 @@ static int step_cases(void) {
     double cpu_mse = 0, gpu_mse = 0, gpu_loss = 0;
     const double cpu_loss = cpu_gradients(&m, in, samples, &w, cpu_grads, &cpu_mse);
     const float lr = 1e-3f;
-    if (facet_ls_cuda_trainer_create(&t, &m, NULL, NULL, BATCH) != FACET_OK ||
-        facet_ls_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, &gpu_loss, &gpu_mse) !=
+    if (facet_livescene_cuda_trainer_create(&t, &m, NULL, NULL, BATCH) != FACET_OK ||
+        facet_livescene_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, &gpu_loss, &gpu_mse) !=
             FACET_OK ||
-        facet_ls_cuda_download_gradients(t, gpu_grads) != FACET_OK ||
-        facet_ls_cuda_download(t, &m, NULL, NULL) != FACET_OK) {
+        facet_livescene_cuda_download_gradients(t, gpu_grads) != FACET_OK ||
+        facet_livescene_cuda_download(t, &m, NULL, NULL) != FACET_OK) {
         failures = parity_error("fit.step", "CUDA step");
         goto done;
     }
@@ -183,7 +176,7 @@ static int step_cases(void) {
         free(expected);
     }
 done:
-    facet_ls_cuda_trainer_free(t);
+    facet_livescene_cuda_trainer_free(t);
     free_buffers(cpu_grads, m.buffer_count);
     free_buffers(gpu_grads, m.buffer_count);
     free_buffers(params_before, m.buffer_count);

@@ -1,5 +1,5 @@
-/* Lighting suite: the split-sum stack's CUDA kernels (render/cuda/lighting_cuda.cu) against the
- * CPU loops that share their per-texel functions (render/prefilter.h), and the device copy the
+/* Lighting suite: the split-sum stack's CUDA kernels (lighting/cuda/lighting.cu) against the
+ * CPU loops that share their per-texel functions (lighting/prefilter.h), and the device copy the
  * shading kernels read.
  *
  * Cases, for the forest HDRI at a 128^2 base cube (4 specular levels; the official 512^2 only
@@ -26,9 +26,9 @@
 
 #include "core/cuda/device.h"
 #include "core/status.h"
-#include "render/dfg_lut.h"
+#include "lighting/dfg_lut.h"
 #include "render/envmap.h"
-#include "render/lighting.h"
+#include "lighting/lighting.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include "core/cuda/device.h"
 #include "core/progress.h"
 #include "core/status.h"
-#include "render/builtin.h"
+#include "nodes/builtin.h"
 
 #include <math.h>
 #include <stdio.h>

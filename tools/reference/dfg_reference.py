@@ -1,4 +1,4 @@
-"""Test fixture for facet's DFG table (render/dfg_lut.c): sampled entries of the official split-sum
+"""Test fixture for facet's DFG table (lighting/dfg_lut.c): sampled entries of the official split-sum
 lookup table bsdf_256_256.bin (byte-identical in NVlabs/nvdiffrec data/irrmaps/ and
 liuyuan-pal/NeRO assets/, used by RISE-SDF as load/bsdf/bsdf_256_256.bin).
 

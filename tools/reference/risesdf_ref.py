@@ -1,10 +1,10 @@
 """PyTorch reference of the RISE-SDF neural field as the official code computes it
 (dehezhang2/RISE-SDF: models/geometry.py VolumeSDF, models/network_utils.py, models/texture.py
 VolumeMixedMipSplitOcc; tiny-cuda-nn's HashGrid), written independently for facet's tests and
-benchmarks, plus facet's sphere tracing (render/risesdf_ray.h), the official NeuS volume
+benchmarks, plus facet's sphere tracing (nodes/risesdf_ray.h), the official NeuS volume
 rendering with its occupancy grid and the second split-sum's 96-sample secondary march
-(models/split_mixed_occ.py with nerfacc 0.5.3; render/risesdf_volume.h), and split-sum shading
-under a constant environment (render/splitsum.h with render/dfg_lut.c's table).
+(models/split_mixed_occ.py with nerfacc 0.5.3; nodes/risesdf_volume.h), and split-sum shading
+under a constant environment (lighting/splitsum.h with lighting/dfg_lut.c's table).
 
     python3 tools/reference/risesdf_ref.py checkpoint OUT.ckpt [--size small|default] [--seed N]
         [--variance 0.3]
@@ -180,7 +180,7 @@ class Field:
         return torch.cat([albedo[:, :3], albedo[:, 3:], rough, metal[:, :1], metal[:, 1:]], -1)
 
 
-# ---- sphere tracing and shading (render/risesdf_ray.h) ------------------------------------------
+# ---- sphere tracing and shading (nodes/risesdf_ray.h) ------------------------------------------
 
 def box_interval(r, o, d):
     lo = torch.zeros(o.shape[0], dtype=torch.float32, device=o.device)
@@ -232,7 +232,7 @@ def split_terms(field, lut, x, wi, env):
 def shade_uniform(field, lut, o, d, env_rgb, indirect_max_roughness=None, **trace_args):
     """Per ray [rgb 3, alpha, depth] under a constant environment env_rgb (every prefiltered level
     and the irradiance/pi equal env_rgb). indirect_max_roughness: the second split-sum
-    (render/risesdf_ray.h) for hits with roughness <= it (None: off). Under a constant
+    (nodes/risesdf_ray.h) for hits with roughness <= it (None: off). Under a constant
     environment the parity and quality lookups of the secondary specular agree."""
     hit, t = trace(field, o, d, **trace_args)
     n_rays = o.shape[0]
@@ -262,7 +262,7 @@ def shade_uniform(field, lut, o, d, env_rgb, indirect_max_roughness=None, **trac
 
 
 # ---- volume rendering: the official NeuS path (models/split_mixed_occ.py, nerfacc 0.5.3) --------
-# Mirrors render/risesdf_volume.h; names follow the official code.
+# Mirrors nodes/risesdf_volume.h; names follow the official code.
 
 GRID_RESOLUTION = 128        # OccGridEstimator(resolution=128)
 NUM_SAMPLES_PER_RAY = 1024   # render_step_size = 1.732 * 2 radius / num_samples_per_ray

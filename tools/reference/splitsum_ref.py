@@ -1,8 +1,8 @@
 """PyTorch reference of facet's split-sum relighting, for bench/run_relight.sh: the same math as
-render/cubemap.h (lat-long -> cube with padded faces, box mips, seamless trilinear lookups),
-render/prefilter.h (quality mode: filtered importance sampling of the GGX lobe; cosine irradiance
-with exact texel solid angles), render/dfg_lut.c (the DFG table by the same quadrature),
-render/sphere_trace.h and render/splitsum.h, on the analytic sphere scene of bench/bench_relight.c
+lighting/cubemap.h (lat-long -> cube with padded faces, box mips, seamless trilinear lookups),
+lighting/prefilter.h (quality mode: filtered importance sampling of the GGX lobe; cosine irradiance
+with exact texel solid angles), lighting/dfg_lut.c (the DFG table by the same quadrature),
+nodes/sphere_trace.h and lighting/splitsum.h, on the analytic sphere scene of bench/bench_relight.c
 (one metallic sphere, roughness 0.4, camera at (0, -3, 0) looking along +y, fov 45 degrees,
 environment background).
 
@@ -245,7 +245,7 @@ def build_lighting(img, size, samples):
     return FlatChain(specular), FlatChain([irradiance(chain[levels - 1])])
 
 
-# ---- DFG table (render/dfg_lut.c's quadrature) --------------------------------------------------
+# ---- DFG table (lighting/dfg_lut.c's quadrature) --------------------------------------------------
 
 def dfg_table(device):
     def gl(n):

@@ -1,0 +1,233 @@
+/* CUDA launchers of LiveScene fitting: one thread per ray for the forward and backward passes
+ * (fit/livescene_train.h, gradients by atomicAdd through FACET_GRAD_ADD), element-wise kernels
+ * for the plane regularisers and Adam. Host glue: the batch-level terms (mask focal loss,
+ * repulsion) on a compact per-ray array, shared with the CPU path. */
+#include "core/cuda/check.h"
+#include "core/cuda/launch.h"
+#include "fit/adam.h"
+#include "fit/livescene_fit.h"
+#include "fit/livescene_fit_cuda.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct facet_livescene_cuda_trainer {
+    const facet_livescene_model *model;
+    int buffers, batch;
+    void **params, **grads, **adam_m, **adam_v; /* device, per model buffer */
+    facet_livescene_field field, grad_field;    /* views over params / grads */
+    facet_livescene_train_ray *rays;            /* device, [batch] */
+    facet_livescene_ray_input *inputs;          /* device, [batch] */
+    facet_livescene_ray_terms *terms;           /* device, [batch] */
+    facet_livescene_ray_terms *host_terms;      /* host, [batch] */
+    double *sums;                               /* device: interlevel, distortion, regularisers */
+};
+
+namespace {
+
+struct sample_counts {
+    int n[FACET_LIVESCENE_MAX_LEVELS];
+};
+
+__global__ void forward_kernel(facet_livescene_field f, int levels, sample_counts samples,
+                               float anneal, unsigned long long seed, int step, int batch,
+                               const facet_livescene_ray_input *inputs,
+                               facet_livescene_train_ray *rays, facet_livescene_ray_terms *terms) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch) return;
+    facet_livescene_train_ray *r = &rays[i];
+    facet_livescene_train_ray_run(&f, levels, samples.n, anneal, seed, step, batch, i, &inputs[i],
+                                  r);
+    terms[i] = r->terms;
+}
+
+__global__ void backward_kernel(facet_livescene_field f, facet_livescene_field grad, int levels,
+                                int batch, facet_livescene_loss_weights w,
+                                facet_livescene_train_ray *rays,
+                                const facet_livescene_ray_terms *terms, double *sums) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= batch) return;
+    facet_livescene_train_ray *r = &rays[i];
+    memcpy(r->terms.drendered_logits, terms[i].drendered_logits, sizeof r->terms.drendered_logits);
+    float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
+    float drgb[3];
+    double interlevel = 0.0, distortion = 0.0;
+    facet_livescene_ray_losses(r, levels, batch, &w, dw, drgb, &interlevel, &distortion);
+    atomicAdd(&sums[0], interlevel);
+    atomicAdd(&sums[1], distortion);
+    facet_livescene_train_backward(&f, &grad, levels, r, drgb, dw);
+}
+
+__global__ void regularizer_kernel(const float *plane, float *grad, facet_livescene_plane_reg reg,
+                                   double *sum) {
+    const int64_t count = (int64_t)reg.h * reg.w * reg.c;
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= count) return;
+    float loss;
+    grad[e] += facet_livescene_plane_reg_element(plane, &reg, e, &loss);
+    if (loss != 0.0f) atomicAdd(sum, (double)loss);
+}
+
+/* Adam (fit/adam.h) over one buffer. */
+__global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
+                            float c1, float c2) {
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= n) return;
+    facet_adam_element(&p[e], g[e], &m[e], &v[e], lr, c1, c2);
+}
+
+const facet_kplanes *task_grid(const facet_livescene_field *f,
+                               const facet_livescene_plane_task *t) {
+    if (t->grid < 0) return &f->probability_grid;
+    if (t->grid >= FACET_LIVESCENE_MAX_SCALES)
+        return &f->proposal_grids[t->grid - FACET_LIVESCENE_MAX_SCALES];
+    return &f->grids[t->grid];
+}
+
+unsigned blocks(int64_t n, int threads) {
+    return (unsigned)((n + threads - 1) / threads);
+}
+
+} // namespace
+
+extern "C" void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *t) {
+    if (!t) return;
+    void **lists[4] = {t->params, t->grads, t->adam_m, t->adam_v};
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; lists[k] && i < t->buffers; i++) cudaFree(lists[k][i]);
+        free(lists[k]);
+    }
+    cudaFree(t->rays);
+    cudaFree(t->inputs);
+    cudaFree(t->terms);
+    cudaFree(t->sums);
+    free(t->host_terms);
+    free(t);
+}
+
+extern "C" facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda_trainer **out,
+                                                            const facet_livescene_model *model,
+                                                            void **adam_m, void **adam_v,
+                                                            int batch) {
+    *out = NULL;
+    facet_livescene_cuda_trainer *t = (facet_livescene_cuda_trainer *)calloc(1, sizeof *t);
+    if (!t) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+    t->model = model;
+    t->buffers = model->buffer_count;
+    t->batch = batch;
+    void ***lists[4] = {&t->params, &t->grads, &t->adam_m, &t->adam_v};
+    void **host[4] = {model->buffers, NULL, adam_m, adam_v};
+    cudaError_t err = cudaSuccess;
+    for (int k = 0; k < 4 && err == cudaSuccess; k++) {
+        *lists[k] = (void **)calloc((size_t)t->buffers, sizeof(void *));
+        if (!*lists[k]) {
+            facet_livescene_cuda_trainer_free(t);
+            return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        for (int i = 0; i < t->buffers && err == cudaSuccess; i++) {
+            const size_t bytes = model->buffer_info[i].count * sizeof(float);
+            err = cudaMalloc(&(*lists[k])[i], bytes);
+            if (err == cudaSuccess)
+                err = host[k]
+                          ? cudaMemcpy((*lists[k])[i], host[k][i], bytes, cudaMemcpyHostToDevice)
+                          : cudaMemset((*lists[k])[i], 0, bytes);
+        }
+    }
+    if (err == cudaSuccess) err = cudaMalloc(&t->rays, (size_t)batch * sizeof *t->rays);
+    if (err == cudaSuccess) err = cudaMalloc(&t->inputs, (size_t)batch * sizeof *t->inputs);
+    if (err == cudaSuccess) err = cudaMalloc(&t->terms, (size_t)batch * sizeof *t->terms);
+    if (err == cudaSuccess) err = cudaMalloc(&t->sums, 3 * sizeof(double));
+    t->host_terms = (facet_livescene_ray_terms *)malloc((size_t)batch * sizeof *t->host_terms);
+    if (err != cudaSuccess || !t->host_terms) {
+        facet_status s = err != cudaSuccess
+                             ? facet_fail(FACET_ERR_CUDA, "%s:%d: fitting on CUDA: %s", __FILE__,
+                                          __LINE__, cudaGetErrorString(err))
+                             : facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        facet_livescene_cuda_trainer_free(t);
+        return s;
+    }
+    t->field = facet_livescene_field_over(model, t->params);
+    t->grad_field = facet_livescene_field_over(model, t->grads);
+    *out = t;
+    return FACET_OK;
+}
+
+extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *t,
+                                                  const facet_livescene_ray_input *inputs,
+                                                  const int *samples, float anneal, float lr,
+                                                  int step, const facet_livescene_loss_weights *w,
+                                                  unsigned long long seed, double *loss,
+                                                  double *mse) {
+    const facet_livescene_model *m = t->model;
+    const int levels = m->field.proposals, classes = m->field.objects + 1, threads = 64;
+    sample_counts counts = {};
+    for (int i = 0; i <= levels; i++) counts.n[i] = samples[i];
+    FACET_CUDA_CHECK(
+        cudaMemcpy(t->inputs, inputs, (size_t)t->batch * sizeof *inputs, cudaMemcpyHostToDevice));
+    for (int i = 0; i < t->buffers; i++)
+        FACET_CUDA_CHECK(cudaMemset(t->grads[i], 0, m->buffer_info[i].count * sizeof(float)));
+    FACET_CUDA_CHECK(cudaMemset(t->sums, 0, 3 * sizeof(double)));
+    FACET_LAUNCH(forward_kernel, blocks(t->batch, threads), threads)
+    (t->field, levels, counts, anneal, seed, step, t->batch, t->inputs, t->rays, t->terms);
+    FACET_CUDA_CHECK(cudaGetLastError());
+    FACET_CUDA_CHECK(cudaMemcpy(t->host_terms, t->terms, (size_t)t->batch * sizeof *t->host_terms,
+                                cudaMemcpyDeviceToHost));
+    double batch_loss = facet_livescene_batch_terms(t->host_terms, sizeof *t->host_terms, t->batch,
+                                                    levels, classes, w, seed, step, mse);
+    FACET_CUDA_CHECK(cudaMemcpy(t->terms, t->host_terms, (size_t)t->batch * sizeof *t->terms,
+                                cudaMemcpyHostToDevice));
+    FACET_LAUNCH(backward_kernel, blocks(t->batch, threads), threads)
+    (t->field, t->grad_field, levels, t->batch, *w, t->rays, t->terms, t->sums);
+    FACET_CUDA_CHECK(cudaGetLastError());
+    facet_livescene_plane_task tasks[FACET_LIVESCENE_MAX_REG_PLANES];
+    const int n = facet_livescene_regularizer_planes(&m->field, w, tasks);
+    for (int i = 0; i < n; i++) {
+        const facet_kplanes *k = task_grid(&t->field, &tasks[i]);
+        const facet_kplanes *g = task_grid(&t->grad_field, &tasks[i]);
+        const int64_t count = (int64_t)tasks[i].reg.h * tasks[i].reg.w * tasks[i].reg.c;
+        FACET_LAUNCH(regularizer_kernel, blocks(count, 256), 256)
+        ((const float *)k->planes[tasks[i].plane], (float *)g->planes[tasks[i].plane], tasks[i].reg,
+         t->sums + 2);
+    }
+    FACET_CUDA_CHECK(cudaGetLastError());
+    float c[2];
+    facet_adam_corrections(step, c);
+    for (int i = 0; i < t->buffers; i++) {
+        const int64_t count = (int64_t)m->buffer_info[i].count;
+        FACET_LAUNCH(adam_kernel, blocks(count, 256), 256)
+        ((float *)t->params[i], (const float *)t->grads[i], (float *)t->adam_m[i],
+         (float *)t->adam_v[i], count, lr, c[0], c[1]);
+    }
+    FACET_CUDA_CHECK(cudaGetLastError());
+    double sums[3];
+    FACET_CUDA_CHECK(cudaMemcpy(sums, t->sums, sizeof sums, cudaMemcpyDeviceToHost));
+    batch_loss += w->interlevel * sums[0] / ((double)t->batch * samples[levels]);
+    batch_loss += w->distortion * sums[1] / t->batch;
+    batch_loss += sums[2];
+    *loss = batch_loss;
+    return FACET_OK;
+}
+
+extern "C" facet_status facet_livescene_cuda_download(facet_livescene_cuda_trainer *t,
+                                                      facet_livescene_model *model, void **adam_m,
+                                                      void **adam_v) {
+    for (int i = 0; i < t->buffers; i++) {
+        const size_t bytes = model->buffer_info[i].count * sizeof(float);
+        FACET_CUDA_CHECK(
+            cudaMemcpy(model->buffers[i], t->params[i], bytes, cudaMemcpyDeviceToHost));
+        if (adam_m)
+            FACET_CUDA_CHECK(cudaMemcpy(adam_m[i], t->adam_m[i], bytes, cudaMemcpyDeviceToHost));
+        if (adam_v)
+            FACET_CUDA_CHECK(cudaMemcpy(adam_v[i], t->adam_v[i], bytes, cudaMemcpyDeviceToHost));
+    }
+    return FACET_OK;
+}
+
+extern "C" facet_status
+facet_livescene_cuda_download_gradients(const facet_livescene_cuda_trainer *t, void **grads) {
+    for (int i = 0; i < t->buffers; i++)
+        FACET_CUDA_CHECK(cudaMemcpy(grads[i], t->grads[i],
+                                    t->model->buffer_info[i].count * sizeof(float),
+                                    cudaMemcpyDeviceToHost));
+    return FACET_OK;
+}

@@ -1,0 +1,51 @@
+/* The CUDA launchers of LiveScene fitting (fit/cuda/livescene_fit.cu): the same per-ray
+ * forward/backward functions as the CPU path (fit/livescene_train.h) in one-thread-per-ray
+ * kernels, gradients accumulated with atomicAdd in global memory, plane regularisers and Adam as
+ * element-wise kernels. The batch-level terms (mask focal loss, repulsion) run on the host over a
+ * compact per-ray array (facet_livescene_ray_terms), exactly as on the CPU. Without CUDA every call
+ * reports FACET_ERR_CUDA. */
+#ifndef FACET_FIT_LIVESCENE_FIT_CUDA_H
+#define FACET_FIT_LIVESCENE_FIT_CUDA_H
+
+#include "livescene_train.h"
+
+#include "core/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct facet_livescene_cuda_trainer facet_livescene_cuda_trainer;
+
+/* Copies the model's parameters (and Adam moments, per buffer, may be NULL for zeros) to the
+ * device and allocates gradients and the state of `batch` rays. */
+facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda_trainer **out,
+                                                 const facet_livescene_model *model, void **adam_m,
+                                                 void **adam_v, int batch);
+
+/* One iteration: forward, batch terms (host), backward, regularisers, Adam with learning rate
+ * lr at `step` (bias correction uses step + 1). *loss and *mse as facet_livescene_batch_backward.
+ */
+facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *t,
+                                       const facet_livescene_ray_input *inputs, const int *samples,
+                                       float anneal, float lr, int step,
+                                       const facet_livescene_loss_weights *w,
+                                       unsigned long long seed, double *loss, double *mse);
+
+/* Copies parameters and Adam moments back to the host (for checkpoints and the output). */
+facet_status facet_livescene_cuda_download(facet_livescene_cuda_trainer *t,
+                                           facet_livescene_model *model, void **adam_m,
+                                           void **adam_v);
+
+/* Copies the gradients of the last step (rays, batch terms and regularisers, before Adam) into
+ * host buffers laid out like the model's (grads[i] has model->buffer_info[i].count floats): for
+ * checks against the CPU's gradients (the GPU parity harness). */
+facet_status facet_livescene_cuda_download_gradients(const facet_livescene_cuda_trainer *t,
+                                                     void **grads);
+
+void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,65 @@
+/* CUDA launcher of the sdf node: one thread per ray running the same per-ray function as the CPU
+ * path (nodes/sdf_ray.h). The node's lighting is prefiltered on the device (first use of an
+ * environment) and copied to the device once per lighting. */
+#include "core/cuda/check.h"
+#include "core/cuda/launch.h"
+#include "nodes/sdf_state.h"
+
+#include <stdlib.h>
+
+namespace {
+
+struct device_copy {
+    facet_lighting_device lighting;
+    unsigned long long serial; /* of the lighting it mirrors */
+};
+
+__global__ void sdf_kernel(facet_sdf_ray_params params, facet_lighting_view light,
+                           const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    facet_sdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
+}
+
+} // namespace
+
+extern "C" facet_status facet_sdf_render_cuda(const facet_node *node, const facet_scene *scene,
+                                              const facet_envmap_view *device_env,
+                                              const facet_ray *rays, int64_t count,
+                                              facet_ray_result *out, float *aux) {
+    (void)device_env, (void)aux;
+    sdf_state *state = (sdf_state *)node->state;
+    pthread_mutex_lock(&state->lock);
+    facet_status s =
+        facet_lighting_sync(&state->lighting, scene, &state->lighting_options, FACET_DEVICE_CUDA);
+    device_copy *copy = (device_copy *)state->device;
+    if (s == FACET_OK && (!copy || copy->serial != state->lighting->serial)) {
+        facet_sdf_device_free(state);
+        copy = (device_copy *)calloc(1, sizeof *copy);
+        if (!copy) {
+            s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        } else {
+            s = facet_lighting_upload(state->lighting, &copy->lighting);
+            copy->serial = state->lighting->serial;
+            if (s == FACET_OK)
+                state->device = copy;
+            else
+                free(copy);
+        }
+    }
+    pthread_mutex_unlock(&state->lock);
+    if (s != FACET_OK) return s;
+    const int threads = 128;
+    FACET_LAUNCH(sdf_kernel, (unsigned)((count + threads - 1) / threads), threads)
+    (state->params, ((device_copy *)state->device)->lighting.view, rays, count, out);
+    FACET_CUDA_CHECK(cudaGetLastError());
+    return FACET_OK;
+}
+
+extern "C" void facet_sdf_device_free(sdf_state *state) {
+    device_copy *copy = (device_copy *)state->device;
+    if (!copy) return;
+    facet_lighting_device_free(&copy->lighting);
+    free(copy);
+    state->device = NULL;
+}

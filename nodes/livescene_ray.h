@@ -1,0 +1,216 @@
+/* LiveScene's sampling and volume rendering for one ray, exactly as the official evaluation path
+ * (nerfstudio v1.1.5 samplers and renderers, Tavish9/livescene ProposalNetworkSampler):
+ * AABB collider, uniform proposal samples, PDF resampling per proposal level, and the final
+ * samples rendered with the main field. Host and device: the CPU renderer loops over rays with
+ * OpenMP, the CUDA renderer runs one ray per thread; the whole sample chain stays in local
+ * memory. fields/livescene_format.md lists the math step by step. */
+#ifndef FACET_NODES_LIVESCENE_RAY_H
+#define FACET_NODES_LIVESCENE_RAY_H
+
+#include "core/color.h"
+#include "core/hd.h"
+#include "fields/livescene.h"
+#include "render/scene.h"
+
+#include <math.h>
+
+/* Per-ray configuration (from the model) in a device-passable struct. */
+typedef struct facet_livescene_sampling {
+    int levels;                                     /* proposal levels */
+    int samples[FACET_LIVESCENE_MAX_PROPOSALS + 1]; /* per level, the last is the final level */
+    float near_plane;
+} facet_livescene_sampling;
+
+typedef struct facet_livescene_ray_output {
+    float rgb[3];       /* sum w c (display space, before the background) */
+    float accumulation; /* sum w */
+    float depth;        /* median depth along the ray (model units) */
+    float mask_logits[FACET_LIVESCENE_MAX_OBJECTS + 1]; /* sum w logits at the final level */
+} facet_livescene_ray_output;
+
+/* nerfstudio AABBBoxCollider at evaluation: near clamped to near_plane, far >= near + 1e-6. */
+static inline FACET_HD void facet_livescene_collide(const facet_livescene_field *f, const float *o,
+                                                    const float *d, float near_plane, float *near,
+                                                    float *far) {
+    float n = -INFINITY, x = INFINITY;
+    for (int i = 0; i < 3; i++) {
+        float inv = 1.0f / (d[i] + 1e-6f);
+        float t1 = (f->aabb_min[i] - o[i]) * inv, t2 = (f->aabb_max[i] - o[i]) * inv;
+        n = fmaxf(n, fminf(t1, t2));
+        x = fminf(x, fmaxf(t1, t2));
+    }
+    n = fmaxf(n, near_plane);
+    *near = n;
+    *far = fmaxf(x, n + 1e-6f);
+}
+
+/* Spacing s in [0, 1] to distance t along the ray. nerfstudio writes s far + (1 - s) near;
+ * near + s (far - near) is the same interpolation, and monotonic in s in float arithmetic. That
+ * matters for a ray that misses the scene box, where the collider sets far = near + 1e-6, a few
+ * float steps at near ~ 3: the other form gives deltas of -1 ulp there, so negative weights, which
+ * a large density turns into +-inf and NaN (issue 13). Shared by rendering and training. */
+static inline FACET_HD float facet_livescene_spacing_to_t(float s, float near, float far) {
+    return near + s * (far - near);
+}
+
+/* Volume-rendering weights from densities over bins (spacing s in [0,1] mapped to
+ * t = facet_livescene_spacing_to_t(s)): w_j = (1 - exp(-sigma_j delta_j)) exp(-sum_{i<j} sigma_i
+ * delta_i).
+ */
+static inline FACET_HD void facet_livescene_weights(const float *bins, const float *sigma, int n,
+                                                    float near, float far, float *weights) {
+    float accumulated = 0.0f;
+    for (int j = 0; j < n; j++) {
+        float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
+        float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
+        float delta_density = (t1 - t0) * sigma[j];
+        float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
+        weights[j] = w == w ? w : 0.0f; /* nan_to_num */
+        accumulated += delta_density;
+    }
+}
+
+/* nerfstudio PDFSampler at evaluation (include_original=False, histogram padding 0.01, eps 1e-5,
+ * midpoints u_k = (k + 0.5) / (m + 1)): bins[n + 1], weights[n] -> out[m + 1]. cdf is scratch of
+ * n + 1 floats. */
+static inline FACET_HD void facet_livescene_pdf_resample(const float *bins, const float *weights,
+                                                         int n, int m, float *cdf, float *out) {
+    float sum = 0.0f;
+    for (int j = 0; j < n; j++) sum += weights[j] + 0.01f;
+    float padding = fmaxf(1e-5f - sum, 0.0f);
+    float total = sum + padding;
+    cdf[0] = 0.0f;
+    float running = 0.0f;
+    for (int j = 0; j < n; j++) {
+        running += (weights[j] + 0.01f + padding / (float)n) / total;
+        cdf[j + 1] = fminf(1.0f, running);
+    }
+    const int bins_count = m + 1;
+    int i = 0; /* searchsorted right: first index with cdf[i] > u; u increases with k */
+    for (int k = 0; k < bins_count; k++) {
+        float u = (float)k * (1.0f / (float)bins_count) + 1.0f / (2.0f * (float)bins_count);
+        while (i <= n && cdf[i] <= u) i++;
+        int below = i - 1 < 0 ? 0 : (i - 1 > n ? n : i - 1);
+        int above = i > n ? n : i;
+        float denominator = cdf[above] - cdf[below];
+        float t = (u - cdf[below]) / denominator;
+        if (t != t) t = 0.0f;
+        t = fminf(fmaxf(t, 0.0f), 1.0f);
+        out[k] = bins[below] + t * (bins[above] - bins[below]);
+    }
+}
+
+/* Midpoint of bin j in ray distance. */
+static inline FACET_HD float facet_livescene_bin_mid(const float *bins, int j, float near,
+                                                     float far) {
+    float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
+    float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
+    return (t0 + t1) / 2.0f;
+}
+
+/* A proposal level: sigma[n] at bin midpoints, each sample's kappa chosen by the probability
+ * field. */
+static inline FACET_HD void facet_livescene_proposal_level(const facet_livescene_field *f,
+                                                           int level, const float *o,
+                                                           const float *d, const float *kappa,
+                                                           const float *bins, int n, float near,
+                                                           float far, float *sigma) {
+    float logits[FACET_LIVESCENE_MAX_OBJECTS + 1];
+    for (int j = 0; j < n; j++) {
+        float mid = facet_livescene_bin_mid(bins, j, near, far);
+        float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+        int object = facet_livescene_probability(f, pos, kappa, logits);
+        sigma[j] = facet_livescene_proposal_density(f, level, pos, kappa[object]);
+    }
+}
+
+/* Renders one ray in the model frame: o, d (unit) and the scene's kappa[alpha]. */
+static inline FACET_HD void facet_livescene_render_ray(const facet_livescene_field *f,
+                                                       const facet_livescene_sampling *sampling,
+                                                       const float *o, const float *d,
+                                                       const float *kappa,
+                                                       facet_livescene_ray_output *out) {
+    float bins[FACET_LIVESCENE_MAX_SAMPLES + 1], next[FACET_LIVESCENE_MAX_SAMPLES + 1];
+    float sigma[FACET_LIVESCENE_MAX_SAMPLES + 1], weights[FACET_LIVESCENE_MAX_SAMPLES];
+    float near, far;
+    facet_livescene_collide(f, o, d, sampling->near_plane, &near, &far);
+    int n = sampling->samples[0];
+    for (int j = 0; j <= n; j++) bins[j] = (float)j / (float)n; /* torch.linspace(0, 1, n + 1) */
+    for (int level = 0; level < sampling->levels; level++) {
+        facet_livescene_proposal_level(f, level, o, d, kappa, bins, n, near, far, sigma);
+        facet_livescene_weights(bins, sigma, n, near, far, weights);
+        int m = sampling->samples[level + 1];
+        facet_livescene_pdf_resample(bins, weights, n, m, sigma /* as cdf scratch */, next);
+        for (int j = 0; j <= m; j++) bins[j] = next[j];
+        n = m;
+    }
+    /* Final level, streamed: a sample's weight needs only the densities before it. */
+    float logits[FACET_LIVESCENE_MAX_OBJECTS + 1], geo[FACET_LIVESCENE_MAX_GEO], rgb[3];
+    float accumulated = 0.0f, acc = 0.0f;
+    int median = -1;
+    for (int c = 0; c < 3; c++) out->rgb[c] = 0.0f;
+    for (int c = 0; c <= f->objects; c++) out->mask_logits[c] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
+        float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
+        float mid = (t0 + t1) / 2.0f;
+        float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+        int object = facet_livescene_probability(f, pos, kappa, logits);
+        float density = facet_livescene_field_density(f, pos, kappa[object], geo);
+        facet_livescene_field_color(f, d, geo, rgb);
+        for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f; /* nan_to_num */
+        float delta_density = (t1 - t0) * density;
+        float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
+        if (w != w) w = 0.0f;
+        accumulated += delta_density;
+        for (int c = 0; c < 3; c++) out->rgb[c] += w * rgb[c];
+        for (int c = 0; c <= f->objects; c++) out->mask_logits[c] += w * logits[c];
+        acc += w;
+        if (median < 0 && acc >= 0.5f) median = j;
+    }
+    if (median < 0) median = n - 1;
+    out->depth = facet_livescene_bin_mid(bins, median, near, far);
+    out->accumulation = acc;
+}
+
+/* World ray -> model frame (nerfstudio dataparser transform): o' = scale (R o + t),
+ * d' = normalise(R d). transform is 3x4 row-major [R | t]. */
+static inline FACET_HD void facet_livescene_to_model_frame(const float *transform, float scale,
+                                                           facet_vec3 origin, facet_vec3 direction,
+                                                           float *o, float *d) {
+    const float p[3] = {origin.x, origin.y, origin.z};
+    const float v[3] = {direction.x, direction.y, direction.z};
+    float length = 0.0f;
+    for (int r = 0; r < 3; r++) {
+        const float *row = transform + r * 4;
+        o[r] = scale * (row[0] * p[0] + row[1] * p[1] + row[2] * p[2] + row[3]);
+        d[r] = row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
+        length += d[r] * d[r];
+    }
+    length = sqrtf(length);
+    for (int r = 0; r < 3; r++) d[r] /= length;
+}
+
+/* A ray's node result: composite over the background in display space as the official renderer
+ * does (background = the scene's linear radiance along the ray, sRGB-encoded), clamp, decode to
+ * linear; full coverage; depth back in world units. aux (or NULL) receives the per-object
+ * probabilities: softmax of the volume-rendered logits (classes = alpha + 1). */
+static inline FACET_HD void facet_livescene_finish(const facet_livescene_ray_output *r,
+                                                   const float *background_linear, float scale,
+                                                   int classes, facet_ray_result *out, float *aux) {
+    for (int c = 0; c < 3; c++) {
+        float display =
+            r->rgb[c] + facet_linear_to_srgb(background_linear[c]) * (1.0f - r->accumulation);
+        out->rgb[c] = facet_srgb_to_linear(fminf(fmaxf(display, 0.0f), 1.0f));
+    }
+    out->alpha = 1.0f;
+    out->depth = r->depth / scale;
+    if (aux) {
+        float peak = r->mask_logits[0], total = 0.0f;
+        for (int c = 1; c < classes; c++) peak = fmaxf(peak, r->mask_logits[c]);
+        for (int c = 0; c < classes; c++) total += expf(r->mask_logits[c] - peak);
+        for (int c = 0; c < classes; c++) aux[c] = expf(r->mask_logits[c] - peak) / total;
+    }
+}
+
+#endif
