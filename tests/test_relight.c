@@ -58,7 +58,8 @@ Test(dfg, matches_sampled_values_of_the_official_table) {
 }
 
 Test(dfg, reference_example_from_the_official_table) {
-    /* reference-risesdf.md: NoV 0.127, r 0.252 -> (0.553, 0.357) */
+    /* an entry of the official table (bsdf_256_256.bin, tools/reference/dfg_reference.py): NoV
+     * 0.127, r 0.252 -> (0.553, 0.357) */
     float a, b;
     facet_dfg_lookup(facet_dfg_lut(), 0.127f, 0.252f, &a, &b);
     cr_assert_float_eq(a, 0.553f, 2e-3);
