@@ -40,7 +40,7 @@ enum {
 typedef struct facet_lighting_options {
     facet_prefilter_mode mode;
     int size;    /* face size of the base cube: a power of two in [64, 4096] (0: 512) */
-    int samples; /* quality mode: samples per texel in [1, 65536] (0: 128) */
+    int samples; /* quality mode: samples per texel in [1, 65536] (0: 64) */
 } facet_lighting_options;
 
 /* Reads a node's optional "lighting" key (formats: "quality", "parity", or {"mode", "size",
