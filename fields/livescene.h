@@ -93,13 +93,14 @@ static inline FACET_HD float facet_livescene_proposal_density(const facet_livesc
     return expf(raw - 1.0f);
 }
 
-/* Main field density: features concatenated over scales -> sigma_net; geo[geo_feat_dim] out;
- * sigma = exp(raw - 1) with raw the last output. */
-static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,
-                                                           const float *pos, float kappa,
-                                                           float *geo) {
-    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    float out[FACET_LIVESCENE_MAX_GEO + 1];
+/* The main field's sigma net at one sample: coords[4] (facet_livescene_coords4), features
+ * [sum of the scales' channels] (K-Planes features concatenated over scales) and out
+ * [geo_feat_dim + 1] (geo features, then the raw density). Shared by the density and its
+ * backward pass (fields/livescene_backward.h). */
+static inline FACET_HD void facet_livescene_sigma_forward(const facet_livescene_field *f,
+                                                          const float *pos, float kappa,
+                                                          float *coords, float *features,
+                                                          float *out) {
     facet_livescene_coords4(f, pos, kappa, coords);
     int offset = 0;
     for (int s = 0; s < f->scales; s++) {
@@ -107,6 +108,16 @@ static inline FACET_HD float facet_livescene_field_density(const facet_livescene
         offset += f->grids[s].channels;
     }
     facet_mlp_forward(&f->sigma_net, features, out);
+}
+
+/* Main field density: features concatenated over scales -> sigma_net; geo[geo_feat_dim] out;
+ * sigma = exp(raw - 1) with raw the last output. */
+static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,
+                                                           const float *pos, float kappa,
+                                                           float *geo) {
+    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    float out[FACET_LIVESCENE_MAX_GEO + 1];
+    facet_livescene_sigma_forward(f, pos, kappa, coords, features, out);
     for (int i = 0; i < f->geo_feat_dim; i++) geo[i] = out[i];
     return expf(out[f->geo_feat_dim] - 1.0f);
 }

@@ -167,13 +167,7 @@ static inline FACET_HD void facet_livescene_field_backward(const facet_livescene
                                                            const float *drgb) {
     float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
     float out[FACET_LIVESCENE_MAX_GEO + 1];
-    facet_livescene_coords4(f, pos, kappa, coords);
-    int offset = 0;
-    for (int s = 0; s < f->scales; s++) {
-        facet_kplanes_sample(&f->grids[s], coords, features + offset);
-        offset += f->grids[s].channels;
-    }
-    facet_mlp_forward(&f->sigma_net, features, out);
+    facet_livescene_sigma_forward(f, pos, kappa, coords, features, out);
     const int geo = f->geo_feat_dim;
     /* colour: [SH16, geo] -> rgb */
     float color_in[16 + FACET_LIVESCENE_MAX_GEO], dcolor_in[16 + FACET_LIVESCENE_MAX_GEO];
@@ -185,7 +179,7 @@ static inline FACET_HD void facet_livescene_field_backward(const facet_livescene
     dout[geo] = dsigma * facet_trunc_exp_derivative(out[geo] - 1.0f);
     float dfeatures[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
     facet_mlp_backward(&f->sigma_net, &grad->sigma_net, features, dout, dfeatures);
-    offset = 0;
+    int offset = 0;
     for (int s = 0; s < f->scales; s++) {
         facet_kplanes_backward(&f->grids[s], &grad->grids[s], coords, dfeatures + offset);
         offset += f->grids[s].channels;

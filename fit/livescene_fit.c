@@ -1250,6 +1250,44 @@ static facet_status cuda_step(trainer *t, facet_livescene_cuda_trainer *gpu, con
     return FACET_OK;
 }
 
+/* After iteration `iteration` diverged (`diverged` says how): with --on-divergence restart and
+ * restarts left, back to the last checkpoint with the learning rate halved (the CUDA trainer, when
+ * gpu is not NULL, re-created from the restored state) and FACET_OK; otherwise an error naming
+ * what diverged. Nothing is written from the non-finite state. */
+static facet_status recover_from_divergence(trainer *t, facet_fit_options *o,
+                                            const char *checkpoint, int iteration,
+                                            const char *diverged,
+                                            facet_livescene_cuda_trainer **gpu) {
+    const int restarts = cJSON_GetArraySize(t->restarts);
+    if (o->on_divergence == FACET_FIT_DIVERGENCE_RESTART && restarts < o->max_restarts) {
+        facet_status s = restart_fit(t, checkpoint, o->seed, iteration, diverged);
+        if (s == FACET_OK && gpu) {
+            facet_livescene_cuda_trainer_free(*gpu);
+            *gpu = NULL;
+            s = facet_livescene_cuda_trainer_create(gpu, &t->model, t->adam_m, t->adam_v, o->batch);
+        }
+        if (s == FACET_OK && o->progress) {
+            facet_progress_note(o->progress,
+                                "fit: diverged at iteration %d: %s; restart %d of %d from "
+                                "iteration %d with the learning rate halved (x%g)",
+                                iteration, diverged, restarts + 1, o->max_restarts, t->step,
+                                (double)t->lr_scale);
+            o->progress->done = t->step;
+        }
+        return s;
+    }
+    if (o->on_divergence == FACET_FIT_DIVERGENCE_RESTART)
+        return facet_fail(FACET_ERR_INTERNAL,
+                          "the fit diverged at iteration %d after %d restarts (learning rate "
+                          "x%g): %s; nothing was written from the non-finite state",
+                          iteration, restarts, (double)t->lr_scale, diverged);
+    return facet_fail(FACET_ERR_INTERNAL,
+                      "the fit diverged at iteration %d: %s; nothing was written from the "
+                      "non-finite state (--on-divergence restart retries from the last "
+                      "checkpoint with a halved learning rate)",
+                      iteration, diverged);
+}
+
 /* Appends a training-curve point every curve_every iterations (and at the last). */
 static void record_curve(trainer *t, const facet_fit_options *o, double loss, double psnr) {
     if (t->step % o->curve_every != 0 && t->step != o->iterations) return;
@@ -1344,38 +1382,8 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
             describe_nonfinite(m, t.adam_v, "second moment", diverged, sizeof diverged);
         }
         if (s == FACET_OK && diverged[0]) {
-            const int iteration = next;
-            const int restarts = cJSON_GetArraySize(t.restarts);
-            if (o.on_divergence == FACET_FIT_DIVERGENCE_RESTART && restarts < o.max_restarts) {
-                s = restart_fit(&t, checkpoint, o.seed, iteration, diverged);
-                if (s == FACET_OK && cuda) {
-                    facet_livescene_cuda_trainer_free(gpu);
-                    gpu = NULL;
-                    s = facet_livescene_cuda_trainer_create(&gpu, &t.model, t.adam_m, t.adam_v,
-                                                            o.batch);
-                }
-                if (s == FACET_OK && o.progress) {
-                    facet_progress_note(o.progress,
-                                        "fit: diverged at iteration %d: %s; restart %d of %d from "
-                                        "iteration %d with the learning rate halved (x%g)",
-                                        iteration, diverged, restarts + 1, o.max_restarts, t.step,
-                                        (double)t.lr_scale);
-                    o.progress->done = t.step;
-                }
-                continue;
-            }
-            if (o.on_divergence == FACET_FIT_DIVERGENCE_RESTART)
-                s = facet_fail(FACET_ERR_INTERNAL,
-                               "the fit diverged at iteration %d after %d restarts (learning rate "
-                               "x%g): %s; nothing was written from the non-finite state",
-                               iteration, restarts, (double)t.lr_scale, diverged);
-            else
-                s = facet_fail(FACET_ERR_INTERNAL,
-                               "the fit diverged at iteration %d: %s; nothing was written from the "
-                               "non-finite state (--on-divergence restart retries from the last "
-                               "checkpoint with a halved learning rate)",
-                               iteration, diverged);
-            break;
+            s = recover_from_divergence(&t, &o, checkpoint, next, diverged, cuda ? &gpu : NULL);
+            if (s == FACET_OK) continue;
         }
         if (s != FACET_OK) break;
         t.step++;
