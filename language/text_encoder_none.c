@@ -1,4 +1,5 @@
-/* CPU-only build: the text encoders' CUDA backend reports that CUDA is absent. */
+/* CPU-only build: the text encoders' CUDA backend (language/cuda/text_encoder.cu) reports that
+ * CUDA is absent. */
 #ifndef FACET_HAVE_CUDA
 #include "text_backend.h"
 
@@ -13,5 +14,5 @@ void facet_text_cuda_free(facet_text_encoder *e) {
     (void)e;
 }
 #else
-typedef int facet_text_encoder_cuda_none_unused; /* ISO C forbids an empty translation unit */
+typedef int facet_text_encoder_none_unused; /* ISO C forbids an empty translation unit */
 #endif

@@ -1,4 +1,5 @@
-/* CPU-only build: the CUDA backends of FQGAN report that CUDA is absent. */
+/* CPU-only build: the CUDA backends of FQGAN (tokenizer/cuda/fqgan_backend.cu) report that CUDA
+ * is absent. */
 #ifndef FACET_HAVE_CUDA
 #include "tokenizer/fqgan_internal.h"
 
@@ -12,5 +13,5 @@ facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *ar
                       facet_fqgan_backend_name(precision));
 }
 #else
-typedef int facet_fqgan_cuda_none_unused; /* ISO C forbids an empty translation unit */
+typedef int facet_fqgan_backend_none_unused; /* ISO C forbids an empty translation unit */
 #endif

@@ -1,6 +1,6 @@
-/* Text-encoder parity (tests/gpu/parity.h): the CUDA backend of language/text_encoder.h (cuBLAS
- * products + kernels around the per-row functions of language/ops.h) against the CPU backend
- * (OpenBLAS + the same per-row functions), on
+/* Text-encoder parity (tests/gpu/parity.h): the CUDA backend of language/text_encoder.h (a CUDA
+ * nn context: cuBLAS products + kernels around the per-row functions of nn/nn_ops.h and
+ * language/ops.h) against the CPU backend (OpenBLAS + the same per-row functions), on
  *
  *   language.clip_tiny.embedding      the tiny open_clip text tower of tests/fixtures/language
  *                                     (width 16, 2 heads, 2 layers, the real 49408-token

@@ -20,7 +20,6 @@
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
-#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <stdlib.h>
 #include <string.h>
