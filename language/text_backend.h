@@ -1,10 +1,13 @@
-/* The steps of a text-encoder forward pass, implemented once per device: the CPU (OpenBLAS + loops,
- * language/text_encoder.c) and CUDA (cuBLAS + kernels,
- * language/cuda/text_encoder_cuda.cu). The forward pass itself (the order of the steps) is
- * written once, in text_encoder.c. Pointers are in the backend's memory except where noted. */
+/* The text-encoder steps of a forward pass that are not nn/'s, implemented once per device: the
+ * CPU (loops, language/text_encoder.c) and CUDA (kernels, language/cuda/text_encoder.cu;
+ * language/text_encoder_none.c without CUDA). LayerNorm, the linear layers, the activations and
+ * the attention are nn/nn.h's, on the backend's nn context. The forward pass itself (the order of
+ * the steps) is written once, in text_encoder.c. Pointers are in the backend's memory except
+ * where noted. */
 #ifndef FACET_LANGUAGE_TEXT_BACKEND_H
 #define FACET_LANGUAGE_TEXT_BACKEND_H
 
+#include "nn/nn.h"
 #include "text_encoder.h"
 
 #include <stddef.h>
@@ -15,25 +18,12 @@ extern "C" {
 
 typedef struct facet_text_backend {
     void *ctx;
+    facet_nn *nn; /* linear layers, LayerNorm, activations, attention (same device) */
     /* A workspace of `floats` floats, valid until the next call (owned by the backend). */
     facet_status (*workspace)(void *ctx, size_t floats, float **out);
     /* x[t] = embeddings of ids[t] (ids in host memory), t < count. */
     facet_status (*embed)(void *ctx, const facet_text_weights *w, const int32_t *ids, int count,
                           int width, float *x);
-    /* y[rows, out] = x[rows, in] W[out, in]^T + b (b may be NULL). */
-    facet_status (*linear)(void *ctx, const float *x, int rows, int in, const float *w,
-                           const float *b, int out, float *y);
-    /* out[count, width] = multi-head attention of qkv[count, 3 width] (q | k | v, heads of
-     * width / heads), causal or not; scores is scratch of heads * count * count floats. */
-    facet_status (*attention)(void *ctx, const float *qkv, int count, int width, int heads,
-                              int causal, float *scores, float *out);
-    /* y[r] = LayerNorm(x[r] + residual[r]) per row (residual may be NULL; y may alias x). */
-    facet_status (*layernorm)(void *ctx, const float *x, const float *residual, int rows, int n,
-                              const float *g, const float *b, float eps, float *y);
-    /* x = activation(x) elementwise. */
-    facet_status (*activate)(void *ctx, float *x, size_t count, int kind);
-    /* x += y elementwise. */
-    facet_status (*add)(void *ctx, float *x, const float *y, size_t count);
     /* out[width] = row `row` of x[count, width], or (row < 0) the mean of the rows. */
     facet_status (*pool)(void *ctx, const float *x, int count, int width, int row, float *out);
     /* Copies count floats from backend memory to the host. */

@@ -1,5 +1,6 @@
 /* Text encoders: loading (language/text_encoder_format.md), the forward pass written once over a
- * facet_text_backend, and the CPU backend (OpenBLAS sgemm + loops over language/ops.h). */
+ * facet_text_backend and its nn context (nn/nn.h), and the CPU backend (loops over
+ * language/ops.h). CUDA twin: language/cuda/text_encoder.cu. */
 #include "text_encoder.h"
 
 #include "ops.h"
@@ -10,7 +11,6 @@
 #include "core/json.h"
 #include "core/safetensors.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -156,9 +156,9 @@ static facet_status parse_config(const facet_doc *doc, facet_text_config *c) {
     if (s == FACET_OK) s = facet_json_get_string(doc, root, "activation", "config", &activation);
     if (s == FACET_OK) {
         if (!strcmp(activation, "gelu"))
-            c->activation = FACET_LANG_GELU;
+            c->activation = FACET_NN_GELU;
         else if (!strcmp(activation, "quick_gelu"))
-            c->activation = FACET_LANG_QUICK_GELU;
+            c->activation = FACET_NN_QUICK_GELU;
         else
             s = facet_fail(FACET_ERR_UNSUPPORTED,
                            "%s: key 'config.activation': '%s' (expected gelu or quick_gelu)",
@@ -320,44 +320,47 @@ static facet_status forward(const facet_text_encoder *e, const facet_text_weight
     const int T = count, W = c->width, F = c->ffn;
     const int clip = c->arch == FACET_TEXT_CLIP;
     const float eps = c->layer_norm_eps;
-    size_t floats = (size_t)T * W * 3 + (size_t)T * 3 * W + (size_t)c->heads * T * T +
-                    (size_t)T * F + (size_t)W + (size_t)c->embed_dim;
+    const facet_nn_activation act = (facet_nn_activation)c->activation;
+    facet_nn *nn = be->nn;
+    size_t floats =
+        (size_t)T * W * 3 + (size_t)T * 3 * W + (size_t)T * F + (size_t)W + (size_t)c->embed_dim;
     float *base;
     facet_status s = be->workspace(be->ctx, floats, &base);
     if (s != FACET_OK) return s;
     float *x = base, *h = x + (size_t)T * W, *attn = h + (size_t)T * W;
-    float *qkv = attn + (size_t)T * W, *scores = qkv + (size_t)T * 3 * W;
-    float *ffn = scores + (size_t)c->heads * T * T, *pooled = ffn + (size_t)T * F;
-    float *projected = pooled + W;
+    float *qkv = attn + (size_t)T * W, *ffn = qkv + (size_t)T * 3 * W;
+    float *pooled = ffn + (size_t)T * F, *projected = pooled + W;
 
     s = be->embed(be->ctx, w, ids, T, W, x);
     if (s == FACET_OK && !clip)
-        s = be->layernorm(be->ctx, x, NULL, T, W, w->embed_norm_w, w->embed_norm_b, eps, x);
+        s = facet_nn_layer_norm(nn, x, NULL, T, W, w->embed_norm_w, w->embed_norm_b, eps, x);
     for (int i = 0; s == FACET_OK && i < c->layers; i++) {
         const facet_text_layer *l = &w->layers[i];
         if (clip) { /* pre-LN: x += attn(LN1 x); x += mlp(LN2 x) */
-            s = be->layernorm(be->ctx, x, NULL, T, W, l->norm1_w, l->norm1_b, eps, h);
-            if (s == FACET_OK) s = be->linear(be->ctx, h, T, W, l->qkv_w, l->qkv_b, 3 * W, qkv);
-            if (s == FACET_OK) s = be->attention(be->ctx, qkv, T, W, c->heads, 1, scores, attn);
-            if (s == FACET_OK) s = be->linear(be->ctx, attn, T, W, l->out_w, l->out_b, W, h);
-            if (s == FACET_OK) s = be->add(be->ctx, x, h, (size_t)T * W);
+            s = facet_nn_layer_norm(nn, x, NULL, T, W, l->norm1_w, l->norm1_b, eps, h);
             if (s == FACET_OK)
-                s = be->layernorm(be->ctx, x, NULL, T, W, l->norm2_w, l->norm2_b, eps, h);
-            if (s == FACET_OK) s = be->linear(be->ctx, h, T, W, l->fc1_w, l->fc1_b, F, ffn);
-            if (s == FACET_OK) s = be->activate(be->ctx, ffn, (size_t)T * F, c->activation);
-            if (s == FACET_OK) s = be->linear(be->ctx, ffn, T, F, l->fc2_w, l->fc2_b, W, h);
-            if (s == FACET_OK) s = be->add(be->ctx, x, h, (size_t)T * W);
+                s = facet_nn_linear(nn, h, T, W, l->qkv_w, l->qkv_b, 3 * W, FACET_NN_IDENTITY, 0,
+                                    qkv);
+            if (s == FACET_OK) s = facet_nn_attention(nn, qkv, 1, T, W, c->heads, 1, attn);
+            if (s == FACET_OK)
+                s = facet_nn_linear(nn, attn, T, W, l->out_w, l->out_b, W, FACET_NN_IDENTITY, 1, x);
+            if (s == FACET_OK)
+                s = facet_nn_layer_norm(nn, x, NULL, T, W, l->norm2_w, l->norm2_b, eps, h);
+            if (s == FACET_OK) s = facet_nn_linear(nn, h, T, W, l->fc1_w, l->fc1_b, F, act, 0, ffn);
+            if (s == FACET_OK)
+                s = facet_nn_linear(nn, ffn, T, F, l->fc2_w, l->fc2_b, W, FACET_NN_IDENTITY, 1, x);
         } else { /* post-LN: x = LN1(x + attn x); x = LN2(x + mlp x) */
-            s = be->linear(be->ctx, x, T, W, l->qkv_w, l->qkv_b, 3 * W, qkv);
-            if (s == FACET_OK) s = be->attention(be->ctx, qkv, T, W, c->heads, 0, scores, attn);
-            if (s == FACET_OK) s = be->linear(be->ctx, attn, T, W, l->out_w, l->out_b, W, h);
+            s = facet_nn_linear(nn, x, T, W, l->qkv_w, l->qkv_b, 3 * W, FACET_NN_IDENTITY, 0, qkv);
+            if (s == FACET_OK) s = facet_nn_attention(nn, qkv, 1, T, W, c->heads, 0, attn);
             if (s == FACET_OK)
-                s = be->layernorm(be->ctx, h, x, T, W, l->norm1_w, l->norm1_b, eps, x);
-            if (s == FACET_OK) s = be->linear(be->ctx, x, T, W, l->fc1_w, l->fc1_b, F, ffn);
-            if (s == FACET_OK) s = be->activate(be->ctx, ffn, (size_t)T * F, c->activation);
-            if (s == FACET_OK) s = be->linear(be->ctx, ffn, T, F, l->fc2_w, l->fc2_b, W, h);
+                s = facet_nn_linear(nn, attn, T, W, l->out_w, l->out_b, W, FACET_NN_IDENTITY, 0, h);
             if (s == FACET_OK)
-                s = be->layernorm(be->ctx, h, x, T, W, l->norm2_w, l->norm2_b, eps, x);
+                s = facet_nn_layer_norm(nn, h, x, T, W, l->norm1_w, l->norm1_b, eps, x);
+            if (s == FACET_OK) s = facet_nn_linear(nn, x, T, W, l->fc1_w, l->fc1_b, F, act, 0, ffn);
+            if (s == FACET_OK)
+                s = facet_nn_linear(nn, ffn, T, F, l->fc2_w, l->fc2_b, W, FACET_NN_IDENTITY, 0, h);
+            if (s == FACET_OK)
+                s = facet_nn_layer_norm(nn, h, x, T, W, l->norm2_w, l->norm2_b, eps, x);
         }
     }
     if (s != FACET_OK) return s;
@@ -369,10 +372,11 @@ static facet_status forward(const facet_text_encoder *e, const facet_text_weight
     int eot = 0;
     for (int t = 1; t < T; t++)
         if (ids[t] > ids[eot]) eot = t;
-    s = be->layernorm(be->ctx, x, NULL, T, W, w->final_norm_w, w->final_norm_b, eps, x);
+    s = facet_nn_layer_norm(nn, x, NULL, T, W, w->final_norm_w, w->final_norm_b, eps, x);
     if (s == FACET_OK) s = be->pool(be->ctx, x, T, W, eot, pooled);
     if (s == FACET_OK)
-        s = be->linear(be->ctx, pooled, 1, W, w->projection, NULL, c->embed_dim, projected);
+        s = facet_nn_linear(nn, pooled, 1, W, w->projection, NULL, c->embed_dim, FACET_NN_IDENTITY,
+                            0, projected);
     if (s == FACET_OK) s = be->download(be->ctx, projected, out_host, (size_t)c->embed_dim);
     return s;
 }
@@ -403,58 +407,6 @@ static facet_status cpu_embed(void *ctx, const facet_text_weights *w, const int3
         facet_lang_embed_row(w->token_embedding + (size_t)ids[t] * width,
                              w->position_embedding + (size_t)t * width, w->token_type, width,
                              x + (size_t)t * width);
-    return FACET_OK;
-}
-
-static facet_status cpu_linear(void *ctx, const float *x, int rows, int in, const float *w,
-                               const float *b, int out, float *y) {
-    (void)ctx;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 0.0f, y,
-                out);
-    if (b)
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < out; o++) y[(size_t)r * out + o] += b[o];
-    return FACET_OK;
-}
-
-static facet_status cpu_attention(void *ctx, const float *qkv, int count, int width, int heads,
-                                  int causal, float *scores, float *out) {
-    (void)ctx;
-    const int d = width / heads, T = count;
-    const float scale = 1.0f / sqrtf((float)d);
-    for (int h = 0; h < heads; h++) {
-        float *s = scores + (size_t)h * T * T;
-        const float *q = qkv + (size_t)h * d, *k = qkv + width + (size_t)h * d;
-        const float *v = qkv + 2 * width + (size_t)h * d;
-        /* s[T, T] = scale q k^T; rows softmaxed over the visible keys; out_h = s v */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d, scale, q, 3 * width, k,
-                    3 * width, 0.0f, s, T);
-        for (int t = 0; t < T; t++)
-            facet_lang_softmax_row(s + (size_t)t * T, causal ? t + 1 : T, T);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, T, 1.0f, s, T, v, 3 * width,
-                    0.0f, out + (size_t)h * d, width);
-    }
-    return FACET_OK;
-}
-
-static facet_status cpu_layernorm(void *ctx, const float *x, const float *residual, int rows, int n,
-                                  const float *g, const float *b, float eps, float *y) {
-    (void)ctx;
-    for (int r = 0; r < rows; r++)
-        facet_lang_layernorm_row(x + (size_t)r * n, residual ? residual + (size_t)r * n : NULL, n,
-                                 g, b, eps, y + (size_t)r * n);
-    return FACET_OK;
-}
-
-static facet_status cpu_activate(void *ctx, float *x, size_t count, int kind) {
-    (void)ctx;
-    for (size_t i = 0; i < count; i++) x[i] = facet_lang_activate(x[i], kind);
-    return FACET_OK;
-}
-
-static facet_status cpu_add(void *ctx, float *x, const float *y, size_t count) {
-    (void)ctx;
-    for (size_t i = 0; i < count; i++) x[i] += y[i];
     return FACET_OK;
 }
 
@@ -496,10 +448,10 @@ facet_status facet_text_encoder_encode_ids(facet_text_encoder *e, const int32_t 
         if (s == FACET_OK) s = forward(e, w, &be, ids, length, out);
     } else {
         cpu_context ctx = {0};
-        const facet_text_backend be = {&ctx,          cpu_workspace, cpu_embed,    cpu_linear,
-                                       cpu_attention, cpu_layernorm, cpu_activate, cpu_add,
-                                       cpu_pool,      cpu_download};
-        s = forward(e, &e->host, &be, ids, length, out);
+        facet_text_backend be = {&ctx, NULL, cpu_workspace, cpu_embed, cpu_pool, cpu_download};
+        s = facet_nn_create(&be.nn, FACET_NN_CPU, FACET_NN_FP32);
+        if (s == FACET_OK) s = forward(e, &e->host, &be, ids, length, out);
+        facet_nn_destroy(be.nn);
         free(ctx.buffer);
     }
     if (s != FACET_OK || e->config.arch != FACET_TEXT_BERT) return s;

@@ -33,7 +33,7 @@ typedef struct facet_text_config {
     int max_positions; /* rows of the position embedding */
     int max_length;    /* tokens per text: CLIP context 77, BERT max_seq_length 256 */
     int embed_dim;     /* output width: CLIP projection, BERT = width */
-    int activation;    /* facet_lang_activation */
+    int activation;    /* facet_nn_activation (nn/nn.h): FACET_NN_GELU or FACET_NN_QUICK_GELU */
     float layer_norm_eps;
 } facet_text_config;
 

@@ -45,8 +45,7 @@ struct facet_fqgan {
     size_t memory_bytes;
 };
 
-/* ---- configuration ----------------------------------------------------------------------------
- */
+/* ---- configuration --------------------------------------------------------------------------- */
 
 static const char *const DUAL_BRANCHES[] = {"vis", "sem"};
 static const char *const TRIPLE_BRANCHES[] = {"vis", "sem_mid", "sem_high"};
@@ -489,8 +488,7 @@ static void builder_free(builder *b) {
     free(b->generated);
 }
 
-/* ---- loading ----------------------------------------------------------------------------------
- */
+/* ---- loading --------------------------------------------------------------------------------- */
 
 static facet_status read_arch(const facet_safetensors *st, fqgan_arch *arch) {
     const char *format = facet_safetensors_metadata(st, "format");
@@ -727,8 +725,7 @@ size_t facet_fqgan_memory_bytes(const facet_fqgan *model) {
     return model->memory_bytes;
 }
 
-/* ---- forward ----------------------------------------------------------------------------------
- */
+/* ---- forward --------------------------------------------------------------------------------- */
 
 static int buf_get(facet_fqgan *m) {
     for (int i = 0; i < ACT_BUFFERS; i++)
@@ -811,6 +808,20 @@ static facet_status mid(facet_fqgan *m, const fqgan_resblock res[2], const fqgan
     return s;
 }
 
+/* The adapters' ops, on the backend's nn context (nn/nn.h). */
+static facet_status layer_norm(const facet_fqgan *m, const fqgan_norm *n, const float *x, int rows,
+                               float *y) {
+    return facet_nn_layer_norm(m->be->nn, x, NULL, rows, n->channels, n->gamma, n->beta,
+                               FQGAN_LAYER_NORM_EPS, y);
+}
+
+/* y [rows, out] (+)= GELU?(x [rows, in] W^T + b); `accumulate` adds to y (the residual). */
+static facet_status linear(const facet_fqgan *m, const fqgan_linear *l, const float *x, int rows,
+                           int gelu, int accumulate, float *y) {
+    return facet_nn_linear(m->be->nn, x, rows, l->in, l->w, l->b, l->out,
+                           gelu ? FACET_NN_GELU : FACET_NN_IDENTITY, accumulate, y);
+}
+
 /* One branch head on the trunk output x (kept): adapter, norm_out, swish, conv_out, quant_conv.
  * Returns the buffer holding the features [B, dim, grid, grid]. */
 static facet_status branch_head(facet_fqgan *m, const fqgan_branch *br, int batch, int x,
@@ -821,18 +832,19 @@ static facet_status branch_head(facet_fqgan *m, const fqgan_branch *br, int batc
     const int t = buf_get(m), u = buf_get(m), v = buf_get(m);
     float *T = m->act[t], *U = m->act[u], *V = m->act[v];
     facet_status s = op->to_tokens(m->be, m->act[x], br->positional_embedding, batch, d, len, T);
-    if (s == FACET_OK) s = op->layer_norm(m->be, &br->ln_pre, T, rows, T);
+    if (s == FACET_OK) s = layer_norm(m, &br->ln_pre, T, rows, T);
     for (int l = 0; l < a->adapter_layers && s == FACET_OK; l++) {
         const fqgan_block *blk = &br->blocks[l];
-        s = op->layer_norm(m->be, &blk->ln_1, T, rows, U);
-        if (s == FACET_OK) s = op->linear(m->be, &blk->in_proj, U, rows, 0, 0, V);
-        if (s == FACET_OK) s = op->token_attention(m->be, V, batch, len, d, a->adapter_heads, U);
-        if (s == FACET_OK) s = op->linear(m->be, &blk->out_proj, U, rows, 0, 1, T);
-        if (s == FACET_OK) s = op->layer_norm(m->be, &blk->ln_2, T, rows, U);
-        if (s == FACET_OK) s = op->linear(m->be, &blk->c_fc, U, rows, 1, 0, V);
-        if (s == FACET_OK) s = op->linear(m->be, &blk->c_proj, V, rows, 0, 1, T);
+        s = layer_norm(m, &blk->ln_1, T, rows, U);
+        if (s == FACET_OK) s = linear(m, &blk->in_proj, U, rows, 0, 0, V);
+        if (s == FACET_OK)
+            s = facet_nn_attention(m->be->nn, V, batch, len, d, a->adapter_heads, 0, U);
+        if (s == FACET_OK) s = linear(m, &blk->out_proj, U, rows, 0, 1, T);
+        if (s == FACET_OK) s = layer_norm(m, &blk->ln_2, T, rows, U);
+        if (s == FACET_OK) s = linear(m, &blk->c_fc, U, rows, 1, 0, V);
+        if (s == FACET_OK) s = linear(m, &blk->c_proj, V, rows, 0, 1, T);
     }
-    if (s == FACET_OK) s = op->layer_norm(m->be, &br->ln_post, T, rows, U);
+    if (s == FACET_OK) s = layer_norm(m, &br->ln_post, T, rows, U);
     if (s == FACET_OK) s = op->from_tokens(m->be, U, batch, d, len, T);
     if (s == FACET_OK) s = op->group_norm(m->be, &br->norm_out, T, batch, len, 1, T);
     if (s == FACET_OK) s = op->conv(m->be, &br->conv_out, T, batch, g, g, NULL, U);
@@ -1021,8 +1033,7 @@ facet_status facet_fqgan_backend_parse(const char *name, facet_fqgan_backend *ou
                       name);
 }
 
-/* ---- post-processing --------------------------------------------------------------------------
- */
+/* ---- post-processing ------------------------------------------------------------------------- */
 
 void facet_fqgan_to_uint8(const float *chw, int width, int height, uint8_t *hwc) {
     const size_t plane = (size_t)width * height;

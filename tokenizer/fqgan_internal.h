@@ -1,7 +1,9 @@
-/* FQGAN internals shared by the model (tokenizer/fqgan.c) and its backends (fqgan_cpu.c,
- * cuda/fqgan_cuda.cu): the architecture read from the weights' metadata, the layer tables, and
- * the backend interface. The forward pass is written once in fqgan.c over the backend's ops;
- * a backend owns memory (host or device) and implements the ops on it.
+/* FQGAN internals shared by the model (tokenizer/fqgan.c) and its backends (fqgan_backend.c,
+ * cuda/fqgan_backend.cu, fqgan_backend_none.c): the architecture read from the weights' metadata,
+ * the layer tables, and the backend interface. The forward pass is written once in fqgan.c over
+ * the backend's ops; a backend owns memory (host or device) and implements the ops on it. The
+ * transformer adapters' ops (LayerNorm, linear layers, multi-head attention) are nn/'s, on the
+ * facet_nn context the backend holds (same device, same precision).
  *
  * Activations are float32, batch-major NCHW: [B, C, H, W] (H*W contiguous per channel). Token
  * tensors of the adapters are [B, L, D] row-major (L = grid^2 positions in row-major h, w order).
@@ -9,6 +11,7 @@
 #ifndef FACET_TOKENIZER_FQGAN_INTERNAL_H
 #define FACET_TOKENIZER_FQGAN_INTERNAL_H
 
+#include "nn/nn.h"
 #include "tokenizer/fqgan.h"
 
 #include <stddef.h>
@@ -102,11 +105,13 @@ typedef struct fqgan_backend_ops {
     facet_status (*alloc)(fqgan_backend *be, size_t bytes, void **out);
     facet_status (*upload)(fqgan_backend *be, void *dst, const void *host, size_t bytes);
     facet_status (*download)(fqgan_backend *be, void *host, const void *src, size_t bytes);
-    /* Called once after the parameters are in place (e.g. converted copies for BF16), then once
-     * per convolution (e.g. transformed weights, set in c->aux). */
+    /* Called once after the parameters are in place (e.g. converted copies for BF16, which
+     * facet_nn_params makes), then once per convolution (e.g. transformed weights, set in
+     * c->aux). */
     facet_status (*prepare)(fqgan_backend *be, const float *params, size_t count);
     facet_status (*prepare_conv)(fqgan_backend *be, fqgan_conv *c);
-    /* Bytes the backend holds: its allocations through `alloc` and its workspaces. */
+    /* Bytes the backend holds: its allocations through `alloc`, its workspaces and its nn
+     * context's. */
     size_t (*memory_bytes)(const fqgan_backend *be);
 
     /* y [B, cout, Ho, Wo] = conv(x [B, cin, h, w]) + bias (c->mode gives Ho, Wo), plus `add`
@@ -127,17 +132,6 @@ typedef struct fqgan_backend_ops {
     /* x [B, C, L] = t [B, L, C] transposed. */
     facet_status (*from_tokens)(fqgan_backend *be, const float *t, int batch, int c, int len,
                                 float *x);
-    /* LayerNorm over the last dimension of x [rows, D]; y may be x. */
-    facet_status (*layer_norm)(fqgan_backend *be, const fqgan_norm *n, const float *x, int rows,
-                               float *y);
-    /* y [rows, out] = x [rows, in] W^T + b, then GELU when `gelu`; with `accumulate` the result
-     * is added to y (residual). */
-    facet_status (*linear)(fqgan_backend *be, const fqgan_linear *l, const float *x, int rows,
-                           int gelu, int accumulate, float *y);
-    /* nn.MultiheadAttention core: qkv [B, L, 3D] (q | k | v) -> y [B, L, D], heads of D / heads
-     * channels, q scaled by head_dim^-0.5, softmax over keys. */
-    facet_status (*token_attention)(fqgan_backend *be, const float *qkv, int batch, int len,
-                                    int width, int heads, float *y);
     /* indices [B, hw] of the nearest normalised codebook rows to the normalised z [B, dim, hw]. */
     facet_status (*quantize)(fqgan_backend *be, const float *z, int batch, int dim, int hw,
                              const float *codebook, int count, uint16_t *indices);
@@ -148,6 +142,7 @@ typedef struct fqgan_backend_ops {
 
 struct fqgan_backend {
     const fqgan_backend_ops *ops;
+    facet_nn *nn; /* the adapters' ops (nn/nn.h): same device and precision, owned */
 };
 
 /* CPU backend (OpenBLAS + OpenMP). `arch` and `max_batch` size its workspace. */

@@ -1,12 +1,13 @@
-/* FQGAN per-element math, written once for the CPU (tokenizer/fqgan_cpu.c) and CUDA
- * (tokenizer/cuda/fqgan_cuda.cu) backends. Valid C11 and CUDA C++; FACET_HD makes every function
- * callable from device code.
+/* FQGAN's own per-element math, written once for the CPU (tokenizer/fqgan_backend.c) and CUDA
+ * (tokenizer/cuda/fqgan_backend.cu) backends; what FQGAN shares with the text encoders (GELU,
+ * the normalisation coefficients, softmax) is nn/nn_ops.h. Valid C11 and CUDA C++; FACET_HD makes
+ * every function callable from device code.
  *
  * Conventions follow PyTorch's float32 kernels where it matters for parity:
  * - GroupNorm(32, eps 1e-6) and LayerNorm(eps 1e-5) apply y = x * scale + shift with
- *   scale = gamma / sqrt(var + eps), shift = beta - mean * scale (biased variance);
- * - swish(x) = x * sigmoid(x), GELU exact: 0.5 x (1 + erf(x / sqrt 2));
- * - softmax rows subtract the row maximum before exp;
+ *   scale = gamma / sqrt(var + eps), shift = beta - mean * scale (biased variance,
+ *   facet_nn_norm_coefficients);
+ * - swish(x) = x * sigmoid(x);
  * - F.normalize(v) = v / max(||v||, 1e-12), element by element (a division, not a reciprocal);
  * - codebook lookup: with z and the codebook rows L2-normalised, argmin of |z|^2 + |e|^2 - 2 z.e
  *   is the argmax of z.e; ties go to the lower index (torch.argmin returns the first minimum). */
@@ -14,6 +15,7 @@
 #define FACET_TOKENIZER_FQGAN_OPS_H
 
 #include "core/hd.h"
+#include "nn/nn_ops.h"
 #include "tokenizer/fqgan_internal.h"
 
 #include <math.h>
@@ -31,27 +33,10 @@ static inline FACET_HD float fqgan_swish(float x) {
     return x * fqgan_sigmoid(x);
 }
 
-static inline FACET_HD float fqgan_gelu(float x) {
-    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
-}
-
-/* Affine coefficients of a normalisation from the statistics of its group or row. */
-static inline FACET_HD void fqgan_norm_coefficients(float mean, float var, float eps, float gamma,
-                                                    float beta, float *scale, float *shift) {
-    float rstd = 1.0f / sqrtf(var + eps);
-    *scale = gamma * rstd;
-    *shift = beta - mean * *scale;
-}
-
 /* One normalised element, optionally followed by swish (GroupNorm + swish of the trunk). */
 static inline FACET_HD float fqgan_norm_apply(float x, float scale, float shift, int swish) {
-    float y = x * scale + shift;
+    float y = facet_nn_norm_apply(x, scale, shift);
     return swish ? fqgan_swish(y) : y;
-}
-
-/* One softmax numerator: exp(x - row maximum). */
-static inline FACET_HD float fqgan_softmax_term(float x, float row_max) {
-    return expf(x - row_max);
 }
 
 /* The divisor F.normalize uses for a vector with this sum of squares. */

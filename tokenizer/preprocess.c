@@ -53,8 +53,7 @@ static facet_status check_pixel_limit(int64_t width, int64_t height) {
     return FACET_OK;
 }
 
-/* ---- JPEG: libjpeg-turbo with Pillow's decoder settings ----------------------------------------
- */
+/* ---- JPEG: libjpeg-turbo with Pillow's decoder settings -------------------------------------- */
 
 typedef struct jpeg_context {
     struct jpeg_error_mgr errors; /* first member: libjpeg hands back a pointer to it */
@@ -180,8 +179,7 @@ static facet_status decode_jpeg(const unsigned char *data, size_t size, facet_rg
     return status;
 }
 
-/* ---- PNG structure, as far as Pillow checks it --------------------------------------------------
- */
+/* ---- PNG structure, as far as Pillow checks it ----------------------------------------------- */
 
 static uint32_t crc32_update(uint32_t crc, const unsigned char *data, size_t size) {
     for (size_t i = 0; i < size; i++) {

@@ -1,6 +1,6 @@
-/* Text-encoder parity (tests/gpu/parity.h): the CUDA backend of language/text_encoder.h (cuBLAS
- * products + kernels around the per-row functions of language/ops.h) against the CPU backend
- * (OpenBLAS + the same per-row functions), on
+/* Text-encoder parity (tests/gpu/parity.h): the CUDA backend of language/text_encoder.h (a CUDA
+ * nn context: cuBLAS products + kernels around the per-row functions of nn/nn_ops.h and
+ * language/ops.h) against the CPU backend (OpenBLAS + the same per-row functions), on
  *
  *   language.clip_tiny.embedding      the tiny open_clip text tower of tests/fixtures/language
  *                                     (width 16, 2 heads, 2 layers, the real 49408-token
@@ -22,25 +22,28 @@
  * bypasses (it encodes the fixture's ids): a generated merges file lets the encoder load without
  * it. Timings (ms per sentence) are the benchmark's business, not this harness's.
  *
- * Tolerances. Every step but the matrix products runs the same per-row code on both backends, so
- * the products' summation order (cuBLAS's blocking and FMAs against OpenBLAS's) is the source of
- * the difference: a dot product of k random-signed terms summed in another order differs by
- * ~sqrt(k) u times a term's magnitude (u = 2^-24; worst case k u), i.e. as if each term were
- * perturbed by a relative ~sqrt(k) u. k <= max(head width, width, ffn, tokens): 77 for clip_tiny
- * (context), 256 for minilm_small (max_length). How such perturbations reach the embedding was
- * measured as its sensitivity to a random relative perturbation +-delta of every weight (every
- * product term then moves by ~delta): kappa = max |d embedding| / delta over these texts, on the
- * CPU, linear in delta over 1e-5..1e-3, three draws: clip_tiny 15.4-16.5 (embedding values up
- * to 3.0), minilm_small 1.9-2.6 (unit embeddings, values up to 0.5). The expected CUDA - CPU
- * difference is kappa sqrt(k) u; the bound is 10x that (a summation error may reach a few
+ * Tolerances. Every step but the matrix products runs the same per-element code on both backends
+ * (nn/nn_ops.h), so the products' summation order (cuBLAS's blocking and FMAs against OpenBLAS's)
+ * is the main source of the difference; the row reductions add a smaller one (LayerNorm
+ * statistics in double on the CPU, in float over a warp on CUDA; softmax sums sequential on the
+ * CPU, over a block on CUDA): a dot product of k random-signed terms summed in another order
+ * differs by ~sqrt(k) u times a term's magnitude (u = 2^-24; worst case k u), i.e. as if each term
+ * were perturbed by a relative ~sqrt(k) u. k <= max(head width, width, ffn, tokens): 77 for
+ * clip_tiny (context), 256 for minilm_small (max_length). How such perturbations reach the
+ * embedding was measured as its sensitivity to a random relative perturbation +-delta of every
+ * weight (every product term then moves by ~delta): kappa = max |d embedding| / delta over these
+ * texts, on the CPU, linear in delta over 1e-5..1e-3, three draws: clip_tiny 15.4-16.5 (embedding
+ * values up to 3.0), minilm_small 1.9-2.6 (unit embeddings, values up to 0.5). The expected CUDA -
+ * CPU difference is kappa sqrt(k) u; the bound is 10x that (a summation error may reach a few
  * sigma, and kappa is a max over three draws):
  *   clip_tiny:    abs = 10 * 17 * sqrt(77) * 2^-24  = 8.9e-5
  *   minilm_small: abs = 10 * 3 * sqrt(256) * 2^-24  = 2.9e-5
  * and no relative term (an element's error is relative to the scale of the vector, not to its own
  * value). In the emulated build the products are the very same OpenBLAS calls (the emulator's
- * cuBLAS forwards to it with the same transposes), so there the difference is the FMA
- * contraction of the per-row code alone (measured: 8.4e-7 and 1.5e-7; 0 in the exact build);
- * same_code stays 0 because on a GPU the products are cuBLAS's own sums. */
+ * cuBLAS forwards to it with the same transposes), so there the difference is the row reductions'
+ * order and the FMA contraction of the per-element code (measured: 1.5e-6 and 1.5e-7; 1.4e-6 and
+ * 1.6e-7 in the exact build); same_code stays 0 because on a GPU the products are cuBLAS's own
+ * sums. */
 #include "parity.h"
 
 #include "core/alloc.h"

@@ -1,5 +1,5 @@
 /* cuemu: warp intrinsics: shuffles (every mode, widths 32/16/8, 4- and 8-byte values), the block
- * reduction of tokenizer/cuda/fqgan_cuda.cu, warps that exited early, partial masks, votes,
+ * reduction of nn/cuda/nn.cu, warps that exited early, partial masks, votes,
  * __syncwarp and __activemask. Expected values follow the CUDA programming guide's wording
  * (segments of `width` lanes), written here with division rather than the emulator's bit masks. */
 #include "check.h"
@@ -114,7 +114,7 @@ void test_wide() {
     cudaFree(ll);
 }
 
-/* ---- the block reduction of tokenizer/cuda/fqgan_cuda.cu ------------------------------------ */
+/* ---- the block reduction of nn/cuda/nn.cu ---------------------------------------------------- */
 /* xor shuffles in every warp, then a shuffle inside `if (warp == 0)` */
 __device__ float block_reduce(float v, bool is_max, float *shared) {
     for (int offset = 16; offset > 0; offset /= 2) {
@@ -178,7 +178,8 @@ void test_block_reduce() {
 }
 
 /* ---- warps that exited early ----------------------------------------------------------------- */
-/* as fqgan's layer_norm_kernel: one warp per row, whole warps past the last row return */
+/* as nn's layer_norm_kernel (nn/cuda/nn.cu): one warp per row, whole warps past the last row return
+ */
 __global__ void warp_rows(const float *x, int rows, float *out) {
     const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
     if (row >= rows) return;

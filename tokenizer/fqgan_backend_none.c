@@ -1,5 +1,5 @@
-/* CPU-only build: the CUDA backends of FQGAN report that CUDA is absent. */
-#ifndef FACET_HAVE_CUDA
+/* CPU-only build: the CUDA backends of FQGAN (tokenizer/cuda/fqgan_backend.cu) report that CUDA
+ * is absent. */
 #include "tokenizer/fqgan_internal.h"
 
 facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
@@ -11,6 +11,3 @@ facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *ar
                       "with nvcc installed, or -DFACET_CUDA=ON)",
                       facet_fqgan_backend_name(precision));
 }
-#else
-typedef int facet_fqgan_cuda_none_unused; /* ISO C forbids an empty translation unit */
-#endif

@@ -1,19 +1,19 @@
-/* CUDA backend of the text encoders (language/text_backend.h): cuBLAS for the matrix products
- * (row-major products issued as their column-major transposes), one thread per row or element
- * around the per-row functions of language/ops.h that the CPU backend also calls. The weights
- * are copied to the device once, on the first CUDA encode. */
+/* CUDA backend of the text encoders (language/text_backend.h): a CUDA nn context (nn/nn.h:
+ * cuBLAS products, LayerNorm, activations, attention) and one thread per row or element around
+ * the per-row functions of language/ops.h that the CPU backend (language/text_encoder.c) also
+ * calls. The weights are copied to the device once, on the first CUDA encode. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "language/ops.h"
 #include "language/text_backend.h"
+#include "nn/nn.h"
 
-#include <cublas_v2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct facet_text_cuda {
-    cublasHandle_t blas;
+    facet_nn *nn;
     float *weights;           /* device copy of e->storage */
     facet_text_layer *layers; /* host array of device views */
     facet_text_weights view;  /* device views */
@@ -24,31 +24,6 @@ struct facet_text_cuda {
 };
 
 namespace {
-
-const char *blas_error(cublasStatus_t status) {
-    switch (status) {
-    case CUBLAS_STATUS_NOT_INITIALIZED:
-        return "not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED:
-        return "allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE:
-        return "invalid value";
-    case CUBLAS_STATUS_ARCH_MISMATCH:
-        return "architecture mismatch";
-    case CUBLAS_STATUS_EXECUTION_FAILED:
-        return "execution failed";
-    default:
-        return "error";
-    }
-}
-
-#define BLAS_CHECK(call)                                                                           \
-    do {                                                                                           \
-        cublasStatus_t blas_status_ = (call);                                                      \
-        if (blas_status_ != CUBLAS_STATUS_SUCCESS)                                                 \
-            return facet_fail(FACET_ERR_CUDA, "%s:%d: %s: cuBLAS %s", __FILE__, __LINE__, #call,   \
-                              blas_error(blas_status_));                                           \
-    } while (0)
 
 const float *translate(const facet_text_encoder *e, const facet_text_cuda *c, const float *host) {
     return host ? c->weights + (host - e->storage) : NULL;
@@ -65,36 +40,6 @@ __global__ void embed_kernel(facet_text_weights w, const int32_t *ids, int count
     facet_lang_embed_row(w.token_embedding + (size_t)ids[t] * width,
                          w.position_embedding + (size_t)t * width, w.token_type, width,
                          x + (size_t)t * width);
-}
-
-__global__ void bias_kernel(float *y, const float *b, int rows, int out) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < (size_t)rows * out) y[i] += b[i % out];
-}
-
-__global__ void softmax_kernel(float *scores, int heads, int count, int causal) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= heads * count) return;
-    int t = r % count;
-    facet_lang_softmax_row(scores + (size_t)r * count, causal ? t + 1 : count, count);
-}
-
-__global__ void layernorm_kernel(const float *x, const float *residual, int rows, int n,
-                                 const float *g, const float *b, float eps, float *y) {
-    int r = blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    facet_lang_layernorm_row(x + (size_t)r * n, residual ? residual + (size_t)r * n : NULL, n, g, b,
-                             eps, y + (size_t)r * n);
-}
-
-__global__ void activate_kernel(float *x, size_t count, int kind) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < count) x[i] = facet_lang_activate(x[i], kind);
-}
-
-__global__ void add_kernel(float *x, const float *y, size_t count) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < count) x[i] += y[i];
 }
 
 __global__ void pool_kernel(const float *x, int count, int width, int row, float *out) {
@@ -139,63 +84,6 @@ facet_status cuda_embed(void *ctx, const facet_text_weights *w, const int32_t *i
     return FACET_OK;
 }
 
-/* Row-major y[rows, out] = x[rows, in] W[out, in]^T: column-major y^T = W^T(op T) x^T. */
-facet_status cuda_linear(void *ctx, const float *x, int rows, int in, const float *w,
-                         const float *b, int out, float *y) {
-    facet_text_cuda *c = (facet_text_cuda *)ctx;
-    const float one = 1.0f, zero = 0.0f;
-    BLAS_CHECK(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, w, in, x, in,
-                           &zero, y, out));
-    if (b) {
-        size_t n = (size_t)rows * out;
-        FACET_LAUNCH(bias_kernel, blocks_for(n, 256), 256)(y, b, rows, out);
-        FACET_CUDA_CHECK(cudaGetLastError());
-    }
-    return FACET_OK;
-}
-
-facet_status cuda_attention(void *ctx, const float *qkv, int count, int width, int heads,
-                            int causal, float *scores, float *out) {
-    facet_text_cuda *c = (facet_text_cuda *)ctx;
-    const int d = width / heads, T = count, ld = 3 * width;
-    const float scale = 1.0f / sqrtf((float)d), one = 1.0f, zero = 0.0f;
-    /* per head, row-major s[T, T] = scale q k^T: column-major s^T = k(op T) q */
-    BLAS_CHECK(cublasSgemmStridedBatched(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, T, T, d, &scale,
-                                         qkv + width, ld, d, qkv, ld, d, &zero, scores, T,
-                                         (long long)T * T, heads));
-    int rows = heads * T;
-    FACET_LAUNCH(softmax_kernel, blocks_for((size_t)rows, 64), 64)(scores, heads, T, causal);
-    FACET_CUDA_CHECK(cudaGetLastError());
-    /* row-major out_h[T, d] = s v_h: column-major out_h^T = v_h^T s^T */
-    BLAS_CHECK(cublasSgemmStridedBatched(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, d, T, T, &one,
-                                         qkv + 2 * width, ld, d, scores, T, (long long)T * T, &zero,
-                                         out, width, d, heads));
-    return FACET_OK;
-}
-
-facet_status cuda_layernorm(void *ctx, const float *x, const float *residual, int rows, int n,
-                            const float *g, const float *b, float eps, float *y) {
-    (void)ctx;
-    FACET_LAUNCH(layernorm_kernel, blocks_for((size_t)rows, 64), 64)
-    (x, residual, rows, n, g, b, eps, y);
-    FACET_CUDA_CHECK(cudaGetLastError());
-    return FACET_OK;
-}
-
-facet_status cuda_activate(void *ctx, float *x, size_t count, int kind) {
-    (void)ctx;
-    FACET_LAUNCH(activate_kernel, blocks_for(count, 256), 256)(x, count, kind);
-    FACET_CUDA_CHECK(cudaGetLastError());
-    return FACET_OK;
-}
-
-facet_status cuda_add(void *ctx, float *x, const float *y, size_t count) {
-    (void)ctx;
-    FACET_LAUNCH(add_kernel, blocks_for(count, 256), 256)(x, y, count);
-    FACET_CUDA_CHECK(cudaGetLastError());
-    return FACET_OK;
-}
-
 facet_status cuda_pool(void *ctx, const float *x, int count, int width, int row, float *out) {
     (void)ctx;
     FACET_LAUNCH(pool_kernel, blocks_for((size_t)width, 128), 128)(x, count, width, row, out);
@@ -213,11 +101,8 @@ facet_status upload(facet_text_encoder *e) {
     facet_text_cuda *c = (facet_text_cuda *)calloc(1, sizeof *c);
     if (!c) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     e->cuda = c;
-    cublasStatus_t bs = cublasCreate(&c->blas);
-    if (bs != CUBLAS_STATUS_SUCCESS) {
-        c->blas = NULL;
-        return facet_fail(FACET_ERR_CUDA, "%s: cublasCreate: %s", e->path, blas_error(bs));
-    }
+    facet_status s = facet_nn_create(&c->nn, FACET_NN_CUDA, FACET_NN_FP32);
+    if (s != FACET_OK) return s;
     size_t bytes = (size_t)e->parameter_count * sizeof(float);
     FACET_CUDA_CHECK(cudaMalloc(&c->weights, bytes));
     FACET_CUDA_CHECK(cudaMemcpy(c->weights, e->storage, bytes, cudaMemcpyHostToDevice));
@@ -270,9 +155,8 @@ extern "C" facet_status facet_text_cuda_backend(facet_text_encoder *e, facet_tex
             return facet_fail(keep, "%s", message);
         }
     }
-    facet_text_backend be = {e->cuda,        cuda_workspace, cuda_embed,    cuda_linear,
-                             cuda_attention, cuda_layernorm, cuda_activate, cuda_add,
-                             cuda_pool,      cuda_download};
+    facet_text_backend be = {e->cuda,    e->cuda->nn, cuda_workspace,
+                             cuda_embed, cuda_pool,   cuda_download};
     *backend = be;
     *weights = &e->cuda->view;
     return FACET_OK;
@@ -281,7 +165,7 @@ extern "C" facet_status facet_text_cuda_backend(facet_text_encoder *e, facet_tex
 extern "C" void facet_text_cuda_free(facet_text_encoder *e) {
     facet_text_cuda *c = e->cuda;
     if (!c) return;
-    if (c->blas) cublasDestroy(c->blas);
+    facet_nn_destroy(c->nn);
     if (c->weights) cudaFree(c->weights);
     if (c->workspace) cudaFree(c->workspace);
     if (c->ids) cudaFree(c->ids);

@@ -1,6 +1,7 @@
 /* FQGAN CPU backend: matrix products with OpenBLAS cblas_sgemm (3x3 convolutions as the
  * [cout, cin*9] weight times im2col chunks of output pixels), everything else with OpenMP loops
- * over the per-element functions of tokenizer/fqgan_ops.h. */
+ * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
+ * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
 #include "core/alloc.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
@@ -25,7 +26,7 @@ typedef struct cpu_backend {
     int threads;
     float *col; /* threads x col_floats: im2col chunks */
     size_t col_floats;
-    float *scores; /* threads x score_floats: attention rows */
+    float *scores; /* threads x score_floats: spatial attention rows */
     size_t score_floats;
     float *wino; /* threads x wino_floats: Winograd V and M blocks */
     size_t wino_floats;
@@ -61,6 +62,7 @@ static void cpu_destroy(fqgan_backend *be) {
     free(c->col);
     free(c->scores);
     free(c->wino);
+    facet_nn_destroy(c->base.nn);
     free(c);
 }
 
@@ -103,11 +105,11 @@ static facet_status cpu_prepare(fqgan_backend *be, const float *params, size_t c
 static size_t cpu_memory_bytes(const fqgan_backend *be) {
     const cpu_backend *c = (const cpu_backend *)be;
     return c->allocated +
-           (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float);
+           (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float) +
+           facet_nn_memory_bytes(c->base.nn);
 }
 
-/* ---- convolution ------------------------------------------------------------------------------
- */
+/* ---- convolution ----------------------------------------------------------------------------- */
 
 static void out_size(fqgan_conv_mode mode, int h, int w, int *ho, int *wo) {
     *ho = h, *wo = w;
@@ -395,8 +397,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
     return FACET_OK;
 }
 
-/* ---- normalisation ----------------------------------------------------------------------------
- */
+/* ---- normalisation --------------------------------------------------------------------------- */
 
 static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const float *x,
                                    int batch, int hw, int swish, float *y) {
@@ -420,8 +421,8 @@ static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const
         for (int cc = 0; cc < per_group; cc++) {
             const int ch = g * per_group + cc;
             float scale, shift;
-            fqgan_norm_coefficients((float)mean, var, FQGAN_GROUP_NORM_EPS, n->gamma[ch],
-                                    n->beta[ch], &scale, &shift);
+            facet_nn_norm_coefficients((float)mean, var, FQGAN_GROUP_NORM_EPS, n->gamma[ch],
+                                       n->beta[ch], &scale, &shift);
             const float *xc = xs + (size_t)cc * hw;
             float *yc = y + start + (size_t)cc * hw;
             for (int p = 0; p < hw; p++) yc[p] = fqgan_norm_apply(xc[p], scale, shift, swish);
@@ -430,44 +431,7 @@ static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const
     return FACET_OK;
 }
 
-static facet_status cpu_layer_norm(fqgan_backend *be, const fqgan_norm *n, const float *x, int rows,
-                                   float *y) {
-    (void)be;
-    const int d = n->channels;
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * d;
-        float *yr = y + (size_t)r * d;
-        double sum = 0.0;
-        for (int i = 0; i < d; i++) sum += xr[i];
-        const double mean = sum / d;
-        double ss = 0.0;
-        for (int i = 0; i < d; i++) ss += (xr[i] - mean) * (xr[i] - mean);
-        const float fmean = (float)mean, var = (float)(ss / d);
-        for (int i = 0; i < d; i++) {
-            float scale, shift;
-            fqgan_norm_coefficients(fmean, var, FQGAN_LAYER_NORM_EPS, n->gamma[i], n->beta[i],
-                                    &scale, &shift);
-            yr[i] = fqgan_norm_apply(xr[i], scale, shift, 0);
-        }
-    }
-    return FACET_OK;
-}
-
-/* ---- attention --------------------------------------------------------------------------------
- */
-
-/* Softmax of one row of n scores, in place. */
-static void softmax_row(float *row, int n) {
-    float max = row[0], sum = 0.0f;
-    for (int j = 1; j < n; j++) max = row[j] > max ? row[j] : max;
-    for (int j = 0; j < n; j++) {
-        row[j] = fqgan_softmax_term(row[j], max);
-        sum += row[j];
-    }
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++) row[j] *= inv;
-}
+/* ---- attention ------------------------------------------------------------------------------- */
 
 /* Query rows per attention task: fills a thread's score buffer. */
 static int query_rows(const cpu_backend *c, int len) {
@@ -493,7 +457,7 @@ static facet_status cpu_spatial_attention(fqgan_backend *be, const float *qkv, i
         /* s[i, j] = q_i . k_j / sqrt(c) for queries i0..i0+n: q, k stored [c, hw] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hw, c, scale, q + i0, hw, k, hw,
                     0.0f, s, hw);
-        for (int i = 0; i < n; i++) softmax_row(s + (size_t)i * hw, hw);
+        for (int i = 0; i < n; i++) facet_nn_softmax_row(s + (size_t)i * hw, hw, hw);
         /* y[c, i] = sum_j v[c, j] s[i, j] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, n, hw, 1.0f, v, hw, s, hw, 0.0f,
                     y + (size_t)b * c * hw + i0, hw);
@@ -502,33 +466,8 @@ static facet_status cpu_spatial_attention(fqgan_backend *be, const float *qkv, i
     return FACET_OK;
 }
 
-static facet_status cpu_token_attention(fqgan_backend *be, const float *qkv, int batch, int len,
-                                        int width, int heads, float *y) {
-    cpu_backend *cb = cpu(be);
-    const int rows = query_rows(cb, len);
-    if (rows < 1) return facet_fail(FACET_ERR_INTERNAL, "attention workspace too small");
-    const int dh = width / heads, ld = 3 * width, per_head = (len + rows - 1) / rows;
-    const int tasks = batch * heads * per_head;
-    const float scale = 1.0f / sqrtf((float)dh);
-    const int previous = blas_serial_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
-    for (int t = 0; t < tasks; t++) {
-        const int b = t / (heads * per_head), hd = (t / per_head) % heads;
-        const int i0 = (t % per_head) * rows, n = i0 + rows <= len ? rows : len - i0;
-        const float *q = qkv + (size_t)b * len * ld + (size_t)hd * dh;
-        const float *k = q + width, *v = q + 2 * width;
-        float *s = cb->scores + (size_t)thread_id() * cb->score_floats;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, dh, scale, q + (size_t)i0 * ld,
-                    ld, k, ld, 0.0f, s, len);
-        for (int i = 0; i < n; i++) softmax_row(s + (size_t)i * len, len);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, len, 1.0f, s, len, v, ld,
-                    0.0f, y + ((size_t)b * len + i0) * width + (size_t)hd * dh, width);
-    }
-    blas_serial_end(previous);
-    return FACET_OK;
-}
-
-/* ---- tokens and linear layers -----------------------------------------------------------------
+/* ---- tokens
+ * ---------------------------------------------------------------------------------------
  */
 
 static facet_status cpu_to_tokens(fqgan_backend *be, const float *x, const float *pos, int batch,
@@ -557,33 +496,7 @@ static facet_status cpu_from_tokens(fqgan_backend *be, const float *t, int batch
     return FACET_OK;
 }
 
-static facet_status cpu_linear(fqgan_backend *be, const fqgan_linear *l, const float *x, int rows,
-                               int gelu, int accumulate, float *y) {
-    cpu_backend *cb = cpu(be);
-    const int chunk = 32, tasks = (rows + chunk - 1) / chunk;
-    const int previous = blas_serial_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
-    for (int t = 0; t < tasks; t++) {
-        const int r0 = t * chunk, n = r0 + chunk <= rows ? chunk : rows - r0;
-        float *yt = y + (size_t)r0 * l->out;
-        for (int r = 0; r < n; r++) {
-            float *yr = yt + (size_t)r * l->out;
-            if (accumulate)
-                for (int o = 0; o < l->out; o++) yr[o] += l->b[o];
-            else
-                memcpy(yr, l->b, (size_t)l->out * sizeof *yr);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->out, l->in, 1.0f,
-                    x + (size_t)r0 * l->in, l->in, l->w, l->in, 1.0f, yt, l->out);
-        if (gelu)
-            for (size_t i = 0; i < (size_t)n * l->out; i++) yt[i] = fqgan_gelu(yt[i]);
-    }
-    blas_serial_end(previous);
-    return FACET_OK;
-}
-
-/* ---- codebooks --------------------------------------------------------------------------------
- */
+/* ---- codebooks ------------------------------------------------------------------------------- */
 
 static facet_status cpu_quantize(fqgan_backend *be, const float *z, int batch, int dim, int hw,
                                  const float *codebook, int count, uint16_t *indices) {
@@ -630,9 +543,6 @@ static const fqgan_backend_ops CPU_OPS = {
     .spatial_attention = cpu_spatial_attention,
     .to_tokens = cpu_to_tokens,
     .from_tokens = cpu_from_tokens,
-    .layer_norm = cpu_layer_norm,
-    .linear = cpu_linear,
-    .token_attention = cpu_token_attention,
     .quantize = cpu_quantize,
     .embed = cpu_embed,
 };
@@ -654,10 +564,15 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
         if ((size_t)arch->ch * arch->ch_mult[i] > widest)
             widest = (size_t)arch->ch * arch->ch_mult[i];
     c->col_floats = 64 * 9 * widest > COL_CHUNK_FLOATS ? 64 * 9 * widest : COL_CHUNK_FLOATS;
-    /* attention tasks take up to 64 query rows of L = grid^2 scores */
+    /* spatial attention tasks take up to 64 query rows of the widest attention's scores (the
+     * trunk's AttnBlocks run at the lowest resolution, grid^2 positions); the adapters' token
+     * attention uses the nn context's own */
     const size_t len = (size_t)arch->grid * arch->grid;
     c->score_floats = (len < 64 ? len : 64) * len;
-    facet_status s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
+    facet_status s = facet_nn_create(&c->base.nn, FACET_NN_CPU, FACET_NN_FP32);
+    if (s == FACET_OK) s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, 0);
+    if (s == FACET_OK)
+        s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->score_floats * sizeof(float), (void **)&c->scores);
     if (s != FACET_OK) {

@@ -1,5 +1,5 @@
-/* CPU-only build: the text encoders' CUDA backend reports that CUDA is absent. */
-#ifndef FACET_HAVE_CUDA
+/* CPU-only build: the text encoders' CUDA backend (language/cuda/text_encoder.cu) reports that
+ * CUDA is absent. */
 #include "text_backend.h"
 
 facet_status facet_text_cuda_backend(facet_text_encoder *e, facet_text_backend *backend,
@@ -12,6 +12,3 @@ facet_status facet_text_cuda_backend(facet_text_encoder *e, facet_text_backend *
 void facet_text_cuda_free(facet_text_encoder *e) {
     (void)e;
 }
-#else
-typedef int facet_text_encoder_cuda_none_unused; /* ISO C forbids an empty translation unit */
-#endif

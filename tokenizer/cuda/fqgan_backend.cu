@@ -1,37 +1,30 @@
 /* FQGAN CUDA backend: matrix products with cuBLAS (fp32, TF32 tensor cores, or BF16 tensor cores
- * with fp32 accumulation), own kernels for the rest, all on the per-element functions of
- * tokenizer/fqgan_ops.h that the CPU backend uses:
+ * with fp32 accumulation) through the backend's nn context (nn/cuda/nn_cuda.h, which also runs
+ * the adapters' LayerNorm, linear layers and attention), own kernels for the rest, all on the
+ * per-element functions of tokenizer/fqgan_ops.h that the CPU backend
+ * (tokenizer/fqgan_backend.c) uses:
  * - 3x3 convolutions: im2col of one image into a workspace (fp32, or bf16 in BF16 mode), then
  *   W [cout, cin*9] x col into the output pre-filled with bias (+ residual);
  * - GroupNorm(+swish): statistics per (image, group) accumulated in double across many blocks,
  *   then one element-wise pass;
- * - LayerNorm: one warp per row; softmax: one block per row; GELU after the bias-initialised
- *   product;
+ * - spatial attention: the products in the nn context, its softmax (one block per row);
  * - quantisation: a fused kernel normalises 16 feature vectors per block and scans the whole
  *   codebook, each thread keeping its best (score, index) in registers, then a block reduction
  *   with the CPU's tie rule: no per-pixel distance row ever reaches global memory.
- * Row-major products map to column-major cuBLAS as C^T = B^T A^T. In BF16 mode weights are
- * converted once (a bf16 copy of the parameter pack), activations on the fly before each
- * product. Memory is allocated at load for max_batch images and reported. */
+ * In BF16 mode the nn context holds a bf16 copy of the parameter pack and converts activations
+ * on the fly before each product. Memory is allocated at load for max_batch images and
+ * reported. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
+#include "nn/cuda/nn_cuda.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
-#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <stdlib.h>
 #include <string.h>
 
 namespace {
-
-#define CUBLAS_CHECK(call)                                                                         \
-    do {                                                                                           \
-        cublasStatus_t facet_cublas_status_ = (call);                                              \
-        if (facet_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                         \
-            return facet_fail(FACET_ERR_CUDA, "%s:%d: %s: cuBLAS status %d", __FILE__, __LINE__,   \
-                              #call, (int)facet_cublas_status_);                                   \
-    } while (0)
 
 #define LAUNCH_CHECK() FACET_CUDA_CHECK(cudaGetLastError())
 
@@ -42,18 +35,12 @@ const int QUANT_MAX_DIM = 64;
 struct cuda_backend {
     fqgan_backend base;
     facet_fqgan_backend precision;
-    cublasHandle_t blas;
     void **allocs;
     int alloc_count, alloc_capacity;
     size_t allocated;
-    const float *params; /* the fp32 pack (for bf16 pointer translation) */
-    size_t param_count;
-    __nv_bfloat16 *params16; /* BF16 mode: the pack in bf16 */
-    void *col;               /* im2col of one image: fp32 or bf16 */
+    void *col; /* im2col of one image: fp32 or bf16 */
     size_t col_elems;
-    __nv_bfloat16 *operand16[2]; /* BF16 mode: activation operands of one product */
-    size_t operand_elems;
-    float *scores; /* attention scores of one image: [heads or 1, L, L] */
+    float *scores; /* spatial attention scores of one image: [L, L] */
     size_t score_elems;
     double *stats; /* GroupNorm sums [max_batch * 32][2] */
     float *coef;   /* GroupNorm scale, shift [max_batch * max channels][2] */
@@ -69,14 +56,13 @@ unsigned blocks_for(size_t n) {
     return (unsigned)(b > 65535 * 16 ? 65535 * 16 : b);
 }
 
-/* ---- memory -----------------------------------------------------------------------------------
- */
+/* ---- memory ---------------------------------------------------------------------------------- */
 
 void cuda_destroy(fqgan_backend *be) {
     cuda_backend *c = cu(be);
     for (int i = 0; i < c->alloc_count; i++) cudaFree(c->allocs[i]);
     free(c->allocs);
-    if (c->blas) cublasDestroy(c->blas);
+    facet_nn_destroy(c->base.nn);
     free(c);
 }
 
@@ -109,25 +95,11 @@ facet_status cuda_download(fqgan_backend *be, void *host, const void *src, size_
 }
 
 size_t cuda_memory_bytes(const fqgan_backend *be) {
-    return ((const cuda_backend *)be)->allocated;
-}
-
-__global__ void to_bf16_kernel(const float *x, size_t n, __nv_bfloat16 *y) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x)
-        y[i] = __float2bfloat16(x[i]);
+    return ((const cuda_backend *)be)->allocated + facet_nn_memory_bytes(be->nn);
 }
 
 facet_status cuda_prepare(fqgan_backend *be, const float *params, size_t count) {
-    cuda_backend *c = cu(be);
-    c->params = params;
-    c->param_count = count;
-    if (c->precision != FACET_FQGAN_CUDA_BF16) return FACET_OK;
-    facet_status s = cuda_alloc(be, count * sizeof(__nv_bfloat16), (void **)&c->params16);
-    if (s != FACET_OK) return s;
-    FACET_LAUNCH(to_bf16_kernel, blocks_for(count), THREADS)(params, count, c->params16);
-    LAUNCH_CHECK();
-    return FACET_OK;
+    return facet_nn_params(be->nn, params, count);
 }
 
 facet_status cuda_prepare_conv(fqgan_backend *be, fqgan_conv *conv) {
@@ -136,49 +108,7 @@ facet_status cuda_prepare_conv(fqgan_backend *be, fqgan_conv *conv) {
     return FACET_OK;
 }
 
-/* ---- matrix products --------------------------------------------------------------------------
- */
-
-/* A product operand in the backend's precision: fp32 data as is, or its bf16 version (the bf16
- * pack for parameters, a conversion into operand slot `slot` for activations). */
-facet_status operand(cuda_backend *c, const float *p, size_t count, int slot, const void **out) {
-    if (c->precision != FACET_FQGAN_CUDA_BF16) {
-        *out = p;
-        return FACET_OK;
-    }
-    if (p >= c->params && p < c->params + c->param_count) {
-        *out = c->params16 + (p - c->params);
-        return FACET_OK;
-    }
-    if (count > c->operand_elems)
-        return facet_fail(FACET_ERR_INTERNAL, "bf16 operand of %zu elements exceeds the workspace",
-                          count);
-    FACET_LAUNCH(to_bf16_kernel, blocks_for(count), THREADS)(p, count, c->operand16[slot]);
-    LAUNCH_CHECK();
-    *out = c->operand16[slot];
-    return FACET_OK;
-}
-
-/* Row-major C[m, n] (+)= alpha op(A)[m, k] op(B)[k, n] for `batch` matrices at the given
- * element strides; A and B are operands of the backend's precision, C is fp32. */
-facet_status gemm(cuda_backend *c, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                  const void *a, int lda, long long stride_a, const void *b, int ldb,
-                  long long stride_b, float beta, float *out, int ldc, long long stride_c,
-                  int batch) {
-    const bool bf16 = c->precision == FACET_FQGAN_CUDA_BF16;
-    const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_32F;
-    const cublasComputeType_t compute =
-        c->precision == FACET_FQGAN_CUDA_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    /* column-major: C^T [n, m] = op(B)^T [n, k] op(A)^T [k, m] */
-    CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-        c->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k,
-        &alpha, b, type, ldb, stride_b, a, type, lda, stride_a, &beta, out, CUDA_R_32F, ldc,
-        stride_c, batch, compute, CUBLAS_GEMM_DEFAULT));
-    return FACET_OK;
-}
-
-/* ---- convolution ------------------------------------------------------------------------------
- */
+/* ---- convolution ----------------------------------------------------------------------------- */
 
 template <typename T> __device__ T from_float(float v);
 template <> __device__ float from_float<float>(float v) {
@@ -226,15 +156,16 @@ facet_status cuda_conv(fqgan_backend *be, const fqgan_conv *conv, const float *x
     (y, conv->b, add, batch, conv->cout, hw_out);
     LAUNCH_CHECK();
     const void *wt;
-    facet_status s = operand(c, conv->w, (size_t)conv->cout * k, 0, &wt);
+    facet_status s = facet_nn_cuda_operand(c->base.nn, conv->w, (size_t)conv->cout * k, 0, &wt);
     if (s != FACET_OK) return s;
     if (conv->k == 1) {
         const void *xs;
-        s = operand(c, x, (size_t)batch * conv->cin * hw_in, 1, &xs);
+        s = facet_nn_cuda_operand(c->base.nn, x, (size_t)batch * conv->cin * hw_in, 1, &xs);
         if (s != FACET_OK) return s;
-        return gemm(c, false, false, conv->cout, (int)hw_out, conv->cin, 1.0f, wt, conv->cin, 0, xs,
-                    (int)hw_in, (long long)(conv->cin * hw_in), 1.0f, y, (int)hw_out,
-                    (long long)(conv->cout * hw_out), batch);
+        return facet_nn_cuda_gemm(c->base.nn, false, false, conv->cout, (int)hw_out, conv->cin,
+                                  1.0f, wt, conv->cin, 0, xs, (int)hw_in,
+                                  (long long)(conv->cin * hw_in), 1.0f, y, (int)hw_out,
+                                  (long long)(conv->cout * hw_out), batch);
     }
     if ((size_t)k * hw_out > c->col_elems)
         return facet_fail(FACET_ERR_INTERNAL, "im2col of %zu elements exceeds the workspace",
@@ -248,15 +179,15 @@ facet_status cuda_conv(fqgan_backend *be, const fqgan_conv *conv, const float *x
         else FACET_LAUNCH(im2col_kernel<float>, grid, THREADS)(xb, conv->cin, h, w, conv->mode, ho,
                                                                wo, (float *)c->col);
         LAUNCH_CHECK();
-        s = gemm(c, false, false, conv->cout, (int)hw_out, k, 1.0f, wt, k, 0, c->col, (int)hw_out,
-                 0, 1.0f, y + (size_t)b * conv->cout * hw_out, (int)hw_out, 0, 1);
+        s = facet_nn_cuda_gemm(c->base.nn, false, false, conv->cout, (int)hw_out, k, 1.0f, wt, k, 0,
+                               c->col, (int)hw_out, 0, 1.0f, y + (size_t)b * conv->cout * hw_out,
+                               (int)hw_out, 0, 1);
         if (s != FACET_OK) return s;
     }
     return FACET_OK;
 }
 
-/* ---- normalisation ----------------------------------------------------------------------------
- */
+/* ---- normalisation --------------------------------------------------------------------------- */
 
 /* sums[g] += (sum, sum of squares) of a slice of group g (blockIdx.y) of x [B * 32, count]. */
 __global__ void group_stats_kernel(const float *x, size_t count, double *sums) {
@@ -293,8 +224,8 @@ __global__ void group_coef_kernel(const double *sums, size_t count, const float 
     const int b = i / ch, c = i % ch, g = b * FQGAN_GROUPS + c / (ch / FQGAN_GROUPS);
     const double mean = sums[2 * g] / (double)count;
     const double var = fmax(sums[2 * g + 1] / (double)count - mean * mean, 0.0);
-    fqgan_norm_coefficients((float)mean, (float)var, FQGAN_GROUP_NORM_EPS, gamma[c], beta[c],
-                            &coef[2 * i], &coef[2 * i + 1]);
+    facet_nn_norm_coefficients((float)mean, (float)var, FQGAN_GROUP_NORM_EPS, gamma[c], beta[c],
+                               &coef[2 * i], &coef[2 * i + 1]);
 }
 
 __global__ void norm_apply_kernel(const float *x, const float *coef, size_t hw, size_t n, int swish,
@@ -329,82 +260,7 @@ facet_status cuda_group_norm(fqgan_backend *be, const fqgan_norm *norm, const fl
     return FACET_OK;
 }
 
-__device__ float warp_sum(float v) {
-    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
-
-/* One warp per row of x [rows, d]: mean, biased variance (two passes), affine. */
-__global__ void layer_norm_kernel(const float *x, int rows, int d, const float *gamma,
-                                  const float *beta, float *y) {
-    const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (row >= rows) return;
-    const float *xr = x + (size_t)row * d;
-    float s = 0.0f;
-    for (int i = lane; i < d; i += 32) s += xr[i];
-    const float mean = warp_sum(s) / (float)d;
-    float ss = 0.0f;
-    for (int i = lane; i < d; i += 32) ss += (xr[i] - mean) * (xr[i] - mean);
-    const float var = warp_sum(ss) / (float)d;
-    for (int i = lane; i < d; i += 32) {
-        float scale, shift;
-        fqgan_norm_coefficients(mean, var, FQGAN_LAYER_NORM_EPS, gamma[i], beta[i], &scale, &shift);
-        y[(size_t)row * d + i] = fqgan_norm_apply(xr[i], scale, shift, 0);
-    }
-}
-
-facet_status cuda_layer_norm(fqgan_backend *be, const fqgan_norm *norm, const float *x, int rows,
-                             float *y) {
-    (void)be;
-    const int warps = THREADS / 32;
-    FACET_LAUNCH(layer_norm_kernel, (rows + warps - 1) / warps, THREADS)
-    (x, rows, norm->channels, norm->gamma, norm->beta, y);
-    LAUNCH_CHECK();
-    return FACET_OK;
-}
-
-/* ---- attention --------------------------------------------------------------------------------
- */
-
-__device__ float block_reduce(float v, bool is_max, float *shared) {
-    for (int offset = 16; offset > 0; offset /= 2) {
-        const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-        v = is_max ? fmaxf(v, o) : v + o;
-    }
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < (int)(blockDim.x / 32) ? shared[lane] : (is_max ? -INFINITY : 0.0f);
-        for (int offset = 16; offset > 0; offset /= 2) {
-            const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-            v = is_max ? fmaxf(v, o) : v + o;
-        }
-        if (lane == 0) shared[0] = v;
-    }
-    __syncthreads();
-    v = shared[0];
-    __syncthreads();
-    return v;
-}
-
-/* One block per row of s [rows, n], in place. */
-__global__ void softmax_kernel(float *s, int n) {
-    __shared__ float shared[32];
-    float *row = s + (size_t)blockIdx.x * n;
-    float max = -INFINITY;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) max = fmaxf(max, row[j]);
-    max = block_reduce(max, true, shared);
-    float sum = 0.0f;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) {
-        const float e = fqgan_softmax_term(row[j], max);
-        row[j] = e;
-        sum += e;
-    }
-    sum = block_reduce(sum, false, shared);
-    const float inv = 1.0f / sum;
-    for (int j = threadIdx.x; j < n; j += blockDim.x) row[j] *= inv;
-}
+/* ---- attention ------------------------------------------------------------------------------- */
 
 facet_status cuda_spatial_attention(fqgan_backend *be, const float *qkv, int batch, int ch, int hw,
                                     float *y) {
@@ -416,57 +272,28 @@ facet_status cuda_spatial_attention(fqgan_backend *be, const float *qkv, int bat
     for (int b = 0; b < batch; b++) {
         const float *q = qkv + (size_t)b * 3 * ch * hw;
         const void *qs, *ps;
-        facet_status s = operand(c, q, (size_t)3 * ch * hw, 1, &qs);
+        facet_status s = facet_nn_cuda_operand(c->base.nn, q, (size_t)3 * ch * hw, 1, &qs);
         if (s != FACET_OK) return s;
         const size_t elem = c->precision == FACET_FQGAN_CUDA_BF16 ? 2 : 4;
         const char *qb = (const char *)qs, *kb = qb + elem * ch * hw, *vb = kb + elem * ch * hw;
         /* scores [hw, hw] = scale q^T k, q and k stored [ch, hw] */
-        s = gemm(c, true, false, hw, hw, ch, scale, qb, hw, 0, kb, hw, 0, 0.0f, c->scores, hw, 0,
-                 1);
+        s = facet_nn_cuda_gemm(c->base.nn, true, false, hw, hw, ch, scale, qb, hw, 0, kb, hw, 0,
+                               0.0f, c->scores, hw, 0, 1);
         if (s != FACET_OK) return s;
-        FACET_LAUNCH(softmax_kernel, hw, THREADS)(c->scores, hw);
-        LAUNCH_CHECK();
-        s = operand(c, c->scores, (size_t)hw * hw, 0, &ps);
+        s = facet_nn_softmax(c->base.nn, c->scores, hw, hw);
+        if (s != FACET_OK) return s;
+        s = facet_nn_cuda_operand(c->base.nn, c->scores, (size_t)hw * hw, 0, &ps);
         if (s != FACET_OK) return s;
         /* y [ch, hw] = v [ch, hw] scores^T */
-        s = gemm(c, false, true, ch, hw, hw, 1.0f, vb, hw, 0, ps, hw, 0, 0.0f,
-                 y + (size_t)b * ch * hw, hw, 0, 1);
+        s = facet_nn_cuda_gemm(c->base.nn, false, true, ch, hw, hw, 1.0f, vb, hw, 0, ps, hw, 0,
+                               0.0f, y + (size_t)b * ch * hw, hw, 0, 1);
         if (s != FACET_OK) return s;
     }
     return FACET_OK;
 }
 
-facet_status cuda_token_attention(fqgan_backend *be, const float *qkv, int batch, int len,
-                                  int width, int heads, float *y) {
-    cuda_backend *c = cu(be);
-    if ((size_t)heads * len * len > c->score_elems)
-        return facet_fail(FACET_ERR_INTERNAL, "attention over %d tokens exceeds the workspace",
-                          len);
-    const int dh = width / heads, ld = 3 * width;
-    const float scale = 1.0f / sqrtf((float)dh);
-    const size_t elem = c->precision == FACET_FQGAN_CUDA_BF16 ? 2 : 4;
-    for (int b = 0; b < batch; b++) {
-        const void *qs, *ps;
-        facet_status s = operand(c, qkv + (size_t)b * len * ld, (size_t)len * ld, 1, &qs);
-        if (s != FACET_OK) return s;
-        const char *qb = (const char *)qs, *kb = qb + elem * width, *vb = kb + elem * width;
-        /* per head: scores [len, len] = scale q_h k_h^T (rows of ld elements) */
-        s = gemm(c, false, true, len, len, dh, scale, qb, ld, dh, kb, ld, dh, 0.0f, c->scores, len,
-                 (long long)len * len, heads);
-        if (s != FACET_OK) return s;
-        FACET_LAUNCH(softmax_kernel, heads * len, THREADS)(c->scores, len);
-        LAUNCH_CHECK();
-        s = operand(c, c->scores, (size_t)heads * len * len, 0, &ps);
-        if (s != FACET_OK) return s;
-        /* y_h [len, dh] = scores_h v_h, written at column h * dh of y [len, width] */
-        s = gemm(c, false, false, len, dh, len, 1.0f, ps, len, (long long)len * len, vb, ld, dh,
-                 0.0f, y + (size_t)b * len * width, width, dh, heads);
-        if (s != FACET_OK) return s;
-    }
-    return FACET_OK;
-}
-
-/* ---- tokens and linear layers -----------------------------------------------------------------
+/* ---- tokens
+ * ---------------------------------------------------------------------------------------
  */
 
 /* t [B, L, C] = x [B, C, L]^T + pos [L, C] (pos may be NULL); or the inverse transpose. */
@@ -503,44 +330,7 @@ facet_status cuda_from_tokens(fqgan_backend *be, const float *t, int batch, int 
     return FACET_OK;
 }
 
-/* y [rows, out] = b (or y + b when accumulating). */
-__global__ void linear_init_kernel(float *y, const float *bias, size_t rows, int out,
-                                   int accumulate) {
-    const size_t n = rows * out;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x)
-        y[i] = (accumulate ? y[i] : 0.0f) + bias[i % out];
-}
-
-__global__ void gelu_kernel(float *y, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
-         i += (size_t)gridDim.x * blockDim.x)
-        y[i] = fqgan_gelu(y[i]);
-}
-
-facet_status cuda_linear(fqgan_backend *be, const fqgan_linear *l, const float *x, int rows,
-                         int gelu, int accumulate, float *y) {
-    cuda_backend *c = cu(be);
-    const size_t n = (size_t)rows * l->out;
-    FACET_LAUNCH(linear_init_kernel, blocks_for(n), THREADS)
-    (y, l->b, (size_t)rows, l->out, accumulate);
-    LAUNCH_CHECK();
-    const void *xs, *ws;
-    facet_status s = operand(c, x, (size_t)rows * l->in, 1, &xs);
-    if (s == FACET_OK) s = operand(c, l->w, (size_t)l->out * l->in, 0, &ws);
-    if (s == FACET_OK)
-        s = gemm(c, false, true, rows, l->out, l->in, 1.0f, xs, l->in, 0, ws, l->in, 0, 1.0f, y,
-                 l->out, 0, 1);
-    if (s != FACET_OK) return s;
-    if (gelu) {
-        FACET_LAUNCH(gelu_kernel, blocks_for(n), THREADS)(y, n);
-        LAUNCH_CHECK();
-    }
-    return FACET_OK;
-}
-
-/* ---- codebooks --------------------------------------------------------------------------------
- */
+/* ---- codebooks ------------------------------------------------------------------------------- */
 
 /* QUANT_PIXELS feature vectors of z [B, dim, hw] per block: normalise, scan every code with the
  * shared score and tie rule, reduce (score, index) over the block. */
@@ -647,9 +437,6 @@ fqgan_backend_ops make_ops() {
     ops.spatial_attention = cuda_spatial_attention;
     ops.to_tokens = cuda_to_tokens;
     ops.from_tokens = cuda_from_tokens;
-    ops.layer_norm = cuda_layer_norm;
-    ops.linear = cuda_linear;
-    ops.token_attention = cuda_token_attention;
     ops.quantize = cuda_quantize;
     ops.embed = cuda_embed;
     return ops;
@@ -673,12 +460,17 @@ extern "C" facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqg
     if (!c) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     c->base.ops = &CUDA_OPS;
     c->precision = precision;
-    if (cublasCreate(&c->blas) != CUBLAS_STATUS_SUCCESS) {
+    const facet_nn_precision nn_precision = precision == FACET_FQGAN_CUDA_BF16   ? FACET_NN_BF16
+                                            : precision == FACET_FQGAN_CUDA_TF32 ? FACET_NN_TF32
+                                                                                 : FACET_NN_FP32;
+    facet_status s = facet_nn_create(&c->base.nn, FACET_NN_CUDA, nn_precision);
+    if (s != FACET_OK) {
         free(c);
-        return facet_fail(FACET_ERR_CUDA, "cannot create a cuBLAS handle");
+        return s;
     }
-    /* workspaces: im2col of the widest 3x3 conv of one image, attention scores of one image,
-     * GroupNorm statistics, bf16 operands as large as an activation */
+    /* workspaces: im2col of the widest 3x3 conv of one image, spatial attention scores of one
+     * image (AttnBlocks run at the grid resolution), GroupNorm statistics; in the nn context the
+     * adapters' attention scores of one image and bf16 operands as large as an activation */
     size_t widest = (size_t)arch->z_channels, col = 0, act = 0;
     for (int i = 0; i < arch->levels; i++)
         if ((size_t)arch->ch * arch->ch_mult[i] > widest)
@@ -696,13 +488,12 @@ extern "C" facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqg
     const size_t len = (size_t)arch->grid * arch->grid, d = (size_t)arch->adapter_width;
     if (widest * 9 * len > col) col = widest * 9 * len;
     if (4 * d * len > act) act = 4 * d * len;
-    const size_t heads = (size_t)arch->adapter_heads > 1 ? (size_t)arch->adapter_heads : 1;
     c->col_elems = col;
-    c->score_elems = heads * len * len;
-    c->operand_elems = act * (size_t)max_batch;
+    c->score_elems = len * len;
     c->coef_elems = (size_t)max_batch * widest;
     const bool bf16 = precision == FACET_FQGAN_CUDA_BF16;
-    facet_status s = cuda_alloc(&c->base, col * (bf16 ? 2 : 4), &c->col);
+    s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, act * (size_t)max_batch);
+    if (s == FACET_OK) s = cuda_alloc(&c->base, col * (bf16 ? 2 : 4), &c->col);
     if (s == FACET_OK)
         s = cuda_alloc(&c->base, c->score_elems * sizeof(float), (void **)&c->scores);
     if (s == FACET_OK)
@@ -710,11 +501,6 @@ extern "C" facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqg
                        (void **)&c->stats);
     if (s == FACET_OK)
         s = cuda_alloc(&c->base, sizeof(float) * 2 * c->coef_elems, (void **)&c->coef);
-    for (int i = 0; i < 2 && s == FACET_OK && bf16; i++) {
-        const size_t elems = c->operand_elems > c->score_elems ? c->operand_elems : c->score_elems;
-        c->operand_elems = elems;
-        s = cuda_alloc(&c->base, elems * sizeof(__nv_bfloat16), (void **)&c->operand16[i]);
-    }
     if (s != FACET_OK) {
         cuda_destroy(&c->base);
         return s;

@@ -1,0 +1,46 @@
+/* nn/ internals: the context shared by the device dispatch (nn/nn.c) and the CUDA backend
+ * (nn/cuda/nn.cu, stubbed by nn/nn_none.c). Not for callers outside nn/. */
+#ifndef FACET_NN_NN_INTERNAL_H
+#define FACET_NN_NN_INTERNAL_H
+
+#include "nn/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct facet_nn_cuda facet_nn_cuda;
+
+struct facet_nn {
+    facet_nn_device device;
+    facet_nn_precision precision;
+    /* CPU: OpenMP threads, each with its own rows of attention scores */
+    int threads;
+    float *scores; /* threads x score_floats */
+    size_t score_floats;
+    /* CUDA: the device state (nn/cuda/nn.cu) */
+    facet_nn_cuda *cuda;
+};
+
+/* The CUDA backend (nn/cuda/nn.cu; FACET_ERR_CUDA from nn/nn_none.c without CUDA). Arguments as
+ * the public functions of nn.h, on nn->cuda. */
+facet_status facet_nn_cuda_create(facet_nn *nn);
+void facet_nn_cuda_destroy(facet_nn *nn);
+facet_status facet_nn_cuda_reserve(facet_nn *nn, int heads, int len, size_t operand_elems);
+facet_status facet_nn_cuda_params(facet_nn *nn, const float *params, size_t count);
+size_t facet_nn_cuda_memory_bytes(const facet_nn *nn);
+facet_status facet_nn_cuda_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
+                                  const float *b, int out, facet_nn_activation act, int accumulate,
+                                  float *y);
+facet_status facet_nn_cuda_layer_norm(facet_nn *nn, const float *x, const float *residual, int rows,
+                                      int n, const float *gamma, const float *beta, float eps,
+                                      float *y);
+facet_status facet_nn_cuda_activate(facet_nn *nn, float *x, size_t count, facet_nn_activation act);
+facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n);
+facet_status facet_nn_cuda_attention(facet_nn *nn, const float *qkv, int batch, int len, int width,
+                                     int heads, int causal, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

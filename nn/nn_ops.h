@@ -1,0 +1,77 @@
+/* Per-element and per-row math of nn/ (nn/nn.h), written once for the CPU launcher (nn/nn.c) and
+ * the CUDA kernels (nn/cuda/nn.cu), and used by the model-specific ops of tokenizer/ and
+ * language/. Valid C11 and CUDA C++; FACET_HD makes every function callable from device code.
+ * Matrix products are not here: they go to OpenBLAS / cuBLAS.
+ *
+ * Conventions follow PyTorch's float32 kernels where it matters for parity:
+ * - normalisations (LayerNorm, FQGAN's GroupNorm) apply y = x * scale + shift with
+ *   scale = gamma / sqrt(var + eps), shift = beta - mean * scale (biased variance);
+ * - GELU exact: 0.5 x (1 + erf(x / sqrt 2)); QuickGELU: x sigmoid(1.702 x);
+ * - softmax rows subtract the row maximum before exp and multiply by the reciprocal of the sum. */
+#ifndef FACET_NN_NN_OPS_H
+#define FACET_NN_NN_OPS_H
+
+#include "core/hd.h"
+#include "nn/nn.h"
+
+#include <math.h>
+
+static inline FACET_HD float facet_nn_gelu(float x) {
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+}
+
+static inline FACET_HD float facet_nn_quick_gelu(float x) {
+    return x / (1.0f + expf(-1.702f * x));
+}
+
+/* act (facet_nn_activation) of x. */
+static inline FACET_HD float facet_nn_activate_one(float x, int act) {
+    if (act == FACET_NN_GELU) return facet_nn_gelu(x);
+    if (act == FACET_NN_QUICK_GELU) return facet_nn_quick_gelu(x);
+    return x;
+}
+
+/* Affine coefficients of a normalisation from the statistics of its group or row. */
+static inline FACET_HD void facet_nn_norm_coefficients(float mean, float var, float eps,
+                                                       float gamma, float beta, float *scale,
+                                                       float *shift) {
+    float rstd = 1.0f / sqrtf(var + eps);
+    *scale = gamma * rstd;
+    *shift = beta - mean * *scale;
+}
+
+/* One normalised element. */
+static inline FACET_HD float facet_nn_norm_apply(float x, float scale, float shift) {
+    return x * scale + shift;
+}
+
+/* Element i of a LayerNorm input: x + residual (residual may be NULL). */
+static inline FACET_HD float facet_nn_norm_input(const float *x, const float *residual, int i) {
+    return residual ? x[i] + residual[i] : x[i];
+}
+
+/* One softmax numerator: exp(x - row maximum). */
+static inline FACET_HD float facet_nn_softmax_term(float x, float row_max) {
+    return expf(x - row_max);
+}
+
+/* In-place softmax of row[0..valid); entries valid..n (masked: the causal mask's future keys)
+ * become 0. valid >= 1. */
+static inline FACET_HD void facet_nn_softmax_row(float *row, int valid, int n) {
+    float max = row[0], sum = 0.0f;
+    for (int j = 1; j < valid; j++) max = row[j] > max ? row[j] : max;
+    for (int j = 0; j < valid; j++) {
+        row[j] = facet_nn_softmax_term(row[j], max);
+        sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < valid; j++) row[j] *= inv;
+    for (int j = valid; j < n; j++) row[j] = 0.0f;
+}
+
+/* Keys query row i of `len` sees: all, or i + 1 under the causal mask. */
+static inline FACET_HD int facet_nn_visible_keys(int i, int len, int causal) {
+    return causal ? i + 1 : len;
+}
+
+#endif
