@@ -11,3 +11,11 @@ int facet_thread_count(void) {
     return 1;
 #endif
 }
+
+int facet_thread_index(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}

@@ -20,6 +20,10 @@ extern "C" {
 /* Threads an OpenMP parallel region will use (1 without OpenMP). */
 int facet_thread_count(void);
 
+/* This thread's index in the enclosing parallel region, in [0, facet_thread_count()) (0 outside
+ * one and without OpenMP): for per-thread scratch buffers. */
+int facet_thread_index(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,10 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 enum { CHECKPOINT_VERSION = 1 };
 
 facet_livescene_loss_weights facet_livescene_default_loss_weights(void) {
@@ -689,11 +685,7 @@ static double batch_backward(const facet_livescene_field *f, const facet_livesce
     const int final_samples = rays[0].n[levels];
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : interlevel, distortion)
     for (int i = 0; i < batch; i++) {
-#ifdef _OPENMP
-        const int thread = omp_get_thread_num();
-#else
-        const int thread = 0;
-#endif
+        const int thread = facet_thread_index();
         facet_livescene_train_ray *r = &rays[i];
         float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
         float drgb[3];

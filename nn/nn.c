@@ -8,6 +8,7 @@
 #include "nn/nn.h"
 
 #include "core/alloc.h"
+#include "core/parallel.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_ops.h"
 
@@ -21,22 +22,14 @@
 /* Query rows per attention task (each thread's score buffer holds this many rows of keys). */
 enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 32 };
 
-static int blas_serial_begin(void) {
+int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
     if (previous != 1) openblas_set_num_threads(1);
     return previous;
 }
 
-static void blas_serial_end(int previous) {
+void facet_nn_blas_serial_end(int previous) {
     if (previous != 1) openblas_set_num_threads(previous);
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 facet_status facet_nn_create(facet_nn **out, facet_nn_device device, facet_nn_precision precision) {
@@ -119,7 +112,7 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
     if (nn->device == FACET_NN_CUDA)
         return facet_nn_cuda_linear(nn, x, rows, in, w, b, out, act, accumulate, y);
     const int tasks = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
-    const int previous = blas_serial_begin();
+    const int previous = facet_nn_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int r0 = t * LINEAR_ROWS, n = r0 + LINEAR_ROWS <= rows ? LINEAR_ROWS : rows - r0;
@@ -141,7 +134,7 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
         if (act != FACET_NN_IDENTITY)
             for (size_t i = 0; i < (size_t)n * out; i++) yt[i] = facet_nn_activate_one(yt[i], act);
     }
-    blas_serial_end(previous);
+    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }
 
@@ -204,14 +197,14 @@ facet_status facet_nn_attention(facet_nn *nn, const float *qkv, int batch, int l
     const int dh = width / heads, ld = 3 * width, per_head = (len + rows - 1) / rows;
     const int tasks = batch * heads * per_head;
     const float scale = 1.0f / sqrtf((float)dh);
-    const int previous = blas_serial_begin();
+    const int previous = facet_nn_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / (heads * per_head), hd = (t / per_head) % heads;
         const int i0 = (t % per_head) * rows, n = i0 + rows <= len ? rows : len - i0;
         const float *q = qkv + (size_t)b * len * ld + (size_t)hd * dh;
         const float *k = q + width, *v = q + 2 * width;
-        float *sc = nn->scores + (size_t)thread_id() * nn->score_floats;
+        float *sc = nn->scores + (size_t)facet_thread_index() * nn->score_floats;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, dh, scale, q + (size_t)i0 * ld,
                     ld, k, ld, 0.0f, sc, len);
         for (int i = 0; i < n; i++)
@@ -220,6 +213,6 @@ facet_status facet_nn_attention(facet_nn *nn, const float *qkv, int batch, int l
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, len, 1.0f, sc, len, v, ld,
                     0.0f, y + ((size_t)b * len + i0) * width + (size_t)hd * dh, width);
     }
-    blas_serial_end(previous);
+    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }

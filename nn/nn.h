@@ -62,6 +62,11 @@ facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count);
 /* Bytes the context holds (workspaces and the bf16 weight copy). */
 size_t facet_nn_memory_bytes(const facet_nn *nn);
 
+/* OpenBLAS on one thread while facet's own OpenMP loop splits the work (each task runs a small
+ * product): returns the previous thread count, to hand back to facet_nn_blas_serial_end. */
+int facet_nn_blas_serial_begin(void);
+void facet_nn_blas_serial_end(int previous);
+
 /* y [rows, out] = act(x [rows, in] W^T + b), W [out, in] (nn.Linear), b [out] or NULL. With
  * `accumulate` the result (activation included) is added to y: y += act(x W^T + b) (a residual).
  * Computed as y = b (+ y), then y += x W^T (one product, beta 1), then the activation. y never

@@ -3,6 +3,7 @@
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
 #include "core/alloc.h"
+#include "core/parallel.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
@@ -35,24 +36,6 @@ typedef struct cpu_backend {
 
 static cpu_backend *cpu(fqgan_backend *be) {
     return (cpu_backend *)be;
-}
-
-static int blas_serial_begin(void) {
-    const int previous = openblas_get_num_threads();
-    if (previous != 1) openblas_set_num_threads(1);
-    return previous;
-}
-
-static void blas_serial_end(int previous) {
-    if (previous != 1) openblas_set_num_threads(previous);
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 static void cpu_destroy(fqgan_backend *be) {
@@ -251,7 +234,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         const int n = tw - tx0 < WINO_MAX_TILES ? tw - tx0 : WINO_MAX_TILES, span = 4 * n + 2;
         const int x0 = 4 * tx0 - 1; /* output-grid column of R[.][0] */
         const int width = up ? 2 * w : w;
-        float *V = cb->wino + (size_t)thread_id() * cb->wino_floats;
+        float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)36 * v_step;
         float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
         int iy[6];
@@ -349,9 +332,9 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
     cpu_backend *cb = cpu(be);
     const fqgan_conv_mode mode = c->mode;
     if (c->aux) {
-        const int previous = blas_serial_begin();
+        const int previous = facet_nn_blas_serial_begin();
         wino_conv(cb, c, x, batch, h, w, add, y);
-        blas_serial_end(previous);
+        facet_nn_blas_serial_end(previous);
         return FACET_OK;
     }
     int ho, wo;
@@ -364,7 +347,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         return facet_fail(FACET_ERR_INTERNAL, "conv of %d input rows exceeds the workspace",
                           k_rows);
     const int per_image = (hw_out + chunk - 1) / chunk, tasks = batch * per_image;
-    const int previous = blas_serial_begin();
+    const int previous = facet_nn_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / per_image, p0 = (t % per_image) * chunk;
@@ -387,13 +370,13 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, c->cin, 1.0f, c->w,
                         c->cin, xb + p0, hw_in, 1.0f, yb, hw_out);
         } else {
-            float *col = cb->col + (size_t)thread_id() * cb->col_floats;
+            float *col = cb->col + (size_t)facet_thread_index() * cb->col_floats;
             im2col(xb, c->cin, h, w, mode, wo, p0, n, col);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, n, k_rows, 1.0f, c->w,
                         k_rows, col, n, 1.0f, yb, hw_out);
         }
     }
-    blas_serial_end(previous);
+    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }
 
@@ -446,14 +429,14 @@ static facet_status cpu_spatial_attention(fqgan_backend *be, const float *qkv, i
     if (rows < 1) return facet_fail(FACET_ERR_INTERNAL, "attention workspace too small");
     const int per_image = (hw + rows - 1) / rows, tasks = batch * per_image;
     const float scale = 1.0f / sqrtf((float)c);
-    const int previous = blas_serial_begin();
+    const int previous = facet_nn_blas_serial_begin();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / per_image, i0 = (t % per_image) * rows;
         const int n = i0 + rows <= hw ? rows : hw - i0;
         const float *q = qkv + (size_t)b * 3 * c * hw, *k = q + (size_t)c * hw,
                     *v = q + (size_t)2 * c * hw;
-        float *s = cb->scores + (size_t)thread_id() * cb->score_floats;
+        float *s = cb->scores + (size_t)facet_thread_index() * cb->score_floats;
         /* s[i, j] = q_i . k_j / sqrt(c) for queries i0..i0+n: q, k stored [c, hw] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hw, c, scale, q + i0, hw, k, hw,
                     0.0f, s, hw);
@@ -462,7 +445,7 @@ static facet_status cpu_spatial_attention(fqgan_backend *be, const float *qkv, i
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c, n, hw, 1.0f, v, hw, s, hw, 0.0f,
                     y + (size_t)b * c * hw + i0, hw);
     }
-    blas_serial_end(previous);
+    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }
 
