@@ -1,5 +1,4 @@
 /* CPU-only build: no CUDA-GL interop; the viewer renders on the CPU and uploads. */
-#ifndef FACET_HAVE_CUDA
 #include "interop.h"
 
 facet_status facet_interop_create(facet_interop **out, facet_frame_gl *frame) {
@@ -18,6 +17,3 @@ facet_status facet_interop_render(facet_interop *interop, const facet_scene *sce
     (void)interop, (void)scene, (void)state;
     return facet_fail(FACET_ERR_CUDA, "viewer: facet was built without CUDA");
 }
-#else
-typedef int facet_interop_none_unused; /* ISO C forbids an empty translation unit */
-#endif
