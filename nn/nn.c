@@ -61,14 +61,6 @@ void facet_nn_destroy(facet_nn *nn) {
     free(nn);
 }
 
-facet_nn_device facet_nn_device_of(const facet_nn *nn) {
-    return nn->device;
-}
-
-facet_nn_precision facet_nn_precision_of(const facet_nn *nn) {
-    return nn->precision;
-}
-
 /* Per-thread score rows for attention over `len` keys. */
 static facet_status cpu_reserve_scores(facet_nn *nn, int len) {
     const size_t rows = len < ATTENTION_ROWS ? (size_t)len : ATTENTION_ROWS;
@@ -109,6 +101,9 @@ size_t facet_nn_memory_bytes(const facet_nn *nn) {
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
                              const float *b, int out, facet_nn_activation act, int accumulate,
                              float *y) {
+    if (accumulate && act != FACET_NN_IDENTITY)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "nn linear: a residual (accumulate) takes no activation");
     if (nn->device == FACET_NN_CUDA)
         return facet_nn_cuda_linear(nn, x, rows, in, w, b, out, act, accumulate, y);
     const int tasks = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
@@ -168,13 +163,6 @@ facet_status facet_nn_layer_norm(facet_nn *nn, const float *x, const float *resi
 }
 
 /* ---- activations and softmax ---------------------------------------------------------------- */
-
-facet_status facet_nn_activate(facet_nn *nn, float *x, size_t count, facet_nn_activation act) {
-    if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_activate(nn, x, count, act);
-#pragma omp parallel for schedule(static) num_threads(nn->threads)
-    for (size_t i = 0; i < count; i++) x[i] = facet_nn_activate_one(x[i], act);
-    return FACET_OK;
-}
 
 facet_status facet_nn_softmax(facet_nn *nn, float *x, int rows, int n) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_softmax(nn, x, rows, n);

@@ -46,8 +46,6 @@ typedef struct facet_nn facet_nn;
  * built without CUDA or no CUDA device is usable. */
 facet_status facet_nn_create(facet_nn **out, facet_nn_device device, facet_nn_precision precision);
 void facet_nn_destroy(facet_nn *nn);
-facet_nn_device facet_nn_device_of(const facet_nn *nn);
-facet_nn_precision facet_nn_precision_of(const facet_nn *nn);
 
 /* Allocates the workspaces now (they otherwise grow on first use): attention over up to `heads`
  * heads of `len` tokens, and (BF16 only) activation operands of up to `operand_elems` elements.
@@ -68,9 +66,9 @@ int facet_nn_blas_serial_begin(void);
 void facet_nn_blas_serial_end(int previous);
 
 /* y [rows, out] = act(x [rows, in] W^T + b), W [out, in] (nn.Linear), b [out] or NULL. With
- * `accumulate` the result (activation included) is added to y: y += act(x W^T + b) (a residual).
- * Computed as y = b (+ y), then y += x W^T (one product, beta 1), then the activation. y never
- * aliases x. */
+ * `accumulate` (act must be FACET_NN_IDENTITY: FACET_ERR_INVALID_ARGUMENT otherwise) the result is
+ * added to y: y += x W^T + b (a residual). Computed as y = b (+ y), then y += x W^T (one product,
+ * beta 1), then the activation. y never aliases x. */
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
                              const float *b, int out, facet_nn_activation act, int accumulate,
                              float *y);
@@ -80,9 +78,6 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
  * or residual. The CPU accumulates the statistics in double, CUDA in float (one warp per row). */
 facet_status facet_nn_layer_norm(facet_nn *nn, const float *x, const float *residual, int rows,
                                  int n, const float *gamma, const float *beta, float eps, float *y);
-
-/* x [count] = act(x) in place. */
-facet_status facet_nn_activate(facet_nn *nn, float *x, size_t count, facet_nn_activation act);
 
 /* Softmax of each row of x [rows, n] in place (subtracting the row maximum first). */
 facet_status facet_nn_softmax(facet_nn *nn, float *x, int rows, int n);

@@ -35,7 +35,6 @@ facet_status facet_nn_cuda_linear(facet_nn *nn, const float *x, int rows, int in
 facet_status facet_nn_cuda_layer_norm(facet_nn *nn, const float *x, const float *residual, int rows,
                                       int n, const float *gamma, const float *beta, float eps,
                                       float *y);
-facet_status facet_nn_cuda_activate(facet_nn *nn, float *x, size_t count, facet_nn_activation act);
 facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n);
 facet_status facet_nn_cuda_attention(facet_nn *nn, const float *qkv, int batch, int len, int width,
                                      int heads, int causal, float *y);

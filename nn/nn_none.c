@@ -45,11 +45,6 @@ facet_status facet_nn_cuda_layer_norm(facet_nn *nn, const float *x, const float 
     return NO_CUDA();
 }
 
-facet_status facet_nn_cuda_activate(facet_nn *nn, float *x, size_t count, facet_nn_activation act) {
-    (void)nn, (void)x, (void)count, (void)act;
-    return NO_CUDA();
-}
-
 facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n) {
     (void)nn, (void)x, (void)rows, (void)n;
     return NO_CUDA();

@@ -301,15 +301,6 @@ extern "C" facet_status facet_nn_cuda_layer_norm(facet_nn *nn, const float *x,
     return FACET_OK;
 }
 
-extern "C" facet_status facet_nn_cuda_activate(facet_nn *nn, float *x, size_t count,
-                                               facet_nn_activation act) {
-    (void)nn;
-    if (count == 0 || act == FACET_NN_IDENTITY) return FACET_OK;
-    FACET_LAUNCH(activate_kernel, blocks_for(count), THREADS)(x, count, (int)act);
-    LAUNCH_CHECK();
-    return FACET_OK;
-}
-
 extern "C" facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n) {
     (void)nn;
     if (rows == 0) return FACET_OK;

@@ -1,0 +1,273 @@
+/* nn/: the transformer layer FQGAN's adapters and the text encoders share, on the CPU.
+ *
+ * Each op is checked against a direct double-precision evaluation of its definition (nn/nn.h)
+ * on seeded random inputs, with bounds derived from float rounding: a product of length K summed
+ * in float is within K * FLT_EPSILON * sum_k |x_k w_k| of the exact sum (plus one rounding of the
+ * result), and element-wise steps add a few ulps. Every output is also checked to be finite. The
+ * models built on these ops are checked against PyTorch in test_fqgan and test_language, and the
+ * CUDA launcher against this one in gpu_parity (fqgan, language). */
+#include "core/cuda/device.h"
+#include "core/rng.h"
+#include "nn/nn.h"
+
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static float *random_array(facet_rng *rng, size_t n, float scale) {
+    float *x = malloc(n * sizeof *x);
+    cr_assert_not_null(x);
+    for (size_t i = 0; i < n; i++) x[i] = scale * (2.0f * facet_rng_uniform(rng) - 1.0f);
+    return x;
+}
+
+static facet_nn *cpu_context(void) {
+    facet_nn *nn = NULL;
+    cr_assert_eq(facet_nn_create(&nn, FACET_NN_CPU, FACET_NN_FP32), FACET_OK, "%s",
+                 facet_last_error());
+    return nn;
+}
+
+static double gelu_exact(double x) {
+    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+}
+
+static double quick_gelu_exact(double x) {
+    return x / (1.0 + exp(-1.702 * x));
+}
+
+/* |got - want| <= bound, with got finite. */
+static void expect_close(float got, double want, double bound, const char *what, int i) {
+    cr_assert(isfinite(got), "%s[%d] is not finite (%g)", what, i, (double)got);
+    cr_assert(fabs(got - want) <= bound, "%s[%d]: %.9g, expected %.9g (bound %.3g)", what, i,
+              (double)got, want, bound);
+}
+
+/* ---- linear -------------------------------------------------------------------------------- */
+
+/* y = act(x W^T + b) (+ y0 with accumulate) against the definition. */
+static void check_linear(facet_nn_activation act, int accumulate, int with_bias) {
+    enum { ROWS = 37, IN = 53, OUT = 29 }; /* more rows than one 32-row task */
+    facet_rng rng = facet_rng_seed(7, (uint64_t)(act * 4 + accumulate * 2 + with_bias));
+    float *x = random_array(&rng, (size_t)ROWS * IN, 1.0f);
+    float *w = random_array(&rng, (size_t)OUT * IN, 0.3f);
+    float *b = random_array(&rng, OUT, 0.5f);
+    float *y = random_array(&rng, (size_t)ROWS * OUT, 1.0f);
+    float *y0 = malloc((size_t)ROWS * OUT * sizeof *y0);
+    cr_assert_not_null(y0);
+    memcpy(y0, y, (size_t)ROWS * OUT * sizeof *y0);
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_linear(nn, x, ROWS, IN, w, with_bias ? b : NULL, OUT, act, accumulate, y),
+                 FACET_OK, "%s", facet_last_error());
+    for (int r = 0; r < ROWS; r++)
+        for (int o = 0; o < OUT; o++) {
+            double z = with_bias ? b[o] : 0.0, magnitude = fabs(z);
+            for (int k = 0; k < IN; k++) {
+                z += (double)x[r * IN + k] * w[o * IN + k];
+                magnitude += fabs((double)x[r * IN + k] * w[o * IN + k]);
+            }
+            double a = act == FACET_NN_GELU         ? gelu_exact(z)
+                       : act == FACET_NN_QUICK_GELU ? quick_gelu_exact(z)
+                                                    : z;
+            double want = accumulate ? y0[r * OUT + o] + a : a; /* accumulate: identity only */
+            /* the product's rounding (the activations' slopes are below 1.13), then a few ulps
+               for the activation and the accumulation */
+            double bound = 1.13 * (IN + 2) * FLT_EPSILON * magnitude +
+                           4 * FLT_EPSILON * (fabs(want) + fabs(y0[r * OUT + o]));
+            expect_close(y[r * OUT + o], want, bound, "y", r * OUT + o);
+        }
+    facet_nn_destroy(nn);
+    free(x), free(w), free(b), free(y), free(y0);
+}
+
+Test(nn_linear, matches_the_definition_with_bias) {
+    check_linear(FACET_NN_IDENTITY, 0, 1);
+}
+
+Test(nn_linear, matches_the_definition_without_bias) {
+    check_linear(FACET_NN_IDENTITY, 0, 0);
+}
+
+Test(nn_linear, fuses_exact_gelu) {
+    check_linear(FACET_NN_GELU, 0, 1);
+}
+
+Test(nn_linear, fuses_quick_gelu) {
+    check_linear(FACET_NN_QUICK_GELU, 0, 1);
+}
+
+Test(nn_linear, accumulates_into_y_as_a_residual) {
+    check_linear(FACET_NN_IDENTITY, 1, 1);
+}
+
+Test(nn_linear, refuses_an_activation_on_a_residual) {
+    float x[2] = {1, 2}, w[2] = {3, 4}, y[1] = {5};
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_linear(nn, x, 1, 2, w, NULL, 1, FACET_NN_GELU, 1, y),
+                 FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "residual"), "message: %s", facet_last_error());
+    cr_assert_eq(y[0], 5.0f, "y was written");
+    facet_nn_destroy(nn);
+}
+
+/* ---- LayerNorm ----------------------------------------------------------------------------- */
+
+static void check_layer_norm(int with_residual, int in_place) {
+    enum { ROWS = 9, N = 384 };
+    const float eps = 1e-5f;
+    facet_rng rng = facet_rng_seed(11, (uint64_t)(with_residual * 2 + in_place));
+    float *x = random_array(&rng, (size_t)ROWS * N, 3.0f);
+    for (int i = 0; i < ROWS * N; i++) x[i] += 5.0f; /* a mean far from 0 */
+    float *residual = random_array(&rng, (size_t)ROWS * N, 1.0f);
+    float *gamma = random_array(&rng, N, 1.0f), *beta = random_array(&rng, N, 1.0f);
+    float *x0 = malloc((size_t)ROWS * N * sizeof *x0),
+          *out = malloc((size_t)ROWS * N * sizeof *out);
+    cr_assert(x0 && out);
+    memcpy(x0, x, (size_t)ROWS * N * sizeof *x0);
+    float *y = in_place ? x : out;
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(
+        facet_nn_layer_norm(nn, x, with_residual ? residual : NULL, ROWS, N, gamma, beta, eps, y),
+        FACET_OK, "%s", facet_last_error());
+    for (int r = 0; r < ROWS; r++) {
+        double mean = 0.0, var = 0.0;
+        for (int i = 0; i < N; i++)
+            mean += x0[r * N + i] + (with_residual ? residual[r * N + i] : 0.0f);
+        mean /= N;
+        for (int i = 0; i < N; i++) {
+            double d = x0[r * N + i] + (with_residual ? residual[r * N + i] : 0.0f) - mean;
+            var += d * d;
+        }
+        var /= N; /* biased, as torch.nn.LayerNorm */
+        const double rstd = 1.0 / sqrt(var + eps);
+        for (int i = 0; i < N; i++) {
+            /* the input sum is rounded to float first (as torch adds before normalising) */
+            const float v = with_residual ? x0[r * N + i] + residual[r * N + i] : x0[r * N + i];
+            double want = (v - mean) * rstd * gamma[i] + beta[i];
+            /* float scale and shift: a few ulps of each term, and of |v * scale| */
+            double bound = 8 * FLT_EPSILON * (fabs(v * rstd * gamma[i]) + fabs(want) + 1.0);
+            expect_close(y[r * N + i], want, bound, "y", r * N + i);
+        }
+    }
+    facet_nn_destroy(nn);
+    free(x), free(x0), free(out), free(residual), free(gamma), free(beta);
+}
+
+Test(nn_layer_norm, matches_torch_layer_norm) {
+    check_layer_norm(0, 0);
+}
+
+Test(nn_layer_norm, adds_the_residual_first) {
+    check_layer_norm(1, 0);
+}
+
+Test(nn_layer_norm, may_write_over_its_input) {
+    check_layer_norm(1, 1);
+}
+
+/* ---- softmax ------------------------------------------------------------------------------- */
+
+Test(nn_softmax, rows_match_the_definition_and_survive_large_logits) {
+    enum { ROWS = 4, N = 50 };
+    facet_rng rng = facet_rng_seed(13, 0);
+    float *x = random_array(&rng, (size_t)ROWS * N, 20.0f);
+    for (int i = 0; i < N; i++) x[3 * N + i] += 1000.0f; /* exp would overflow without the max */
+    float *x0 = malloc((size_t)ROWS * N * sizeof *x0);
+    cr_assert_not_null(x0);
+    memcpy(x0, x, (size_t)ROWS * N * sizeof *x0);
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_softmax(nn, x, ROWS, N), FACET_OK, "%s", facet_last_error());
+    for (int r = 0; r < ROWS; r++) {
+        double max = x0[r * N], sum = 0.0, total = 0.0;
+        for (int i = 1; i < N; i++) max = fmax(max, x0[r * N + i]);
+        for (int i = 0; i < N; i++) sum += exp(x0[r * N + i] - max);
+        for (int i = 0; i < N; i++) {
+            double want = exp(x0[r * N + i] - max) / sum;
+            /* exp of a rounded difference (|x - max| <= 40: 40 ulps relative), sum, reciprocal */
+            expect_close(x[r * N + i], want, (N + 48) * FLT_EPSILON * want + 1e-30, "p", r * N + i);
+            total += x[r * N + i];
+        }
+        cr_assert(fabs(total - 1.0) <= 2 * N * FLT_EPSILON, "row %d sums to %.9g", r, total);
+    }
+    facet_nn_destroy(nn);
+    free(x), free(x0);
+}
+
+/* ---- attention ----------------------------------------------------------------------------- */
+
+/* softmax_j(q_i . k_j / sqrt(dh)) v_j per head, in double. */
+static void attention_reference(const float *qkv, int batch, int len, int width, int heads,
+                                int causal, double *y) {
+    const int dh = width / heads;
+    for (int n = 0; n < batch; n++)
+        for (int h = 0; h < heads; h++)
+            for (int i = 0; i < len; i++) {
+                const float *q = qkv + ((size_t)n * len + i) * 3 * width + h * dh;
+                const int keys = causal ? i + 1 : len;
+                double score[64], max = -INFINITY, sum = 0.0;
+                for (int j = 0; j < keys; j++) {
+                    const float *k = qkv + ((size_t)n * len + j) * 3 * width + width + h * dh;
+                    double s = 0.0;
+                    for (int c = 0; c < dh; c++) s += (double)q[c] * k[c];
+                    score[j] = s / sqrt((double)dh);
+                    max = fmax(max, score[j]);
+                }
+                for (int j = 0; j < keys; j++) sum += score[j] = exp(score[j] - max);
+                double *out = y + ((size_t)n * len + i) * width + h * dh;
+                for (int c = 0; c < dh; c++) {
+                    double acc = 0.0;
+                    for (int j = 0; j < keys; j++)
+                        acc += score[j] / sum *
+                               qkv[((size_t)n * len + j) * 3 * width + 2 * width + h * dh + c];
+                    out[c] = acc;
+                }
+            }
+}
+
+static void check_attention(int causal) {
+    enum { BATCH = 2, LEN = 13, WIDTH = 24, HEADS = 3 };
+    facet_rng rng = facet_rng_seed(17, (uint64_t)causal);
+    float *qkv = random_array(&rng, (size_t)BATCH * LEN * 3 * WIDTH, 1.5f);
+    float *y = malloc((size_t)BATCH * LEN * WIDTH * sizeof *y);
+    double *want = malloc((size_t)BATCH * LEN * WIDTH * sizeof *want);
+    cr_assert(y && want);
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_attention(nn, qkv, BATCH, LEN, WIDTH, HEADS, causal, y), FACET_OK, "%s",
+                 facet_last_error());
+    attention_reference(qkv, BATCH, LEN, WIDTH, HEADS, causal, want);
+    /* scores: a length-dh product (|q.k| <= dh * 1.5^2); softmax weights to ~(LEN + 60) ulps; the
+       weighted sum of |v| <= 1.5 over LEN keys */
+    const int dh = WIDTH / HEADS;
+    const double score_error = dh * FLT_EPSILON * dh * 2.25 / sqrt((double)dh);
+    const double bound = 1.5 * (score_error * 2 + (LEN + 60) * FLT_EPSILON);
+    for (int i = 0; i < BATCH * LEN * WIDTH; i++) expect_close(y[i], want[i], bound, "y", i);
+    if (causal) /* the first token sees itself only: its output is its own value, exactly */
+        for (int n = 0; n < BATCH; n++)
+            for (int c = 0; c < WIDTH; c++)
+                cr_assert_eq(y[(size_t)n * LEN * WIDTH + c],
+                             qkv[(size_t)n * LEN * 3 * WIDTH + 2 * WIDTH + c]);
+    facet_nn_destroy(nn);
+    free(qkv), free(y), free(want);
+}
+
+Test(nn_attention, matches_scaled_dot_product_attention) {
+    check_attention(0);
+}
+
+Test(nn_attention, causal_mask_hides_later_tokens) {
+    check_attention(1);
+}
+
+/* ---- contexts ------------------------------------------------------------------------------ */
+
+Test(nn_context, cuda_context_without_a_device_is_a_clear_error) {
+    if (facet_cuda_available()) cr_skip_test("a CUDA device is present");
+    facet_nn *nn = NULL;
+    cr_assert_eq(facet_nn_create(&nn, FACET_NN_CUDA, FACET_NN_FP32), FACET_ERR_CUDA);
+    cr_assert_null(nn);
+    cr_assert(strstr(facet_last_error(), "CUDA"), "message: %s", facet_last_error());
+}
