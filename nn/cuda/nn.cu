@@ -10,6 +10,7 @@
  * converted once (facet_nn_params), activations on the fly before each product. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
+#include "nn/cuda/block_reduce.cuh"
 #include "nn/cuda/nn_cuda.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_ops.h"
@@ -126,28 +127,6 @@ __global__ void layer_norm_kernel(const float *x, const float *residual, int row
     }
 }
 
-__device__ float block_reduce(float v, bool is_max, float *shared) {
-    for (int offset = 16; offset > 0; offset /= 2) {
-        const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-        v = is_max ? fmaxf(v, o) : v + o;
-    }
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < (int)(blockDim.x / 32) ? shared[lane] : (is_max ? -INFINITY : 0.0f);
-        for (int offset = 16; offset > 0; offset /= 2) {
-            const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-            v = is_max ? fmaxf(v, o) : v + o;
-        }
-        if (lane == 0) shared[0] = v;
-    }
-    __syncthreads();
-    v = shared[0];
-    __syncthreads();
-    return v;
-}
-
 /* One block per row of s [rows, n], in place; row r is query r % len of its sequence and head
  * (len = n): with `causal` it sees keys 0..r % n, the others become 0. */
 __global__ void softmax_kernel(float *s, int n, int causal) {
@@ -156,14 +135,14 @@ __global__ void softmax_kernel(float *s, int n, int causal) {
     const int valid = facet_nn_visible_keys((int)(blockIdx.x % (unsigned)n), n, causal);
     float max = -INFINITY;
     for (int j = threadIdx.x; j < valid; j += blockDim.x) max = fmaxf(max, row[j]);
-    max = block_reduce(max, true, shared);
+    max = facet_block_reduce(max, true, shared);
     float sum = 0.0f;
     for (int j = threadIdx.x; j < valid; j += blockDim.x) {
         const float e = facet_nn_softmax_term(row[j], max);
         row[j] = e;
         sum += e;
     }
-    sum = block_reduce(sum, false, shared);
+    sum = facet_block_reduce(sum, false, shared);
     const float inv = 1.0f / sum;
     for (int j = threadIdx.x; j < valid; j += blockDim.x) row[j] *= inv;
     for (int j = valid + threadIdx.x; j < n; j += blockDim.x) row[j] = 0.0f;

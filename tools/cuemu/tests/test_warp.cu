@@ -3,6 +3,7 @@
  * __syncwarp and __activemask. Expected values follow the CUDA programming guide's wording
  * (segments of `width` lanes), written here with division rather than the emulator's bit masks. */
 #include "check.h"
+#include "nn/cuda/block_reduce.cuh"
 
 #include <cmath>
 #include <vector>
@@ -115,36 +116,16 @@ void test_wide() {
 }
 
 /* ---- the block reduction of nn/cuda/nn.cu ---------------------------------------------------- */
-/* xor shuffles in every warp, then a shuffle inside `if (warp == 0)` */
-__device__ float block_reduce(float v, bool is_max, float *shared) {
-    for (int offset = 16; offset > 0; offset /= 2) {
-        const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-        v = is_max ? fmaxf(v, o) : v + o;
-    }
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) shared[warp] = v;
-    __syncthreads();
-    if (warp == 0) {
-        v = lane < (int)(blockDim.x / 32) ? shared[lane] : (is_max ? -INFINITY : 0.0f);
-        for (int offset = 16; offset > 0; offset /= 2) {
-            const float o = __shfl_xor_sync(0xffffffffu, v, offset);
-            v = is_max ? fmaxf(v, o) : v + o;
-        }
-        if (lane == 0) shared[0] = v;
-    }
-    __syncthreads();
-    v = shared[0];
-    __syncthreads();
-    return v;
-}
+/* facet_block_reduce (nn/cuda/block_reduce.cuh): xor shuffles in every warp, then a shuffle
+ * inside `if (warp == 0)` */
 
 __global__ void reduce_rows(const float *x, int n, float *max_out, float *sum_out) {
     __shared__ float shared[32];
     const float *row = x + (size_t)blockIdx.x * n;
     float m = -INFINITY, s = 0.0f;
     for (int j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, row[j]), s += row[j];
-    m = block_reduce(m, true, shared);
-    s = block_reduce(s, false, shared);
+    m = facet_block_reduce(m, true, shared);
+    s = facet_block_reduce(s, false, shared);
     if (threadIdx.x == 7) max_out[blockIdx.x] = m, sum_out[blockIdx.x] = s;
 }
 
