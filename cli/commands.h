@@ -14,6 +14,7 @@ int facet_cmd_detokenize(int argc, char **argv);
 int facet_cmd_synth(int argc, char **argv);
 int facet_cmd_fit(int argc, char **argv);
 int facet_cmd_view(int argc, char **argv);
+int facet_cmd_path(int argc, char **argv);
 
 /* Prints "facet: error: <message>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,6 +15,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"render", facet_cmd_render, "render a scene's cameras (or a dataset's) to images"},
+    {"path", facet_cmd_path, "write a camera path (orbit, or through cameras) for render --path"},
     {"eval", facet_cmd_eval, "render a dataset split and report PSNR/SSIM (metrics.json)"},
     {"metrics", facet_cmd_metrics, "PSNR/SSIM between two images, JSON on stdout"},
     {"info", facet_cmd_info, "describe a safetensors file, scene file or dataset"},

@@ -99,6 +99,7 @@ static facet_status load_image(const facet_dataset *ds, int f, const fit_data *d
     facet_image_free(&img);
     double c2w[16];
     facet_pose_normalise(d->transform, d->scale, frame->c2w, c2w);
+    out->camera.projection = FACET_PROJECTION_PINHOLE;
     for (int i = 0; i < 16; i++) out->camera.c2w.m[i] = (float)c2w[i];
     out->camera.fx = (float)frame->fx;
     out->camera.fy = (float)frame->fy;

@@ -152,12 +152,23 @@ static facet_status livescene_render_cpu(const facet_node *node, const facet_sce
 static const char *const livescene_keys[] = {"weights", "kappa", "plane_dtype", "descriptions",
                                              NULL};
 
+/* The weights' dataparser transform: m = scale (R w + t). */
+static void livescene_model_frame(const facet_node *node, facet_model_frame *out) {
+    const facet_livescene_model *m = facet_livescene_node_model(node);
+    for (int r = 0; r < 3; r++) {
+        for (int c = 0; c < 3; c++) out->r[r * 3 + c] = m->dataparser_transform[r * 4 + c];
+        out->t[r] = m->dataparser_transform[r * 4 + 3];
+    }
+    out->scale = m->dataparser_scale;
+}
+
 const facet_node_kind facet_livescene_node_kind = {
     .type = "livescene",
     .keys = livescene_keys,
     .load = livescene_load,
     .destroy = livescene_destroy,
     .render_cpu = livescene_render_cpu,
+    .model_frame = livescene_model_frame,
 #ifdef FACET_HAVE_CUDA
     .render_cuda = facet_livescene_render_cuda,
 #endif

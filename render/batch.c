@@ -64,7 +64,7 @@ facet_status facet_write_aux_channels(const facet_scene *scene, const facet_imag
 }
 
 facet_camera facet_frame_camera(const facet_frame *frame, int width, int height) {
-    facet_camera cam;
+    facet_camera cam = {0};
     for (int i = 0; i < 16; i++) cam.c2w.m[i] = (float)frame->c2w[i];
     cam.fx = (float)frame->fx;
     cam.fy = (float)frame->fy;

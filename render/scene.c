@@ -370,3 +370,25 @@ facet_status facet_scene_apply_assignment(facet_scene *scene, const char *assign
                           eq + 1);
     return facet_scene_set_kappa(scene, object, (float)kappa);
 }
+
+facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame *out) {
+    facet_model_frame identity = {{1, 0, 0, 0, 1, 0, 0, 0, 1}, {0, 0, 0}, 1.0};
+    *out = identity;
+    const facet_node *owner = NULL;
+    for (int i = 0; i < scene->node_count; i++) {
+        const facet_node *node = &scene->nodes[i];
+        if (!node->kind->model_frame) continue;
+        facet_model_frame f;
+        node->kind->model_frame(node, &f);
+        if (owner && memcmp(&f, out, sizeof f) != 0)
+            return facet_fail(
+                FACET_ERR_UNSUPPORTED,
+                "%s: nodes '%s' and '%s' have different model frames, so a camera "
+                "path in the model frame is ambiguous (write it with \"facet_frame\": "
+                "\"world\")",
+                scene->path, owner->name, node->name);
+        *out = f;
+        owner = node;
+    }
+    return FACET_OK;
+}

@@ -55,6 +55,9 @@ typedef struct facet_node_kind {
     facet_status (*render_cuda)(const facet_node *node, const facet_scene *scene,
                                 const facet_envmap_view *device_env, const facet_ray *rays,
                                 int64_t count, facet_ray_result *out, float *aux);
+    /* The node's model frame (NULL: the node works in the scene's world frame): where
+     * nerfstudio's camera paths put their poses (render/camera_path.h). */
+    void (*model_frame)(const facet_node *node, facet_model_frame *out);
 } facet_node_kind;
 
 struct facet_node {
@@ -122,6 +125,11 @@ int facet_scene_object_count(const facet_scene *scene);
 facet_status facet_scene_set_environment(facet_scene *scene, const char *path,
                                          facet_env_convention convention, float rotation_deg,
                                          float strength);
+
+/* The scene's model frame: the frame of its nodes that declare one (LiveScene: the weights'
+ * dataparser transform), identity when none does. Fails when two nodes declare different ones:
+ * a model-frame camera path is then ambiguous. */
+facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame *out);
 
 /* Parses "OBJECT=KAPPA" (the CLI's --set) and applies it. */
 facet_status facet_scene_apply_assignment(facet_scene *scene, const char *assignment);
