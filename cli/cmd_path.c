@@ -85,23 +85,6 @@ static int parse_double(const char *text, double min, double max, double *out) {
     return 0;
 }
 
-/* Model-frame poses for nerfstudio: A' = R A, a' = s (R a + t). */
-static void to_model_frame(facet_camera_path *path, const facet_model_frame *m) {
-    for (int i = 0; i < path->count; i++) {
-        double *c = path->entries[i].c2w, out[16];
-        memcpy(out, c, sizeof out);
-        for (int r = 0; r < 3; r++) {
-            for (int k = 0; k < 3; k++)
-                out[r * 4 + k] =
-                    m->r[r * 3] * c[k] + m->r[r * 3 + 1] * c[4 + k] + m->r[r * 3 + 2] * c[8 + k];
-            out[r * 4 + 3] = m->scale * (m->r[r * 3] * c[3] + m->r[r * 3 + 1] * c[7] +
-                                         m->r[r * 3 + 2] * c[11] + m->t[r]);
-        }
-        memcpy(c, out, sizeof out);
-    }
-    path->frame = FACET_PATH_FRAME_MODEL;
-}
-
 /* Keyframes, frame choice and writing, shared by both modes. */
 static int finish(facet_camera_path *path, const common_options *o) {
     int status = 0;
@@ -140,7 +123,7 @@ static int finish(facet_camera_path *path, const common_options *o) {
                     status = cli_usage_error("path", "--kappa: %s", facet_last_error());
             }
             facet_scene_free(&scene);
-            if (status == 0) to_model_frame(path, &model);
+            if (status == 0) facet_camera_path_to_model_frame(path, &model);
         }
     }
     if (status == 0 && facet_camera_path_save(path, o->out) != FACET_OK)

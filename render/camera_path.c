@@ -287,6 +287,23 @@ facet_camera facet_camera_path_camera(const facet_camera_path *path, int index,
     return cam;
 }
 
+void facet_camera_path_to_model_frame(facet_camera_path *path, const facet_model_frame *m) {
+    if (path->frame == FACET_PATH_FRAME_MODEL) return;
+    for (int i = 0; i < path->count; i++) {
+        double *c = path->entries[i].c2w, out[16];
+        memcpy(out, c, sizeof out);
+        for (int r = 0; r < 3; r++) { /* A' = R A, a' = s (R a + t) */
+            for (int k = 0; k < 3; k++)
+                out[r * 4 + k] =
+                    m->r[r * 3] * c[k] + m->r[r * 3 + 1] * c[4 + k] + m->r[r * 3 + 2] * c[8 + k];
+            out[r * 4 + 3] = m->scale * (m->r[r * 3] * c[3] + m->r[r * 3 + 1] * c[7] +
+                                         m->r[r * 3 + 2] * c[11] + m->t[r]);
+        }
+        memcpy(c, out, sizeof out);
+    }
+    path->frame = FACET_PATH_FRAME_MODEL;
+}
+
 static const facet_path_key *find_key(const facet_path_entry *e, const char *object) {
     for (int k = 0; k < e->key_count; k++)
         if (same_channel(e->keys[k].object, object)) return &e->keys[k];

@@ -83,6 +83,11 @@ facet_status facet_camera_path_set_key(facet_camera_path *path, int index, const
 facet_camera facet_camera_path_camera(const facet_camera_path *path, int index,
                                       const facet_model_frame *model);
 
+/* Re-expresses a world-frame path's poses in the model frame `model` (A' = R A,
+ * a' = s (R a + t)) and marks it FACET_PATH_FRAME_MODEL, as nerfstudio's viewer writes paths. A
+ * model-frame path is left alone. */
+void facet_camera_path_to_model_frame(facet_camera_path *path, const facet_model_frame *model);
+
 /* The value of a channel at frame `index`: linear between the keyframes around it, held beyond
  * the first and last. Returns 0 and leaves *value alone when the channel has no keyframe. */
 int facet_camera_path_value(const facet_camera_path *path, int index, const char *object,
