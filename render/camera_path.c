@@ -577,7 +577,7 @@ facet_status facet_camera_path_add_keys(facet_camera_path *path, const char *obj
                               "%s keyframes '%s': expected ':' after the time", what, text);
         p = end + 1;
         double value = strtod(p, &end);
-        if (end == p || !isfinite(value) || (*end && *end != ','))
+        if (end == p || !isfinite(value) || (*end && *end != ',') || (*end == ',' && !end[1]))
             return facet_fail(FACET_ERR_INVALID_ARGUMENT,
                               "%s keyframes '%s': expected a number after ':'", what, text);
         if (object && !(value >= 0.0 && value <= 1.0))
