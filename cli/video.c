@@ -1,5 +1,4 @@
 /* FFmpeg's CLI as the video encoder (cli/video.h). */
-#define _POSIX_C_SOURCE 200809L
 #include "video.h"
 
 #include "core/alloc.h"

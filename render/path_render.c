@@ -4,8 +4,13 @@
 #include "core/alloc.h"
 #include "core/fileio.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
 
 char *facet_path_frame_file(const char *dir, int k, facet_output_format format) {
     return facet_format("%s/frame_%05d.%s", dir, k, format == FACET_OUTPUT_EXR ? "exr" : "png");
@@ -32,6 +37,26 @@ facet_status facet_path_apply_frame(facet_scene *scene, const facet_camera_path 
     }
     *camera = facet_camera_path_camera(path, k, model);
     return FACET_OK;
+}
+
+/* Removes the temporary files (core/fileio.h: NAME.tmp-PID) that a killed earlier run left for
+ * its unfinished frame: only frame_NNNNN.* names, and only when process PID is gone. */
+static void remove_stale_partials(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *tmp = strstr(e->d_name, ".tmp-");
+        if (strncmp(e->d_name, "frame_", 6) != 0 || !tmp) continue;
+        char *end;
+        long pid = strtol(tmp + 5, &end, 10);
+        if (end == tmp + 5 || *end || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may be running */
+        char *path = facet_format("%s/%s", dir, e->d_name);
+        if (path) remove(path);
+        free(path);
+    }
+    closedir(d);
 }
 
 facet_status facet_path_render(facet_scene *scene, const facet_camera_path *path,
@@ -61,6 +86,7 @@ facet_status facet_path_render(facet_scene *scene, const facet_camera_path *path
     if (s == FACET_OK && options->masks) s = facet_check_aux_names(scene);
     if (s == FACET_OK) s = facet_make_dirs(dir);
     if (s != FACET_OK) return s;
+    remove_stale_partials(dir);
     int todo = 0;
     for (int k = options->first; k < options->last; k++)
         todo += facet_shard_contains(options->shard, k);

@@ -2,7 +2,8 @@
  * of the path is set up exactly as `facet render` sets up one camera (the path's kappa and
  * environment-rotation keyframes applied, render/camera_path.h) and written atomically to
  * DIR/frame_%05d.png (or .exr). A frame whose file exists is skipped, so a killed render resumes
- * where it stopped; files are only ever complete (atomic rename). */
+ * where it stopped; files are only ever complete (atomic rename), and the temporary file a killed
+ * run left for its unfinished frame is removed. */
 #ifndef FACET_RENDER_PATH_RENDER_H
 #define FACET_RENDER_PATH_RENDER_H
 

@@ -16,9 +16,10 @@ packages=(
   zlib1g-dev
   clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev llvm-16
   libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip clang-format
+  ffmpeg
 )
 if [ "${FACET_SETUP_REFERENCE:-0}" = 1 ]; then
-  packages+=(python3-torch python3-numpy python3-skimage python3-yaml python3-pil blender)
+  packages+=(python3-torch python3-torchvision python3-numpy python3-skimage python3-yaml python3-pil blender)
 fi
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
