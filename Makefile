@@ -2,7 +2,7 @@
 #   make demo   render and evaluate the embedded demo scene (out/demo/)
 #   make test   every test of the normal build (ctest; GPU tests report as skipped without a GPU),
 #               then every GPU test under the CUDA emulator (test-emu)
-# Further targets: build, test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
+# Further targets: build, python (the Python package into .venv-python), test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
 # harnesses, docs/fuzzing.md), unicode (regenerate language/unicode_data.c), format, clean.
 
 BUILD      ?= build
@@ -13,7 +13,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: demo test setup configure build test-emu test-asan fuzz-build fuzz fuzz-smoke unicode format clean
+.PHONY: demo test setup configure build python test-emu test-asan fuzz-build fuzz fuzz-smoke unicode format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,13 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-emu
+
+# The Python package: libfacet.so from the build copied into python/facet/_native/, then
+# `pip install ./python` into .venv-python (setup makes it; activate it, or use its python).
+python: build
+	@mkdir -p python/facet/_native && cp $(BUILD)/libfacet.so python/facet/_native/
+	@.venv-python/bin/pip install -q --no-build-isolation --no-deps ./python
+	@echo "facet for Python installed in .venv-python (try: .venv-python/bin/python -c 'import facet')"
 
 # The GPU tests without a GPU: every .cu file built as C++ against tools/cuemu (the CUDA emulator),
 # with FMA contraction as nvcc does it; then the same-code parity cases bit for bit in a build

@@ -6,7 +6,6 @@
 #include "language/control.h"
 #include "nodes/builtin.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,60 +106,9 @@ static int parse_args(int argc, char **argv, control_args *args) {
     return 0;
 }
 
-static const char *outcome_name(facet_ground_outcome outcome) {
-    switch (outcome) {
-    case FACET_GROUND_APPLIED:
-        return "applied";
-    case FACET_GROUND_NO_MATCH:
-        return "no match";
-    case FACET_GROUND_AMBIGUOUS:
-        return "ambiguous";
-    case FACET_GROUND_NOT_UNDERSTOOD:
-        return "not understood";
-    }
-    return "unknown";
-}
-
-/* Scores printed with 4 decimals, kappa with 6. */
-static double rounded(double x, double scale) {
-    return (double)(long long)(x * scale + (x < 0 ? -0.5 : 0.5)) / scale;
-}
-
 static int print_result(const char *text, const facet_ground_result *r) {
-    cJSON *root = cJSON_CreateObject(), *actions = cJSON_CreateArray();
-    int ok = root && actions;
-    if (ok) {
-        cJSON_AddStringToObject(root, "mode",
-                                r->mode == FACET_GROUND_LIVESCENE ? "livescene" : "facet");
-        cJSON_AddStringToObject(root, "command", text);
-        cJSON_AddStringToObject(root, "outcome", outcome_name(r->outcome));
-        cJSON_AddStringToObject(root, "message", r->message);
-        cJSON_AddItemToObject(root, "actions", actions);
-        for (int i = 0; i < r->action_count; i++) {
-            cJSON *a = cJSON_CreateObject();
-            if (!a) break;
-            cJSON_AddStringToObject(a, "object", r->actions[i].object);
-            cJSON_AddNumberToObject(a, "kappa_from", rounded(r->actions[i].kappa_from, 1e6));
-            cJSON_AddNumberToObject(a, "kappa_to", rounded(r->actions[i].kappa_to, 1e6));
-            cJSON_AddNumberToObject(a, "score", rounded(r->actions[i].score, 1e4));
-            cJSON_AddItemToArray(actions, a);
-        }
-        if (r->outcome != FACET_GROUND_APPLIED) {
-            cJSON *candidates = cJSON_AddArrayToObject(root, "candidates");
-            for (int i = 0; candidates && i < r->candidate_count; i++) {
-                cJSON *c = cJSON_CreateObject();
-                if (!c) break;
-                cJSON_AddStringToObject(c, "object", r->candidates[i].object);
-                cJSON_AddNumberToObject(c, "score", rounded(r->candidates[i].score, 1e4));
-                cJSON_AddItemToArray(candidates, c);
-            }
-        }
-    } else {
-        cJSON_Delete(actions);
-    }
-    char *json = ok ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    if (!json) return cli_error("out of memory while writing the result");
+    char *json = facet_ground_result_json(text, r);
+    if (!json) return cli_library_error();
     printf("%s\n", json);
     free(json);
     return 0;

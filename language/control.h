@@ -35,6 +35,11 @@ char *facet_control_weights_path(const facet_control_options *options);
 facet_status facet_control(facet_scene *scene, const char *text,
                            const facet_control_options *options, facet_ground_result *result);
 
+/* The result as `facet control` prints it (docs/formats.md, "Language control"): mode, command,
+ * outcome, message, actions (kappa to 6 decimals, scores to 4) and, unless applied, candidates.
+ * A cJSON_Print allocation (free()), or NULL with the error set. */
+char *facet_ground_result_json(const char *text, const facet_ground_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -149,6 +149,39 @@ static facet_status livescene_render_cpu(const facet_node *node, const facet_sce
     return FACET_OK;
 }
 
+/* Field query: object choice, density and colour at each point, as a ray sample computes them
+ * (nodes/livescene_ray.h): density and view-dependent rgb of the main field at the scene's
+ * kappa of the object the probability field picks there. */
+static facet_status livescene_query(const facet_node *node, const float *points,
+                                    const float *directions, int64_t count, int model_frame,
+                                    float *out) {
+    const livescene_state *state = node->state;
+    const facet_livescene_model *m = &state->model;
+    const float minus_z[3] = {0.0f, 0.0f, -1.0f};
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; i++) {
+        const float *p = points + 3 * i, *v = directions ? directions + 3 * i : minus_z;
+        float pos[3], dir[3], logits[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
+        float geo[FACET_LIVESCENE_MAX_GEO];
+        if (model_frame) {
+            for (int c = 0; c < 3; c++) pos[c] = p[c], dir[c] = v[c];
+        } else {
+            facet_livescene_to_model_frame(m->dataparser_transform, m->dataparser_scale,
+                                           facet_v3(p[0], p[1], p[2]), facet_v3(v[0], v[1], v[2]),
+                                           pos, dir);
+        }
+        int object = facet_livescene_probability(&m->field, pos, node->kappa, logits);
+        float density = facet_livescene_field_density(&m->field, pos, node->kappa[object], geo);
+        float *o = out + 4 * i;
+        /* optical depth is density x distance: a world unit is `scale` model units */
+        o[0] = model_frame ? density : density * m->dataparser_scale;
+        facet_livescene_field_color(&m->field, dir, geo, o + 1);
+    }
+    return FACET_OK;
+}
+
+static const char *const livescene_query_names[] = {"density", "r", "g", "b", NULL};
+
 static const char *const livescene_keys[] = {"weights", "kappa", "plane_dtype", "descriptions",
                                              NULL};
 
@@ -169,6 +202,8 @@ const facet_node_kind facet_livescene_node_kind = {
     .destroy = livescene_destroy,
     .render_cpu = livescene_render_cpu,
     .model_frame = livescene_model_frame,
+    .query_names = livescene_query_names,
+    .query = livescene_query,
 #ifdef FACET_HAVE_CUDA
     .render_cuda = facet_livescene_render_cuda,
 #endif

@@ -147,6 +147,31 @@ static facet_status risesdf_render_cpu(const facet_node *node, const facet_scene
     return FACET_OK;
 }
 
+/* Field query: the network's signed distance and its material heads at each point. */
+static facet_status risesdf_query(const facet_node *node, const float *points,
+                                  const float *directions, int64_t count, int model_frame,
+                                  float *out) {
+    (void)directions, (void)model_frame; /* the field works in world coordinates */
+    const risesdf_state *state = node->state;
+    const facet_risesdf_field *f = &state->params.field;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; i++) {
+        const float *x = points + 3 * i;
+        float *o = out + 6 * i, feature[FACET_RISESDF_MAX_WIDTH];
+        facet_risesdf_material m;
+        o[0] = facet_risesdf_sdf(f, x);
+        facet_risesdf_feature(f, x, feature);
+        facet_risesdf_material_at(f, feature, x, &m);
+        for (int c = 0; c < 3; c++) o[1 + c] = m.albedo[c];
+        o[4] = m.roughness;
+        o[5] = m.metallic;
+    }
+    return FACET_OK;
+}
+
+static const char *const risesdf_query_names[] = {"sdf",       "albedo_r", "albedo_g", "albedo_b",
+                                                  "roughness", "metallic", NULL};
+
 static const char *const risesdf_keys[] = {
     "weights", "mode",       "lighting", "max_steps",
     "epsilon", "step_scale", "indirect", "indirect_max_roughness",
@@ -158,6 +183,8 @@ const facet_node_kind facet_risesdf_node_kind = {
     .load = risesdf_load,
     .destroy = risesdf_destroy,
     .render_cpu = risesdf_render_cpu,
+    .query_names = risesdf_query_names,
+    .query = risesdf_query,
 #ifdef FACET_HAVE_CUDA
     .render_cuda = facet_risesdf_render_cuda,
 #endif

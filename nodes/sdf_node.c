@@ -259,6 +259,26 @@ static facet_status sdf_render_cpu(const facet_node *node, const facet_scene *sc
     return FACET_OK;
 }
 
+/* Field query: the object's signed distance (world units) and its uniform material. */
+static facet_status sdf_query(const facet_node *node, const float *points, const float *directions,
+                              int64_t count, int model_frame, float *out) {
+    (void)directions, (void)model_frame; /* world coordinates are the model's */
+    const sdf_state *state = node->state;
+    const facet_material *mat = &state->params.material;
+    for (int64_t i = 0; i < count; i++) {
+        const float *p = points + 3 * i;
+        float *o = out + 6 * i;
+        o[0] = facet_sdf_object_distance(&state->params.object, facet_v3(p[0], p[1], p[2]), NULL);
+        for (int c = 0; c < 3; c++) o[1 + c] = mat->base_color[c];
+        o[4] = mat->roughness;
+        o[5] = mat->metallic;
+    }
+    return FACET_OK;
+}
+
+static const char *const sdf_query_names[] = {"sdf",       "albedo_r", "albedo_g", "albedo_b",
+                                              "roughness", "metallic", NULL};
+
 static const char *const sdf_keys[] = {"shape",   "material", "translate",    "rotate_deg", "scale",
                                        "normals", "lighting", "max_distance", NULL};
 
@@ -268,6 +288,8 @@ const facet_node_kind facet_sdf_node_kind = {
     .load = sdf_load,
     .destroy = sdf_destroy,
     .render_cpu = sdf_render_cpu,
+    .query_names = sdf_query_names,
+    .query = sdf_query,
 #ifdef FACET_HAVE_CUDA
     .render_cuda = facet_sdf_render_cuda,
 #endif

@@ -392,3 +392,10 @@ facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame
     }
     return FACET_OK;
 }
+
+int facet_node_query_channels(const facet_node *node) {
+    int n = 0;
+    if (node->kind->query && node->kind->query_names)
+        while (node->kind->query_names[n]) n++;
+    return n;
+}

@@ -58,6 +58,17 @@ typedef struct facet_node_kind {
     /* The node's model frame (NULL: the node works in the scene's world frame): where
      * nerfstudio's camera paths put their poses (render/camera_path.h). */
     void (*model_frame)(const facet_node *node, facet_model_frame *out);
+    /* Point queries of the node's field (NULL: the kind has none), the field-query API of the
+     * Python package: `count` points [count, 3] and unit view directions [count, 3] (NULL: every
+     * direction (0, 0, -1)) -> out[count, channels], channels named by `query_names`
+     * (NULL-terminated; "density", "r", "g", "b" for LiveScene; "sdf", "albedo_r", ...,
+     * "roughness", "metallic" for SDF nodes). Points and directions are in the scene's world
+     * frame, densities per world unit; with `model_frame` 1, in the node's model frame and its
+     * units (for a LiveScene node: exactly what the nerfstudio field computes). Uses the node's
+     * current kappa. CPU; may run on several threads. */
+    const char *const *query_names;
+    facet_status (*query)(const facet_node *node, const float *points, const float *directions,
+                          int64_t count, int model_frame, float *out);
 } facet_node_kind;
 
 struct facet_node {
@@ -130,6 +141,9 @@ facet_status facet_scene_set_environment(facet_scene *scene, const char *path,
  * dataparser transform), identity when none does. Fails when two nodes declare different ones:
  * a model-frame camera path is then ambiguous. */
 facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame *out);
+
+/* Channels a node's query returns (0: the kind has no query). */
+int facet_node_query_channels(const facet_node *node);
 
 /* Parses "OBJECT=KAPPA" (the CLI's --set) and applies it. */
 facet_status facet_scene_apply_assignment(facet_scene *scene, const char *assignment);

