@@ -1,5 +1,6 @@
-/* The viewer's headless parts: navigation, scripts, display conversion and the progressive
- * refiner (viewer/). The window itself is tested under Xvfb (tests/viewer_xvfb_test.sh). */
+/* The viewer's headless parts: navigation, scripts, camera-path keyframes, display conversion and
+ * the progressive refiner (viewer/). The window itself is tested under Xvfb
+ * (tests/viewer_xvfb_test.sh). */
 #include "helpers.h"
 
 #include "core/color.h"
@@ -8,6 +9,7 @@
 #include "render/render.h"
 #include "viewer/display.h"
 #include "viewer/interop_plan.h"
+#include "viewer/keyframes.h"
 #include "viewer/navigation.h"
 #include "viewer/refiner.h"
 #include "viewer/script.h"
@@ -204,10 +206,168 @@ Test(script, bad_lines_name_the_file_line_and_problem) {
     expect_script_error("zoom nan\n", "'nan' is not a number");
 }
 
+Test(script, parses_the_camera_path_actions) {
+    const char *text = "keyframe\n"
+                       "keyframe 1.5\n"
+                       "clear-keyframes\n"
+                       "save-path paths/p.json\n"
+                       "save-path p.json 24\n"
+                       "play-path in/p.json\n"
+                       "path-frame in/p.json 45\n";
+    facet_script s;
+    cr_assert_eq(facet_script_parse(&s, "s.txt", text), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.count, 7);
+    cr_assert_eq(s.actions[0].op, FACET_SCRIPT_KEYFRAME);
+    cr_assert_eq(s.actions[0].number_count, 0, "no gap: the panel's");
+    cr_assert_eq(s.actions[1].number[0], 1.5);
+    cr_assert_eq(s.actions[2].op, FACET_SCRIPT_CLEAR_KEYFRAMES);
+    cr_assert_eq(s.actions[3].op, FACET_SCRIPT_SAVE_PATH);
+    cr_assert_str_eq(s.actions[3].text, "paths/p.json");
+    cr_assert_eq(s.actions[3].number_count, 0, "no fps: 30");
+    cr_assert_eq(s.actions[4].number[0], 24.0);
+    cr_assert_eq(s.actions[5].op, FACET_SCRIPT_PLAY_PATH);
+    cr_assert_str_eq(s.actions[5].text, "in/p.json");
+    cr_assert_eq(s.actions[6].op, FACET_SCRIPT_PATH_FRAME);
+    cr_assert_eq(s.actions[6].number[0], 45.0);
+    facet_script_free(&s);
+}
+
+Test(script, bad_camera_path_actions_are_named) {
+    expect_script_error("keyframe 0\n", "bad.txt:1: the keyframe gap must be in (0, 3600] seconds");
+    expect_script_error("keyframe -2\n", "keyframe gap");
+    expect_script_error("keyframe 1 2\n", "too many arguments (keyframe [GAP_SECONDS])");
+    expect_script_error("save-path\n", "too few arguments (save-path PATH [FPS])");
+    expect_script_error("save-path /tmp/p.json\n", "bad.txt:1: unsafe name '/tmp/p.json'");
+    expect_script_error("save-path ../p.json\n", "'..' component");
+    expect_script_error("save-path p.json 0\n", "fps must be in (0, 1000]");
+    expect_script_error("play-path\n", "too few arguments (play-path PATH)");
+    expect_script_error("path-frame p.json\n", "too few arguments (path-frame PATH K)");
+    expect_script_error("path-frame p.json 1.5\n", "frame number must be a whole number >= 0");
+    expect_script_error("path-frame p.json -1\n", "frame number must be a whole number >= 0");
+    expect_script_error("clear-keyframes now\n", "too many arguments");
+}
+
 Test(script, missing_file_is_named) {
     facet_script s;
     cr_assert_neq(facet_script_load(&s, "/nonexistent/session.txt"), FACET_OK);
     cr_assert(strstr(facet_last_error(), "/nonexistent/session.txt"));
+}
+
+/* ---- camera-path keyframes (viewer/keyframes.h) ---------------------------------------------- */
+
+/* A view as the viewer records it: the cabinet camera orbited by a drag of (dx, dy) pixels (so its
+ * rotation is orthonormal, as navigation makes it), at 160 x 120 pixels and vertical field of view
+ * `fov` (radians), with kappas (drawer, door). */
+static facet_view_state keyframe_view(float dx, float dy, float fov, float drawer, float door) {
+    facet_view_state v;
+    memset(&v, 0, sizeof v);
+    facet_camera c = cabinet_camera();
+    facet_nav nav;
+    facet_nav_init(&nav, &c);
+    facet_nav_rotate(&nav, dx, dy);
+    v.camera = facet_nav_camera(&nav, 160, 120);
+    v.camera.fx = v.camera.fy = 0.5f * 120.0f / tanf(0.5f * fov);
+    v.object_count = 2;
+    v.kappa[0] = drawer;
+    v.kappa[1] = door;
+    return v;
+}
+
+static const char object_names[2][128] = {"drawer", "door"};
+
+Test(keyframes, a_path_through_three_views_keys_them_on_their_frames) {
+    facet_keyframes list = {0};
+    facet_view_state views[3] = {keyframe_view(1.0f, 0.0f, 0.8f, 0.0f, 0.8f),
+                                 keyframe_view(140.0f, 60.0f, 0.6f, 1.0f, 0.2f),
+                                 keyframe_view(-380.0f, -40.0f, 0.9f, 0.5f, 0.6f)};
+    cr_assert_eq(facet_keyframes_add(&list, &views[0], 5.0), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(facet_keyframes_add(&list, &views[1], 1.5), FACET_OK);
+    cr_assert_eq(facet_keyframes_add(&list, &views[2], 1.5), FACET_OK);
+    cr_assert_eq(list.items[0].pose.time, 0.0, "the first keyframe is at 0 s, whatever the gap");
+    cr_assert_eq(list.items[2].pose.time, 3.0);
+    cr_assert_float_eq(list.items[1].pose.fov_deg, 0.6 * 180.0 / 3.14159265358979, 1e-4);
+
+    /* a non-trivial model frame: the file holds model poses, the camera comes back in world */
+    const double c = cos(0.4), s = sin(0.4);
+    facet_model_frame model = {{c, -s, 0, s, c, 0, 0, 0, 1}, {0.1, -0.2, 0.05}, 0.5};
+    facet_camera_path path;
+    cr_assert_eq(facet_keyframes_path(&list, object_names, 30.0, 160, 120, &model, &path), FACET_OK,
+                 "%s", facet_last_error());
+    cr_assert_eq(path.count, 91, "round(3 s x 30 fps) + 1 frames");
+    cr_assert_eq(path.frame, FACET_PATH_FRAME_MODEL);
+    cr_assert_eq(path.width, 160);
+    cr_assert_eq(path.height, 120);
+    const int frames[3] = {0, 45, 90};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(facet_keyframes_frame(&list, i, 30.0), frames[i]);
+        cr_assert_eq(path.entries[frames[i]].key_count, 2, "kappa keys only (no environment)");
+        float drawer, door;
+        cr_assert(facet_camera_path_value(&path, frames[i], "drawer", &drawer));
+        cr_assert(facet_camera_path_value(&path, frames[i], "door", &door));
+        cr_assert_eq(drawer, views[i].kappa[0]);
+        cr_assert_eq(door, views[i].kappa[1]);
+        facet_camera cam = facet_camera_path_camera(&path, frames[i], &model);
+        for (int k = 0; k < 12; k++)
+            cr_assert_float_eq(cam.c2w.m[k], views[i].camera.c2w.m[k], 1e-5f,
+                               "keyframe %d pose[%d]: %g, recorded %g", i, k, cam.c2w.m[k],
+                               views[i].camera.c2w.m[k]);
+        cr_assert_float_eq(cam.fy, views[i].camera.fy, 1e-3f, "the field of view round-trips");
+        cr_assert_float_eq(cam.cx, 80.0f, 0.0f);
+    }
+    cr_assert_eq(path.entries[20].key_count, 0, "no keys between keyframes");
+    float drawer;
+    cr_assert(facet_camera_path_value(&path, 60, "drawer", &drawer));
+    cr_assert_float_eq(drawer, 1.0f - 0.5f / 3.0f, 1e-6f,
+                       "linear between keyframes: 1 + (0.5 - 1) x (60 - 45) / (90 - 45)");
+    facet_camera_path_free(&path);
+
+    /* without a model frame the poses stay in the world frame */
+    cr_assert_eq(facet_keyframes_path(&list, object_names, 24.0, 160, 120, NULL, &path), FACET_OK);
+    cr_assert_eq(path.frame, FACET_PATH_FRAME_WORLD);
+    cr_assert_eq(path.count, 73);
+    for (int k = 0; k < 12; k++)
+        cr_assert_float_eq(path.entries[36].c2w[k], views[1].camera.c2w.m[k], 1e-5);
+    facet_camera_path_free(&path);
+    facet_keyframes_clear(&list);
+    cr_assert_eq(list.count, 0);
+}
+
+Test(keyframes, environment_rotation_is_keyed_only_where_the_view_has_a_map) {
+    facet_keyframes list = {0};
+    facet_view_state a = keyframe_view(10.0f, 0.0f, 0.8f, 0.0f, 0.0f), b = a;
+    snprintf(b.env_path, sizeof b.env_path, "sky.exr");
+    b.env_rotation_deg = 90.0f;
+    cr_assert_eq(facet_keyframes_add(&list, &a, 1.0), FACET_OK);
+    cr_assert_eq(facet_keyframes_add(&list, &b, 1.0), FACET_OK);
+    facet_camera_path path;
+    cr_assert_eq(facet_keyframes_path(&list, object_names, 10.0, 16, 16, NULL, &path), FACET_OK);
+    float rotation = 0.0f;
+    cr_assert(facet_camera_path_value(&path, 0, NULL, &rotation), "held before its only key");
+    cr_assert_eq(rotation, 90.0f);
+    cr_assert_eq(path.entries[0].key_count, 2, "frame 0: two kappas, no rotation");
+    cr_assert_eq(path.entries[10].key_count, 3, "frame 10: two kappas and the rotation");
+    facet_camera_path_free(&path);
+    facet_keyframes_clear(&list);
+}
+
+Test(keyframes, one_keyframe_is_a_still_and_none_is_an_error) {
+    facet_keyframes list = {0};
+    facet_camera_path path;
+    cr_assert_neq(facet_keyframes_path(&list, object_names, 30.0, 16, 16, NULL, &path), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "no keyframes"), "%s", facet_last_error());
+    cr_assert_eq(path.count, 0);
+    facet_view_state v = keyframe_view(10.0f, 0.0f, 0.8f, 0.25f, 0.0f);
+    cr_assert_eq(facet_keyframes_add(&list, &v, 2.0), FACET_OK);
+    cr_assert_eq(facet_keyframes_path(&list, object_names, 30.0, 16, 16, NULL, &path), FACET_OK);
+    cr_assert_eq(path.count, 1);
+    facet_camera_path_free(&path);
+    cr_assert_neq(facet_keyframes_add(&list, &v, 0.0), FACET_OK, "a gap must be > 0");
+    cr_assert(strstr(facet_last_error(), "outside (0, 3600]"), "%s", facet_last_error());
+    cr_assert_neq(facet_keyframes_add(&list, &v, NAN), FACET_OK);
+    v.camera.projection = FACET_PROJECTION_EQUIRECTANGULAR;
+    cr_assert_neq(facet_keyframes_add(&list, &v, 1.0), FACET_OK, "no field of view to record");
+    cr_assert_eq(list.count, 1, "failed adds change nothing");
+    facet_keyframes_clear(&list);
 }
 
 /* ---- display --------------------------------------------------------------------------------- */

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The viewer under Xvfb with Mesa's software OpenGL: scripted sessions whose screenshots must match
 # `facet render` of the same camera and state (one scene graph), a command typed into the command
-# box changing the right kappa, resizing and rapid input, and the clear errors (no display, bad
-# script). Usage: viewer_xvfb_test.sh FACET SOURCE_DIR WORK_DIR [sanitizer]
+# box changing the right kappa, camera paths (keyframes recorded and saved, a frame shown equal to
+# `facet render --path`, real-time playback), resizing and rapid input, and the clear errors (no
+# display, bad script, bad path files).
+# Usage: viewer_xvfb_test.sh FACET SOURCE_DIR WORK_DIR [sanitizer]
 # With "sanitizer" (the ASan/UBSan build, ~30x slower) the windows are small and the relighting
 # scene is left out.
 set -u
@@ -161,6 +163,126 @@ SCRIPT
 expect_status 0 "a command naming no object changes nothing" -- \
     xvfb "$facet" view "$cabinet" --script "$work/nomatch.txt" --out "$work"
 
+# ---- camera paths: keyframes recorded and saved, a frame shown, a path played -------------------
+# Three keyframes with different cameras and kappas, the default 2 s apart (save-view records each
+# view), saved at the default 30 fps: round(2 x 2 x 30) + 1 = 121 frames, the keyframes on frames
+# 0, 60 and 120.
+cat >"$work/record.txt" <<SCRIPT
+size $size $size
+orbit 40 -10
+set drawer 0
+set door 0.8
+keyframe
+save-view key0.json
+orbit -90 25
+scroll 1
+set drawer 1
+animate door 0.2
+keyframe
+save-view key1.json
+zoom 1.4
+pan 20 10
+animate drawer 0.4
+keyframe
+save-view key2.json
+save-path paths/camera_path.json
+SCRIPT
+expect_status 0 "record three keyframes and save the path" -- \
+    xvfb "$facet" view "$cabinet" --script "$work/record.txt" --out "$work"
+expect_in stdout "3 keyframes, 121 frames at 30 fps, ${size}x${size}, model frame" "save-path reports the path"
+# The file, checked independently of facet: frame count, kappa keys on the keyframes' frames only,
+# and each keyframe frame's pose and field of view equal to the view recorded there, mapped into the
+# model frame of the weights' dataparser transform (m = s (R w + t), fields/livescene_format.md).
+# Poses to 1e-5: the views are float, and the path's rotations pass through unit quaternions.
+if /usr/bin/python3 - "$work" "$src/assets/cabinet/model.safetensors" "$size" <<'PY' >"$work/path_check.txt" 2>&1
+import json, math, struct, sys
+work, weights, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(weights, "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+config = json.loads(header["__metadata__"]["config"])
+T, s = config.get("dataparser_transform", [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]), config.get("dataparser_scale", 1.0)
+path = json.load(open(f"{work}/paths/camera_path.json"))
+entries, problems = path["camera_path"], []
+want = round(2 * 2 * 30) + 1
+if len(entries) != want: problems.append(f"{len(entries)} frames, want {want}")
+if (path["render_width"], path["render_height"], path["fps"], path["facet_frame"]) != (size, size, 30, "model"):
+    problems.append(f"header {path['render_width']}x{path['render_height']} {path['fps']} fps {path['facet_frame']}")
+keyed = [i for i, e in enumerate(entries) if "facet_kappa" in e]
+if keyed != [0, 60, 120]: problems.append(f"kappa keys on frames {keyed}, want [0, 60, 120]")
+for i, frame in enumerate([0, 60, 120]):
+    view = json.load(open(f"{work}/key{i}.json"))
+    v, e = view["frames"][0], entries[frame]
+    for name, kappa in view["facet_kappa"].items():
+        if abs(e.get("facet_kappa", {}).get(name, -1) - kappa) > 1e-6:
+            problems.append(f"frame {frame}: kappa {name} {e.get('facet_kappa')}, recorded {kappa}")
+    M = v["transform_matrix"]
+    for r in range(3):
+        for c in range(4):
+            x = sum(T[r][k] * M[k][c] for k in range(3)) + (T[r][3] if c == 3 else 0)
+            x *= s if c == 3 else 1
+            if abs(e["camera_to_world"][r * 4 + c] - x) > 1e-5:
+                problems.append(f"frame {frame}: pose[{r}][{c}] {e['camera_to_world'][r * 4 + c]}, recorded {x}")
+    fov = math.degrees(2 * math.atan(v["h"] / (2 * v["fl_y"])))
+    if abs(e["fov"] - fov) > 1e-6: problems.append(f"frame {frame}: fov {e['fov']}, recorded {fov}")
+print("\n".join(problems) if problems else "ok")
+sys.exit(1 if problems else 0)
+PY
+then pass "the path's frames, kappa keys and keyframe poses are the recorded views"; else
+    fail "the saved path differs from the recorded views"; sed 's/^/     /' "$work/path_check.txt"; fi
+
+# Frame 90, between two keyframes (interpolated pose and kappa), shown by path-frame, is the batch
+# renderer's frame 90 of the same file.
+"$facet" render "$cabinet" --path "$work/paths/camera_path.json" --frames 90:91 \
+    --frames-dir "$work/render_path" --quiet
+cat >"$work/path_frame.txt" <<SCRIPT
+size $size $size
+path-frame $work/paths/camera_path.json 90
+screenshot path_frame90.png
+SCRIPT
+expect_status 0 "path-frame" -- xvfb "$facet" view "$cabinet" --script "$work/path_frame.txt" --out "$work"
+psnr_at_least "$work/path_frame90.png" "$work/render_path/frame_00090.png" 40 "path frame 90: viewer = facet render --path --frames 90:91"
+
+# play-path runs in real time (121 frames at 30 fps: 4 s at least) and ends on the last frame's
+# kappas; then the keys record and save a path of their own (numbered in --out).
+cat >"$work/play.txt" <<SCRIPT
+size $size $size
+play-path $work/paths/camera_path.json
+expect drawer 0.4 0.001
+expect door 0.2 0.001
+key keyframe
+orbit 30 0
+key keyframe
+key save-path
+SCRIPT
+started=$(date +%s.%N)
+expect_status 0 "play-path plays to the end" -- \
+    xvfb "$facet" view "$cabinet" --script "$work/play.txt" --out "$work/keys"
+if awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { exit !(b - a >= 4) }'; then
+    pass "play-path took the path's 4 s"; else fail "play-path ended before 4 s"; fi
+expect_in stdout "drawer = 0.4000 as expected" "play-path ends on the last frame's kappa"
+if [ -f "$work/keys/facet-path-001.json" ] && grep -q '"facet_frame":[[:space:]]*"model"' "$work/keys/facet-path-001.json"; then
+    pass "K and O record and save facet-path-001.json in --out"; else fail "the keys saved no path"; fi
+
+# Bad input: files that do not load, frames outside the path, objects the scene lacks, no keyframes.
+printf 'play-path %s\n' "$work/none_path.json" >"$work/bad_play.txt"
+expect_status 1 "play-path on a missing file" -- xvfb "$facet" view "$cabinet" --script "$work/bad_play.txt"
+expect_in stderr "bad_play.txt:1: play-path: cannot open '$work/none_path.json'" "the missing path file is named"
+printf '{"render_width": 64, "render_height": 64, "camera_path": [{"camera_to_world": [1, 0]}]}\n' >"$work/malformed_path.json"
+printf 'play-path %s\n' "$work/malformed_path.json" >"$work/bad_play2.txt"
+expect_status 1 "play-path on a malformed file" -- xvfb "$facet" view "$cabinet" --script "$work/bad_play2.txt"
+expect_in stderr "malformed_path.json: key 'camera_path[0].camera_to_world'" "the malformed file and key are named"
+sed 's/"drawer"/"shelf"/' "$work/paths/camera_path.json" >"$work/shelf_path.json"
+printf 'play-path %s\n' "$work/shelf_path.json" >"$work/bad_play3.txt"
+expect_status 1 "play-path naming an object the scene lacks" -- xvfb "$facet" view "$cabinet" --script "$work/bad_play3.txt"
+expect_in stderr "shelf" "the missing object is named"
+printf 'path-frame %s 121\n' "$work/paths/camera_path.json" >"$work/bad_frame_index.txt"
+expect_status 1 "path-frame past the last frame" -- xvfb "$facet" view "$cabinet" --script "$work/bad_frame_index.txt"
+expect_in stderr "frame 121 is outside the path's 121 frames" "the frame count is named"
+printf 'keyframe\nclear-keyframes\nsave-path empty.json\n' >"$work/bad_save.txt"
+expect_status 1 "save-path without keyframes" -- xvfb "$facet" view "$cabinet" --script "$work/bad_save.txt" --out "$work"
+expect_in stderr "bad_save.txt:3: save-path: no keyframes" "no keyframes is named"
+[ ! -e "$work/empty.json" ] && pass "no file without keyframes" || fail "an empty path was written"
+
 # Modes, resizing and rapid input; the run must end cleanly (the sanitizer build checks leaks).
 {
     echo "size $((size + 64)) $((size + 8))"
@@ -211,6 +333,26 @@ SCRIPT
 else
     echo "skip environment controls: $sunset is missing (package blender-data)"
 fi
+
+# A path over the environment rotation (a scene without a model frame: written in the world
+# frame): frame 5 of 11 has the rotation halfway, as `facet render --path` renders it.
+cat >"$work/env_path.txt" <<SCRIPT
+size 160 90
+keyframe
+env-rotation 120
+orbit 30 0
+keyframe 1
+save-path paths/env_path.json 10
+path-frame $work/paths/env_path.json 5
+screenshot env_path5.png
+SCRIPT
+expect_status 0 "record and show an environment-rotation path" -- \
+    xvfb "$facet" view "$relight" --script "$work/env_path.txt" --out "$work"
+expect_in stdout "2 keyframes, 11 frames at 10 fps, 160x90, world frame" "a scene without a model frame saves world poses"
+[ "$(grep -c facet_env_rotation_deg "$work/paths/env_path.json")" = 2 ] &&
+    pass "the rotation is keyed on both keyframes" || fail "the rotation keys are missing"
+"$facet" render "$relight" --path "$work/paths/env_path.json" --frames 5:6 --frames-dir "$work/render_env_path" --quiet
+psnr_at_least "$work/env_path5.png" "$work/render_env_path/frame_00005.png" 40 "rotation path frame 5: viewer = facet render --path"
 
 echo "$failures failure(s)"
 [ "$failures" = 0 ]

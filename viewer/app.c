@@ -160,6 +160,22 @@ static void key_binding(facet_app *app, int key, int mods) {
     case GLFW_KEY_ENTER:
         app->focus_command = 1;
         break;
+    /* camera paths: failures are shown in the panel, the viewer goes on */
+    case GLFW_KEY_K:
+        facet_app_add_keyframe(app, 0.0);
+        break;
+    case GLFW_KEY_C:
+        facet_app_clear_keyframes(app);
+        break;
+    case GLFW_KEY_O:
+        facet_app_save_path(app, NULL, 30.0);
+        break;
+    case GLFW_KEY_SPACE:
+        if (app->playing)
+            facet_app_stop_path(app);
+        else
+            facet_app_play_keyframes(app);
+        break;
     default:
         break;
     }
@@ -235,7 +251,7 @@ static void animate(facet_app *app) {
     }
 }
 
-static void current_state(const facet_app *app, facet_view_state *state) {
+void facet_app_view_state(const facet_app *app, facet_view_state *state) {
     memset(state, 0, sizeof *state);
     state->camera = facet_nav_camera(&app->nav, app->fb_width, app->fb_height);
     state->object_count = app->object_count;
@@ -252,7 +268,7 @@ static void current_state(const facet_app *app, facet_view_state *state) {
  * refiner path posts it and uploads whatever the worker has finished. */
 static void update_image(facet_app *app) {
     facet_view_state state;
-    current_state(app, &state);
+    facet_app_view_state(app, &state);
     if (app->interop && state.mode == FACET_VIEW_RGB) {
         if (app->shown_valid && facet_view_state_equal(&state, &app->shown_state)) return;
         if (app->refiner_active) { /* it must not render while this thread changes the scene */
@@ -292,10 +308,10 @@ static void update_image(facet_app *app) {
     app->shown_valid = 0;
 }
 
-/* 1 while the next frames must come quickly: an animation, a drag, a movement key, a script
- * action that is not waiting for the renderer. */
+/* 1 while the next frames must come quickly: an animation, a playing path, a drag, a movement
+ * key, a script action that is not waiting for the renderer. */
 static int busy_frame(facet_app *app) {
-    if (facet_app_animating(app) || app->dragging >= 0) return 1;
+    if (facet_app_animating(app) || app->playing || app->dragging >= 0) return 1;
     if (app->script_loaded && app->settled) return 1;
     static const int keys[] = {GLFW_KEY_W, GLFW_KEY_A, GLFW_KEY_S,
                                GLFW_KEY_D, GLFW_KEY_Q, GLFW_KEY_E};
@@ -320,6 +336,7 @@ static facet_status frame(facet_app *app) {
     if (app->fb_width < 1 || app->fb_height < 1) return FACET_OK; /* minimised */
     facet_status s = FACET_OK;
     if (app->script_loaded && !app->quit) s = facet_app_script_step(app);
+    if (s == FACET_OK) s = facet_app_path_step(app);
     if (s != FACET_OK) return s;
 
     facet_ui_begin(app->ui, &app->input, app->fb_width, app->fb_height);
@@ -528,6 +545,8 @@ static void shut_down(facet_app *app) {
     facet_display_image_free(&app->image);
     if (app->encoder_loaded) facet_text_encoder_free(&app->encoder);
     if (app->script_loaded) facet_script_free(&app->script);
+    facet_keyframes_clear(&app->keyframes);
+    facet_camera_path_free(&app->playback);
     if (app->cameras.frames) facet_dataset_free(&app->cameras);
     for (int i = 0; i < app->environment_count; i++) free(app->environments[i]);
     free(app->object_names);
@@ -541,6 +560,7 @@ facet_status facet_viewer_run(const facet_viewer_options *options) {
     app->options = options;
     app->show_panel = 1;
     app->dragging = -1;
+    app->keyframe_gap = 2.0f;
     pthread_mutex_init(&app->scene_lock, NULL);
     facet_status s = FACET_OK;
     if (options->script_path) {

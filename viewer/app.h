@@ -1,11 +1,12 @@
 /* The viewer application's state, shared by its parts (internal to viewer/): app.c runs the
  * window and the frame loop, app_panel.c draws the panel and HUD, app_script.c runs scripts,
- * app_command.c grounds typed commands. */
+ * app_command.c grounds typed commands, app_path.c records, saves and plays camera paths. */
 #ifndef FACET_VIEWER_APP_H
 #define FACET_VIEWER_APP_H
 
 #include "frame_gl.h"
 #include "interop.h"
+#include "keyframes.h"
 #include "navigation.h"
 #include "refiner.h"
 #include "script.h"
@@ -72,6 +73,15 @@ typedef struct facet_app {
     int encoder_loaded;
     char context_object[128];
 
+    /* camera paths (app_path.c) */
+    facet_keyframes keyframes;
+    float keyframe_gap;          /* seconds between recorded keyframes (K, the panel) */
+    int path_count;              /* numbered key-saved paths so far */
+    facet_camera_path playback;  /* the path playing (owned) */
+    int playing, playback_frame; /* playback_frame: the frame shown */
+    double playback_start;       /* app->time of frame 0 */
+    char path_message[512];      /* the last save or playback message, for the panel */
+
     /* screenshots, script, stats */
     char screenshot_path[1024]; /* pending render-area screenshot, "" none */
     int screenshot_window;      /* the pending one includes the panel */
@@ -97,7 +107,29 @@ facet_status facet_app_command(facet_app *app, const char *text);
 /* app_script.c: runs script actions until one waits; sets app->quit at the end. */
 facet_status facet_app_script_step(facet_app *app);
 
+/* app_path.c: camera paths. The keyframe is the current view (app.c's facet_app_view_state)
+ * `gap_seconds` after the last one (<= 0: app->keyframe_gap). */
+facet_status facet_app_add_keyframe(facet_app *app, double gap_seconds);
+void facet_app_clear_keyframes(facet_app *app);
+/* Writes the keyframes' path at `fps`, the framebuffer's size, to `file` (NULL: the next numbered
+ * facet-path-NNN.json in --out), in the scene's model frame when a node declares one, else the
+ * world frame; the message goes to app->path_message. */
+facet_status facet_app_save_path(facet_app *app, const char *file, double fps);
+/* Shows frame k of `path` at once (no animation): its camera (scaled to the window), kappas and
+ * environment rotation, set up by facet_path_apply_frame. */
+facet_status facet_app_show_path_frame(facet_app *app, const facet_camera_path *path, int k);
+/* Plays `path` (taken over; the app frees it) in real time at its fps from frame 0; stops a path
+ * already playing. */
+facet_status facet_app_play_path(facet_app *app, facet_camera_path *path);
+/* Plays the recorded keyframes' path at 30 fps (the panel's play button, Space). */
+facet_status facet_app_play_keyframes(facet_app *app);
+void facet_app_stop_path(facet_app *app);
+/* Every frame: shows the playing path's frame for the time now; stops after its last frame. */
+facet_status facet_app_path_step(facet_app *app);
+
 /* app.c helpers the other parts use. */
+/* The view as the renderer gets it now: the camera at the framebuffer size, the shown kappas. */
+void facet_app_view_state(const facet_app *app, facet_view_state *state);
 int facet_app_object_index(const facet_app *app, const char *name);
 void facet_app_set_environment(facet_app *app, int index);
 void facet_app_snap_camera(facet_app *app, int index);

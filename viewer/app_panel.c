@@ -18,6 +18,8 @@ static const char *const help_lines[] = {
     "1 2 3: rgb / depth / masks",
     "Enter or /: command box",
     "P or F12: screenshot (Shift: with panel)",
+    "K: keyframe   C: clear keyframes",
+    "O: save path   Space: play / stop path",
     "Tab: hide panel   H: this help",
     "Esc: quit",
 };
@@ -93,6 +95,28 @@ static void camera_section(facet_app *app) {
     facet_ui_separator(app->ui);
 }
 
+/* Camera-path recording (app_path.c): keyframes from the view, saved as facet-path-NNN.json in
+ * --out, played back. */
+static void path_section(facet_app *app) {
+    const int count = app->keyframes.count;
+    facet_ui_labelf(app->ui, "Camera path: %d keyframe%s", count, count == 1 ? "" : "s");
+    facet_ui_slider(app->ui, "keyframe gap", &app->keyframe_gap, 0.1f, 10.0f, "%.1f s");
+    if (facet_ui_button(app->ui, "add keyframe")) facet_app_add_keyframe(app, 0.0);
+    if (count > 0) {
+        if (facet_ui_button(app->ui, "clear keyframes")) facet_app_clear_keyframes(app);
+        if (facet_ui_button(app->ui, "save path")) facet_app_save_path(app, NULL, 30.0);
+    }
+    if (app->playing) {
+        facet_ui_labelf(app->ui, "playing frame %d/%d", app->playback_frame + 1,
+                        app->playback.count);
+        if (facet_ui_button(app->ui, "stop")) facet_app_stop_path(app);
+    } else if (count > 0 && facet_ui_button(app->ui, "play")) {
+        facet_app_play_keyframes(app);
+    }
+    if (app->path_message[0]) wrapped_label(app->ui, app->path_message, panel_width - 20.0f);
+    facet_ui_separator(app->ui);
+}
+
 static void render_section(facet_app *app) {
     static const char *const modes[] = {"rgb", "depth", "masks"};
     app->mode = (facet_view_mode)facet_ui_choice(app->ui, "render", modes, 3, app->mode);
@@ -125,6 +149,13 @@ static void hud(facet_app *app) {
                  app->fb_width, app->fb_height, facet_device_name(app->options->device),
                  app->image.factor ? app->image.factor : info.factor,
                  app->settled ? " (final)" : "", info.rays_per_second);
+    size_t used = strlen(text);
+    if (app->playing)
+        snprintf(text + used, sizeof text - used, "  path %d/%d", app->playback_frame + 1,
+                 app->playback.count);
+    else if (app->keyframes.count > 0)
+        snprintf(text + used, sizeof text - used, "  %d keyframe%s", app->keyframes.count,
+                 app->keyframes.count == 1 ? "" : "s");
     facet_ui_rect(app->ui, 4.0f, y - 2.0f, facet_ui_text_width(app->ui, text) + 12.0f, line + 4.0f,
                   0x000000A0u);
     facet_ui_text(app->ui, 10.0f, y, 0xFFFFFFFFu, text);
@@ -152,6 +183,7 @@ void facet_app_panel(facet_app *app) {
     facet_ui_separator(app->ui);
     objects_section(app);
     camera_section(app);
+    path_section(app);
     render_section(app);
     facet_ui_label(app->ui, "H: help   Tab: hide panel");
     facet_ui_panel_end(app->ui);

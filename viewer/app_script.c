@@ -36,7 +36,11 @@ static facet_status press_key(facet_app *app, const facet_script_action *a) {
                 {"2", GLFW_KEY_2, 0},
                 {"3", GLFW_KEY_3, 0},
                 {"zoom-in", GLFW_KEY_EQUAL, 0},
-                {"zoom-out", GLFW_KEY_MINUS, 0}};
+                {"zoom-out", GLFW_KEY_MINUS, 0},
+                {"keyframe", GLFW_KEY_K, 0},
+                {"clear-keyframes", GLFW_KEY_C, 0},
+                {"save-path", GLFW_KEY_O, 0},
+                {"play", GLFW_KEY_SPACE, 0}};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
         if (!strcmp(keys[k].name, a->text)) {
             GLFWkeyfun callback = glfwSetKeyCallback(app->window, NULL);
@@ -47,7 +51,7 @@ static facet_status press_key(facet_app *app, const facet_script_action *a) {
     char message[256];
     snprintf(message, sizeof message,
              "unknown key '%s' (screenshot, reset, next, previous, fly, help, panel, 1, 2, 3, "
-             "zoom-in, zoom-out)",
+             "zoom-in, zoom-out, keyframe, clear-keyframes, save-path, play)",
              a->text);
     return script_error(app, a, message);
 }
@@ -105,6 +109,30 @@ static facet_status save_view(facet_app *app, const facet_script_action *a) {
     free(path);
     cJSON_Delete(root);
     return s;
+}
+
+/* `play-path` and `path-frame`: reads the camera_path.json the action names (relative to the
+ * current directory); errors name the file. */
+static facet_status load_path(const facet_app *app, const facet_script_action *a,
+                              facet_camera_path *path) {
+    const char *action = a->op == FACET_SCRIPT_PLAY_PATH ? "play-path" : "path-frame";
+    if (facet_camera_path_load(path, a->text) == FACET_OK) return FACET_OK;
+    if (strstr(facet_last_error(), a->text)) /* the library named the file */
+        return facet_error_context("%s:%d: %s", app->script.path, a->line, action);
+    return facet_error_context("%s:%d: %s %s", app->script.path, a->line, action, a->text);
+}
+
+/* `path-frame PATH K`: frame K of the file, at once. */
+static facet_status path_frame(facet_app *app, const facet_script_action *a) {
+    facet_camera_path path;
+    facet_status s = load_path(app, a, &path);
+    if (s != FACET_OK) return s;
+    facet_app_stop_path(app);
+    s = facet_app_show_path_frame(app, &path, (int)a->number[0]);
+    facet_camera_path_free(&path);
+    if (s != FACET_OK)
+        return facet_error_context("%s:%d: path-frame %s", app->script.path, a->line, a->text);
+    return FACET_OK;
 }
 
 static int settled(const facet_app *app) {
@@ -260,6 +288,44 @@ static int run_action(facet_app *app, const facet_script_action *a, int *phase,
         return !app->screenshot_path[0]; /* taken by the frame */
     case FACET_SCRIPT_SAVE_VIEW:
         *status = save_view(app, a);
+        return 1;
+    case FACET_SCRIPT_KEYFRAME:
+        /* the kappas once animations end, so a keyframe after `animate` is deterministic */
+        if (facet_app_animating(app)) return 0;
+        if ((*status = facet_app_add_keyframe(app, a->number_count ? v[0] : 0.0)) != FACET_OK)
+            *status = facet_error_context("%s:%d: keyframe", app->script.path, a->line);
+        return 1;
+    case FACET_SCRIPT_CLEAR_KEYFRAMES:
+        facet_app_clear_keyframes(app);
+        return 1;
+    case FACET_SCRIPT_SAVE_PATH: {
+        char *path = script_output_path(app, a);
+        *status = path ? facet_app_save_path(app, path, a->number_count ? v[0] : 30.0)
+                       : facet_last_status();
+        if (*status != FACET_OK)
+            *status = facet_error_context("%s:%d: save-path", app->script.path, a->line);
+        else
+            printf("facet view: %s:%d: %s\n", app->script.path, a->line, app->path_message);
+        free(path);
+        return 1;
+    }
+    case FACET_SCRIPT_PLAY_PATH:
+        if (*phase == 0) {
+            facet_camera_path path;
+            *status = load_path(app, a, &path);
+            if (*status == FACET_OK) {
+                *status = facet_app_play_path(app, &path);
+                facet_camera_path_free(&path);
+                if (*status != FACET_OK)
+                    *status = facet_error_context("%s:%d: play-path %s", app->script.path, a->line,
+                                                  a->text);
+            }
+            if (*status != FACET_OK) return 1;
+            *phase = 1;
+        }
+        return !app->playing;
+    case FACET_SCRIPT_PATH_FRAME:
+        *status = path_frame(app, a);
         return 1;
     case FACET_SCRIPT_EXPECT: {
         int k = facet_app_object_index(app, a->text);

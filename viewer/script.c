@@ -39,6 +39,11 @@ static const op_syntax syntax[] = {
     {"screenshot", FACET_SCRIPT_SCREENSHOT, "w", "screenshot PATH"},
     {"screenshot-window", FACET_SCRIPT_SCREENSHOT_WINDOW, "w", "screenshot-window PATH"},
     {"save-view", FACET_SCRIPT_SAVE_VIEW, "w", "save-view PATH"},
+    {"keyframe", FACET_SCRIPT_KEYFRAME, "N", "keyframe [GAP_SECONDS]"},
+    {"clear-keyframes", FACET_SCRIPT_CLEAR_KEYFRAMES, "", "clear-keyframes"},
+    {"save-path", FACET_SCRIPT_SAVE_PATH, "wN", "save-path PATH [FPS]"},
+    {"play-path", FACET_SCRIPT_PLAY_PATH, "w", "play-path PATH"},
+    {"path-frame", FACET_SCRIPT_PATH_FRAME, "wn", "path-frame PATH K"},
     {"expect", FACET_SCRIPT_EXPECT, "wnN", "expect OBJECT KAPPA [TOL]"},
     {"quit", FACET_SCRIPT_QUIT, "", "quit"},
 };
@@ -167,6 +172,13 @@ static facet_status parse_wait(facet_script_action *a, char *rest, const char *p
     return FACET_OK;
 }
 
+/* Outputs stay inside --out: a script from someone else cannot write elsewhere. */
+static facet_status check_output_name(const facet_script_action *a, const char *path, int line) {
+    char what[1100];
+    snprintf(what, sizeof what, "%s:%d", path, line);
+    return facet_check_safe_name(a->text, FACET_NAME_RELATIVE, what);
+}
+
 /* Range checks that need the parsed values. */
 static facet_status validate(const facet_script_action *a, const char *path, int line) {
     const double *v = a->number;
@@ -201,14 +213,26 @@ static facet_status validate(const facet_script_action *a, const char *path, int
             return facet_fail(FACET_ERR_FORMAT, "%s:%d: panel takes on or off, not '%s'", path,
                               line, a->text);
         break;
+    case FACET_SCRIPT_KEYFRAME:
+        if (a->number_count && !(v[0] > 0 && v[0] <= 3600))
+            return facet_fail(FACET_ERR_FORMAT,
+                              "%s:%d: the keyframe gap must be in (0, 3600] seconds, not %g", path,
+                              line, v[0]);
+        break;
+    case FACET_SCRIPT_PATH_FRAME:
+        if (v[0] < 0 || v[0] != floor(v[0]) || v[0] > 1e7)
+            return facet_fail(FACET_ERR_FORMAT, "%s:%d: frame number must be a whole number >= 0",
+                              path, line);
+        break;
+    case FACET_SCRIPT_SAVE_PATH:
+        if (a->number_count && !(v[0] > 0 && v[0] <= 1000))
+            return facet_fail(FACET_ERR_FORMAT, "%s:%d: fps must be in (0, 1000], not %g", path,
+                              line, v[0]);
+        return check_output_name(a, path, line);
     case FACET_SCRIPT_SCREENSHOT:
     case FACET_SCRIPT_SCREENSHOT_WINDOW:
-    case FACET_SCRIPT_SAVE_VIEW: {
-        /* outputs stay inside --out: a script from someone else cannot write elsewhere */
-        char what[1100];
-        snprintf(what, sizeof what, "%s:%d", path, line);
-        return facet_check_safe_name(a->text, FACET_NAME_RELATIVE, what);
-    }
+    case FACET_SCRIPT_SAVE_VIEW:
+        return check_output_name(a, path, line);
     case FACET_SCRIPT_EXPECT:
         if (a->number_count > 1 && v[1] < 0)
             return facet_fail(FACET_ERR_FORMAT, "%s:%d: tolerance must be >= 0", path, line);

@@ -1,9 +1,10 @@
 /* Viewer scripts (`facet view SCENE --script FILE`): a list of actions run one after another,
  * for automation and tests. One action per line; '#' starts a comment; words are separated by
- * spaces. Paths the viewer reads (env) are relative to the current directory. Paths it writes
- * (screenshot, screenshot-window, save-view) are safe relative names (core/safe_name.h: no
- * absolute path, no '..', no control characters) under `facet view --out DIR` (default: the
- * current directory), so a script from someone else cannot write outside that folder.
+ * spaces. Paths the viewer reads (env, play-path, path-frame) are relative to the current
+ * directory. Paths it writes (screenshot, screenshot-window, save-view, save-path) are safe
+ * relative names (core/safe_name.h: no absolute path, no '..', no control characters) under
+ * `facet view --out DIR` (default: the current directory), so a script from someone else cannot
+ * write outside that folder.
  *
  *   size W H                 resize the window (framebuffer pixels)
  *   camera scene             the scene file's camera, exactly
@@ -18,7 +19,8 @@
  *   set OBJECT KAPPA         jump to KAPPA (no animation)
  *   animate OBJECT KAPPA     animate towards KAPPA, as the sliders do
  *   command TEXT...          type TEXT into the command box and press Enter (through the UI)
- *   key NAME                 press a key: screenshot (F12), reset (R), next, previous, ...
+ *   key NAME                 press a key: screenshot (F12), reset (R), next, previous, keyframe
+ *                            (K), save-path (O), play (Space), ...
  *   env PATH [ROTATION_DEG]  environment map (relighting scenes)
  *   env-rotation DEG
  *   exposure STOPS
@@ -31,6 +33,20 @@
  *   save-view PATH           write the current camera as a transforms.json (one frame, "view",
  *                            per-frame intrinsics) and the kappas as "facet_kappa", so
  *                            `facet render SCENE --cameras PATH --set ...` renders the same view
+ *   keyframe [GAP_SECONDS]   once animations end, record the view as a camera-path keyframe
+ *                            GAP_SECONDS (> 0, at most 3600) after the previous one (default:
+ *                            the panel's gap, 2 s); the first is at 0 s (viewer/keyframes.h)
+ *   clear-keyframes          forget the recorded keyframes
+ *   save-path PATH [FPS]     write the keyframes' camera_path.json (render/camera_path.h) at FPS
+ *                            frames per second (default 30), the window's size, in the scene's
+ *                            model frame when a node declares one (as nerfstudio reads it), else
+ *                            the world frame
+ *   play-path PATH           play a camera_path.json in real time at its fps (each frame's camera,
+ *                            kappas and environment rotation as `facet render --path` sets them
+ *                            up); the script goes on when the last frame is shown
+ *   path-frame PATH K        jump to frame K (0-based) of a camera_path.json, no animation: a
+ *                            window of the path's size then shows `facet render SCENE --path PATH
+ *                            --frames K:K+1`
  *   expect OBJECT KAPPA [TOL]
  *                            fail (exit status 1) unless |kappa - KAPPA| <= TOL (default 0.01)
  *   quit                     close the viewer (the end of the script does too)
@@ -68,6 +84,11 @@ typedef enum facet_script_op {
     FACET_SCRIPT_SCREENSHOT,
     FACET_SCRIPT_SCREENSHOT_WINDOW,
     FACET_SCRIPT_SAVE_VIEW,
+    FACET_SCRIPT_KEYFRAME,
+    FACET_SCRIPT_CLEAR_KEYFRAMES,
+    FACET_SCRIPT_SAVE_PATH,
+    FACET_SCRIPT_PLAY_PATH,
+    FACET_SCRIPT_PATH_FRAME,
     FACET_SCRIPT_EXPECT,
     FACET_SCRIPT_QUIT,
 } facet_script_op;
