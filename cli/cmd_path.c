@@ -246,7 +246,7 @@ static int cmd_orbit(int argc, char **argv) {
 static facet_pose_key key_from(const double c2w[16], double fy, int height) {
     facet_pose_key k;
     memcpy(k.c2w, c2w, sizeof k.c2w);
-    k.fov_deg = 2.0 * atan(0.5 * height / fy) * 180.0 / 3.14159265358979323846;
+    k.fov_deg = facet_vertical_fov_deg(fy, height);
     k.time = 0.0;
     return k;
 }

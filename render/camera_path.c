@@ -287,6 +287,10 @@ facet_camera facet_camera_path_camera(const facet_camera_path *path, int index,
     return cam;
 }
 
+double facet_vertical_fov_deg(double fy, int height) {
+    return 2.0 * atan(0.5 * (double)height / fy) * 180.0 / pi;
+}
+
 void facet_camera_path_to_model_frame(facet_camera_path *path, const facet_model_frame *m) {
     if (path->frame == FACET_PATH_FRAME_MODEL) return;
     for (int i = 0; i < path->count; i++) {

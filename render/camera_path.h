@@ -83,6 +83,10 @@ facet_status facet_camera_path_set_key(facet_camera_path *path, int index, const
 facet_camera facet_camera_path_camera(const facet_camera_path *path, int index,
                                       const facet_model_frame *model);
 
+/* The vertical field of view, degrees, of a pinhole camera: 2 atan(height / (2 fy)) (the inverse
+ * of the three.js focal length above). */
+double facet_vertical_fov_deg(double fy, int height);
+
 /* Re-expresses a world-frame path's poses in the model frame `model` (A' = R A,
  * a' = s (R a + t)) and marks it FACET_PATH_FRAME_MODEL, as nerfstudio's viewer writes paths. A
  * model-frame path is left alone. */

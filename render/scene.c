@@ -393,6 +393,12 @@ facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame
     return FACET_OK;
 }
 
+int facet_scene_has_model_frame(const facet_scene *scene) {
+    for (int i = 0; i < scene->node_count; i++)
+        if (scene->nodes[i].kind->model_frame) return 1;
+    return 0;
+}
+
 int facet_node_query_channels(const facet_node *node) {
     int n = 0;
     if (node->kind->query && node->kind->query_names)

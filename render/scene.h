@@ -141,6 +141,8 @@ facet_status facet_scene_set_environment(facet_scene *scene, const char *path,
  * dataparser transform), identity when none does. Fails when two nodes declare different ones:
  * a model-frame camera path is then ambiguous. */
 facet_status facet_scene_model_frame(const facet_scene *scene, facet_model_frame *out);
+/* 1 when a node of the scene declares a model frame (facet_node_kind.model_frame), else 0. */
+int facet_scene_has_model_frame(const facet_scene *scene);
 
 /* Channels a node's query returns (0: the kind has no query). */
 int facet_node_query_channels(const facet_node *node);

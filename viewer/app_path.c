@@ -37,10 +37,8 @@ void facet_app_clear_keyframes(facet_app *app) {
  * transform); then *model is the scene's. A scene whose nodes disagree has none: its paths are
  * written in the world frame. */
 static int scene_model_frame(facet_app *app, facet_model_frame *model) {
-    int declared = 0;
     pthread_mutex_lock(&app->scene_lock);
-    for (int n = 0; n < app->scene.node_count; n++)
-        declared |= app->scene.nodes[n].kind->model_frame != NULL;
+    int declared = facet_scene_has_model_frame(&app->scene);
     if (declared && facet_scene_model_frame(&app->scene, model) != FACET_OK) declared = 0;
     pthread_mutex_unlock(&app->scene_lock);
     return declared;

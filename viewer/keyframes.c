@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double pi = 3.14159265358979323846;
-
-double facet_keyframe_fov_deg(const facet_camera *camera) {
-    return 2.0 * atan(0.5 * (double)camera->height / (double)camera->fy) * 180.0 / pi;
-}
-
 facet_status facet_keyframes_add(facet_keyframes *list, const facet_view_state *state,
                                  double gap_seconds) {
     if (!(gap_seconds > 0.0 && gap_seconds <= 3600.0))
@@ -30,7 +24,7 @@ facet_status facet_keyframes_add(facet_keyframes *list, const facet_view_state *
     facet_keyframe *k = &items[list->count];
     memset(k, 0, sizeof *k);
     for (int i = 0; i < 16; i++) k->pose.c2w[i] = state->camera.c2w.m[i];
-    k->pose.fov_deg = facet_keyframe_fov_deg(&state->camera);
+    k->pose.fov_deg = facet_vertical_fov_deg(state->camera.fy, state->camera.height);
     k->pose.time = list->count ? items[list->count - 1].pose.time + gap_seconds : 0.0;
     k->object_count = state->object_count;
     memcpy(k->kappa, state->kappa, sizeof(float) * (size_t)state->object_count);

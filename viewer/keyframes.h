@@ -37,9 +37,6 @@ typedef struct facet_keyframes {
     facet_keyframe *items; /* [count], in time order */
 } facet_keyframes;
 
-/* The vertical field of view of `camera` in degrees: 2 atan(height / (2 fy)). */
-double facet_keyframe_fov_deg(const facet_camera *camera);
-
 /* Appends the view `state` (its camera, kappas, and environment rotation when state->env_path is
  * not "") as a keyframe `gap_seconds` after the last one; the first is at 0 s whatever the gap.
  * Fails on a gap outside (0, 3600] s, a non-pinhole camera, or past FACET_KEYFRAMES_MAX. */
