@@ -88,6 +88,15 @@ static facet_status strings_product(strings *acc, const strings *part) {
 /* ---- ranges ------------------------------------------------------------------------------------
  */
 
+/* text[0, n) is [-]digits. */
+static int is_integer(const char *text, size_t n) {
+    size_t i = n > 0 && text[0] == '-';
+    if (i == n) return 0;
+    for (; i < n; i++)
+        if (text[i] < '0' || text[i] > '9') return 0;
+    return 1;
+}
+
 /* [-]digits, the whole of text[0, n); 0 when it is not one or overflows int64. */
 static int parse_int64(const char *text, size_t n, long long *value) {
     size_t i = 0;
@@ -118,7 +127,7 @@ static int parse_step(const char *text, size_t n, unsigned long long *step) {
     unsigned long long v = 0;
     for (; i < n; i++) {
         if (text[i] < '0' || text[i] > '9') return 0;
-        if (v > (18446744073709551615ULL - 9) / 10) return 0;
+        if (v > (18446744073709551615ULL - 9) / 10) return 0; /* not a step: literal braces */
         v = v * 10 + (unsigned)(text[i] - '0');
     }
     *step = v ? v : 1;
@@ -145,9 +154,14 @@ static int int_range(const char *expr, size_t n, strings *out, facet_status *sta
     const size_t right_n = (size_t)((more ? more : expr + n) - right);
     long long start, end;
     unsigned long long step;
-    if (!parse_int64(expr, left_n, &start) || !parse_int64(right, right_n, &end) ||
+    if (!is_integer(expr, left_n) || !is_integer(right, right_n) ||
         !parse_step(more ? more : expr + n, more ? (size_t)(expr + n - more) : 0, &step))
         return 0;
+    if (!parse_int64(expr, left_n, &start) || !parse_int64(right, right_n, &end)) {
+        *status = facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                             "brace range '%.*s': the bounds must fit in 64 bits", (int)n, expr);
+        return 1;
+    }
     const int width = asks_padding(expr, left_n) || asks_padding(right, right_n)
                           ? (int)(left_n > right_n ? left_n : right_n)
                           : 0;
