@@ -144,21 +144,30 @@ static int64_t member_size(struct archive_entry *entry) {
     return archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
 }
 
-/* Reads the current member's data (size bytes, at most `cap`) into an allocation. 0 on success;
- * -1 when the tar is damaged (damaged() was called); 1 when the member is over the cap (not
- * read). */
+/* Reads the current member's data (size bytes, at most `cap`) into an allocation that grows with
+ * the data actually read, so a header that declares more than the tar holds allocates little. 0
+ * on success; -1 when the tar is damaged (damaged() was called); 1 when the member is over the
+ * cap (not read) or memory ran out (the reason is set). */
 static int read_data(facet_wds_reader *r, facet_wds_sample *s, int64_t size, int64_t cap,
                      unsigned char **out) {
     *out = NULL;
     if (size > cap) return 1;
-    unsigned char *buf = facet_alloc((size_t)size + 1, 1);
-    if (!buf) {
-        set_error(s, "out of memory reading a member of '%s'", r->name);
-        return 1;
-    }
+    size_t capacity = size < (1 << 20) ? (size_t)size + 1 : (size_t)1 << 20;
+    unsigned char *buf = facet_alloc(capacity, 1);
     int64_t got = 0;
-    while (got < size) {
-        la_ssize_t n = archive_read_data(r->archive, buf + got, (size_t)(size - got));
+    while (buf && got < size) {
+        if ((size_t)got + 1 == capacity) {
+            const size_t grown = 2 * capacity > (size_t)size + 1 ? (size_t)size + 1 : 2 * capacity;
+            unsigned char *bigger = facet_realloc(buf, grown, 1);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            capacity = grown;
+        }
+        la_ssize_t n = archive_read_data(r->archive, buf + got, capacity - 1 - (size_t)got);
         if (n <= 0) {
             free(buf);
             if (n == 0) archive_set_error(r->archive, 0, "member data ends early");
@@ -166,6 +175,10 @@ static int read_data(facet_wds_reader *r, facet_wds_sample *s, int64_t size, int
             return -1;
         }
         got += n;
+    }
+    if (!buf) {
+        set_error(s, "out of memory reading a member of '%s'", r->name);
+        return 1;
     }
     buf[size] = '\0';
     *out = buf;
