@@ -1,4 +1,4 @@
-/* facet detokenize: token shards -> PNG images (detokenize.h). */
+/* facet detokenize: token shards -> PNG images and/or an .npz batch (detokenize.h). */
 #include "args.h"
 #include "commands.h"
 
@@ -9,8 +9,8 @@
 #include <string.h>
 
 static const char *const USAGE =
-    "usage: facet detokenize MODEL TOKENS --out DIR [--batch N] [--device cpu|cuda]\n"
-    "                        [--precision fp32|tf32|bf16] [--quiet]\n";
+    "usage: facet detokenize MODEL TOKENS [--out DIR] [--npz FILE] [--batch N]\n"
+    "                        [--device cpu|cuda] [--precision fp32|tf32|bf16] [--quiet]\n";
 
 static const char *const HELP =
     "\n"
@@ -22,8 +22,14 @@ static const char *const HELP =
     "TOKENS is a tokens directory (every shard its manifest.json lists), a manifest file, or\n"
     "a single shard-NNNNN.safetensors.\n"
     "\n"
+    "With --npz, also (or only) writes every image as a row of FILE, an .npz holding uint8\n"
+    "[N, S, S, 3] as 'arr_0' in the manifest's image order: the sample batch the ADM evaluator\n"
+    "(guided-diffusion evaluations/evaluator.py) reads; 'facet tokenize --save-inputs-npz'\n"
+    "writes the matching reference batch. facet computes no FID itself.\n"
+    "\n"
     "Options:\n"
-    "  --out DIR          output directory (required)\n"
+    "  --out DIR          PNG output directory (--out, --npz or both are required)\n"
+    "  --npz FILE         the .npz batch of all images (written atomically)\n"
     "  --batch N          images per decoder call (default 16)\n"
     "  --device cpu|cuda  where the model runs (default cpu)\n"
     "  --precision P      CUDA matrix products: fp32 (default), tf32 or bf16 tensor cores\n"
@@ -37,10 +43,12 @@ int facet_cmd_detokenize(int argc, char **argv) {
         return 0;
     }
     const char *model = NULL, *tokens = NULL, *out = NULL, *device = NULL, *precision = NULL;
+    const char *npz = NULL;
     const char *batch_text = NULL;
     int quiet = 0, batch = 0, positional = 0;
     for (int i = 1; i < argc; i++) {
         int found = cli_flag_value(argc, argv, &i, "--out", &out);
+        if (!found) found = cli_flag_value(argc, argv, &i, "--npz", &npz);
         if (!found) found = cli_flag_value(argc, argv, &i, "--batch", &batch_text);
         if (!found) found = cli_flag_value(argc, argv, &i, "--device", &device);
         if (!found) found = cli_flag_value(argc, argv, &i, "--precision", &precision);
@@ -57,7 +65,7 @@ int facet_cmd_detokenize(int argc, char **argv) {
         }
     }
     if (positional < 2) return cli_usage_error("detokenize", "MODEL and TOKENS expected");
-    if (!out) return cli_usage_error("detokenize", "--out DIR is required");
+    if (!out && !npz) return cli_usage_error("detokenize", "--out DIR or --npz FILE is required");
     if (batch_text && cli_parse_int(batch_text, 1, 4096, &batch))
         return cli_usage_error("detokenize", "bad value '%s' for --batch", batch_text);
     if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
@@ -79,13 +87,15 @@ int facet_cmd_detokenize(int argc, char **argv) {
         .model_path = model,
         .tokens = tokens,
         .out_dir = out,
+        .npz_path = npz,
         .backend = backend,
         .batch = batch,
         .progress = &progress,
     };
     facet_detokenize_summary summary;
     if (facet_detokenize(&options, &summary) != FACET_OK) return cli_library_error();
-    printf("decoded %lld images from %lld shards into %s in %.1f s\n", (long long)summary.images,
-           (long long)summary.shards, out, summary.seconds);
+    printf("decoded %lld images from %lld shards into %s%s%s in %.1f s\n",
+           (long long)summary.images, (long long)summary.shards, out ? out : "",
+           out && npz ? " and " : "", npz ? npz : "", summary.seconds);
     return 0;
 }

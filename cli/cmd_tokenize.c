@@ -1,4 +1,5 @@
-/* facet tokenize: an image folder or list file -> FQGAN token shards + manifest (tokenize.h). */
+/* facet tokenize: an image folder, list file or WebDataset tar shards -> FQGAN token shards +
+ * manifest (tokenize.h). */
 #include "args.h"
 #include "commands.h"
 
@@ -12,7 +13,7 @@
 static const char *const USAGE =
     "usage: facet tokenize MODEL INPUT --out DIR [--batch N] [--shard K/N] [--device cpu|cuda]\n"
     "                      [--precision fp32|tf32|bf16] [--shard-size N] [--workers N] [--eval]\n"
-    "                      [--quiet]\n";
+    "                      [--save-inputs-npz FILE] [--quiet]\n";
 
 static const char *const HELP =
     "\n"
@@ -21,17 +22,25 @@ static const char *const HELP =
     "shards\"):\n"
     "  DIR/shard-00000.safetensors ...  per codebook branch a U16 [n, grid, grid] tensor named\n"
     "                                   after it (vis, sem, ...), 'index' I64 [n] (position in\n"
-    "                                   the sorted input list), 'class' I64 [n]; metadata 'paths'\n"
-    "                                   (each row's path relative to the input root), 'failed'\n"
+    "                                   the input list), 'class' I64 [n]; metadata 'paths' (each\n"
+    "                                   row's path relative to the input root), 'failed'\n"
     "  DIR/manifest.json                model (file, sha256, variant), preprocessing, branches,\n"
     "                                   grid, inputs, shards (file, count, sha256), failed\n"
     "                                   images [{index, path, reason}], complete\n"
     "\n"
-    "INPUT is a folder (scanned recursively, sorted by path; top-level subfolders are classes)\n"
-    "or a list file (one path per line, relative to the list file). Preprocessing is the\n"
-    "official one, bit-exact with Pillow: convert('RGB'), ADM center_crop_arr (BOX halving,\n"
-    "antialiased BICUBIC), ToTensor, Normalize(0.5, 0.5). Images that cannot be read (corrupt,\n"
-    "truncated, empty, ...) are listed in 'failed' with the reason; the run goes on.\n"
+    "INPUT is one of:\n"
+    "  - a folder (scanned recursively, sorted by path; top-level subfolders are classes);\n"
+    "  - a list file of images (one path per line, relative to the list file; sorted);\n"
+    "  - WebDataset tar shards, streamed (never unpacked): one .tar (.tar.gz, .tgz) file, a\n"
+    "    brace pattern such as 'data/shard-{000000..000099}.tar' (quote it), or a list file of\n"
+    "    tars; taken in the order given. A sample is the members sharing a key (path up to the\n"
+    "    first '.' of the basename); its image is the .jpg, .jpeg, .png or .webp member (in that\n"
+    "    preference) and its class the .cls member. Paths are recorded as 'TAR#KEY', TAR\n"
+    "    relative to the folder holding all the tars.\n"
+    "Preprocessing is the official one, bit-exact with Pillow: convert('RGB'), ADM\n"
+    "center_crop_arr (BOX halving, antialiased BICUBIC), ToTensor, Normalize(0.5, 0.5). Images\n"
+    "that cannot be read (corrupt, truncated, empty, WebP, unusable tar samples, ...) are listed\n"
+    "in 'failed' with the reason; the run goes on.\n"
     "\n"
     "Each shard is written atomically and enters the manifest only once complete. Running the\n"
     "same command again after an interruption resumes: complete shards are kept, the rest is\n"
@@ -49,7 +58,16 @@ static const char *const HELP =
     "  --eval             also decode the tokens: reconstruction PSNR/SSIM against the\n"
     "                     preprocessed input, per-branch codebook usage and perplexity;\n"
     "                     printed and written to DIR/eval.json (eval-K-of-N.json with --shard)\n"
+    "  --save-inputs-npz FILE\n"
+    "                     also write the preprocessed 8-bit crops (the official center crop) of\n"
+    "                     every image of this process's shards that decoded, in input order, as\n"
+    "                     an .npz uint8 [n, S, S, 3] ('arr_0'): the reference batch of the ADM\n"
+    "                     evaluator, row for row the images of 'facet detokenize --npz'. With\n"
+    "                     --shard each process writes its own FILE; not under MPI\n"
     "  --quiet            no progress bar\n"
+    "\n"
+    "The summary times each stage (read, decode+preprocess, model, write, in seconds and threads)\n"
+    "and names the bottleneck: the stage with the most seconds per thread.\n"
     "\n"
     "MPI: under mpirun (Open MPI), each rank takes a disjoint part of the shards (combined\n"
     "with --shard when both are used) and rank 0 writes the manifest:\n"
@@ -59,7 +77,7 @@ static const char *const HELP =
     "2 usage error.\n";
 
 typedef struct tokenize_args {
-    const char *model, *input, *out, *device, *precision;
+    const char *model, *input, *out, *device, *precision, *save_inputs_npz;
     int batch, shard_index, shard_count, shard_size, workers, eval, quiet;
 } tokenize_args;
 
@@ -82,8 +100,9 @@ static int parse_args(int argc, char **argv, tokenize_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *value = NULL, *flag = argv[i];
         int found = 0;
-        static const char *const flags[] = {"--out",    "--batch",     "--shard",   "--shard-size",
-                                            "--device", "--precision", "--workers", NULL};
+        static const char *const flags[] = {"--out",        "--batch",           "--shard",
+                                            "--shard-size", "--device",          "--precision",
+                                            "--workers",    "--save-inputs-npz", NULL};
         for (int f = 0; flags[f] && !found; f++) {
             found = cli_flag_value(argc, argv, &i, flags[f], &value);
             if (found) flag = flags[f];
@@ -93,6 +112,8 @@ static int parse_args(int argc, char **argv, tokenize_args *a) {
             int bad = 0;
             if (!strcmp(flag, "--out")) {
                 a->out = value;
+            } else if (!strcmp(flag, "--save-inputs-npz")) {
+                a->save_inputs_npz = value;
             } else if (!strcmp(flag, "--batch")) {
                 bad = cli_parse_int(value, 1, 4096, &a->batch);
             } else if (!strcmp(flag, "--shard")) {
@@ -151,6 +172,15 @@ static void print_summary(const tokenize_args *a, const facet_tokenize_summary *
            (long long)s->written_shards, (long long)s->resumed_shards, (long long)s->failed);
     printf("manifest: %s/manifest.json (%s)\n", a->out,
            s->complete ? "complete" : "incomplete: other shards pending");
+    printf("stages (thread-seconds / threads):");
+    for (int st = 0; st < FACET_STAGES; st++)
+        printf("%s %s %.2f s / %d", st ? "," : "",
+               facet_tokenize_stage_name((facet_tokenize_stage)st), s->stages[st].seconds,
+               s->stages[st].threads);
+    printf("; bottleneck: %s (model thread waited %.2f s for input)\n",
+           facet_tokenize_stage_name(s->bottleneck), s->input_wait_seconds);
+    if (a->save_inputs_npz)
+        printf("reference batch: %s (%lld images)\n", a->save_inputs_npz, (long long)s->npz_rows);
     if (!a->eval) return;
     printf("eval: %lld images, PSNR %.2f dB (std %.2f), SSIM %.4f (std %.4f)\n",
            (long long)s->eval_images, s->psnr, s->psnr_std, s->ssim, s->ssim_std);
@@ -189,6 +219,7 @@ int facet_cmd_tokenize(int argc, char **argv) {
         .workers = a.workers,
         .eval = a.eval,
         .mpi = mpi,
+        .save_inputs_npz = a.save_inputs_npz,
         .progress = &progress,
     };
     facet_tokenize_summary summary;

@@ -13,7 +13,7 @@ packages=(
   libglfw3-dev libgl-dev libegl-dev libcriterion-dev libstb-dev libtinyexr-dev libcjson-dev
   libyaml-dev libopenblas-dev libopenmpi-dev openmpi-bin libopenexr-dev xvfb xauth
   libjpeg62-turbo-dev
-  zlib1g-dev
+  zlib1g-dev libarchive-dev python3-numpy
   clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev llvm-16
   libgl1-mesa-dri fonts-dejavu-core blender-data python3 python3-venv python3-pip clang-format
   ffmpeg

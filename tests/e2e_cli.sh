@@ -238,6 +238,39 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
         [ "$(png_size "$tok/decoded/$f" 2>/dev/null)" = "64x64" ] && pass "detokenized $f (64x64)" || fail "detokenized $f"
     done
     [ ! -e "$tok/decoded/dog/e.png" ] && pass "failed image not decoded" || fail "dog/e.png should not exist"
+    # WebDataset shards of the same images (Python's tarfile; the second one gzip), by brace
+    # pattern and by list file: the same tokens as the folder, rFID batches numpy reads
+    /usr/bin/python3 - "$tok/images" "$tok/wds" <<'PY'
+import os, sys, tarfile
+images, out = sys.argv[1:3]
+os.makedirs(out, exist_ok=True)
+files = sorted(os.path.join(d, f)[len(images) + 1:] for d, _, fs in os.walk(images) for f in fs)
+for part, mode in ((0, "w"), (1, "w:gz")):
+    name = f"{out}/shard-{part:06d}.tar" + (".gz" if part else "")
+    with tarfile.open(name, mode) as t:
+        for rel in files[3 * part:3 * part + 3]:
+            t.add(f"{images}/{rel}", rel)
+            cls = f"{out}/{part}.cls"
+            open(cls, "w").write("0" if rel.startswith("cat/") else "1")
+            t.add(cls, rel.rsplit(".", 1)[0] + ".cls")
+PY
+    printf 'shard-000000.tar\nshard-000001.tar.gz\n' >"$tok/wds/shards.txt"
+    expect_status 0 "tokenize tar shards (list file) with --save-inputs-npz" -- "$facet" tokenize "$tok/model.safetensors" "$tok/wds/shards.txt" --out "$tok/wds_tokens" --shard-size 2 --save-inputs-npz "$tok/ref.npz"
+    grep -q "bottleneck:" "$work/stdout" && pass "summary names the bottleneck stage" || fail "no bottleneck in: $(cat "$work/stdout")"
+    grep -q '"path":[[:space:]]*"shard-000001.tar.gz#dog/e"' "$tok/wds_tokens/manifest.json" && pass "corrupt tar member listed in failed" || fail "tar failed list"
+    same=$(/usr/bin/python3 - "$tok/tokens" "$tok/wds_tokens" <<'PY'
+import json, struct, sys
+def tensors(path):
+    b = open(path, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in h.items() if k != "__metadata__"}
+print(all(tensors(f"{sys.argv[1]}/shard-{s:05d}.safetensors") == tensors(f"{sys.argv[2]}/shard-{s:05d}.safetensors") for s in range(3)))
+PY
+)
+    [ "$same" = True ] && pass "tar shards give the folder's tokens, indices and classes" || fail "tar tokens differ from the folder's"
+    expect_status 0 "tokenize tar shards by brace pattern (gzip member of the pattern excluded)" -- "$facet" tokenize "$tok/model.safetensors" "$tok/wds/shard-{000000..000000}.tar" --out "$tok/wds_brace" --quiet
+    expect_status 0 "detokenize --npz" -- "$facet" detokenize "$tok/model.safetensors" "$tok/wds_tokens" --npz "$tok/rec.npz" --quiet
+    shapes=$(/usr/bin/python3 -c "import numpy, sys; print(*[numpy.load(f)['arr_0'].shape for f in sys.argv[1:]])" "$tok/ref.npz" "$tok/rec.npz" 2>&1)
+    [ "$shapes" = "(4, 64, 64, 3) (4, 64, 64, 3)" ] && pass "numpy reads arr_0 of both batches" || fail "npz batches: $shapes"
     unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
 else
     pass "torch not installed: tokenize end-to-end checks skipped"

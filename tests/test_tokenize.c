@@ -9,6 +9,7 @@
  * codebooks) with the hash weights facet_fqgan_write_random makes. */
 #include "tokenizer/detokenize.h"
 #include "tokenizer/fqgan.h"
+#include "tokenizer/npz.h"
 #include "tokenizer/preprocess.h"
 #include "tokenizer/sha256.h"
 #include "tokenizer/tokenize.h"
@@ -21,6 +22,7 @@
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "helpers.h"
+#include "tar_builder.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -1257,6 +1259,356 @@ Test(detokenize, names_that_differ_only_in_extension_keep_it_instead_of_overwrit
     free(original);
 }
 
+/* ---- WebDataset tar inputs ------------------------------------------------------------------ */
+
+/* A tar of dataset files in the given order: member "<path>" (key: the path without its
+ * extension) and, for files in a class folder, "<key>.cls" holding the folder's class id as the
+ * folder input numbers it (cat 0, dog 1). */
+static void make_tar(const char *tar_path, const dataset_file *files, int first, int end) {
+    tar_builder tar = {0};
+    for (int i = first; i < end; i++) {
+        char *from = facet_format("%s/tests/fixtures/tokenize/inputs/%s", FACET_SOURCE_DIR,
+                                  files[i].fixture);
+        char *data;
+        size_t size;
+        cr_assert_eq(facet_read_file(from, &data, &size), FACET_OK);
+        tar_file(&tar, files[i].path, data, size);
+        const char *slash = strchr(files[i].path, '/');
+        if (slash) {
+            char key[256], cls[264];
+            snprintf(key, sizeof key, "%s", files[i].path);
+            *strrchr(key, '.') = '\0';
+            snprintf(cls, sizeof cls, "%s.cls", key);
+            tar_text(&tar, cls, files[i].path[0] == 'c' ? "0\n" : "1\n");
+        }
+        free(data);
+        free(from);
+    }
+    tar_finish(&tar);
+    tar_save(&tar, tar_path);
+    tar_free(&tar);
+}
+
+static facet_status tokenize_input(const tokenize_case *t, const char *input, const char *out,
+                                   int shard_size, int shard_index, int shard_count,
+                                   facet_tokenize_summary *summary) {
+    facet_tokenize_options o = {.model_path = t->model,
+                                .input = input,
+                                .out_dir = out,
+                                .batch = 3,
+                                .shard_size = shard_size,
+                                .shard_index = shard_index,
+                                .shard_count = shard_count,
+                                .workers = 2};
+    return facet_tokenize(&o, summary);
+}
+
+/* Every tensor of shard s in `a` equals the one in `b` (metadata aside: paths differ). */
+static void expect_same_tensors(const char *a, const char *b, int shards) {
+    const char *names[] = {"vis", "sem", "index", "class"};
+    for (int s = 0; s < shards; s++) {
+        char name[64];
+        snprintf(name, sizeof name, "shard-%05d.safetensors", s);
+        char *x = facet_path_join(a, name), *y = facet_path_join(b, name);
+        facet_safetensors sx, sy;
+        cr_assert_eq(facet_safetensors_open(&sx, x), FACET_OK, "%s", facet_last_error());
+        cr_assert_eq(facet_safetensors_open(&sy, y), FACET_OK, "%s", facet_last_error());
+        for (int k = 0; k < 4; k++) {
+            const facet_tensor *tx = facet_safetensors_get(&sx, names[k]);
+            const facet_tensor *ty = facet_safetensors_get(&sy, names[k]);
+            cr_assert(tx && ty && tx->shape[0] == ty->shape[0], "%s %s", name, names[k]);
+            const size_t bytes = facet_tensor_bytes(tx);
+            cr_assert_eq(bytes, facet_tensor_bytes(ty));
+            cr_assert(!memcmp(tx->data, ty->data, bytes), "%s: '%s' differs", name, names[k]);
+        }
+        facet_safetensors_close(&sx);
+        facet_safetensors_close(&sy);
+        free(x);
+        free(y);
+    }
+}
+
+Test(webdataset, tar_shards_tokenize_to_the_tokens_of_the_same_image_folder) {
+    tokenize_case t;
+    setup_case(&t, "wds_equal");
+    char *tars = facet_format("%s/tars", t.dir), *folder = facet_format("%s/folder", t.dir);
+    cr_assert_eq(facet_make_dirs(tars), FACET_OK);
+    char *a = facet_format("%s/shard-000000.tar", tars),
+         *b = facet_format("%s/shard-000001.tar", tars);
+    make_tar(a, GOOD, 0, 5);
+    make_tar(b, GOOD, 5, GOOD_COUNT);
+    facet_tokenize_summary s;
+    cr_assert_eq(run_tokenize(&t, folder, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+    char *pattern = facet_format("%s/shard-{000000..000001}.tar", tars);
+    cr_assert_eq(tokenize_input(&t, pattern, t.out, 3, 0, 1, &s), FACET_OK, "%s",
+                 facet_last_error());
+    cr_assert_eq(s.images, GOOD_COUNT);
+    cr_assert_eq(s.encoded, GOOD_COUNT);
+    cr_assert_eq(s.failed, 0);
+    cr_assert_eq(s.stages[FACET_STAGE_READ].threads, 1, "one tar reader");
+    expect_same_tensors(folder, t.out, 3);
+
+    facet_doc doc;
+    const cJSON *m = load_manifest(t.out, &doc);
+    const cJSON *inputs = cJSON_GetObjectItem(m, "inputs");
+    cr_assert_str_eq(cJSON_GetObjectItem(inputs, "listed")->valuestring, "webdataset");
+    cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(inputs, "tars"), 1)->valuestring,
+                     "shard-000001.tar");
+    facet_doc_free(&doc);
+    char *shard = facet_path_join(t.out, "shard-00001.safetensors");
+    facet_safetensors st;
+    cr_assert_eq(facet_safetensors_open(&st, shard), FACET_OK);
+    cJSON *paths = cJSON_Parse(facet_safetensors_metadata(&st, "paths"));
+    cr_assert_str_eq(cJSON_GetArrayItem(paths, 0)->valuestring, "shard-000000.tar#dog/d");
+    cr_assert_str_eq(cJSON_GetArrayItem(paths, 2)->valuestring, "shard-000001.tar#dog/f");
+    cJSON_Delete(paths);
+    facet_safetensors_close(&st);
+
+    /* the same tars through a list file are the same input: identical shard files */
+    char *list = facet_format("%s/list.txt", tars), *listed = facet_format("%s/listed", t.dir);
+    FILE *f = fopen(list, "w");
+    fprintf(f, "shard-000000.tar\n# comment\nshard-000001.tar\n");
+    fclose(f);
+    cr_assert_eq(tokenize_input(&t, list, listed, 3, 0, 1, &s), FACET_OK, "%s", facet_last_error());
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "shard-%05d.safetensors", k);
+        char *x = facet_path_join(t.out, name), *y = facet_path_join(listed, name);
+        cr_assert(files_equal(x, y), "%s", name);
+        free(x);
+        free(y);
+    }
+    free(listed);
+    free(list);
+    free(shard);
+    free(pattern);
+    free(a);
+    free(b);
+    free(folder);
+    free(tars);
+}
+
+Test(webdataset, shard_halves_together_equal_one_run_and_a_rerun_resumes) {
+    tokenize_case t;
+    setup_case(&t, "wds_shards");
+    char *tar = facet_format("%s/all.tar", t.dir), *halves = facet_format("%s/halves", t.dir);
+    make_tar(tar, GOOD, 0, GOOD_COUNT);
+    facet_tokenize_summary s;
+    cr_assert_eq(tokenize_input(&t, tar, t.out, 2, 0, 1, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(tokenize_input(&t, tar, halves, 2, 1, 2, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert(!s.complete);
+    cr_assert_eq(tokenize_input(&t, tar, halves, 2, 0, 2, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert(s.complete);
+    expect_same_tokens(t.out, halves, 4);
+    char *shard = facet_path_join(halves, "shard-00002.safetensors");
+    cr_assert_eq(unlink(shard), 0);
+    cr_assert_eq(tokenize_input(&t, tar, halves, 2, 0, 1, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.written_shards, 1);
+    cr_assert_eq(s.encoded, 2, "only the missing shard's samples are read and encoded");
+    expect_same_tokens(t.out, halves, 4);
+    free(shard);
+    free(halves);
+    free(tar);
+}
+
+Test(webdataset, corrupt_members_webp_and_imageless_samples_are_listed_in_failed) {
+    tokenize_case t;
+    setup_case(&t, "wds_failed");
+    tar_builder tar = {0};
+    const char *fixtures[] = {"jpeg444_300x300.jpg", "bad_truncated.jpg", "png_tiny_7x5.png"};
+    const char *names[] = {"good.jpg", "cut.jpg", "also.png"};
+    for (int i = 0; i < 3; i++) {
+        char *from =
+            facet_format("%s/tests/fixtures/tokenize/inputs/%s", FACET_SOURCE_DIR, fixtures[i]);
+        char *data;
+        size_t size;
+        cr_assert_eq(facet_read_file(from, &data, &size), FACET_OK);
+        tar_file(&tar, names[i], data, size);
+        free(data);
+        free(from);
+    }
+    tar_text(&tar, "caption.txt", "no image");
+    tar_file(&tar, "photo.webp", "RIFF\x10\0\0\0WEBPVP8 ", 16);
+    tar_text(&tar, "../escape.jpg", "x");
+    tar_finish(&tar);
+    char *path = facet_format("%s/mixed.tar", t.dir);
+    tar_save(&tar, path);
+    tar_free(&tar);
+    facet_tokenize_summary s;
+    cr_assert_eq(tokenize_input(&t, path, t.out, 4, 0, 1, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.images, 6);
+    cr_assert_eq(s.encoded, 2);
+    cr_assert_eq(s.failed, 4);
+    facet_doc doc;
+    const cJSON *failed = cJSON_GetObjectItem(load_manifest(t.out, &doc), "failed");
+    const char *expected[4][2] = {{"mixed.tar#cut", "truncated JPEG"},
+                                  {"mixed.tar#caption", "no image member"},
+                                  {"mixed.tar#photo", "WebP"},
+                                  {"mixed.tar#../escape", "not a safe name"}};
+    cr_assert_eq(cJSON_GetArraySize(failed), 4);
+    for (int i = 0; i < 4; i++) {
+        const cJSON *entry = cJSON_GetArrayItem(failed, i);
+        cr_assert_str_eq(cJSON_GetObjectItem(entry, "path")->valuestring, expected[i][0]);
+        cr_assert(strstr(cJSON_GetObjectItem(entry, "reason")->valuestring, expected[i][1]), "%s",
+                  cJSON_GetObjectItem(entry, "reason")->valuestring);
+    }
+    facet_doc_free(&doc);
+    free(path);
+}
+
+Test(webdataset, a_tar_that_cannot_be_opened_is_an_error_naming_it) {
+    tokenize_case t;
+    setup_case(&t, "wds_missing");
+    char *pattern = facet_format("%s/none-{0..1}.tar", t.dir);
+    facet_tokenize_summary s;
+    cr_assert_neq(tokenize_input(&t, pattern, t.out, 4, 0, 1, &s), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "none-0.tar"), "%s", facet_last_error());
+    char *garbage = facet_format("%s/garbage.tar", t.dir);
+    FILE *f = fopen(garbage, "wb");
+    for (int i = 0; i < 4096; i++) fputc('g', f);
+    fclose(f);
+    cr_assert_neq(tokenize_input(&t, garbage, t.out, 4, 0, 1, &s), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "garbage.tar"), "%s", facet_last_error());
+    free(garbage);
+    free(pattern);
+}
+
+/* ---- .npz batches (ADM evaluator) --------------------------------------------------------------
+ */
+
+Test(npz, the_npy_header_is_numpys_and_the_zip_opens_in_numpy) {
+    const char *dir = scratch("npz_numpy");
+    /* the header equals the one facet_npy_write (numpy.save's) gives the same array */
+    uint8_t pixels[2 * 4 * 5 * 3];
+    for (size_t i = 0; i < sizeof pixels; i++) pixels[i] = (uint8_t)(i * 7);
+    facet_tensor t = {FACET_DTYPE_U8, 4, {2, 4, 5, 3}, pixels, FACET_MEMORY_HOST, 0};
+    char *npy = facet_path_join(dir, "ref.npy");
+    cr_assert_eq(facet_npy_write(&t, npy), FACET_OK);
+    char *written;
+    size_t size;
+    cr_assert_eq(facet_read_file(npy, &written, &size), FACET_OK);
+    char header[256];
+    const size_t n = facet_npz_npy_header(2, 4, 5, header, sizeof header);
+    cr_assert_eq(n + sizeof pixels, size);
+    cr_assert(!memcmp(header, written, n), "header differs from numpy's");
+    free(written);
+    for (int zip64 = 0; zip64 <= 1; zip64++) {
+        char name[32];
+        snprintf(name, sizeof name, "batch%d.npz", zip64);
+        char *path = facet_path_join(dir, name);
+        facet_npz_writer w;
+        cr_assert_eq(facet_npz_begin(&w, path, 4, 5), FACET_OK);
+        w.force_zip64 = zip64;
+        cr_assert_eq(facet_npz_append(&w, pixels, 1), FACET_OK);
+        cr_assert(!facet_is_file(path), "nothing under the name before commit");
+        cr_assert_eq(facet_npz_append(&w, pixels + 60, 1), FACET_OK);
+        cr_assert_eq(facet_npz_commit(&w), FACET_OK, "%s", facet_last_error());
+        char *command = facet_format(
+            "/usr/bin/python3 -c \"import numpy, zipfile, sys; a = "
+            "numpy.load(sys.argv[1])['arr_0']; "
+            "assert zipfile.ZipFile(sys.argv[1]).testzip() is None; "
+            "assert a.dtype == numpy.uint8 and a.shape == (2, 4, 5, 3); "
+            "assert (a.reshape(-1) == numpy.load(sys.argv[2]).reshape(-1)).all()\" '%s' '%s'",
+            path, npy);
+        cr_assert_eq(test_run(command), 0, "numpy.load(%s)['arr_0'] (zip64 %d)", path, zip64);
+        free(command);
+        free(path);
+    }
+    free(npy);
+}
+
+/* The rows of an .npz facet wrote: [rows, S, S, 3] bytes after the local header and .npy header. */
+static uint8_t *npz_rows(const char *path, int size, int64_t *rows) {
+    char *data;
+    size_t bytes;
+    cr_assert_eq(facet_read_file(path, &data, &bytes), FACET_OK);
+    char header[256];
+    const size_t n = facet_npz_npy_header(0, size, size, header, sizeof header);
+    const size_t start = 30 + 9 + 20 + n, row = (size_t)size * size * 3;
+    const char *shape = strstr(data + 59 + 10, "'shape': (");
+    cr_assert(shape);
+    const long long count = atoll(shape + 10);
+    cr_assert(start + (size_t)count * row <= bytes);
+    uint8_t *out = malloc((size_t)count * row + 1);
+    memcpy(out, data + start, (size_t)count * row);
+    free(data);
+    *rows = count;
+    return out;
+}
+
+Test(npz, save_inputs_npz_holds_the_crops_in_input_order_also_after_a_resume) {
+    tokenize_case t;
+    setup_case(&t, "npz_inputs");
+    const dataset_file bad[] = {{"dog/zz_bad.jpg", "bad_truncated.jpg"}};
+    make_dataset(t.data, bad, 1);
+    char *npz = facet_format("%s/ref.npz", t.dir);
+    facet_tokenize_options o = {.model_path = t.model,
+                                .input = t.data,
+                                .out_dir = t.out,
+                                .batch = 3,
+                                .shard_size = 3,
+                                .workers = 2,
+                                .save_inputs_npz = npz};
+    facet_tokenize_summary s;
+    cr_assert_eq(facet_tokenize(&o, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.npz_rows, GOOD_COUNT, "the failed image has no row");
+    int64_t rows;
+    uint8_t *got = npz_rows(npz, 64, &rows);
+    cr_assert_eq(rows, GOOD_COUNT);
+    /* input order: cat/a..c, dog/d..g, (dog/zz_bad failed), z */
+    const int order[GOOD_COUNT] = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int i = 0; i < GOOD_COUNT; i++) {
+        char *path = facet_path_join(t.data, GOOD[order[i]].path), *data;
+        size_t size;
+        cr_assert_eq(facet_read_file(path, &data, &size), FACET_OK);
+        facet_rgb8 crop;
+        cr_assert_eq(facet_preprocess_image((unsigned char *)data, size, 64, &crop, NULL),
+                     FACET_OK);
+        cr_assert(!memcmp(crop.data, got + (size_t)i * 64 * 64 * 3, 64 * 64 * 3), "row %d", i);
+        facet_rgb8_free(&crop);
+        free(data);
+        free(path);
+    }
+    /* a resumed run decodes the complete shards again: the same file */
+    char *shard = facet_path_join(t.out, "shard-00001.safetensors");
+    cr_assert_eq(unlink(shard), 0);
+    char *again = facet_format("%s/again.npz", t.dir);
+    o.save_inputs_npz = again;
+    cr_assert_eq(facet_tokenize(&o, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.written_shards, 1);
+    cr_assert(files_equal(npz, again), "resumed reference batch differs");
+
+    /* detokenize --npz: the reconstructions, one row per image, in the same order */
+    char *rec = facet_format("%s/rec.npz", t.dir);
+    facet_detokenize_options d = {.model_path = t.model, .tokens = t.out, .npz_path = rec};
+    facet_detokenize_summary ds;
+    cr_assert_eq(facet_detokenize(&d, &ds), FACET_OK, "%s", facet_last_error());
+    int64_t rec_rows;
+    uint8_t *reconstructed = npz_rows(rec, 64, &rec_rows);
+    cr_assert_eq(rec_rows, GOOD_COUNT);
+    facet_fqgan *model;
+    cr_assert_eq(facet_fqgan_load(&model, t.model, FACET_FQGAN_CPU, 1), FACET_OK);
+    char *first = facet_path_join(t.out, "shard-00000.safetensors");
+    facet_safetensors st;
+    cr_assert_eq(facet_safetensors_open(&st, first), FACET_OK);
+    const uint16_t *tokens[2] = {facet_safetensors_get(&st, "vis")->data,
+                                 facet_safetensors_get(&st, "sem")->data};
+    float image[3 * 64 * 64];
+    uint8_t pixels[64 * 64 * 3];
+    cr_assert_eq(facet_fqgan_decode(model, tokens, 1, image), FACET_OK);
+    facet_fqgan_to_uint8(image, 64, 64, pixels);
+    cr_assert(!memcmp(pixels, reconstructed, sizeof pixels), "row 0 is image 0 decoded");
+    facet_safetensors_close(&st);
+    facet_fqgan_free(model);
+    free(first);
+    free(reconstructed);
+    free(rec);
+    free(again);
+    free(shard);
+    free(got);
+    free(npz);
+}
+
 /* ---- the command line: kill -9 and resume, MPI, help ----------------------------------------- */
 
 /* Runs `facet ARGS...` to completion with quiet output; returns its exit status. */
@@ -1366,6 +1718,66 @@ Test(cli, kill_9_mid_run_then_rerun_equals_an_uninterrupted_run, .timeout = 240)
     free(args);
 }
 
+Test(cli, kill_9_mid_run_over_tar_shards_then_rerun_equals_an_uninterrupted_run, .timeout = 240) {
+    tokenize_case t;
+    setup_case(&t, "cli_kill_tars");
+    /* 48 samples in 3 tars, 24 token shards of 2, one image per model call */
+    dataset_file all[6 * GOOD_COUNT];
+    char names[6 * GOOD_COUNT][64];
+    for (int copy = 0; copy < 6; copy++)
+        for (int i = 0; i < GOOD_COUNT; i++) {
+            const int k = copy * GOOD_COUNT + i;
+            snprintf(names[k], sizeof names[k], "copy%d/%s", copy, GOOD[i].path);
+            all[k] = (dataset_file){names[k], GOOD[i].fixture};
+        }
+    for (int part = 0; part < 3; part++) {
+        char *tar = facet_format("%s/part-%02d.tar", t.dir, part);
+        make_tar(tar, all, part * 16, (part + 1) * 16);
+        free(tar);
+    }
+    char *input = facet_format("%s/part-{00..02}.tar", t.dir);
+    char *args = facet_format("tokenize '%s' '%s' --out '%s' --shard-size 2 --batch 1 "
+                              "--workers 1 --quiet",
+                              t.model, input, t.out);
+    char *reference = facet_format("%s/reference", t.dir);
+    char *reference_args = facet_format("tokenize '%s' '%s' --out '%s' --shard-size 2 --batch 1 "
+                                        "--workers 1 --quiet",
+                                        t.model, input, reference);
+    cr_assert_eq(run_facet(reference_args), 0);
+
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        char *command = facet_format("exec '%s' %s >/dev/null 2>&1", FACET_EXECUTABLE, args);
+        setenv("OMP_NUM_THREADS", "1", 1);
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    char *second = facet_path_join(t.out, "shard-00001.safetensors");
+    int status, exited = 0;
+    for (int i = 0; i < 60000 && !facet_is_file(second); i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            exited = 1;
+            break;
+        }
+        usleep(1000);
+    }
+    cr_assert(!exited, "the run finished before it could be interrupted");
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    const int shards = expect_only_complete_shards(t.out);
+    cr_assert(shards >= 2 && shards < 24, "%d of 24 shards at the kill", shards);
+    cr_assert_eq(run_facet(args), 0, "the re-run resumes");
+    cr_assert_eq(expect_only_complete_shards(t.out), 24);
+    expect_same_tokens(t.out, reference, 24);
+    free(second);
+    free(reference_args);
+    free(reference);
+    free(args);
+    free(input);
+}
+
 Test(cli, mpirun_with_two_ranks_equals_one_process, .timeout = 240) {
     if (test_run("command -v mpirun >/dev/null 2>&1") != 0)
         cr_skip_test("mpirun is not installed (Debian openmpi-bin)");
@@ -1405,15 +1817,24 @@ Test(cli, tokenize_and_detokenize_help_describe_their_options) {
     char *path = facet_format("%s/t.txt", dir), *text;
     size_t size;
     cr_assert_eq(facet_read_file(path, &text, &size), FACET_OK);
-    const char *tokenize_words[] = {"--out DIR", "--batch N", "--shard K/N",   "--device cpu|cuda",
-                                    "--eval",    "mpirun",    "manifest.json", "failed"};
+    const char *tokenize_words[] = {"--out DIR",
+                                    "--batch N",
+                                    "--shard K/N",
+                                    "--device cpu|cuda",
+                                    "--eval",
+                                    "mpirun",
+                                    "manifest.json",
+                                    "failed",
+                                    "--save-inputs-npz",
+                                    "shard-{000000..000099}.tar",
+                                    "bottleneck"};
     for (size_t i = 0; i < sizeof tokenize_words / sizeof tokenize_words[0]; i++)
         cr_assert(strstr(text, tokenize_words[i]), "tokenize --help lacks '%s'", tokenize_words[i]);
     free(text);
     free(path);
     path = facet_format("%s/d.txt", dir);
     cr_assert_eq(facet_read_file(path, &text, &size), FACET_OK);
-    cr_assert(strstr(text, "usage: facet detokenize MODEL TOKENS --out DIR"));
+    cr_assert(strstr(text, "usage: facet detokenize MODEL TOKENS [--out DIR] [--npz FILE]"));
     cr_assert(strstr(text, ".png"));
     free(text);
     free(path);

@@ -1,4 +1,4 @@
-/* Token shards back to PNGs (detokenize.h). */
+/* Token shards back to PNGs and .npz batches (detokenize.h). */
 #include "detokenize.h"
 
 #include "tokenize.h"
@@ -8,6 +8,7 @@
 #include "core/image.h"
 #include "core/json.h"
 #include "core/safe_name.h"
+#include "tokenizer/npz.h"
 #include "tokenizer/token_shards.h"
 
 #include <stdio.h>
@@ -146,14 +147,24 @@ static facet_status plan_outputs(char **files, int file_count, const facet_fqgan
     return status;
 }
 
-/* Writes images [first, first + count) of a shard whose rows start at names[0]. */
+/* Writes images [first, first + count) of a shard whose rows start at names[0]: PNGs under OUT
+ * and/or rows of the .npz. */
 static facet_status write_images(const facet_detokenize_options *o, char *const *names, int count,
-                                 const float *images, int size, uint8_t *pixels, facet_image *png) {
+                                 const float *images, int size, uint8_t *pixels, facet_image *png,
+                                 facet_npz_writer *npz) {
     const size_t plane = (size_t)size * size;
     for (int n = 0; n < count; n++) {
+        facet_fqgan_to_uint8(images + (size_t)n * 3 * plane, size, size, pixels);
+        if (o->npz_path) {
+            facet_status status = facet_npz_append(npz, pixels, 1);
+            if (status != FACET_OK) return status;
+        }
+        if (!o->out_dir) {
+            if (o->progress) facet_progress_advance(o->progress, 1);
+            continue;
+        }
         char *path = facet_path_join(o->out_dir, names[n]);
         if (!path) return facet_last_status();
-        facet_fqgan_to_uint8(images + (size_t)n * 3 * plane, size, size, pixels);
         for (size_t i = 0; i < 3 * plane; i++) png->data[i] = (float)pixels[i] / 255.0f;
         char *dir = facet_strdup(path);
         facet_status status = dir ? FACET_OK : facet_last_status();
@@ -185,7 +196,13 @@ facet_status facet_detokenize(const facet_detokenize_options *o,
     float *images = NULL;
     uint8_t *pixels = NULL;
     facet_image png = {0};
-    if (status == FACET_OK) status = facet_make_dirs(o->out_dir);
+    facet_npz_writer npz;
+    memset(&npz, 0, sizeof npz);
+    if (status == FACET_OK && !o->out_dir && !o->npz_path)
+        status =
+            facet_fail(FACET_ERR_INVALID_ARGUMENT, "detokenize: no output (out_dir, npz_path)");
+    if (status == FACET_OK && o->out_dir) status = facet_make_dirs(o->out_dir);
+    if (status == FACET_OK && o->npz_path) status = facet_npz_begin(&npz, o->npz_path, size, size);
     if (status == FACET_OK &&
         (!(images = facet_alloc((size_t)batch * 3 * size * size, sizeof(float))) ||
          !(pixels = facet_alloc((size_t)size * size, 3))))
@@ -210,14 +227,16 @@ facet_status facet_detokenize(const facet_detokenize_options *o,
                 tokens[b] = shard.tokens[b] + (size_t)first * cells;
             status = facet_fqgan_decode(model, tokens, count, images);
             if (status == FACET_OK)
-                status =
-                    write_images(o, names.names + row + first, count, images, size, pixels, &png);
+                status = write_images(o, names.names + row + first, count, images, size, pixels,
+                                      &png, &npz);
             if (status == FACET_OK) summary->images += count;
         }
         if (status == FACET_OK) summary->shards++;
         row += shard.count;
         facet_token_shard_close(&shard);
     }
+    if (o->npz_path && status == FACET_OK) status = facet_npz_commit(&npz);
+    if (o->npz_path) facet_npz_abort(&npz);
     summary->seconds = facet_seconds() - start;
     if (status == FACET_OK && o->progress) facet_progress_end(o->progress);
     facet_image_free(&png);

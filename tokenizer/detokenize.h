@@ -1,9 +1,14 @@
 /* Token shards -> images: decodes every row of facet token shards (tokenize.h) with the FQGAN
- * decoder and writes one 8-bit RGB PNG per image at OUT/<path relative to the input root> with
- * the extension replaced by ".png" (class subfolders preserved). The shards' paths are data: each
- * must be a safe relative name (core/safe_name.h), checked for every shard before the first image
- * is written, so a hostile shard writes nothing, and nothing outside OUT. Pixels follow the
- * official post-processing, clamp(127.5 x + 128) truncated (facet_fqgan_to_uint8). */
+ * decoder and writes
+ *   - with out_dir: one 8-bit RGB PNG per image at OUT/<path relative to the input root> with
+ *     the extension replaced by ".png" (class subfolders preserved);
+ *   - with npz_path: every image as one row of an .npz uint8 [n, S, S, 3] (tokenizer/npz.h), in
+ *     the manifest's order (its shards in order, each shard's rows in order): the sample batch
+ *     of the ADM evaluator, matching tokenize's --save-inputs-npz reference batch row for row.
+ * The shards' paths are data: each must be a safe relative name (core/safe_name.h), checked for
+ * every shard before the first image is written, so a hostile shard writes nothing, and nothing
+ * outside OUT. Pixels follow the official post-processing, clamp(127.5 x + 128) truncated
+ * (facet_fqgan_to_uint8). */
 #ifndef FACET_TOKENIZER_DETOKENIZE_H
 #define FACET_TOKENIZER_DETOKENIZE_H
 
@@ -21,7 +26,8 @@ extern "C" {
 typedef struct facet_detokenize_options {
     const char *model_path; /* FQGAN weights with the branches and grid of the tokens */
     const char *tokens;     /* a tokens directory (its manifest.json), a manifest, or one shard */
-    const char *out_dir;
+    const char *out_dir;    /* PNGs here; may be NULL when npz_path is set */
+    const char *npz_path;   /* optional: the .npz batch of every image */
     facet_fqgan_backend backend;
     int batch;                /* images per decoder call; 0: 16 */
     facet_progress *progress; /* optional; advanced once per image */

@@ -1,7 +1,10 @@
-/* Dataset tokenization driver (tokenize.h): input listing, decoding threads, batching, shard
- * files, the manifest, resume, --shard K/N and MPI ranks, --eval statistics. */
+/* Dataset tokenization driver (tokenize.h): input listing, the decoding queue's feeds, batching,
+ * shard files, the manifest, resume, --shard K/N and MPI ranks, --eval statistics, stage timing,
+ * the --save-inputs-npz reference batch. */
 #include "tokenize.h"
 
+#include "decode_queue.h"
+#include "npz.h"
 #include "preprocess.h"
 #include "sha256.h"
 
@@ -12,13 +15,13 @@
 #include "core/metrics.h"
 #include "core/safetensors.h"
 #include "datasets/image_folder.h"
+#include "datasets/webdataset.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +50,12 @@ typedef struct shard_record {
 
 typedef struct tokenize_run {
     const facet_tokenize_options *options;
+    int webdataset; /* INPUT is tar shards (`tars`), else a folder or list file (`list`) */
     facet_image_list list;
-    int listed_folder; /* 1: INPUT is a folder, 0: a list file */
+    facet_wds_list tars;
+    int listed_folder; /* 1: INPUT is a folder */
+    int64_t count;     /* images in the input list */
+    char **paths;      /* [count] their paths (list.paths or tars.paths) */
     char model_sha256[65], inputs_sha256[65];
     facet_fqgan *model;
     const facet_fqgan_config *config;
@@ -65,7 +72,7 @@ static int64_t shard_first(const tokenize_run *run, int64_t s) {
 }
 static int64_t shard_end(const tokenize_run *run, int64_t s) {
     int64_t end = (s + 1) * run->shard_size;
-    return end < run->list.count ? end : run->list.count;
+    return end < run->count ? end : run->count;
 }
 static int is_assigned(const tokenize_run *run, int64_t s) {
     return s % run->worker_total == run->worker;
@@ -82,13 +89,13 @@ static char *shard_path(const tokenize_run *run, int64_t s) {
     return path;
 }
 
-/* SHA-256 of the sorted relative paths, each followed by '\n': identifies the input list. */
-static void inputs_digest(const facet_image_list *list, char hex[65]) {
+/* SHA-256 of the input list's paths in order, each followed by '\n': identifies the input. */
+static void inputs_digest(char *const *paths, int64_t count, char hex[65]) {
     facet_sha256 h;
     unsigned char digest[32];
     facet_sha256_init(&h);
-    for (int i = 0; i < list->count; i++) {
-        facet_sha256_update(&h, list->paths[i], strlen(list->paths[i]));
+    for (int64_t i = 0; i < count; i++) {
+        facet_sha256_update(&h, paths[i], strlen(paths[i]));
         facet_sha256_update(&h, "\n", 1);
     }
     facet_sha256_final(&h, digest);
@@ -167,12 +174,18 @@ static cJSON *manifest_build(const tokenize_run *run) {
          cJSON_AddNumberToObject(root, "codebook_size", c->codebook_size) &&
          cJSON_AddNumberToObject(root, "shard_size", run->shard_size);
     if (ok) {
-        ok = cJSON_AddNumberToObject(in, "count", run->list.count) &&
-             cJSON_AddStringToObject(in, "listed", run->listed_folder ? "folder" : "list") &&
+        const char *listed = run->webdataset      ? "webdataset"
+                             : run->listed_folder ? "folder"
+                                                  : "list";
+        ok = cJSON_AddNumberToObject(in, "count", (double)run->count) &&
+             cJSON_AddStringToObject(in, "listed", listed) &&
              cJSON_AddStringToObject(in, "source", run->options->input) &&
              cJSON_AddStringToObject(in, "sha256", run->inputs_sha256) &&
              add_string_array(in, "classes", (const char *const *)run->list.class_names,
                               run->list.class_count);
+        if (ok && run->webdataset)
+            ok = add_string_array(in, "tars", (const char *const *)run->tars.tar_names,
+                                  run->tars.tar_count);
         ok = cJSON_AddItemToObject(root, "inputs", in) && ok;
         in = NULL;
     }
@@ -294,7 +307,7 @@ static facet_status manifest_merge(tokenize_run *run) {
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "failed")) {
         if (status != FACET_OK) break;
         int64_t index;
-        if (!json_int64(item, "index", &index) || index < 0 || index >= run->list.count) {
+        if (!json_int64(item, "index", &index) || index < 0 || index >= run->count) {
             status = facet_fail(FACET_ERR_FORMAT, "'%s': malformed entry in 'failed'",
                                 run->manifest_path);
             break;
@@ -503,138 +516,6 @@ static facet_status shard_verify(tokenize_run *run, int64_t s, const char *path)
     return status;
 }
 
-/* ---- decoding ahead of the model ------------------------------------------------------------ */
-
-typedef struct decode_slot {
-    int64_t job; /* the job whose result the slot holds */
-    int ready;
-    facet_status status;
-    char *reason;    /* failure message (owned) */
-    float *chw;      /* [3, image_size, image_size] */
-    facet_rgb8 crop; /* the 8-bit crop (eval only) */
-} decode_slot;
-
-/* Workers take jobs (image indices) in order and fill slot job % capacity once the consumer
- * has released job - capacity; the consumer takes results in job order. */
-typedef struct decode_queue {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    const tokenize_run *run;
-    const int64_t *jobs; /* image index of each job */
-    int64_t job_count, next_job, consumed;
-    int capacity, keep_crop, stop;
-    decode_slot *slots;
-    int thread_count;
-    pthread_t *threads;
-} decode_queue;
-
-static void decode_job(decode_queue *q, int64_t job, decode_slot *slot) {
-    const tokenize_run *run = q->run;
-    const char *relative = run->list.paths[q->jobs[job]];
-    char *path = facet_path_join(run->list.root, relative);
-    char *data = NULL;
-    size_t size = 0;
-    facet_status status = path ? facet_read_file(path, &data, &size) : FACET_ERR_OUT_OF_MEMORY;
-    if (status == FACET_OK)
-        status = facet_preprocess_image((const unsigned char *)data, size, run->image_size,
-                                        q->keep_crop ? &slot->crop : NULL, slot->chw);
-    slot->status = status;
-    slot->reason = status == FACET_OK ? NULL : strdup(facet_last_error());
-    free(data);
-    free(path);
-}
-
-static void *decode_worker(void *arg) {
-    decode_queue *q = arg;
-    pthread_mutex_lock(&q->lock);
-    while (!q->stop && q->next_job < q->job_count) {
-        const int64_t job = q->next_job++;
-        while (!q->stop && job >= q->consumed + q->capacity)
-            pthread_cond_wait(&q->changed, &q->lock);
-        if (q->stop) break;
-        pthread_mutex_unlock(&q->lock);
-        decode_slot *slot = &q->slots[job % q->capacity];
-        decode_job(q, job, slot);
-        pthread_mutex_lock(&q->lock);
-        slot->job = job;
-        slot->ready = 1;
-        pthread_cond_broadcast(&q->changed);
-    }
-    pthread_mutex_unlock(&q->lock);
-    return NULL;
-}
-
-static void queue_stop(decode_queue *q) {
-    if (!q->threads) return;
-    pthread_mutex_lock(&q->lock);
-    q->stop = 1;
-    pthread_cond_broadcast(&q->changed);
-    pthread_mutex_unlock(&q->lock);
-    for (int i = 0; i < q->thread_count; i++) pthread_join(q->threads[i], NULL);
-    free(q->threads);
-    q->threads = NULL;
-}
-
-static void queue_free(decode_queue *q) {
-    queue_stop(q);
-    for (int i = 0; q->slots && i < q->capacity; i++) {
-        free(q->slots[i].chw);
-        free(q->slots[i].reason);
-        facet_rgb8_free(&q->slots[i].crop);
-    }
-    free(q->slots);
-    pthread_cond_destroy(&q->changed);
-    pthread_mutex_destroy(&q->lock);
-}
-
-static facet_status queue_start(decode_queue *q, const tokenize_run *run, const int64_t *jobs,
-                                int64_t job_count, int threads, int keep_crop) {
-    memset(q, 0, sizeof *q);
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->changed, NULL);
-    q->run = run;
-    q->jobs = jobs;
-    q->job_count = job_count;
-    q->keep_crop = keep_crop;
-    q->capacity = 2 * run->batch + threads;
-    q->slots = facet_alloc_zeroed((size_t)q->capacity, sizeof *q->slots);
-    if (!q->slots) return FACET_ERR_OUT_OF_MEMORY;
-    const size_t floats = 3 * (size_t)run->image_size * run->image_size;
-    for (int i = 0; i < q->capacity; i++) {
-        q->slots[i].job = -1;
-        if (!(q->slots[i].chw = facet_alloc(floats, sizeof(float)))) return FACET_ERR_OUT_OF_MEMORY;
-    }
-    q->threads = facet_alloc((size_t)threads, sizeof(pthread_t));
-    if (!q->threads) return FACET_ERR_OUT_OF_MEMORY;
-    for (int i = 0; i < threads; i++) {
-        if (pthread_create(&q->threads[i], NULL, decode_worker, q) != 0) {
-            q->thread_count = i;
-            return facet_fail(FACET_ERR_INTERNAL, "cannot start decoding thread %d", i);
-        }
-        q->thread_count = i + 1;
-    }
-    return FACET_OK;
-}
-
-static decode_slot *queue_wait(decode_queue *q, int64_t job) {
-    decode_slot *slot = &q->slots[job % q->capacity];
-    pthread_mutex_lock(&q->lock);
-    while (!(slot->ready && slot->job == job)) pthread_cond_wait(&q->changed, &q->lock);
-    pthread_mutex_unlock(&q->lock);
-    return slot;
-}
-
-static void queue_release(decode_queue *q, decode_slot *slot, int64_t job) {
-    free(slot->reason);
-    slot->reason = NULL;
-    facet_rgb8_free(&slot->crop);
-    pthread_mutex_lock(&q->lock);
-    slot->ready = 0;
-    q->consumed = job + 1;
-    pthread_cond_broadcast(&q->changed);
-    pthread_mutex_unlock(&q->lock);
-}
-
 /* ---- eval ----------------------------------------------------------------------------------- */
 
 typedef struct eval_totals {
@@ -814,11 +695,19 @@ static facet_status run_setup(tokenize_run *run, const facet_tokenize_options *o
     run->worker = o->shard_index * run->ranks + run->rank;
     run->worker_total = shard_count * run->ranks;
 
-    facet_status status = facet_image_list_open(&run->list, o->input);
+    if (o->save_inputs_npz && run->ranks > 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "--save-inputs-npz writes one file per process: run without MPI (use "
+                          "--shard K/N with one file per process instead)");
+    run->webdataset = facet_wds_is_input(o->input);
+    facet_status status = run->webdataset ? facet_wds_list_open(&run->tars, o->input)
+                                          : facet_image_list_open(&run->list, o->input);
     if (status != FACET_OK) return status;
-    run->listed_folder = facet_is_dir(o->input);
-    inputs_digest(&run->list, run->inputs_sha256);
-    run->shard_total = (run->list.count + run->shard_size - 1) / run->shard_size;
+    run->listed_folder = !run->webdataset && facet_is_dir(o->input);
+    run->count = run->webdataset ? run->tars.count : run->list.count;
+    run->paths = run->webdataset ? run->tars.paths : run->list.paths;
+    inputs_digest(run->paths, run->count, run->inputs_sha256);
+    run->shard_total = (run->count + run->shard_size - 1) / run->shard_size;
 
     status = facet_sha256_file(o->model_path, run->model_sha256);
     if (status == FACET_OK)
@@ -865,6 +754,7 @@ static void run_free(tokenize_run *run) {
     free(run->lock_path);
     facet_fqgan_free(run->model);
     facet_image_list_free(&run->list);
+    facet_wds_list_free(&run->tars);
 }
 
 /* ---- the tokenization loop ------------------------------------------------------------------ */
@@ -875,6 +765,18 @@ typedef struct run_counts {
 
 enum { COUNT_ASSIGNED, COUNT_RESUMED, COUNT_WRITTEN, COUNT_ENCODED, COUNT_FAILED, COUNTS };
 
+/* Thread-seconds per stage (FACET_STAGE_*), threads per stage, and the model thread's waits. */
+typedef struct stage_clock {
+    double seconds[FACET_STAGES];
+    double threads[FACET_STAGES];
+    double wait;
+} stage_clock;
+
+const char *facet_tokenize_stage_name(facet_tokenize_stage stage) {
+    static const char *const names[FACET_STAGES] = {"read", "decode+preprocess", "model", "write"};
+    return stage >= 0 && stage < FACET_STAGES ? names[stage] : "?";
+}
+
 typedef struct batch_buffers {
     float *images;  /* [batch, 3, S, S] */
     uint8_t *crops; /* [batch, S, S, 3] (eval) */
@@ -883,38 +785,136 @@ typedef struct batch_buffers {
 
 /* Encodes the batch straight into the shard's rows (and scores it with --eval). */
 static facet_status flush_batch(tokenize_run *run, batch_buffers *batch, shard_rows *rows,
-                                eval_totals *eval) {
+                                eval_totals *eval, stage_clock *clock) {
     const size_t cells = (size_t)run->grid * run->grid;
     uint16_t *tokens[FACET_FQGAN_MAX_BRANCHES];
     for (int b = 0; b < run->config->branch_count; b++)
         tokens[b] = rows->tokens[b] + (size_t)rows->count * cells;
+    const double t0 = facet_seconds();
     facet_status status = facet_fqgan_encode(run->model, batch->images, batch->count, tokens, NULL);
+    if (status == FACET_OK && run->options->eval)
+        status = eval_batch(eval, run, tokens, batch->count, batch->crops);
+    clock->seconds[FACET_STAGE_MODEL] += facet_seconds() - t0;
     if (status != FACET_OK) return status;
-    if (run->options->eval) status = eval_batch(eval, run, tokens, batch->count, batch->crops);
     rows->count += batch->count;
     if (run->options->progress) facet_progress_advance(run->options->progress, batch->count);
     batch->count = 0;
+    return FACET_OK;
+}
+
+/* The jobs of the decoding queue: input-list indices in the order the loop consumes them. */
+typedef struct job_list {
+    const tokenize_run *run;
+    int64_t *index; /* [count] */
+    int64_t count;
+} job_list;
+
+/* Folder and list inputs: a decoding worker reads the file itself. */
+static void fetch_file(void *context, int64_t job, facet_encoded *out) {
+    const job_list *jobs = context;
+    const facet_image_list *list = &jobs->run->list;
+    const int64_t i = jobs->index[job];
+    char *path = facet_path_join(list->root, list->paths[i]);
+    char *data = NULL;
+    size_t size = 0;
+    facet_status status = path ? facet_read_file(path, &data, &size) : FACET_ERR_OUT_OF_MEMORY;
+    out->data = (unsigned char *)data;
+    out->size = size;
+    out->class_id = list->class_ids[i];
+    out->reason = status == FACET_OK ? NULL : facet_strdup(facet_last_error());
+    free(path);
+}
+
+typedef struct tar_feed {
+    facet_decode_queue *queue;
+} tar_feed;
+
+static int receive_sample(void *context, int64_t k, facet_wds_sample *sample) {
+    tar_feed *feed = context;
+    facet_encoded e = {sample->image, sample->image ? (size_t)sample->image_bytes : 0,
+                       sample->class_id, sample->error};
+    sample->image = NULL;
+    sample->error = NULL;
+    facet_wds_sample_free(sample);
+    return facet_decode_queue_put(feed->queue, k, &e);
+}
+
+/* Tar inputs: the reader thread streams the requested samples in job order. */
+static void produce_from_tars(void *context, facet_decode_queue *queue) {
+    const job_list *jobs = context;
+    tar_feed feed = {queue};
+    facet_wds_list_stream(&jobs->run->tars, jobs->index, jobs->count, receive_sample, &feed);
+}
+
+/* Adds the job's failure to the shard's failed list. */
+static facet_status add_failed(shard_rows *rows, int64_t i, const char *path, const char *reason) {
+    cJSON *entry = failed_entry(i, path, reason);
+    if (!entry || !cJSON_AddItemToArray(rows->failed, entry)) {
+        cJSON_Delete(entry);
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    return FACET_OK;
+}
+
+static facet_status npz_add(facet_npz_writer *npz, const facet_decoded *d, stage_clock *clock) {
+    const double t0 = facet_seconds();
+    facet_status status = facet_npz_append(npz, d->crop->data, 1);
+    clock->seconds[FACET_STAGE_WRITE] += facet_seconds() - t0;
     return status;
 }
 
-/* Tokenizes this process's shards that are not complete yet. */
-static facet_status run_loop(tokenize_run *run, run_counts *counts, eval_totals *eval) {
+/* A shard complete before this run, with --save-inputs-npz: its images are decoded again for the
+ * reference batch, and must be as many as the shard's rows. */
+static facet_status replay_resumed(tokenize_run *run, int64_t s, facet_decode_queue *queue,
+                                   int64_t *job, facet_npz_writer *npz, stage_clock *clock) {
+    facet_status status = FACET_OK;
+    int64_t rows = 0;
+    for (int64_t i = shard_first(run, s); i < shard_end(run, s); i++, (*job)++) {
+        const facet_decoded *d = facet_decode_queue_wait(queue, *job);
+        if (status == FACET_OK && d->status == FACET_OK) {
+            status = npz_add(npz, d, clock);
+            rows++;
+        }
+        facet_decode_queue_release(queue, *job);
+        if (run->options->progress) facet_progress_advance(run->options->progress, 1);
+    }
+    if (status == FACET_OK && rows != run->records[s].count)
+        status = facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                            "--save-inputs-npz: shard %lld (complete before this run) holds %lld "
+                            "images but %lld decode now: the input changed since it was written",
+                            (long long)s, (long long)run->records[s].count, (long long)rows);
+    return status;
+}
+
+/* Tokenizes this process's shards that are not complete yet (and, with --save-inputs-npz,
+ * decodes the complete ones again for the reference batch). */
+static facet_status run_loop(tokenize_run *run, run_counts *counts, eval_totals *eval,
+                             stage_clock *clock, int64_t *npz_rows) {
     const facet_tokenize_options *o = run->options;
+    const int npz_wanted = o->save_inputs_npz != NULL;
     const size_t pixels = (size_t)run->image_size * run->image_size;
-    int64_t *jobs = facet_alloc((size_t)run->list.count + 1, sizeof(int64_t));
-    if (!jobs) return FACET_ERR_OUT_OF_MEMORY;
-    int64_t job_count = 0;
+    job_list jobs = {run, facet_alloc((size_t)run->count + 1, sizeof(int64_t)), 0};
+    unsigned char *resumed = facet_alloc_zeroed((size_t)run->shard_total + 1, 1);
+    if (!jobs.index || !resumed) {
+        free(jobs.index);
+        free(resumed);
+        return FACET_ERR_OUT_OF_MEMORY;
+    }
     for (int64_t s = 0; s < run->shard_total; s++) {
         if (!is_assigned(run, s)) continue;
         counts->values[COUNT_ASSIGNED]++;
         if (run->records[s].present) {
             counts->values[COUNT_RESUMED]++;
-            continue;
+            resumed[s] = 1;
+            if (!npz_wanted) continue;
         }
-        for (int64_t i = shard_first(run, s); i < shard_end(run, s); i++) jobs[job_count++] = i;
+        for (int64_t i = shard_first(run, s); i < shard_end(run, s); i++)
+            jobs.index[jobs.count++] = i;
     }
     shard_rows rows = {0};
     batch_buffers batch = {0};
+    facet_npz_writer npz;
+    memset(&npz, 0, sizeof npz);
     facet_status status = rows_reset(&rows);
     for (int b = 0; status == FACET_OK && b < run->config->branch_count; b++)
         if (!(rows.tokens[b] =
@@ -926,58 +926,89 @@ static facet_status run_loop(tokenize_run *run, run_counts *counts, eval_totals 
          !(batch.images = facet_alloc((size_t)run->batch * 3 * pixels, 4)) ||
          (o->eval && !(batch.crops = facet_alloc((size_t)run->batch * 3 * pixels, 1)))))
         status = FACET_ERR_OUT_OF_MEMORY;
-    decode_queue queue;
+    if (status == FACET_OK && npz_wanted)
+        status = facet_npz_begin(&npz, o->save_inputs_npz, run->image_size, run->image_size);
     const int threads = o->workers > 0 ? o->workers : default_workers(o->backend);
-    facet_status queue_status = queue_start(&queue, run, jobs, job_count, threads, o->eval);
-    if (status == FACET_OK) status = queue_status;
-    if (o->progress) facet_progress_begin(o->progress, "tokenize", "img", job_count);
+    const facet_decode_queue_options queue_options = {
+        .job_count = jobs.count,
+        .image_size = run->image_size,
+        .capacity = 2 * run->batch + threads,
+        .workers = threads,
+        .keep_crop = o->eval || npz_wanted,
+        .fetch = run->webdataset ? NULL : fetch_file,
+        .produce = run->webdataset ? produce_from_tars : NULL,
+        .context = &jobs,
+    };
+    facet_decode_queue *queue = NULL;
+    if (status == FACET_OK) status = facet_decode_queue_start(&queue, &queue_options);
+    if (o->progress) facet_progress_begin(o->progress, "tokenize", "img", jobs.count);
 
     int64_t job = 0;
     for (int64_t s = 0; status == FACET_OK && s < run->shard_total; s++) {
-        if (!is_assigned(run, s) || run->records[s].present) continue;
+        if (!is_assigned(run, s) || (resumed[s] && !npz_wanted)) continue;
+        if (resumed[s]) {
+            status = replay_resumed(run, s, queue, &job, &npz, clock);
+            continue;
+        }
         status = rows_reset(&rows);
         const int64_t end = shard_end(run, s);
         for (int64_t i = shard_first(run, s); status == FACET_OK && i < end; i++, job++) {
-            decode_slot *slot = queue_wait(&queue, job);
-            const char *relative = run->list.paths[i];
-            if (slot->status != FACET_OK) {
-                cJSON *entry = failed_entry(i, relative, slot->reason ? slot->reason : "");
-                if (!entry || !cJSON_AddItemToArray(rows.failed, entry)) {
-                    cJSON_Delete(entry);
-                    status = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
-                }
+            const facet_decoded *d = facet_decode_queue_wait(queue, job);
+            const char *path = run->paths[i];
+            if (d->status != FACET_OK) {
+                status = add_failed(&rows, i, path, d->reason);
                 counts->values[COUNT_FAILED]++;
                 if (o->progress) facet_progress_advance(o->progress, 1);
             } else {
                 const int n = batch.count++;
-                memcpy(batch.images + (size_t)n * 3 * pixels, slot->chw,
-                       3 * pixels * sizeof(float));
+                memcpy(batch.images + (size_t)n * 3 * pixels, d->chw, 3 * pixels * sizeof(float));
                 if (o->eval)
-                    memcpy(batch.crops + (size_t)n * 3 * pixels, slot->crop.data, 3 * pixels);
+                    memcpy(batch.crops + (size_t)n * 3 * pixels, d->crop->data, 3 * pixels);
+                if (npz_wanted) status = npz_add(&npz, d, clock);
                 rows.index[rows.count + n] = i;
-                rows.classes[rows.count + n] = run->list.class_ids[i];
-                cJSON *path = cJSON_CreateString(relative);
-                if (!path || !cJSON_AddItemToArray(rows.paths, path)) {
-                    cJSON_Delete(path);
+                rows.classes[rows.count + n] = d->class_id;
+                cJSON *entry = cJSON_CreateString(path);
+                if (!entry || !cJSON_AddItemToArray(rows.paths, entry)) {
+                    cJSON_Delete(entry);
                     status = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
                 }
                 counts->values[COUNT_ENCODED]++;
             }
-            queue_release(&queue, slot, job);
+            facet_decode_queue_release(queue, job);
             if (status == FACET_OK && batch.count > 0 &&
                 (batch.count == run->batch || i == end - 1))
-                status = flush_batch(run, &batch, &rows, eval);
+                status = flush_batch(run, &batch, &rows, eval, clock);
         }
+        const double t0 = facet_seconds();
         if (status == FACET_OK) status = shard_write(run, s, &rows);
         if (status == FACET_OK) counts->values[COUNT_WRITTEN]++;
         if (status == FACET_OK && run->rank == 0) status = manifest_sync(run, 1);
+        clock->seconds[FACET_STAGE_WRITE] += facet_seconds() - t0;
     }
     if (o->progress) facet_progress_end(o->progress);
-    queue_free(&queue);
+    facet_decode_timing timing = {0};
+    facet_decode_queue_free(queue, &timing);
+    clock->seconds[FACET_STAGE_READ] += timing.fetch;
+    clock->seconds[FACET_STAGE_DECODE] += timing.decode;
+    clock->threads[FACET_STAGE_READ] += run->webdataset ? 1 : threads;
+    clock->threads[FACET_STAGE_DECODE] += threads;
+    clock->threads[FACET_STAGE_MODEL] += 1;
+    clock->threads[FACET_STAGE_WRITE] += 1;
+    clock->wait += timing.wait;
+    if (npz_wanted) {
+        *npz_rows = npz.rows;
+        const double t0 = facet_seconds();
+        if (status == FACET_OK)
+            status = facet_npz_commit(&npz);
+        else
+            facet_npz_abort(&npz);
+        clock->seconds[FACET_STAGE_WRITE] += facet_seconds() - t0;
+    }
     rows_free(&rows);
     free(batch.images);
     free(batch.crops);
-    free(jobs);
+    free(jobs.index);
+    free(resumed);
     return status;
 }
 
@@ -1070,7 +1101,8 @@ static facet_status records_adopt(tokenize_run *run, const char *text) {
 }
 
 /* Rank 0 receives every rank's completed shards and the totals. */
-static facet_status mpi_gather(tokenize_run *run, run_counts *counts, eval_totals *eval) {
+static facet_status mpi_gather(tokenize_run *run, run_counts *counts, eval_totals *eval,
+                               stage_clock *clock) {
     char *mine = records_json(run);
     int length = mine ? (int)strlen(mine) + 1 : 0, *lengths = NULL, *offsets = NULL;
     char *all = NULL;
@@ -1092,6 +1124,10 @@ static facet_status mpi_gather(tokenize_run *run, run_counts *counts, eval_total
                 MPI_COMM_WORLD);
     int64_t counts_all[COUNTS];
     MPI_Reduce(counts->values, counts_all, COUNTS, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    enum { CLOCK_VALUES = sizeof(stage_clock) / sizeof(double) };
+    stage_clock clocks;
+    MPI_Reduce(clock, &clocks, CLOCK_VALUES, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (run->rank == 0) *clock = clocks;
     if (run->options->eval) {
         double sums[EVAL_SUMS];
         MPI_Reduce(eval->sums, sums, EVAL_SUMS, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
@@ -1117,6 +1153,22 @@ static facet_status mpi_gather(tokenize_run *run, run_counts *counts, eval_total
     return status;
 }
 
+/* Stage times and the bottleneck: the stage with the most seconds per thread. */
+static void summarise_stages(const stage_clock *clock, facet_tokenize_summary *summary) {
+    double worst = -1.0;
+    for (int st = 0; st < FACET_STAGES; st++) {
+        const int threads = (int)clock->threads[st];
+        summary->stages[st].seconds = clock->seconds[st];
+        summary->stages[st].threads = threads;
+        const double per_thread = threads > 0 ? clock->seconds[st] / threads : 0.0;
+        if (per_thread > worst) {
+            worst = per_thread;
+            summary->bottleneck = (facet_tokenize_stage)st;
+        }
+    }
+    summary->input_wait_seconds = clock->wait;
+}
+
 /* ---- entry point ---------------------------------------------------------------------------- */
 
 facet_status facet_tokenize(const facet_tokenize_options *options,
@@ -1137,17 +1189,19 @@ facet_status facet_tokenize(const facet_tokenize_options *options,
     /* from here on every rank takes the same branches, so the collectives match */
     const int set_up = status == FACET_OK;
     const double start = facet_seconds();
-    if (set_up) status = run_loop(&run, &counts, &eval);
+    stage_clock clock;
+    memset(&clock, 0, sizeof clock);
+    if (set_up) status = run_loop(&run, &counts, &eval, &clock, &summary->npz_rows);
     summary->seconds = facet_seconds() - start;
     if (options->mpi && set_up) {
         facet_status loop_status = mpi_agree(&run, status, "while tokenizing");
-        facet_status gathered = mpi_gather(&run, &counts, &eval);
+        facet_status gathered = mpi_gather(&run, &counts, &eval, &clock);
         status = loop_status != FACET_OK ? loop_status : gathered;
     }
     if (run.rank == 0 && set_up) {
         facet_status synced = manifest_sync(&run, 1);
         if (status == FACET_OK) status = synced;
-        summary->images = run.list.count;
+        summary->images = run.count;
         summary->shards = run.shard_total;
         summary->assigned_shards = counts.values[COUNT_ASSIGNED];
         summary->resumed_shards = counts.values[COUNT_RESUMED];
@@ -1156,6 +1210,7 @@ facet_status facet_tokenize(const facet_tokenize_options *options,
         summary->failed = counts.values[COUNT_FAILED];
         summary->complete = present_shards(&run) == run.shard_total;
         summary->model_bytes = facet_fqgan_memory_bytes(run.model);
+        summarise_stages(&clock, summary);
         if (status == FACET_OK && options->eval) {
             eval_summarise(&eval, &run, summary);
             status = eval_write(&run, summary);

@@ -1,14 +1,17 @@
-/* Dataset tokenization: an image folder or list file -> FQGAN token shards + manifest
- * (docs/formats.md, "Token shards").
+/* Dataset tokenization: an image folder, a list file or WebDataset tar shards -> FQGAN token
+ * shards + manifest (docs/formats.md, "Token shards").
  *
- * Work is cut into shards of `shard_size` consecutive images of the sorted input list: shard s
- * holds images [s * shard_size, (s + 1) * shard_size) that decoded, as OUT/shard-%05d.safetensors:
+ * The input list: a folder's images sorted by path, a list file's paths sorted, or the samples of
+ * tar shards in shard order then member order (datasets/webdataset.h: "<tar name>#<key>"). Work is
+ * cut into shards of `shard_size` consecutive images of the input list: shard s holds images
+ * [s * shard_size, (s + 1) * shard_size) that decoded, as OUT/shard-%05d.safetensors:
  *     <branch>  U16 [n, grid, grid]   one tensor per codebook branch ("vis", "sem", ...)
- *     index     I64 [n]               position of each row's image in the sorted input list
- *     class     I64 [n]               class id of the image (top-level folder, -1 for none)
+ *     index     I64 [n]               position of each row's image in the input list
+ *     class     I64 [n]               class id of the image (top-level folder or the tar sample's
+ *                                     .cls; -1 for none)
  *     __metadata__: format "facet-tokens", version, shard, first, end, model_sha256,
  *                   inputs_sha256, paths (JSON array: each row's path relative to the input
- *                   root), failed (JSON array of {index, path, reason})
+ *                   root, or "<tar name>#<key>"), failed (JSON array of {index, path, reason})
  * Shards are written atomically (temporary file, fsync, rename); OUT/manifest.json lists a shard
  * only after its file is in place, and is itself replaced atomically under a lock file, so any
  * number of processes may share OUT. A re-run with the same model, input and shard size skips the
@@ -18,9 +21,15 @@
  * w = K * R + rank of N * R takes the shards s with s % (N * R) == w. Under MPI, rank 0 alone
  * writes the manifest (with every rank's shards, gathered at the end).
  *
- * Image decoding runs on worker threads ahead of the model through a bounded queue. Images that
- * cannot be read (facet_rgb8_decode fails, as Pillow would) are listed in `failed` with the reason
- * and never stop the run. */
+ * Reading and decoding run on threads ahead of the model through a bounded queue
+ * (tokenizer/decode_queue.h): decoding workers read folder images themselves; tar shards are
+ * streamed by one reader thread that hands each sample's encoded image to the workers. Images that
+ * cannot be read (facet_rgb8_decode fails, as Pillow would; unusable tar samples) are listed in
+ * `failed` with the reason and never stop the run.
+ *
+ * Each stage is timed (summary.stages): read, decode + preprocess, model, write. The bottleneck is
+ * the stage with the most seconds per thread running it, i.e. the one that alone would take the
+ * longest; the model and the writes share the calling thread. */
 #ifndef FACET_TOKENIZER_TOKENIZE_H
 #define FACET_TOKENIZER_TOKENIZE_H
 
@@ -43,16 +52,20 @@ enum {
 /* Zero-initialised fields take the defaults. */
 typedef struct facet_tokenize_options {
     const char *model_path; /* FQGAN weights (tools/convert_fqgan.py) */
-    const char *input;      /* image folder (scanned recursively) or list file */
+    const char *input;      /* image folder (scanned recursively), list file, or tar shards */
     const char *out_dir;
     facet_fqgan_backend backend;
-    int batch;                /* images per model call; 0: FACET_TOKENIZE_DEFAULT_BATCH */
-    int shard_size;           /* images per shard file; 0: FACET_TOKENIZE_DEFAULT_SHARD_SIZE */
-    int shard_index;          /* --shard K/N: K */
-    int shard_count;          /* N; 0 or 1: one process */
-    int workers;              /* decoding threads; 0: 4 on the CPU backend, else the CPU count */
-    int eval;                 /* also decode every batch: PSNR/SSIM and codebook statistics */
-    int mpi;                  /* 1: this process is an MPI rank (facet_tokenize_mpi_begin) */
+    int batch;       /* images per model call; 0: FACET_TOKENIZE_DEFAULT_BATCH */
+    int shard_size;  /* images per shard file; 0: FACET_TOKENIZE_DEFAULT_SHARD_SIZE */
+    int shard_index; /* --shard K/N: K */
+    int shard_count; /* N; 0 or 1: one process */
+    int workers;     /* decoding threads; 0: 4 on the CPU backend, else the CPU count */
+    int eval;        /* also decode every batch: PSNR/SSIM and codebook statistics */
+    int mpi;         /* 1: this process is an MPI rank (facet_tokenize_mpi_begin) */
+    /* optional: also write the preprocessed 8-bit crops of every image of this process's shards
+     * that decoded (resumed shards included), in input-list order, as an .npz uint8
+     * [n, S, S, 3] (tokenizer/npz.h): the reference batch of the ADM evaluator. Not with MPI. */
+    const char *save_inputs_npz;
     facet_progress *progress; /* optional; advanced once per image */
 } facet_tokenize_options;
 
@@ -62,6 +75,23 @@ typedef struct facet_tokenize_branch_stats {
     double usage;       /* codes_used / codebook_size */
     double perplexity;  /* exp(entropy of the code histogram), in codes */
 } facet_tokenize_branch_stats;
+
+/* The pipeline's stages (summary.stages). */
+typedef enum facet_tokenize_stage {
+    FACET_STAGE_READ = 0, /* reading encoded images: files, or streaming the tars */
+    FACET_STAGE_DECODE,   /* decoding + preprocessing (tokenizer/preprocess.h) */
+    FACET_STAGE_MODEL,    /* the encoder (with --eval also decoding and scoring) */
+    FACET_STAGE_WRITE,    /* shard files, the manifest, the --save-inputs-npz rows */
+    FACET_STAGES
+} facet_tokenize_stage;
+
+/* "read", "decode+preprocess", "model", "write". */
+const char *facet_tokenize_stage_name(facet_tokenize_stage stage);
+
+typedef struct facet_tokenize_stage_time {
+    double seconds; /* thread-seconds spent in the stage */
+    int threads;    /* threads running it */
+} facet_tokenize_stage_time;
 
 typedef struct facet_tokenize_summary {
     int64_t images;          /* images in the input list */
@@ -73,6 +103,10 @@ typedef struct facet_tokenize_summary {
     int64_t failed;          /* images that could not be read, by this run */
     int complete;            /* the manifest lists every shard of the input */
     double seconds;          /* wall time of the tokenization loop */
+    facet_tokenize_stage_time stages[FACET_STAGES]; /* this run's (all ranks' under MPI) */
+    facet_tokenize_stage bottleneck;                /* the largest seconds / threads */
+    double input_wait_seconds; /* the model thread waiting for decoded images */
+    int64_t npz_rows;          /* rows written to save_inputs_npz */
     /* eval (options.eval): over the images tokenized by this run */
     int64_t eval_images;
     double psnr, psnr_std, ssim, ssim_std;

@@ -129,6 +129,35 @@ open(f"{out}/tokens_manifest_only.bin", "wb").write(manifest(["vis", "sem"], 3))
 PY
 add token_shards "$stage"/tokens_*.bin
 
+# WebDataset tars (fuzz_wds_tar): plain and gzip, classes, several images per sample, links and
+# folders, a metadata member, a pax long name, a truncated one
+python3 - "$stage" "$fx/tokenize/inputs" <<'PY'
+import io, os, sys, tarfile
+out, inputs = sys.argv[1:3]
+jpg = open(f"{inputs}/jpeg444_300x300.jpg", "rb").read()[:3000]
+png = open(f"{inputs}/png_tiny_7x5.png", "rb").read()
+def member(t, name, data=b"", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.size = kind, link, len(data) if kind == tarfile.REGTYPE else 0
+    t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+def build(name, mode, fmt, members):
+    with tarfile.open(f"{out}/{name}", mode, format=fmt) as t:
+        for m in members:
+            member(t, *m)
+base = [("n01/a.jpg", jpg), ("n01/a.cls", b"3\n"), ("n01/b.png", png), ("n01/b.jpg", jpg[:500]),
+        ("n01/b.cls", b" 12 "), ("c.txt", b"caption")]
+build("plain.tar", "w", tarfile.USTAR_FORMAT, base)
+build("gzip.tar", "w:gz", tarfile.GNU_FORMAT, base)
+build("odd.tar", "w", tarfile.PAX_FORMAT,
+      [("dir", b"", tarfile.DIRTYPE), ("s.jpg", b"", tarfile.SYMTYPE, "/etc/passwd"),
+       ("h.jpg", b"", tarfile.LNKTYPE, "n01/a.jpg"), ("__meta__/x.json", b"{}"),
+       ("x" * 150 + "/long.jpg", png), ("../up.jpg", png), ("d/.hidden.png", png),
+       ("a.jpg", png), ("a.jpg", png), ("q.webp", b"RIFF\x10\0\0\0WEBPVP8 ")])
+data = open(f"{out}/plain.tar", "rb").read()
+open(f"{out}/cut.tar", "wb").write(data[:2600])
+PY
+add wds_tar "$stage"/plain.tar "$stage"/gzip.tar "$stage"/odd.tar "$stage"/cut.tar
+
 # text: the language fixtures' strings and commands, and the --set assignments
 python3 - "$stage" "$fx" <<'PY'
 import json, os, sys
