@@ -14,15 +14,29 @@ facet_status facet_cube_alloc(facet_cube *cube, int size, int levels) {
                           "cube map: face size %d with %d mip levels (expected a power of two and "
                           "at most log2(size) + 1 levels)",
                           size, levels);
+    int sizes[FACET_CUBE_MAX_LEVELS];
+    for (int l = 0; l < levels; l++) sizes[l] = size >> l;
+    return facet_cube_alloc_sizes(cube, sizes, levels);
+}
+
+facet_status facet_cube_alloc_sizes(facet_cube *cube, const int *sizes, int levels) {
+    memset(cube, 0, sizeof *cube);
+    if (levels < 1 || levels > FACET_CUBE_MAX_LEVELS)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "cube map: %d levels (1 to %d)", levels,
+                          FACET_CUBE_MAX_LEVELS);
     for (int l = 0; l < levels; l++) {
-        cube->level[l] = facet_alloc(facet_cube_level_floats(size >> l), sizeof(float));
+        if (sizes[l] < 1)
+            return facet_fail(FACET_ERR_INVALID_ARGUMENT, "cube map: level %d has face size %d", l,
+                              sizes[l]);
+        cube->level[l] = facet_alloc(facet_cube_level_floats(sizes[l]), sizeof(float));
         if (!cube->level[l]) {
             facet_cube_free(cube);
             return facet_last_status();
         }
         cube->view.level[l] = cube->level[l];
+        cube->sizes[l] = cube->view.sizes[l] = sizes[l];
     }
-    cube->size = cube->view.size = size;
+    cube->size = cube->view.size = sizes[0];
     cube->levels = cube->view.levels = levels;
     return FACET_OK;
 }
@@ -54,8 +68,8 @@ facet_status facet_cube_from_envmap(facet_cube *cube, const facet_envmap_view *e
     free(clamped);
     facet_cube_fill_borders(base, n);
     for (int l = 1; l < cube->levels; l++) {
-        facet_cube_box_downsample(cube->level[l - 1], n >> (l - 1), cube->level[l]);
-        facet_cube_fill_borders(cube->level[l], n >> l);
+        facet_cube_box_downsample(cube->level[l - 1], cube->sizes[l - 1], cube->level[l]);
+        facet_cube_fill_borders(cube->level[l], cube->sizes[l]);
     }
     return FACET_OK;
 }

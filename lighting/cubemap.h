@@ -30,12 +30,14 @@
 #include <math.h>
 #include <stddef.h>
 
-enum { FACET_CUBE_MAX_LEVELS = 16 };
+enum { FACET_CUBE_MAX_LEVELS = 24 };
 
-/* A mip chain as the per-texel functions see it (host or device pointers). Level l has face size
- * size >> l; level[l] is its padded storage. */
+/* A stack of cube levels as the per-texel functions see it (host or device pointers): level[l]
+ * is the padded storage of face size sizes[l]. A mip chain has sizes[l] = size >> l; the quality
+ * split-sum stack has one level per roughness of its ladder, at the size that roughness needs. */
 typedef struct facet_cube_view {
     const float *level[FACET_CUBE_MAX_LEVELS];
+    int sizes[FACET_CUBE_MAX_LEVELS];
     int size;   /* face size of level 0 */
     int levels; /* number of levels in use */
 } facet_cube_view;
@@ -133,11 +135,11 @@ static inline FACET_HD void facet_cube_sample(const facet_cube_view *cube, facet
     lod = fminf(fmaxf(lod, 0.0f), (float)(cube->levels - 1));
     int l0 = (int)floorf(lod);
     float f = lod - (float)l0;
-    facet_cube_bilinear(cube->level[l0], cube->size >> l0, face, u, v, rgb);
+    facet_cube_bilinear(cube->level[l0], cube->sizes[l0], face, u, v, rgb);
     if (f > 0.0f) {
         int l1 = l0 + 1 < cube->levels ? l0 + 1 : l0;
         float b[3];
-        facet_cube_bilinear(cube->level[l1], cube->size >> l1, face, u, v, b);
+        facet_cube_bilinear(cube->level[l1], cube->sizes[l1], face, u, v, b);
         for (int k = 0; k < 3; k++) rgb[k] += (b[k] - rgb[k]) * f;
     }
 }
@@ -146,17 +148,20 @@ static inline FACET_HD void facet_cube_sample(const facet_cube_view *cube, facet
 extern "C" {
 #endif
 
-/* A host-side mip chain: level[l] (face size size >> l) is padded storage of
- * facet_cube_level_floats(size >> l) floats; view points at the same buffers. */
+/* A host-side stack of levels: level[l] (face size sizes[l]) is padded storage of
+ * facet_cube_level_floats(sizes[l]) floats; view points at the same buffers. */
 typedef struct facet_cube {
     float *level[FACET_CUBE_MAX_LEVELS];
+    int sizes[FACET_CUBE_MAX_LEVELS];
     int size, levels;
     facet_cube_view view;
 } facet_cube;
 
-/* Allocates `levels` levels (uninitialised) for face size `size` (a power of two >= 1, with
- * size >> (levels - 1) >= 1). */
+/* Allocates a mip chain of `levels` levels (uninitialised) for face size `size` (a power of two
+ * >= 1, with size >> (levels - 1) >= 1): level l has face size size >> l. */
 facet_status facet_cube_alloc(facet_cube *cube, int size, int levels);
+/* Allocates `levels` levels of the given face sizes (each >= 1). */
+facet_status facet_cube_alloc_sizes(facet_cube *cube, const int *sizes, int levels);
 void facet_cube_free(facet_cube *cube);
 
 /* Fills level 0 with the environment's radiance through each texel centre (bilinear lat-long

@@ -32,15 +32,27 @@ extern "C" {
 
 enum {
     FACET_LIGHTING_DEFAULT_SIZE = 512,   /* official cube face size */
-    FACET_LIGHTING_DEFAULT_SAMPLES = 64, /* quality mode: importance samples per texel */
+    FACET_LIGHTING_DEFAULT_SAMPLES = 64, /* quality mode, sampled filter: samples per texel */
     FACET_LIGHTING_DIFFUSE_SIZE = 16,    /* official LIGHT_MIN_RES */
 };
 
-/* Zero-initialised means: quality mode, 512^2 faces, 64 samples per texel. */
+/* Quality mode's specular filter. */
+typedef enum facet_quality_filter {
+    /* filtered importance sampling on the official level ladder (`samples` per texel) */
+    FACET_QUALITY_SAMPLED = 0,
+    /* the split-sum integral by summation over source texels, ring by ring (prefilter.h
+     * facet_prefilter_ring_texel), on a finer roughness ladder (facet_lighting_quality_levels):
+     * a few % of the exact integral where the sampled filter is off by 10% between levels, at
+     * about 6x the build time (about 30 s for a 512^2 cube on two cores) */
+    FACET_QUALITY_EXACT = 1,
+} facet_quality_filter;
+
+/* Zero-initialised means: quality mode, sampled filter, 512^2 faces, 64 samples per texel. */
 typedef struct facet_lighting_options {
     facet_prefilter_mode mode;
     int size;    /* face size of the base cube: a power of two in [64, 4096] (0: 512) */
-    int samples; /* quality mode: samples per texel in [1, 65536] (0: 64) */
+    int samples; /* quality mode, sampled filter: samples per texel in [1, 65536] (0: 64) */
+    facet_quality_filter filter; /* quality mode */
 } facet_lighting_options;
 
 /* Reads a node's optional "lighting" key (formats: "quality", "parity", or {"mode", "size",
@@ -51,8 +63,12 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
 
 /* What the shading functions read (splitsum.h): host or device pointers. */
 typedef struct facet_lighting_view {
-    facet_cube_view specular; /* level i prefiltered with facet_lighting_level_roughness(i, L) */
-    const float *diffuse;     /* padded irradiance cube, face size diffuse_size */
+    /* level i prefiltered for roughness level_roughness[i]: the official ladder in parity mode,
+     * the quality ladder (facet_lighting_quality_levels) in quality mode */
+    facet_cube_view specular;
+    int ladder; /* 1: roughness -> level through level_roughness (quality); 0: the official rule */
+    float level_roughness[FACET_CUBE_MAX_LEVELS];
+    const float *diffuse; /* padded irradiance cube, face size diffuse_size */
     int diffuse_size;
     const float *dfg; /* 256 x 256 x 2 (dfg_lut.h) */
 } facet_lighting_view;
@@ -68,6 +84,22 @@ typedef struct facet_lighting {
 
 /* The roughness a specular level is filtered for (nvdiffrec build_mips), L = levels. */
 float facet_lighting_level_roughness(int level, int levels);
+
+/* Quality mode's levels for a base face size: their roughness (a ladder from 0, the mirror, to
+ * 1, spaced finely enough that interpolating between neighbours stays within about 1% of the
+ * exact filter) and face sizes (the mirror at `base`; the others the power of two >= 2 / alpha,
+ * two texels per alpha radian, clamped to [16, base / 2]). Returns the level count. */
+int facet_lighting_quality_levels(int base, float *roughness, int *sizes);
+
+/* Quality mode's ring plan for a level of roughness r over a chain of base face size `base`
+ * (prefilter.h facet_prefilter_ring_texel): the core, out to 6 alpha from R (where D has fallen
+ * to 1% of its peak), read at texels finer than alpha / 3; then rings of doubling radius to 90
+ * degrees, each read at texels half its inner radius. Fills p->alpha2, rings and ring_count. */
+void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_level *p);
+
+/* The filter parameters of specular level i of `lighting` (mode, size, roughness; quality: the
+ * ring plan), shared by the CPU and CUDA prefilters; the caller adds the source pointers. */
+void facet_lighting_level_setup(const facet_lighting *lighting, int i, facet_prefilter_level *p);
 
 /* Builds the lighting of an environment (host buffers). device: where the prefilter kernels run
  * (FACET_DEVICE_CUDA: cuda/lighting.cu, results copied back). */

@@ -50,6 +50,16 @@ typedef enum facet_prefilter_mode {
     FACET_PREFILTER_PARITY,
 } facet_prefilter_mode;
 
+enum { FACET_PREFILTER_MAX_RINGS = 16 };
+
+/* One ring of the quality filter's summation: the source texels whose centres l satisfy
+ * cos_outer < l.R <= cos_inner, read from chain level `level`. */
+typedef struct facet_prefilter_ring {
+    float cos_outer, cos_inner;
+    float sin_outer; /* sin of the outer angle, or 2 when it is >= 90 degrees (whole faces) */
+    int level;
+} facet_prefilter_ring;
+
 /* What one specular level's filter needs (host or device pointers). */
 typedef struct facet_prefilter_level {
     facet_prefilter_mode mode;
@@ -61,8 +71,11 @@ typedef struct facet_prefilter_level {
     float cos_cutoff;    /* texels with l.R below this are skipped */
     /* quality */
     facet_cube_view chain; /* the box-filtered source chain from the base face size down */
-    const float *table;    /* samples x 5 floats (facet_prefilter_sample) */
-    int samples;           /* entries in table */
+    int ring_count;        /* 0: a mirror level (roughness 0), the chain's level 0 as it is */
+    facet_prefilter_ring rings[FACET_PREFILTER_MAX_RINGS];
+    /* quality, filtered importance sampling (bench/ comparisons only) */
+    const float *table; /* samples x 5 floats (facet_prefilter_sample) */
+    int samples;        /* entries in table; 0: the ring summation */
 } facet_prefilter_level;
 
 /* GGX normal distribution at cos(theta_h), clamped to [0,1] (nvdiffrec ndfGGX). */
@@ -218,14 +231,81 @@ static inline FACET_HD void facet_prefilter_quality_texel(const facet_prefilter_
     for (int k = 0; k < 3; k++) rgb[k] = acc[k] * inv;
 }
 
+/* Quality filter of the texel with direction R by summation over source texels, ring by ring
+ * (facet_lighting_quality_plan chooses the rings): within a ring every source texel centre l of
+ * chain level `level` with cos_outer < l.R <= cos_inner weighs l.R D(R.h) dOmega, dOmega the
+ * texel's solid angle (2/m)^2 / (1 + fx^2 + fy^2)^(3/2) at face size m. Rings read coarser levels
+ * as they widen, so every ring costs about the same; the core holds the lobe's peak at a
+ * resolution finer than the lobe. The weights are normalised by their sum. rgb[3] out. */
+static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_level *p, facet_vec3 R,
+                                                       float rgb[3]) {
+    if (p->ring_count == 0) {
+        facet_cube_sample(&p->chain, R, 0.0f, rgb);
+        return;
+    }
+    const float a2 = p->alpha2;
+    float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, wsum = 0.0f;
+    for (int k = 0; k < p->ring_count; k++) {
+        const facet_prefilter_ring *ring = &p->rings[k];
+        const int n = p->chain.sizes[ring->level];
+        const float *source = p->chain.level[ring->level];
+        const float step = 2.0f / (float)n, cos_out = ring->cos_outer, cos_in = ring->cos_inner;
+        /* a face holds directions within acos(1/sqrt(3)) of its axis */
+        const float outer = ring->sin_outer > 1.0f ? 1.57079632679f : asinf(ring->sin_outer);
+        const float min_rc = cosf(fminf(outer + 0.9553166181245093f, 3.14159265358979f));
+        float r0 = 0.0f, r1 = 0.0f, r2 = 0.0f, rw = 0.0f;
+        for (int g = 0; g < 6; g++) {
+            facet_vec3 axis = facet_cube_face_dir(g, 0.0f, 0.0f);
+            const float rc = facet_v3_dot(R, axis);
+            if (rc < min_rc) continue;
+            facet_vec3 du = facet_v3_sub(facet_cube_face_dir(g, 1.0f, 0.0f), axis);
+            facet_vec3 dv = facet_v3_sub(facet_cube_face_dir(g, 0.0f, 1.0f), axis);
+            const float ru = facet_v3_dot(R, du), rv = facet_v3_dot(R, dv);
+            int x0, x1, y0, y1;
+            if (!facet_cone_axis_range(rc, ru, ring->sin_outer, n, &x0, &x1) ||
+                !facet_cone_axis_range(rc, rv, ring->sin_outer, n, &y0, &y1))
+                continue;
+            for (int y = y0; y <= y1; y++) {
+                const float fy = ((float)y + 0.5f) * step - 1.0f;
+                const float cy = rc + fy * rv, ly = 1.0f + fy * fy;
+                const float *row = source + facet_cube_texel_offset(n, g, 0, y);
+                for (int x = x0; x <= x1; x++) {
+                    const float fx = ((float)x + 0.5f) * step - 1.0f;
+                    const float inv = 1.0f / sqrtf(ly + fx * fx);
+                    const float c = (cy + fx * ru) * inv; /* l.R */
+                    const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
+                    /* l.R D dOmega up to constants that cancel: dOmega = step^2 inv^3 */
+                    const float w =
+                        (c > cos_out && c <= cos_in) ? c * inv * inv * inv / (d * d) : 0.0f;
+                    r0 += row[3 * x] * w;
+                    r1 += row[3 * x + 1] * w;
+                    r2 += row[3 * x + 2] * w;
+                    rw += w;
+                }
+            }
+        }
+        const float area = step * step; /* rings differ in texel size */
+        acc0 += r0 * area;
+        acc1 += r1 * area;
+        acc2 += r2 * area;
+        wsum += rw * area;
+    }
+    const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
+    rgb[0] = acc0 * inv;
+    rgb[1] = acc1 * inv;
+    rgb[2] = acc2 * inv;
+}
+
 /* The filtered value of texel (x, y) of `face` of level p (either mode). rgb[3] out. */
 static inline FACET_HD void facet_prefilter_texel(const facet_prefilter_level *p, int face, int x,
                                                   int y, float rgb[3]) {
     facet_vec3 R = facet_cube_texel_dir(face, x, y, p->size);
     if (p->mode == FACET_PREFILTER_PARITY)
         facet_prefilter_parity_texel(p, R, rgb);
-    else
+    else if (p->samples > 0)
         facet_prefilter_quality_texel(p, R, rgb);
+    else
+        facet_prefilter_ring_texel(p, R, rgb);
 }
 
 /* Diffuse irradiance / pi for texel (x, y) of `face` of an n x n output, from a padded source

@@ -3,8 +3,9 @@
  *     wo = 2 (n.wi) n - wi            (wi: unit direction from the point towards the camera)
  *     F0 = 0.04 (1 - m) + m a
  *     L  = (1 - m) a E_d(n) + (F0 A + B) L_spec(wo, r)
- * with E_d the irradiance cube (already divided by pi), L_spec the prefiltered specular chain read
- * trilinearly at the official roughness-to-mip level, and (A, B) the DFG table at
+ * with E_d the irradiance cube (already divided by pi), L_spec the prefiltered specular levels read
+ * trilinearly at the roughness's level (parity: the official roughness-to-mip rule; quality: the
+ * quality ladder, facet_splitsum_ladder_lod), and (A, B) the DFG table at
  * (clamp(n.wi, 0, 1), clamp(r, 0, 1)). No (1 - F) factor on the diffuse term, as the official
  * code. Linear radiance in, linear radiance out. */
 #ifndef FACET_LIGHTING_SPLITSUM_H
@@ -34,6 +35,15 @@ static inline FACET_HD float facet_splitsum_mip(float roughness, int levels) {
     return (fminf(fmaxf(roughness, 0.5f), 1.0f) - 0.5f) / 0.5f + (float)(levels - 2);
 }
 
+/* Quality mode's level for roughness r: linear in r between the two ladder levels around it. */
+static inline FACET_HD float facet_splitsum_ladder_lod(const float *ladder, int levels,
+                                                       float roughness) {
+    float r = fminf(fmaxf(roughness, ladder[0]), ladder[levels - 1]);
+    int k = 0;
+    while (k + 2 < levels && r > ladder[k + 1]) k++;
+    return (float)k + (r - ladder[k]) / (ladder[k + 1] - ladder[k]);
+}
+
 /* E_d: irradiance / pi around unit normal n (bilinear, seamless). rgb[3] out. */
 static inline FACET_HD void facet_splitsum_diffuse_light(const facet_lighting_view *light,
                                                          facet_vec3 n, float rgb[3]) {
@@ -50,7 +60,11 @@ static inline FACET_HD void facet_splitsum_diffuse_light(const facet_lighting_vi
 static inline FACET_HD void facet_splitsum_specular_light(const facet_lighting_view *light,
                                                           facet_vec3 d, float roughness,
                                                           float rgb[3]) {
-    facet_cube_sample(&light->specular, d, facet_splitsum_mip(roughness, light->specular.levels),
+    const int levels = light->specular.levels;
+    facet_cube_sample(&light->specular, d,
+                      light->ladder
+                          ? facet_splitsum_ladder_lod(light->level_roughness, levels, roughness)
+                          : facet_splitsum_mip(roughness, levels),
                       rgb);
 }
 

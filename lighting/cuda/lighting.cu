@@ -53,25 +53,26 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
     const int size = out->options.size, levels = out->specular.levels;
     device_scratch d;
     size_t chain_floats = 0;
-    for (int l = 0; l < chain->levels; l++) chain_floats += facet_cube_level_floats(size >> l);
+    for (int l = 0; l < chain->levels; l++)
+        chain_floats += facet_cube_level_floats(chain->sizes[l]);
     FACET_CUDA_CHECK(cudaMalloc(&d.chain, chain_floats * sizeof(float)));
     const int dn = FACET_LIGHTING_DIFFUSE_SIZE;
     const size_t area_floats = (size_t)(size > dn * dn ? size : dn * dn);
     FACET_CUDA_CHECK(cudaMalloc(&d.area, area_floats * sizeof(float)));
     const int samples = out->options.samples;
-    FACET_CUDA_CHECK(cudaMalloc(&d.table, (size_t)samples * 5 * sizeof(float)));
+    FACET_CUDA_CHECK(cudaMalloc(&d.table, (size_t)(samples + 1) * 5 * sizeof(float)));
     FACET_CUDA_CHECK(cudaMalloc(&d.out, facet_cube_level_floats(size) * sizeof(float)));
     facet_cube_view device_chain = chain->view;
     size_t offset = 0;
     for (int l = 0; l < chain->levels; l++) {
-        size_t floats = facet_cube_level_floats(size >> l);
+        size_t floats = facet_cube_level_floats(chain->sizes[l]);
         FACET_CUDA_CHECK(cudaMemcpy(d.chain + offset, chain->level[l], floats * sizeof(float),
                                     cudaMemcpyHostToDevice));
         device_chain.level[l] = d.chain + offset;
         offset += floats;
     }
     float *area = (float *)malloc(area_floats * sizeof(float));
-    float *table = (float *)malloc((size_t)samples * 5 * sizeof(float));
+    float *table = (float *)malloc((size_t)(samples + 1) * 5 * sizeof(float));
     if (!area || !table) {
         free(area);
         free(table);
@@ -91,24 +92,21 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
         err = cudaMemcpy(out->diffuse, d.out, facet_cube_level_floats(dn) * sizeof(float),
                          cudaMemcpyDeviceToHost);
     for (int i = 0; err == cudaSuccess && i < levels; i++) {
-        const float r = facet_lighting_level_roughness(i, levels);
         facet_prefilter_level p;
-        memset(&p, 0, sizeof p);
-        p.mode = out->options.mode;
-        p.size = size >> i;
-        p.alpha2 = r * r * r * r;
+        facet_lighting_level_setup(out, i, &p);
         if (p.mode == FACET_PREFILTER_PARITY) {
             facet_cube_area_table(p.size, area);
             err = cudaMemcpy(d.area, area, (size_t)p.size * sizeof(float), cudaMemcpyHostToDevice);
             p.source = device_chain.level[i];
             p.area = d.area;
-            p.cos_cutoff = facet_ggx_cone_cutoff(r, 0.99);
         } else {
             p.chain = device_chain;
-            p.samples = facet_prefilter_sample_table(p.alpha2, samples, size, table);
-            p.table = d.table;
-            err = cudaMemcpy(d.table, table, (size_t)p.samples * 5 * sizeof(float),
-                             cudaMemcpyHostToDevice);
+            if (!out->view.ladder) {
+                p.samples = facet_prefilter_sample_table(p.alpha2, samples, size, table);
+                p.table = d.table;
+                err = cudaMemcpy(d.table, table, (size_t)p.samples * 5 * sizeof(float),
+                                 cudaMemcpyHostToDevice);
+            }
         }
         if (err != cudaSuccess) break;
         FACET_LAUNCH(prefilter_kernel, blocks_for(p.size, threads), threads)(p, d.out);
@@ -125,7 +123,8 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
                           __FILE__, __LINE__, cudaGetErrorString(err));
     /* the kernels write interior texels; borders come from the neighbouring faces */
     facet_cube_fill_borders(out->diffuse, dn);
-    for (int i = 0; i < levels; i++) facet_cube_fill_borders(out->specular.level[i], size >> i);
+    for (int i = 0; i < levels; i++)
+        facet_cube_fill_borders(out->specular.level[i], out->specular.sizes[i]);
     return FACET_OK;
 }
 
@@ -136,7 +135,7 @@ extern "C" facet_status facet_lighting_upload(const facet_lighting *lighting,
     const size_t diffuse_floats = facet_cube_level_floats(lighting->view.diffuse_size);
     const size_t dfg_floats = (size_t)FACET_DFG_SIZE * FACET_DFG_SIZE * 2;
     size_t total = diffuse_floats + dfg_floats;
-    for (int l = 0; l < spec->levels; l++) total += facet_cube_level_floats(spec->size >> l);
+    for (int l = 0; l < spec->levels; l++) total += facet_cube_level_floats(spec->sizes[l]);
     float *memory = nullptr;
     FACET_CUDA_CHECK(cudaMalloc(&memory, total * sizeof(float)));
     device->memory = memory;
@@ -144,7 +143,7 @@ extern "C" facet_status facet_lighting_upload(const facet_lighting *lighting,
     size_t offset = 0;
     cudaError_t err = cudaSuccess;
     for (int l = 0; err == cudaSuccess && l < spec->levels; l++) {
-        size_t floats = facet_cube_level_floats(spec->size >> l);
+        size_t floats = facet_cube_level_floats(spec->sizes[l]);
         err = cudaMemcpy(memory + offset, spec->level[l], floats * sizeof(float),
                          cudaMemcpyHostToDevice);
         device->view.specular.level[l] = memory + offset;
