@@ -14,6 +14,7 @@
 #include "lpips/lpips_internal.h"
 #include "lpips/lpips_ops.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,24 +194,27 @@ static facet_status check_images(const facet_lpips *m, const facet_image *a, con
                           "a %dx%d image is too small for LPIPS (%s): the backbone needs at least "
                           "%dx%d",
                           a->width, a->height, facet_lpips_net_name(m->net), min, min);
-    const float lo = convention == FACET_LPIPS_RISESDF ? -1.0f : 0.0f;
+    /* torchmetrics' check: [0, 1] with normalize=True; only min >= -1 without (plus finite) */
+    const int risesdf = convention == FACET_LPIPS_RISESDF;
+    const float lo = risesdf ? -1.0f : 0.0f, hi = risesdf ? FLT_MAX : 1.0f;
     const size_t n = (size_t)a->width * a->height * 3;
     for (int side = 0; side < 2; side++) {
         const float *v = side ? b->data : a->data;
         for (size_t i = 0; i < n; i++)
-            if (!(v[i] >= lo && v[i] <= 1.0f))
+            if (!(v[i] >= lo && v[i] <= hi))
                 return facet_fail(FACET_ERR_INVALID_ARGUMENT,
-                                  "LPIPS (%s convention) takes values in [%g, 1]; image %c holds "
-                                  "%g at pixel (%zu, %zu) channel %zu",
-                                  facet_lpips_convention_name(convention), (double)lo,
-                                  side ? 'B' : 'A', (double)v[i], i / 3 % (size_t)a->width,
-                                  i / 3 / (size_t)a->width, i % 3);
+                                  "LPIPS (%s convention) takes %s values; image %c holds %g at "
+                                  "pixel (%zu, %zu) channel %zu",
+                                  facet_lpips_convention_name(convention),
+                                  risesdf ? "finite, >= -1" : "[0, 1]", side ? 'B' : 'A',
+                                  (double)v[i], i / 3 % (size_t)a->width, i / 3 / (size_t)a->width,
+                                  i % 3);
     }
     return FACET_OK;
 }
 
-/* Runs one image through the backbone. Image A (`ua_out` set) keeps its unit features at every
- * tap; image B adds each tap's spatial mean head value to result->taps. */
+/* Runs one image through the backbone. Image A (is_b 0) keeps its unit features at every tap;
+ * image B (is_b 1) sets each tap's spatial mean head value in result->taps. */
 static facet_status forward(facet_lpips *m, const facet_image *img,
                             facet_lpips_convention convention, int sizes[][2], const work_layout *L,
                             int is_b, facet_lpips_result *result) {

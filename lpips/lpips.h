@@ -39,8 +39,8 @@
  *                           x[c, y, x'] = buffer[(c H + y) W + x'] of the interleaved pixels.
  *                           This reproduces the official numbers, layout quirk included.
  *
- * Values outside the convention's range are refused as torchmetrics refuses them: [0, 1] for
- * nerfstudio, [-1, 1] for risesdf (so NaN is refused too).
+ * Values are checked as torchmetrics checks them: in [0, 1] for nerfstudio; >= -1 for risesdf
+ * (torchmetrics checks only the minimum without normalize), and finite; NaN is refused.
  *
  * Not modelled: torchmetrics >= 1.3 normalises each feature by sqrt(sum_c f_c^2 + 1e-8) instead
  * of sqrt(sum_c f_c^2) + 1e-10 (the lpips package, torchmetrics 1.0-1.2); the difference is
