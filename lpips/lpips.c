@@ -118,17 +118,17 @@ typedef struct work_layout {
 static work_layout layout_work(const facet_lpips *m, int h, int w, int sizes[][2], float *base) {
     const lpips_arch *arch = m->arch;
     const int cuda = m->device == FACET_NN_CUDA;
-    size_t largest = (size_t)3 * h * w, tap_pixels = 0;
+    size_t largest = (size_t)3 * h * w, tap_pixels = 0, channels = 3;
     for (int i = 0; i < arch->layer_count; i++) {
         const lpips_layer *l = &arch->layers[i];
         const size_t pixels = (size_t)sizes[i][0] * sizes[i][1];
-        const size_t channels = l->pool ? (size_t)arch->layers[i - 1].out : (size_t)l->out;
+        if (!l->pool) channels = (size_t)l->out; /* pooling keeps the channels */
         if (channels * pixels > largest) largest = channels * pixels;
         if (!l->pool && l->tap >= 0 && pixels > tap_pixels) tap_pixels = pixels;
     }
     work_layout L = {0};
     size_t at = 0;
-    /* 64-byte starts */
+    /* every buffer starts on 16 floats (64 bytes) */
 #define CARVE(field, n)                                                                            \
     do {                                                                                           \
         field = base ? base + at : NULL;                                                           \
@@ -244,9 +244,10 @@ static facet_status forward(facet_lpips *m, const facet_image *img,
         if (!l->pool && l->tap >= 0) {
             const size_t hw = (size_t)oh * ow;
             float *tap = L->taps[l->tap];
-            if (!is_b) {
-                s = cuda ? facet_lpips_cuda_unit(next, ch, hw, tap)
-                         : (cpu_unit(next, ch, hw, tap), FACET_OK);
+            if (!is_b && cuda) {
+                s = facet_lpips_cuda_unit(next, ch, hw, tap);
+            } else if (!is_b) {
+                cpu_unit(next, ch, hw, tap);
             } else {
                 const float *head = m->head[l->tap];
                 if (cuda) {
