@@ -52,7 +52,8 @@ static const char *const HELP =
     "                  ones. RISE-SDF's protocol aligns over the ground truth's foreground and\n"
     "                  scores the whole image: --align median-ratio --align-mask "
     "FG.png\n" CLI_LPIPS_HELP "\n"
-    "Exit status: 0 success, 1 unreadable or incompatible images, 2 usage error.\n";
+    "Exit status: 0 success, 1 unreadable or incompatible images (or LPIPS weights), 2 usage\n"
+    "error.\n";
 
 typedef struct metrics_args {
     const char *a, *b;      /* prediction, reference */
