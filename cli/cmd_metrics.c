@@ -1,6 +1,8 @@
-/* facet metrics: PSNR and SSIM between two images, JSON on stdout (protocol in core/metrics.h). */
+/* facet metrics: PSNR and SSIM between two images, and LPIPS when weights are configured, JSON
+ * on stdout (protocol in core/metrics.h and lpips/lpips.h). */
 #include "args.h"
 #include "commands.h"
+#include "lpips_args.h"
 
 #include "core/image.h"
 #include "core/metrics.h"
@@ -12,13 +14,15 @@
 #include <string.h>
 
 static const char *const USAGE =
-    "usage: facet metrics A B [--mask M] [--align none|median-ratio] [--align-mask M]\n";
+    "usage: facet metrics A B [--mask M] [--align none|median-ratio] [--align-mask M]\n"
+    "                     [--lpips FILE] [--lpips-convention nerfstudio|risesdf] [--no-lpips]\n";
 
 static const char *const HELP =
     "\n"
     "Compares image A (the prediction) with image B (the reference) and prints JSON:\n"
     "  {\"psnr\": ..., \"ssim\": ..., \"identical\": false, \"width\": W, \"height\": H,\n"
-    "   \"channels\": C, \"protocol\": {...}}   (plus \"scales\" with --align median-ratio)\n"
+    "   \"channels\": C, \"protocol\": {...}}   (plus \"scales\" with --align median-ratio, and\n"
+    "   \"lpips\" with protocol.lpips when LPIPS weights are configured)\n"
     "\n"
     "Protocol:\n"
     "  - Values are compared as stored, data range 1: 8/16-bit files (PNG, ...) as their\n"
@@ -31,6 +35,9 @@ static const char *const HELP =
     "    covariances, per channel then averaged; the map is averaged over pixels at least 5 from\n"
     "    the border (scikit-image structural_similarity with gaussian_weights=True, sigma=1.5,\n"
     "    use_sample_covariance=False, data_range=1). Images must be at least 11x11.\n"
+    "  - LPIPS (with --lpips or FACET_LPIPS): the lpips package's LPIPS v0.1 of A and B (after\n"
+    "    --align), over the whole image (--mask does not apply); RGB only, values in [0,1]\n"
+    "    (risesdf: >= -1, as torchmetrics checks), at least 31x31 (alex) or 16x16 (vgg16).\n"
     "\n"
     "Options:\n"
     "  --mask M        score only the pixels where M's first channel is > 0.5 (also the\n"
@@ -43,15 +50,17 @@ static const char *const HELP =
     "                  The scales are printed as \"scales\".\n"
     "  --align-mask M  alignment pixels (first channel > 0.5) when they differ from the scored\n"
     "                  ones. RISE-SDF's protocol aligns over the ground truth's foreground and\n"
-    "                  scores the whole image: --align median-ratio --align-mask FG.png\n"
-    "\n"
-    "Exit status: 0 success, 1 unreadable or incompatible images, 2 usage error.\n";
+    "                  scores the whole image: --align median-ratio --align-mask "
+    "FG.png\n" CLI_LPIPS_HELP "\n"
+    "Exit status: 0 success, 1 unreadable or incompatible images (or LPIPS weights), 2 usage\n"
+    "error.\n";
 
 typedef struct metrics_args {
     const char *a, *b;      /* prediction, reference */
     const char *mask;       /* scored pixels, NULL: all */
     const char *align_mask; /* alignment pixels, NULL: the scored ones */
     int align;              /* 1: median-ratio */
+    cli_lpips lpips;
 } metrics_args;
 
 /* Keeps the first `channels` channels of every pixel, compacting the data in place. */
@@ -93,6 +102,9 @@ static int parse_args(int argc, char **argv, metrics_args *args) {
     int positional = 0, usage = 0;
     for (int i = 1; i < argc; i++) {
         const char *align = NULL;
+        const int lpips = cli_lpips_option(&args->lpips, "metrics", argc, argv, &i);
+        if (lpips < 0) return 2;
+        if (lpips) continue;
         int found = flag(argc, argv, &i, "--mask", &args->mask, &usage);
         if (!found) found = flag(argc, argv, &i, "--align-mask", &args->align_mask, &usage);
         if (!found) found = flag(argc, argv, &i, "--align", &align, &usage);
@@ -122,7 +134,7 @@ static int parse_args(int argc, char **argv, metrics_args *args) {
     if (positional < 2) return cli_usage_error("metrics", "two images expected: A B");
     if (args->align_mask && !args->align)
         return cli_usage_error("metrics", "--align-mask needs --align median-ratio");
-    return 0;
+    return cli_lpips_finish(&args->lpips, "metrics");
 }
 
 static cJSON *protocol_json(const metrics_args *args) {
@@ -139,6 +151,11 @@ static cJSON *protocol_json(const metrics_args *args) {
              cJSON_AddStringToObject(protocol, "align", args->align ? "median-ratio" : "none") &&
              (align_mask ? cJSON_AddStringToObject(protocol, "align_mask", align_mask)
                          : cJSON_AddNullToObject(protocol, "align_mask"));
+    if (ok && args->lpips.model) {
+        cJSON *lpips = cJSON_Parse(args->lpips.protocol);
+        ok = lpips && cJSON_AddItemToObject(protocol, "lpips", lpips);
+        if (!ok) cJSON_Delete(lpips);
+    }
     if (!ok) {
         cJSON_Delete(protocol);
         return NULL;
@@ -146,9 +163,10 @@ static cJSON *protocol_json(const metrics_args *args) {
     return protocol;
 }
 
-/* Prints the result object; returns 0, or 1 when memory ran out. */
+/* Prints the result object (lpips only with LPIPS weights); returns 0, or 1 when memory ran
+ * out. */
 static int print_result(const metrics_args *args, const facet_image *a, double psnr, double ssim,
-                        const double *scales) {
+                        double lpips, const double *scales) {
     cJSON *root = cJSON_CreateObject();
     cJSON *protocol = protocol_json(args);
     int ok = root && protocol;
@@ -156,6 +174,7 @@ static int print_result(const metrics_args *args, const facet_image *a, double p
         ok = (isinf(psnr) ? cJSON_AddNullToObject(root, "psnr")
                           : cJSON_AddNumberToObject(root, "psnr", psnr)) &&
              cJSON_AddNumberToObject(root, "ssim", ssim) &&
+             (!args->lpips.model || cJSON_AddNumberToObject(root, "lpips", lpips)) &&
              cJSON_AddBoolToObject(root, "identical", isinf(psnr)) &&
              cJSON_AddNumberToObject(root, "width", a->width) &&
              cJSON_AddNumberToObject(root, "height", a->height) &&
@@ -190,8 +209,9 @@ int facet_cmd_metrics(int argc, char **argv) {
     if (usage) return usage;
 
     facet_image a = {0}, b = {0}, mask = {0}, align_mask = {0};
-    double psnr = 0.0, ssim = 0.0, scales[4];
-    facet_status status = read_colour(&a, args.a);
+    double psnr = 0.0, ssim = 0.0, lpips = 0.0, scales[4];
+    facet_status status = cli_lpips_load(&args.lpips, FACET_NN_CPU);
+    if (status == FACET_OK) status = read_colour(&a, args.a);
     if (status == FACET_OK) status = read_colour(&b, args.b);
     if (status == FACET_OK && args.mask) status = read_mask(&mask, args.mask);
     if (status == FACET_OK && args.align_mask) status = read_mask(&align_mask, args.align_mask);
@@ -204,11 +224,14 @@ int facet_cmd_metrics(int argc, char **argv) {
     if (status == FACET_OK) {
         status = facet_psnr(&a, &b, scored, &psnr);
         if (status == FACET_OK) status = facet_ssim(&a, &b, scored, &ssim);
+        if (status == FACET_OK && args.lpips.model)
+            status = cli_lpips_score(&args.lpips, &a, &b, &lpips);
         if (status != FACET_OK) facet_error_context("comparing '%s' with '%s'", args.a, args.b);
     }
     int result = status == FACET_OK
-                     ? print_result(&args, &a, psnr, ssim, args.align ? scales : NULL)
+                     ? print_result(&args, &a, psnr, ssim, lpips, args.align ? scales : NULL)
                      : cli_library_error();
+    cli_lpips_free(&args.lpips);
     facet_image_free(&a);
     facet_image_free(&b);
     facet_image_free(&mask);

@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Query rows per attention task (each thread's score buffer holds this many rows of keys). */
-enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 32 };
+/* Query rows per attention task (each thread's score buffer holds this many rows of keys); rows
+ * per linear task; im2col floats per conv2d task (each thread's block: 8 MB) and the fewest output
+ * pixels a block holds. */
+enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 32, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
 
 int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
@@ -58,6 +60,7 @@ void facet_nn_destroy(facet_nn *nn) {
     if (!nn) return;
     if (nn->cuda) facet_nn_cuda_destroy(nn);
     free(nn->scores);
+    free(nn->cols);
     free(nn);
 }
 
@@ -93,7 +96,7 @@ facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count) {
 
 size_t facet_nn_memory_bytes(const facet_nn *nn) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_memory_bytes(nn);
-    return (size_t)nn->threads * nn->score_floats * sizeof(float);
+    return (size_t)nn->threads * (nn->score_floats + nn->col_floats) * sizeof(float);
 }
 
 /* ---- linear --------------------------------------------------------------------------------- */
@@ -168,6 +171,177 @@ facet_status facet_nn_softmax(facet_nn *nn, float *x, int rows, int n) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_softmax(nn, x, rows, n);
 #pragma omp parallel for schedule(static) num_threads(nn->threads)
     for (int r = 0; r < rows; r++) facet_nn_softmax_row(x + (size_t)r * n, n, n);
+    return FACET_OK;
+}
+
+/* ---- conv2d and max pooling ---------------------------------------------------------------- */
+
+facet_status facet_nn_window_output(const facet_nn_window *win, int h, int w, int *oh, int *ow,
+                                    const char *what) {
+    *oh = *ow = 0;
+    if (win->kernel_h < 1 || win->kernel_w < 1 || win->stride_h < 1 || win->stride_w < 1 ||
+        win->pad_h < 0 || win->pad_w < 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "%s: kernel %dx%d, stride %dx%d, padding %dx%d (rows x columns): "
+                          "kernels and strides must be at least 1, padding at least 0",
+                          what, win->kernel_h, win->kernel_w, win->stride_h, win->stride_w,
+                          win->pad_h, win->pad_w);
+    const int rows = facet_nn_window_out(h, win->kernel_h, win->stride_h, win->pad_h);
+    const int cols = facet_nn_window_out(w, win->kernel_w, win->stride_w, win->pad_w);
+    if (h < 1 || w < 1 || rows < 1 || cols < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "%s: a %dx%d window (padding %dx%d) does not fit an input of %d rows "
+                          "and %d columns",
+                          what, win->kernel_h, win->kernel_w, win->pad_h, win->pad_w, h, w);
+    *oh = rows;
+    *ow = cols;
+    return FACET_OK;
+}
+
+/* 1 when the convolution multiplies its input directly: a 1x1 kernel, stride 1, no padding. */
+static int conv_is_pointwise(const facet_nn_window *win) {
+    return win->kernel_h == 1 && win->kernel_w == 1 && win->stride_h == 1 && win->stride_w == 1 &&
+           win->pad_h == 0 && win->pad_w == 0;
+}
+
+/* Output pixels per conv2d task for im2col rows of `k` floats. */
+static size_t conv_block_pixels(size_t k, size_t pixels) {
+    size_t block = CONV_BLOCK_FLOATS / k;
+    if (block < CONV_MIN_PIXELS) block = CONV_MIN_PIXELS;
+    return block < pixels ? block : pixels;
+}
+
+/* Per-thread im2col blocks of `floats` floats. */
+static facet_status cpu_reserve_cols(facet_nn *nn, size_t floats) {
+    if (floats <= nn->col_floats) return FACET_OK;
+    free(nn->cols);
+    nn->cols = NULL;
+    nn->col_floats = 0;
+    void *p = NULL;
+    const size_t bytes = (size_t)nn->threads * floats * sizeof(float);
+    if (posix_memalign(&p, 64, bytes) != 0)
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY,
+                          "nn conv2d: cannot allocate %zu bytes of im2col blocks", bytes);
+    nn->cols = p;
+    nn->col_floats = floats;
+    return FACET_OK;
+}
+
+/* cols [k, count] = the im2col columns p0 .. p0 + count of image x [in, h, w]: per row of the
+ * matrix and output row, the source row once (facet_nn_window_source), then the source columns:
+ * with stride 1 they are the contiguous run ox - pad + j of the source row, copied whole, zeros
+ * where window_source says padding (ox < pad - j or ox >= w + pad - j); otherwise one by one. */
+static void im2col_block(const float *x, int in, int h, int w, const facet_nn_window *win, int ow,
+                         size_t p0, size_t count, float *cols) {
+    float *dst = cols;
+    for (int c = 0; c < in; c++)
+        for (int i = 0; i < win->kernel_h; i++)
+            for (int j = 0; j < win->kernel_w; j++)
+                for (size_t p = p0; p < p0 + count;) {
+                    const int oy = (int)(p / (size_t)ow), ox0 = (int)(p % (size_t)ow);
+                    const int ox1 =
+                        p0 + count - p < (size_t)(ow - ox0) ? ox0 + (int)(p0 + count - p) : ow;
+                    const int y = facet_nn_window_source(oy, i, win->stride_h, win->pad_h, h);
+                    const float *row = x + ((size_t)c * h + (y < 0 ? 0 : y)) * w;
+                    if (y < 0) {
+                        memset(dst, 0, (size_t)(ox1 - ox0) * sizeof *dst);
+                    } else if (win->stride_w == 1) {
+                        const int shift = j - win->pad_w; /* source column = ox + shift */
+                        const int lo = ox0 > -shift ? ox0 : -shift;
+                        const int hi = ox1 < w - shift ? ox1 : w - shift;
+                        int ox = ox0;
+                        for (; ox < lo && ox < ox1; ox++) dst[ox - ox0] = 0.0f;
+                        if (hi > ox) {
+                            memcpy(dst + (ox - ox0), row + ox + shift,
+                                   (size_t)(hi - ox) * sizeof *dst);
+                            ox = hi;
+                        }
+                        for (; ox < ox1; ox++) dst[ox - ox0] = 0.0f;
+                    } else {
+                        for (int ox = ox0; ox < ox1; ox++) {
+                            const int xx =
+                                facet_nn_window_source(ox, j, win->stride_w, win->pad_w, w);
+                            dst[ox - ox0] = xx < 0 ? 0.0f : row[xx];
+                        }
+                    }
+                    dst += ox1 - ox0;
+                    p += (size_t)(ox1 - ox0);
+                }
+}
+
+/* Tasks of up to `block` output pixels of one image: y = b, im2col of the block (unless
+ * pointwise), y_block [out, count] += W [out, k] cols [k, count] (rows of y strided by oh ow),
+ * then the activation. */
+facet_status facet_nn_conv2d(facet_nn *nn, const float *x, int batch, int in, int h, int w,
+                             const float *weight, const float *bias, int out,
+                             const facet_nn_window *window, facet_nn_activation act, float *y) {
+    int oh, ow;
+    facet_status s = facet_nn_window_output(window, h, w, &oh, &ow, "nn conv2d");
+    if (s != FACET_OK) return s;
+    if (batch < 1 || in < 1 || out < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "nn conv2d: batch %d, %d input and %d output channels: each must be at "
+                          "least 1",
+                          batch, in, out);
+    if (nn->device == FACET_NN_CUDA)
+        return facet_nn_cuda_conv2d(nn, x, batch, in, h, w, weight, bias, out, window, oh, ow, act,
+                                    y);
+    const size_t k = (size_t)in * window->kernel_h * window->kernel_w;
+    const size_t pixels = (size_t)oh * ow, block = conv_block_pixels(k, pixels);
+    const int pointwise = conv_is_pointwise(window);
+    if (!pointwise && (s = cpu_reserve_cols(nn, k * block)) != FACET_OK) return s;
+    const long long per_image = (long long)((pixels + block - 1) / block);
+    const long long tasks = per_image * batch;
+    const int previous = facet_nn_blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
+    for (long long t = 0; t < tasks; t++) {
+        const int n = (int)(t / per_image);
+        const size_t p0 = (size_t)(t % per_image) * block;
+        const size_t count = p0 + block <= pixels ? block : pixels - p0;
+        const float *xn = x + (size_t)n * in * h * w;
+        float *yt = y + (size_t)n * out * pixels + p0;
+        for (int o = 0; o < out; o++)
+            for (size_t q = 0; q < count; q++) yt[o * pixels + q] = bias ? bias[o] : 0.0f;
+        const float *b = xn + p0;
+        size_t ldb = pixels;
+        if (!pointwise) {
+            float *cols = nn->cols + (size_t)facet_thread_index() * nn->col_floats;
+            im2col_block(xn, in, h, w, window, ow, p0, count, cols);
+            b = cols;
+            ldb = count;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, (int)count, (int)k, 1.0f,
+                    weight, (int)k, b, (int)ldb, 1.0f, yt, (int)pixels);
+        if (act != FACET_NN_IDENTITY)
+            for (int o = 0; o < out; o++)
+                for (size_t q = 0; q < count; q++)
+                    yt[o * pixels + q] = facet_nn_activate_one(yt[o * pixels + q], act);
+    }
+    facet_nn_blas_serial_end(previous);
+    return FACET_OK;
+}
+
+facet_status facet_nn_max_pool2d(facet_nn *nn, const float *x, int planes, int h, int w,
+                                 const facet_nn_window *window, float *y) {
+    int oh, ow;
+    facet_status s = facet_nn_window_output(window, h, w, &oh, &ow, "nn max_pool2d");
+    if (s != FACET_OK) return s;
+    if (2 * window->pad_h > window->kernel_h || 2 * window->pad_w > window->kernel_w)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "nn max_pool2d: padding %dx%d is more than half the %dx%d window",
+                          window->pad_h, window->pad_w, window->kernel_h, window->kernel_w);
+    if (planes < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "nn max_pool2d: %d planes", planes);
+    if (nn->device == FACET_NN_CUDA)
+        return facet_nn_cuda_max_pool2d(nn, x, planes, h, w, window, oh, ow, y);
+    const long long rows = (long long)planes * oh;
+#pragma omp parallel for schedule(static) num_threads(nn->threads)
+    for (long long r = 0; r < rows; r++) {
+        const float *plane = x + (size_t)(r / oh) * h * w;
+        float *yr = y + (size_t)r * ow;
+        for (int ox = 0; ox < ow; ox++)
+            yr[ox] = facet_nn_max_pool_element(plane, h, w, *window, (int)(r % oh), ox);
+    }
     return FACET_OK;
 }
 

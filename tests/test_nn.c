@@ -1,14 +1,16 @@
-/* nn/: the transformer layer FQGAN's adapters and the text encoders share, on the CPU.
+/* nn/: the transformer layer FQGAN's adapters and the text encoders share, and the convolutional
+ * ops of LPIPS's backbones, on the CPU.
  *
  * Each op is checked against a direct double-precision evaluation of its definition (nn/nn.h)
  * on seeded random inputs, with bounds derived from float rounding: a product of length K summed
  * in float is within K * FLT_EPSILON * sum_k |x_k w_k| of the exact sum (plus one rounding of the
  * result), and element-wise steps add a few ulps. Every output is also checked to be finite. The
- * models built on these ops are checked against PyTorch in test_fqgan and test_language, and the
- * CUDA launcher against this one in gpu_parity (fqgan, language). */
+ * models built on these ops are checked against PyTorch in test_fqgan, test_language and
+ * test_lpips, and the CUDA launcher against this one in gpu_parity (fqgan, language, lpips). */
 #include "core/cuda/device.h"
 #include "core/rng.h"
 #include "nn/nn.h"
+#include "nn/nn_ops.h"
 
 #include <criterion/criterion.h>
 #include <float.h>
@@ -38,6 +40,19 @@ static double gelu_exact(double x) {
 
 static double quick_gelu_exact(double x) {
     return x / (1.0 + exp(-1.702 * x));
+}
+
+static double activate_exact(double z, facet_nn_activation act) {
+    switch (act) {
+    case FACET_NN_GELU:
+        return gelu_exact(z);
+    case FACET_NN_QUICK_GELU:
+        return quick_gelu_exact(z);
+    case FACET_NN_RELU:
+        return z < 0.0 ? 0.0 : z;
+    default:
+        return z;
+    }
 }
 
 /* |got - want| <= bound, with got finite. */
@@ -70,9 +85,7 @@ static void check_linear(facet_nn_activation act, int accumulate, int with_bias)
                 z += (double)x[r * IN + k] * w[o * IN + k];
                 magnitude += fabs((double)x[r * IN + k] * w[o * IN + k]);
             }
-            double a = act == FACET_NN_GELU         ? gelu_exact(z)
-                       : act == FACET_NN_QUICK_GELU ? quick_gelu_exact(z)
-                                                    : z;
+            double a = activate_exact(z, act);
             double want = accumulate ? y0[r * OUT + o] + a : a; /* accumulate: identity only */
             /* the product's rounding (the activations' slopes are below 1.13), then a few ulps
                for the activation and the accumulation */
@@ -98,6 +111,10 @@ Test(nn_linear, fuses_exact_gelu) {
 
 Test(nn_linear, fuses_quick_gelu) {
     check_linear(FACET_NN_QUICK_GELU, 0, 1);
+}
+
+Test(nn_linear, fuses_relu) {
+    check_linear(FACET_NN_RELU, 0, 1);
 }
 
 Test(nn_linear, accumulates_into_y_as_a_residual) {
@@ -260,6 +277,190 @@ Test(nn_attention, matches_scaled_dot_product_attention) {
 
 Test(nn_attention, causal_mask_hides_later_tokens) {
     check_attention(1);
+}
+
+/* ---- conv2d -------------------------------------------------------------------------------- */
+
+typedef struct conv_case {
+    int batch, in, h, w, out;
+    facet_nn_window window;
+    facet_nn_activation act;
+    int with_bias;
+} conv_case;
+
+/* y = act(conv2d(x) + b) against the definition (nn.h) in double: a length-k product summed in
+ * float is within k FLT_EPSILON sum |terms| of the exact sum (plus the bias and one rounding);
+ * ReLU has slope <= 1. */
+static void check_conv2d(const conv_case *cc, uint64_t stream) {
+    const facet_nn_window *win = &cc->window;
+    int oh, ow;
+    cr_assert_eq(facet_nn_window_output(win, cc->h, cc->w, &oh, &ow, "test"), FACET_OK, "%s",
+                 facet_last_error());
+    const int k = cc->in * win->kernel_h * win->kernel_w;
+    const size_t nx = (size_t)cc->batch * cc->in * cc->h * cc->w;
+    const size_t ny = (size_t)cc->batch * cc->out * oh * ow;
+    facet_rng rng = facet_rng_seed(19, stream);
+    float *x = random_array(&rng, nx, 1.0f);
+    float *wt = random_array(&rng, (size_t)cc->out * k, 0.5f);
+    float *b = random_array(&rng, (size_t)cc->out, 0.5f);
+    float *y = random_array(&rng, ny, 100.0f); /* overwritten: y is an output only */
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_conv2d(nn, x, cc->batch, cc->in, cc->h, cc->w, wt,
+                                 cc->with_bias ? b : NULL, cc->out, win, cc->act, y),
+                 FACET_OK, "%s", facet_last_error());
+    for (int n = 0; n < cc->batch; n++)
+        for (int o = 0; o < cc->out; o++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double z = cc->with_bias ? b[o] : 0.0, magnitude = fabs(z);
+                    for (int c = 0; c < cc->in; c++)
+                        for (int i = 0; i < win->kernel_h; i++)
+                            for (int j = 0; j < win->kernel_w; j++) {
+                                const int yy = oy * win->stride_h - win->pad_h + i;
+                                const int xx = ox * win->stride_w - win->pad_w + j;
+                                if (yy < 0 || yy >= cc->h || xx < 0 || xx >= cc->w) continue;
+                                const double term =
+                                    (double)
+                                        wt[((o * cc->in + c) * win->kernel_h + i) * win->kernel_w +
+                                           j] *
+                                    x[(((size_t)n * cc->in + c) * cc->h + yy) * cc->w + xx];
+                                z += term;
+                                magnitude += fabs(term);
+                            }
+                    const double want = activate_exact(z, cc->act);
+                    const double bound = (k + 2) * FLT_EPSILON * magnitude + 1e-30;
+                    const size_t at = (((size_t)n * cc->out + o) * oh + oy) * ow + ox;
+                    expect_close(y[at], want, bound, "y", (int)at);
+                }
+    facet_nn_destroy(nn);
+    free(x), free(wt), free(b), free(y);
+}
+
+Test(nn_conv2d, alexnet_first_layer_geometry_with_relu) {
+    /* AlexNet's conv1: 11x11, stride 4, padding 2, on a batch of two non-square images */
+    const conv_case cc = {2, 3, 40, 37, 8, {11, 11, 4, 4, 2, 2}, FACET_NN_RELU, 1};
+    check_conv2d(&cc, 0);
+}
+
+Test(nn_conv2d, three_by_three_same_padding_without_bias) {
+    const conv_case cc = {1, 5, 9, 13, 7, {3, 3, 1, 1, 1, 1}, FACET_NN_IDENTITY, 0};
+    check_conv2d(&cc, 1);
+}
+
+Test(nn_conv2d, rectangular_kernel_stride_and_padding) {
+    const conv_case cc = {2, 4, 11, 8, 5, {2, 3, 2, 1, 1, 0}, FACET_NN_RELU, 1};
+    check_conv2d(&cc, 2);
+}
+
+Test(nn_conv2d, pointwise_kernel_multiplies_the_input_directly) {
+    const conv_case cc = {2, 16, 7, 5, 3, {1, 1, 1, 1, 0, 0}, FACET_NN_IDENTITY, 1};
+    check_conv2d(&cc, 3);
+}
+
+Test(nn_conv2d, output_larger_than_one_task_block) {
+    /* k = 64 * 9 = 576 im2col rows: a task takes 2^21 / 576 = 3640 pixels, so 71 x 69 = 4899
+       output pixels are two tasks per image, the second one partial and starting mid-row
+       (3640 = 52 rows of 69 + 52) */
+    const conv_case cc = {1, 64, 71, 69, 4, {3, 3, 1, 1, 1, 1}, FACET_NN_RELU, 1};
+    check_conv2d(&cc, 4);
+}
+
+Test(nn_conv2d, stride_one_with_padding_wider_than_the_kernel_reach) {
+    /* pad 2 around a 5-wide kernel on 4 columns: some taps read only padding in some rows */
+    const conv_case cc = {2, 3, 6, 4, 4, {3, 5, 1, 1, 2, 2}, FACET_NN_IDENTITY, 1};
+    check_conv2d(&cc, 5);
+}
+
+Test(nn_conv2d, refuses_windows_that_do_not_fit) {
+    facet_nn *nn = cpu_context();
+    float x[16] = {0}, wt[9] = {0}, y[16];
+    const facet_nn_window big = {5, 5, 1, 1, 0, 0}, zero_stride = {3, 3, 0, 1, 1, 1};
+    cr_assert_eq(facet_nn_conv2d(nn, x, 1, 1, 4, 4, wt, NULL, 1, &big, FACET_NN_IDENTITY, y),
+                 FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "does not fit"), "message: %s", facet_last_error());
+    cr_assert_eq(
+        facet_nn_conv2d(nn, x, 1, 1, 4, 4, wt, NULL, 1, &zero_stride, FACET_NN_IDENTITY, y),
+        FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "stride"), "message: %s", facet_last_error());
+    facet_nn_destroy(nn);
+}
+
+/* ---- ReLU and max pooling ------------------------------------------------------------------ */
+
+Test(nn_relu, clamps_negatives_and_keeps_nan) {
+    cr_assert_eq(facet_nn_relu(-2.5f), 0.0f);
+    cr_assert_eq(facet_nn_relu(3.25f), 3.25f);
+    cr_assert(isnan(facet_nn_relu(NAN)), "relu(NaN) must stay NaN (torch.relu)");
+    cr_assert_eq(facet_nn_activate_one(-1.0f, FACET_NN_RELU), 0.0f);
+}
+
+/* y = max over each window against a direct loop: max is exact, so equality. */
+static void check_max_pool(int planes, int h, int w, facet_nn_window win, float offset) {
+    int oh, ow;
+    cr_assert_eq(facet_nn_window_output(&win, h, w, &oh, &ow, "test"), FACET_OK);
+    facet_rng rng = facet_rng_seed(23, (uint64_t)(h * 100 + w));
+    float *x = random_array(&rng, (size_t)planes * h * w, 1.0f);
+    for (size_t i = 0; i < (size_t)planes * h * w; i++) x[i] += offset;
+    float *y = malloc((size_t)planes * oh * ow * sizeof *y);
+    cr_assert_not_null(y);
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_max_pool2d(nn, x, planes, h, w, &win, y), FACET_OK, "%s",
+                 facet_last_error());
+    for (int p = 0; p < planes; p++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++) {
+                float want = -INFINITY;
+                for (int i = 0; i < win.kernel_h; i++)
+                    for (int j = 0; j < win.kernel_w; j++) {
+                        const int yy = oy * win.stride_h - win.pad_h + i;
+                        const int xx = ox * win.stride_w - win.pad_w + j;
+                        if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                            want = fmaxf(want, x[((size_t)p * h + yy) * w + xx]);
+                    }
+                const float got = y[((size_t)p * oh + oy) * ow + ox];
+                cr_assert_eq(got, want, "plane %d (%d, %d): %g, expected %g", p, oy, ox,
+                             (double)got, (double)want);
+            }
+    facet_nn_destroy(nn);
+    free(x), free(y);
+}
+
+Test(nn_max_pool2d, alexnet_three_by_three_stride_two_floor_mode) {
+    /* 15 -> 7 rows, 14 -> 6 columns: the last column of the input is dropped (floor mode) */
+    check_max_pool(3, 15, 14, (facet_nn_window){3, 3, 2, 2, 0, 0}, 0.0f);
+}
+
+Test(nn_max_pool2d, vgg_two_by_two_on_odd_sides) {
+    check_max_pool(2, 9, 7, (facet_nn_window){2, 2, 2, 2, 0, 0}, 0.0f);
+}
+
+Test(nn_max_pool2d, padding_never_wins_over_negative_values) {
+    /* every value in [-11, -9]: zero padding would win, torch's -inf padding does not */
+    check_max_pool(2, 6, 5, (facet_nn_window){3, 3, 1, 1, 1, 1}, -10.0f);
+}
+
+Test(nn_max_pool2d, nan_propagates_to_its_windows_only) {
+    float x[16];
+    for (int i = 0; i < 16; i++) x[i] = (float)i;
+    x[0] = NAN; /* top-left of a 4x4 plane: only the first 2x2 window sees it */
+    float y[4];
+    const facet_nn_window win = {2, 2, 2, 2, 0, 0};
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_max_pool2d(nn, x, 1, 4, 4, &win, y), FACET_OK);
+    cr_assert(isnan(y[0]), "the window holding NaN gives NaN");
+    cr_assert_eq(y[1], 7.0f);
+    cr_assert_eq(y[2], 13.0f);
+    cr_assert_eq(y[3], 15.0f);
+    facet_nn_destroy(nn);
+}
+
+Test(nn_max_pool2d, refuses_padding_over_half_the_window) {
+    float x[16] = {0}, y[16];
+    const facet_nn_window win = {2, 2, 1, 1, 2, 2};
+    facet_nn *nn = cpu_context();
+    cr_assert_eq(facet_nn_max_pool2d(nn, x, 1, 4, 4, &win, y), FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "half"), "message: %s", facet_last_error());
+    facet_nn_destroy(nn);
 }
 
 /* ---- contexts ------------------------------------------------------------------------------ */

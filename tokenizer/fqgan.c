@@ -4,6 +4,7 @@
 #include "tokenizer/fqgan.h"
 
 #include "core/alloc.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/safetensors.h"
 #include "tokenizer/fqgan_internal.h"
@@ -195,18 +196,6 @@ typedef struct builder {
     uint64_t seed;
 } builder;
 
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t fnv1a64(const char *s) {
-    uint64_t h = 0xCBF29CE484222325ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001B3ULL;
-    return h;
-}
-
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -229,12 +218,8 @@ static void hash_fill(float *out, const char *name, int ndim, const int64_t *sha
         for (int d = 1; d < ndim; d++) fan_in *= shape[d];
         scale = 1.0f / sqrtf((float)fan_in);
     }
-    const uint64_t base = mix64(seed * 0x9E3779B97F4A7C15ULL + fnv1a64(name));
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t x = mix64(base + (uint64_t)(i + 1) * 0xD1B54A32D192ED03ULL);
-        float r = (float)(x >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f;
-        out[i] = offset + scale * r;
-    }
+    const uint64_t base = facet_hash_base(seed, name);
+    for (int64_t i = 0; i < n; i++) out[i] = offset + scale * facet_hash_signed(base, i);
 }
 
 static facet_status builder_note_name(builder *b, const char *name) {

@@ -21,8 +21,9 @@
 #   lib-fallback/  libstdc++, libgcc_s (and libcudart for the real build): put on the library path by
 #                  gpu_check.sh only when the machine's own are missing or too old
 #   src/           what the harness and the benches read from the source tree (FACET_SOURCE_DIR):
-#                  tests/fixtures, assets, and models/bpe_simple_vocab_16e6.txt.gz (FACET_MODELS_DIR;
-#                  MiniLM, 90 MB, does not fit)
+#                  tests/fixtures, assets, models/bpe_simple_vocab_16e6.txt.gz and
+#                  models/lpips_heads_*.safetensors (FACET_MODELS_DIR; MiniLM, 90 MB, does not
+#                  fit)
 #   manifest.json  build options, git revision, the carried libraries and their Debian packages,
 #                  the newest glibc / libstdc++ symbol versions the binaries need
 #
@@ -176,11 +177,13 @@ done <<<"$check")
 mkdir -p "$tree/src/tests"
 cp -a "$root/tests/fixtures" "$tree/src/tests/"
 cp -a "$root/assets" "$tree/src/"
-if [ -f "$root/models/bpe_simple_vocab_16e6.txt.gz" ]; then
-    cp "$root/models/bpe_simple_vocab_16e6.txt.gz" "$tree/src/models/"
-else
-    say "WARNING: models/bpe_simple_vocab_16e6.txt.gz missing (scripts/setup.sh fetches it)"
-fi
+for m in bpe_simple_vocab_16e6.txt.gz lpips_heads_alex.safetensors lpips_heads_vgg16.safetensors; do
+    if [ -f "$root/models/$m" ]; then
+        cp "$root/models/$m" "$tree/src/models/"
+    else
+        say "WARNING: models/$m missing (scripts/setup.sh fetches it)"
+    fi
+done
 
 # ---- manifest -----------------------------------------------------------------------------------
 maxver() { # PREFIX FILE...: the newest PREFIX_x.y symbol version the files need

@@ -20,7 +20,8 @@
 #                  batch 32, fp32/tf32/bf16), risesdf (default-size field when python3 has torch,
 #                  else the small fixture), viewer (refiner, no window), demo (`facet eval
 #                  --device cuda`), interop (the viewer under Xvfb: only when the machine has
-#                  Xvfb; Xvfb + Mesa do not fit the bundle)                   130 s in all
+#                  Xvfb; Xvfb + Mesa do not fit the bundle), lpips (alex and vgg16,
+#                  800x800 pair, random weights)                              130 s in all
 # Writes $OUT/gpu_report.json (per step: name, command, exit code, seconds, timed_out, skipped and
 # why; the parity cases parsed as {suite, name, ok, n, max_abs, max_rel, nonfinite, flips}; the
 # benches' JSON lines) after every step, and $OUT/gpu_check.log (everything). Exit 0 when every
@@ -49,6 +50,7 @@ scale=${GPU_CHECK_BENCH_SCALE:-full}
 declare -A budget=([environment]=30 [parity]=120 [memcheck]=110 [racecheck]=80 [bench]=130)
 declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=20 [bench.relight]=20
     [bench.fqgan]=35 [bench.viewer]=15 [bench.demo]=15 [bench.risesdf_weights]=30 [bench.risesdf]=25
+    [bench.lpips]=20
     [bench.interop]=30)
 
 say() { printf '%s\n' "$*" | tee -a "$log"; }
@@ -473,10 +475,16 @@ bench() { # NAME: runs one bench at $scale
                 --script "$tmp/interop_script.txt" --bench "$tmp/viewer_bench.jsonl"
             [ -f "$tmp/viewer_bench.jsonl" ] && cat "$tmp/viewer_bench.jsonl" >>"$STEP_OUT"
         fi ;;
+    lpips:full) # random weights (the time does not depend on them), an 800x800 pair
+        run_step bench.lpips bench "${box[bench.lpips]}" bash -c 'for n in alex vgg16; do
+            "$1" --net $n --size 800x800 --iters 5 --device cuda || exit; done' _ "$bin/bench_lpips" ;;
+    lpips:tiny)
+        run_step bench.lpips bench "${box[bench.lpips]}" "$bin/bench_lpips" --net alex \
+            --size 32x32 --iters 1 --device cuda ;;
     *) skip_step "bench.$name" "unknown bench (scale $scale)" ;;
     esac
 }
-benches=${GPU_CHECK_BENCHES:-livescene relight fqgan viewer demo risesdf interop}
+benches=${GPU_CHECK_BENCHES:-livescene relight fqgan viewer demo risesdf lpips interop}
 [ "$benches" = none ] && benches=
 for b in $benches; do
     if [ -n "$no_device" ]; then skip_step "bench.$b" "$no_device"; continue; fi

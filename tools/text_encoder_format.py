@@ -3,52 +3,19 @@ only, so scripts/setup.sh can convert MiniLM without numpy or torch. Used by
 tools/convert_minilm.py and tools/convert_clip_text.py."""
 import json
 import os
-import struct
-import tempfile
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_file  # noqa: E402
 
 FORMAT = "facet-text-encoder"
 VERSION = "1"
-DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2, "U8": 1, "I64": 8}
-
-
-def read_safetensors_header(data):
-    """(header dict, data offset) of safetensors bytes."""
-    if len(data) < 8:
-        raise ValueError("shorter than a safetensors header")
-    (n,) = struct.unpack("<Q", data[:8])
-    if 8 + n > len(data):
-        raise ValueError("header length past the end of the file")
-    return json.loads(data[8:8 + n].decode("utf-8")), 8 + n
+DTYPE_SIZES = safetensors_file.DTYPE_SIZES
+read_safetensors_header = safetensors_file.read_header
 
 
 def write(path, tensors, config, source):
     """tensors: list of (name, dtype, shape, raw little-endian bytes), written in order."""
-    header = {"__metadata__": {"format": FORMAT, "version": VERSION,
-                               "config": json.dumps(config, separators=(",", ":")),
-                               "source": source}}
-    offset = 0
-    for name, dtype, shape, raw in tensors:
-        count = 1
-        for d in shape:
-            count *= d
-        if count * DTYPE_SIZES[dtype] != len(raw):
-            raise ValueError(f"tensor '{name}': {len(raw)} bytes for {dtype} {list(shape)}")
-        header[name] = {"dtype": dtype, "shape": list(shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".safetensors")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
-            for _, _, _, raw in tensors:
-                f.write(raw)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    safetensors_file.write(path, tensors, {
+        "format": FORMAT, "version": VERSION,
+        "config": json.dumps(config, separators=(",", ":")), "source": source})

@@ -5,7 +5,10 @@
  *   beta 1, then the activation;
  * - LayerNorm: one warp per row (float statistics, two passes); softmax: one block per row;
  * - attention: per sequence, one strided batched product over heads for the scores, a softmax
- *   over the visible keys, one for the output.
+ *   over the visible keys, one for the output;
+ * - conv2d: the output pre-filled with the bias, then per block of output pixels an im2col kernel
+ *   (one thread per element) and one product with beta 1 (a pointwise kernel multiplies the input
+ *   directly), then the activation; max pooling: one thread per output.
  * Row-major products map to column-major cuBLAS as C^T = B^T A^T. In BF16 mode the weights are
  * converted once (facet_nn_params), activations on the fly before each product. */
 #include "core/cuda/check.h"
@@ -30,6 +33,8 @@ struct facet_nn_cuda {
     size_t operand_elems;
     float *scores; /* attention scores of one sequence: [heads, len, len] */
     size_t score_elems;
+    float *cols; /* conv2d: one im2col block [k, pixels] */
+    size_t col_elems;
     size_t allocated; /* bytes of the buffers above */
 };
 
@@ -46,6 +51,9 @@ namespace {
 #define LAUNCH_CHECK() FACET_CUDA_CHECK(cudaGetLastError())
 
 const int THREADS = 256;
+/* Elements of a conv2d im2col block on the device (128 MB), and its fewest output pixels. */
+const size_t CONV_BLOCK_ELEMS = (size_t)1 << 25;
+const size_t CONV_MIN_PIXELS = 64;
 
 unsigned blocks_for(size_t n) {
     size_t b = (n + THREADS - 1) / THREADS;
@@ -148,6 +156,37 @@ __global__ void softmax_kernel(float *s, int n, int causal) {
     for (int j = valid + threadIdx.x; j < n; j += blockDim.x) row[j] = 0.0f;
 }
 
+/* y [batch, out, pixels] = bias[o] (0 without bias). */
+__global__ void conv_bias_kernel(float *y, const float *bias, int out, size_t pixels, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] = bias ? bias[(i / pixels) % (size_t)out] : 0.0f;
+}
+
+/* cols [k, count] = the im2col columns p0 .. p0 + count of image x [in, h, w] (k = in kh kw). */
+__global__ void im2col_kernel(const float *x, int h, int w, facet_nn_window win, int ow, size_t p0,
+                              size_t count, size_t n, float *cols) {
+    const int taps = win.kernel_h * win.kernel_w;
+    for (size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x; e < n;
+         e += (size_t)gridDim.x * blockDim.x) {
+        const size_t row = e / count, p = p0 + e % count;
+        const int c = (int)(row / taps), tap = (int)(row % taps);
+        cols[e] = facet_nn_im2col_element(x, h, w, win, c, tap / win.kernel_w, tap % win.kernel_w,
+                                          (int)(p / ow), (int)(p % ow));
+    }
+}
+
+/* y [planes, oh, ow]: one thread per output. */
+__global__ void max_pool_kernel(const float *x, int h, int w, facet_nn_window win, int oh, int ow,
+                                size_t n, float *y) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const size_t plane = i / ((size_t)oh * ow), at = i % ((size_t)oh * ow);
+        y[i] =
+            facet_nn_max_pool_element(x + plane * h * w, h, w, win, (int)(at / ow), (int)(at % ow));
+    }
+}
+
 } // namespace
 
 /* ---- products ----------------------------------------------------------------------------- */
@@ -214,6 +253,7 @@ extern "C" void facet_nn_cuda_destroy(facet_nn *nn) {
     cudaFree(c->operand16[0]);
     cudaFree(c->operand16[1]);
     cudaFree(c->scores);
+    cudaFree(c->cols);
     if (c->blas) cublasDestroy(c->blas);
     free(c);
     nn->cuda = NULL;
@@ -314,5 +354,70 @@ extern "C" facet_status facet_nn_cuda_attention(facet_nn *nn, const float *qkv, 
                                vb, ld, dh, 0.0f, y + (size_t)b * len * width, width, dh, heads);
         if (s != FACET_OK) return s;
     }
+    return FACET_OK;
+}
+
+extern "C" facet_status facet_nn_cuda_conv2d(facet_nn *nn, const float *x, int batch, int in, int h,
+                                             int w, const float *weight, const float *bias, int out,
+                                             const facet_nn_window *window, int oh, int ow,
+                                             facet_nn_activation act, float *y) {
+    facet_nn_cuda *c = nn->cuda;
+    const size_t k = (size_t)in * window->kernel_h * window->kernel_w, pixels = (size_t)oh * ow;
+    const size_t n = (size_t)batch * out * pixels;
+    const bool pointwise = window->kernel_h == 1 && window->kernel_w == 1 &&
+                           window->stride_h == 1 && window->stride_w == 1 && window->pad_h == 0 &&
+                           window->pad_w == 0;
+    size_t block = CONV_BLOCK_ELEMS / k;
+    if (block < CONV_MIN_PIXELS) block = CONV_MIN_PIXELS;
+    if (block > pixels) block = pixels;
+    facet_status s = FACET_OK;
+    if (!pointwise) s = grow(c, (void **)&c->cols, &c->col_elems, k * block, sizeof(float));
+    if (s != FACET_OK) return s;
+    FACET_LAUNCH(conv_bias_kernel, blocks_for(n), THREADS)(y, bias, out, pixels, n);
+    LAUNCH_CHECK();
+    const void *ws;
+    s = facet_nn_cuda_operand(nn, weight, (size_t)out * k, 0, &ws);
+    if (s != FACET_OK) return s;
+    const size_t elem = facet_nn_cuda_operand_bytes(nn);
+    for (int b = 0; b < batch; b++) {
+        const float *xb = x + (size_t)b * in * h * w;
+        float *yb = y + (size_t)b * out * pixels;
+        const void *xs = NULL;
+        if (pointwise && (s = facet_nn_cuda_operand(nn, xb, k * pixels, 1, &xs)) != FACET_OK)
+            return s;
+        for (size_t p0 = 0; p0 < pixels; p0 += block) {
+            const size_t count = p0 + block <= pixels ? block : pixels - p0;
+            const void *bs;
+            size_t ldb;
+            if (pointwise) {
+                bs = (const char *)xs + p0 * elem;
+                ldb = pixels;
+            } else {
+                const size_t e = k * count;
+                FACET_LAUNCH(im2col_kernel, blocks_for(e), THREADS)
+                (xb, h, w, *window, ow, p0, count, e, c->cols);
+                LAUNCH_CHECK();
+                if ((s = facet_nn_cuda_operand(nn, c->cols, e, 1, &bs)) != FACET_OK) return s;
+                ldb = count;
+            }
+            s = facet_nn_cuda_gemm(nn, false, false, out, (int)count, (int)k, 1.0f, ws, (int)k, 0,
+                                   bs, (int)ldb, 0, 1.0f, yb + p0, (int)pixels, 0, 1);
+            if (s != FACET_OK) return s;
+        }
+    }
+    if (act != FACET_NN_IDENTITY) {
+        FACET_LAUNCH(activate_kernel, blocks_for(n), THREADS)(y, n, (int)act);
+        LAUNCH_CHECK();
+    }
+    return FACET_OK;
+}
+
+extern "C" facet_status facet_nn_cuda_max_pool2d(facet_nn *nn, const float *x, int planes, int h,
+                                                 int w, const facet_nn_window *window, int oh,
+                                                 int ow, float *y) {
+    (void)nn;
+    const size_t n = (size_t)planes * oh * ow;
+    FACET_LAUNCH(max_pool_kernel, blocks_for(n), THREADS)(x, h, w, *window, oh, ow, n, y);
+    LAUNCH_CHECK();
     return FACET_OK;
 }

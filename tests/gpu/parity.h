@@ -72,5 +72,6 @@ int parity_suite_lighting(void); /* parity_lighting.c: prefilter, irradiance, DF
 int parity_suite_fit(void);      /* parity_fit.c: fit step, gradients, Adam, loss curves */
 int parity_suite_fqgan(void);    /* parity_fqgan.c: encode/quantize/decode per precision */
 int parity_suite_language(void); /* parity_language.c: text encoders */
+int parity_suite_lpips(void);    /* parity_lpips.c: conv2d, max pooling, LPIPS models */
 
 #endif

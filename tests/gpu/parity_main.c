@@ -3,7 +3,8 @@
  * without a usable CUDA device.
  *
  *   gpu_parity                 all suites
- *   gpu_parity render fit      the named suites (harness render lighting fit fqgan language)
+ *   gpu_parity render fit      the named suites (harness render lighting fit fqgan language
+ *                              lpips)
  *   gpu_parity --list          the suite names
  *   FACET_PARITY_KEEP=1        keep the scratch directory (generated scenes, fits) and print it
  *
@@ -64,6 +65,7 @@ static const struct {
     {"harness", suite_harness},          {"render", parity_suite_render},
     {"lighting", parity_suite_lighting}, {"fit", parity_suite_fit},
     {"fqgan", parity_suite_fqgan},       {"language", parity_suite_language},
+    {"lpips", parity_suite_lpips},
 };
 enum { SUITE_COUNT = sizeof SUITES / sizeof *SUITES };
 

@@ -70,6 +70,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from collections import OrderedDict
 
@@ -77,6 +78,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hash_rule import signed_uniform  # noqa: E402  (core/hash.h)
 
 # ---- configurations ----------------------------------------------------------------------------
 
@@ -384,23 +388,7 @@ def inference_keys(sd):
     return [k for k in sd if not k.startswith(drop) and not k.endswith(".codebook_used")]
 
 
-# ---- hash weights (identical in tokenizer/fqgan.c) ---------------------------------------------
-
-M64 = (1 << 64) - 1
-
-
-def _mix64(z):
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _fnv1a64(name):
-    h = 0xCBF29CE484222325
-    for byte in name.encode():
-        h = ((h ^ byte) * 0x100000001B3) & M64
-    return h
-
+# ---- hash weights (hash_rule.py = core/hash.h; the rule below = tokenizer/fqgan.c) ------------
 
 def hash_rule(name, shape):
     if name.endswith("positional_embedding") or name.endswith("class_embedding"):
@@ -415,13 +403,7 @@ def hash_rule(name, shape):
 
 
 def hash_tensor(name, shape, seed):
-    n = int(np.prod(shape))
-    with np.errstate(over="ignore"):
-        base = _mix64(np.array([(seed * 0x9E3779B97F4A7C15 + _fnv1a64(name)) & M64],
-                               dtype=np.uint64))[0]
-        x = _mix64(np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0xD1B54A32D192ED03) + base)
-    u = (x >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)
-    r = u * np.float32(2) - np.float32(1)
+    r = signed_uniform(name, int(np.prod(shape)), seed)
     offset, scale = hash_rule(name, shape)
     return (offset + scale * r).astype(np.float32).reshape(shape)
 
