@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "core/status.h"
 #include "language/control.h"
+#include "lpips/lpips.h"
 #include "nodes/builtin.h"
 #include "render/batch.h"
 #include "render/render.h"
@@ -30,6 +31,8 @@ const char *facet_api_last_error(void) {
 void facet_api_free(void *p) {
     free(p);
 }
+
+static int parse_device(const char *name, facet_device *device);
 
 static int check_pointer(const void *p, const char *what) {
     return p ? 0 : (int)facet_fail(FACET_ERR_INVALID_ARGUMENT, "%s is NULL", what);
@@ -79,6 +82,56 @@ int facet_api_psnr(const float *a, const float *b, int width, int height, int ch
 int facet_api_ssim(const float *a, const float *b, int width, int height, int channels,
                    const float *mask, double *out) {
     return metric(1, a, b, width, height, channels, mask, out);
+}
+
+struct facet_api_lpips {
+    facet_lpips *model;
+};
+
+facet_api_lpips *facet_api_lpips_open(const char *weights, const char *device) {
+    facet_device d = FACET_DEVICE_CPU;
+    if (check_pointer(weights, "weights") || parse_device(device, &d)) return NULL;
+    facet_api_lpips *l = facet_alloc_zeroed(1, sizeof *l);
+    if (!l) return NULL;
+    if (facet_lpips_load(&l->model, weights,
+                         d == FACET_DEVICE_CUDA ? FACET_NN_CUDA : FACET_NN_CPU) != FACET_OK) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void facet_api_lpips_close(facet_api_lpips *l) {
+    if (!l) return;
+    facet_lpips_free(l->model);
+    free(l);
+}
+
+int facet_api_lpips_distance(facet_api_lpips *l, const float *a, const float *b, int width,
+                             int height, const char *convention, double *distance, double *taps) {
+    if (check_pointer(l, "lpips") || check_pointer(a, "a") || check_pointer(b, "b") ||
+        check_pointer(distance, "distance"))
+        return facet_last_status();
+    int c = facet_lpips_convention_from_name(convention ? convention : "nerfstudio");
+    if (c < 0)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "LPIPS convention must be nerfstudio or risesdf, got '%s'", convention);
+    facet_image ia = view(a, width, height, 3), ib = view(b, width, height, 3);
+    facet_lpips_result r;
+    facet_status s = facet_lpips_distance(l->model, &ia, &ib, (facet_lpips_convention)c, &r);
+    if (s != FACET_OK) return s;
+    *distance = r.distance;
+    if (taps)
+        for (int k = 0; k < FACET_LPIPS_TAPS; k++) taps[k] = r.taps[k];
+    return 0;
+}
+
+int facet_api_lpips_write_random(const char *path, const char *net, uint64_t seed,
+                                 const char *heads) {
+    if (check_pointer(path, "path") || check_pointer(net, "net")) return facet_last_status();
+    int n = facet_lpips_net_from_name(net);
+    if (n < 0) return facet_fail(FACET_ERR_INVALID_ARGUMENT, "LPIPS net must be alex or vgg16");
+    return facet_lpips_write_random(path, (facet_lpips_net)n, seed, heads);
 }
 
 /* ---- the tokenizer -----------------------------------------------------------------------------

@@ -44,6 +44,19 @@ int facet_api_psnr(const float *a, const float *b, int width, int height, int ch
 int facet_api_ssim(const float *a, const float *b, int width, int height, int channels,
                    const float *mask, double *out);
 
+/* LPIPS (lpips/lpips.h) exactly as `facet metrics --lpips FILE`: weights from
+ * tools/convert_lpips.py; device "cpu" or "cuda"; images [h, w, 3] float; convention
+ * "nerfstudio" or "risesdf". taps (may be NULL) receives the five per-layer distances. */
+typedef struct facet_api_lpips facet_api_lpips;
+facet_api_lpips *facet_api_lpips_open(const char *weights, const char *device);
+void facet_api_lpips_close(facet_api_lpips *l);
+int facet_api_lpips_distance(facet_api_lpips *l, const float *a, const float *b, int width,
+                             int height, const char *convention, double *distance, double *taps);
+/* Random-backbone LPIPS weights for tests (facet_lpips_write_random); net "alex" or "vgg16";
+ * heads: facet LPIPS weights whose heads to keep, or NULL for hash heads. */
+int facet_api_lpips_write_random(const char *path, const char *net, uint64_t seed,
+                                 const char *heads);
+
 /* ---- the FQGAN tokenizer (tokenizer/fqgan.h, tokenizer/preprocess.h) ----------------------------
  */
 

@@ -16,10 +16,11 @@ in parallel.
 """
 from ._lib import FacetError
 from . import metrics
-from .metrics import psnr, ssim, read_image
+from .metrics import LPIPS, lpips, psnr, ssim, read_image
 from .scene import Scene
 from .shards import TokenShards
 from .tokenizer import Tokenizer
 
 __version__ = "0.1.0"
-__all__ = ["FacetError", "Scene", "TokenShards", "Tokenizer", "metrics", "psnr", "ssim", "read_image"]
+__all__ = ["FacetError", "LPIPS", "Scene", "TokenShards", "Tokenizer", "metrics", "lpips", "psnr",
+           "ssim", "read_image"]

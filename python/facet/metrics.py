@@ -1,5 +1,7 @@
 """Image metrics, the same functions `facet metrics` and `facet eval` use (docs/formats.md,
-"Image metrics"): values compared as stored, data range 1.
+"Image metrics"): values compared as stored, data range 1. LPIPS needs weights
+(tools/convert_lpips.py): `LPIPS(weights)` or `lpips(a, b, weights=...)`, or the environment
+variable FACET_LPIPS, as the CLI.
 
 Arrays are float [H, W, C] in [0, 1] (uint8 arrays are divided by 255, as facet reads 8-bit
 files), or paths, which are read as `facet metrics` reads them (alpha dropped).
@@ -68,4 +70,58 @@ def ssim(a, b, mask=None):
     return _metric(lib.facet_api_ssim, a, b, mask)
 
 
-__all__ = ["psnr", "ssim", "read_image", "FacetError"]
+class LPIPS:
+    """LPIPS v0.1 (lpips/lpips.h) with facet LPIPS weights (alex or vgg16), on "cpu" or "cuda":
+    `LPIPS(weights)(a, b, convention="nerfstudio")` is what `facet metrics A B --lpips weights`
+    reports. convention "nerfstudio" (images in [0, 1] mapped to [-1, 1], ns-eval and LiveScene)
+    or "risesdf" (RISE-SDF's unmapped input and its reshape layout). Calls on one object are
+    serialised."""
+
+    def __init__(self, weights=None, device="cpu"):
+        import os
+        import threading
+        weights = weights or os.environ.get("FACET_LPIPS")
+        if not weights:
+            raise ValueError("LPIPS needs weights: pass weights= or set FACET_LPIPS")
+        from ._lib import check_handle
+        self._handle = check_handle(lib.facet_api_lpips_open(path_bytes(weights), device.encode()))
+        self._lock = threading.Lock()
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            lib.facet_api_lpips_close(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __call__(self, a, b, convention="nerfstudio", taps=False):
+        a, b = _as_image(a, "a"), _as_image(b, "b")
+        if a.shape != b.shape or a.shape[2] != 3:
+            raise ValueError("LPIPS compares two RGB images of one size, got %s and %s"
+                             % (a.shape, b.shape))
+        out = c_double()
+        per = (c_double * 5)()
+        if not self._handle:
+            raise FacetError("the LPIPS model is closed")
+        with self._lock:
+            check(lib.facet_api_lpips_distance(self._handle, ptr(a, c_float), ptr(b, c_float),
+                                               a.shape[1], a.shape[0], convention.encode(),
+                                               byref(out), per))
+        return (out.value, list(per)) if taps else out.value
+
+
+def lpips(a, b, weights=None, convention="nerfstudio", device="cpu"):
+    """LPIPS of a and b with `weights` (default: FACET_LPIPS), as `facet metrics --lpips`."""
+    return LPIPS(weights, device)(a, b, convention)
+
+
+def write_random_lpips_weights(path, net="alex", seed=0, heads=None):
+    """LPIPS weights with a reproducible random backbone (the backbones cannot be downloaded
+    here) and the heads of `heads` (facet LPIPS weights) or hash heads: for tests."""
+    check(lib.facet_api_lpips_write_random(path_bytes(path), net.encode(), int(seed),
+                                           path_bytes(heads) if heads else None))
+
+
+__all__ = ["psnr", "ssim", "lpips", "LPIPS", "read_image", "FacetError",
+           "write_random_lpips_weights"]

@@ -51,3 +51,23 @@ def test_bad_input_raises(pair, tmp_path):
         facet.read_image(tmp_path / "missing.png")
     with pytest.raises(facet.FacetError):
         facet.ssim(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 3), np.float32))  # < 11 px
+
+
+def test_lpips_equals_the_cli(pair, tmp_path):
+    heads = os.path.join(SOURCE, "models", "lpips_heads_alex.safetensors")
+    weights = str(tmp_path / "lpips_alex.safetensors")
+    facet.metrics.write_random_lpips_weights(weights, "alex", 3,
+                                             heads if os.path.exists(heads) else None)
+    for convention in ("nerfstudio", "risesdf"):
+        cli = json.loads(run_cli("metrics", pair[0], pair[1], "--lpips", weights,
+                                 "--lpips-convention", convention).stdout)
+        value, taps = facet.LPIPS(weights)(pair[0], pair[1], convention, taps=True)
+        assert value == pytest.approx(cli["lpips"], rel=1e-12, abs=1e-15), convention
+        assert sum(taps) == pytest.approx(value, rel=1e-12)
+    assert facet.lpips(pair[0], pair[0], weights) == 0.0
+    with pytest.raises(ValueError):
+        facet.LPIPS(weights)(np.zeros((40, 40, 3), np.float32), np.zeros((40, 41, 3), np.float32))
+    with pytest.raises(facet.FacetError):  # under the backbone's 31x31 minimum
+        facet.LPIPS(weights)(np.zeros((20, 20, 3), np.float32), np.zeros((20, 20, 3), np.float32))
+    with pytest.raises(facet.FacetError, match="nothing.safetensors"):
+        facet.LPIPS(str(tmp_path / "nothing.safetensors"))
