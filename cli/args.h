@@ -23,4 +23,33 @@ int cli_parse_int(const char *text, int min, int max, int *out);
 /* 1 when argv has -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+/* Supersampling flags of render, eval and view (render/pixel_filter.h): their texts as given. */
+typedef struct cli_filter_flags {
+    const char *spp, *type, *width; /* --spp, --pixel-filter, --filter-width (NULL: absent) */
+} cli_filter_flags;
+
+/* Inside an argv loop (as CLI_FLAG): the three supersampling flags into `flags`. */
+#define CLI_FILTER_FLAGS(cmd, flags)                                                               \
+    CLI_FLAG(cmd, "--spp", (flags).spp)                                                            \
+    CLI_FLAG(cmd, "--pixel-filter", (flags).type)                                                  \
+    CLI_FLAG(cmd, "--filter-width", (flags).width)
+
+/* Their help text. */
+#define CLI_FILTER_USAGE                                                                           \
+    "  --spp N          samples per pixel (default 1: one ray through each pixel\n"                \
+    "                   centre, the NeRF protocol, whatever the filter). N > 1: each\n"            \
+    "                   pixel and mask is the mean of N rays at stratified positions\n"            \
+    "                   drawn from the pixel filter, the same in every run and on\n"               \
+    "                   every device; depth is the mean of the finite sample depths\n"             \
+    "  --pixel-filter F blackman-harris (default), gaussian or box: Cycles' filters\n"             \
+    "  --filter-width W pixels, as Cycles' Filter Width (default 1.5; box: 1, the\n"               \
+    "                   pixel's area). Blackman-Harris 1.5 is Blender's default: it\n"             \
+    "                   reaches 1.5 px either side of the centre (docs/math.md)\n"
+
+/* Parses the flags into *filter (defaults: spp 1, blackman-harris, the type's width). Returns 0,
+ * or prints a usage error of `cmd` and returns 2. */
+struct facet_pixel_filter;
+int cli_parse_filter(const char *cmd, const cli_filter_flags *flags,
+                     struct facet_pixel_filter *filter);
+
 #endif

@@ -16,7 +16,8 @@
 static const char usage[] =
     "usage: facet eval SCENE --data DATASET [--split test] [--out DIR] [--device cpu|cuda]\n"
     "                  [--shard K/N] [--relight] [--lpips FILE]\n"
-    "                  [--lpips-convention nerfstudio|risesdf] [--no-lpips] [--quiet]\n"
+    "                  [--lpips-convention nerfstudio|risesdf] [--no-lpips]\n"
+    "                  [--spp N [--pixel-filter F] [--filter-width W]] [--quiet]\n"
     "\n"
     "Renders every frame of a dataset split from SCENE with the frame's ground-truth kappa,\n"
     "writes OUT/<frame>.png and OUT/metrics.json, and prints a summary table.\n"
@@ -37,7 +38,8 @@ static const char usage[] =
     "                   the ground truth's alpha > 0 pixels (then clamped to [0,1]) before\n"
     "                   whole-image PSNR/SSIM; metrics.json records \"align\": \"median-ratio\"\n"
     "                   (RISE-SDF's LPIPS: add --lpips-convention risesdf)\n" CLI_LPIPS_HELP
-    "  --quiet          no progress bar and no table\n"
+    "  --quiet          no progress bar and no table\n" CLI_FILTER_USAGE
+    "                   (metrics.json records them as protocol.pixel_filter)\n"
     "\n"
     "example: facet eval assets/demo/scene.json --data assets/demo/data --out out/demo\n";
 
@@ -56,6 +58,7 @@ int facet_cmd_eval(int argc, char **argv) {
     const char *device_name = "cpu", *shard_text = NULL;
     int quiet = 0, relight = 0;
     cli_lpips lpips = {0};
+    cli_filter_flags filter_flags = {0};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r = cli_lpips_option(&lpips, "eval", argc, argv, &i);
@@ -66,6 +69,7 @@ int facet_cmd_eval(int argc, char **argv) {
         CLI_FLAG("eval", "--out", out_dir)
         CLI_FLAG("eval", "--device", device_name)
         CLI_FLAG("eval", "--shard", shard_text)
+        CLI_FILTER_FLAGS("eval", filter_flags)
         if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
             continue;
@@ -91,6 +95,8 @@ int facet_cmd_eval(int argc, char **argv) {
     options.relight = relight;
     if (shard_text && facet_shard_parse(shard_text, &options.shard) != FACET_OK)
         return cli_usage_error("eval", "%s", facet_last_error());
+    const int filter_usage = cli_parse_filter("eval", &filter_flags, &options.render.filter);
+    if (filter_usage != 0) return filter_usage;
     int usage_status = cli_lpips_finish(&lpips, "eval");
     if (usage_status) return usage_status;
     if (cli_lpips_load(&lpips, device == FACET_DEVICE_CUDA ? FACET_NN_CUDA : FACET_NN_CPU) !=

@@ -22,7 +22,7 @@ static const char usage[] =
     "usage: facet render SCENE [--cameras TRANSFORMS] [--split S] [--set OBJECT=KAPPA]...\n"
     "                    [--env MAP] [--width W --height H] [--out DIR] [--format png|exr]\n"
     "                    [--device cpu|cuda] [--shard K/N] [--masks] [--quiet]\n"
-    "                    [--command \"TEXT\"]\n"
+    "                    [--command \"TEXT\"] [--spp N [--pixel-filter F] [--filter-width W]]\n"
     "       facet render SCENE --path camera_path.json [--video OUT.mp4] [--frames-dir DIR]\n"
     "                    [--frames A:B] [--shard K/N] [options above]\n"
     "\n"
@@ -58,12 +58,12 @@ static const char usage[] =
     "                   farms of machines; encode the video afterwards in one --video run\n"
     "  --masks          also write each object's probability map (LiveScene) as\n"
     "                   OUT/<frame>_mask_<object>.png (gray: probability x 255)\n"
-    "  --quiet          no progress bar\n"
-    "\n"
+    "  --quiet          no progress bar\n" CLI_FILTER_USAGE "\n"
     "examples:\n"
     "  facet render assets/demo/scene.json --cameras assets/demo/data --split test --out out/demo\n"
     "  facet path orbit --center 0,0,0 --radius 4 --elevation 20 --frames 120 --out orbit.json\n"
-    "  facet render assets/demo/scene.json --path orbit.json --video out/orbit.mp4\n";
+    "  facet render assets/demo/scene.json --path orbit.json --video out/orbit.mp4\n"
+    "  facet render assets/demo/scene.json --spp 64    # Blender's default pixel filter\n";
 
 /* "A:B", "A:", ":B" or "A" (one frame) within [0, count) -> [*first, *last). */
 static int parse_frame_range(const char *text, int count, int *first, int *last) {
@@ -177,6 +177,7 @@ int facet_cmd_render(int argc, char **argv) {
     const char *width_text = NULL, *height_text = NULL, *shard_text = NULL, *command = NULL;
     const char *sets[64];
     path_request path = {0};
+    cli_filter_flags filter_flags = {0};
     int set_count = 0, quiet = 0, masks = 0, out_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -195,6 +196,7 @@ int facet_cmd_render(int argc, char **argv) {
         CLI_FLAG("render", "--video", path.video)
         CLI_FLAG("render", "--frames-dir", path.frames_dir)
         CLI_FLAG("render", "--frames", path.frames)
+        CLI_FILTER_FLAGS("render", filter_flags)
         if ((r = cli_flag_value(argc, argv, &i, "--set", &v)) != 0) {
             if (r < 0) return cli_usage_error("render", "--set needs OBJECT=KAPPA");
             if (set_count == 64) return cli_usage_error("render", "too many --set options");
@@ -239,6 +241,8 @@ int facet_cmd_render(int argc, char **argv) {
         return cli_usage_error("render", "--width/--height must be whole numbers in [1, 16384]");
     if (shard_text && facet_shard_parse(shard_text, &options.shard) != FACET_OK)
         return cli_usage_error("render", "%s", facet_last_error());
+    const int filter_usage = cli_parse_filter("render", &filter_flags, &options.render.filter);
+    if (filter_usage != 0) return filter_usage;
 
     if (facet_register_builtin_node_kinds() != FACET_OK) return cli_library_error();
     facet_scene scene;

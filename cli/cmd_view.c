@@ -13,6 +13,7 @@ static const char usage[] =
     "TRANSFORMS]\n"
     "                  [--env MAP]... [--width W --height H] [--device cpu|cuda] [--no-interop]\n"
     "                  [--font TTF] [--timeout SECONDS] [--hidden] [--bench JSONL]\n"
+    "                  [--spp N [--pixel-filter F] [--filter-width W]]\n"
     "\n"
     "Opens SCENE (any scene file `facet render` takes) in an OpenGL window: drag to orbit, type\n"
     "commands such as \"open the drawer\", move the kappa sliders, change the environment.\n"
@@ -39,6 +40,9 @@ static const char usage[] =
     "  --hidden          no visible window (automation, benchmarks)\n"
     "  --bench FILE      append frames/s figures as a JSON line to FILE at exit; no vsync\n"
     "\n"
+    "Supersampling: while the view moves, frames have one ray per pixel; once it stops,\n"
+    "the full-resolution frame is rendered again with --spp samples per pixel, the frame\n"
+    "`facet render --spp` makes:\n" CLI_FILTER_USAGE "\n"
     "Keys: left drag orbit (fly: look), right/middle drag pan, wheel zoom, WASD QE move,\n"
     "F orbit/fly, R reset, [ ] cameras, + - field of view, 1 2 3 rgb/depth/masks, Enter or /\n"
     "command box, P or F12 screenshot (Shift: with the panel), Tab panel, H help, Esc quit.\n"
@@ -56,6 +60,7 @@ int facet_cmd_view(int argc, char **argv) {
     facet_viewer_options options = {0};
     const char *device_name = "cpu", *width_text = NULL, *height_text = NULL;
     const char *timeout_text = NULL;
+    cli_filter_flags filter_flags = {0};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -69,6 +74,7 @@ int facet_cmd_view(int argc, char **argv) {
         CLI_FLAG("view", "--height", height_text)
         CLI_FLAG("view", "--timeout", timeout_text)
         CLI_FLAG("view", "--bench", options.bench_path)
+        CLI_FILTER_FLAGS("view", filter_flags)
         if ((r = cli_flag_value(argc, argv, &i, "--env", &v)) != 0) {
             if (r < 0) return cli_usage_error("view", "--env needs a map");
             if (options.environment_count == FACET_VIEWER_MAX_ENVIRONMENTS)
@@ -98,6 +104,8 @@ int facet_cmd_view(int argc, char **argv) {
     if (width_text && (cli_parse_int(width_text, 16, 8192, &options.width) != 0 ||
                        cli_parse_int(height_text, 16, 8192, &options.height) != 0))
         return cli_usage_error("view", "--width/--height must be whole numbers in [16, 8192]");
+    const int filter_usage = cli_parse_filter("view", &filter_flags, &options.filter);
+    if (filter_usage != 0) return filter_usage;
     int timeout = 600;
     if (timeout_text && cli_parse_int(timeout_text, 1, 86400, &timeout) != 0)
         return cli_usage_error("view", "--timeout must be whole seconds in [1, 86400]");

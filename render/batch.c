@@ -246,6 +246,14 @@ static facet_status write_metrics_json(const facet_scene *scene, const facet_dat
     cJSON_AddItemToObject(protocol, "background", cJSON_CreateFloatArray(bg_srgb, 3));
     cJSON_AddStringToObject(protocol, "ssim", "gaussian 11x11 sigma 1.5");
     cJSON_AddStringToObject(protocol, "align", options->relight ? "median-ratio" : "none");
+    const facet_pixel_filter *filter = &options->render.filter;
+    cJSON *pixel = cJSON_AddObjectToObject(protocol, "pixel_filter");
+    cJSON_AddNumberToObject(pixel, "spp", facet_pixel_filter_spp(filter));
+    cJSON_AddStringToObject(
+        pixel, "type",
+        facet_pixel_filter_spp(filter) > 1 ? facet_filter_type_name(filter->type) : "pixel centre");
+    if (facet_pixel_filter_spp(filter) > 1)
+        cJSON_AddNumberToObject(pixel, "width", facet_pixel_filter_width(filter));
     const facet_eval_metric *metric = options->metric;
     if (metric && metric->protocol_json) {
         cJSON *described = cJSON_Parse(metric->protocol_json);
@@ -320,7 +328,7 @@ facet_status facet_eval_run(facet_scene *scene, const facet_dataset *ds,
         double start = facet_seconds();
         if (s == FACET_OK) s = facet_render_image(scene, &cam, &options->render, &render);
         r->render_seconds += facet_seconds() - start;
-        r->rays += (double)cam.width * cam.height;
+        r->rays += (double)cam.width * cam.height * facet_pixel_filter_spp(&options->render.filter);
         if (s == FACET_OK) s = facet_render_to_srgb(&render, &srgb);
         if (s == FACET_OK)
             s = load_ground_truth(frame, scene->background, cam.width, cam.height, &gt,

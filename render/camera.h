@@ -41,23 +41,29 @@ typedef struct facet_ray {
     facet_vec3 direction; /* world, unit length */
 } facet_ray;
 
-/* The ray through the centre of pixel (i, j). */
-static inline FACET_HD facet_ray facet_camera_ray(const facet_camera *cam, int i, int j) {
+/* The ray through image point (x, y), in pixels from the top-left corner (pixel (i, j) covers
+ * [i, i + 1) x [j, j + 1)): the projections above with i + 0.5 -> x and j + 0.5 -> y. Supersampling
+ * (render/pixel_filter.h) shoots it at sub-pixel positions. */
+static inline FACET_HD facet_ray facet_camera_ray_at(const facet_camera *cam, float x, float y) {
     facet_vec3 local;
     if (cam->projection == FACET_PROJECTION_EQUIRECTANGULAR) {
         const float pi = 3.14159265358979323846f;
-        float u = ((float)i + 0.5f - 0.5f * (float)cam->width) / (0.5f * (float)cam->width);
-        float v = -(((float)j + 0.5f - 0.5f * (float)cam->height) / (float)cam->height);
+        float u = (x - 0.5f * (float)cam->width) / (0.5f * (float)cam->width);
+        float v = -((y - 0.5f * (float)cam->height) / (float)cam->height);
         float theta = -pi * u, phi = pi * (0.5f - v);
         local = facet_v3(-sinf(theta) * sinf(phi), cosf(phi), -cosf(theta) * sinf(phi));
     } else {
-        local = facet_v3(((float)i + 0.5f - cam->cx) / cam->fx,
-                         -(((float)j + 0.5f - cam->cy) / cam->fy), -1.0f);
+        local = facet_v3((x - cam->cx) / cam->fx, -((y - cam->cy) / cam->fy), -1.0f);
     }
     facet_ray ray;
     ray.origin = facet_v3(cam->c2w.m[3], cam->c2w.m[7], cam->c2w.m[11]);
     ray.direction = facet_v3_normalize(facet_mat4_direction(cam->c2w, local));
     return ray;
+}
+
+/* The ray through the centre of pixel (i, j): one ray per pixel, the NeRF protocol. */
+static inline FACET_HD facet_ray facet_camera_ray(const facet_camera *cam, int i, int j) {
+    return facet_camera_ray_at(cam, (float)i + 0.5f, (float)j + 0.5f);
 }
 
 /* A camera from a horizontal field of view (radians): fx = fy = 0.5 w / tan(0.5 fov_x), principal

@@ -66,14 +66,60 @@ static facet_status render_batch(const facet_scene *scene, const facet_ray *rays
     return FACET_OK;
 }
 
-/* Where the rays come from: a camera's rows (batch b = row b, generated here) or a caller's list
- * (batch b = rays [b * batch, (b + 1) * batch)). */
+/* Where the rays come from: a camera's rows (batch b = row b, generated here; with spp > 1, the
+ * row's sample k for k = 0..spp-1 one after the other, summed into the row's pixels) or a
+ * caller's list (batch b = rays [b * batch, (b + 1) * batch)). */
 typedef struct ray_source {
     const facet_camera *camera;
+    const facet_pixel_filter *filter; /* camera only */
     const facet_ray *rays;
-    int64_t count;
-    int batch; /* rays per batch */
+    int64_t count; /* pixels (camera) or rays (list) */
+    int batch;     /* pixels or rays per batch */
 } ray_source;
+
+/* Per-thread buffers of the supersampled rows: one sample of a row's pixels at a time. */
+typedef struct sample_scratch {
+    float *rgba, *aux, *depth, *hits; /* [batch * 4], [batch * aux_total], [batch], [batch] */
+} sample_scratch;
+
+/* Renders row `row` (pixels [0, n)) of a camera with spp > 1 samples per pixel into rgba[n * 4],
+ * aux[n * aux_total] (or NULL) and depth[n] (or NULL): for k = 0..spp-1, sample k of every pixel
+ * is rendered into the scratch and added to the pixel's sums; then the sums become means
+ * (render/pixel_filter.h). */
+static facet_status render_supersampled_row(const facet_scene *scene, const ray_source *source,
+                                            int row, int n, float scale, facet_ray *rays,
+                                            facet_ray_result *results, float *aux_scratch,
+                                            const sample_scratch *sample, int aux_total,
+                                            float *rgba, float *aux, float *depth) {
+    const int spp = facet_pixel_filter_spp(source->filter);
+    memset(rgba, 0, (size_t)n * 4 * sizeof *rgba);
+    if (aux) memset(aux, 0, (size_t)n * aux_total * sizeof *aux);
+    if (depth) {
+        memset(depth, 0, (size_t)n * sizeof *depth);
+        memset(sample->hits, 0, (size_t)n * sizeof *sample->hits);
+    }
+    for (int k = 0; k < spp; k++) {
+        for (int i = 0; i < n; i++)
+            rays[i] = facet_pixel_sample_ray(source->camera, source->filter, i, row, k);
+        facet_status s =
+            render_batch(scene, rays, n, scale, results, sample->rgba, aux ? sample->aux : NULL,
+                         aux_scratch, depth ? sample->depth : NULL);
+        if (s != FACET_OK) return s;
+        for (int i = 0; i < n; i++) {
+            facet_sample_add(rgba + (size_t)i * 4, sample->rgba + (size_t)i * 4, 4);
+            if (aux)
+                facet_sample_add(aux + (size_t)i * aux_total, sample->aux + (size_t)i * aux_total,
+                                 aux_total);
+            if (depth) facet_sample_add_depth(&depth[i], &sample->hits[i], sample->depth[i]);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        facet_sample_mean(rgba + (size_t)i * 4, 4, spp);
+        if (aux) facet_sample_mean(aux + (size_t)i * aux_total, aux_total, spp);
+        if (depth) depth[i] = facet_sample_depth_mean(depth[i], sample->hits[i]);
+    }
+    return FACET_OK;
+}
 
 /* Renders every batch of `source` in parallel into rgba[count * 4], aux[count * aux_total] (or
  * NULL) and depth[count] (or NULL). */
@@ -86,6 +132,7 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
     const float scale = exp2f(exposure);
     const int batch = source->batch;
     const int64_t batches = (source->count + batch - 1) / batch;
+    const int supersampled = source->camera && facet_pixel_filter_spp(source->filter) > 1;
     int failed = 0;
     char failure[2048] = "";
     facet_status failure_status = FACET_OK;
@@ -95,15 +142,30 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
         facet_ray_result *results = malloc(
             (size_t)batch * (size_t)(scene->node_count ? scene->node_count : 1) * sizeof *results);
         float *aux_scratch = aux_total ? malloc((size_t)batch * aux_total * sizeof(float)) : NULL;
+        sample_scratch sample = {0};
+        if (supersampled) {
+            sample.rgba = malloc((size_t)batch * 4 * sizeof(float));
+            sample.aux = aux_total ? malloc((size_t)batch * aux_total * sizeof(float)) : NULL;
+            sample.depth = depth ? malloc((size_t)batch * sizeof(float)) : NULL;
+            sample.hits = depth ? malloc((size_t)batch * sizeof(float)) : NULL;
+        }
+        const int sample_missing = supersampled && (!sample.rgba || (aux_total && !sample.aux) ||
+                                                    (depth && (!sample.depth || !sample.hits)));
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < batches; b++) {
             if (failed) continue;
             const int64_t first = b * batch;
             const int n = (int)(source->count - first < batch ? source->count - first : batch);
             facet_status s;
-            if ((source->camera && !rays) || !results || (aux_total && !aux_scratch)) {
+            if ((source->camera && !rays) || !results || (aux_total && !aux_scratch) ||
+                sample_missing) {
                 s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for a batch of %d rays",
                                batch);
+            } else if (supersampled) {
+                s = render_supersampled_row(scene, source, (int)b, n, scale, rays, results,
+                                            aux_scratch, &sample, aux_total, rgba + first * 4,
+                                            aux ? aux + first * aux_total : NULL,
+                                            depth ? depth + first : NULL);
             } else {
                 if (source->camera)
                     for (int i = 0; i < n; i++)
@@ -124,6 +186,10 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
         free(rays);
         free(results);
         free(aux_scratch);
+        free(sample.rgba);
+        free(sample.aux);
+        free(sample.depth);
+        free(sample.hits);
     }
     return failed ? facet_fail(failure_status, "%s", failure) : FACET_OK;
 }
@@ -157,9 +223,12 @@ facet_status facet_render_image(const facet_scene *scene, const facet_camera *ca
     if (camera->width < 1 || camera->height < 1)
         return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
                           camera->width, camera->height);
+    facet_status s = facet_pixel_filter_check(&options->filter);
+    if (s != FACET_OK) return s;
     int aux_total;
-    facet_status s = alloc_outputs(scene, options, camera->width, camera->height, out, &aux_total);
-    const ray_source rows = {camera, NULL, (int64_t)camera->width * camera->height, camera->width};
+    s = alloc_outputs(scene, options, camera->width, camera->height, out, &aux_total);
+    const ray_source rows = {camera, &options->filter, NULL,
+                             (int64_t)camera->width * camera->height, camera->width};
     if (s == FACET_OK)
         s = render_batches(scene, &rows, options->exposure, out->data,
                            options->aux ? options->aux->data : NULL, aux_total,
@@ -178,13 +247,55 @@ facet_status facet_render_rays(const facet_scene *scene, const facet_ray *rays, 
         return facet_render_rays_cuda(scene, rays, count, options, out);
     int aux_total;
     facet_status s = alloc_outputs(scene, options, (int)count, 1, out, &aux_total);
-    const ray_source list = {NULL, rays, count, 256};
+    const ray_source list = {NULL, NULL, rays, count, 256};
     if (s == FACET_OK)
         s = render_batches(scene, &list, options->exposure, out->data,
                            options->aux ? options->aux->data : NULL, aux_total,
                            options->depth ? options->depth->data : NULL);
     if (s != FACET_OK) free_outputs(options, out);
     return s;
+}
+
+facet_status facet_render_resolve(int spp, facet_image *rgba, facet_image *aux,
+                                  facet_image *depth) {
+    if (spp <= 1) return FACET_OK;
+    const int64_t rays = (int64_t)rgba->width * rgba->height, count = rays / spp;
+    if (rgba->channels != 4 || rays % spp != 0 ||
+        (aux && (int64_t)aux->width * aux->height != rays) ||
+        (depth && ((int64_t)depth->width * depth->height != rays || depth->channels != 1)))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "resolving %d samples per pixel: %lld RGBA samples (%d channels) do not "
+                          "make whole pixels, or the masks or depth do not match them",
+                          spp, (long long)rays, rgba->channels);
+    const int aux_channels = aux ? aux->channels : 0;
+    float *aux_sum = aux ? facet_alloc((size_t)aux_channels, sizeof *aux_sum) : NULL;
+    if (aux && !aux_sum) return facet_last_status();
+    /* in place: pixel p's samples (from p * spp on) are read before pixel p is written */
+    for (int64_t p = 0; p < count; p++) {
+        float sum[4] = {0, 0, 0, 0};
+        for (int k = 0; k < spp; k++) facet_sample_add(sum, rgba->data + (p * spp + k) * 4, 4);
+        facet_sample_mean(sum, 4, spp);
+        memcpy(rgba->data + p * 4, sum, sizeof sum);
+        if (aux) {
+            memset(aux_sum, 0, (size_t)aux_channels * sizeof *aux_sum);
+            for (int k = 0; k < spp; k++)
+                facet_sample_add(aux_sum, aux->data + (p * spp + k) * aux_channels, aux_channels);
+            facet_sample_mean(aux_sum, aux_channels, spp);
+            memcpy(aux->data + p * aux_channels, aux_sum, (size_t)aux_channels * sizeof *aux_sum);
+        }
+        if (depth) {
+            float d = 0.0f, hits = 0.0f;
+            for (int k = 0; k < spp; k++)
+                facet_sample_add_depth(&d, &hits, depth->data[p * spp + k]);
+            depth->data[p] = facet_sample_depth_mean(d, hits);
+        }
+    }
+    free(aux_sum);
+    rgba->width = (int)count;
+    rgba->height = 1;
+    if (aux) aux->width = (int)count, aux->height = 1;
+    if (depth) depth->width = (int)count, depth->height = 1;
+    return FACET_OK;
 }
 
 facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb) {

@@ -5,6 +5,7 @@
 #define FACET_RENDER_RENDER_H
 
 #include "camera.h"
+#include "pixel_filter.h"
 #include "scene.h"
 
 #include "core/image.h"
@@ -35,6 +36,11 @@ typedef struct facet_render_options {
      * surface with coverage (facet_ray_result.depth of the nearest node whose alpha > 0), +inf
      * where no node covers the pixel. The viewer's depth mode shows it. */
     facet_image *depth;
+    /* Samples per pixel and the pixel filter (render/pixel_filter.h); zero-initialised: one ray
+     * through each pixel centre. With spp > 1 every output pixel is the mean of its samples (RGBA,
+     * aux), depth the mean of the samples' finite depths. facet_render_rays ignores it (a ray is a
+     * ray): the viewer makes sample rays itself and combines them with facet_render_resolve. */
+    facet_pixel_filter filter;
 } facet_render_options;
 
 /* Total auxiliary channels over the scene's nodes. */
@@ -67,6 +73,13 @@ facet_status facet_render_rays_cuda(const facet_scene *scene, const facet_ray *r
 facet_status facet_render_image_cuda_device(const facet_scene *scene, const facet_camera *camera,
                                             const facet_render_options *options,
                                             float *device_rgba);
+
+/* Combines the facet_render_rays outputs of count * spp sample rays, pixel-major (ray p * spp + k
+ * is sample k of pixel p, made by facet_pixel_sample_ray), into count pixels, in place: `rgba`
+ * (4 channels) and, when not NULL, `aux` (any channels) and `depth` (1 channel) become count x 1
+ * images of the means (depth: of the finite depths), summed in the order facet_render_image uses,
+ * so the pixels equal its output bit for bit. */
+facet_status facet_render_resolve(int spp, facet_image *rgba, facet_image *aux, facet_image *depth);
 
 /* Converts a linear RGBA render to what a PNG stores: RGB, clamp [0,1], sRGB-encoded. */
 facet_status facet_render_to_srgb(const facet_image *linear_rgba, facet_image *srgb_rgb);

@@ -96,6 +96,26 @@ awk -v p="$psnr" 'BEGIN{exit !(p > 30)}' && pass "demo PSNR $psnr dB > 30 agains
 expect_status 0 "eval prints a table" -- "$facet" eval "$scene" --data "$data" --out "$work/eval2"
 grep -q "^mean" "$work/stdout" && pass "summary row" || fail "summary row missing"
 
+# supersampling: --spp 1 is the default render byte for byte whatever the filter; the demo's
+# ground truth is Cycles' box filter (Blender makes it 1 px wide), so --spp 16 with the box
+# filter scores far above one ray per pixel centre; metrics.json records the filter
+expect_status 0 "render --spp 1 --pixel-filter gaussian" -- "$facet" render "$scene" --out "$work/spp1" \
+    --spp 1 --pixel-filter gaussian --filter-width 2 --format exr --quiet
+expect_status 0 "render (default) as EXR" -- "$facet" render "$scene" --out "$work/spp0" --format exr --quiet
+cmp -s "$work/spp0/camera.exr" "$work/spp1/camera.exr" && pass "--spp 1 is bit-identical to the default" ||
+    fail "--spp 1 differs from the default render"
+expect_status 0 "eval --spp 16 --pixel-filter box" -- "$facet" eval "$scene" --data "$data" --out "$work/eval_box" \
+    --spp 16 --pixel-filter box --quiet
+grep -qP '"spp":\s*16' "$work/eval_box/metrics.json" && grep -qP '"type":\s*"box"' "$work/eval_box/metrics.json" &&
+    pass "metrics.json records the pixel filter" || fail "metrics.json lacks protocol.pixel_filter"
+boxed=$(grep -m1 '"psnr":' "$work/eval_box/metrics.json" | tr -dc '0-9.')
+awk -v p="$boxed" -v c="$psnr" 'BEGIN{exit !(p > c + 8)}' && pass "box 16 spp $boxed dB vs 1 spp $psnr dB against Cycles' box filter" ||
+    fail "box 16 spp $boxed dB, 1 spp $psnr dB"
+expect_status 2 "--spp 0 is a usage error" -- "$facet" render "$scene" --spp 0
+expect_status 2 "unknown --pixel-filter" -- "$facet" eval "$scene" --data "$data" --pixel-filter tent
+expect_stderr "box, gaussian or blackman-harris" "the filters are listed"
+expect_status 2 "--filter-width 0" -- "$facet" view "$scene" --filter-width 0
+
 # a dataset whose image is missing: eval fails naming it, and the earlier metrics.json survives
 mkdir -p "$work/broken/test"
 cp "$data/test/r_0.png" "$work/broken/test/r_0.png"

@@ -460,6 +460,47 @@ Test(refiner, converges_to_the_batch_renderers_png_bytes) {
     facet_scene_free(&scene);
 }
 
+/* `facet view --spp N`: the levels stay one ray per pixel, then the settled frame is the
+ * supersampled one, byte for byte the PNG of facet_render_image with the same filter (and of
+ * facet_view_render_full); a filter change is a new request. */
+Test(refiner, supersampled_settled_frame_is_the_batch_renderers) {
+    facet_scene scene = load_cabinet();
+    facet_view_state state = cabinet_state(&scene, 24, 20);
+    state.filter = (facet_pixel_filter){4, FACET_FILTER_BLACKMAN_HARRIS, 1.5f};
+    facet_view_state one = state;
+    one.filter.spp = 1;
+    cr_assert_not(facet_view_state_equal(&state, &one), "spp decides the pixels");
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    facet_refiner *refiner;
+    cr_assert_eq(facet_refiner_create(&refiner, &scene, &lock, FACET_DEVICE_CPU), FACET_OK);
+    facet_refiner_request(refiner, &state);
+    cr_assert(facet_refiner_wait(refiner, 100.0), "the view settles");
+    facet_display_image image = {0}, full = {0}, centre = {0};
+    uint64_t serial = 0;
+    cr_assert(facet_refiner_fetch(refiner, &serial, &image));
+    cr_assert(image.settled);
+    facet_refiner_destroy(refiner);
+    facet_image rgba = {0};
+    facet_render_options options = {0};
+    options.filter = state.filter;
+    cr_assert_eq(facet_render_image(&scene, &state.camera, &options, &rgba), FACET_OK);
+    int differing = 0;
+    for (int p = 0; p < 24 * 20; p++)
+        for (int c = 0; c < 3; c++)
+            differing +=
+                image.rgba[p * 4 + c] != facet_unorm8(facet_linear_to_srgb(rgba.data[p * 4 + c]));
+    cr_assert_eq(differing, 0, "%d bytes differ from the supersampled batch render", differing);
+    cr_assert_eq(facet_view_render_full(&scene, &state, FACET_DEVICE_CPU, &full), FACET_OK);
+    cr_assert_eq(memcmp(image.rgba, full.rgba, 24 * 20 * 4), 0);
+    cr_assert_eq(facet_view_render_full(&scene, &one, FACET_DEVICE_CPU, &centre), FACET_OK);
+    cr_assert_neq(memcmp(full.rgba, centre.rgba, 24 * 20 * 4), 0, "supersampling shows");
+    facet_image_free(&rgba);
+    facet_display_image_free(&image);
+    facet_display_image_free(&full);
+    facet_display_image_free(&centre);
+    facet_scene_free(&scene);
+}
+
 Test(refiner, a_new_request_supersedes_the_old_one) {
     facet_scene scene = load_cabinet();
     facet_view_state first = cabinet_state(&scene, 48, 48), second = first;

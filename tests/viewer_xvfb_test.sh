@@ -107,6 +107,17 @@ expect_status 0 "--screenshot on the scene camera" -- \
     xvfb "$facet" view "$cabinet" --width $size --height $size --screenshot "$work/scene.png"
 psnr_at_least "$work/scene.png" "$work/render_scene/camera.png" 40 "scene camera: viewer = facet render"
 
+# --spp: the settled frame is the supersampled one (the demo's HDRI world, which
+# aliases at 1 spp; its camera is 4:3, so is the window)
+demo="$src/assets/demo/scene.json"
+"$facet" render "$demo" --width 160 --height 120 --spp 8 --out "$work/render_spp" --quiet
+expect_status 0 "--screenshot with --spp 8" -- \
+    xvfb "$facet" view "$demo" --width 160 --height 120 --spp 8 --screenshot "$work/spp.png"
+psnr_at_least "$work/spp.png" "$work/render_spp/camera.png" 40 "--spp 8: viewer = facet render --spp 8"
+"$facet" render "$demo" --width 160 --height 120 --out "$work/render_spp1" --quiet
+cmp -s "$work/render_spp/camera.png" "$work/render_spp1/camera.png" &&
+    fail "--spp 8 renders what 1 spp renders" || pass "--spp 8 differs from one ray per pixel"
+
 # An orbited camera, a kappa changed by the command box and one by a slider-style set, then the
 # same view rendered by `facet render` from the viewer's saved camera.
 cat >"$work/session.txt" <<SCRIPT

@@ -262,6 +262,7 @@ void facet_app_view_state(const facet_app *app, facet_view_state *state) {
     snprintf(state->env_path, sizeof state->env_path, "%s",
              app->environments[app->environment_index]);
     state->env_rotation_deg = app->env_rotation;
+    state->filter = app->options->filter;
 }
 
 /* Brings the texture up to date with the wanted view: the interop path renders it now; the
@@ -270,7 +271,12 @@ static void update_image(facet_app *app) {
     facet_view_state state;
     facet_app_view_state(app, &state);
     if (app->interop && state.mode == FACET_VIEW_RGB) {
-        if (app->shown_valid && facet_view_state_equal(&state, &app->shown_state)) return;
+        /* a new view renders at 1 spp; the frame after, if the view is still the same, with the
+         * filter's samples (that frame blocks for spp renders) */
+        const int same = app->shown_valid && facet_view_state_equal(&state, &app->shown_state);
+        if (same && !app->shown_one_spp) return;
+        facet_view_state pass = state;
+        if (!same) pass.filter.spp = 1;
         if (app->refiner_active) { /* it must not render while this thread changes the scene */
             facet_refiner_stop(app->refiner);
             app->refiner_active = 0;
@@ -279,14 +285,17 @@ static void update_image(facet_app *app) {
         facet_view_applied_init(&applied, &app->scene);
         pthread_mutex_lock(&app->scene_lock);
         facet_status s = facet_view_apply(&app->scene, &state, &applied);
-        if (s == FACET_OK) s = facet_interop_render(app->interop, &app->scene, &state);
+        if (s == FACET_OK) s = facet_interop_render(app->interop, &app->scene, &pass);
         pthread_mutex_unlock(&app->scene_lock);
+        app->shown_one_spp = 0;
         if (s != FACET_OK) {
             snprintf(app->render_error, sizeof app->render_error, "%s", facet_last_error());
             app->settled = 1; /* nothing more will come: scripts must not wait forever */
         } else {
             app->render_error[0] = '\0';
-            app->settled = 1;
+            app->shown_one_spp =
+                facet_pixel_filter_spp(&pass.filter) < facet_pixel_filter_spp(&state.filter);
+            app->settled = !app->shown_one_spp;
             app->image_updates++;
         }
         app->shown_state = state;

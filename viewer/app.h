@@ -54,7 +54,8 @@ typedef struct facet_app {
     uint64_t image_serial;
     facet_view_state shown_state; /* interop: last rendered */
     int shown_valid;
-    int settled; /* the texture holds the full-resolution frame of the current state */
+    int shown_one_spp; /* interop: shown_state was rendered at 1 spp, its filter's samples due */
+    int settled;       /* the texture holds the full-resolution frame of the current state */
     char render_error[512];
 
     /* UI */

@@ -48,6 +48,11 @@ int facet_view_state_equal(const facet_view_state *a, const facet_view_state *b)
         a->env_rotation_deg != b->env_rotation_deg || strcmp(a->env_path, b->env_path) != 0)
         return 0;
     if (a->mode == FACET_VIEW_DEPTH && a->depth_reference != b->depth_reference) return 0;
+    const int spp = facet_pixel_filter_spp(&a->filter);
+    if (spp != facet_pixel_filter_spp(&b->filter)) return 0;
+    if (spp > 1 && (a->filter.type != b->filter.type ||
+                    facet_pixel_filter_width(&a->filter) != facet_pixel_filter_width(&b->filter)))
+        return 0;
     for (int k = 0; k < a->object_count; k++)
         if (a->kappa[k] != b->kappa[k]) return 0;
     return 1;
@@ -111,9 +116,11 @@ facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
     return FACET_OK;
 }
 
-/* Renders `count` rays and converts them to display pixels out[count * 4] in the state's mode. */
+/* Renders `count` pixels of `spp` rays each (pixel-major: ray p * spp + k is sample k of pixel p;
+ * spp 1: one ray per pixel), combines each pixel's samples (facet_render_resolve) and converts them
+ * to display pixels out[count * 4] in the state's mode. */
 static facet_status render_pixels(const facet_scene *scene, const facet_view_state *state,
-                                  const facet_ray *rays, int count, facet_device device,
+                                  const facet_ray *rays, int count, int spp, facet_device device,
                                   unsigned char *out) {
     facet_image rgba = {0}, aux = {0}, depth = {0};
     facet_render_options options = {0};
@@ -122,8 +129,14 @@ static facet_status render_pixels(const facet_scene *scene, const facet_view_sta
     const int masks = state->mode == FACET_VIEW_MASKS && facet_scene_aux_channels(scene) > 0;
     if (masks) options.aux = &aux;
     if (state->mode == FACET_VIEW_DEPTH) options.depth = &depth;
-    facet_status s = facet_render_rays(scene, rays, count, &options, &rgba);
-    if (s != FACET_OK) return s;
+    facet_status s = facet_render_rays(scene, rays, (int64_t)count * spp, &options, &rgba);
+    if (s == FACET_OK) s = facet_render_resolve(spp, &rgba, options.aux, options.depth);
+    if (s != FACET_OK) {
+        facet_image_free(&rgba);
+        facet_image_free(&aux);
+        facet_image_free(&depth);
+        return s;
+    }
     /* masks: every node's channels in scene order; background classes are not tinted */
     unsigned char tinted[256];
     for (int n = 0, c = 0; masks && n < scene->node_count; n++)
@@ -151,14 +164,17 @@ facet_status facet_view_render_full(facet_scene *scene, const facet_view_state *
     facet_view_applied_init(&applied, scene);
     facet_status s = facet_view_apply(scene, state, &applied);
     const facet_camera *cam = &state->camera;
-    const int count = cam->width * cam->height;
+    const int count = cam->width * cam->height, spp = facet_pixel_filter_spp(&state->filter);
     facet_ray *rays = NULL;
+    if (s == FACET_OK) s = facet_pixel_filter_check(&state->filter);
     if (s == FACET_OK) s = display_resize(image, cam->width, cam->height);
-    if (s == FACET_OK && !(rays = facet_alloc((size_t)count, sizeof *rays)))
-        s = facet_error_context("viewer frame %dx%d", cam->width, cam->height);
+    if (s == FACET_OK && !(rays = facet_alloc((size_t)count * spp, sizeof *rays)))
+        s = facet_error_context("viewer frame %dx%d x %d samples", cam->width, cam->height, spp);
     for (int p = 0; s == FACET_OK && p < count; p++)
-        rays[p] = facet_camera_ray(cam, p % cam->width, p / cam->width);
-    if (s == FACET_OK) s = render_pixels(scene, state, rays, count, device, image->rgba);
+        for (int k = 0; k < spp; k++)
+            rays[(size_t)p * spp + k] =
+                facet_pixel_sample_ray(cam, &state->filter, p % cam->width, p / cam->width, k);
+    if (s == FACET_OK) s = render_pixels(scene, state, rays, count, spp, device, image->rgba);
     free(rays);
     image->factor = 1;
     image->settled = s == FACET_OK;
@@ -203,7 +219,8 @@ static int superseded(facet_refiner *r, uint64_t serial) {
     return stale;
 }
 
-/* Grows the worker's strip buffers to `count` rays (a strip never holds more than a frame). */
+/* Grows the worker's strip buffers to `count` rays (a level's strip never holds more than a frame;
+ * a supersampled strip holds at least one row's samples). */
 static facet_status reserve_strip(facet_refiner *r, size_t count) {
     if (count <= r->capacity) return FACET_OK;
     free(r->rays);
@@ -214,6 +231,49 @@ static facet_status reserve_strip(facet_refiner *r, size_t count) {
     r->bytes = facet_alloc(count * 4, 1);
     r->capacity = r->rays && r->xy && r->bytes ? count : 0;
     return r->capacity ? FACET_OK : facet_error_context("viewer strip of %zu rays", count);
+}
+
+/* The last pass of a supersampled request: strips of whole rows, each pixel's spp filter samples
+ * (rays pixel-major), their means published over the level-1 pixels. Clears *finished when a newer
+ * request supersedes it; *rate tracks rays/s. */
+static facet_status supersample(facet_refiner *r, const facet_view_state *state, uint64_t serial,
+                                double *rate, int *finished) {
+    const facet_camera *cam = &state->camera;
+    const int width = cam->width, height = cam->height,
+              spp = facet_pixel_filter_spp(&state->filter);
+    const int min_rays = 512 * facet_thread_count();
+    facet_status s = facet_pixel_filter_check(&state->filter);
+    for (int y = 0; y < height && s == FACET_OK;) {
+        if (superseded(r, serial)) {
+            *finished = 0;
+            break;
+        }
+        /* whole rows until the strip holds about strip_budget_seconds of rays */
+        const double wanted = *rate * strip_budget_seconds;
+        int rows = 1;
+        while (y + rows < height && (double)(rows + 1) * width * spp <= wanted) rows++;
+        while (y + rows < height && (double)rows * width * spp < min_rays) rows++;
+        const int count = rows * width;
+        if ((s = reserve_strip(r, (size_t)count * spp)) != FACET_OK) break;
+        for (int p = 0; p < count; p++) {
+            const int x = p % width, row = y + p / width;
+            for (int k = 0; k < spp; k++)
+                r->rays[(size_t)p * spp + k] =
+                    facet_pixel_sample_ray(cam, &state->filter, x, row, k);
+            r->xy[2 * p] = x, r->xy[2 * p + 1] = row;
+        }
+        const double t0 = now_seconds();
+        s = render_pixels(r->scene, state, r->rays, count, spp, r->device, r->bytes);
+        if (s != FACET_OK) break;
+        const double dt = now_seconds() - t0;
+        if (dt > 1e-4) *rate = 0.5 * *rate + 0.5 * (double)count * spp / dt;
+        pthread_mutex_lock(&r->lock);
+        r->info.rays_per_second = *rate;
+        publish_pixels(r, r->xy, r->bytes, count, 1);
+        pthread_mutex_unlock(&r->lock);
+        y += rows;
+    }
+    return s;
 }
 
 /* Renders one request through all levels; returns 0 when cancelled, 1 when done or failed. */
@@ -259,7 +319,7 @@ static int refine(facet_refiner *r, const facet_view_state *state, uint64_t seri
                     }
             if (count == 0) continue;
             const double t0 = now_seconds();
-            s = render_pixels(r->scene, state, rays, count, r->device, r->bytes);
+            s = render_pixels(r->scene, state, rays, count, 1, r->device, r->bytes);
             if (s != FACET_OK) break;
             const double dt = now_seconds() - t0;
             if (dt > 1e-4) rate = 0.5 * rate + 0.5 * (double)count / dt;
@@ -269,6 +329,8 @@ static int refine(facet_refiner *r, const facet_view_state *state, uint64_t seri
             pthread_mutex_unlock(&r->lock);
         }
     }
+    const int spp = facet_pixel_filter_spp(&state->filter);
+    if (s == FACET_OK && finished && spp > 1) s = supersample(r, state, serial, &rate, &finished);
     pthread_mutex_lock(&r->lock);
     if (s != FACET_OK) {
         snprintf(r->info.error, sizeof r->info.error, "%s", facet_last_error());

@@ -10,7 +10,11 @@
  * coarser ones lack, ray for ray what facet_render_image computes for those pixels
  * (facet_render_rays). A level-f pixel is shown as the f x f block it starts. The coarsest f is
  * the smallest power of two (at most 32) whose level renders in about 120 ms at the measured
- * rays/s; strips hold about 0.25 s of rays. */
+ * rays/s; strips hold about 0.25 s of rays.
+ *
+ * Supersampling (state.filter.spp > 1, `facet view --spp N`): the levels stay one ray per pixel
+ * centre; after level 1 a last pass renders every pixel's N filter samples (render/pixel_filter.h)
+ * in strips and replaces the pixels with their means, the frame `facet render --spp N` makes. */
 #ifndef FACET_VIEWER_REFINER_H
 #define FACET_VIEWER_REFINER_H
 
@@ -38,6 +42,7 @@ typedef struct facet_view_state {
     char env_path[1024];   /* environment map; "" for none (scenes without one: lit by the
                               background colour) */
     float env_rotation_deg;
+    facet_pixel_filter filter; /* the settled frame's samples per pixel and filter */
 } facet_view_state;
 
 /* 1 when a and b give the same pixels. */
@@ -104,8 +109,8 @@ void facet_view_applied_init(facet_view_applied *applied, const facet_scene *sce
 facet_status facet_view_apply(facet_scene *scene, const facet_view_state *state,
                               facet_view_applied *applied);
 
-/* Applies `state` to the scene (kappa, environment) and renders it at full resolution into
- * display pixels, synchronously: what the refiner converges to, for tests. */
+/* Applies `state` to the scene (kappa, environment) and renders it at full resolution (with the
+ * state's filter) into display pixels, synchronously: what the refiner converges to, for tests. */
 facet_status facet_view_render_full(facet_scene *scene, const facet_view_state *state,
                                     facet_device device, facet_display_image *image);
 

@@ -30,8 +30,11 @@ typedef struct facet_viewer_options {
      * none are given, Blender's studio HDRIs (blender-data) are offered if installed. */
     const char *environments[FACET_VIEWER_MAX_ENVIRONMENTS];
     int environment_count;
-    int width, height;      /* window size in pixels; 0: the scene camera's, at least 800 tall */
-    facet_device device;    /* where frames render */
+    int width, height;   /* window size in pixels; 0: the scene camera's, at least 800 tall */
+    facet_device device; /* where frames render */
+    /* The settled frame's samples per pixel and pixel filter (render/pixel_filter.h; zero: one
+     * ray per pixel centre); frames while the view moves stay one ray per pixel. */
+    facet_pixel_filter filter;
     int no_interop;         /* 1: CUDA renders through the host even when interop works */
     double timeout_seconds; /* scripted or screenshot runs fail after this long (0: never) */
     int hidden;             /* 1: no visible window (benchmarks) */

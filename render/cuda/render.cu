@@ -140,6 +140,42 @@ __global__ void primary_rays_kernel(facet_camera camera, facet_ray *rays) {
     rays[(size_t)j * camera.width + i] = facet_camera_ray(&camera, i, j);
 }
 
+/* Sample k of every pixel (render/pixel_filter.h), one pass of a supersampled render. */
+__global__ void sample_rays_kernel(facet_camera camera, facet_pixel_filter filter, int k,
+                                   facet_ray *rays) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int j = blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= camera.width || j >= camera.height) return;
+    rays[(size_t)j * camera.width + i] = facet_pixel_sample_ray(&camera, &filter, i, j, k);
+}
+
+/* Adds one pass's sample to each pixel's sums: rgba [pixels][4]; aux [channels * pixels] (the
+ * per-node blocks are added element by element, whatever their layout; NULL: none); depth sums
+ * and hit counts [pixels] (NULL: none). */
+__global__ void accumulate_kernel(int64_t pixels, const float *rgba, float *rgba_sum,
+                                  const float *aux, float *aux_sum, int aux_total,
+                                  const float *depth, float *depth_sum, float *depth_hits) {
+    int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= pixels) return;
+    facet_sample_add(rgba_sum + p * 4, rgba + p * 4, 4);
+    if (aux)
+        for (int c = 0; c < aux_total; c++)
+            facet_sample_add(aux_sum + (size_t)c * pixels + p, aux + (size_t)c * pixels + p, 1);
+    if (depth) facet_sample_add_depth(depth_sum + p, depth_hits + p, depth[p]);
+}
+
+/* The sums become means over `spp` samples (depth: over the hits). */
+__global__ void mean_kernel(int64_t pixels, int spp, float *rgba_sum, float *aux_sum, int aux_total,
+                            float *depth_sum, const float *depth_hits) {
+    int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= pixels) return;
+    facet_sample_mean(rgba_sum + p * 4, 4, spp);
+    if (aux_sum)
+        for (int c = 0; c < aux_total; c++)
+            facet_sample_mean(aux_sum + (size_t)c * pixels + p, 1, spp);
+    if (depth_sum) depth_sum[p] = facet_sample_depth_mean(depth_sum[p], depth_hits[p]);
+}
+
 __global__ void composite_kernel(int64_t pixels, const facet_ray *rays, node_results nodes,
                                  facet_background_mode mode, float3 color, facet_envmap_view env,
                                  float scale, float *rgba, float *depth) {
@@ -174,13 +210,15 @@ facet_status check_scene(const facet_scene *scene) {
     return FACET_OK;
 }
 
-/* Renders `camera`'s pixels (or, with camera NULL, the `pixels` host rays `host_rays`) into device
- * buffers: d_rgba [pixels][4] (required), d_aux (per node [pixels][node channels], contiguous
- * node after node; NULL: none), d_depth [pixels] (NULL: none). Allocates and frees its own rays
- * and node results; the environment's texels come from env_cache. */
-facet_status render_on_device(const facet_scene *scene, const facet_camera *camera,
-                              const facet_ray *host_rays, int64_t pixels, float exposure,
-                              float *d_rgba, float *d_aux, float *d_depth) {
+/* One ray per pixel: `camera`'s pixel centres, or with a filter (not NULL) sample k of each
+ * pixel, or with camera NULL the `pixels` host rays `host_rays`, rendered into device buffers:
+ * d_rgba [pixels][4] (required), d_aux (per node [pixels][node channels], contiguous node after
+ * node; NULL: none), d_depth [pixels] (NULL: none). Allocates and frees its own rays and node
+ * results; the environment's texels come from env_cache. */
+facet_status render_pass(const facet_scene *scene, const facet_camera *camera,
+                         const facet_pixel_filter *filter, int k, const facet_ray *host_rays,
+                         int64_t pixels, float exposure, float *d_rgba, float *d_aux,
+                         float *d_depth) {
     const int nodes = scene->node_count;
     facet_ray *d_rays = NULL;
     facet_ray_result *d_results = NULL;
@@ -197,7 +235,10 @@ facet_status render_on_device(const facet_scene *scene, const facet_camera *came
     if (err == cudaSuccess && camera) {
         dim3 block(16, 16);
         dim3 grid((camera->width + 15) / 16, (camera->height + 15) / 16);
-        FACET_LAUNCH(primary_rays_kernel, grid, block)(*camera, d_rays);
+        if (filter)
+            FACET_LAUNCH(sample_rays_kernel, grid, block)(*camera, *filter, k, d_rays);
+        else
+            FACET_LAUNCH(primary_rays_kernel, grid, block)(*camera, d_rays);
         err = cudaGetLastError();
     } else if (err == cudaSuccess) {
         err =
@@ -229,6 +270,57 @@ facet_status render_on_device(const facet_scene *scene, const facet_camera *came
     env_release(env_copy);
     if (err != cudaSuccess && s == FACET_OK)
         s = facet_fail(FACET_ERR_CUDA, "%s:%d: rendering on CUDA: %s", __FILE__, __LINE__,
+                       cudaGetErrorString(err));
+    return s;
+}
+
+/* render_pass for the pixel centres or the host rays, or with a camera and filter->spp > 1,
+ * supersampled: pass k = 0..spp-1 renders sample k of every pixel into scratch buffers and
+ * accumulate_kernel adds it to d_rgba / d_aux / d_depth (zeroed first), then mean_kernel makes the
+ * means (render/pixel_filter.h: the same sums in the same order as the CPU renderer). Memory: one
+ * pass's buffers, whatever spp. */
+facet_status render_on_device(const facet_scene *scene, const facet_camera *camera,
+                              const facet_pixel_filter *filter, const facet_ray *host_rays,
+                              int64_t pixels, float exposure, float *d_rgba, float *d_aux,
+                              float *d_depth) {
+    const int spp = camera && filter ? facet_pixel_filter_spp(filter) : 1;
+    if (spp == 1)
+        return render_pass(scene, camera, NULL, 0, host_rays, pixels, exposure, d_rgba, d_aux,
+                           d_depth);
+    const int aux_total = d_aux ? facet_scene_aux_channels(scene) : 0;
+    float *d_rgba_k = NULL, *d_aux_k = NULL, *d_depth_k = NULL, *d_hits = NULL;
+    cudaError_t err = cudaMalloc(&d_rgba_k, (size_t)pixels * 4 * sizeof(float));
+    if (err == cudaSuccess && d_aux)
+        err = cudaMalloc(&d_aux_k, (size_t)pixels * aux_total * sizeof(float));
+    if (err == cudaSuccess && d_depth) err = cudaMalloc(&d_depth_k, (size_t)pixels * sizeof(float));
+    if (err == cudaSuccess && d_depth) err = cudaMalloc(&d_hits, (size_t)pixels * sizeof(float));
+    if (err == cudaSuccess) err = cudaMemset(d_rgba, 0, (size_t)pixels * 4 * sizeof(float));
+    if (err == cudaSuccess && d_aux)
+        err = cudaMemset(d_aux, 0, (size_t)pixels * aux_total * sizeof(float));
+    if (err == cudaSuccess && d_depth) err = cudaMemset(d_depth, 0, (size_t)pixels * sizeof(float));
+    if (err == cudaSuccess && d_depth) err = cudaMemset(d_hits, 0, (size_t)pixels * sizeof(float));
+    const int threads = 256;
+    const unsigned blocks = (unsigned)((pixels + threads - 1) / threads);
+    facet_status s = FACET_OK;
+    for (int k = 0; err == cudaSuccess && s == FACET_OK && k < spp; k++) {
+        s = render_pass(scene, camera, filter, k, NULL, pixels, exposure, d_rgba_k, d_aux_k,
+                        d_depth_k);
+        if (s != FACET_OK) break;
+        FACET_LAUNCH(accumulate_kernel, blocks, threads)
+        (pixels, d_rgba_k, d_rgba, d_aux_k, d_aux, aux_total, d_depth_k, d_depth, d_hits);
+        err = cudaGetLastError();
+    }
+    if (err == cudaSuccess && s == FACET_OK) {
+        FACET_LAUNCH(mean_kernel, blocks, threads)
+        (pixels, spp, d_rgba, d_aux, aux_total, d_depth, d_hits);
+        err = cudaGetLastError();
+    }
+    cudaFree(d_rgba_k);
+    cudaFree(d_aux_k);
+    cudaFree(d_depth_k);
+    cudaFree(d_hits);
+    if (err != cudaSuccess && s == FACET_OK)
+        s = facet_fail(FACET_ERR_CUDA, "%s:%d: supersampling on CUDA: %s", __FILE__, __LINE__,
                        cudaGetErrorString(err));
     return s;
 }
@@ -266,8 +358,8 @@ facet_status render_to_host(const facet_scene *scene, const facet_camera *camera
     if (err == cudaSuccess && options->depth)
         err = cudaMalloc(&d_depth, (size_t)pixels * sizeof(float));
     if (err == cudaSuccess)
-        s = render_on_device(scene, camera, host_rays, pixels, options->exposure, d_rgba, d_aux,
-                             d_depth);
+        s = render_on_device(scene, camera, &options->filter, host_rays, pixels, options->exposure,
+                             d_rgba, d_aux, d_depth);
     if (err == cudaSuccess && s == FACET_OK)
         err = cudaMemcpy(out->data, d_rgba, image_bytes, cudaMemcpyDeviceToHost);
     if (err == cudaSuccess && s == FACET_OK && d_depth)
@@ -313,6 +405,8 @@ extern "C" facet_status facet_render_image_cuda(const facet_scene *scene,
                                                 const facet_camera *camera,
                                                 const facet_render_options *options,
                                                 facet_image *out) {
+    facet_status s = facet_pixel_filter_check(&options->filter);
+    if (s != FACET_OK) return s;
     if (camera->width < 1 || camera->height < 1)
         return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
                           camera->width, camera->height);
@@ -335,8 +429,10 @@ extern "C" facet_status facet_render_image_cuda_device(const facet_scene *scene,
     if (camera->width < 1 || camera->height < 1)
         return facet_fail(FACET_ERR_INVALID_ARGUMENT, "camera resolution %dx%d is empty",
                           camera->width, camera->height);
-    facet_status s = check_scene(scene);
+    facet_status s = facet_pixel_filter_check(&options->filter);
+    if (s == FACET_OK) s = check_scene(scene);
     if (s != FACET_OK) return s;
-    return render_on_device(scene, camera, NULL, (int64_t)camera->width * camera->height,
-                            options->exposure, device_rgba, NULL, NULL);
+    return render_on_device(scene, camera, &options->filter, NULL,
+                            (int64_t)camera->width * camera->height, options->exposure, device_rgba,
+                            NULL, NULL);
 }

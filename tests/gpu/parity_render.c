@@ -28,7 +28,14 @@
  *   a pixel covered on one device only is a flip.
  * - device-buffer target vs the host-image CUDA render: the same kernels, the same inputs: exact.
  * - ray list vs camera render on CUDA: the ray list's rays are made on the host, the camera's on
- *   the device (FMA in the camera transform): ray directions differ by an ulp, then as above. */
+ *   the device (FMA in the camera transform): ray directions differ by an ulp, then as above.
+ * - supersampled (".spp N" cases, render/pixel_filter.h): sample positions come from integer
+ *   scrambles and the filter's inverse CDF (Newton on sinf/cosf or erff/expf: libdevice moves an
+ *   offset by ~1e-7 px, far below the ray-direction ulps above); each pixel is the sum of its
+ *   samples in sample order over N, the same additions on both devices. So each sample's
+ *   tolerance carries over, and a flip (hit on one device, miss on the other) now moves a pixel by
+ *   1/N of the flipped sample: the same tolerances apply, and the exact build must match bit for
+ *   bit. */
 #include "parity.h"
 
 #include "core/cuda/device.h"
@@ -78,12 +85,15 @@ static void depth_for_comparison(float *ref, float *got, size_t n) {
     }
 }
 
-/* CPU vs CUDA image of `camera`: rgba, and aux / depth when `aux` / `depth` are set. */
-static int compare_images(const char *name, const facet_scene *scene, const facet_camera *camera,
-                          const parity_tolerance *tol, int aux, int depth) {
+/* CPU vs CUDA image of `camera` (with `filter`, NULL: one ray per pixel centre): rgba, and aux /
+ * depth when `aux` / `depth` are set. */
+static int compare_filtered(const char *name, const facet_scene *scene, const facet_camera *camera,
+                            const facet_pixel_filter *filter, const parity_tolerance *tol, int aux,
+                            int depth) {
     facet_image a = {0}, b = {0}, ma = {0}, mb = {0}, da = {0}, db = {0};
     facet_render_options cpu = {.device = FACET_DEVICE_CPU, .exposure = 0.5f},
                          gpu = {.device = FACET_DEVICE_CUDA, .exposure = 0.5f};
+    if (filter) cpu.filter = gpu.filter = *filter;
     if (aux) cpu.aux = &ma, gpu.aux = &mb;
     if (depth) cpu.depth = &da, gpu.depth = &db;
     char label[128];
@@ -117,6 +127,41 @@ static int compare_images(const char *name, const facet_scene *scene, const face
     facet_image_free(&mb);
     facet_image_free(&da);
     facet_image_free(&db);
+    return failures;
+}
+
+static int compare_images(const char *name, const facet_scene *scene, const facet_camera *camera,
+                          const parity_tolerance *tol, int aux, int depth) {
+    return compare_filtered(name, scene, camera, NULL, tol, aux, depth);
+}
+
+/* A supersampled render (`spp` samples of `type` at its default width), CPU vs CUDA; and the
+ * device-buffer target (the viewer's interop path) with the same filter against the host-image
+ * CUDA render: exact. */
+static int compare_supersampled(const char *name, const facet_scene *scene, const facet_camera *cam,
+                                int spp, int type, const parity_tolerance *tol, int aux,
+                                int depth) {
+    const facet_pixel_filter filter = {spp, type, 0.0f};
+    char label[128];
+    snprintf(label, sizeof label, "%s.spp%d.%s", name, spp, facet_filter_type_name(type));
+    int failures = compare_filtered(label, scene, cam, &filter, tol, aux, depth);
+    const size_t floats = (size_t)cam->width * cam->height * 4;
+    facet_render_options gpu = {.device = FACET_DEVICE_CUDA, .filter = filter};
+    facet_image host = {0};
+    facet_device_buffer target = {0};
+    float *downloaded = malloc(floats * sizeof(float));
+    snprintf(label, sizeof label, "%s.spp%d.%s.device_target", name, spp,
+             facet_filter_type_name(type));
+    if (!downloaded || facet_render_image(scene, cam, &gpu, &host) != FACET_OK ||
+        facet_device_buffer_alloc(&target, floats * sizeof(float)) != FACET_OK ||
+        facet_render_image_cuda_device(scene, cam, &gpu, (float *)target.data) != FACET_OK ||
+        facet_device_buffer_download(&target, downloaded, floats * sizeof(float)) != FACET_OK)
+        failures += parity_error(label, "CUDA render");
+    else
+        failures += parity_check(label, host.data, downloaded, floats, &EXACT);
+    facet_device_buffer_free(&target);
+    facet_image_free(&host);
+    free(downloaded);
     return failures;
 }
 
@@ -188,6 +233,9 @@ static int environment_cases(void) {
     if (!load_scene(&scene, "env_blender", json)) return parity_error("render.env.blender", "load");
     failures += compare_images("render.env.blender", &scene, &cam, &ENV_TOL, 0, 0);
     failures += compare_targets("render.env.blender", &scene, &cam, &ENV_TOL);
+    for (int type = FACET_FILTER_BOX; type <= FACET_FILTER_BLACKMAN_HARRIS; type++)
+        failures +=
+            compare_supersampled("render.env.blender", &scene, &cam, 8, type, &ENV_TOL, 0, 0);
     facet_scene_free(&scene);
     snprintf(json, sizeof json,
              "{\"version\": 1, \"background\": \"environment\", \"environment\": {\"map\": "
@@ -214,6 +262,10 @@ static int livescene_cases(void) {
     const facet_camera cam = facet_camera_from_fov(c2w, 0.9f, 48, 36);
     int failures = compare_images("render.livescene", &scene, &cam, &LIVESCENE_TOL, 1, 1);
     failures += compare_targets("render.livescene", &scene, &cam, &LIVESCENE_TOL);
+    /* masks and depth averaged over samples; half size: the emulator runs 4 samples per pixel */
+    const facet_camera half = facet_camera_resized(cam, 24, 18);
+    failures += compare_supersampled("render.livescene", &scene, &half, 4,
+                                     FACET_FILTER_BLACKMAN_HARRIS, &LIVESCENE_TOL, 1, 1);
     facet_scene_free(&scene);
     return failures;
 }
@@ -248,6 +300,8 @@ static int sdf_cases(void) {
     const facet_camera cam = facet_camera_from_fov(c2w, 0.69f, 64, 36);
     int failures = compare_images("render.sdf", &scene, &cam, &SURFACE_TOL, 0, 1);
     failures += compare_targets("render.sdf", &scene, &cam, &SURFACE_TOL);
+    failures += compare_supersampled("render.sdf", &scene, &cam, 4, FACET_FILTER_GAUSSIAN,
+                                     &SURFACE_TOL, 0, 1);
     facet_scene_free(&scene);
     return failures;
 }
@@ -266,7 +320,12 @@ static int risesdf_case(const char *name, const char *node_options) {
     if (!load_scene(&scene, "risesdf", json)) return parity_error(name, "load");
     const facet_mat4 c2w = {{1, 0, 0, 0, 0, 0, -1, -3, 0, 1, 0, 0, 0, 0, 0, 1}};
     const facet_camera cam = facet_camera_from_fov(c2w, 0.7f, 40, 40);
-    const int failures = compare_images(name, &scene, &cam, &RISESDF_TOL, 0, 1);
+    int failures = compare_images(name, &scene, &cam, &RISESDF_TOL, 0, 1);
+    if (!strcmp(name, "render.risesdf.sphere_trace")) { /* every node kind supersampled */
+        const facet_camera half = facet_camera_resized(cam, 20, 20);
+        failures +=
+            compare_supersampled(name, &scene, &half, 4, FACET_FILTER_BOX, &RISESDF_TOL, 0, 1);
+    }
     facet_scene_free(&scene);
     return failures;
 }

@@ -132,6 +132,7 @@ extern "C" facet_status facet_interop_render(facet_interop *io, const facet_scen
     facet_render_options options = {};
     options.device = FACET_DEVICE_CUDA;
     options.exposure = state->exposure;
+    options.filter = state->filter;
     s = facet_render_image_cuda_device(scene, &state->camera, &options, io->d_rgba);
     if (s != FACET_OK) return s;
     const int64_t pixels = (int64_t)width * height;
