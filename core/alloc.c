@@ -70,3 +70,25 @@ char *facet_format(const char *fmt, ...) {
     va_end(args);
     return p;
 }
+
+facet_status facet_string_list_push(facet_string_list *list, char *s) {
+    if (!s) return facet_last_status();
+    if (list->count == list->capacity) {
+        const int capacity = list->capacity ? 2 * list->capacity : 16;
+        char **items = facet_realloc(list->items, (size_t)capacity, sizeof *items);
+        if (!items) {
+            free(s);
+            return facet_last_status();
+        }
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = s;
+    return FACET_OK;
+}
+
+void facet_string_list_free(facet_string_list *list) {
+    for (int i = 0; i < list->count; i++) free(list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}

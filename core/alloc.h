@@ -2,6 +2,8 @@
 #ifndef FACET_CORE_ALLOC_H
 #define FACET_CORE_ALLOC_H
 
+#include "status.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -15,6 +17,18 @@ void *facet_alloc_zeroed(size_t count, size_t size);
 void *facet_realloc(void *ptr, size_t count, size_t size);
 /* strdup that sets the error on failure. */
 char *facet_strdup(const char *s);
+/* A growable list of owned strings; zero-initialised is empty. */
+typedef struct facet_string_list {
+    char **items;
+    int count, capacity;
+} facet_string_list;
+
+/* Appends `s`, taking ownership (freed on failure); a NULL `s` reports the allocation that made
+ * it failing, so `facet_string_list_push(&l, facet_strdup(x))` needs no check of its own. */
+facet_status facet_string_list_push(facet_string_list *list, char *s);
+/* Frees every string and the list, leaving it empty. */
+void facet_string_list_free(facet_string_list *list);
+
 /* printf into a fresh allocation (NULL on failure). */
 char *facet_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -22,36 +22,6 @@ int facet_is_image_name(const char *name) {
     return 0;
 }
 
-/* ---- growable string list -------------------------------------------------------------------- */
-
-typedef struct string_vec {
-    char **items;
-    int count, capacity;
-} string_vec;
-
-/* Appends `s` (taking ownership; freed on failure). NULL `s` reports the allocation failure. */
-static facet_status string_vec_push(string_vec *v, char *s) {
-    if (!s) return facet_last_status();
-    if (v->count == v->capacity) {
-        int capacity = v->capacity ? 2 * v->capacity : 64;
-        char **items = facet_realloc(v->items, (size_t)capacity, sizeof *items);
-        if (!items) {
-            free(s);
-            return facet_last_status();
-        }
-        v->items = items;
-        v->capacity = capacity;
-    }
-    v->items[v->count++] = s;
-    return FACET_OK;
-}
-
-static void string_vec_free(string_vec *v) {
-    for (int i = 0; i < v->count; i++) free(v->items[i]);
-    free(v->items);
-    memset(v, 0, sizeof *v);
-}
-
 static int compare_strings(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -60,7 +30,8 @@ static int compare_strings(const void *a, const void *b) {
 
 /* Moves the sorted `paths` and `classes` into `list` and numbers each path's class by its first
  * component (-1 without one). */
-static facet_status finish_list(facet_image_list *list, string_vec *paths, string_vec *classes) {
+static facet_status finish_list(facet_image_list *list, facet_string_list *paths,
+                                facet_string_list *classes) {
     qsort(paths->items, (size_t)paths->count, sizeof *paths->items, compare_strings);
     qsort(classes->items, (size_t)classes->count, sizeof *classes->items, compare_strings);
     list->class_ids = facet_alloc((size_t)paths->count + 1, sizeof *list->class_ids);
@@ -97,8 +68,8 @@ typedef struct dir_identity {
 /* Lists `root`/`relative` into `paths`; ancestors[0..depth] are the directories above and including
  * this one (loop detection). At depth 0 every subdirectory name also goes to `classes`. */
 static facet_status scan_directory(const char *root, const char *relative, int depth,
-                                   dir_identity *ancestors, string_vec *paths,
-                                   string_vec *classes) {
+                                   dir_identity *ancestors, facet_string_list *paths,
+                                   facet_string_list *classes) {
     char *full = relative[0] ? facet_path_join(root, relative) : facet_strdup(root);
     if (!full) return facet_last_status();
     DIR *dir = opendir(full);
@@ -122,7 +93,7 @@ static facet_status scan_directory(const char *root, const char *relative, int d
         if (!child || !child_relative) {
             s = facet_last_status();
         } else if (exists && S_ISDIR(st.st_mode)) {
-            if (depth == 0) s = string_vec_push(classes, facet_strdup(name));
+            if (depth == 0) s = facet_string_list_push(classes, facet_strdup(name));
             int loop = 0;
             for (int i = 0; i <= depth; i++)
                 loop |= ancestors[i].dev == st.st_dev && ancestors[i].ino == st.st_ino;
@@ -137,7 +108,7 @@ static facet_status scan_directory(const char *root, const char *relative, int d
                 }
             }
         } else if (exists && S_ISREG(st.st_mode) && facet_is_image_name(name)) {
-            s = string_vec_push(paths, child_relative);
+            s = facet_string_list_push(paths, child_relative);
             child_relative = NULL;
         }
         free(child);
@@ -155,7 +126,7 @@ facet_status facet_image_folder_scan(facet_image_list *list, const char *root) {
         return facet_fail(FACET_ERR_NOT_FOUND, "'%s' is not a directory", root);
     dir_identity ancestors[MAX_DEPTH];
     ancestors[0] = (dir_identity){st.st_dev, st.st_ino};
-    string_vec paths = {0}, classes = {0};
+    facet_string_list paths = {0}, classes = {0};
     facet_status s = scan_directory(root, "", 0, ancestors, &paths, &classes);
     if (s == FACET_OK && paths.count == 0)
         s = facet_fail(FACET_ERR_NOT_FOUND,
@@ -163,8 +134,8 @@ facet_status facet_image_folder_scan(facet_image_list *list, const char *root) {
                        root);
     if (s == FACET_OK && !(list->root = facet_strdup(root))) s = facet_last_status();
     if (s == FACET_OK) s = finish_list(list, &paths, &classes);
-    string_vec_free(&paths);
-    string_vec_free(&classes);
+    facet_string_list_free(&paths);
+    facet_string_list_free(&classes);
     if (s != FACET_OK) facet_image_list_free(list);
     return s;
 }
@@ -208,7 +179,7 @@ static char *list_entry(const char *list_file, int line, const char *text) {
     return out;
 }
 
-static facet_status read_list_lines(const char *list_file, char *text, string_vec *paths) {
+static facet_status read_list_lines(const char *list_file, char *text, facet_string_list *paths) {
     int line = 0;
     for (char *p = text; *p;) {
         char *end = p + strcspn(p, "\n");
@@ -220,7 +191,7 @@ static facet_status read_list_lines(const char *list_file, char *text, string_ve
         while (last > p && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'))
             *--last = '\0';
         if (p[0] && p[0] != '#') {
-            facet_status s = string_vec_push(paths, list_entry(list_file, line, p));
+            facet_status s = facet_string_list_push(paths, list_entry(list_file, line, p));
             if (s != FACET_OK) return s;
         }
         p = next ? end + 1 : end;
@@ -234,7 +205,7 @@ facet_status facet_image_list_read(facet_image_list *list, const char *list_file
     size_t size;
     facet_status s = facet_read_file(list_file, &text, &size);
     if (s != FACET_OK) return s;
-    string_vec paths = {0}, classes = {0};
+    facet_string_list paths = {0}, classes = {0};
     if (strlen(text) != size)
         s = facet_fail(FACET_ERR_FORMAT, "%s: not a text file (contains a NUL byte)", list_file);
     if (s == FACET_OK) s = read_list_lines(list_file, text, &paths);
@@ -256,7 +227,7 @@ facet_status facet_image_list_read(facet_image_list *list, const char *list_file
         const char *last = classes.count ? classes.items[classes.count - 1] : NULL;
         if (last && (int)strlen(last) == n && memcmp(last, paths.items[i], (size_t)n) == 0)
             continue;
-        s = string_vec_push(&classes, facet_format("%.*s", n, paths.items[i]));
+        s = facet_string_list_push(&classes, facet_format("%.*s", n, paths.items[i]));
     }
     if (s == FACET_OK) {
         const char *slash = strrchr(list_file, '/');
@@ -267,8 +238,8 @@ facet_status facet_image_list_read(facet_image_list *list, const char *list_file
         if (!list->root) s = facet_last_status();
     }
     if (s == FACET_OK) s = finish_list(list, &paths, &classes);
-    string_vec_free(&paths);
-    string_vec_free(&classes);
+    facet_string_list_free(&paths);
+    facet_string_list_free(&classes);
     if (s != FACET_OK) facet_image_list_free(list);
     return s;
 }

@@ -22,37 +22,6 @@ int facet_wds_is_tar_name(const char *path) {
     return 0;
 }
 
-/* ---- string lists ------------------------------------------------------------------------------
- */
-
-typedef struct names {
-    char **items;
-    int count, capacity;
-} names;
-
-/* Appends `s` (taken; NULL reports the failed allocation). */
-static facet_status names_push(names *v, char *s) {
-    if (!s) return facet_last_status();
-    if (v->count == v->capacity) {
-        const int capacity = v->capacity ? 2 * v->capacity : 16;
-        char **items = facet_realloc(v->items, (size_t)capacity, sizeof *items);
-        if (!items) {
-            free(s);
-            return facet_last_status();
-        }
-        v->items = items;
-        v->capacity = capacity;
-    }
-    v->items[v->count++] = s;
-    return FACET_OK;
-}
-
-static void names_free(names *v) {
-    for (int i = 0; i < v->count; i++) free(v->items[i]);
-    free(v->items);
-    memset(v, 0, sizeof *v);
-}
-
 /* ---- which tars --------------------------------------------------------------------------------
  */
 
@@ -98,7 +67,7 @@ int facet_wds_is_input(const char *input) {
 
 typedef struct list_reading {
     const char *list_file;
-    names *paths;
+    facet_string_list *paths;
 } list_reading;
 
 static facet_status add_list_line(void *context, int number, const char *text) {
@@ -108,13 +77,13 @@ static facet_status add_list_line(void *context, int number, const char *text) {
                           "%s:%d: '%s' is not a tar (.tar, .tar.gz, .tgz); a list file names "
                           "either images or tars",
                           r->list_file, number, text);
-    return names_push(r->paths, facet_path_relative_to_file(r->list_file, text));
+    return facet_string_list_push(r->paths, facet_path_relative_to_file(r->list_file, text));
 }
 
 /* The tar paths INPUT names, in order. */
-static facet_status tar_paths_of(const char *input, names *paths) {
+static facet_status tar_paths_of(const char *input, facet_string_list *paths) {
     if (facet_is_file(input) && facet_wds_is_tar_name(input))
-        return names_push(paths, facet_strdup(input));
+        return facet_string_list_push(paths, facet_strdup(input));
     if (facet_is_file(input)) {
         char *text;
         size_t size;
@@ -130,7 +99,7 @@ static facet_status tar_paths_of(const char *input, names *paths) {
             status = facet_fail(FACET_ERR_NOT_FOUND, "%s: lists no tars", input);
         return status;
     }
-    if (!facet_brace_has_pattern(input)) return names_push(paths, facet_strdup(input));
+    if (!facet_brace_has_pattern(input)) return facet_string_list_push(paths, facet_strdup(input));
     char **items = NULL;
     int count = 0;
     facet_status status = facet_brace_expand(input, &items, &count);
@@ -140,7 +109,7 @@ static facet_status tar_paths_of(const char *input, names *paths) {
                                 "'%s' (from the pattern '%s') is not a tar (.tar, .tar.gz, .tgz)",
                                 items[i], input);
         else
-            status = names_push(paths, facet_strdup(items[i]));
+            status = facet_string_list_push(paths, facet_strdup(items[i]));
     }
     facet_brace_free(items, count);
     return status;
@@ -318,7 +287,7 @@ static facet_status list_tar(facet_wds_list *list, int t, int64_t *capacity) {
 
 facet_status facet_wds_list_open(facet_wds_list *list, const char *input) {
     memset(list, 0, sizeof *list);
-    names paths = {0};
+    facet_string_list paths = {0};
     facet_status status = tar_paths_of(input, &paths);
     if (status == FACET_OK) {
         list->tar_paths = paths.items;
@@ -326,7 +295,7 @@ facet_status facet_wds_list_open(facet_wds_list *list, const char *input) {
         memset(&paths, 0, sizeof paths);
         status = name_tars(list);
     }
-    names_free(&paths);
+    facet_string_list_free(&paths);
     if (status == FACET_OK &&
         !(list->tar_first = facet_alloc_zeroed((size_t)list->tar_count + 1, sizeof(int64_t))))
         status = facet_last_status();

@@ -134,7 +134,7 @@ for p in "$tree"/bin/*; do
     while read -r path; do
         name=$(basename "$path")
         case "$(gpu_lib_class "$name"):$path" in
-        carry:"$tree/lib/"* | glibc:* | gcc:*) ;;
+        carry:"$tree/lib/"* | glibc:* | gcc:* | tools:*) ;;
         toolkit:/usr/local/*) [ $real = 1 ] || outside+=("$(basename "$p"): $name from $path") ;;
         *) outside+=("$(basename "$p"): $name from $path") ;;
         esac

@@ -167,7 +167,7 @@ bad=$(while read -r name path; do
     [ "$path" = not-found ] || path=$(readlink -f "$path")
     case "$class:$path" in
     carry:"$tree/lib/"*) ;;
-    glibc:* | gcc:* | vdso:* | toolkit:* | driver:* | gl:*) ;;
+    glibc:* | gcc:* | vdso:* | toolkit:* | driver:* | gl:* | tools:*) ;;
     *) echo "$name $path" ;;
     esac
 done <<<"$check")

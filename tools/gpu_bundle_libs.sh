@@ -11,6 +11,8 @@
 #              nvidia-* wheels (the bundle carries a fallback libcudart only; cuBLAS is 600 MB)
 #     gl       OpenGL / EGL / GLX through glvnd: the machine's, matched to its driver
 #     vdso     the kernel's linux-vdso (no file)
+#     tools    liblzma and libacl (libarchive's, for tar input): the machine's own, since its xz and
+#              tar need them to unpack the bundle at all, so any machine that runs it has them
 #     carry    everything else: must be inside the bundle's lib/
 
 gpu_lib_class() {
@@ -25,6 +27,7 @@ gpu_lib_class() {
         libGLX_*.so.0 | libEGL_*.so.0)
         echo gl ;;
     linux-vdso.so.1 | linux-gate.so.1) echo vdso ;;
+    liblzma.so.5 | libacl.so.1) echo tools ;;
     *) echo carry ;;
     esac
 }

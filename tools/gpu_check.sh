@@ -275,7 +275,7 @@ while read -r name path; do
     if [ "$path" = not-found ]; then unresolved+=("$name"); continue; fi
     real=$(readlink -f "$path")
     case "$class:$real" in
-    carry:"$B/lib/"* | glibc:* | gcc:* | toolkit:* | driver:* | gl:*) ;;
+    carry:"$B/lib/"* | glibc:* | gcc:* | toolkit:* | driver:* | gl:* | tools:*) ;;
     *) outside+=("$name => $real") ;;
     esac
 done <<<"$pairs"
@@ -288,7 +288,7 @@ for p in "$B"/bin/*; do
         name=$(basename "$path")
         case " ${loaded[*]} " in *" $real "*) ;; *) loaded+=("$real") ;; esac
         case "$(gpu_lib_class "$name"):$real" in
-        carry:"$B/lib/"* | glibc:* | gcc:* | toolkit:* | driver:* | gl:*) ;;
+        carry:"$B/lib/"* | glibc:* | gcc:* | toolkit:* | driver:* | gl:* | tools:*) ;;
         *:"$(readlink -f "$p")") ;;
         *) outside+=("$name => $real (loaded by $(basename "$p"))") ;;
         esac

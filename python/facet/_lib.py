@@ -107,6 +107,34 @@ def check_handle(handle):
     return handle
 
 
+class Handle:
+    """An object owning one library handle: close() (also on `with` exit and garbage collection)
+    frees it once with the subclass's `_close_fn`; _live() returns it or raises when closed."""
+
+    _close_fn = None
+    _what = "object"
+    _handle = None
+
+    def close(self):
+        if self._handle:
+            type(self)._close_fn(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def _live(self):
+        if not self._handle:
+            raise FacetError("the %s is closed" % self._what)
+        return self._handle
+
+
 def path_bytes(path):
     return os.fsencode(os.fspath(path))
 
@@ -116,5 +144,5 @@ def ptr(array, ctype):
     return array.ctypes.data_as(POINTER(ctype))
 
 
-__all__ = ["lib", "FacetError", "check", "check_handle", "last_error", "path_bytes", "ptr",
+__all__ = ["lib", "FacetError", "Handle", "check", "check_handle", "last_error", "path_bytes", "ptr",
            "c_float", "c_double", "c_uint8", "c_uint16", "c_int", "c_size_t"]

@@ -8,7 +8,7 @@ files), or paths, which are read as `facet metrics` reads them (alpha dropped).
 """
 import numpy as np
 
-from ._lib import FacetError, c_double, c_float, check, lib, path_bytes, ptr
+from ._lib import FacetError, Handle, c_double, c_float, check, lib, path_bytes, ptr
 from ctypes import POINTER, byref, c_int
 
 
@@ -70,12 +70,15 @@ def ssim(a, b, mask=None):
     return _metric(lib.facet_api_ssim, a, b, mask)
 
 
-class LPIPS:
+class LPIPS(Handle):
     """LPIPS v0.1 (lpips/lpips.h) with facet LPIPS weights (alex or vgg16), on "cpu" or "cuda":
     `LPIPS(weights)(a, b, convention="nerfstudio")` is what `facet metrics A B --lpips weights`
     reports. convention "nerfstudio" (images in [0, 1] mapped to [-1, 1], ns-eval and LiveScene)
     or "risesdf" (RISE-SDF's unmapped input and its reshape layout). Calls on one object are
     serialised."""
+
+    _close_fn = staticmethod(lib.facet_api_lpips_close)
+    _what = "LPIPS model"
 
     def __init__(self, weights=None, device="cpu"):
         import os
@@ -87,14 +90,6 @@ class LPIPS:
         self._handle = check_handle(lib.facet_api_lpips_open(path_bytes(weights), device.encode()))
         self._lock = threading.Lock()
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            lib.facet_api_lpips_close(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        self.close()
-
     def __call__(self, a, b, convention="nerfstudio", taps=False):
         a, b = _as_image(a, "a"), _as_image(b, "b")
         if a.shape != b.shape or a.shape[2] != 3:
@@ -102,10 +97,8 @@ class LPIPS:
                              % (a.shape, b.shape))
         out = c_double()
         per = (c_double * 5)()
-        if not self._handle:
-            raise FacetError("the LPIPS model is closed")
         with self._lock:
-            check(lib.facet_api_lpips_distance(self._handle, ptr(a, c_float), ptr(b, c_float),
+            check(lib.facet_api_lpips_distance(self._live(), ptr(a, c_float), ptr(b, c_float),
                                                a.shape[1], a.shape[0], convention.encode(),
                                                byref(out), per))
         return (out.value, list(per)) if taps else out.value

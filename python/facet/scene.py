@@ -13,12 +13,15 @@ from ctypes import POINTER, byref, c_double, c_float, c_int, c_uint8
 
 import numpy as np
 
-from ._lib import FacetError, check, check_handle, lib, path_bytes, ptr
+from ._lib import FacetError, Handle, check, check_handle, lib, path_bytes, ptr
 
 
-class Scene:
+class Scene(Handle):
     """Scene(path): a scene file (docs/formats.md, "Scene file"). Calls on one Scene are
     serialised; use one Scene per thread to render in parallel."""
+
+    _close_fn = staticmethod(lib.facet_api_scene_close)
+    _what = "scene"
 
     def __init__(self, path):
         self._handle = check_handle(lib.facet_api_scene_open(path_bytes(path)))
@@ -37,24 +40,6 @@ class Scene:
                                "type": lib.facet_api_scene_node_type(h, n).decode(),
                                "query": channels})
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            lib.facet_api_scene_close(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _live(self):
-        if not self._handle:
-            raise FacetError("the scene is closed")
-        return self._handle
 
     # ---- objects ----------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from ._lib import FacetError, c_uint8, c_uint16, check, check_handle, lib, path_bytes, ptr
+from ._lib import FacetError, Handle, c_uint8, c_uint16, check, check_handle, lib, path_bytes, ptr
 
 _BACKENDS = {("cpu", "fp32"): "cpu", ("cuda", "fp32"): "cuda-fp32", ("cuda", "tf32"): "cuda-tf32",
              ("cuda", "bf16"): "cuda-bf16"}
@@ -18,7 +18,7 @@ def _is_path(x):
     return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
 
 
-class Tokenizer:
+class Tokenizer(Handle):
     """Tokenizer(model, device="cpu", precision="fp32", batch=8).
 
     model: FQGAN weights converted by tools/convert_fqgan.py. device "cpu" or "cuda";
@@ -26,6 +26,9 @@ class Tokenizer:
     One Tokenizer serves one call at a time (calls from several threads are serialised); use one
     per thread to run in parallel.
     """
+
+    _close_fn = staticmethod(lib.facet_api_tokenizer_close)
+    _what = "tokenizer"
 
     def __init__(self, model, device="cpu", precision="fp32", batch=8):
         backend = _BACKENDS.get((device, precision))
@@ -46,24 +49,6 @@ class Tokenizer:
         self.codebook_size = lib.facet_api_tokenizer_codebook_size(h)
         self.device, self.precision = device, precision
 
-    def close(self):
-        if getattr(self, "_handle", None):
-            lib.facet_api_tokenizer_close(self._handle)
-            self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
-
-    def _live(self):
-        if not self._handle:
-            raise FacetError("the tokenizer is closed")
-        return self._handle
 
     def preprocess(self, image):
         """The official preprocessing (ADM center_crop_arr, Pillow-exact bicubic) of a path or an
