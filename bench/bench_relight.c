@@ -44,7 +44,7 @@ static int fail(void) {
 
 static int bench_prefilter(const facet_envmap *env, facet_prefilter_mode mode, int size,
                            int samples, facet_device device) {
-    facet_lighting_options options = {mode, size, samples, FACET_QUALITY_SAMPLED};
+    facet_lighting_options options = {mode, size, samples, FACET_QUALITY_SAMPLED, 0};
     facet_lighting lighting;
     double t = facet_seconds();
     if (facet_lighting_build(&lighting, &env->view, &options, device) != FACET_OK) return fail();

@@ -400,7 +400,8 @@ facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t 
 }
 
 facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *json,
-                                          const char *key_path, facet_lighting_options *options) {
+                                          const char *key_path, int allow_reference,
+                                          facet_lighting_options *options) {
     static const char *const keys[] = {"mode", "size", "samples", "filter", NULL};
     memset(options, 0, sizeof *options);
     const cJSON *lighting = cJSON_GetObjectItemCaseSensitive(json, "lighting");
@@ -412,7 +413,7 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
     if (cJSON_IsString(lighting)) {
         mode = lighting->valuestring;
     } else if (cJSON_IsObject(lighting)) {
-        double size = FACET_LIGHTING_DEFAULT_SIZE, samples = FACET_LIGHTING_DEFAULT_SAMPLES;
+        double size = FACET_LIGHTING_DEFAULT_SIZE, samples = -1;
         const char *filter = "sampled";
         s = facet_json_check_keys(doc, lighting, path, keys);
         if (s == FACET_OK) s = facet_json_opt_string(doc, lighting, "mode", path, &mode);
@@ -430,24 +431,36 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
                               doc->path, path, filter);
         options->filter =
             strcmp(filter, "exact") == 0 ? FACET_QUALITY_EXACT : FACET_QUALITY_SAMPLED;
-        if (!(samples >= 1 && samples <= 65536) || samples != floor(samples))
+        if (samples != -1 && (!(samples >= 1 && samples <= 65536) || samples != floor(samples)))
             return facet_fail(FACET_ERR_FORMAT,
                               "%s: key '%s.samples': expected a whole number in [1, 65536], got %g",
                               doc->path, path, samples);
         options->size = (int)size;
-        options->samples = (int)samples;
+        options->samples = samples == -1 ? FACET_LIGHTING_DEFAULT_SAMPLES : (int)samples;
+        if (!strcmp(mode, "reference"))
+            options->reference_samples =
+                samples == -1 ? FACET_LIGHTING_REFERENCE_SAMPLES : (int)samples;
     } else {
         return facet_fail(FACET_ERR_FORMAT,
-                          "%s: key '%s': expected \"quality\", \"parity\" or an object, got %s",
+                          "%s: key '%s': expected a lighting mode name or an object, got %s",
                           doc->path, path, facet_json_type_name(lighting));
     }
     if (!strcmp(mode, "quality"))
         options->mode = FACET_PREFILTER_QUALITY;
     else if (!strcmp(mode, "parity"))
         options->mode = FACET_PREFILTER_PARITY;
-    else
+    else if (!strcmp(mode, "reference") && allow_reference) {
+        options->mode = FACET_PREFILTER_QUALITY;
+        if (!options->reference_samples)
+            options->reference_samples = FACET_LIGHTING_REFERENCE_SAMPLES;
+    } else if (!strcmp(mode, "reference"))
         return facet_fail(FACET_ERR_FORMAT,
-                          "%s: key '%s': unknown lighting mode '%s' (expected quality or parity)",
-                          doc->path, path, mode);
+                          "%s: key '%s': the reference lighting mode is for sdf nodes only (this "
+                          "node supports quality or parity)",
+                          doc->path, path);
+    else
+        return facet_fail(
+            FACET_ERR_FORMAT, "%s: key '%s': unknown lighting mode '%s' (expected %s)", doc->path,
+            path, mode, allow_reference ? "quality, parity or reference" : "quality or parity");
     return FACET_OK;
 }

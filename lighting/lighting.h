@@ -31,9 +31,10 @@ extern "C" {
 #endif
 
 enum {
-    FACET_LIGHTING_DEFAULT_SIZE = 512,   /* official cube face size */
-    FACET_LIGHTING_DEFAULT_SAMPLES = 64, /* quality mode, sampled filter: samples per texel */
-    FACET_LIGHTING_DIFFUSE_SIZE = 16,    /* official LIGHT_MIN_RES */
+    FACET_LIGHTING_DEFAULT_SIZE = 512,     /* official cube face size */
+    FACET_LIGHTING_DEFAULT_SAMPLES = 64,   /* quality mode, sampled filter: samples per texel */
+    FACET_LIGHTING_DIFFUSE_SIZE = 16,      /* official LIGHT_MIN_RES */
+    FACET_LIGHTING_REFERENCE_SAMPLES = 64, /* reference mode: sample pairs per ray */
 };
 
 /* Quality mode's specular filter. */
@@ -53,13 +54,18 @@ typedef struct facet_lighting_options {
     int size;    /* face size of the base cube: a power of two in [64, 4096] (0: 512) */
     int samples; /* quality mode, sampled filter: samples per texel in [1, 65536] (0: 64) */
     facet_quality_filter filter; /* quality mode */
+    /* > 0: no split-sum but the Monte Carlo reference (nodes/sdf_reference.h) with this many
+     * sample pairs per ray ("reference" mode; sdf nodes only) */
+    int reference_samples;
 } facet_lighting_options;
 
-/* Reads a node's optional "lighting" key (formats: "quality", "parity", or {"mode", "size",
- * "samples"}) into options (zeroed first: zero means the defaults); errors name the file and key.
- * Shared by the sdf and risesdf nodes. */
+/* Reads a node's optional "lighting" key (formats: "quality", "parity", "reference" (when
+ * allow_reference), or {"mode", "size", "samples", "filter"}) into options (zeroed first: zero
+ * means the defaults; in reference mode "samples" are the sample pairs per ray, default 64);
+ * errors name the file and key. Shared by the sdf and risesdf nodes. */
 facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *json,
-                                          const char *key_path, facet_lighting_options *options);
+                                          const char *key_path, int allow_reference,
+                                          facet_lighting_options *options);
 
 /* What the shading functions read (splitsum.h): host or device pointers. */
 typedef struct facet_lighting_view {

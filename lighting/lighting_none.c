@@ -1,4 +1,5 @@
 /* CPU-only build: the lighting's CUDA functions report that CUDA is absent. */
+#include "env_sampling.h"
 #include "lighting.h"
 
 #include <string.h>
@@ -20,5 +21,16 @@ facet_status facet_lighting_upload(const facet_lighting *lighting, facet_lightin
 }
 
 void facet_lighting_device_free(facet_lighting_device *device) {
+    memset(device, 0, sizeof *device);
+}
+
+facet_status facet_env_distribution_upload(const facet_env_distribution *dist,
+                                           facet_env_distribution *device) {
+    (void)dist;
+    memset(device, 0, sizeof *device);
+    return no_cuda();
+}
+
+void facet_env_distribution_device_free(facet_env_distribution *device) {
     memset(device, 0, sizeof *device);
 }

@@ -68,7 +68,7 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
         s = number_in(doc, json, "indirect_max_roughness", key_path, 0, 1, &max_roughness);
     state->params.indirect_max_roughness = (float)max_roughness;
     if (s == FACET_OK)
-        s = facet_lighting_options_parse(doc, json, key_path, &state->lighting_options);
+        s = facet_lighting_options_parse(doc, json, key_path, 0, &state->lighting_options);
     state->params.max_steps = (int)max_steps;
     state->params.epsilon = (float)epsilon;
     state->params.step_scale = (float)step_scale;

@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,7 +212,7 @@ static facet_status parse_node(const facet_doc *doc, const cJSON *json, const ch
                        "%s: key '%s.normals': expected \"analytic\" or \"central\", got \"%s\"",
                        doc->path, key_path, normals);
     if (s == FACET_OK)
-        s = facet_lighting_options_parse(doc, json, key_path, &state->lighting_options);
+        s = facet_lighting_options_parse(doc, json, key_path, 1, &state->lighting_options);
     if (s != FACET_OK) return s;
     p->central_normals = !strcmp(normals, "central");
     facet_sdf_object_place(&p->object, rotate, translate, scale);
@@ -240,9 +241,37 @@ static void sdf_destroy(facet_node *node) {
     if (!state) return;
     facet_sdf_device_free(state);
     facet_lighting_release(state->lighting);
+    facet_env_distribution_free(&state->dist);
     pthread_mutex_destroy(&state->lock);
     free(state);
     node->state = NULL;
+}
+
+facet_status facet_sdf_reference_setup(sdf_state *state, const facet_scene *scene,
+                                       facet_sdf_reference_env *e) {
+    memset(e, 0, sizeof *e);
+    e->has_map = scene->has_environment;
+    if (e->has_map) e->env = scene->environment.view;
+    for (int k = 0; k < 3; k++) e->constant[k] = scene->background[k];
+    e->samples = state->lighting_options.reference_samples;
+    e->pass = scene->sample_pass;
+    /* the tables depend on the texels only (rotation and strength change the mapping) */
+    uint64_t key = 1;
+    if (e->has_map)
+        key = facet_envmap_fingerprint(&e->env) ^ ((uint64_t)e->env.width << 32) ^
+              (uint64_t)e->env.height ^ (uint64_t)(uintptr_t)e->env.rgb;
+    key |= 2; /* never 0 */
+    facet_status s = FACET_OK;
+    pthread_mutex_lock(&state->lock);
+    if (state->dist_key != key) {
+        facet_env_distribution_free(&state->dist);
+        state->dist_key = 0;
+        s = facet_env_distribution_build(&state->dist, e->has_map ? &e->env : NULL);
+        if (s == FACET_OK) state->dist_key = key;
+    }
+    e->dist = state->dist.view;
+    pthread_mutex_unlock(&state->lock);
+    return s;
 }
 
 static facet_status sdf_render_cpu(const facet_node *node, const facet_scene *scene,
@@ -250,6 +279,14 @@ static facet_status sdf_render_cpu(const facet_node *node, const facet_scene *sc
                                    float *aux) {
     (void)aux;
     sdf_state *state = node->state;
+    if (state->lighting_options.reference_samples > 0) {
+        facet_sdf_reference_env e;
+        facet_status s = facet_sdf_reference_setup(state, scene, &e);
+        if (s != FACET_OK) return s;
+        for (int64_t i = 0; i < count; i++)
+            facet_sdf_reference_ray(&state->params, &e, rays[i].origin, rays[i].direction, &out[i]);
+        return FACET_OK;
+    }
     facet_lighting_view light;
     facet_status s = facet_lighting_sync_view(&state->lighting, &state->lock, scene,
                                               &state->lighting_options, &light);
@@ -276,6 +313,11 @@ static facet_status sdf_query(const facet_node *node, const float *points, const
     return FACET_OK;
 }
 
+static int sdf_monte_carlo(const facet_node *node) {
+    const sdf_state *state = node->state;
+    return state->lighting_options.reference_samples > 0;
+}
+
 static const char *const sdf_query_names[] = {"sdf",       "albedo_r", "albedo_g", "albedo_b",
                                               "roughness", "metallic", NULL};
 
@@ -290,6 +332,7 @@ const facet_node_kind facet_sdf_node_kind = {
     .render_cpu = sdf_render_cpu,
     .query_names = sdf_query_names,
     .query = sdf_query,
+    .monte_carlo = sdf_monte_carlo,
 #ifdef FACET_HAVE_CUDA
     .render_cuda = facet_sdf_render_cuda,
 #endif

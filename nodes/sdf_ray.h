@@ -23,22 +23,29 @@ typedef struct facet_sdf_ray_params {
     facet_trace_params trace;
 } facet_sdf_ray_params;
 
+/* The first hit of ray (o, unit d): its distance t, point x and unit normal n (analytic, or
+ * central differences over about one pixel footprint, at least 1e-4 world units). 0 on a miss. */
+static inline FACET_HD int facet_sdf_ray_hit(const facet_sdf_ray_params *p, facet_vec3 o,
+                                             facet_vec3 d, float *t, facet_vec3 *x, facet_vec3 *n) {
+    if (!facet_sphere_trace(&p->object, o, d, &p->trace, t)) return 0;
+    *x = facet_v3_add(o, facet_v3_scale(d, *t));
+    *n = p->central_normals
+             ? facet_sdf_object_normal_central(&p->object, *x, fmaxf(p->trace.epsilon * *t, 1e-4f))
+             : facet_sdf_object_normal(&p->object, *x);
+    return 1;
+}
+
 static inline FACET_HD void facet_sdf_render_ray(const facet_sdf_ray_params *p,
                                                  const facet_lighting_view *light, facet_vec3 o,
                                                  facet_vec3 d, facet_ray_result *out) {
     float t;
-    if (!facet_sphere_trace(&p->object, o, d, &p->trace, &t)) {
+    facet_vec3 x, n;
+    if (!facet_sdf_ray_hit(p, o, d, &t, &x, &n)) {
         out->rgb[0] = out->rgb[1] = out->rgb[2] = 0.0f;
         out->alpha = 0.0f;
         out->depth = INFINITY;
         return;
     }
-    facet_vec3 x = facet_v3_add(o, facet_v3_scale(d, t));
-    /* central differences over about one pixel footprint, at least 1e-4 world units */
-    facet_vec3 n =
-        p->central_normals
-            ? facet_sdf_object_normal_central(&p->object, x, fmaxf(p->trace.epsilon * t, 1e-4f))
-            : facet_sdf_object_normal(&p->object, x);
     facet_splitsum_shade(light, n, facet_v3_scale(d, -1.0f), &p->material, out->rgb);
     out->alpha = 1.0f;
     out->depth = t;

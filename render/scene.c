@@ -405,3 +405,11 @@ int facet_node_query_channels(const facet_node *node) {
         while (node->kind->query_names[n]) n++;
     return n;
 }
+
+int facet_scene_monte_carlo(const facet_scene *scene) {
+    for (int n = 0; n < scene->node_count; n++) {
+        const facet_node *node = &scene->nodes[n];
+        if (node->kind->monte_carlo && node->kind->monte_carlo(node)) return 1;
+    }
+    return 0;
+}

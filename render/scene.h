@@ -69,6 +69,10 @@ typedef struct facet_node_kind {
     const char *const *query_names;
     facet_status (*query)(const facet_node *node, const float *points, const float *directions,
                           int64_t count, int model_frame, float *out);
+    /* 1 when the node's colours are Monte Carlo estimates (NULL: never; the sdf node's reference
+     * lighting): each facet_scene.sample_pass draws new samples, so the mean of passes 0 .. k-1
+     * converges (the viewer's progressive display). */
+    int (*monte_carlo)(const facet_node *node);
 } facet_node_kind;
 
 struct facet_node {
@@ -100,6 +104,9 @@ struct facet_scene {
     facet_camera camera; /* initial view from the scene file */
     int node_count;
     facet_node *nodes;
+    /* The pass of a progressive render (the viewer's accumulation; 0 otherwise): Monte Carlo
+     * nodes (the sdf node's reference lighting) draw pass k's samples from random stream k. */
+    unsigned sample_pass;
 };
 
 /* Registers a node kind (the kind struct must outlive all scenes). Re-registering a type replaces
@@ -129,6 +136,9 @@ void facet_scene_free(facet_scene *scene);
 facet_status facet_scene_set_kappa(facet_scene *scene, const char *object, float kappa);
 /* Current kappa of `object`, or a not-found error. */
 facet_status facet_scene_get_kappa(const facet_scene *scene, const char *object, float *kappa);
+/* 1 when some node of the scene is a Monte Carlo estimate (facet_node_kind.monte_carlo). */
+int facet_scene_monte_carlo(const facet_scene *scene);
+
 /* Total number of controllable objects over all nodes. */
 int facet_scene_object_count(const facet_scene *scene);
 

@@ -48,7 +48,7 @@ static const parity_tolerance RING_TOL = {
 
 static int compare_mode(const facet_envmap *env, facet_prefilter_mode mode,
                         facet_quality_filter filter, const char *label, int size) {
-    const facet_lighting_options options = {mode, size, 64, filter};
+    const facet_lighting_options options = {mode, size, 64, filter, 0};
     facet_lighting cpu, gpu;
     char name[128];
     snprintf(name, sizeof name, "lighting.%s", label);
@@ -91,7 +91,8 @@ static int compare_download(const char *name, const float *host, const float *de
 }
 
 static int compare_upload(const facet_envmap *env) {
-    const facet_lighting_options options = {FACET_PREFILTER_PARITY, 64, 64, FACET_QUALITY_SAMPLED};
+    const facet_lighting_options options = {FACET_PREFILTER_PARITY, 64, 64, FACET_QUALITY_SAMPLED,
+                                            0};
     facet_lighting host;
     facet_lighting_device device = {0};
     if (facet_lighting_build(&host, &env->view, &options, FACET_DEVICE_CPU) != FACET_OK)

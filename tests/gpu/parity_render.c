@@ -24,6 +24,16 @@
  *   roughness-dependent level interpolation: ~1e-5 relative. Tolerance rel 2e-3 + abs 1e-4
  *   (the surface point moves by up to the march epsilon, 1e-4 scene units, which moves normals
  *   and lookups by that much), flips <= 1% of pixels.
+ * - sdf reference lighting (nodes/sdf_reference.h): Monte Carlo with PCG32 seeded by the ray's
+ *   bits, so both devices must see the same rays: the case renders one host-made ray list on
+ *   each (camera rays made on the device differ from the host's by an ulp in some pixels, which
+ *   reseeds them; the camera itself is checked above). The random integers, the environment
+ *   tables (built on the host, uploaded) and the CDF searches are then exact on both devices;
+ *   sample directions pass through sinf/cosf/sqrtf (libdevice within 2 ulp), so each sample
+ *   moves like the surface case, and a shadow ray (a sphere trace from the surface) can flip
+ *   between blocked and open at grazing directions, moving a pixel by one sample's share (1/8
+ *   of its value here: two strategies x 4 pairs). Tolerance: the surface one with 1% of pixels
+ *   allowed to flip; the exact build bit for bit.
  * - depth: where both devices cover a pixel, relative 1e-3 (march epsilon over distance ~5);
  *   a pixel covered on one device only is a flip.
  * - device-buffer target vs the host-image CUDA render: the same kernels, the same inputs: exact.
@@ -57,6 +67,8 @@ static const parity_tolerance SURFACE_TOL = {
     .abs = 1e-4, .rel = 2e-3, .group = 4, .max_flips = 0.01, .same_code = 1};
 /* risesdf: the host's softplus is a polynomial expf/logf (vectorised), the device's log1pf(expf)
  * (fields/risesdf.h): not the same code, so never bit for bit */
+static const parity_tolerance REFERENCE_TOL = {
+    .abs = 1e-4, .rel = 2e-3, .group = 4, .max_flips = 0.01, .same_code = 1};
 static const parity_tolerance RISESDF_TOL = {
     .abs = 1e-4, .rel = 2e-3, .group = 4, .max_flips = 0.01, .same_code = 0};
 static const parity_tolerance DEPTH_TOL = {
@@ -306,6 +318,59 @@ static int sdf_cases(void) {
     return failures;
 }
 
+/* CPU vs CUDA on one ray list made on the host (the camera's pixel-centre rays). */
+static int compare_ray_list(const char *name, const facet_scene *scene, const facet_camera *cam,
+                            const parity_tolerance *tol) {
+    const size_t pixels = (size_t)cam->width * cam->height;
+    facet_render_options gpu = {.device = FACET_DEVICE_CUDA}, cpu = {.device = FACET_DEVICE_CPU};
+    facet_image a = {0}, b = {0};
+    facet_ray *rays = malloc(pixels * sizeof *rays);
+    char label[128];
+    snprintf(label, sizeof label, "%s.rays", name);
+    if (!rays) return parity_error(label, "out of memory");
+    for (size_t p = 0; p < pixels; p++)
+        rays[p] =
+            facet_camera_ray(cam, (int)(p % (size_t)cam->width), (int)(p / (size_t)cam->width));
+    int failures = 0;
+    if (facet_render_rays(scene, rays, (int64_t)pixels, &cpu, &a) != FACET_OK)
+        failures = parity_error(label, "CPU ray list");
+    else if (facet_render_rays(scene, rays, (int64_t)pixels, &gpu, &b) != FACET_OK)
+        failures = parity_error(label, "CUDA ray list");
+    else
+        failures = parity_check(label, a.data, b.data, pixels * 4, tol);
+    facet_image_free(&a);
+    facet_image_free(&b);
+    free(rays);
+    return failures;
+}
+
+/* The reference lighting mode: one object (a sphere on a slab with a ring leaning on it, so
+ * shadow rays meet the object) under the forest HDRI, 4 sample pairs per pixel; then pass 1. */
+static int sdf_reference_cases(void) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"version\": 1, \"background\": \"environment\", \"environment\": {\"map\": "
+             "\"%s/assets/demo/forest.exr\", \"convention\": \"blender\"}, \"nodes\": ["
+             "{\"type\": \"sdf\", \"name\": \"group\", \"lighting\": {\"mode\": \"reference\", "
+             "\"samples\": 4}, \"shape\": [{\"sphere\": {\"center\": [-0.6, 0, 0.8], "
+             "\"radius\": 0.8}}, {\"box\": {\"center\": [0, 0, -0.05], \"half_size\": [3, 3, "
+             "0.05]}}, {\"torus\": {\"center\": [1.0, 0, 0.5], \"major\": 0.5, \"minor\": "
+             "0.15, \"axis\": [1, 0, 0.3]}}], \"material\": {\"base_color\": [0.9, 0.6, 0.3], "
+             "\"roughness\": 0.35, \"metallic\": 0.5}}]}",
+             parity_source_dir());
+    facet_scene scene;
+    if (!load_scene(&scene, "sdf_reference", json))
+        return parity_error("render.sdf.reference", "load");
+    const facet_mat4 c2w = {
+        {1, 0, 0, 0, 0, 0.322462f, -0.946582f, -6.5f, 0, 0.946582f, 0.322462f, 2.6f, 0, 0, 0, 1}};
+    const facet_camera cam = facet_camera_from_fov(c2w, 0.69f, 48, 27);
+    int failures = compare_ray_list("render.sdf.reference", &scene, &cam, &REFERENCE_TOL);
+    scene.sample_pass = 1;
+    failures += compare_ray_list("render.sdf.reference.pass1", &scene, &cam, &REFERENCE_TOL);
+    facet_scene_free(&scene);
+    return failures;
+}
+
 static int risesdf_case(const char *name, const char *node_options) {
     char json[2048];
     const char *src = parity_source_dir();
@@ -334,6 +399,7 @@ int parity_suite_render(void) {
     int failures = environment_cases();
     failures += livescene_cases();
     failures += sdf_cases();
+    failures += sdf_reference_cases();
     failures += risesdf_case("render.risesdf.sphere_trace", "");
     failures +=
         risesdf_case("render.risesdf.volume", ", \"mode\": \"volume\", \"indirect\": \"parity\", "
