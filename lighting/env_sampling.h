@@ -3,14 +3,15 @@
  * (nodes/sdf_reference.h).
  *
  * The map is a piecewise-constant density over its image square [0,1]^2: texel (i, j) (row i,
- * column j) gets probability proportional to luminance(texel) * sin(theta_i), theta_i = pi (i +
- * 0.5) / H its row centre's polar angle, so that bright texels near the poles, which cover little
- * solid angle, are not over-sampled. A point (u, v) of the square maps to a direction by the map's
- * convention and rotation (render/envmap.h, the inverse of facet_envmap_uv), so the solid-angle
- * density of a direction is
- *     p(l) = p_img(u, v) / (2 pi^2 sin(pi v)),   p_img = W H P(texel).
- * Radiance is read bilinearly (facet_envmap_radiance) while the density is per texel: the
- * estimator stays unbiased as both strategies' densities are evaluated exactly.
+ * column j) gets probability proportional to w(i, j) * sin(theta_i), theta_i = pi (i + 0.5) / H
+ * its row centre's polar angle, so that bright texels near the poles, which cover little solid
+ * angle, are not over-sampled; w is the mean over the texel of the bilinear luminance, the 3 x 3
+ * texels around (i, j) weighted by the tensor product of (1, 6, 1) / 8, so every direction with
+ * radiance has density. A point (u, v) of the square maps to a direction by the map's convention
+ * and rotation (render/envmap.h, the inverse of facet_envmap_uv), so the solid-angle density of a
+ * direction is p(l) = p_img(u, v) / (2 pi^2 sin(pi v)),   p_img = W H P(texel). Radiance is read
+ * bilinearly (facet_envmap_radiance) while the density is per texel: the estimator stays unbiased
+ * as both strategies' densities are evaluated exactly.
  *
  * A map of zero power (all black) and the constant environment of a scene without a map sample
  * the sphere uniformly (p = 1 / 4 pi). */

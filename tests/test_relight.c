@@ -1140,13 +1140,13 @@ Test(sphere_vs_reference, parity_mode_per_roughness) {
 /* Bounds on the reference mode's PSNR against the brute-force reference per sphere, 256 sample
  * pairs per pixel. Measured (dB), with the split-sum modes of the tests above for comparison:
  *                       metal r=0.1   0.25   0.5    0.75   1.0   dielectric r=0.6
- *   reference (MC)      39.6          38.0   33.3   31.7   32.8  32.9
+ *   reference (MC)      39.8          38.3   35.8   35.3   37.3  36.1
  *   quality             30.0          34.2   22.8   16.4   15.9  50.3
  *   parity              35.4          32.9   29.0   23.4   23.0  34.0
  * What is left in the reference is Monte Carlo noise (its mean over the sphere agrees with the
  * brute force to a fraction of a percent, below): it falls as 1 / sqrt(samples), 3 dB per
  * doubling, where the split-sum's error on rough metals (15 dB below) is bias and stays. */
-static const double reference_bounds[SPHERES] = {38.0, 36.5, 32.0, 30.0, 31.0, 31.5};
+static const double reference_bounds[SPHERES] = {38.0, 36.5, 34.0, 33.5, 35.5, 34.5};
 
 Test(sphere_vs_reference, reference_mode_converges_to_the_brute_force_integral) {
     for (int s = 0; s < SPHERES; s++) {
@@ -1384,4 +1384,105 @@ Test(reference, sdf_node_renders_reference_mode_and_rejects_it_elsewhere) {
              test_source_path("tests/fixtures/risesdf/small.safetensors"));
     expect_node_error(risesdf, "key 'nodes[0].lighting': the reference lighting mode is for sdf "
                                "nodes only");
+}
+
+/* ---- against Cycles (tests/fixtures/relight_cycles) --------------------------------------------
+ *
+ * Five 64 x 64 Cycles renders (Blender 3.4.1, 1024 samples, direct environment light only: max
+ * bounces 0, so self-shadowing but no interreflection, as the reference mode; Blackman-Harris
+ * 1.5 px; tools/reference/make_relight_cycles.py) of a sphere and a torus under Blender's
+ * interior.exr, a window far brighter than the room, and forest.exr. facet renders the same node
+ * with the same pixel filter (16 samples per pixel); PSNR (sRGB of linear clamped to [0, 1]) over
+ * the pixels Cycles covers (alpha > 0.999). */
+
+/* PSNR of `case_name` rendered with node lighting `lighting` (a JSON value) against Cycles. */
+static double cycles_psnr(const char *case_name, const char *lighting) {
+    char path[1024];
+    snprintf(path, sizeof path, "tests/fixtures/relight_cycles/%s.json", case_name);
+    size_t size;
+    char *text = NULL;
+    cr_assert_eq(facet_read_file(test_source_path(path), &text, &size), FACET_OK, "%s",
+                 facet_last_error());
+    cJSON *fixture = cJSON_Parse(text);
+    free(text);
+    cr_assert(fixture, "%s: not JSON", path);
+    cJSON *node = cJSON_DetachItemFromObject(fixture, "node");
+    cJSON_AddItemToObject(node, "lighting", cJSON_Parse(lighting));
+    cJSON *scene_json = cJSON_CreateObject();
+    cJSON_AddNumberToObject(scene_json, "version", 1);
+    cJSON_AddItemToObject(scene_json, "background", cJSON_Parse("[0, 0, 0]"));
+    cJSON_AddItemToObject(scene_json, "environment",
+                          cJSON_DetachItemFromObject(fixture, "environment"));
+    cJSON_AddItemToObject(scene_json, "camera", cJSON_DetachItemFromObject(fixture, "camera"));
+    cJSON *nodes = cJSON_CreateArray();
+    cJSON_AddItemToArray(nodes, node);
+    cJSON_AddItemToObject(scene_json, "nodes", nodes);
+    char *scene_text = cJSON_Print(scene_json);
+    facet_scene scene;
+    load_scene(&scene, test_scratch_dir("relight_cycles"), scene_text);
+    free(scene_text);
+    cJSON_Delete(scene_json);
+    cr_assert(scene.has_camera);
+    facet_render_options options = {0};
+    options.filter = (facet_pixel_filter){16, FACET_FILTER_BLACKMAN_HARRIS, 1.5f};
+    facet_image img, ref;
+    cr_assert_eq(facet_render_image(&scene, &scene.camera, &options, &img), FACET_OK, "%s",
+                 facet_last_error());
+    snprintf(path, sizeof path, "tests/fixtures/relight_cycles/%s.exr", case_name);
+    cr_assert_eq(facet_image_read(&ref, test_source_path(path), 4), FACET_OK, "%s",
+                 facet_last_error());
+    cr_assert(ref.width == img.width && ref.height == img.height);
+    double se = 0;
+    long count = 0;
+    for (int p = 0; p < img.width * img.height; p++) {
+        if (!(ref.data[p * 4 + 3] > 0.999f)) continue;
+        for (int k = 0; k < 3; k++) {
+            float a = fminf(fmaxf(img.data[p * 4 + k], 0.0f), 1.0f);
+            float b = fminf(fmaxf(ref.data[p * 4 + k], 0.0f), 1.0f);
+            cr_assert(isfinite(img.data[p * 4 + k]), "pixel %d is not finite", p);
+            double d = facet_linear_to_srgb(a) - facet_linear_to_srgb(b);
+            se += d * d;
+            count++;
+        }
+    }
+    cr_assert_gt(count, 300, "the object covers pixels");
+    facet_image_free(&img);
+    facet_image_free(&ref);
+    facet_scene_free(&scene);
+    cJSON_Delete(fixture);
+    return 10 * log10(count / se);
+}
+
+Test(against_cycles, reference_mode_matches_cycles_where_split_sum_cannot) {
+    const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
+    if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
+    /* Measured (dB), quality / reference with 16 pairs per filter sample (256 per pixel):
+     *   sphere metal r=0.6  23.7 / 33.6     sphere metal r=0.9          21.0 / 31.6
+     *   sphere plastic r=0.7 (Lambert in Cycles) 39.7 / 34.3   torus metal r=0.3  22.0 / 32.8
+     *   sphere metal r=0.6 under forest.exr 20.4 / 35.8
+     * The reference is Monte Carlo noise away from Cycles (which is itself noisy: two Cycles
+     * seeds agree to 39-40 dB at 256 samples) where the split-sum is 9-10 dB off on the rough
+     * metals and the self-shadowing torus; on the plastic the split-sum is accurate and the
+     * reference's noise dominates. Bounds 1.5 dB below the reference, and 5 dB over the split-sum
+     * where it fails. */
+    static const struct {
+        const char *name;
+        int split_sum_fails; /* the rough metals and the self-shadowing torus */
+        double bound;
+    } cases[] = {
+        {"sphere_interior_metal_r060", 1, 32.0},
+        {"sphere_interior_metal_r090", 1, 30.1},
+        {"sphere_interior_plastic_r070_lambert", 0, 32.8},
+        {"torus_interior_metal_r030", 1, 31.3},
+        {"sphere_forest_metal_r060", 1, 34.3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double q = cycles_psnr(cases[i].name, "\"quality\"");
+        double r = cycles_psnr(cases[i].name, "{\"mode\": \"reference\", \"samples\": 16}");
+        cr_log_info("%s: quality %.2f dB, reference %.2f dB", cases[i].name, q, r);
+        cr_assert(isfinite(q) && isfinite(r));
+        cr_assert_gt(r, cases[i].bound, "%s: reference %.2f dB", cases[i].name, r);
+        if (cases[i].split_sum_fails)
+            cr_assert_gt(r, q + 5.0, "%s: reference %.2f dB, quality %.2f dB", cases[i].name, r, q);
+    }
 }
