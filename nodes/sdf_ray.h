@@ -35,15 +35,20 @@ static inline FACET_HD int facet_sdf_ray_hit(const facet_sdf_ray_params *p, face
     return 1;
 }
 
+/* What a ray that misses the object returns: no colour, alpha 0, depth +inf. */
+static inline FACET_HD void facet_sdf_ray_miss(facet_ray_result *out) {
+    out->rgb[0] = out->rgb[1] = out->rgb[2] = 0.0f;
+    out->alpha = 0.0f;
+    out->depth = INFINITY;
+}
+
 static inline FACET_HD void facet_sdf_render_ray(const facet_sdf_ray_params *p,
                                                  const facet_lighting_view *light, facet_vec3 o,
                                                  facet_vec3 d, facet_ray_result *out) {
     float t;
     facet_vec3 x, n;
     if (!facet_sdf_ray_hit(p, o, d, &t, &x, &n)) {
-        out->rgb[0] = out->rgb[1] = out->rgb[2] = 0.0f;
-        out->alpha = 0.0f;
-        out->depth = INFINITY;
+        facet_sdf_ray_miss(out);
         return;
     }
     facet_splitsum_shade(light, n, facet_v3_scale(d, -1.0f), &p->material, out->rgb);

@@ -118,9 +118,7 @@ static inline FACET_HD void facet_sdf_reference_ray(const facet_sdf_ray_params *
     float t;
     facet_vec3 x, n;
     if (!facet_sdf_ray_hit(p, o, d, &t, &x, &n)) {
-        out->rgb[0] = out->rgb[1] = out->rgb[2] = 0.0f;
-        out->alpha = 0.0f;
-        out->depth = INFINITY;
+        facet_sdf_ray_miss(out);
         return;
     }
     facet_rng rng = facet_rng_seed(facet_ray_seed(o, d), e->pass);
