@@ -13,7 +13,7 @@ static const char usage[] =
     "TRANSFORMS]\n"
     "                  [--env MAP]... [--width W --height H] [--device cpu|cuda] [--no-interop]\n"
     "                  [--font TTF] [--timeout SECONDS] [--hidden] [--bench JSONL]\n"
-    "                  [--spp N [--pixel-filter F] [--filter-width W]]\n"
+    "                  [--spp N [--pixel-filter F] [--filter-width W]] [--max-passes N]\n"
     "\n"
     "Opens SCENE (any scene file `facet render` takes) in an OpenGL window: drag to orbit, type\n"
     "commands such as \"open the drawer\", move the kappa sliders, change the environment.\n"
@@ -39,6 +39,9 @@ static const char usage[] =
     "  --timeout S       a --script or --screenshot run fails after S seconds (default 600)\n"
     "  --hidden          no visible window (automation, benchmarks)\n"
     "  --bench FILE      append frames/s figures as a JSON line to FILE at exit; no vsync\n"
+    "  --max-passes N    Monte Carlo scenes (sdf \"lighting\": \"reference\"): average up to N\n"
+    "                    sample passes while the view is still (default 256; with --script or\n"
+    "                    --screenshot 1, so captures equal `facet render`)\n"
     "\n"
     "Supersampling: while the view moves, frames have one ray per pixel; once it stops,\n"
     "the full-resolution frame is rendered again with --spp samples per pixel, the frame\n"
@@ -59,7 +62,7 @@ int facet_cmd_view(int argc, char **argv) {
     }
     facet_viewer_options options = {0};
     const char *device_name = "cpu", *width_text = NULL, *height_text = NULL;
-    const char *timeout_text = NULL;
+    const char *timeout_text = NULL, *passes_text = NULL;
     cli_filter_flags filter_flags = {0};
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -74,6 +77,7 @@ int facet_cmd_view(int argc, char **argv) {
         CLI_FLAG("view", "--height", height_text)
         CLI_FLAG("view", "--timeout", timeout_text)
         CLI_FLAG("view", "--bench", options.bench_path)
+        CLI_FLAG("view", "--max-passes", passes_text)
         CLI_FILTER_FLAGS("view", filter_flags)
         if ((r = cli_flag_value(argc, argv, &i, "--env", &v)) != 0) {
             if (r < 0) return cli_usage_error("view", "--env needs a map");
@@ -110,6 +114,8 @@ int facet_cmd_view(int argc, char **argv) {
     if (timeout_text && cli_parse_int(timeout_text, 1, 86400, &timeout) != 0)
         return cli_usage_error("view", "--timeout must be whole seconds in [1, 86400]");
     if (options.script_path || options.screenshot_path) options.timeout_seconds = timeout;
+    if (passes_text && cli_parse_int(passes_text, 1, 65536, &options.max_passes) != 0)
+        return cli_usage_error("view", "--max-passes must be a whole number in [1, 65536]");
     if (facet_viewer_run(&options) != FACET_OK) return cli_library_error();
     return 0;
 }

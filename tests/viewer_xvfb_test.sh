@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The viewer under Xvfb with Mesa's software OpenGL: scripted sessions whose screenshots must match
-# `facet render` of the same camera and state (one scene graph), a command typed into the command
-# box changing the right kappa, camera paths (keyframes recorded and saved, a frame shown equal to
-# `facet render --path`, real-time playback), resizing and rapid input, and the clear errors (no
-# display, bad script, bad path files).
+# `facet render` of the same camera and state (one scene graph; a Monte Carlo scene's pass 0), a
+# command typed into the command box changing the right kappa, camera paths (keyframes recorded
+# and saved, a frame shown equal to `facet render --path`, real-time playback), resizing and rapid
+# input, and the clear errors (no display, bad script, bad path files).
 # Usage: viewer_xvfb_test.sh FACET SOURCE_DIR WORK_DIR [sanitizer]
 # With "sanitizer" (the ASan/UBSan build, ~30x slower) the windows are small and the relighting
 # scene is left out.
@@ -117,6 +117,22 @@ psnr_at_least "$work/spp.png" "$work/render_spp/camera.png" 40 "--spp 8: viewer 
 "$facet" render "$demo" --width 160 --height 120 --out "$work/render_spp1" --quiet
 cmp -s "$work/render_spp/camera.png" "$work/render_spp1/camera.png" &&
     fail "--spp 8 renders what 1 spp renders" || pass "--spp 8 differs from one ray per pixel"
+
+# A Monte Carlo scene (the sdf node's reference lighting): the viewer averages further sample
+# passes only in interactive sessions; a --screenshot run settles at pass 0, `facet render`'s frame.
+cat >"$work/reference.json" <<JSON
+{"version": 1, "background": [0.5, 0.7, 0.9],
+ "camera": {"transform_matrix": [[1, 0, 0, 0], [0, 0.2228, -0.9749, -3.5], [0, 0.9749, 0.2228, 0.8],
+                                 [0, 0, 0, 1]], "camera_angle_x": 0.8, "width": 96, "height": 96},
+ "nodes": [{"type": "sdf", "shape": {"sphere": {"radius": 1}},
+            "lighting": {"mode": "reference", "samples": 2},
+            "material": {"base_color": [0.9, 0.6, 0.4], "roughness": 0.35, "metallic": 0.2}}]}
+JSON
+"$facet" render "$work/reference.json" --out "$work/render_reference" --quiet
+expect_status 0 "--screenshot of a Monte Carlo scene" -- \
+    xvfb "$facet" view "$work/reference.json" --width 96 --height 96 --screenshot "$work/reference.png"
+psnr_at_least "$work/reference.png" "$work/render_reference/camera.png" 60 \
+    "Monte Carlo scene: the settled frame is pass 0 = facet render"
 
 # An orbited camera, a kappa changed by the command box and one by a slider-style set, then the
 # same view rendered by `facet render` from the viewer's saved camera.

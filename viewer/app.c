@@ -265,12 +265,30 @@ void facet_app_view_state(const facet_app *app, facet_view_state *state) {
     state->filter = app->options->filter;
 }
 
+int facet_app_uses_interop(const facet_app *app) {
+    /* Monte Carlo scenes take the refiner, which averages sample passes once a view settles */
+    return app->interop && app->mode == FACET_VIEW_RGB && !app->monte_carlo;
+}
+
+/* 1 for --script and --screenshot runs: frames there are for files, not for watching. */
+static int scripted(const facet_app *app) {
+    return app->script_loaded || app->options->screenshot_path != NULL;
+}
+
+/* The refiner's cap on a Monte Carlo view's sample passes (facet_viewer_options.max_passes). */
+static int max_passes(const facet_app *app) {
+    if (app->options->max_passes > 0) return app->options->max_passes;
+    return scripted(app) ? 1 : FACET_REFINER_MAX_PASSES;
+}
+
 /* Brings the texture up to date with the wanted view: the interop path renders it now; the
- * refiner path posts it and uploads whatever the worker has finished. */
+ * refiner path posts it and uploads whatever the worker has finished (a Monte Carlo view keeps
+ * getting new means after it settles). */
 static void update_image(facet_app *app) {
     facet_view_state state;
     facet_app_view_state(app, &state);
-    if (app->interop && state.mode == FACET_VIEW_RGB) {
+    app->accumulating = 0;
+    if (facet_app_uses_interop(app)) {
         /* a new view renders at 1 spp; the frame after, if the view is still the same, with the
          * filter's samples (that frame blocks for spp renders) */
         const int same = app->shown_valid && facet_view_state_equal(&state, &app->shown_state);
@@ -311,9 +329,13 @@ static void update_image(facet_app *app) {
     facet_refiner_info info;
     facet_refiner_get_info(app->refiner, &info);
     snprintf(app->render_error, sizeof app->render_error, "%s", info.error);
+    app->accumulating = info.accumulating;
+    /* Monte Carlo views settle at pass 0's frame; a scripted run that asked for more passes
+     * waits for all of them, so its screenshots are the same mean every time */
+    const int passes_due = scripted(app) && info.accumulating;
     app->settled = (app->image.settled && app->image.width == state.camera.width &&
-                    app->image.height == state.camera.height && !info.busy) ||
-                   (info.error[0] && !info.busy);
+                    app->image.height == state.camera.height && !info.busy && !passes_due) ||
+                   (info.error[0] && !info.busy && !info.accumulating);
     app->shown_valid = 0;
 }
 
@@ -432,6 +454,7 @@ static facet_status load_scene(facet_app *app) {
             app->relighting = 1;
     }
     if (app->scene.has_environment) app->relighting = 1;
+    app->monte_carlo = facet_scene_monte_carlo(&app->scene);
     /* [0]: the scene's own map ("" when it has none) */
     app->environments[app->environment_count++] = facet_strdup(
         app->scene.has_environment && app->scene.environment.path ? app->scene.environment.path
@@ -516,6 +539,7 @@ static facet_status start_rendering(facet_app *app) {
     }
     s = facet_refiner_create(&app->refiner, &app->scene, &app->scene_lock, app->options->device);
     if (s != FACET_OK) return s;
+    facet_refiner_set_max_passes(app->refiner, max_passes(app));
     s = facet_ui_create(&app->ui, app->options->font_path, 16.0f);
     if (s == FACET_OK) {
         facet_ui_draw_list atlas = facet_ui_draw_data(app->ui);
@@ -535,9 +559,10 @@ static void write_bench(facet_app *app, double seconds) {
             "\"image_updates\": %ld, \"image_updates_per_second\": %.2f, \"rays_per_second\": "
             "%.0f, \"last_full_frame_seconds\": %.3f}\n",
             app->options->scene_path, app->fb_width, app->fb_height,
-            facet_device_name(app->options->device), app->interop ? "cuda-gl-interop" : "refiner",
-            seconds, app->frames, app->frames / seconds, app->image_updates,
-            app->image_updates / seconds, info.rays_per_second, info.last_full_seconds);
+            facet_device_name(app->options->device),
+            app->interop && !app->monte_carlo ? "cuda-gl-interop" : "refiner", seconds, app->frames,
+            app->frames / seconds, app->image_updates, app->image_updates / seconds,
+            info.rays_per_second, info.last_full_seconds);
     fclose(f);
 }
 
@@ -588,7 +613,9 @@ facet_status facet_viewer_run(const facet_viewer_options *options) {
         /* Software GL can draw hundreds of frames a second and would take a core from the
          * renderer: 60 frames/s while something moves, 10 while the image refines, else 4 (events
          * wake the loop at once). */
-        double budget = busy_frame(app) ? 1.0 / 60.0 : !app->settled ? 0.1 : 0.25;
+        double budget = busy_frame(app)                      ? 1.0 / 60.0
+                        : !app->settled || app->accumulating ? 0.1
+                                                             : 0.25;
         double wait = budget - (glfwGetTime() - frame_start);
         if (wait > 0)
             glfwWaitEventsTimeout(wait);

@@ -43,7 +43,8 @@ typedef struct facet_app {
     char *environments[APP_MAX_ENVIRONMENTS]; /* [0]: the scene's own map ("" when none) */
     int environment_count, environment_index;
     float env_rotation;
-    int relighting; /* the scene has an environment or a relighting node: show the controls */
+    int relighting;  /* the scene has an environment or a relighting node: show the controls */
+    int monte_carlo; /* facet_scene_monte_carlo: rgb goes through the refiner, which accumulates */
 
     /* rendering */
     facet_refiner *refiner; /* CPU path (and CUDA without interop) */
@@ -55,7 +56,9 @@ typedef struct facet_app {
     facet_view_state shown_state; /* interop: last rendered */
     int shown_valid;
     int shown_one_spp; /* interop: shown_state was rendered at 1 spp, its filter's samples due */
-    int settled;       /* the texture holds the full-resolution frame of the current state */
+    int settled;       /* the texture holds the full-resolution frame of the current state
+                          (Monte Carlo: pass 0's, or in scripted runs the last pass's) */
+    int accumulating;  /* a settled Monte Carlo view is averaging further passes */
     char render_error[512];
 
     /* UI */
@@ -129,6 +132,9 @@ void facet_app_stop_path(facet_app *app);
 facet_status facet_app_path_step(facet_app *app);
 
 /* app.c helpers the other parts use. */
+/* 1 when the current frame renders through CUDA-GL interop rather than the refiner: an interop
+ * context, rgb mode, a scene that is not Monte Carlo. */
+int facet_app_uses_interop(const facet_app *app);
 /* The view as the renderer gets it now: the camera at the framebuffer size, the shown kappas. */
 void facet_app_view_state(const facet_app *app, facet_view_state *state);
 int facet_app_object_index(const facet_app *app, const char *name);

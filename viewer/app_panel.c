@@ -141,15 +141,19 @@ static void hud(facet_app *app) {
     if (app->refiner) facet_refiner_get_info(app->refiner, &info);
     const float line = facet_ui_line_height(app->ui);
     float y = (float)app->fb_height - 2.0f * line - 8.0f;
-    if (app->interop && app->mode == FACET_VIEW_RGB)
+    if (facet_app_uses_interop(app))
         snprintf(text, sizeof text, "%.1f fps  %dx%d  cuda (GL interop)", app->fps, app->fb_width,
                  app->fb_height);
     else
         snprintf(text, sizeof text, "%.1f fps  %dx%d  %s  level 1/%d%s  %.0f rays/s", app->fps,
                  app->fb_width, app->fb_height, facet_device_name(app->options->device),
                  app->image.factor ? app->image.factor : info.factor,
-                 app->settled ? " (final)" : "", info.rays_per_second);
+                 app->settled && !app->accumulating ? " (final)" : "", info.rays_per_second);
     size_t used = strlen(text);
+    /* Monte Carlo views: the sample passes in the shown mean, of the cap */
+    if (!facet_app_uses_interop(app) && info.passes > 0)
+        snprintf(text + used, sizeof text - used, "  pass %d/%d", info.passes, info.max_passes);
+    used = strlen(text);
     if (app->playing)
         snprintf(text + used, sizeof text - used, "  path %d/%d", app->playback_frame + 1,
                  app->playback.count);

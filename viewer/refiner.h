@@ -14,7 +14,19 @@
  *
  * Supersampling (state.filter.spp > 1, `facet view --spp N`): the levels stay one ray per pixel
  * centre; after level 1 a last pass renders every pixel's N filter samples (render/pixel_filter.h)
- * in strips and replaces the pixels with their means, the frame `facet render --spp N` makes. */
+ * in strips and replaces the pixels with their means, the frame `facet render --spp N` makes.
+ *
+ * Progressive Monte Carlo views (facet_scene_monte_carlo: the sdf node's reference lighting), rgb
+ * mode only: the frame above is sample pass 0 (scene.sample_pass 0, what `facet render` makes),
+ * and the request settles there (facet_refiner_wait, facet_display_image.settled). A view left
+ * alone then renders further passes of the same rays (every pixel's spp filter samples, or its
+ * centre) with scene.sample_pass 1, 2, ..., in strips of whole rows, sums each pixel's linear RGBA
+ * in float in pass order and shows the mean (facet_sample_add / facet_sample_mean, then
+ * facet_display_rgb): after pass k-1 every pixel shows the mean of facet_render_image's values of
+ * passes 0 .. k-1. It stops at the cap (facet_refiner_set_max_passes, default
+ * FACET_REFINER_MAX_PASSES); any new request (whatever facet_view_state_equal tells apart)
+ * restarts at pass 0, cancelling between strips as the levels do. Depth and masks views, and
+ * scenes that are not Monte Carlo, do not accumulate. */
 #ifndef FACET_VIEWER_REFINER_H
 #define FACET_VIEWER_REFINER_H
 
@@ -29,7 +41,11 @@
 extern "C" {
 #endif
 
-enum { FACET_VIEW_MAX_OBJECTS = 64 };
+enum {
+    FACET_VIEW_MAX_OBJECTS = 64,
+    FACET_REFINER_MAX_PASSES = 256,   /* default cap on a progressive view's sample passes */
+    FACET_REFINER_PASS_LIMIT = 65536, /* the largest cap facet_refiner_set_max_passes takes */
+};
 
 /* Everything that decides the pixels of one view. Zero-initialise, then fill. */
 typedef struct facet_view_state {
@@ -55,7 +71,10 @@ typedef struct facet_display_image {
     int width, height;
     unsigned char *rgba; /* width * height * 4, row-major from the top-left */
     int factor;          /* the finest level fully or partly shown */
-    int settled;         /* 1: the full-resolution image of the latest request, complete */
+    int settled;         /* 1: the full-resolution image of the latest request, complete
+                            (progressive views: pass 0's frame; more passes may follow) */
+    int passes;          /* progressive views: sample passes in every pixel's mean (1 once pass
+                            0's frame is complete); 0 for views that do not accumulate */
 } facet_display_image;
 
 void facet_display_image_free(facet_display_image *image);
@@ -65,7 +84,10 @@ typedef struct facet_refiner_info {
     int busy;                 /* 0: the latest request is fully rendered (or failed) */
     double rays_per_second;   /* measured over recent strips */
     double last_full_seconds; /* wall time of the last full-resolution pass, 0 before one */
-    char error[512];          /* the last render error, "" when none */
+    int passes;       /* progressive views: complete sample passes shown (see the display) */
+    int max_passes;   /* the cap on them (facet_refiner_set_max_passes) */
+    int accumulating; /* 1 while a settled progressive view renders further passes */
+    char error[512];  /* the last render error, "" when none */
 } facet_refiner_info;
 
 typedef struct facet_refiner facet_refiner;
@@ -85,6 +107,11 @@ void facet_refiner_request(facet_refiner *refiner, const facet_view_state *state
  * rendered even when it equals the abandoned one. */
 void facet_refiner_stop(facet_refiner *refiner);
 
+/* Caps the sample passes a progressive view averages (clamped to [1, FACET_REFINER_PASS_LIMIT];
+ * 1: pass 0 only, the `facet render` frame). Read before each pass: a view accumulating now stops
+ * at a lower cap; one that already stopped resumes only when requested again. */
+void facet_refiner_set_max_passes(facet_refiner *refiner, int max_passes);
+
 /* When the display image changed since *serial: copies it into *image (reallocating as needed),
  * updates *serial and returns 1; else 0. */
 int facet_refiner_fetch(facet_refiner *refiner, uint64_t *serial, facet_display_image *image);
@@ -94,6 +121,11 @@ void facet_refiner_get_info(facet_refiner *refiner, facet_refiner_info *info);
 /* Blocks until the latest request is fully rendered (or failed), up to `timeout_seconds`;
  * returns 1 when settled. For scripts and tests. */
 int facet_refiner_wait(facet_refiner *refiner, double timeout_seconds);
+
+/* Blocks until the latest request is settled and its display holds the mean of at least `passes`
+ * sample passes, or it will not get there (not progressive, the cap, an error), up to
+ * `timeout_seconds`; returns 1 when the display holds `passes` passes or more. For tests. */
+int facet_refiner_wait_passes(facet_refiner *refiner, int passes, double timeout_seconds);
 
 /* What a scene holds of the view state's environment, to apply only changes. */
 typedef struct facet_view_applied {

@@ -28,6 +28,8 @@
  *   panel on|off             show or hide the panel and the HUD
  *   wait SECONDS             let time pass (animations run)
  *   wait settled             until animations end and the full-resolution frame is done
+ *                            (Monte Carlo scenes: sample pass 0, the `facet render` frame;
+ *                            scripted runs average no further passes, viewer/viewer.h)
  *   screenshot PATH          wait settled, then save the render area as PNG
  *   screenshot-window PATH   wait settled, then save the whole window, panel included
  *   save-view PATH           write the current camera as a transforms.json (one frame, "view",

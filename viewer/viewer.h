@@ -5,7 +5,10 @@
  *
  * Paths: with --device cuda and a GL context on a CUDA device, frames render on the GPU straight
  * into the window's texture (CUDA-GL interop, viewer/interop.h); otherwise a worker thread renders
- * progressively on the chosen device and the image is uploaded (viewer/refiner.h). */
+ * progressively on the chosen device and the image is uploaded (viewer/refiner.h). Monte Carlo
+ * scenes (facet_scene_monte_carlo: the sdf node's reference lighting) always take the worker's
+ * path in rgb mode, even with interop: once a view settles it averages further sample passes
+ * (viewer/refiner.h, "Progressive Monte Carlo views"), which the interop path does not. */
 #ifndef FACET_VIEWER_VIEWER_H
 #define FACET_VIEWER_VIEWER_H
 
@@ -39,6 +42,12 @@ typedef struct facet_viewer_options {
     double timeout_seconds; /* scripted or screenshot runs fail after this long (0: never) */
     int hidden;             /* 1: no visible window (benchmarks) */
     const char *bench_path; /* when set: append a frames/s report here at exit (JSON lines) */
+    /* Monte Carlo scenes: a view left alone averages up to this many sample passes (the first is
+     * the `facet render` frame). 0: FACET_REFINER_MAX_PASSES (256) in interactive sessions, 1 in
+     * --script and --screenshot runs, so their screenshots equal `facet render`. When a scripted
+     * run sets it above 1, its frames count as settled (`wait settled`, screenshots) only once all
+     * the passes are in: the mean of that many passes, deterministic and finite. */
+    int max_passes;
 } facet_viewer_options;
 
 /* Runs the viewer until the window closes or the script ends. Fails with a message naming the
