@@ -1,5 +1,7 @@
 #include "app.h"
 
+#include "render/batch.h"
+
 #include "core/alloc.h"
 #include "nodes/builtin.h"
 
@@ -40,12 +42,9 @@ void facet_app_snap_camera(facet_app *app, int index) {
     if (app->cameras.frame_count == 0) return;
     index =
         ((index % app->cameras.frame_count) + app->cameras.frame_count) % app->cameras.frame_count;
-    const facet_frame *f = &app->cameras.frames[index];
-    facet_camera camera;
-    for (int k = 0; k < 16; k++) camera.c2w.m[k] = (float)f->c2w[k];
-    camera.fx = (float)f->fx, camera.fy = (float)f->fy;
-    camera.cx = (float)f->cx, camera.cy = (float)f->cy;
-    camera.width = f->width, camera.height = f->height;
+    /* the dataset frame's camera as `facet render --cameras` makes it (every field set: a
+     * camera built field by field here once left `projection` uninitialised) */
+    const facet_camera camera = facet_frame_camera(&app->cameras.frames[index], 0, 0);
     facet_nav_snap(&app->nav, &camera);
     app->camera_index = index;
 }
