@@ -20,7 +20,7 @@ import bpy
 from mathutils import Euler, Matrix
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from blender_cycles import configure_cycles  # noqa: E402
+from blender_cycles import configure_cycles, set_hdri_world  # noqa: E402
 
 WIDTH, HEIGHT = 160, 120
 CAMERA_ANGLE_X = math.radians(70.0)
@@ -35,19 +35,7 @@ def setup_scene(hdri, width=WIDTH, height=HEIGHT):
     # pixels are 16-sample estimates of each pixel's area mean, not pixel centres
     configure_cycles(scene, width, height, samples=16, filter_width=0.01)
 
-    world = bpy.data.worlds.new("demo") if scene.world is None else scene.world
-    scene.world = world
-    world.use_nodes = True
-    nodes = world.node_tree.nodes
-    nodes.clear()
-    tex = nodes.new("ShaderNodeTexEnvironment")
-    tex.image = bpy.data.images.load(os.path.abspath(hdri))
-    tex.interpolation = "Linear"
-    background = nodes.new("ShaderNodeBackground")
-    background.inputs["Strength"].default_value = 1.0
-    output = nodes.new("ShaderNodeOutputWorld")
-    world.node_tree.links.new(tex.outputs["Color"], background.inputs["Color"])
-    world.node_tree.links.new(background.outputs["Background"], output.inputs["Surface"])
+    set_hdri_world(scene, hdri)
 
     cam_data = bpy.data.cameras.new("camera")
     cam_data.sensor_fit = "HORIZONTAL"

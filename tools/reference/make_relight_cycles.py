@@ -73,6 +73,9 @@ import bmesh
 import bpy
 from mathutils import Euler, Vector
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from blender_cycles import set_hdri_world  # noqa: E402
+
 HDRI_DIR = "/usr/share/blender/datafiles/studiolights/world"
 HDRIS = ["interior", "forest", "sunset"]
 SHAPES = ["sphere", "torus"]
@@ -132,19 +135,9 @@ def configure(scene, size, samples, seed, bounces):
 
 
 def set_world(scene, hdri_path, mis=True):
-    world = scene.world or bpy.data.worlds.new("world")
-    scene.world = world
-    world.use_nodes = True
-    nodes = world.node_tree.nodes
-    nodes.clear()
-    tex = nodes.new("ShaderNodeTexEnvironment")  # equirectangular, default mapping
-    tex.image = bpy.data.images.load(hdri_path, check_existing=True)
-    tex.interpolation = "Linear"
-    background = nodes.new("ShaderNodeBackground")
-    background.inputs["Strength"].default_value = 1.0
-    out = nodes.new("ShaderNodeOutputWorld")
-    world.node_tree.links.new(tex.outputs["Color"], background.inputs["Color"])
-    world.node_tree.links.new(background.outputs["Background"], out.inputs["Surface"])
+    """The HDRI world (blender_cycles.set_hdri_world); mis False turns off the world's importance
+    sampling (the --check of BSDF-only light paths)."""
+    world = set_hdri_world(scene, hdri_path)
     world.cycles.sampling_method = "AUTOMATIC" if mis else "NONE"
 
 
