@@ -409,11 +409,12 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
     char path[128];
     facet_key_path(path, sizeof path, key_path, "lighting");
     const char *mode = "quality";
+    double samples = -1; /* -1: not given (the mode's default) */
     facet_status s = FACET_OK;
     if (cJSON_IsString(lighting)) {
         mode = lighting->valuestring;
     } else if (cJSON_IsObject(lighting)) {
-        double size = FACET_LIGHTING_DEFAULT_SIZE, samples = -1;
+        double size = FACET_LIGHTING_DEFAULT_SIZE;
         const char *filter = "sampled";
         s = facet_json_check_keys(doc, lighting, path, keys);
         if (s == FACET_OK) s = facet_json_opt_string(doc, lighting, "mode", path, &mode);
@@ -437,9 +438,6 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
                               doc->path, path, samples);
         options->size = (int)size;
         options->samples = samples == -1 ? FACET_LIGHTING_DEFAULT_SAMPLES : (int)samples;
-        if (!strcmp(mode, "reference"))
-            options->reference_samples =
-                samples == -1 ? FACET_LIGHTING_REFERENCE_SAMPLES : (int)samples;
     } else {
         return facet_fail(FACET_ERR_FORMAT,
                           "%s: key '%s': expected a lighting mode name or an object, got %s",
@@ -451,8 +449,8 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
         options->mode = FACET_PREFILTER_PARITY;
     else if (!strcmp(mode, "reference") && allow_reference) {
         options->mode = FACET_PREFILTER_QUALITY;
-        if (!options->reference_samples)
-            options->reference_samples = FACET_LIGHTING_REFERENCE_SAMPLES;
+        options->reference_samples =
+            samples == -1 ? FACET_LIGHTING_REFERENCE_SAMPLES : (int)samples;
     } else if (!strcmp(mode, "reference"))
         return facet_fail(FACET_ERR_FORMAT,
                           "%s: key '%s': the reference lighting mode is for sdf nodes only (this "
