@@ -5,6 +5,8 @@
     /usr/bin/python3 bench/relight_cycles.py exact  CYCLES_DIR WORK_DIR
     /usr/bin/python3 bench/relight_cycles.py table  CYCLES_DIR WORK_DIR --timings FILE \
         [--noise CYCLES_SEED1_DIR] [--markdown OUT.md] [--command TEXT]
+    /usr/bin/python3 bench/relight_cycles.py gap    CYCLES_DIR WORK_DIR [--dirs A,B] \
+        [--markdown OUT.md] [--command TEXT]
 
 scenes: for each HDRI, one facet scene per lighting mode (WORK_DIR/<hdri>/<mode>.json) holding
   every distinct (shape, material) of that HDRI's cases as its own sdf node, node k translated by
@@ -24,6 +26,8 @@ exact: the exact split-sum of every distinct case, WORK_DIR/<hdri>/exact/<key>.n
 table: PSNR, relative RMSE and mean radiance ratio of every mode against Cycles, the split-sum
   modes against the exact split-sum, and the times; prints markdown, writes --markdown and
   WORK_DIR/results.json.
+gap: PSNR against Cycles of the mode directories --dirs (WORK_DIR/<hdri>/<dir>) beside the exact
+  split-sum's, and their gaps (bench/run_relight_gap.sh).
 
 Metrics, over the pixels where Cycles' alpha > 0.999 (object interior; the film is transparent,
 so edge pixels would mix in coverage noise):
@@ -89,12 +93,12 @@ REPEATS = 10  # repeat.json: every frame this many times, to time the fast split
 MODES = [
     ("parity", "parity"),
     ("quality", "quality"),
-    ("exact_filter", {"mode": "quality", "filter": "exact"}),
+    ("sampled_filter", {"mode": "quality", "filter": "sampled"}),
     ("ref16", {"mode": "reference", "samples": 16}),
     ("ref64", {"mode": "reference", "samples": 64}),
     ("ref256", {"mode": "reference", "samples": 256}),
 ]
-LABELS = {"parity": "parity", "quality": "quality", "exact_filter": "quality exact",
+LABELS = {"parity": "parity", "quality": "quality", "sampled_filter": "quality sampled",
           "ref16": "ref N=16", "ref64": "ref N=64", "ref256": "ref N=256",
           "exact_numpy": "exact split-sum", "cycles_seed1": "Cycles seed 1"}
 
@@ -635,7 +639,7 @@ def cmd_table(args):
             ref = np.load(os.path.join(args.work_dir, hdri, "exact", key + ".npy"))
             mask = read_rgba(os.path.join(args.cycles_dir, case["image"]))[..., 3] > 0.999
             row = [key]
-            for m in ("parity", "quality", "exact_filter"):
+            for m in ("parity", "quality", "sampled_filter"):
                 img = read_rgba(os.path.join(args.work_dir, hdri, m, key + ".exr"))
                 p, _, q = metrics(img, ref, mask)
                 row.append(f"{p:.1f} / {q:.3f}")
@@ -677,7 +681,7 @@ def cmd_table(args):
         "Each facet split-sum mode scored against the NumPy exact split-sum instead of Cycles "
         "(same pixels): how far each is from the limit of the split-sum approximation itself.",
         "",
-        *table(gap_rows, ["case"] + [LABELS[m] for m in ("parity", "quality", "exact_filter")]),
+        *table(gap_rows, ["case"] + [LABELS[m] for m in ("parity", "quality", "sampled_filter")]),
         "",
         "## Time per HDRI: setup + per 96 x 96 frame, wall (CPU user + system)",
         "",
@@ -699,9 +703,45 @@ def cmd_table(args):
         json.dump(results, f, indent=1)
 
 
+def cmd_gap(args):
+    """Quality mode's distance to its limit, as issue 17 measures it: for each Cycles case and each
+    split-sum mode rendered into WORK_DIR/<hdri>/<mode dir>, PSNR against Cycles of facet and of
+    the exact split-sum, and the gap between them (facet - exact; the target: >= -0.3 dB)."""
+    manifest = load_manifest(args.cycles_dir)
+    dirs = args.dirs.split(",")
+    rows, gaps = [], {d: [] for d in dirs}
+    for case in manifest["cases"]:
+        hdri, key = case["hdri_name"], facet_key(case)
+        gt = read_rgba(os.path.join(args.cycles_dir, case["image"]))
+        mask = gt[..., 3] > 0.999
+        ref = np.load(os.path.join(args.work_dir, hdri, "exact", key + ".npy"))
+        exact = metrics(ref, gt, mask)[0]
+        row = [case["case"], f"{exact:.2f}"]
+        for d in dirs:
+            p = metrics(read_rgba(os.path.join(args.work_dir, hdri, d, key + ".exr")), gt, mask)[0]
+            gaps[d].append(p - exact)
+            row.append(f"{p:.2f} ({p - exact:+.2f})")
+        rows.append(row)
+    head = ["case", "exact split-sum"] + [f"{d} (gap)" for d in dirs]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines.append("| cases more than 0.3 dB below | | " + " | ".join(
+        f"{sum(g < -0.3 for g in gaps[d])} of {len(gaps[d])} (worst {min(gaps[d]):+.2f})"
+        for d in dirs) + " |")
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(f"# Quality mode against the exact split-sum, PSNR (dB) against Cycles\n\n"
+                    f"Machine: {args.machine}. Date: {time.strftime('%Y-%m-%d')}.\n"
+                    f"Command: `{args.command.strip()}`\n\n{text}\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=["scenes", "exact", "table"])
+    parser.add_argument("action", choices=["scenes", "exact", "table", "gap"])
+    parser.add_argument("--dirs", default="quality,sampled_filter",
+                        help="gap: comma-separated mode directories under WORK_DIR/<hdri>")
     parser.add_argument("cycles_dir")
     parser.add_argument("work_dir")
     parser.add_argument("--timings", help="table: the TSV run_relight_cycles.sh writes")
@@ -710,7 +750,7 @@ def main():
     parser.add_argument("--command", default="", help="table: the command line to record")
     parser.add_argument("--machine", default="2-vCPU Intel Xeon VM, Debian 12")
     args = parser.parse_args()
-    {"scenes": cmd_scenes, "exact": cmd_exact, "table": cmd_table}[args.action](args)
+    {"scenes": cmd_scenes, "exact": cmd_exact, "table": cmd_table, "gap": cmd_gap}[args.action](args)
 
 
 if __name__ == "__main__":

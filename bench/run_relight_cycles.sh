@@ -5,10 +5,10 @@
 #      0.7) under Blender's interior, forest and sunset HDRIs, 96 x 96, 256 samples; rendered
 #      once into $CYCLES_DIR (default /tmp/relight_cycles) and reused while its manifest is there,
 #      plus the same set with seed 1 ($CYCLES_DIR/seed1) for Cycles' own noise;
-#   2. facet renders of each case in every lighting mode: parity, quality, quality with the exact
-#      filter, reference with N = 16, 64, 256 MIS sample pairs per pixel sample; all with
-#      --spp 16 --pixel-filter blackman-harris --filter-width 1.5 (Cycles' filter). One process per
-#      (HDRI, mode) renders every case of the HDRI (bench/relight_cycles.py scenes: one node and
+#   2. facet renders of each case in every lighting mode: parity, quality (its default exact
+#      filter), quality with the sampled filter, reference with N = 16, 64, 256 MIS sample pairs
+#      per pixel sample; all with --spp 16 --pixel-filter blackman-harris --filter-width 1.5
+#      (Cycles' filter). One process per (HDRI, mode) renders every case of the HDRI (bench/relight_cycles.py scenes: one node and
 #      camera per case; the split-sum modes render every frame 10 times), timed, and again at
 #      1 x 1 pixels for the setup time (the map's load and the lighting build); per frame =
 #      (all - setup) / frames;
@@ -49,7 +49,7 @@ fi
 hdris=$("$py" -c 'import json, sys
 m = json.load(open(sys.argv[1]))
 print(" ".join(dict.fromkeys(c["hdri_name"] for c in m["cases"])))' "$cycles/manifest.json")
-modes="parity quality exact_filter ref16 ref64 ref256"
+modes="parity quality sampled_filter ref16 ref64 ref256"
 render=(--format exr --spp 16 --pixel-filter blackman-harris --filter-width 1.5 --quiet)
 # timed COMMAND...: runs COMMAND, appends "WALL USER SYS" (seconds) to $work/time.txt
 timed() { /usr/bin/time -f "%e %U %S" -a -o "$work/time.txt" "$@"; }
@@ -61,7 +61,7 @@ for hdri in $hdris; do
     for mode in $modes; do
         # split-sum frames are fast: render each frame 10 times so they outweigh the setup
         cameras=$work/$hdri/transforms.json
-        case $mode in parity | quality | exact_filter) cameras=$work/$hdri/repeat.json ;; esac
+        case $mode in parity | quality | sampled_filter) cameras=$work/$hdri/repeat.json ;; esac
         frames=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["frames"]))' \
             "$cameras")
         : > "$work/time.txt"

@@ -46,12 +46,26 @@ int facet_lighting_quality_levels(int base, float *roughness, int *sizes) {
 }
 
 /* The chain level (0: face size `base`) whose texels are about `texel_angle` radians across: face
- * size the power of two nearest (pi / 2) / texel_angle in log2, at most `base`. */
-static int ring_level(int base, double texel_angle) {
+ * size the power of two nearest (pi / 2) / texel_angle in log2 (coarser: the power of two at or
+ * below it, texels up to twice as wide), at most `base`. */
+static int ring_level(int base, double texel_angle, int coarser) {
     double faces = 1.5707963267948966 / texel_angle;
-    int log2_faces = faces > 1.0 ? (int)lround(log2(faces)) : 0, base_log2 = log2_int(base);
+    double log2_exact = faces > 1.0 ? log2(faces) : 0.0;
+    int log2_faces = (int)(coarser ? floor(log2_exact) : lround(log2_exact));
+    int base_log2 = log2_int(base);
     return log2_faces >= base_log2 ? 0 : base_log2 - log2_faces;
 }
+
+/* The ring plan's shape. The core reaches 4 alpha from R (in l; D at h = 2 alpha has fallen to
+ * 4% of its peak) at texels alpha / 3 across; the rings beyond double their radius each, read
+ * at texels a third of their inner radius, from the third ring on (16 alpha out, D below 0.4% of
+ * its peak) rounded to the coarser level. Against a 6 alpha core at alpha / 4 and nearest levels
+ * throughout, this builds interior.exr's 512^2 ladder in 10 s instead of 21 s on two cores, and
+ * its renders of the 48 Cycles cases stay as close to the exact split-sum (within 0.05 dB of
+ * the same PSNR against it, 38-70 dB, at 64 spp); coarser rings from the second ring on would
+ * save another second at up to 5 dB of that. */
+static const double core_radius = 4.0, core_texel = 3.0, ring_texel = 3.0;
+static const int coarse_from_ring = 3;
 
 void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_level *p) {
     const double half_pi = 1.5707963267948966;
@@ -59,8 +73,8 @@ void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_leve
     p->alpha2 = (float)(alpha * alpha);
     p->ring_count = 0;
     if (roughness <= 0.0f) return; /* the mirror: the base level itself */
-    double inner = 0.0, outer = fmin(6.0 * alpha, half_pi);
-    int level = ring_level(base, fmin(alpha / 4.0, half_pi / 32.0));
+    double inner = 0.0, outer = fmin(core_radius * alpha, half_pi);
+    int level = ring_level(base, fmin(alpha / core_texel, half_pi / 32.0), 0);
     while (p->ring_count < FACET_PREFILTER_MAX_RINGS) {
         facet_prefilter_ring *ring = &p->rings[p->ring_count++];
         ring->cos_inner = inner > 0.0 ? (float)cos(inner) : 2.0f;
@@ -70,8 +84,20 @@ void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_leve
         if (outer >= half_pi) break;
         inner = outer;
         outer = fmin(2.0 * inner, half_pi);
-        level = ring_level(base, inner / 3.0);
+        level = ring_level(base, inner / ring_texel, p->ring_count >= coarse_from_ring);
     }
+}
+
+float facet_lighting_blur_compensated_alpha2(float alpha2, int level_size, int core_size) {
+    if (alpha2 <= 0.0f || level_size <= 0) return alpha2;
+    /* mean texel width (rad) of an n x n face: sqrt(4 pi / 6) / n */
+    const double mean_texel = 1.4472025091165353;
+    const double h_out = mean_texel / level_size;
+    const double h_core = core_size > 0 ? mean_texel / core_size : 0.0;
+    const double a2 = alpha2, blur = h_out * h_out / 6.0 + h_core * h_core / 12.0;
+    /* a level whose texels are wider than its lobe (r < 0.1 at 256^2) cannot be sharpened */
+    if (h_out * h_out > a2) return alpha2;
+    return (float)(a2 - blur);
 }
 
 float facet_lighting_level_roughness(int level, int levels) {
@@ -124,14 +150,17 @@ static facet_status alloc_lighting(facet_lighting *out, const facet_lighting_opt
     for (int i = 0; i < levels; i++) out->view.level_roughness[i] = roughness[i];
     facet_status s = facet_cube_alloc_sizes(&out->specular, sizes, levels);
     if (s != FACET_OK) return s;
-    out->diffuse = facet_alloc(facet_cube_level_floats(FACET_LIGHTING_DIFFUSE_SIZE), sizeof(float));
+    const int diffuse_size = options->mode == FACET_PREFILTER_PARITY
+                                 ? FACET_LIGHTING_DIFFUSE_SIZE
+                                 : FACET_LIGHTING_QUALITY_DIFFUSE_SIZE;
+    out->diffuse = facet_alloc(facet_cube_level_floats(diffuse_size), sizeof(float));
     if (!out->diffuse) {
         facet_lighting_free(out);
         return facet_last_status();
     }
     out->view.specular = out->specular.view;
     out->view.diffuse = out->diffuse;
-    out->view.diffuse_size = FACET_LIGHTING_DIFFUSE_SIZE;
+    out->view.diffuse_size = diffuse_size;
     out->view.dfg = facet_dfg_lut();
     static unsigned long long next_serial;
 #pragma omp atomic capture
@@ -145,22 +174,38 @@ void facet_lighting_level_setup(const facet_lighting *lighting, int i, facet_pre
     p->mode = lighting->options.mode;
     p->size = lighting->specular.sizes[i];
     p->alpha2 = r * r * r * r;
-    if (lighting->view.ladder) facet_lighting_quality_plan(r, lighting->options.size, p);
+    if (lighting->view.ladder) {
+        facet_lighting_quality_plan(r, lighting->options.size, p);
+        p->alpha2 = facet_lighting_blur_compensated_alpha2(
+            p->alpha2, p->size,
+            p->ring_count > 0 ? lighting->options.size >> p->rings[0].level : 0);
+    }
     if (p->mode == FACET_PREFILTER_PARITY) p->cos_cutoff = facet_ggx_cone_cutoff(r, 0.99);
+}
+
+facet_irradiance_source facet_lighting_irradiance_source(const facet_lighting *lighting,
+                                                         const facet_cube_view *chain) {
+    facet_irradiance_source s = {0};
+    s.official = lighting->options.mode == FACET_PREFILTER_PARITY;
+    s.size = s.official ? FACET_LIGHTING_DIFFUSE_SIZE : FACET_LIGHTING_QUALITY_DIFFUSE_SOURCE;
+    s.level = chain->level[log2_int(lighting->options.size / s.size)];
+    return s;
 }
 
 static facet_status prefilter_cpu(const facet_cube *chain, facet_lighting *out) {
     const int size = out->options.size, levels = out->specular.levels;
-    const int dn = FACET_LIGHTING_DIFFUSE_SIZE;
-    float *area = facet_alloc((size_t)(size > dn * dn ? size : dn * dn), sizeof *area);
+    facet_irradiance_source irradiance = facet_lighting_irradiance_source(out, &chain->view);
+    const int dm = irradiance.size;
+    float *area = facet_alloc((size_t)(size > dm * dm ? size : dm * dm), sizeof *area);
     float *table = facet_alloc((size_t)(out->options.samples + 1) * 5, sizeof *table);
     if (!area || !table) {
         free(area);
         free(table);
         return facet_last_status();
     }
-    facet_cube_texel_weights(dn, out->options.mode == FACET_PREFILTER_QUALITY, area);
-    facet_irradiance_cpu(chain->level[log2_int(size / dn)], area, dn, out->diffuse);
+    facet_cube_texel_weights(dm, !irradiance.official, area);
+    irradiance.weight = area;
+    facet_irradiance_cpu(&irradiance, out->view.diffuse_size, out->diffuse);
     for (int i = 0; i < levels; i++) {
         facet_prefilter_level p;
         facet_lighting_level_setup(out, i, &p);
@@ -245,8 +290,8 @@ facet_status facet_lighting_build_uniform(facet_lighting *out, const float rgb[3
     if (s != FACET_OK) return s;
     for (int l = 0; l <= out->specular.levels; l++) {
         float *level = l < out->specular.levels ? out->specular.level[l] : out->diffuse;
-        size_t count = facet_cube_level_floats(
-            l < out->specular.levels ? out->specular.sizes[l] : FACET_LIGHTING_DIFFUSE_SIZE);
+        size_t count = facet_cube_level_floats(l < out->specular.levels ? out->specular.sizes[l]
+                                                                        : out->view.diffuse_size);
         for (size_t i = 0; i < count; i++) level[i] = rgb[i % 3];
     }
     return FACET_OK;
@@ -415,7 +460,7 @@ facet_status facet_lighting_options_parse(const facet_doc *doc, const cJSON *jso
         mode = lighting->valuestring;
     } else if (cJSON_IsObject(lighting)) {
         double size = FACET_LIGHTING_DEFAULT_SIZE;
-        const char *filter = "sampled";
+        const char *filter = "exact";
         s = facet_json_check_keys(doc, lighting, path, keys);
         if (s == FACET_OK) s = facet_json_opt_string(doc, lighting, "mode", path, &mode);
         if (s == FACET_OK) s = facet_json_opt_number(doc, lighting, "size", path, &size);

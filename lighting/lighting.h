@@ -7,11 +7,15 @@
  *      (cubemap.h; parity mode clamps the map's texels to [0,1] first, as RISE-SDF's relighting
  *      config `clamp: true`);
  *   2. box-filtered mip chain;
- *   3. diffuse irradiance: cosine convolution of the 16^2 box level (16^2 output);
+ *   3. diffuse irradiance: cosine convolution of the 16^2 box level (16^2 output); quality mode
+ *      convolves the 64^2 box level with exact texel solid angles into a 32^2 output, so that a
+ *      sun is placed within a degree, not within a 16^2 texel (5.6 degrees);
  *   4. specular levels i = 0 .. L-1 with L = log2(size / 16) + 1 (6 for 512), face size size >> i,
  *      roughness facet_lighting_level_roughness(i, L): 0.08 + 0.42 i / (L - 2) for i < L - 1
  *      (0.08 + 0.105 i at 512) and 1 for the last, filtered per prefilter.h (parity: the official
- *      99%-cone brute force from level i; quality: filtered importance sampling of the chain).
+ *      99%-cone brute force from level i); quality mode sums the split-sum integral over the
+ *      chain's texels on a ladder of 21 roughness levels (or, "filter": "sampled", importance-
+ *      samples the official levels).
  * The cube is indexed by world directions (cubemap.h explains the axes per convention). */
 #ifndef FACET_LIGHTING_LIGHTING_H
 #define FACET_LIGHTING_LIGHTING_H
@@ -31,24 +35,30 @@ extern "C" {
 #endif
 
 enum {
-    FACET_LIGHTING_DEFAULT_SIZE = 512,     /* official cube face size */
-    FACET_LIGHTING_DEFAULT_SAMPLES = 64,   /* quality mode, sampled filter: samples per texel */
-    FACET_LIGHTING_DIFFUSE_SIZE = 16,      /* official LIGHT_MIN_RES */
-    FACET_LIGHTING_REFERENCE_SAMPLES = 64, /* reference mode: sample pairs per ray */
+    FACET_LIGHTING_DEFAULT_SIZE = 512,        /* official cube face size */
+    FACET_LIGHTING_DEFAULT_SAMPLES = 64,      /* quality mode, sampled filter: samples per texel */
+    FACET_LIGHTING_DIFFUSE_SIZE = 16,         /* official LIGHT_MIN_RES */
+    FACET_LIGHTING_QUALITY_DIFFUSE_SIZE = 32, /* quality mode: irradiance output face size */
+    FACET_LIGHTING_QUALITY_DIFFUSE_SOURCE = 64, /* quality mode: box level it convolves */
+    FACET_LIGHTING_REFERENCE_SAMPLES = 64,      /* reference mode: sample pairs per ray */
 };
 
 /* Quality mode's specular filter. */
 typedef enum facet_quality_filter {
-    /* filtered importance sampling on the official level ladder (`samples` per texel) */
-    FACET_QUALITY_SAMPLED = 0,
-    /* the split-sum integral by summation over source texels, ring by ring (prefilter.h
-     * facet_prefilter_ring_texel), on a finer roughness ladder (facet_lighting_quality_levels):
-     * a few % of the exact integral where the sampled filter is off by 10% between levels, at
-     * about 6x the build time (about 30 s for a 512^2 cube on two cores) */
-    FACET_QUALITY_EXACT = 1,
+    /* the default: the split-sum integral by summation over source texels, ring by ring
+     * (prefilter.h facet_prefilter_ring_texel), on a finer roughness ladder
+     * (facet_lighting_quality_levels), each level filtered for its lobe less the blur of its
+     * lookup (facet_lighting_blur_compensated_alpha2). Renders Blender's glossy spheres and tori
+     * within 0.3 dB of the exact split-sum (bench/relight_gap.md); about 14 s for a 512^2 cube
+     * on two cores */
+    FACET_QUALITY_EXACT = 0,
+    /* filtered importance sampling on the official level ladder (`samples` per texel): about
+     * 3 s for a 512^2 cube on two cores, 4-6 dB below the exact split-sum on r = 0.12 metals */
+    FACET_QUALITY_SAMPLED = 1,
 } facet_quality_filter;
 
-/* Zero-initialised means: quality mode, sampled filter, 512^2 faces, 64 samples per texel. */
+/* Zero-initialised means: quality mode, exact filter, 512^2 faces (64 samples per texel for the
+ * sampled filter). */
 typedef struct facet_lighting_options {
     facet_prefilter_mode mode;
     int size;    /* face size of the base cube: a power of two in [64, 4096] (0: 512) */
@@ -98,10 +108,26 @@ float facet_lighting_level_roughness(int level, int levels);
 int facet_lighting_quality_levels(int base, float *roughness, int *sizes);
 
 /* Quality mode's ring plan for a level of roughness r over a chain of base face size `base`
- * (prefilter.h facet_prefilter_ring_texel): the core, out to 6 alpha from R (where D has fallen
- * to 1% of its peak), read at texels finer than alpha / 3; then rings of doubling radius to 90
- * degrees, each read at texels half its inner radius. Fills p->alpha2, rings and ring_count. */
+ * (prefilter.h facet_prefilter_ring_texel): the core, out to 4 alpha from R (where D has fallen
+ * to 4% of its peak), read at texels about alpha / 3 across; then rings of doubling radius to 90
+ * degrees, each read at texels about a third of its inner radius (chain levels: the power of two
+ * nearest in log2). Fills p->alpha2, rings and ring_count. */
 void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_level *p);
+
+/* The GGX alpha^2 a quality-ladder level is filtered with, so that the level as shading reads it
+ * has the lobe of alpha2 = roughness^4: less the blur that reading adds. Near its peak GGX falls
+ * as a normal of variance alpha^2 per axis in the reflected direction (D ~ 1 - theta^2 / (2
+ * alpha^2) with theta = 2 theta_h); the bilinear lookup of a level of face size n adds a tent of
+ * variance h^2 / 6 and the core's box-filtered source texels (face size core_size; 0: none) a box
+ * of h_c^2 / 12, h = sqrt(4 pi / 6) / n the mean texel width in radians. Variances add, so the
+ * filter uses alpha^2 - h^2 / 6 - h_c^2 / 12 (at most 19% less), except on levels whose texels
+ * are wider than alpha (r < 0.1 at 256^2), which are left as they are. On the 48 Cycles cases at
+ * 64 spp (bench/run_relight_gap.sh) this moved the worst case against the exact split-sum from
+ * -0.64 dB (r = 0.12 metals) to -0.18 dB. The variance argument holds for what a pixel sees, the
+ * mean over the texel positions its reflections sweep; at a single direction the sharper level
+ * reads sharper at texel centres (test_relight: 1.9% rms from the split-sum integral at r = 0.12
+ * with a 512^2 base cube, 2.9% without; with a 256^2 base, 4.4% against 2.4%). */
+float facet_lighting_blur_compensated_alpha2(float alpha2, int level_size, int core_size);
 
 /* The filter parameters of specular level i of `lighting` (mode, size, roughness; quality: the
  * ring plan), shared by the CPU and CUDA prefilters; the caller adds the source pointers. */
@@ -137,6 +163,12 @@ facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t 
 void facet_lighting_release(facet_lighting *lighting);
 
 /* ---- CUDA (cuda/lighting.cu; FACET_ERR_CUDA in builds without CUDA) ------------------ */
+
+/* The irradiance convolution's source for `lighting`'s mode from the box chain (host or device
+ * level pointers): the level's face size and the official flag; weight is left to the caller
+ * (facet_cube_texel_weights(size, !official, ...)). */
+facet_irradiance_source facet_lighting_irradiance_source(const facet_lighting *lighting,
+                                                         const facet_cube_view *chain);
 
 /* Runs the diffuse and specular prefilter kernels on `chain` (the box chain of step 2) into
  * out->diffuse and out->specular (host), same per-texel functions as the CPU path. */

@@ -66,11 +66,11 @@ void facet_prefilter_level_cpu(const facet_prefilter_level *p, float *out) {
     facet_cube_fill_borders(out, n);
 }
 
-void facet_irradiance_cpu(const float *source, const float *weight, int n, float *out) {
+void facet_irradiance_cpu(const facet_irradiance_source *source, int n, float *out) {
     FACET_PARALLEL_FOR(row, 0, 6 * (int64_t)n) {
         int face = (int)(row / n), y = (int)(row % n);
         for (int x = 0; x < n; x++)
-            facet_irradiance_texel(source, weight, n, face, x, y,
+            facet_irradiance_texel(source, n, face, x, y,
                                    out + facet_cube_texel_offset(n, face, x, y));
     }
     facet_cube_fill_borders(out, n);

@@ -308,20 +308,34 @@ static inline FACET_HD void facet_prefilter_texel(const facet_prefilter_level *p
         facet_prefilter_ring_texel(p, R, rgb);
 }
 
-/* Diffuse irradiance / pi for texel (x, y) of `face` of an n x n output, from a padded source
- * level of the same face size (official: the 16^2 box level) and per-texel solid angles
- * weight[y * n + x] (the same on every face). rgb[3] out. */
-static inline FACET_HD void facet_irradiance_texel(const float *source, const float *weight, int n,
+/* What the diffuse irradiance convolution reads (host or device pointers). */
+typedef struct facet_irradiance_source {
+    const float *level;  /* padded source level of the box chain, face size `size` */
+    const float *weight; /* size^2 texel solid angles (sr), the same on every face */
+    int size;
+    /* 1: the official constants, n.l clamped to [0, 0.999] and pi written 3.141592;
+     * 0: n.l clamped to [0, 1] and pi */
+    int official;
+} facet_irradiance_source;
+
+/* Diffuse irradiance / pi for texel (x, y) of `face` of an n x n output: the cosine-weighted sum
+ * over every source texel, sum_t L_t max(n.l_t, 0) dw_t / pi (parity: the official 16^2 box level
+ * into a 16^2 output with the official areas; quality: a finer source, exact solid angles).
+ * rgb[3] out. */
+static inline FACET_HD void facet_irradiance_texel(const facet_irradiance_source *s, int n,
                                                    int face, int x, int y, float rgb[3]) {
     facet_vec3 N = facet_cube_texel_dir(face, x, y, n);
+    const int m = s->size;
+    const float cmax = s->official ? 0.999f : 1.0f;
+    const float inv_pi = s->official ? 1.0f / 3.141592f : 1.0f / 3.14159265358979323846f;
     float acc[3] = {0.0f, 0.0f, 0.0f};
     for (int g = 0; g < 6; g++)
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < n; i++) {
-                float c = facet_v3_dot(N, facet_cube_texel_dir(g, i, j, n));
-                c = fminf(fmaxf(c, 0.0f), 0.999f);
-                float w = c * weight[j * n + i] / 3.141592f; /* the official constant */
-                const float *t = source + facet_cube_texel_offset(n, g, i, j);
+        for (int j = 0; j < m; j++)
+            for (int i = 0; i < m; i++) {
+                float c = facet_v3_dot(N, facet_cube_texel_dir(g, i, j, m));
+                c = fminf(fmaxf(c, 0.0f), cmax);
+                float w = c * s->weight[j * m + i] * inv_pi;
+                const float *t = s->level + facet_cube_texel_offset(m, g, i, j);
                 for (int k = 0; k < 3; k++) acc[k] += t[k] * w;
             }
     for (int k = 0; k < 3; k++) rgb[k] = acc[k];
@@ -352,7 +366,7 @@ void facet_prefilter_level_cpu(const facet_prefilter_level *p, float *out);
 void facet_cube_texel_weights(int n, int exact, float *weight);
 
 /* Runs facet_irradiance_texel over an n x n output (padded) and fills its borders. */
-void facet_irradiance_cpu(const float *source, const float *weight, int n, float *out);
+void facet_irradiance_cpu(const facet_irradiance_source *source, int n, float *out);
 
 #ifdef __cplusplus
 }

@@ -498,22 +498,23 @@ static double specular_error(const facet_lighting *lighting, const facet_envmap_
 
 Test(prefilter, exact_filter_is_closer_to_the_split_sum_integral_than_sampling) {
     /* Blender's interior.exr (blender-data): a window far brighter than the room, where sampled
-     * lookups of box-filtered mips go wrong. Measured at 256^2 faces: exact 2.7%, 4.0%, 5.2%,
-     * 3.3%, 2.3% against sampled 15%, 19%, 19%, 9.8%, 13% at r = 0.12, 0.2, 0.3, 0.5, 0.8 (the
-     * bounds are those with a margin); the rest is the base cube's resolution and the ladder. */
+     * lookups of box-filtered mips go wrong. Measured with the default 512^2 base cube: exact
+     * 1.9%, 2.9%, 3.7%, 1.7%, 0.4% against sampled 6.9%, 14%, 14%, 10%, 14% at r = 0.12, 0.2,
+     * 0.3, 0.5, 0.8 (the bounds are those with a margin); the rest is the base cube's resolution,
+     * the ladder and the bilinear lookups between texel centres. */
     const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
     if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
     facet_envmap env;
     cr_assert_eq(facet_envmap_load(&env, hdri, FACET_ENV_BLENDER, 0.0f, 1.0f), FACET_OK, "%s",
                  facet_last_error());
-    facet_lighting_options exact = {FACET_PREFILTER_QUALITY, 256, 0, FACET_QUALITY_EXACT, 0};
-    facet_lighting_options sampled = {FACET_PREFILTER_QUALITY, 256, 64, FACET_QUALITY_SAMPLED, 0};
+    facet_lighting_options exact = {FACET_PREFILTER_QUALITY, 512, 0, FACET_QUALITY_EXACT, 0};
+    facet_lighting_options sampled = {FACET_PREFILTER_QUALITY, 512, 64, FACET_QUALITY_SAMPLED, 0};
     facet_lighting le, ls;
     cr_assert_eq(facet_lighting_build(&le, &env.view, &exact, FACET_DEVICE_CPU), FACET_OK, "%s",
                  facet_last_error());
     cr_assert_eq(facet_lighting_build(&ls, &env.view, &sampled, FACET_DEVICE_CPU), FACET_OK);
     cr_assert_eq(le.specular.levels, 21, "the quality ladder");
-    const double rs[] = {0.12, 0.2, 0.3, 0.5, 0.8}, bound[] = {0.04, 0.06, 0.07, 0.05, 0.035};
+    const double rs[] = {0.12, 0.2, 0.3, 0.5, 0.8}, bound[] = {0.025, 0.037, 0.045, 0.025, 0.008};
     for (int i = 0; i < 5; i++) {
         double e = specular_error(&le, &env.view, rs[i]), s = specular_error(&ls, &env.view, rs[i]);
         cr_log_info("r %.2f: exact %.4f, sampled %.4f", rs[i], e, s);
@@ -552,6 +553,77 @@ Test(prefilter, exact_filter_levels_are_the_quality_ladder) {
     }
 }
 
+/* Relative rms error over `count` Fibonacci normals of an irradiance cube (padded, face size n)
+ * against the brute-force sum over every texel of the lat-long map (blender convention),
+ * E(n) / pi = 1/pi sum_t L_t max(n.l_t, 0) dw_t with exact texel solid angles. */
+static double irradiance_error(const float *cube, int n, const facet_envmap_view *env, int count) {
+    const int W = env->width, H = env->height;
+    double se = 0, sref = 0;
+    for (int k = 0; k < count; k++) {
+        double z = 1 - 2 * (k + 0.5) / count, rho = sqrt(1 - z * z), phi = k * PI * (3 - sqrt(5.0));
+        double N[3] = {rho * cos(phi), rho * sin(phi), z}, acc[3] = {0, 0, 0};
+        for (int i = 0; i < H; i++) {
+            double t0 = PI * i / H, t1 = PI * (i + 1) / H, dw = (2 * PI / W) * (cos(t0) - cos(t1));
+            double theta = 0.5 * (t0 + t1);
+            for (int j = 0; j < W; j++) {
+                double az = 2 * PI * (0.5 - (j + 0.5) / W);
+                double l[3] = {sin(theta) * cos(az), sin(theta) * sin(az), cos(theta)};
+                double c = l[0] * N[0] + l[1] * N[1] + l[2] * N[2];
+                if (c <= 0) continue;
+                const float *t = env->rgb + 3 * ((size_t)i * W + j);
+                for (int q = 0; q < 3; q++) acc[q] += t[q] * c * dw / PI;
+            }
+        }
+        float u, v, got[3];
+        int face = facet_cube_face_uv(facet_v3((float)N[0], (float)N[1], (float)N[2]), &u, &v);
+        facet_cube_bilinear(cube, n, face, u, v, got);
+        for (int q = 0; q < 3; q++) {
+            se += (got[q] - acc[q]) * (got[q] - acc[q]);
+            sref += acc[q] * acc[q];
+        }
+    }
+    return sqrt(se / sref);
+}
+
+Test(prefilter, quality_irradiance_places_a_window_within_a_degree) {
+    /* interior.exr's window and lamps: the quality convolution of the 64^2 box level into 32^2
+     * against the brute-force sum over the map's 1024 x 512 texels. Measured: quality 0.38%;
+     * the same exact-area convolution of the 16^2 level into 16^2 (the official sizes) 2.1%, its
+     * texels (5.6 degrees) moving the window. */
+    const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
+    if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
+    facet_envmap env;
+    cr_assert_eq(facet_envmap_load(&env, hdri, FACET_ENV_BLENDER, 0.0f, 1.0f), FACET_OK, "%s",
+                 facet_last_error());
+    facet_lighting_options options = {FACET_PREFILTER_QUALITY, 512, 1, FACET_QUALITY_SAMPLED, 0};
+    facet_lighting lighting;
+    cr_assert_eq(facet_lighting_build(&lighting, &env.view, &options, FACET_DEVICE_CPU), FACET_OK,
+                 "%s", facet_last_error());
+    cr_assert_eq(lighting.view.diffuse_size, FACET_LIGHTING_QUALITY_DIFFUSE_SIZE);
+    double quality =
+        irradiance_error(lighting.view.diffuse, lighting.view.diffuse_size, &env.view, 96);
+    /* the official sizes with exact areas, from the same box chain */
+    facet_cube chain;
+    cr_assert_eq(facet_cube_alloc(&chain, 512, 10), FACET_OK);
+    cr_assert_eq(facet_cube_from_envmap(&chain, &env.view, 0), FACET_OK);
+    const int n = FACET_LIGHTING_DIFFUSE_SIZE;
+    float weight[FACET_LIGHTING_DIFFUSE_SIZE * FACET_LIGHTING_DIFFUSE_SIZE];
+    facet_cube_texel_weights(n, 1, weight);
+    facet_irradiance_source coarse = {chain.level[5], weight, n, 0};
+    float *out = malloc(facet_cube_level_floats(n) * sizeof *out);
+    cr_assert(out);
+    facet_irradiance_cpu(&coarse, n, out);
+    double official_sizes = irradiance_error(out, n, &env.view, 96);
+    cr_log_info("irradiance: quality %.4f, 16^2 from 16^2 %.4f", quality, official_sizes);
+    cr_assert(isfinite(quality) && quality < 0.006, "quality irradiance off by %.4f", quality);
+    cr_assert(quality < 0.3 * official_sizes, "quality %.4f against 16^2 %.4f", quality,
+              official_sizes);
+    free(out);
+    facet_cube_free(&chain);
+    facet_lighting_free(&lighting);
+    facet_envmap_free(&env);
+}
+
 /* E_d of a constant sky of radiance 1 in `mode`, along the normal n. */
 static float uniform_sky_irradiance(facet_prefilter_mode mode, facet_vec3 n) {
     float one[3 * 8 * 4];
@@ -570,9 +642,11 @@ static float uniform_sky_irradiance(facet_prefilter_mode mode, facet_vec3 n) {
 }
 
 Test(prefilter, quality_irradiance_of_a_uniform_sky_is_its_radiance) {
-    /* exact texel solid angles: 1 up to the official 0.999 cap on the cosine */
+    /* exact texel solid angles and no cap on the cosine: 1 up to the texels cut by the horizon */
     facet_vec3 n = facet_v3_normalize(facet_v3(0.3f, -0.2f, 0.9f));
-    cr_assert_float_eq(uniform_sky_irradiance(FACET_PREFILTER_QUALITY, n), 1.0f, 2e-3);
+    float e = uniform_sky_irradiance(FACET_PREFILTER_QUALITY, n);
+    cr_log_info("uniform sky: E_d = %.6f", e);
+    cr_assert_float_eq(e, 1.0f, 1e-4);
 }
 
 Test(prefilter, parity_irradiance_keeps_the_official_texel_area_rule) {
@@ -1091,15 +1165,20 @@ static double sphere_psnr(const char *mode, int s) {
 /* Measured PSNR (dB) per sphere with the 256^2 cube of this test (512^2, the default, in
  * brackets where it differs by more than 0.1 dB); the asserted bounds sit just below:
  *                       metal r=0.1        0.25         0.5    0.75    1.0   dielectric r=0.6
- *   quality (HDR map)   30.0 (30.9)   34.2 (33.9)      22.8    16.4   15.9       50.3 (50.1)
+ *   quality (HDR map)   36.7               34.1        21.6    15.9   14.9       50.4
+ *    "filter": sampled  30.0 (30.9)   34.2 (33.9)      22.8    16.4   15.9       50.3 (50.1)
  *   parity (map <= 1)   35.4 (36.0)   32.9 (32.7)      29.0    23.4   23.0         34.0
+ * (the default exact filter is the split-sum integral itself, so it shows the approximation's
+ * own error: on rough metals the sampled filter's blur and coarser levels happen to land 0.5-1.3
+ * dB nearer the full integral, as they land above the exact split-sum against Cycles,
+ * bench/relight_gap.md)
  * Split-sum is an approximation: its lobe is pre-integrated for N = V = R with D NoL weights,
  * while the true rough lobe (D G F / (4 NoV)) is nearly uniform over the hemisphere at
  * roughness 1, and between the prefiltered roughness levels the official mip rule interpolates
  * (r = 0.75 mixes the r = 0.5 and r = 1 levels). Under forest.exr's sun (20% of the sky's energy
  * in texels brighter than 10) rough metals differ most; the clamped parity map hides part of
  * that. The dielectric's diffuse term (exact texel solid angles in quality mode) is close. */
-static const double quality_bounds[SPHERES] = {29.5, 33.5, 22.0, 16.0, 15.5, 49.5};
+static const double quality_bounds[SPHERES] = {36.0, 33.5, 21.0, 15.5, 14.5, 49.5};
 static const double parity_bounds[SPHERES] = {35.0, 32.5, 28.5, 23.0, 22.5, 33.5};
 
 /* The sanitizer build checks the smoothest and the roughest metal and the dielectric (both

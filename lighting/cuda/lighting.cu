@@ -18,12 +18,11 @@ __global__ void prefilter_kernel(facet_prefilter_level p, float *out) {
     facet_prefilter_texel(&p, face, x, y, out + facet_cube_texel_offset(n, face, x, y));
 }
 
-__global__ void irradiance_kernel(const float *source, const float *weight, int n, float *out) {
+__global__ void irradiance_kernel(facet_irradiance_source source, int n, float *out) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= 6 * (int64_t)n * n) return;
     int face = (int)(i / ((int64_t)n * n)), y = (int)(i / n % n), x = (int)(i % n);
-    facet_irradiance_texel(source, weight, n, face, x, y,
-                           out + facet_cube_texel_offset(n, face, x, y));
+    facet_irradiance_texel(&source, n, face, x, y, out + facet_cube_texel_offset(n, face, x, y));
 }
 
 unsigned blocks_for(int n, int threads) {
@@ -40,12 +39,6 @@ struct device_scratch {
     }
 };
 
-int log2_int(int n) {
-    int l = 0;
-    while ((1 << l) < n) l++;
-    return l;
-}
-
 } // namespace
 
 extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
@@ -56,8 +49,10 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
     for (int l = 0; l < chain->levels; l++)
         chain_floats += facet_cube_level_floats(chain->sizes[l]);
     FACET_CUDA_CHECK(cudaMalloc(&d.chain, chain_floats * sizeof(float)));
-    const int dn = FACET_LIGHTING_DIFFUSE_SIZE;
-    const size_t area_floats = (size_t)(size > dn * dn ? size : dn * dn);
+    /* the level pointer is replaced by its device copy below */
+    facet_irradiance_source irradiance = facet_lighting_irradiance_source(out, &chain->view);
+    const int dm = irradiance.size, dn = out->view.diffuse_size;
+    const size_t area_floats = (size_t)(size > dm * dm ? size : dm * dm);
     FACET_CUDA_CHECK(cudaMalloc(&d.area, area_floats * sizeof(float)));
     const int samples = out->options.samples;
     FACET_CUDA_CHECK(cudaMalloc(&d.table, (size_t)(samples + 1) * 5 * sizeof(float)));
@@ -79,13 +74,15 @@ extern "C" facet_status facet_lighting_prefilter_cuda(const facet_cube *chain,
         return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
     }
     const int threads = 128;
-    /* diffuse irradiance from the 16^2 box level */
-    facet_cube_texel_weights(dn, out->options.mode == FACET_PREFILTER_QUALITY, area);
+    /* diffuse irradiance (parity: the 16^2 box level; quality: the 64^2 one) */
+    facet_cube_texel_weights(dm, !irradiance.official, area);
+    irradiance = facet_lighting_irradiance_source(out, &device_chain);
+    irradiance.weight = d.area;
     cudaError_t err =
-        cudaMemcpy(d.area, area, (size_t)dn * dn * sizeof(float), cudaMemcpyHostToDevice);
+        cudaMemcpy(d.area, area, (size_t)dm * dm * sizeof(float), cudaMemcpyHostToDevice);
     if (err == cudaSuccess) {
         FACET_LAUNCH(irradiance_kernel, blocks_for(dn, threads), threads)
-        (device_chain.level[log2_int(size / dn)], d.area, dn, d.out);
+        (irradiance, dn, d.out);
         err = cudaGetLastError();
     }
     if (err == cudaSuccess)
