@@ -18,7 +18,7 @@ spp=${SPP:-64}
 py=/usr/bin/python3
 helper=bench/relight_cycles.py
 [ -f "$cycles/manifest.json" ] || { echo "run bench/run_relight_cycles.sh first" >&2; exit 1; }
-[ -f "$work/interior/quality.json" ] || "$py" "$helper" scenes "$cycles" "$work"
+"$py" "$helper" scenes "$cycles" "$work"
 hdris=$("$py" -c 'import json, sys
 m = json.load(open(sys.argv[1]))
 print(" ".join(dict.fromkeys(c["hdri_name"] for c in m["cases"])))' "$cycles/manifest.json")
