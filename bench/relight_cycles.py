@@ -632,6 +632,18 @@ def cmd_table(args):
                        f"({1000 * (tc - sc) / frames:.0f})")
         time_rows.append(row)
 
+    # mean PSNR per group of cases (the README's table)
+    groups = [("metal r=0.12", lambda c: "metal_r012" in c),
+              ("metal r=0.3", lambda c: "metal_r030" in c),
+              ("metal r=0.6, 0.9", lambda c: "metal_r060" in c or "metal_r090" in c),
+              ("dielectrics", lambda c: "plastic" in c), ("tori", lambda c: c.startswith("torus")),
+              ("all", lambda c: True)]
+    group_rows = []
+    for label, member in groups:
+        names = [c for c in results if member(c)]
+        group_rows.append([f"{label} ({len(names)})"] + [
+            f"{np.mean([results[c][m]['psnr'] for c in names]):.1f}" for m in cols])
+
     # quality modes against their own limit, the exact split-sum (per distinct facet case)
     gap_rows = []
     for hdri, items in distinct_cases(manifest).items():
@@ -667,6 +679,10 @@ def cmd_table(args):
         "## PSNR (dB, sRGB of linear clamped to [0, 1])",
         "",
         *table(psnr_rows + [mean_psnr], head),
+        "",
+        "## Mean PSNR by group (dB)",
+        "",
+        *table(group_rows, ["cases"] + [LABELS[m] for m in cols]),
         "",
         "## Relative RMSE (linear, unclamped)",
         "",
@@ -750,7 +766,8 @@ def main():
     parser.add_argument("--command", default="", help="table: the command line to record")
     parser.add_argument("--machine", default="2-vCPU Intel Xeon VM, Debian 12")
     args = parser.parse_args()
-    {"scenes": cmd_scenes, "exact": cmd_exact, "table": cmd_table, "gap": cmd_gap}[args.action](args)
+    actions = {"scenes": cmd_scenes, "exact": cmd_exact, "table": cmd_table, "gap": cmd_gap}
+    actions[args.action](args)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ typedef enum facet_quality_filter {
      * (prefilter.h facet_prefilter_ring_texel), on a finer roughness ladder
      * (facet_lighting_quality_levels), each level filtered for its lobe less the blur of its
      * lookup (facet_lighting_blur_compensated_alpha2). Renders Blender's glossy spheres and tori
-     * within 0.3 dB of the exact split-sum (bench/relight_gap.md); about 14 s for a 512^2 cube
+     * within 0.3 dB of the exact split-sum (bench/relight_gap.md); about 10 s for a 512^2 cube
      * on two cores */
     FACET_QUALITY_EXACT = 0,
     /* filtered importance sampling on the official level ladder (`samples` per texel): about
