@@ -125,7 +125,7 @@ void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_leve
  * 64 spp (bench/run_relight_gap.sh) this moved the worst case against the exact split-sum from
  * -0.64 dB (r = 0.12 metals) to -0.18 dB. The variance argument holds for what a pixel sees, the
  * mean over the texel positions its reflections sweep; at a single direction the sharper level
- * reads sharper at texel centres (test_relight: 1.9% rms from the split-sum integral at r = 0.12
+ * reads sharper at texel centres (test_relight: 2.0% rms from the split-sum integral at r = 0.12
  * with a 512^2 base cube, 2.9% without; with a 256^2 base, 4.4% against 2.4%). */
 float facet_lighting_blur_compensated_alpha2(float alpha2, int level_size, int core_size);
 
