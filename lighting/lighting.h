@@ -111,7 +111,8 @@ int facet_lighting_quality_levels(int base, float *roughness, int *sizes);
  * (prefilter.h facet_prefilter_ring_texel): the core, out to 4 alpha from R (where D has fallen
  * to 4% of its peak), read at texels about alpha / 3 across; then rings of doubling radius to 90
  * degrees, each read at texels about a third of its inner radius (chain levels: the power of two
- * nearest in log2). Fills p->alpha2, rings and ring_count. */
+ * nearest in log2; from the third ring on, the coarser one). Fills p->alpha2, rings and
+ * ring_count. */
 void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_level *p);
 
 /* The GGX alpha^2 a quality-ladder level is filtered with, so that the level as shading reads it
