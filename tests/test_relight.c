@@ -511,17 +511,23 @@ static double specular_error(const facet_lighting *lighting, const facet_envmap_
     return sqrt(se / sref);
 }
 
+/* Blender's interior.exr (Debian blender-data) into env, blender convention; skips the test
+ * when the package is not installed. */
+static void load_interior_or_skip(facet_envmap *env) {
+    const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
+    if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
+    cr_assert_eq(facet_envmap_load(env, hdri, FACET_ENV_BLENDER, 0.0f, 1.0f), FACET_OK, "%s",
+                 facet_last_error());
+}
+
 Test(prefilter, exact_filter_is_closer_to_the_split_sum_integral_than_sampling) {
     /* Blender's interior.exr (blender-data): a window far brighter than the room, where sampled
      * lookups of box-filtered mips go wrong. Measured with the default 512^2 base cube: exact
      * 2.0%, 2.9%, 3.7%, 1.7%, 0.4% against sampled 6.9%, 14%, 14%, 10%, 14% at r = 0.12, 0.2,
      * 0.3, 0.5, 0.8 (the bounds are those with a margin); the rest is the base cube's resolution,
      * the ladder and the bilinear lookups between texel centres. */
-    const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
-    if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
     facet_envmap env;
-    cr_assert_eq(facet_envmap_load(&env, hdri, FACET_ENV_BLENDER, 0.0f, 1.0f), FACET_OK, "%s",
-                 facet_last_error());
+    load_interior_or_skip(&env);
     facet_lighting_options exact = {FACET_PREFILTER_QUALITY, 512, 0, FACET_QUALITY_EXACT, 0};
     facet_lighting_options sampled = {FACET_PREFILTER_QUALITY, 512, 64, FACET_QUALITY_SAMPLED, 0};
     facet_lighting le, ls;
@@ -602,11 +608,8 @@ Test(prefilter, quality_irradiance_places_a_window_within_a_degree) {
      * against the brute-force sum over the map's 1024 x 512 texels. Measured: quality 0.38%;
      * the same exact-area convolution of the 16^2 level into 16^2 (the official sizes) 2.1%, its
      * texels (5.6 degrees) moving the window. */
-    const char *hdri = "/usr/share/blender/datafiles/studiolights/world/interior.exr";
-    if (!facet_is_file(hdri)) cr_skip_test("%s not installed (Debian blender-data)", hdri);
     facet_envmap env;
-    cr_assert_eq(facet_envmap_load(&env, hdri, FACET_ENV_BLENDER, 0.0f, 1.0f), FACET_OK, "%s",
-                 facet_last_error());
+    load_interior_or_skip(&env);
     facet_lighting_options options = {FACET_PREFILTER_QUALITY, 512, 1, FACET_QUALITY_SAMPLED, 0};
     facet_lighting lighting;
     cr_assert_eq(facet_lighting_build(&lighting, &env.view, &options, FACET_DEVICE_CPU), FACET_OK,
