@@ -2,11 +2,19 @@
  * weights file, on one backend, at the weights' image size (256x256 for the official models).
  *
  *   bench_fqgan WEIGHTS [--device cpu|cuda-fp32|cuda-tf32|cuda-bf16] [--batch N] [--iters N]
+ *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
+ *
+ * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
+ * photographs) `batch` at a time and compares the indices with DIR/tokens_ref.npy [N, branches,
+ * g, g] (PyTorch float32), counting the mismatches that are not near-ties (PyTorch's best /
+ * runner-up distance gap, DIR/gaps_ref.npy, at least 1e-4): one JSON line, exit status 1 when
+ * such a mismatch exists, the check bench/fqgan_runtimes.py makes of the other runtimes.
  *
  * Inputs are a fixed pseudo-random image batch in [-1, 1]; one untimed warm-up call precedes the
  * timed ones. Prints one JSON line per operation with the best and median time of the iterations
  * (bench/run_fqgan.sh runs it beside the PyTorch reference). */
 #include "core/alloc.h"
+#include "core/npy.h"
 #include "core/rng.h"
 #include "tokenizer/fqgan.h"
 
@@ -28,13 +36,90 @@ static int compare(const void *a, const void *b) {
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_fqgan WEIGHTS [--device cpu|cuda-fp32|cuda-tf32|cuda-bf16] "
-                    "[--batch N] [--iters N]\n");
+                    "[--batch N] [--iters N] [--check DIR]\n");
     return 2;
+}
+
+#define NEAR_TIE 1e-4f
+
+static int read_npy(const char *dir, const char *name, facet_dtype dtype, int ndim,
+                    facet_tensor *t) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (facet_npy_read(t, path) != FACET_OK) {
+        fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
+        return 1;
+    }
+    if (t->dtype != dtype || t->ndim != ndim) {
+        fprintf(stderr, "bench_fqgan: error: %s: expected a %d-d %s array\n", path, ndim,
+                facet_dtype_name(dtype));
+        return 1;
+    }
+    return 0;
+}
+
+/* The --check mode (see the top of the file). */
+static int check_tokens(facet_fqgan *m, const char *dir, int batch, const char *device) {
+    const facet_fqgan_config *c = facet_fqgan_config_of(m);
+    facet_tensor photos = {0}, ref = {0}, gaps = {0};
+    int status = read_npy(dir, "photos.npy", FACET_DTYPE_F32, 4, &photos);
+    if (!status) status = read_npy(dir, "tokens_ref.npy", FACET_DTYPE_I64, 4, &ref);
+    if (!status) status = read_npy(dir, "gaps_ref.npy", FACET_DTYPE_F32, 4, &gaps);
+    const int64_t n = photos.shape[0], g = c->grid, per = g * g;
+    if (!status && (photos.shape[1] != 3 || photos.shape[2] != c->image_size || ref.shape[0] != n ||
+                    ref.shape[1] != c->branch_count || ref.shape[2] != g || gaps.shape[0] != n ||
+                    gaps.shape[1] != c->branch_count)) {
+        fprintf(stderr,
+                "bench_fqgan: error: %s: arrays do not match the model (%d branches, "
+                "%dx%d images, %dx%d tokens)\n",
+                dir, c->branch_count, c->image_size, c->image_size, c->grid, c->grid);
+        status = 1;
+    }
+    uint16_t *indices[FACET_FQGAN_MAX_BRANCHES] = {0};
+    int64_t differ = 0, off_tie = 0;
+    for (int k = 0; k < c->branch_count && !status; k++)
+        if (!(indices[k] = facet_alloc((size_t)batch * per, sizeof(uint16_t)))) status = 1;
+    const size_t image_floats = (size_t)3 * c->image_size * c->image_size;
+    for (int64_t i0 = 0; i0 < n && !status; i0 += batch) {
+        const int b = (int)(n - i0 < batch ? n - i0 : batch);
+        if (facet_fqgan_encode(m, (const float *)photos.data + i0 * image_floats, b, indices,
+                               NULL) != FACET_OK) {
+            fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
+            status = 1;
+            break;
+        }
+        for (int j = 0; j < b; j++)
+            for (int k = 0; k < c->branch_count; k++)
+                for (int64_t p = 0; p < per; p++) {
+                    const int64_t at = ((i0 + j) * c->branch_count + k) * per + p;
+                    if (indices[k][j * per + p] == ((const int64_t *)ref.data)[at]) continue;
+                    differ++;
+                    off_tie += ((const float *)gaps.data)[at] >= NEAR_TIE;
+                }
+    }
+    if (!status) {
+        const int64_t total = n * c->branch_count * per;
+        printf("{\"implementation\": \"facet\", \"variant\": \"%s-%d\", \"device\": \"%s\", "
+               "\"check\": \"tokens on photographs\", \"tokens\": %lld, \"agreement\": %.5f, "
+               "\"differ\": %lld, \"differ_off_near_ties\": %lld}\n",
+               c->variant, c->downsample, device, (long long)total,
+               1.0 - (double)differ / (double)total, (long long)differ, (long long)off_tie);
+        if (off_tie) {
+            fprintf(stderr, "bench_fqgan: %lld tokens differ from PyTorch away from near-ties\n",
+                    (long long)off_tie);
+            status = 1;
+        }
+    }
+    for (int k = 0; k < c->branch_count; k++) free(indices[k]);
+    facet_tensor_free(&photos);
+    facet_tensor_free(&ref);
+    facet_tensor_free(&gaps);
+    return status;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
-    const char *weights = argv[1], *device = "cpu";
+    const char *weights = argv[1], *device = "cpu", *check = NULL;
     int batch = 1, iters = 3;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
@@ -43,6 +128,8 @@ int main(int argc, char **argv) {
             batch = atoi(argv[++i]);
         else if (strcmp(argv[i], "--iters") == 0 && i + 1 < argc)
             iters = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--check") == 0 && i + 1 < argc)
+            check = argv[++i];
         else
             return usage();
     }
@@ -53,6 +140,11 @@ int main(int argc, char **argv) {
         facet_fqgan_load(&m, weights, backend, batch) != FACET_OK) {
         fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
         return 1;
+    }
+    if (check) {
+        const int status = check_tokens(m, check, batch, facet_fqgan_backend_name(backend));
+        facet_fqgan_free(m);
+        return status;
     }
     const facet_fqgan_config *c = facet_fqgan_config_of(m);
     const size_t pixels = (size_t)batch * 3 * c->image_size * c->image_size;

@@ -472,3 +472,21 @@ Test(nn_context, cuda_context_without_a_device_is_a_clear_error) {
     cr_assert_null(nn);
     cr_assert(strstr(facet_last_error(), "CUDA"), "message: %s", facet_last_error());
 }
+
+/* facet_nn_expf against libm's expf (correctly rounded to within 1 ulp in glibc) on a dense
+ * sweep of [-87.3, 88.7]: within 2 ulp everywhere; clamped ends and NaN as documented. */
+Test(nn_ops, expf_is_within_two_ulp_of_libm) {
+    double worst = 0.0;
+    for (int i = 0; i <= 2000000; i++) {
+        const float x = -87.3f + (float)i * (176.0f / 2000000.0f);
+        const float want = expf(x), got = facet_nn_expf(x);
+        const float ulp = nextafterf(want, INFINITY) - want;
+        const double err = fabs((double)got - (double)want) / ulp;
+        if (err > worst) worst = err;
+    }
+    cr_expect_leq(worst, 2.0, "worst error %.2f ulp", worst);
+    cr_expect_eq(facet_nn_expf(0.0f), 1.0f);
+    cr_expect(isnan(facet_nn_expf(NAN)));
+    cr_expect(facet_nn_expf(-1000.0f) >= 0.0f && facet_nn_expf(-1000.0f) < 1.3e-38f);
+    cr_expect(isfinite(facet_nn_expf(1000.0f)) && facet_nn_expf(1000.0f) > 1.6e38f);
+}
