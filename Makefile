@@ -2,7 +2,8 @@
 #   make demo   render and evaluate the embedded demo scene (out/demo/)
 #   make test   every test of the normal build (ctest; GPU tests report as skipped without a GPU),
 #               then every GPU test under the CUDA emulator (test-emu)
-# Further targets: build, python (the Python package into .venv-python), test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
+# Further targets: build, bench-fqgan (FQGAN on the CPU against PyTorch, ONNX Runtime and
+# OpenVINO: bench/run_fqgan.sh), python (the Python package into .venv-python), test-emu, test-asan (sanitizer build's tests), fuzz, fuzz-smoke (libFuzzer
 # harnesses, docs/fuzzing.md), unicode (regenerate language/unicode_data.c), format, clean.
 
 BUILD      ?= build
@@ -13,7 +14,7 @@ BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: demo test setup configure build python test-emu test-asan fuzz-build fuzz fuzz-smoke unicode format clean
+.PHONY: demo test setup configure build bench-fqgan python test-emu test-asan fuzz-build fuzz fuzz-smoke unicode format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +31,11 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-emu
+
+# FQGAN on the CPU against the runtimes a user would pick instead (bench/run_fqgan.sh; about 25
+# minutes on 2 cores, downloads the ONNX Runtime and OpenVINO wheels into .venv-bench once).
+bench-fqgan: build
+	@bash bench/run_fqgan.sh $(BUILD)
 
 # The Python package: libfacet.so from the build copied into python/facet/_native/, then
 # `pip install ./python` into .venv-python (setup makes it; activate it, or use its python).

@@ -1,0 +1,280 @@
+/* Packed-A float32 products (nn/packed_gemm.h). Each kernel computes one block of C: MR = 6 rows
+ * by up to 64 columns over kc <= KC values of k, accumulators in registers (AVX-512: 6 x 4 zmm,
+ * 24 of the 32 registers; AVX2: 6 x 2 ymm over 16-column chunks), B rows read once per block,
+ * A's packed column broadcast per k. Blocks: 64 columns of B (kc x 64 floats: 64 KB at kc = 256,
+ * held in L2 while every panel of A passes over it). */
+#include "nn/packed_gemm.h"
+
+#include "core/alloc.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MR FACET_GEMM_MR
+#define KC FACET_GEMM_KC
+#define NB 64 /* columns per block */
+
+typedef void (*block_fn)(const float *ap, const float *b, int ldb, int kc, float *c, int ldc,
+                         int rows, int cols, int load_c);
+
+/* ---- portable C ---------------------------------------------------------------------------- */
+
+static void block_c(const float *ap, const float *b, int ldb, int kc, float *c, int ldc, int rows,
+                    int cols, int load_c) {
+    float acc[MR][NB];
+    for (int r = 0; r < MR; r++)
+        for (int j = 0; j < cols; j++) acc[r][j] = load_c && r < rows ? c[(size_t)r * ldc + j] : 0;
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + (size_t)k * ldb, *ak = ap + (size_t)k * MR;
+        for (int r = 0; r < MR; r++)
+            for (int j = 0; j < cols; j++) acc[r][j] += ak[r] * bk[j];
+    }
+    for (int r = 0; r < rows; r++)
+        memcpy(c + (size_t)r * ldc, acc[r], (size_t)cols * sizeof(float));
+}
+
+/* ---- AVX2 + FMA ------------------------------------------------------------------------------ */
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* lanes [0, w) of an 8-float vector, as _mm256_maskload_ps wants them */
+AVX2 static __m256i mask8(int w) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(w < 0 ? 0 : w), lane);
+}
+
+/* 16-column chunks; 6 x 2 accumulators in named registers (see block_avx512_nv). Rows past
+ * `rows` are computed on the packed zeros and never loaded or stored. */
+#define ROW2_INIT(r)                                                                               \
+    __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();                           \
+    if (load_c && (r) < rows) {                                                                    \
+        c##r##0 = _mm256_maskload_ps(c + (size_t)(r)*ldc + j0, m0);                                \
+        c##r##1 = _mm256_maskload_ps(c + (size_t)(r)*ldc + j0 + 8, m1);                            \
+    }
+#define ROW2_FMA(r)                                                                                \
+    do {                                                                                           \
+        const __m256 ar = _mm256_broadcast_ss(ak + (r));                                           \
+        c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);                                                \
+        c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);                                                \
+    } while (0)
+#define ROW2_STORE(r)                                                                              \
+    if ((r) < rows) {                                                                              \
+        _mm256_maskstore_ps(c + (size_t)(r)*ldc + j0, m0, c##r##0);                                \
+        _mm256_maskstore_ps(c + (size_t)(r)*ldc + j0 + 8, m1, c##r##1);                            \
+    }
+
+AVX2 static void block_avx2(const float *ap, const float *b, int ldb, int kc, float *c, int ldc,
+                            int rows, int cols, int load_c) {
+    for (int j0 = 0; j0 < cols; j0 += 16) {
+        const __m256i m0 = mask8(cols - j0), m1 = mask8(cols - j0 - 8);
+        ROW2_INIT(0)
+        ROW2_INIT(1)
+        ROW2_INIT(2)
+        ROW2_INIT(3)
+        ROW2_INIT(4)
+        ROW2_INIT(5)
+        for (int k = 0; k < kc; k++) {
+            const float *bk = b + (size_t)k * ldb + j0, *ak = ap + (size_t)k * MR;
+            const __m256 b0 = _mm256_maskload_ps(bk, m0), b1 = _mm256_maskload_ps(bk + 8, m1);
+            ROW2_FMA(0);
+            ROW2_FMA(1);
+            ROW2_FMA(2);
+            ROW2_FMA(3);
+            ROW2_FMA(4);
+            ROW2_FMA(5);
+        }
+        ROW2_STORE(0)
+        ROW2_STORE(1)
+        ROW2_STORE(2)
+        ROW2_STORE(3)
+        ROW2_STORE(4)
+        ROW2_STORE(5)
+    }
+}
+
+/* ---- AVX-512F -------------------------------------------------------------------------------- */
+
+#define AVX512 __attribute__((target("avx512f,fma")))
+
+static inline __mmask16 mask16(int w) {
+    return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1);
+}
+
+/* nv (1..4) 16-column vectors per row; the callers pass a constant, so each inlined copy keeps
+ * its 6 x nv accumulators in named registers (an array of them would live on the stack). Rows
+ * past `rows` load and store through an all-zero mask: nothing is read or written there. */
+#define ROW_MASK(r, v) ((r) < rows ? mk[v] : (__mmask16)0)
+#define ROW_LOAD(r, v)                                                                             \
+    _mm512_maskz_loadu_ps(load_c ? ROW_MASK(r, v) : 0, c + (size_t)(r)*ldc + 16 * (v))
+#define ROW_INIT(r)                                                                                \
+    __m512 c##r##0 = ROW_LOAD(r, 0), c##r##1 = nv > 1 ? ROW_LOAD(r, 1) : _mm512_setzero_ps(),      \
+           c##r##2 = nv > 2 ? ROW_LOAD(r, 2) : _mm512_setzero_ps(),                                \
+           c##r##3 = nv > 3 ? ROW_LOAD(r, 3) : _mm512_setzero_ps()
+#define ROW_FMA(r)                                                                                 \
+    do {                                                                                           \
+        const __m512 ar = _mm512_set1_ps(ak[r]);                                                   \
+        c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                                                \
+        if (nv > 1) c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1);                                    \
+        if (nv > 2) c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2);                                    \
+        if (nv > 3) c##r##3 = _mm512_fmadd_ps(ar, b3, c##r##3);                                    \
+    } while (0)
+#define ROW_STORE(r)                                                                               \
+    do {                                                                                           \
+        float *cr = c + (size_t)(r)*ldc;                                                           \
+        _mm512_mask_storeu_ps(cr, ROW_MASK(r, 0), c##r##0);                                        \
+        if (nv > 1) _mm512_mask_storeu_ps(cr + 16, ROW_MASK(r, 1), c##r##1);                       \
+        if (nv > 2) _mm512_mask_storeu_ps(cr + 32, ROW_MASK(r, 2), c##r##2);                       \
+        if (nv > 3) _mm512_mask_storeu_ps(cr + 48, ROW_MASK(r, 3), c##r##3);                       \
+    } while (0)
+
+AVX512 static inline __attribute__((always_inline)) void
+block_avx512_nv(const float *ap, const float *b, int ldb, int kc, float *c, int ldc, int rows,
+                int cols, int load_c, const int nv) {
+    const __mmask16 mk[4] = {mask16(cols), mask16(cols - 16), mask16(cols - 32), mask16(cols - 48)};
+    ROW_INIT(0);
+    ROW_INIT(1);
+    ROW_INIT(2);
+    ROW_INIT(3);
+    ROW_INIT(4);
+    ROW_INIT(5);
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + (size_t)k * ldb, *ak = ap + (size_t)k * MR;
+        const __m512 b0 = _mm512_maskz_loadu_ps(mk[0], bk);
+        const __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(mk[1], bk + 16) : _mm512_setzero_ps();
+        const __m512 b2 = nv > 2 ? _mm512_maskz_loadu_ps(mk[2], bk + 32) : _mm512_setzero_ps();
+        const __m512 b3 = nv > 3 ? _mm512_maskz_loadu_ps(mk[3], bk + 48) : _mm512_setzero_ps();
+        ROW_FMA(0);
+        ROW_FMA(1);
+        ROW_FMA(2);
+        ROW_FMA(3);
+        ROW_FMA(4);
+        ROW_FMA(5);
+    }
+    ROW_STORE(0);
+    ROW_STORE(1);
+    ROW_STORE(2);
+    ROW_STORE(3);
+    ROW_STORE(4);
+    ROW_STORE(5);
+}
+
+AVX512 static void block_avx512(const float *ap, const float *b, int ldb, int kc, float *c, int ldc,
+                                int rows, int cols, int load_c) {
+    switch ((cols + 15) / 16) {
+    case 1:
+        block_avx512_nv(ap, b, ldb, kc, c, ldc, rows, cols, load_c, 1);
+        break;
+    case 2:
+        block_avx512_nv(ap, b, ldb, kc, c, ldc, rows, cols, load_c, 2);
+        break;
+    case 3:
+        block_avx512_nv(ap, b, ldb, kc, c, ldc, rows, cols, load_c, 3);
+        break;
+    default:
+        block_avx512_nv(ap, b, ldb, kc, c, ldc, rows, cols, load_c, 4);
+        break;
+    }
+}
+
+/* ---- dispatch -------------------------------------------------------------------------------- */
+
+typedef struct kernel {
+    const char *name;
+    block_fn block;
+} kernel;
+
+static const kernel KERNELS[] = {{"avx512", block_avx512}, {"avx2", block_avx2}, {"c", block_c}};
+static const kernel *forced;
+
+static int supported(const kernel *k) {
+    __builtin_cpu_init();
+    if (k->block == block_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    if (k->block == block_avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return 1;
+}
+
+static const kernel *current(void) {
+    if (forced) return forced;
+    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
+        if (supported(&KERNELS[i])) return &KERNELS[i];
+    return &KERNELS[2];
+}
+
+const char *facet_gemm_kernel_name(void) {
+    return current()->name;
+}
+
+facet_status facet_gemm_force_kernel(const char *name) {
+    if (!name) {
+        forced = NULL;
+        return FACET_OK;
+    }
+    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
+        if (strcmp(KERNELS[i].name, name) == 0) {
+            if (!supported(&KERNELS[i]))
+                return facet_fail(FACET_ERR_UNSUPPORTED, "this CPU cannot run the %s kernel", name);
+            forced = &KERNELS[i];
+            return FACET_OK;
+        }
+    return facet_fail(FACET_ERR_INVALID_ARGUMENT, "no GEMM kernel named '%s'", name);
+}
+
+/* ---- packing and the product ----------------------------------------------------------------- */
+
+static int panels(int m) {
+    return (m + MR - 1) / MR;
+}
+
+facet_status facet_packed_a_create(facet_packed_a *out, const float *a, int lda, int m, int k) {
+    memset(out, 0, sizeof *out);
+    if (m < 0 || k < 0 || lda < k)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "packed GEMM: bad shape %d x %d (lda %d)", m,
+                          k, lda);
+    const size_t floats = (size_t)panels(m) * MR * (size_t)k;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, floats ? floats * sizeof(float) : 64) != 0)
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for packed weights",
+                          floats * sizeof(float));
+    float *d = p;
+    for (int pn = 0; pn < panels(m); pn++)
+        for (int kk = 0; kk < k; kk++)
+            for (int r = 0; r < MR; r++) {
+                const int row = pn * MR + r;
+                d[((size_t)pn * k + kk) * MR + r] = row < m ? a[(size_t)row * lda + kk] : 0.0f;
+            }
+    out->m = m, out->k = k, out->data = d;
+    return FACET_OK;
+}
+
+void facet_packed_a_free(facet_packed_a *p) {
+    free(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+size_t facet_packed_a_bytes(const facet_packed_a *p) {
+    return (size_t)panels(p->m) * MR * (size_t)p->k * sizeof(float);
+}
+
+void facet_gemm_packed(const facet_packed_a *a, const float *b, int ldb, int n, float *c, int ldc,
+                       int accumulate) {
+    const block_fn block = current()->block;
+    if (a->k == 0) {
+        if (!accumulate)
+            for (int r = 0; r < a->m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    for (int j0 = 0; j0 < n; j0 += NB) {
+        const int cols = n - j0 < NB ? n - j0 : NB;
+        for (int k0 = 0; k0 < a->k; k0 += KC) {
+            const int kc = a->k - k0 < KC ? a->k - k0 : KC;
+            for (int pn = 0; pn < panels(a->m); pn++) {
+                const int rows = a->m - pn * MR < MR ? a->m - pn * MR : MR;
+                block(a->data + ((size_t)pn * a->k + k0) * MR, b + (size_t)k0 * ldb + j0, ldb, kc,
+                      c + (size_t)pn * MR * ldc + j0, ldc, rows, cols, accumulate || k0 > 0);
+            }
+        }
+    }
+}
