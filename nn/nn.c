@@ -1,6 +1,7 @@
-/* nn/ on the CPU and the device dispatch (nn/nn.h): matrix products with OpenBLAS cblas_sgemm,
- * everything else OpenMP loops over the per-element functions of nn/nn_ops.h. CUDA contexts go
- * to nn/cuda/nn.cu.
+/* nn/ on the CPU and the device dispatch (nn/nn.h): linear layers on nn/gemm.h's kernels
+ * (chosen from the CPU at run time), attention and convolution products with OpenBLAS
+ * cblas_sgemm, everything else OpenMP loops over the per-element functions of nn/nn_ops.h. CUDA
+ * contexts go to nn/cuda/nn.cu.
  *
  * All parallelism is OpenMP: each thread calls OpenBLAS on its own part of a product, with
  * OpenBLAS single-threaded for the duration of the op (two thread pools spinning on the same
@@ -9,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/parallel.h"
+#include "nn/gemm.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_ops.h"
 
@@ -22,7 +24,7 @@
 /* Query rows per attention task (each thread's score buffer holds this many rows of keys); rows
  * per linear task; im2col floats per conv2d task (each thread's block: 8 MB) and the fewest output
  * pixels a block holds. */
-enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 32, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
+enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 64, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
 
 int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
@@ -61,6 +63,7 @@ void facet_nn_destroy(facet_nn *nn) {
     if (nn->cuda) facet_nn_cuda_destroy(nn);
     free(nn->scores);
     free(nn->cols);
+    free(nn->linear);
     free(nn);
 }
 
@@ -96,10 +99,29 @@ facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count) {
 
 size_t facet_nn_memory_bytes(const facet_nn *nn) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_memory_bytes(nn);
-    return (size_t)nn->threads * (nn->score_floats + nn->col_floats) * sizeof(float);
+    return (size_t)nn->threads * (nn->score_floats + nn->col_floats + nn->linear_floats) *
+           sizeof(float);
 }
 
 /* ---- linear --------------------------------------------------------------------------------- */
+
+/* Per-thread blocks of the CPU linear layer: X^T [in, LINEAR_ROWS] and (W X^T) [out, LINEAR_ROWS].
+ */
+static facet_status cpu_reserve_linear(facet_nn *nn, int in, int out) {
+    const size_t need = (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out);
+    if (need <= nn->linear_floats) return FACET_OK;
+    free(nn->linear);
+    nn->linear = NULL;
+    nn->linear_floats = 0;
+    void *p = NULL;
+    const size_t bytes = (size_t)nn->threads * need * sizeof(float);
+    if (posix_memalign(&p, 64, bytes) != 0)
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn: cannot allocate %zu bytes of linear blocks",
+                          bytes);
+    nn->linear = p;
+    nn->linear_floats = need;
+    return FACET_OK;
+}
 
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
                              const float *b, int out, facet_nn_activation act, int accumulate,
@@ -109,30 +131,29 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
                           "nn linear: a residual (accumulate) takes no activation");
     if (nn->device == FACET_NN_CUDA)
         return facet_nn_cuda_linear(nn, x, rows, in, w, b, out, act, accumulate, y);
+    facet_status s = cpu_reserve_linear(nn, in, out);
+    if (s != FACET_OK) return s;
     const int tasks = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
-    const int previous = facet_nn_blas_serial_begin();
+    /* per task of n rows: (W X^T) [out, n] = W [out, in] X^T [in, n] on nn/gemm.h's kernels
+     * (the weights read in place), then y = (W X^T)^T + b (+ y), activated */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int r0 = t * LINEAR_ROWS, n = r0 + LINEAR_ROWS <= rows ? LINEAR_ROWS : rows - r0;
-        float *yt = y + (size_t)r0 * out;
-        /* y = b (+ y), then the product accumulates into it */
+        float *xt = nn->linear + (size_t)facet_thread_index() * nn->linear_floats;
+        float *wx = xt + (size_t)in * LINEAR_ROWS;
         for (int r = 0; r < n; r++) {
-            float *yr = yt + (size_t)r * out;
-            if (accumulate) {
-                if (b)
-                    for (int o = 0; o < out; o++) yr[o] += b[o];
-            } else if (b) {
-                memcpy(yr, b, (size_t)out * sizeof *yr);
-            } else {
-                memset(yr, 0, (size_t)out * sizeof *yr);
+            const float *xr = x + (size_t)(r0 + r) * in;
+            for (int i = 0; i < in; i++) xt[(size_t)i * n + r] = xr[i];
+        }
+        facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
+        for (int r = 0; r < n; r++) {
+            float *yr = y + (size_t)(r0 + r) * out;
+            for (int o = 0; o < out; o++) {
+                const float v = wx[(size_t)o * n + r] + (b ? b[o] : 0.0f);
+                yr[o] = accumulate ? yr[o] + v : facet_nn_activate_one(v, act);
             }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x + (size_t)r0 * in,
-                    in, w, in, 1.0f, yt, out);
-        if (act != FACET_NN_IDENTITY)
-            for (size_t i = 0; i < (size_t)n * out; i++) yt[i] = facet_nn_activate_one(yt[i], act);
     }
-    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }
 

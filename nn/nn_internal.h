@@ -20,6 +20,8 @@ struct facet_nn {
     size_t score_floats;
     float *cols; /* threads x col_floats: each thread's im2col block (conv2d) */
     size_t col_floats;
+    float *linear; /* threads x linear_floats: each thread's X^T and W X^T blocks (linear) */
+    size_t linear_floats;
     /* CUDA: the device state (nn/cuda/nn.cu) */
     facet_nn_cuda *cuda;
 };

@@ -1,13 +1,12 @@
-/* FQGAN CPU backend. Convolutions are products against weights packed once at load
- * (nn/packed_gemm.h: AVX-512, AVX2 or C kernels chosen from the CPU at run time, so no
- * environment variable changes them): 3x3 convolutions as the [cout, cin*9] weight times im2col
- * chunks of output pixels, or Winograd F(4x4, 3x3) at high resolution. The spatial attention's
- * products use OpenBLAS; everything else is OpenMP loops over the per-element functions of
- * tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU context. CUDA twin:
- * tokenizer/cuda/fqgan_backend.cu. */
+/* FQGAN CPU backend. Convolutions are products on nn/gemm.h's kernels (AVX-512, AVX2 or C,
+ * chosen from the CPU at run time, so no environment variable changes them): 3x3 convolutions as
+ * the [cout, cin*9] weight times im2col chunks of output pixels, or Winograd F(4x4, 3x3) at high
+ * resolution. The spatial attention's products use OpenBLAS; everything else is OpenMP loops
+ * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
+ * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
 #include "core/alloc.h"
 #include "core/parallel.h"
-#include "nn/packed_gemm.h"
+#include "nn/gemm.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
@@ -20,16 +19,6 @@
 
 /* Per-thread im2col chunks: at most this many floats (1 MiB: stays in a core's L2 cache). */
 #define COL_CHUNK_FLOATS ((size_t)1 << 18)
-
-enum { WINO_POINTS = 36 }; /* 6 x 6 transform-domain points of Winograd F(4x4, 3x3) */
-
-/* What prepare_conv leaves in fqgan_conv.aux: the packed weight [cout, cin*k*k] of a direct
- * convolution, or the 36 packed transformed weights U[xi] [cout, cin] of a Winograd one. */
-typedef struct packed_conv {
-    int winograd;
-    facet_packed_a direct;
-    facet_packed_a wino[WINO_POINTS];
-} packed_conv;
 
 /* All parallelism is OpenMP: each thread calls OpenBLAS on its own part of a product, with
  * OpenBLAS single-threaded for the duration of the op (two thread pools spinning on the same
@@ -45,9 +34,7 @@ typedef struct cpu_backend {
     size_t score_floats;
     float *wino; /* threads x wino_floats: Winograd V and M blocks */
     size_t wino_floats;
-    size_t allocated;    /* bytes through cpu_alloc */
-    packed_conv **convs; /* every prepared convolution's packed weights */
-    int conv_count, conv_capacity;
+    size_t allocated; /* bytes through cpu_alloc */
 } cpu_backend;
 
 static cpu_backend *cpu(fqgan_backend *be) {
@@ -58,12 +45,6 @@ static void cpu_destroy(fqgan_backend *be) {
     cpu_backend *c = cpu(be);
     for (int i = 0; i < c->alloc_count; i++) free(c->allocs[i]);
     free(c->allocs);
-    for (int i = 0; i < c->conv_count; i++) {
-        facet_packed_a_free(&c->convs[i]->direct);
-        for (int xi = 0; xi < WINO_POINTS; xi++) facet_packed_a_free(&c->convs[i]->wino[xi]);
-        free(c->convs[i]);
-    }
-    free(c->convs);
     free(c->col);
     free(c->scores);
     free(c->wino);
@@ -109,13 +90,7 @@ static facet_status cpu_prepare(fqgan_backend *be, const float *params, size_t c
 
 static size_t cpu_memory_bytes(const fqgan_backend *be) {
     const cpu_backend *c = (const cpu_backend *)be;
-    size_t packed = 0;
-    for (int i = 0; i < c->conv_count; i++) {
-        packed += facet_packed_a_bytes(&c->convs[i]->direct);
-        for (int xi = 0; xi < WINO_POINTS; xi++)
-            packed += facet_packed_a_bytes(&c->convs[i]->wino[xi]);
-    }
-    return c->allocated + packed +
+    return c->allocated +
            (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float) +
            facet_nn_memory_bytes(c->base.nn);
 }
@@ -177,8 +152,8 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
  * minimal filtering (Lavin & Gray 2016; points 0, +-1, +-2, infinity): per 4x4 output tile,
  * Y = A^T [sum_ci (G g G^T) . (B^T d B)] A with d the 6x6 input patch. The sum over input
  * channels is 36 matrix products [cout, cin] x [cin, tiles] (OpenBLAS), 2.25 instead of 9
- * multiplications per output and tap. Transformed weights U = G g G^T are computed once in
- * double precision. Accuracy: about 1e-5 of the output's magnitude per layer (direct fp32:
+ * multiplications per output and tap (nn/gemm.h). Transformed weights U = G g G^T are computed once
+ * in double precision. Accuracy: about 1e-5 of the output's magnitude per layer (direct fp32:
  * 3e-7); the fixtures' bounds hold with margin (tests/test_fqgan.c). */
 
 enum { WINO_MAX_TILES = 64, WINO_MIN_PIXELS = 64 * 64 };
@@ -190,53 +165,32 @@ static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},
                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                     {0, 0, 1}};
 
-/* Keeps `pc` for cpu_destroy. */
-static facet_status track_conv(cpu_backend *cb, packed_conv *pc) {
-    if (cb->conv_count == cb->conv_capacity) {
-        const int cap = cb->conv_capacity ? 2 * cb->conv_capacity : 32;
-        packed_conv **grown = facet_realloc(cb->convs, (size_t)cap, sizeof *grown);
-        if (!grown) return facet_last_status();
-        cb->convs = grown;
-        cb->conv_capacity = cap;
-    }
-    cb->convs[cb->conv_count++] = pc;
-    return FACET_OK;
-}
-
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
-    packed_conv *pc = facet_alloc_zeroed(1, sizeof *pc);
-    if (!pc) return facet_last_status();
-    facet_status s = track_conv(cb, pc);
-    if (s != FACET_OK) {
-        free(pc);
-        return s;
-    }
-    c->aux = pc;
-    pc->winograd = c->k == 3 && c->mode != FQGAN_CONV_DOWNSAMPLE && c->cin >= 16 &&
-                   c->out_size * c->out_size >= WINO_MIN_PIXELS;
-    if (!pc->winograd)
-        return facet_packed_a_create(&pc->direct, c->w, c->cin * c->k * c->k, c->cout,
-                                     c->cin * c->k * c->k);
-    float *u = facet_alloc((size_t)c->cout * c->cin, sizeof *u); /* one point's U[xi] */
-    if (!u) return facet_last_status();
-    for (int xi = 0; xi < WINO_POINTS && s == FACET_OK; xi++) {
-        const int i = xi / 6, l = xi % 6;
-        for (int o = 0; o < c->cout; o++)
-            for (int ci = 0; ci < c->cin; ci++) {
-                const float *g = c->w + ((size_t)o * c->cin + ci) * 9;
-                double t[3]; /* row i of G g */
+    if (c->k != 3 || c->mode == FQGAN_CONV_DOWNSAMPLE || c->cin < 16 ||
+        c->out_size * c->out_size < WINO_MIN_PIXELS)
+        return FACET_OK;
+    float *u;
+    facet_status s = cpu_alloc(be, (size_t)36 * c->cout * c->cin * sizeof *u, (void **)&u);
+    if (s != FACET_OK) return s;
+    for (int o = 0; o < c->cout; o++)
+        for (int ci = 0; ci < c->cin; ci++) {
+            const float *g = c->w + ((size_t)o * c->cin + ci) * 9;
+            double t[6][3];
+            for (int i = 0; i < 6; i++)
                 for (int j = 0; j < 3; j++)
-                    t[j] = WINO_G[i][0] * g[j] + WINO_G[i][1] * g[3 + j] + WINO_G[i][2] * g[6 + j];
-                u[(size_t)o * c->cin + ci] =
-                    (float)(t[0] * WINO_G[l][0] + t[1] * WINO_G[l][1] + t[2] * WINO_G[l][2]);
-            }
-        s = facet_packed_a_create(&pc->wino[xi], u, c->cin, c->cout, c->cin);
-    }
-    free(u);
+                    t[i][j] =
+                        WINO_G[i][0] * g[j] + WINO_G[i][1] * g[3 + j] + WINO_G[i][2] * g[6 + j];
+            for (int i = 0; i < 6; i++)
+                for (int l = 0; l < 6; l++)
+                    u[((size_t)(i * 6 + l) * c->cout + o) * c->cin + ci] =
+                        (float)(t[i][0] * WINO_G[l][0] + t[i][1] * WINO_G[l][1] +
+                                t[i][2] * WINO_G[l][2]);
+        }
+    c->aux = u;
     const size_t need = (size_t)36 * (c->cin + c->cout) * WINO_MAX_TILES;
-    if (s == FACET_OK && need > cb->wino_floats) {
+    if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
         cb->wino_floats = 0;
@@ -244,7 +198,7 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
         if (s != FACET_OK) return s;
         cb->wino_floats = need;
     }
-    return s;
+    return FACET_OK;
 }
 
 /* Input rows feeding a tile starting at output row o0 (-1 for padding). */
@@ -275,7 +229,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     const int tasks = batch * th * segments, cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
-    const packed_conv *pc = c->aux;
+    const float *u = c->aux;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < tasks; task++) {
         const int b = task / (th * segments), ty = (task / segments) % th;
@@ -328,8 +282,9 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
             }
         }
         /* M[xi] [cout, n] = U[xi] [cout, cin] V[xi] [cin, n] */
-        for (int xi = 0; xi < WINO_POINTS; xi++)
-            facet_gemm_packed(&pc->wino[xi], V + xi * v_step, nt, n, M + xi * m_step, nt, 0);
+        for (int xi = 0; xi < 36; xi++)
+            facet_gemm(u + (size_t)xi * cout * cin, cin, cout, cin, V + xi * v_step, nt, n,
+                       M + xi * m_step, nt, 0);
         const int rows = ho - 4 * ty < 4 ? ho - 4 * ty : 4;
         const int cols = wo - 4 * tx0 < 4 * n ? wo - 4 * tx0 : 4 * n;
         for (int o = 0; o < cout; o++) {
@@ -378,9 +333,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
                              int h, int w, const float *add, float *y) {
     cpu_backend *cb = cpu(be);
     const fqgan_conv_mode mode = c->mode;
-    const packed_conv *pc = c->aux;
-    if (!pc) return facet_fail(FACET_ERR_INTERNAL, "FQGAN convolution used before prepare_conv");
-    if (pc->winograd) {
+    if (c->aux) {
         wino_conv(cb, c, x, batch, h, w, add, y);
         return FACET_OK;
     }
@@ -413,11 +366,11 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
             }
         }
         if (c->k == 1) {
-            facet_gemm_packed(&pc->direct, xb + p0, hw_in, n, yb, hw_out, 1);
+            facet_gemm(c->w, c->cin, c->cout, c->cin, xb + p0, hw_in, n, yb, hw_out, 1);
         } else {
             float *col = cb->col + (size_t)facet_thread_index() * cb->col_floats;
             im2col(xb, c->cin, h, w, mode, wo, p0, n, col);
-            facet_gemm_packed(&pc->direct, col, n, n, yb, hw_out, 1);
+            facet_gemm(c->w, k_rows, c->cout, k_rows, col, n, n, yb, hw_out, 1);
         }
     }
     return FACET_OK;
