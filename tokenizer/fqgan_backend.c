@@ -134,12 +134,21 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
                 for (int ox = ox0; ox < lo; ox++) d[ox - ox0] = 0.0f;
                 if (hi > lo) memcpy(d + (lo - ox0), src + lo, (size_t)(hi - lo) * sizeof *d);
                 for (int ox = hi > lo ? hi : lo; ox < ox1; ox++) d[ox - ox0] = 0.0f;
+            } else if (mode == FQGAN_CONV_DOWNSAMPLE) {
+                /* d[ox] = src[2 ox + kx], zero past the right edge (the pad is right/bottom) */
+                const float *src = plane + (size_t)iy * w + kx;
+                const int inside = (w - kx + 1) / 2; /* ox with 2 ox + kx < w */
+                const int hi = ox1 < inside ? ox1 : inside;
+                for (int ox = ox0; ox < hi; ox++) d[ox - ox0] = src[2 * ox];
+                for (int ox = hi > ox0 ? hi : ox0; ox < ox1; ox++) d[ox - ox0] = 0.0f;
             } else {
+                /* upsample: d[ox] = src[(ox + kx - 1) / 2] for 0 <= ox + kx - 1 < 2 w */
                 const float *src = plane + (size_t)iy * w;
-                for (int ox = ox0; ox < ox1; ox++) {
-                    const int ix = fqgan_conv_source(mode, ox, kx, w);
-                    d[ox - ox0] = ix < 0 ? 0.0f : src[ix];
-                }
+                const int lo = ox0 > 1 - kx ? ox0 : 1 - kx;
+                const int hi = ox1 < 2 * w + 1 - kx ? ox1 : 2 * w + 1 - kx;
+                for (int ox = ox0; ox < lo && ox < ox1; ox++) d[ox - ox0] = 0.0f;
+                for (int ox = lo; ox < hi; ox++) d[ox - ox0] = src[(ox + kx - 1) >> 1];
+                for (int ox = hi > lo ? hi : lo; ox < ox1; ox++) d[ox - ox0] = 0.0f;
             }
             p += ox1 - ox0;
         }
