@@ -64,7 +64,10 @@ static inline FACET_HD float facet_plane_load(const void *plane, facet_plane_sto
 /* grid_sample's unnormalisation with align_corners=True and border clamping. */
 static inline FACET_HD float facet_grid_coordinate(float c, int size) {
     float p = ((c + 1.0f) / 2.0f) * (float)(size - 1);
-    return fminf(fmaxf(p, 0.0f), (float)(size - 1));
+    /* fminf(fmaxf(p, 0), size - 1) written as selects (NaN -> 0 as fmaxf gives), which compile
+     * to min/max instructions instead of libm calls */
+    p = p > 0.0f ? p : 0.0f;
+    return p < (float)(size - 1) ? p : (float)(size - 1);
 }
 
 /* Bilinear lookup of all C channels of one plane at normalised (u along a, v along b);
@@ -87,13 +90,41 @@ static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_
                   i_ne = ((int64_t)y0 * width + x1) * channels;
     const int64_t i_sw = ((int64_t)y1 * width + x0) * channels,
                   i_se = ((int64_t)y1 * width + x1) * channels;
-    for (int c = 0; c < channels; c++) {
-        float nw = facet_plane_load(plane, storage, i_nw + c);
-        float ne = facet_plane_load(plane, storage, i_ne + c);
-        float sw = facet_plane_load(plane, storage, i_sw + c);
-        float se = facet_plane_load(plane, storage, i_se + c);
-        out[c] = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+    /* one loop per storage type and common channel count (8: the proposal grids, 16, 32), each
+     * free of branches with a constant trip count where possible, so that it vectorises */
+#define FACET_PLANE_CORNERS(load, n)                                                               \
+    for (int c = 0; c < (n); c++) {                                                                \
+        float nw = load(i_nw + c), ne = load(i_ne + c), sw = load(i_sw + c), se = load(i_se + c);  \
+        out[c] = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;                                    \
     }
+#define FACET_PLANE_CHANNELS(load)                                                                 \
+    switch (channels) {                                                                            \
+    case 8:                                                                                        \
+        FACET_PLANE_CORNERS(load, 8) break;                                                        \
+    case 16:                                                                                       \
+        FACET_PLANE_CORNERS(load, 16) break;                                                       \
+    case 32:                                                                                       \
+        FACET_PLANE_CORNERS(load, 32) break;                                                       \
+    default:                                                                                       \
+        FACET_PLANE_CORNERS(load, channels) break;                                                 \
+    }
+    const float *f32 = (const float *)plane;
+    const uint16_t *u16 = (const uint16_t *)plane;
+#define FACET_PLANE_F32_AT(i) f32[i]
+#define FACET_PLANE_F16_AT(i) facet_f16_to_f32(u16[i])
+#define FACET_PLANE_BF16_AT(i) facet_bf16_to_f32(u16[i])
+    if (storage == FACET_PLANE_F16) {
+        FACET_PLANE_CHANNELS(FACET_PLANE_F16_AT)
+    } else if (storage == FACET_PLANE_BF16) {
+        FACET_PLANE_CHANNELS(FACET_PLANE_BF16_AT)
+    } else {
+        FACET_PLANE_CHANNELS(FACET_PLANE_F32_AT)
+    }
+#undef FACET_PLANE_CHANNELS
+#undef FACET_PLANE_CORNERS
+#undef FACET_PLANE_F32_AT
+#undef FACET_PLANE_F16_AT
+#undef FACET_PLANE_BF16_AT
 }
 
 /* The encoding of one point: coords[dims] in [-1, 1] (clamped by the lookup), out[channels] = the

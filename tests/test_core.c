@@ -244,6 +244,30 @@ Test(half, f16_round_trips_every_finite_value) {
     }
 }
 
+/* Every one of the 65536 halves against its definition: (-1)^s 2^(e-15) (1 + m/1024), subnormals
+ * 2^-14 m/1024, e = 31 infinities (m = 0) and NaN with the payload kept. */
+Test(half, f16_to_f32_matches_the_definition_for_every_half) {
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        const int e = (int)((h >> 10) & 0x1fu), m = (int)(h & 0x3ffu);
+        const double sign = (h & 0x8000u) ? -1.0 : 1.0;
+        const float got = facet_f16_to_f32((uint16_t)h);
+        if (e == 31) {
+            if (m == 0)
+                cr_assert(isinf(got) && (got < 0) == (sign < 0), "0x%04x", h);
+            else {
+                cr_assert(isnan(got), "0x%04x", h);
+                cr_assert_eq(facet_f32_bits(got) & 0x7fffffu, (uint32_t)m << 13, "payload 0x%04x",
+                             h);
+            }
+            continue;
+        }
+        const double want =
+            e ? sign * ldexp(1.0 + m / 1024.0, e - 15) : sign * ldexp(m / 1024.0, -14);
+        cr_assert(got == (float)want && !signbit(got) == !signbit(want), "0x%04x: %a, want %a", h,
+                  (double)got, want);
+    }
+}
+
 Test(half, f16_rounds_to_nearest_even_and_saturates) {
     cr_assert_eq(facet_f16_to_f32(0x3c00), 1.0f);
     cr_assert_eq(facet_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00, "tie goes to even (down)");
