@@ -13,7 +13,10 @@
 #include "core/json.h"
 #include "core/npy.h"
 #include "core/safetensors.h"
+#include "core/rng.h"
 #include "tokenizer/fqgan.h"
+#include "tokenizer/fqgan_internal.h"
+#include "tokenizer/fqgan_ops.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -549,4 +552,77 @@ Test(fqgan, backend_names_round_trip) {
     cr_assert_eq(b, FACET_FQGAN_CUDA_FP32);
     cr_assert_eq(facet_fqgan_backend_parse("tpu", &b), FACET_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(facet_last_error(), "unknown FQGAN backend 'tpu'"), "%s", facet_last_error());
+}
+
+/* ---- the CPU backend's convolutions against a direct double-precision sum ---------------------
+ * Every path of cpu_conv: Winograd (tile rows grouped per task, output channels split between
+ * tasks, partial tiles at 36x36, runs of 64 tiles on a 300-wide image), im2col (below 32x32,
+ * stride 2) and 1x1, each with and without a residual, at batch 1 and 3. Bound: Winograd
+ * F(4x4, 3x3)'s transforms scale fp32 rounding by at most ~100 (the sums of |coefficients|), so
+ * |y - exact| <= 100 * 2^-24 * 9 * (sum |w x| + |b| + |add|), about 5e-5 of the magnitude. */
+static void check_cpu_conv(fqgan_backend *be, fqgan_conv_mode mode, int k, int cin, int cout, int h,
+                           int w, int batch, int residual) {
+    int ho = h, wo = w;
+    if (mode == FQGAN_CONV_DOWNSAMPLE) ho = (h - 2) / 2 + 1, wo = (w - 2) / 2 + 1;
+    if (mode == FQGAN_CONV_UPSAMPLE) ho = 2 * h, wo = 2 * w;
+    fqgan_conv c = {.cin = cin, .cout = cout, .k = k, .mode = mode, .out_size = ho};
+    const size_t nw = (size_t)cout * cin * k * k, nx = (size_t)batch * cin * h * w,
+                 ny = (size_t)batch * cout * ho * wo;
+    float *wt = malloc(nw * sizeof *wt), *b = malloc(cout * sizeof *b), *x = malloc(nx * sizeof *x);
+    float *y = malloc(ny * sizeof *y), *add = malloc(ny * sizeof *add);
+    facet_rng rng = facet_rng_seed(12345, (uint64_t)(mode * 100 + cin));
+    for (size_t i = 0; i < nw; i++) wt[i] = (2 * facet_rng_uniform(&rng) - 1) / sqrtf(9.0f * cin);
+    for (int i = 0; i < cout; i++) b[i] = facet_rng_uniform(&rng) - 0.5f;
+    for (size_t i = 0; i < nx; i++) x[i] = 4 * facet_rng_uniform(&rng) - 2;
+    for (size_t i = 0; i < ny; i++) add[i] = 2 * facet_rng_uniform(&rng) - 1;
+    c.w = wt, c.b = b;
+    cr_assert_eq(be->ops->prepare_conv(be, &c), FACET_OK);
+    cr_assert_eq(be->ops->conv(be, &c, x, batch, h, w, residual ? add : NULL, y), FACET_OK, "%s",
+                 facet_last_error());
+    for (int bi = 0; bi < batch; bi++)
+        for (int o = 0; o < cout; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    const size_t at = (((size_t)bi * cout + o) * ho + oy) * wo + ox;
+                    double sum = b[o], mag = fabs(b[o]);
+                    if (residual) sum += add[at], mag += fabs(add[at]);
+                    for (int ci = 0; ci < cin; ci++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                const int iy = k == 1 ? oy : fqgan_conv_source(mode, oy, ky, h);
+                                const int ix = k == 1 ? ox : fqgan_conv_source(mode, ox, kx, w);
+                                if (iy < 0 || ix < 0) continue;
+                                const double t =
+                                    (double)wt[((size_t)o * cin + ci) * k * k + ky * k + kx] *
+                                    x[(((size_t)bi * cin + ci) * h + iy) * w + ix];
+                                sum += t, mag += fabs(t);
+                            }
+                    const double err = fabs(y[at] - sum), bound = 100 * 0x1p-24 * 9 * mag;
+                    cr_assert(isfinite(y[at]) && err <= bound,
+                              "mode %d k %d %dx%d->%dx%d batch %d: y[%d,%d,%d,%d] = %.8g, want "
+                              "%.8g (bound %.3g)",
+                              mode, k, h, w, ho, wo, batch, bi, o, oy, ox, y[at], sum, bound);
+                }
+    free(wt), free(b), free(x), free(y), free(add);
+}
+
+Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
+    fqgan_arch arch = {
+        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+    fqgan_backend *be = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    for (int residual = 0; residual < 2; residual++) {
+        /* Winograd: partial tiles, grouped rows, split channels (batch 1), 20 channels */
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 20, 36, 36, 1, residual);
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 20, 36, 36, 3, residual);
+        check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 24, 14, 18, 18, 1, residual);
+        /* Winograd: a 300-wide row is two runs of tiles */
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 7, 40, 300, 1, residual);
+        /* im2col: below 32x32, stride 2, 1x1 */
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 13, 20, 20, 3, residual);
+        check_cpu_conv(be, FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2, residual);
+        check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1, residual);
+        check_cpu_conv(be, FQGAN_CONV_SAME, 1, 24, 10, 33, 33, 2, residual);
+    }
+    be->ops->destroy(be);
 }

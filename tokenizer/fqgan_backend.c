@@ -156,16 +156,16 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
 }
 
 /* ---- Winograd F(4x4, 3x3) ------------------------------------------------------------------
- * Stride-1 3x3 convolutions of the high-resolution levels (>= 64x64 outputs: the bulk of the
- * work) use Winograd's
- * minimal filtering (Lavin & Gray 2016; points 0, +-1, +-2, infinity): per 4x4 output tile,
+ * Stride-1 3x3 convolutions with outputs of 32x32 and up (all but the 16x16 level: there the
+ * 512-channel U would double the model's memory for a few percent) use Winograd's minimal
+ * filtering (Lavin & Gray 2016; points 0, +-1, +-2, infinity): per 4x4 output tile,
  * Y = A^T [sum_ci (G g G^T) . (B^T d B)] A with d the 6x6 input patch. The sum over input
- * channels is 36 matrix products [cout, cin] x [cin, tiles] (OpenBLAS), 2.25 instead of 9
- * multiplications per output and tap (nn/gemm.h). Transformed weights U = G g G^T are computed once
- * in double precision. Accuracy: about 1e-5 of the output's magnitude per layer (direct fp32:
- * 3e-7); the fixtures' bounds hold with margin (tests/test_fqgan.c). */
+ * channels is 36 matrix products [cout, cin] x [cin, tiles] (nn/gemm.h), 2.25 instead of 9
+ * multiplications per output and tap. Transformed weights U = G g G^T are computed once in
+ * double precision (4x the weights' memory). Accuracy: about 1e-5 of the output's magnitude per
+ * layer (direct fp32: 3e-7); the fixtures' bounds hold with margin (tests/test_fqgan.c). */
 
-enum { WINO_MAX_TILES = 64, WINO_MIN_PIXELS = 64 * 64 };
+enum { WINO_MAX_TILES = 64, WINO_MIN_PIXELS = 32 * 32 };
 
 static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},
                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -221,82 +221,119 @@ static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
     }
 }
 
-/* One task: a run of n <= WINO_MAX_TILES tiles along one tile row of one image. Per input
- * channel the 6 input rows it reads are copied with their zero padding (and the nearest x2
- * upsampling) into R, transformed along the rows of the 6x6 windows for every column at once
- * (T = B^T R), then along the columns of each window (stride-4 reads of T), giving the 36
- * blocks V[xi][ci][t] (t contiguous). After the 36 products M[xi] = U[xi] V[xi], the output
- * transform runs over all tiles of an output channel at once and writes 4 output rows through
- * a row buffer Z. Every inner loop runs over columns or tiles, so the compiler vectorises them. */
+/* One task: n <= WINO_MAX_TILES tiles of one image, either a run along one tile row (images
+ * wider than 4 * WINO_MAX_TILES) or `rows` whole tile rows of tw tiles (n = rows * tw: small
+ * images fill the products' 64 columns this way), and a range [o0, o1) of output channels (small
+ * images at small batches split the channels so that every thread has work; each split
+ * transforms the same input tiles again, 3 / cout of its work).
+ *
+ * Per input channel and tile row, the 6 input rows it reads are copied with their zero padding
+ * (and the nearest x2 upsampling) into R, transformed along the rows of the 6x6 windows for
+ * every column at once (T = B^T R), then along the columns of each window (stride-4 reads of T),
+ * giving the 36 blocks V[xi][ci][t] (t contiguous). After the 36 products M[xi] = U[xi] V[xi]
+ * (nn/gemm.h), the output transform runs over all tiles of an output channel at once and writes
+ * 4 output rows per tile row through a row buffer Z. Every inner loop runs over columns or
+ * tiles, so the compiler vectorises them. */
 enum { WINO_SPAN = 4 * WINO_MAX_TILES + 2 };
+
+typedef struct wino_plan {
+    int th, tw;     /* tiles down and across */
+    int segments;   /* runs per tile row (rows == 1) */
+    int rows;       /* tile rows per task */
+    int row_groups; /* ceil(th / rows) */
+    int splits;     /* output-channel ranges */
+    int tasks;
+} wino_plan;
+
+static wino_plan wino_plan_for(int batch, int ho, int wo, int cout, int threads) {
+    wino_plan p;
+    p.th = (ho + 3) / 4, p.tw = (wo + 3) / 4;
+    p.segments = (p.tw + WINO_MAX_TILES - 1) / WINO_MAX_TILES;
+    p.rows = p.segments == 1 ? WINO_MAX_TILES / p.tw : 1;
+    if (p.rows > p.th) p.rows = p.th;
+    p.row_groups = (p.th + p.rows - 1) / p.rows;
+    const int spatial = batch * p.row_groups * p.segments;
+    /* at least two tasks per thread, splits of at least 2 * MR channels */
+    p.splits = (2 * threads + spatial - 1) / spatial;
+    const int most = cout / (2 * FACET_GEMM_MR);
+    if (p.splits > most) p.splits = most > 1 ? most : 1;
+    p.tasks = spatial * p.splits;
+    return p;
+}
 
 static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h, int w,
                       const float *add, float *y) {
     const int up = c->mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
-    const int th = (ho + 3) / 4, tw = (wo + 3) / 4,
-              segments = (tw + WINO_MAX_TILES - 1) / WINO_MAX_TILES;
-    const int tasks = batch * th * segments, cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
+    const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
+    const wino_plan pl = wino_plan_for(batch, ho, wo, cout, cb->threads);
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const float *u = c->aux;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
-    for (int task = 0; task < tasks; task++) {
-        const int b = task / (th * segments), ty = (task / segments) % th;
-        const int tx0 = (task % segments) * WINO_MAX_TILES;
-        const int n = tw - tx0 < WINO_MAX_TILES ? tw - tx0 : WINO_MAX_TILES, span = 4 * n + 2;
+    for (int task = 0; task < pl.tasks; task++) {
+        const int split = task % pl.splits, spatial = task / pl.splits;
+        const int b = spatial / (pl.row_groups * pl.segments);
+        const int group = (spatial / pl.segments) % pl.row_groups;
+        const int ty0 = group * pl.rows, rows = pl.th - ty0 < pl.rows ? pl.th - ty0 : pl.rows;
+        const int tx0 = (spatial % pl.segments) * WINO_MAX_TILES;
+        const int per_row = pl.tw - tx0 < WINO_MAX_TILES ? pl.tw - tx0 : WINO_MAX_TILES;
+        const int n = rows * per_row, span = 4 * per_row + 2;
+        const int o0 = (int)((long)cout * split / pl.splits),
+                  o1 = (int)((long)cout * (split + 1) / pl.splits);
         const int x0 = 4 * tx0 - 1; /* output-grid column of R[.][0] */
         const int width = up ? 2 * w : w;
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)36 * v_step;
         float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
-        int iy[6];
-        wino_sources(c->mode, 4 * ty, h, iy);
         /* columns of R inside the (virtual) input: [lo, hi) */
         const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
-        for (int ci = 0; ci < cin; ci++) {
-            const float *plane = x + ((size_t)b * cin + ci) * hw_in;
-            for (int i = 0; i < 6; i++) {
-                float *r = R[i];
-                for (int X = 0; X < span; X++) r[X] = 0.0f;
-                if (iy[i] < 0) continue;
-                const float *row = plane + (size_t)iy[i] * w;
-                if (up)
-                    for (int X = lo; X < hi; X++) r[X] = row[(x0 + X) / 2];
-                else
-                    memcpy(r + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof *r);
-            }
-            for (int X = 0; X < span; X++) {
-                const float d0 = R[0][X], d1 = R[1][X], d2 = R[2][X], d3 = R[3][X], d4 = R[4][X],
-                            d5 = R[5][X];
-                T[0][X] = 4.0f * d0 - 5.0f * d2 + d4;
-                T[1][X] = -4.0f * (d1 + d2) + d3 + d4;
-                T[2][X] = 4.0f * (d1 - d2) - d3 + d4;
-                T[3][X] = 2.0f * (d3 - d1) - d2 + d4;
-                T[4][X] = 2.0f * (d1 - d3) - d2 + d4;
-                T[5][X] = 4.0f * d1 - 5.0f * d3 + d5;
-            }
-            for (int k = 0; k < 6; k++) {
-                const float *tk = T[k];
-                float *v0 = V + (size_t)(k * 6) * v_step + (size_t)ci * nt;
-                for (int t = 0; t < n; t++) {
-                    const float d0 = tk[4 * t], d1 = tk[4 * t + 1], d2 = tk[4 * t + 2],
-                                d3 = tk[4 * t + 3], d4 = tk[4 * t + 4], d5 = tk[4 * t + 5];
-                    v0[t] = 4.0f * d0 - 5.0f * d2 + d4;
-                    v0[v_step + t] = -4.0f * (d1 + d2) + d3 + d4;
-                    v0[2 * v_step + t] = 4.0f * (d1 - d2) - d3 + d4;
-                    v0[3 * v_step + t] = 2.0f * (d3 - d1) - d2 + d4;
-                    v0[4 * v_step + t] = 2.0f * (d1 - d3) - d2 + d4;
-                    v0[5 * v_step + t] = 4.0f * d1 - 5.0f * d3 + d5;
+        for (int r = 0; r < rows; r++) {
+            int iy[6];
+            wino_sources(c->mode, 4 * (ty0 + r), h, iy);
+            for (int ci = 0; ci < cin; ci++) {
+                const float *plane = x + ((size_t)b * cin + ci) * hw_in;
+                for (int i = 0; i < 6; i++) {
+                    float *rr = R[i];
+                    for (int X = 0; X < span; X++) rr[X] = 0.0f;
+                    if (iy[i] < 0) continue;
+                    const float *row = plane + (size_t)iy[i] * w;
+                    if (up)
+                        for (int X = lo; X < hi; X++) rr[X] = row[(x0 + X) / 2];
+                    else
+                        memcpy(rr + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof *rr);
+                }
+                for (int X = 0; X < span; X++) {
+                    const float d0 = R[0][X], d1 = R[1][X], d2 = R[2][X], d3 = R[3][X],
+                                d4 = R[4][X], d5 = R[5][X];
+                    T[0][X] = 4.0f * d0 - 5.0f * d2 + d4;
+                    T[1][X] = -4.0f * (d1 + d2) + d3 + d4;
+                    T[2][X] = 4.0f * (d1 - d2) - d3 + d4;
+                    T[3][X] = 2.0f * (d3 - d1) - d2 + d4;
+                    T[4][X] = 2.0f * (d1 - d3) - d2 + d4;
+                    T[5][X] = 4.0f * d1 - 5.0f * d3 + d5;
+                }
+                for (int k = 0; k < 6; k++) {
+                    const float *tk = T[k];
+                    float *v0 = V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row;
+                    for (int t = 0; t < per_row; t++) {
+                        const float d0 = tk[4 * t], d1 = tk[4 * t + 1], d2 = tk[4 * t + 2],
+                                    d3 = tk[4 * t + 3], d4 = tk[4 * t + 4], d5 = tk[4 * t + 5];
+                        v0[t] = 4.0f * d0 - 5.0f * d2 + d4;
+                        v0[v_step + t] = -4.0f * (d1 + d2) + d3 + d4;
+                        v0[2 * v_step + t] = 4.0f * (d1 - d2) - d3 + d4;
+                        v0[3 * v_step + t] = 2.0f * (d3 - d1) - d2 + d4;
+                        v0[4 * v_step + t] = 2.0f * (d1 - d3) - d2 + d4;
+                        v0[5 * v_step + t] = 4.0f * d1 - 5.0f * d3 + d5;
+                    }
                 }
             }
         }
-        /* M[xi] [cout, n] = U[xi] [cout, cin] V[xi] [cin, n] */
+        /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] */
         for (int xi = 0; xi < 36; xi++)
-            facet_gemm(u + (size_t)xi * cout * cin, cin, cout, cin, V + xi * v_step, nt, n,
-                       M + xi * m_step, nt, 0);
-        const int rows = ho - 4 * ty < 4 ? ho - 4 * ty : 4;
-        const int cols = wo - 4 * tx0 < 4 * n ? wo - 4 * tx0 : 4 * n;
-        for (int o = 0; o < cout; o++) {
+            facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step, nt,
+                       n, M + xi * m_step + (size_t)o0 * nt, nt, 0);
+        const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
+        for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
             float A4[4][6][WINO_MAX_TILES]; /* A^T applied along the rows of each 6x6 block */
             for (int j = 0; j < 6; j++) {
@@ -312,26 +349,31 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     A4[3][j][t] = q + 8.0f * s + a5;
                 }
             }
-            for (int i = 0; i < 4; i++)
-                for (int t = 0; t < n; t++) {
-                    const float a0 = A4[i][0][t], a1 = A4[i][1][t], a2 = A4[i][2][t],
-                                a3 = A4[i][3][t], a4 = A4[i][4][t], a5 = A4[i][5][t];
-                    const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
-                    Z[i][4 * t] = a0 + p + r;
-                    Z[i][4 * t + 1] = q + 2.0f * s;
-                    Z[i][4 * t + 2] = p + 4.0f * r;
-                    Z[i][4 * t + 3] = q + 8.0f * s + a5;
-                }
             const float bias = c->b[o];
-            for (int i = 0; i < rows; i++) {
-                const size_t at =
-                    ((size_t)b * cout + o) * hw_out + (size_t)(4 * ty + i) * wo + (size_t)(4 * tx0);
-                float *out = y + at;
-                if (add) {
-                    const float *res = add + at;
-                    for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias + res[X];
-                } else {
-                    for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias;
+            for (int tr = 0; tr < rows; tr++) {
+                const int t0 = tr * per_row, oy = 4 * (ty0 + tr);
+                for (int i = 0; i < 4; i++)
+                    for (int t = 0; t < per_row; t++) {
+                        const float a0 = A4[i][0][t0 + t], a1 = A4[i][1][t0 + t],
+                                    a2 = A4[i][2][t0 + t], a3 = A4[i][3][t0 + t],
+                                    a4 = A4[i][4][t0 + t], a5 = A4[i][5][t0 + t];
+                        const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
+                        Z[i][4 * t] = a0 + p + r;
+                        Z[i][4 * t + 1] = q + 2.0f * s;
+                        Z[i][4 * t + 2] = p + 4.0f * r;
+                        Z[i][4 * t + 3] = q + 8.0f * s + a5;
+                    }
+                const int out_rows = ho - oy < 4 ? ho - oy : 4;
+                for (int i = 0; i < out_rows; i++) {
+                    const size_t at =
+                        ((size_t)b * cout + o) * hw_out + (size_t)(oy + i) * wo + (size_t)(4 * tx0);
+                    float *out = y + at;
+                    if (add) {
+                        const float *res = add + at;
+                        for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias + res[X];
+                    } else {
+                        for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias;
+                    }
                 }
             }
         }

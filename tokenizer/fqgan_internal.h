@@ -145,7 +145,7 @@ struct fqgan_backend {
     facet_nn *nn; /* the adapters' ops (nn/nn.h): same device and precision, owned */
 };
 
-/* CPU backend (OpenBLAS + OpenMP). `arch` and `max_batch` size its workspace. */
+/* CPU backend (nn/gemm.h kernels + OpenMP). `arch` and `max_batch` size its workspace. */
 facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch);
 /* CUDA backend (cuBLAS + own kernels) in the given precision; FACET_ERR_CUDA without CUDA. */
 facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
