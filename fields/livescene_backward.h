@@ -87,10 +87,7 @@ static inline FACET_HD void facet_mlp_backward(const facet_mlp *m, const facet_m
     for (int l = 0; l < m->layers; l++) {
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
-        const float *wt = m->weight[l];
-        for (int o = 0; o < n_out; o++) act[l + 1][o] = 0.0f;
-        for (int i = 0; i < n_in; i++)
-            for (int o = 0; o < n_out; o++) act[l + 1][o] += wt[(long)i * n_out + o] * act[l][i];
+        facet_mlp_layer(m->weight[l], act[l], n_in, n_out, act[l + 1]);
         for (int o = 0; o < n_out; o++)
             act[l + 1][o] = facet_activate(last ? m->output : m->hidden,
                                            l == 0 ? act[l + 1][o] + m->bias0[o] : act[l + 1][o]);

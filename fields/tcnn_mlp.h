@@ -3,9 +3,13 @@
  * activation; the first layer carries a bias vector, which is tcnn's input padding (inputs padded
  * with 1.0 to a multiple of 16) folded into explicit form. Per point, host and device.
  *
- * Weights are held transposed, [in, out] row-major, so the inner loop runs over outputs with unit
- * stride (vectorises without reassociating sums): y[o] = (sum_i x[i] W[o][i], i ascending) + b[o],
- * the same order of operations as the row-major dot product. */
+ * Weights are held transposed, [in, out] row-major. Order of operations (facet_mlp_layer, the
+ * one place forward and backward passes compute a layer): y[o] = (sum_i x[i] W[o][i]) + b[o] with
+ * the sum in ascending i for layers of 16 outputs or more (the inner loop runs over outputs with
+ * unit stride and vectorises without reassociating), and as four interleaved partial sums
+ * ((s0 + s1) + (s2 + s3)), s_k over i = k mod 4 in ascending order, for narrower layers (the
+ * density, colour and semantic heads: one chain of n_in dependent additions would bound them by
+ * the adder's latency). */
 #ifndef FACET_FIELDS_TCNN_MLP_H
 #define FACET_FIELDS_TCNN_MLP_H
 
@@ -35,6 +39,34 @@ static inline FACET_HD float facet_activate(facet_activation a, float x) {
     return x;
 }
 
+/* acc[o] = sum_i x[i] W^T[i][o] for o < n_out, in the order the header describes. */
+static inline FACET_HD void facet_mlp_layer(const float *wt, const float *x, int n_in, int n_out,
+                                            float *acc) {
+    if (n_out >= 16) {
+        for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
+        for (int i = 0; i < n_in; i++) {
+            const float xi = x[i];
+            const float *row = wt + (long)i * n_out;
+            for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
+        }
+        return;
+    }
+    for (int o = 0; o < n_out; o++) {
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        int i = 0;
+        for (; i + 4 <= n_in; i += 4) {
+            s0 += wt[(long)i * n_out + o] * x[i];
+            s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
+            s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
+            s3 += wt[(long)(i + 3) * n_out + o] * x[i + 3];
+        }
+        if (i < n_in) s0 += wt[(long)i * n_out + o] * x[i];
+        if (i + 1 < n_in) s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
+        if (i + 2 < n_in) s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
+        acc[o] = (s0 + s1) + (s2 + s3);
+    }
+}
+
 /* out[width[layers]] = network(in[width[0]]). */
 static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *in, float *out) {
     float buffers[2][FACET_MLP_MAX_WIDTH];
@@ -43,14 +75,8 @@ static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *i
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
         float *y = last ? out : buffers[l & 1];
-        const float *wt = m->weight[l];
         float acc[FACET_MLP_MAX_WIDTH];
-        for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
-        for (int i = 0; i < n_in; i++) {
-            const float xi = x[i];
-            const float *row = wt + (long)i * n_out;
-            for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
-        }
+        facet_mlp_layer(m->weight[l], x, n_in, n_out, acc);
         const facet_activation a = last ? m->output : m->hidden;
         for (int o = 0; o < n_out; o++)
             y[o] = facet_activate(a, l == 0 ? acc[o] + m->bias0[o] : acc[o]);
