@@ -67,24 +67,29 @@ void facet_nn_destroy(facet_nn *nn) {
     free(nn);
 }
 
-/* Per-thread score rows for attention over `len` keys. */
-static facet_status cpu_reserve_scores(facet_nn *nn, int len) {
-    const size_t rows = len < ATTENTION_ROWS ? (size_t)len : ATTENTION_ROWS;
-    const size_t need = rows * (size_t)len;
-    if (need <= nn->score_floats) return FACET_OK;
-    free(nn->scores);
-    nn->scores = NULL;
-    nn->score_floats = 0;
+/* Grows a per-thread workspace (threads x *floats, 64-byte aligned) to `need` floats per thread;
+ * `what` names it in the error. */
+static facet_status reserve_per_thread(facet_nn *nn, float **buffer, size_t *floats, size_t need,
+                                       const char *what) {
+    if (need <= *floats) return FACET_OK;
+    free(*buffer);
+    *buffer = NULL;
+    *floats = 0;
     void *p = NULL;
     const size_t bytes = (size_t)nn->threads * need * sizeof(float);
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
-        return facet_fail(FACET_ERR_OUT_OF_MEMORY,
-                          "nn: cannot allocate %zu bytes of attention "
-                          "scores",
-                          bytes);
-    nn->scores = p;
-    nn->score_floats = need;
+        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn: cannot allocate %zu bytes of %s", bytes,
+                          what);
+    *buffer = p;
+    *floats = need;
     return FACET_OK;
+}
+
+/* Per-thread score rows for attention over `len` keys. */
+static facet_status cpu_reserve_scores(facet_nn *nn, int len) {
+    const size_t rows = len < ATTENTION_ROWS ? (size_t)len : ATTENTION_ROWS;
+    return reserve_per_thread(nn, &nn->scores, &nn->score_floats, rows * (size_t)len,
+                              "attention scores");
 }
 
 facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, size_t operand_elems) {
@@ -108,19 +113,8 @@ size_t facet_nn_memory_bytes(const facet_nn *nn) {
 /* Per-thread blocks of the CPU linear layer: X^T [in, LINEAR_ROWS] and (W X^T) [out, LINEAR_ROWS].
  */
 static facet_status cpu_reserve_linear(facet_nn *nn, int in, int out) {
-    const size_t need = (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out);
-    if (need <= nn->linear_floats) return FACET_OK;
-    free(nn->linear);
-    nn->linear = NULL;
-    nn->linear_floats = 0;
-    void *p = NULL;
-    const size_t bytes = (size_t)nn->threads * need * sizeof(float);
-    if (posix_memalign(&p, 64, bytes) != 0)
-        return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn: cannot allocate %zu bytes of linear blocks",
-                          bytes);
-    nn->linear = p;
-    nn->linear_floats = need;
-    return FACET_OK;
+    return reserve_per_thread(nn, &nn->linear, &nn->linear_floats,
+                              (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out), "linear blocks");
 }
 
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
@@ -234,18 +228,7 @@ static size_t conv_block_pixels(size_t k, size_t pixels) {
 
 /* Per-thread im2col blocks of `floats` floats. */
 static facet_status cpu_reserve_cols(facet_nn *nn, size_t floats) {
-    if (floats <= nn->col_floats) return FACET_OK;
-    free(nn->cols);
-    nn->cols = NULL;
-    nn->col_floats = 0;
-    void *p = NULL;
-    const size_t bytes = (size_t)nn->threads * floats * sizeof(float);
-    if (posix_memalign(&p, 64, bytes) != 0)
-        return facet_fail(FACET_ERR_OUT_OF_MEMORY,
-                          "nn conv2d: cannot allocate %zu bytes of im2col blocks", bytes);
-    nn->cols = p;
-    nn->col_floats = floats;
-    return FACET_OK;
+    return reserve_per_thread(nn, &nn->cols, &nn->col_floats, floats, "conv2d im2col blocks");
 }
 
 /* cols [k, count] = the im2col columns p0 .. p0 + count of image x [in, h, w]: per row of the
