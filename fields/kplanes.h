@@ -70,11 +70,13 @@ static inline FACET_HD float facet_grid_coordinate(float c, int size) {
     return p < (float)(size - 1) ? p : (float)(size - 1);
 }
 
-/* Bilinear lookup of all C channels of one plane at normalised (u along a, v along b);
- * out[c] = lookup. */
-static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_storage storage,
-                                                 int width, int height, int channels, float u,
-                                                 float v, float *out) {
+/* Bilinear lookup of all C channels of one plane at normalised (u along a, v along b):
+ * out[c] = lookup, or with `product` out[c] = out[c] * lookup (the K-Planes product formed in
+ * place, without a C-float temporary: on the GPU that would be per-thread local memory). */
+static inline FACET_HD void facet_plane_bilinear_into(const void *plane,
+                                                      facet_plane_storage storage, int width,
+                                                      int height, int channels, float u, float v,
+                                                      int product, float *out) {
     float ix = facet_grid_coordinate(u, width), iy = facet_grid_coordinate(v, height);
     int x0 = (int)floorf(ix), y0 = (int)floorf(iy);
     int x1 = x0 + 1, y1 = y0 + 1;
@@ -95,7 +97,8 @@ static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_
 #define FACET_PLANE_CORNERS(load, n)                                                               \
     for (int c = 0; c < (n); c++) {                                                                \
         float nw = load(i_nw + c), ne = load(i_ne + c), sw = load(i_sw + c), se = load(i_se + c);  \
-        out[c] = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;                                    \
+        const float value = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;                         \
+        out[c] = product ? out[c] * value : value;                                                 \
     }
 #define FACET_PLANE_CHANNELS(load)                                                                 \
     switch (channels) {                                                                            \
@@ -127,19 +130,25 @@ static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_
 #undef FACET_PLANE_BF16_AT
 }
 
+/* Bilinear lookup of all C channels of one plane at normalised (u along a, v along b);
+ * out[c] = lookup. */
+static inline FACET_HD void facet_plane_bilinear(const void *plane, facet_plane_storage storage,
+                                                 int width, int height, int channels, float u,
+                                                 float v, float *out) {
+    facet_plane_bilinear_into(plane, storage, width, height, channels, u, v, 0, out);
+}
+
 /* The encoding of one point: coords[dims] in [-1, 1] (clamped by the lookup), out[channels] = the
  * product over planes. */
 static inline FACET_HD void facet_kplanes_sample(const facet_kplanes *k, const float *coords,
                                                  float *out) {
-    float lookup[FACET_KPLANES_MAX_CHANNELS];
     const int planes = facet_kplanes_plane_count(k->dims);
     for (int c = 0; c < k->channels; c++) out[c] = 1.0f;
     for (int p = 0; p < planes; p++) {
         int a, b;
         facet_kplanes_axes(k->dims, p, &a, &b);
-        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b],
-                             k->channels, coords[a], coords[b], lookup);
-        for (int c = 0; c < k->channels; c++) out[c] *= lookup[c];
+        facet_plane_bilinear_into(k->planes[p], k->storage, k->resolution[a], k->resolution[b],
+                                  k->channels, coords[a], coords[b], 1, out);
     }
 }
 

@@ -46,20 +46,47 @@ static inline FACET_HD void facet_livescene_normalize(const facet_livescene_fiel
         out[i] = (pos[i] - f->aabb_min[i]) / (f->aabb_max[i] - f->aabb_min[i]) * 2.0f - 1.0f;
 }
 
+/* Per-sample scratch. Every per-point function below has a `_scratch` form that keeps its
+ * temporaries (network inputs, K-Planes features, hidden activations) in caller-provided memory of
+ * facet_livescene_scratch_floats floats: the CUDA stages give each thread a slice of shared memory
+ * (nodes/cuda/livescene_node.cu), so no sample carries a local-memory frame. The plain forms are
+ * the same functions with the scratch on the stack. */
+static inline FACET_HD int facet_livescene_scratch_floats(const facet_livescene_field *f) {
+    int channels = 0, need = 0, n;
+    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
+    n = f->probability_grid.channels + f->objects + facet_mlp_scratch_floats(&f->semantic_net);
+    need = n > need ? n : need;
+    for (int l = 0; l < f->proposals; l++) {
+        n = f->proposal_grids[l].channels + facet_mlp_scratch_floats(&f->density_net[l]);
+        need = n > need ? n : need;
+    }
+    n = channels + f->geo_feat_dim + 1 + facet_mlp_scratch_floats(&f->sigma_net);
+    need = n > need ? n : need;
+    n = 16 + f->geo_feat_dim + facet_mlp_scratch_floats(&f->color_net);
+    return n > need ? n : need;
+}
+
+/* Largest facet_livescene_scratch_floats of any field the loader accepts (widths and channel
+ * counts at their maxima). */
+enum {
+    FACET_LIVESCENE_MAX_SCRATCH = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS +
+                                  FACET_LIVESCENE_MAX_GEO + 1 + 2 * FACET_MLP_MAX_WIDTH,
+};
+
 /* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
  * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
  * scene's kappa vector. Returns the chosen object: the argmax over the first alpha entries of
  * softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which matters
  * when probabilities underflow to equal values). */
-static inline FACET_HD int facet_livescene_probability(const facet_livescene_field *f,
-                                                       const float *pos, const float *kappa,
-                                                       float *logits) {
-    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
+static inline FACET_HD int facet_livescene_probability_scratch(const facet_livescene_field *f,
+                                                               const float *pos, const float *kappa,
+                                                               float *logits, float *scratch) {
+    float *input = scratch; /* [sigmoid(features) c, kappa alpha] */
     const int c = f->probability_grid.channels;
     facet_kplanes_sample(&f->probability_grid, pos, input);
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
-    facet_mlp_forward(&f->semantic_net, input, logits);
+    facet_mlp_forward_scratch(&f->semantic_net, input, logits, scratch + c + f->objects);
     float peak = logits[0], total = 0.0f;
     for (int i = 1; i <= f->objects; i++) peak = fmaxf(peak, logits[i]);
     for (int i = 0; i <= f->objects; i++) total += expf(logits[i] - peak);
@@ -75,6 +102,13 @@ static inline FACET_HD int facet_livescene_probability(const facet_livescene_fie
     return best;
 }
 
+static inline FACET_HD int facet_livescene_probability(const facet_livescene_field *f,
+                                                       const float *pos, const float *kappa,
+                                                       float *logits) {
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    return facet_livescene_probability_scratch(f, pos, kappa, logits, scratch);
+}
+
 /* 4D coordinates of a sample: normalised position and kappa mapped to [-1, 1]. */
 static inline FACET_HD void facet_livescene_coords4(const facet_livescene_field *f,
                                                     const float *pos, float kappa, float *coords) {
@@ -83,53 +117,88 @@ static inline FACET_HD void facet_livescene_coords4(const facet_livescene_field 
 }
 
 /* Proposal network `level`: sigma = exp(density_net(prod planes) - 1). */
+static inline FACET_HD float
+facet_livescene_proposal_density_scratch(const facet_livescene_field *f, int level,
+                                         const float *pos, float kappa, float *scratch) {
+    float coords[4], raw;
+    float *features = scratch; /* [channels] */
+    facet_livescene_coords4(f, pos, kappa, coords);
+    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
+    facet_mlp_forward_scratch(&f->density_net[level], features, &raw,
+                              scratch + f->proposal_grids[level].channels);
+    return expf(raw - 1.0f);
+}
+
 static inline FACET_HD float facet_livescene_proposal_density(const facet_livescene_field *f,
                                                               int level, const float *pos,
                                                               float kappa) {
-    float coords[4], features[FACET_KPLANES_MAX_CHANNELS], raw;
-    facet_livescene_coords4(f, pos, kappa, coords);
-    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
-    facet_mlp_forward(&f->density_net[level], features, &raw);
-    return expf(raw - 1.0f);
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    return facet_livescene_proposal_density_scratch(f, level, pos, kappa, scratch);
 }
 
 /* The main field's sigma net at one sample: coords[4] (facet_livescene_coords4), features
  * [sum of the scales' channels] (K-Planes features concatenated over scales) and out
- * [geo_feat_dim + 1] (geo features, then the raw density). Shared by the density and its
- * backward pass (fields/livescene_backward.h). */
-static inline FACET_HD void facet_livescene_sigma_forward(const facet_livescene_field *f,
-                                                          const float *pos, float kappa,
-                                                          float *coords, float *features,
-                                                          float *out) {
+ * [geo_feat_dim + 1] (geo features, then the raw density), the hidden layer in mlp_scratch
+ * (facet_mlp_scratch_floats of the sigma net). Shared by the density and its backward pass
+ * (fields/livescene_backward.h). */
+static inline FACET_HD void facet_livescene_sigma_forward_scratch(const facet_livescene_field *f,
+                                                                  const float *pos, float kappa,
+                                                                  float *coords, float *features,
+                                                                  float *out, float *mlp_scratch) {
     facet_livescene_coords4(f, pos, kappa, coords);
     int offset = 0;
     for (int s = 0; s < f->scales; s++) {
         facet_kplanes_sample(&f->grids[s], coords, features + offset);
         offset += f->grids[s].channels;
     }
-    facet_mlp_forward(&f->sigma_net, features, out);
+    facet_mlp_forward_scratch(&f->sigma_net, features, out, mlp_scratch);
+}
+
+static inline FACET_HD void facet_livescene_sigma_forward(const facet_livescene_field *f,
+                                                          const float *pos, float kappa,
+                                                          float *coords, float *features,
+                                                          float *out) {
+    float scratch[2 * FACET_MLP_MAX_WIDTH];
+    facet_livescene_sigma_forward_scratch(f, pos, kappa, coords, features, out, scratch);
 }
 
 /* Main field density: features concatenated over scales -> sigma_net; geo[geo_feat_dim] out;
  * sigma = exp(raw - 1) with raw the last output. */
-static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,
-                                                           const float *pos, float kappa,
-                                                           float *geo) {
-    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    float out[FACET_LIVESCENE_MAX_GEO + 1];
-    facet_livescene_sigma_forward(f, pos, kappa, coords, features, out);
+static inline FACET_HD float facet_livescene_field_density_scratch(const facet_livescene_field *f,
+                                                                   const float *pos, float kappa,
+                                                                   float *geo, float *scratch) {
+    float coords[4];
+    int channels = 0;
+    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
+    float *features = scratch, *out = scratch + channels; /* [channels], [geo + 1] */
+    facet_livescene_sigma_forward_scratch(f, pos, kappa, coords, features, out,
+                                          out + f->geo_feat_dim + 1);
     for (int i = 0; i < f->geo_feat_dim; i++) geo[i] = out[i];
     return expf(out[f->geo_feat_dim] - 1.0f);
 }
 
+static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,
+                                                           const float *pos, float kappa,
+                                                           float *geo) {
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    return facet_livescene_field_density_scratch(f, pos, kappa, geo, scratch);
+}
+
 /* Main field colour for unit direction dir and geometry features geo: rgb[3] in [0, 1]. */
+static inline FACET_HD void facet_livescene_field_color_scratch(const facet_livescene_field *f,
+                                                                const float *dir, const float *geo,
+                                                                float *rgb, float *scratch) {
+    float *input = scratch; /* [SH 16, geo] */
+    facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
+    for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
+    facet_mlp_forward_scratch(&f->color_net, input, rgb, scratch + 16 + f->geo_feat_dim);
+}
+
 static inline FACET_HD void facet_livescene_field_color(const facet_livescene_field *f,
                                                         const float *dir, const float *geo,
                                                         float *rgb) {
-    float input[16 + FACET_LIVESCENE_MAX_GEO];
-    facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
-    for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
-    facet_mlp_forward(&f->color_net, input, rgb);
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    facet_livescene_field_color_scratch(f, dir, geo, rgb, scratch);
 }
 
 #ifdef __cplusplus

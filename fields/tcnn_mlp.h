@@ -39,16 +39,27 @@ static inline FACET_HD float facet_activate(facet_activation a, float x) {
     return x;
 }
 
-/* acc[o] = sum_i x[i] W^T[i][o] for o < n_out, in the order the header describes. */
+/* acc[o] = sum_i x[i] W^T[i][o] for o < n_out, in the order the header describes. On the device
+ * the wide form runs output by output with the sum in a register (acc is shared memory there,
+ * nodes/cuda/livescene_node.cu): the same additions in the same ascending order, so the same
+ * value bit for bit, without a shared-memory read and write per term. */
 static inline FACET_HD void facet_mlp_layer(const float *wt, const float *x, int n_in, int n_out,
                                             float *acc) {
     if (n_out >= 16) {
+#ifdef __CUDA_ARCH__
+        for (int o = 0; o < n_out; o++) {
+            float sum = 0.0f;
+            for (int i = 0; i < n_in; i++) sum += wt[(long)i * n_out + o] * x[i];
+            acc[o] = sum;
+        }
+#else
         for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
         for (int i = 0; i < n_in; i++) {
             const float xi = x[i];
             const float *row = wt + (long)i * n_out;
             for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
         }
+#endif
         return;
     }
     for (int o = 0; o < n_out; o++) {
@@ -67,21 +78,44 @@ static inline FACET_HD void facet_mlp_layer(const float *wt, const float *x, int
     }
 }
 
-/* out[width[layers]] = network(in[width[0]]). */
-static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *in, float *out) {
-    float buffers[2][FACET_MLP_MAX_WIDTH];
+/* Floats of scratch facet_mlp_forward_scratch needs: one buffer of the widest hidden layer for a
+ * network with one hidden layer, two (alternating) for deeper ones; 0 without hidden layers. */
+static inline FACET_HD int facet_mlp_scratch_floats(const facet_mlp *m) {
+    int widest = 0;
+    for (int l = 1; l < m->layers; l++) widest = m->width[l] > widest ? m->width[l] : widest;
+    return widest * (m->layers > 2 ? 2 : 1);
+}
+
+/* out[width[layers]] = network(in[width[0]]), the hidden activations in scratch
+ * (facet_mlp_scratch_floats; on the device a slice of shared memory). in and out must not overlap
+ * scratch. On the device each layer is summed into its output buffer and activated in place. */
+static inline FACET_HD void facet_mlp_forward_scratch(const facet_mlp *m, const float *in,
+                                                      float *out, float *scratch) {
+    int widest = 0;
+    for (int l = 1; l < m->layers; l++) widest = m->width[l] > widest ? m->width[l] : widest;
     const float *x = in;
     for (int l = 0; l < m->layers; l++) {
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
-        float *y = last ? out : buffers[l & 1];
+        float *y = last ? out : scratch + (l & 1) * widest;
+#ifdef __CUDA_ARCH__ /* summed straight into y (shared memory) */
+        float *acc = y;
+#else /* a local accumulator the compiler keeps in vector registers (y may alias nothing, but it   \
+       * cannot know that) */
         float acc[FACET_MLP_MAX_WIDTH];
+#endif
         facet_mlp_layer(m->weight[l], x, n_in, n_out, acc);
         const facet_activation a = last ? m->output : m->hidden;
         for (int o = 0; o < n_out; o++)
             y[o] = facet_activate(a, l == 0 ? acc[o] + m->bias0[o] : acc[o]);
         x = y;
     }
+}
+
+/* facet_mlp_forward_scratch with the scratch on the stack (host code and tests). */
+static inline FACET_HD void facet_mlp_forward(const facet_mlp *m, const float *in, float *out) {
+    float scratch[2 * FACET_MLP_MAX_WIDTH];
+    facet_mlp_forward_scratch(m, in, out, scratch);
 }
 
 #endif

@@ -108,23 +108,119 @@ static inline FACET_HD float facet_livescene_bin_mid(const float *bins, int j, f
     return (t0 + t1) / 2.0f;
 }
 
-/* A proposal level: sigma[n] at bin midpoints, each sample's kappa chosen by the probability
- * field. */
-static inline FACET_HD void facet_livescene_proposal_level(const facet_livescene_field *f,
-                                                           int level, const float *o,
-                                                           const float *d, const float *kappa,
-                                                           const float *bins, int n, float near,
-                                                           float far, float *sigma) {
-    float logits[FACET_LIVESCENE_MAX_OBJECTS + 1];
-    for (int j = 0; j < n; j++) {
-        float mid = facet_livescene_bin_mid(bins, j, near, far);
-        float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
-        int object = facet_livescene_probability(f, pos, kappa, logits);
-        sigma[j] = facet_livescene_proposal_density(f, level, pos, kappa[object]);
-    }
+/* The rendering of a ray is written as stages, each a function of one ray or one sample, so that
+ * the CPU can run them in sequence per ray (facet_livescene_render_ray) and the GPU as one kernel
+ * per stage over a batch of rays with the per-ray arrays in global memory
+ * (nodes/cuda/livescene_node.cu): the same functions, the same arithmetic, the same bits.
+ *   1. facet_livescene_ray_begin         per ray:    near, far, uniform bins of level 0
+ *   2. facet_livescene_proposal_sample   per sample: the level's density at a bin midpoint
+ *   3. facet_livescene_resample_level    per ray:    weights, PDF resampling -> the next bins
+ *   (2 and 3 once per proposal level)
+ *   4. facet_livescene_final_density     per sample: object logits, density and geo features
+ *   5. facet_livescene_final_color       per sample: view-dependent colour
+ *   6. facet_livescene_composite_*       per ray:    volume rendering over the final samples */
+
+/* Stage 1: the collider's [near, far] and the uniform level-0 bins[samples[0] + 1]
+ * (torch.linspace(0, 1, n + 1)). */
+static inline FACET_HD void facet_livescene_ray_begin(const facet_livescene_field *f,
+                                                      const facet_livescene_sampling *sampling,
+                                                      const float *o, const float *d, float *near,
+                                                      float *far, float *bins) {
+    facet_livescene_collide(f, o, d, sampling->near_plane, near, far);
+    const int n = sampling->samples[0];
+    for (int j = 0; j <= n; j++) bins[j] = (float)j / (float)n;
 }
 
-/* Renders one ray in the model frame: o, d (unit) and the scene's kappa[alpha]. */
+/* Stage 2: the density of proposal level `level` at the midpoint of bin j, with the sample's kappa
+ * chosen by the probability field. scratch: facet_livescene_scratch_floats. */
+static inline FACET_HD float facet_livescene_proposal_sample(const facet_livescene_field *f,
+                                                             int level, const float *o,
+                                                             const float *d, const float *kappa,
+                                                             const float *bins, int j, float near,
+                                                             float far, float *scratch) {
+    float logits[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
+    const float mid = facet_livescene_bin_mid(bins, j, near, far);
+    const float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+    const int object = facet_livescene_probability_scratch(f, pos, kappa, logits, scratch);
+    return facet_livescene_proposal_density_scratch(f, level, pos, kappa[object], scratch);
+}
+
+/* Stage 3: from a level's densities sigma[n] over bins[n + 1] to the next level's bins[m + 1], in
+ * place. weights[n] and next[m + 1] are scratch; sigma is overwritten (the CDF's scratch). */
+static inline FACET_HD void facet_livescene_resample_level(float *bins, float *sigma,
+                                                           float *weights, float *next, int n,
+                                                           int m, float near, float far) {
+    facet_livescene_weights(bins, sigma, n, near, far, weights);
+    facet_livescene_pdf_resample(bins, weights, n, m, sigma /* as cdf scratch */, next);
+    for (int j = 0; j <= m; j++) bins[j] = next[j];
+}
+
+/* Stage 4: at the final level's bin j, the object logits[alpha + 1], the main field's density
+ * (returned) at the chosen object's kappa and its geo features geo[geo_feat_dim]. */
+static inline FACET_HD float facet_livescene_final_density(const facet_livescene_field *f,
+                                                           const float *o, const float *d,
+                                                           const float *kappa, const float *bins,
+                                                           int j, float near, float far, float *geo,
+                                                           float *logits, float *scratch) {
+    const float mid = facet_livescene_bin_mid(bins, j, near, far);
+    const float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+    const int object = facet_livescene_probability_scratch(f, pos, kappa, logits, scratch);
+    return facet_livescene_field_density_scratch(f, pos, kappa[object], geo, scratch);
+}
+
+/* Stage 5: the sample's colour rgb[3] for direction d (NaN -> 0, nan_to_num). */
+static inline FACET_HD void facet_livescene_final_color(const facet_livescene_field *f,
+                                                        const float *d, const float *geo,
+                                                        float *rgb, float *scratch) {
+    facet_livescene_field_color_scratch(f, d, geo, rgb, scratch);
+    for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f;
+}
+
+/* Stage 6, streamed over the final samples in order: a sample's weight needs only the densities
+ * before it. */
+typedef struct facet_livescene_compositor {
+    float accumulated; /* sum of sigma delta so far */
+    int median;        /* first sample where the accumulation reaches 0.5 (-1: not yet) */
+} facet_livescene_compositor;
+
+static inline FACET_HD void facet_livescene_composite_begin(const facet_livescene_field *f,
+                                                            facet_livescene_compositor *c,
+                                                            facet_livescene_ray_output *out) {
+    c->accumulated = 0.0f;
+    c->median = -1;
+    for (int k = 0; k < 3; k++) out->rgb[k] = 0.0f;
+    for (int k = 0; k <= f->objects; k++) out->mask_logits[k] = 0.0f;
+    out->accumulation = 0.0f;
+}
+
+static inline FACET_HD void facet_livescene_composite_sample(const facet_livescene_field *f,
+                                                             facet_livescene_compositor *c,
+                                                             const float *bins, int j, float near,
+                                                             float far, float density,
+                                                             const float *rgb, const float *logits,
+                                                             facet_livescene_ray_output *out) {
+    const float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
+    const float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
+    const float delta_density = (t1 - t0) * density;
+    float w = (1.0f - expf(-delta_density)) * expf(-c->accumulated);
+    if (w != w) w = 0.0f;
+    c->accumulated += delta_density;
+    for (int k = 0; k < 3; k++) out->rgb[k] += w * rgb[k];
+    for (int k = 0; k <= f->objects; k++) out->mask_logits[k] += w * logits[k];
+    out->accumulation += w;
+    if (c->median < 0 && out->accumulation >= 0.5f) c->median = j;
+}
+
+/* After the last of n samples: the median depth. */
+static inline FACET_HD void facet_livescene_composite_end(const facet_livescene_compositor *c,
+                                                          const float *bins, int n, float near,
+                                                          float far,
+                                                          facet_livescene_ray_output *out) {
+    out->depth = facet_livescene_bin_mid(bins, c->median < 0 ? n - 1 : c->median, near, far);
+}
+
+/* Renders one ray in the model frame: o, d (unit) and the scene's kappa[alpha]; the stages in
+ * order. */
 static inline FACET_HD void facet_livescene_render_ray(const facet_livescene_field *f,
                                                        const facet_livescene_sampling *sampling,
                                                        const float *o, const float *d,
@@ -132,45 +228,28 @@ static inline FACET_HD void facet_livescene_render_ray(const facet_livescene_fie
                                                        facet_livescene_ray_output *out) {
     float bins[FACET_LIVESCENE_MAX_SAMPLES + 1], next[FACET_LIVESCENE_MAX_SAMPLES + 1];
     float sigma[FACET_LIVESCENE_MAX_SAMPLES + 1], weights[FACET_LIVESCENE_MAX_SAMPLES];
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
     float near, far;
-    facet_livescene_collide(f, o, d, sampling->near_plane, &near, &far);
+    facet_livescene_ray_begin(f, sampling, o, d, &near, &far, bins);
     int n = sampling->samples[0];
-    for (int j = 0; j <= n; j++) bins[j] = (float)j / (float)n; /* torch.linspace(0, 1, n + 1) */
     for (int level = 0; level < sampling->levels; level++) {
-        facet_livescene_proposal_level(f, level, o, d, kappa, bins, n, near, far, sigma);
-        facet_livescene_weights(bins, sigma, n, near, far, weights);
-        int m = sampling->samples[level + 1];
-        facet_livescene_pdf_resample(bins, weights, n, m, sigma /* as cdf scratch */, next);
-        for (int j = 0; j <= m; j++) bins[j] = next[j];
+        for (int j = 0; j < n; j++)
+            sigma[j] =
+                facet_livescene_proposal_sample(f, level, o, d, kappa, bins, j, near, far, scratch);
+        const int m = sampling->samples[level + 1];
+        facet_livescene_resample_level(bins, sigma, weights, next, n, m, near, far);
         n = m;
     }
-    /* Final level, streamed: a sample's weight needs only the densities before it. */
     float logits[FACET_LIVESCENE_MAX_OBJECTS + 1], geo[FACET_LIVESCENE_MAX_GEO], rgb[3];
-    float accumulated = 0.0f, acc = 0.0f;
-    int median = -1;
-    for (int c = 0; c < 3; c++) out->rgb[c] = 0.0f;
-    for (int c = 0; c <= f->objects; c++) out->mask_logits[c] = 0.0f;
+    facet_livescene_compositor c;
+    facet_livescene_composite_begin(f, &c, out);
     for (int j = 0; j < n; j++) {
-        float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
-        float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
-        float mid = (t0 + t1) / 2.0f;
-        float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
-        int object = facet_livescene_probability(f, pos, kappa, logits);
-        float density = facet_livescene_field_density(f, pos, kappa[object], geo);
-        facet_livescene_field_color(f, d, geo, rgb);
-        for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f; /* nan_to_num */
-        float delta_density = (t1 - t0) * density;
-        float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
-        if (w != w) w = 0.0f;
-        accumulated += delta_density;
-        for (int c = 0; c < 3; c++) out->rgb[c] += w * rgb[c];
-        for (int c = 0; c <= f->objects; c++) out->mask_logits[c] += w * logits[c];
-        acc += w;
-        if (median < 0 && acc >= 0.5f) median = j;
+        const float density =
+            facet_livescene_final_density(f, o, d, kappa, bins, j, near, far, geo, logits, scratch);
+        facet_livescene_final_color(f, d, geo, rgb, scratch);
+        facet_livescene_composite_sample(f, &c, bins, j, near, far, density, rgb, logits, out);
     }
-    if (median < 0) median = n - 1;
-    out->depth = facet_livescene_bin_mid(bins, median, near, far);
-    out->accumulation = acc;
+    facet_livescene_composite_end(&c, bins, n, near, far, out);
 }
 
 /* World ray -> model frame (nerfstudio dataparser transform): o' = scale (R o + t),

@@ -1,8 +1,12 @@
-/* CUDA launcher of the livescene node: one thread per ray running the same per-ray function as
- * the CPU path (nodes/livescene_ray.h); the whole sample chain stays in registers and local
- * memory. The weights are copied to the device once, on the first CUDA render: the copy is made
- * complete under a lock, then published (state->device), so a thread rendering the same fresh node
- * at the same time waits for it and never sees a half-made copy. */
+/* CUDA launcher of the livescene node: the stages of nodes/livescene_ray.h as kernels over batches
+ * of rays, the same per-ray and per-sample functions as the CPU path. Per-ray arrays (bins,
+ * densities, the final samples' features) live in one global buffer per call; per-sample kernels
+ * run one thread per sample with their temporaries (network inputs, K-Planes features, hidden
+ * activations) in a slice of shared memory, so no kernel has a local-memory frame of more than a
+ * few hundred bytes (tools/ptxas_table.sh --limit-stack 1024). The weights are copied to the device
+ * once, on the first CUDA render: the copy is made complete under a lock, then published
+ * (state->device), so a thread rendering the same fresh node at the same time waits for it and
+ * never sees a half-made copy. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "render/composite.h"
@@ -71,22 +75,190 @@ facet_status upload(const livescene_state *state, const facet_node *node, device
     return FACET_OK;
 }
 
-__global__ void livescene_kernel(facet_livescene_field field, facet_livescene_sampling sampling,
-                                 kappa_vector kappa, frame_params frame, facet_envmap_view env,
-                                 const facet_ray *rays, int64_t count, facet_ray_result *out,
+/* A ray of the batch in the model frame, with its collider interval. */
+struct ray_frame {
+    float o[3], d[3];
+    float near, far;
+};
+
+/* Per-thread shared-memory scratch: SCRATCH floats per thread (odd, so the threads of a warp at the
+ * same offset fall in 32 different banks), THREADS per block, under the 48 KB of static shared
+ * memory. facet_livescene_scratch_floats picks the smallest that fits (scratch_class). */
+template <int SCRATCH> struct scratch_shape {
+    static const int threads = SCRATCH <= 177 ? 64 : SCRATCH <= 353 ? 32 : 16;
+};
+static_assert(scratch_shape<177>::threads * 177 * 4 <= 48 * 1024, "shared memory");
+static_assert(scratch_shape<353>::threads * 353 * 4 <= 48 * 1024, "shared memory");
+static_assert(scratch_shape<FACET_LIVESCENE_MAX_SCRATCH | 1>::threads *
+                      (FACET_LIVESCENE_MAX_SCRATCH | 1) * 4 <=
+                  48 * 1024,
+              "shared memory");
+
+/* Layout of the per-call buffer for a batch of `rays` rays (float offsets). */
+struct batch_layout {
+    int64_t rays;
+    int stride;  /* bins per ray: the most samples of any level + 1 */
+    int n_final; /* final samples per ray */
+    int classes; /* alpha + 1 */
+    int geo;     /* geo_feat_dim */
+    int64_t frames, bins, sigma, weights, next, density, geo_features, logits, rgb, total;
+};
+
+batch_layout layout_for(const facet_livescene_field &f, const facet_livescene_sampling &s,
+                        int64_t rays) {
+    batch_layout l = {};
+    l.rays = rays;
+    int most = 0;
+    for (int i = 0; i <= s.levels; i++) most = s.samples[i] > most ? s.samples[i] : most;
+    l.stride = most + 1;
+    l.n_final = s.samples[s.levels];
+    l.classes = f.objects + 1;
+    l.geo = f.geo_feat_dim;
+    int64_t at = 0;
+    l.frames = at, at += rays * (int64_t)(sizeof(ray_frame) / sizeof(float));
+    l.bins = at, at += rays * l.stride;
+    l.sigma = at, at += rays * l.stride;
+    l.weights = at, at += rays * l.stride;
+    l.next = at, at += rays * l.stride;
+    l.density = at, at += rays * l.n_final;
+    l.geo_features = at, at += rays * l.n_final * l.geo;
+    l.logits = at, at += rays * l.n_final * l.classes;
+    l.rgb = at, at += rays * l.n_final * 3;
+    l.total = at;
+    return l;
+}
+
+/* Stage 1, per ray: the model-frame ray, its interval and its level-0 bins. */
+__global__ void begin_kernel(facet_livescene_field field, facet_livescene_sampling sampling,
+                             frame_params frame, const facet_ray *rays, int64_t count,
+                             batch_layout l, float *buffer) {
+    const int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= count) return;
+    ray_frame *fr = (ray_frame *)(buffer + l.frames) + r;
+    facet_livescene_to_model_frame(frame.transform, frame.scale, rays[r].origin, rays[r].direction,
+                                   fr->o, fr->d);
+    facet_livescene_ray_begin(&field, &sampling, fr->o, fr->d, &fr->near, &fr->far,
+                              buffer + l.bins + r * l.stride);
+}
+
+/* Stage 2, per sample of proposal level `level` (n samples per ray). */
+template <int SCRATCH>
+__global__ void proposal_kernel(facet_livescene_field field, int level, int n, kappa_vector kappa,
+                                int64_t count, batch_layout l, float *buffer) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count * n) return;
+    const int64_t r = i / n;
+    const int j = (int)(i - r * n);
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
+    buffer[l.sigma + r * l.stride + j] = facet_livescene_proposal_sample(
+        &field, level, fr->o, fr->d, kappa.values, buffer + l.bins + r * l.stride, j, fr->near,
+        fr->far, scratch + threadIdx.x * SCRATCH);
+}
+
+/* Stage 3, per ray: n densities -> m + 1 new bins. */
+__global__ void resample_kernel(int n, int m, int64_t count, batch_layout l, float *buffer) {
+    const int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= count) return;
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
+    const int64_t at = r * l.stride;
+    facet_livescene_resample_level(buffer + l.bins + at, buffer + l.sigma + at,
+                                   buffer + l.weights + at, buffer + l.next + at, n, m, fr->near,
+                                   fr->far);
+}
+
+/* Stage 4, per final sample: density, geo features and object logits. */
+template <int SCRATCH>
+__global__ void final_density_kernel(facet_livescene_field field, kappa_vector kappa, int64_t count,
+                                     batch_layout l, float *buffer) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count * l.n_final) return;
+    const int64_t r = i / l.n_final;
+    const int j = (int)(i - r * l.n_final);
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
+    buffer[l.density + i] = facet_livescene_final_density(
+        &field, fr->o, fr->d, kappa.values, buffer + l.bins + r * l.stride, j, fr->near, fr->far,
+        buffer + l.geo_features + i * l.geo, buffer + l.logits + i * l.classes,
+        scratch + threadIdx.x * SCRATCH);
+}
+
+/* Stage 5, per final sample: colour. */
+template <int SCRATCH>
+__global__ void final_color_kernel(facet_livescene_field field, int64_t count, batch_layout l,
+                                   float *buffer) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count * l.n_final) return;
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
+    facet_livescene_final_color(&field, fr->d, buffer + l.geo_features + i * l.geo,
+                                buffer + l.rgb + i * 3, scratch + threadIdx.x * SCRATCH);
+}
+
+/* Stage 6, per ray: volume rendering, then the node result over the scene's background. */
+__global__ void composite_kernel(facet_livescene_field field, frame_params frame,
+                                 facet_envmap_view env, const facet_ray *rays, int64_t count,
+                                 batch_layout l, const float *buffer, facet_ray_result *out,
                                  float *aux) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= count) return;
-    float o[3], d[3], background[3];
-    facet_livescene_to_model_frame(frame.transform, frame.scale, rays[i].origin, rays[i].direction,
-                                   o, d);
-    facet_livescene_ray_output r;
-    facet_livescene_render_ray(&field, &sampling, o, d, kappa.values, &r);
-    facet_background_radiance(frame.background_mode, frame.background, &env, rays[i].direction,
+    const int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= count) return;
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
+    const float *bins = buffer + l.bins + r * l.stride;
+    const int64_t first = r * l.n_final;
+    facet_livescene_ray_output result;
+    facet_livescene_compositor c;
+    facet_livescene_composite_begin(&field, &c, &result);
+    for (int j = 0; j < l.n_final; j++)
+        facet_livescene_composite_sample(
+            &field, &c, bins, j, fr->near, fr->far, buffer[l.density + first + j],
+            buffer + l.rgb + (first + j) * 3, buffer + l.logits + (first + j) * l.classes, &result);
+    facet_livescene_composite_end(&c, bins, l.n_final, fr->near, fr->far, &result);
+    float background[3];
+    facet_background_radiance(frame.background_mode, frame.background, &env, rays[r].direction,
                               background);
-    const int classes = field.objects + 1;
-    facet_livescene_finish(&r, background, frame.scale, classes, &out[i],
-                           aux ? aux + i * classes : NULL);
+    facet_livescene_finish(&result, background, frame.scale, l.classes, &out[r],
+                           aux ? aux + r * l.classes : NULL);
+}
+
+unsigned blocks_for(int64_t items, int threads) {
+    return (unsigned)((items + threads - 1) / threads);
+}
+
+/* Runs the stages over one batch of `count` rays with the per-sample kernels' scratch class. */
+template <int SCRATCH>
+void render_batch(const facet_livescene_field &field, const facet_livescene_sampling &sampling,
+                  const kappa_vector &kappa, const frame_params &frame,
+                  const facet_envmap_view &env, const facet_ray *rays, int64_t count,
+                  const batch_layout &l, float *buffer, facet_ray_result *out, float *aux) {
+    const int per_ray = 128, per_sample = scratch_shape<SCRATCH>::threads;
+    FACET_LAUNCH(begin_kernel, blocks_for(count, per_ray), per_ray)
+    (field, sampling, frame, rays, count, l, buffer);
+    int n = sampling.samples[0];
+    for (int level = 0; level < sampling.levels; level++) {
+        FACET_LAUNCH(proposal_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
+        (field, level, n, kappa, count, l, buffer);
+        const int m = sampling.samples[level + 1];
+        FACET_LAUNCH(resample_kernel, blocks_for(count, per_ray), per_ray)(n, m, count, l, buffer);
+        n = m;
+    }
+    FACET_LAUNCH(final_density_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
+    (field, kappa, count, l, buffer);
+    FACET_LAUNCH(final_color_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
+    (field, count, l, buffer);
+    FACET_LAUNCH(composite_kernel, blocks_for(count, per_ray), per_ray)
+    (field, frame, env, rays, count, l, buffer, out, aux);
+}
+
+/* Rays per batch: the per-call buffer stays near 192 MB (about 11 KB per ray for the default
+ * configuration: 4 x 257 bin-sized arrays and 48 final samples of 36 floats).
+ * FACET_CUDA_BATCH_RAYS caps it (tests/gpu/parity_render.c uses it to cross batch boundaries). */
+int64_t batch_rays(const batch_layout &per_ray) {
+    const int64_t bytes = per_ray.total * (int64_t)sizeof(float);
+    int64_t rays = ((int64_t)192 << 20) / (bytes > 0 ? bytes : 1);
+    rays = rays < 256 ? 256 : rays;
+    const char *cap = getenv("FACET_CUDA_BATCH_RAYS");
+    if (cap && atoll(cap) > 0 && atoll(cap) < rays) rays = atoll(cap);
+    return rays;
 }
 
 } // namespace
@@ -114,11 +286,38 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
     frame.scale = state->model.dataparser_scale;
     frame.background_mode = scene->background_mode;
     for (int c = 0; c < 3; c++) frame.background[c] = scene->background[c];
-    const int threads = 128;
-    const unsigned blocks = (unsigned)((count + threads - 1) / threads);
-    FACET_LAUNCH(livescene_kernel, blocks, threads)
-    (copy->field, state->sampling, kappa, frame, *device_env, rays, count, out, aux);
-    FACET_CUDA_CHECK(cudaGetLastError());
+    if (count <= 0) return FACET_OK;
+    const facet_livescene_field &field = copy->field;
+    const int need = facet_livescene_scratch_floats(&field);
+    if (need > (FACET_LIVESCENE_MAX_SCRATCH | 1))
+        return facet_fail(FACET_ERR_INTERNAL,
+                          "node '%s': the field needs %d floats of scratch per sample; the CUDA "
+                          "renderer holds at most %d",
+                          node->name, need, FACET_LIVESCENE_MAX_SCRATCH | 1);
+    const int64_t most = batch_rays(layout_for(field, state->sampling, 1));
+    const int64_t batch = count < most ? count : most;
+    const batch_layout l = layout_for(field, state->sampling, batch);
+    float *buffer = NULL;
+    FACET_CUDA_CHECK(cudaMalloc(&buffer, (size_t)l.total * sizeof(float)));
+    for (int64_t first = 0; first < count; first += batch) {
+        const int64_t n = count - first < batch ? count - first : batch;
+        float *aux_at = aux ? aux + first * l.classes : NULL;
+        if (need <= 177)
+            render_batch<177>(field, state->sampling, kappa, frame, *device_env, rays + first, n, l,
+                              buffer, out + first, aux_at);
+        else if (need <= 353)
+            render_batch<353>(field, state->sampling, kappa, frame, *device_env, rays + first, n, l,
+                              buffer, out + first, aux_at);
+        else
+            render_batch<FACET_LIVESCENE_MAX_SCRATCH | 1>(field, state->sampling, kappa, frame,
+                                                          *device_env, rays + first, n, l, buffer,
+                                                          out + first, aux_at);
+    }
+    cudaError_t err = cudaGetLastError();
+    cudaFree(buffer);
+    if (err != cudaSuccess)
+        return facet_fail(FACET_ERR_CUDA, "node '%s': rendering on the GPU: %s", node->name,
+                          cudaGetErrorString(err));
     return FACET_OK;
 }
 

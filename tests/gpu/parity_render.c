@@ -274,6 +274,10 @@ static int livescene_cases(void) {
     const facet_camera cam = facet_camera_from_fov(c2w, 0.9f, 48, 36);
     int failures = compare_images("render.livescene", &scene, &cam, &LIVESCENE_TOL, 1, 1);
     failures += compare_targets("render.livescene", &scene, &cam, &LIVESCENE_TOL);
+    /* the CUDA stages in batches of 97 rays: every batch boundary and the short last batch */
+    setenv("FACET_CUDA_BATCH_RAYS", "97", 1);
+    failures += compare_images("render.livescene.batch97", &scene, &cam, &LIVESCENE_TOL, 1, 1);
+    unsetenv("FACET_CUDA_BATCH_RAYS");
     /* masks and depth averaged over samples; half size: the emulator runs 4 samples per pixel */
     const facet_camera half = facet_camera_resized(cam, 24, 18);
     failures += compare_supersampled("render.livescene", &scene, &half, 4,
