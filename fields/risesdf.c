@@ -235,6 +235,10 @@ static facet_status build(loader *ld, const rs_config *c, facet_risesdf_model *m
     if (s == FACET_OK) s = load_mlp(ld, "texture.albedo", mat_in, 6, 0, 0, &f->albedo);
     if (s == FACET_OK) s = load_mlp(ld, "texture.roughness", mat_in, 1, 0, 0, &f->roughness);
     if (s == FACET_OK) s = load_mlp(ld, "texture.metallic", mat_in, 2, 0, 0, &f->metallic);
+    const facet_risesdf_mlp *nets[4] = {&f->geometry, &f->albedo, &f->roughness, &f->metallic};
+    for (int k = 0; k < 4 && s == FACET_OK; k++)
+        for (int l = 0; l <= nets[k]->layers; l++)
+            f->width = nets[k]->width[l] > f->width ? nets[k]->width[l] : f->width;
     const int64_t vshape[1] = {1};
     if (s == FACET_OK) s = get(ld, "variance", 1, vshape, &t);
     if (s == FACET_OK) f->variance = facet_tensor_get_f32(t, 0);

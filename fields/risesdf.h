@@ -59,6 +59,7 @@ typedef struct facet_risesdf_field {
     int feature_dim; /* geometry outputs (48) */
     facet_hashgrid grid;
     facet_risesdf_mlp geometry, albedo, roughness, metallic;
+    int width; /* the widest layer of the four networks, inputs included: the scratch unit */
 } facet_risesdf_field;
 
 /* The material at a surface point (all in [0,1]). */
@@ -144,30 +145,59 @@ static inline FACET_HD float facet_risesdf_softplus(float v) {
 #endif
 }
 
-/* Hidden layers of m on in[width[0]]; the last hidden activations go to h[width[layers-1]]. */
+/* One layer y[n_out] = act(W x + b) (act: 0 none, 1 ReLU, 2 Softplus), the sum over inputs in
+ * ascending order. The host sums all outputs at once in a local accumulator (the inner loop over
+ * outputs vectorises); the device sums output by output in a register and writes y (shared
+ * memory) once: the same additions in the same order, the same value bit for bit. */
+static inline FACET_HD void facet_risesdf_layer(const float *wt, const float *b, const float *x,
+                                                int n_in, int n_out, int act, float *y) {
+#ifdef __CUDA_ARCH__
+    for (int o = 0; o < n_out; o++) {
+        float sum = 0.0f;
+        for (int i = 0; i < n_in; i++) sum += wt[i * n_out + o] * x[i];
+        const float z = sum + b[o];
+        y[o] = act == 2 ? facet_risesdf_softplus(z) : act == 1 ? (z > 0.0f ? z : 0.0f) : z;
+    }
+#else
+    float acc[FACET_RISESDF_MAX_WIDTH];
+    for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
+    for (int i = 0; i < n_in; i++) {
+        const float xi = x[i];
+        const float *row = wt + i * n_out;
+        for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
+    }
+    if (act == 2)
+        for (int o = 0; o < n_out; o++) y[o] = facet_risesdf_softplus(acc[o] + b[o]);
+    else if (act == 1)
+        for (int o = 0; o < n_out; o++) {
+            const float z = acc[o] + b[o];
+            y[o] = z > 0.0f ? z : 0.0f;
+        }
+    else
+        for (int o = 0; o < n_out; o++) y[o] = acc[o] + b[o];
+#endif
+}
+
+/* Per-point scratch. The per-point functions below keep their temporaries (network inputs, hidden
+ * activations, features) in caller-provided memory, in units of W = f->width (the widest layer of
+ * any network, inputs included, set by the loader): the CUDA kernels give each thread a slice of
+ * shared memory (nodes/cuda/risesdf_node.cu), so no ray carries a local-memory frame; host code
+ * passes a stack array of FACET_RISESDF_MAX_SCRATCH floats. Each function names its need; the
+ * most is FACET_RISESDF_SCRATCH_WIDTHS W. */
+enum {
+    FACET_RISESDF_SCRATCH_WIDTHS = 5,
+    FACET_RISESDF_MAX_SCRATCH = FACET_RISESDF_SCRATCH_WIDTHS * FACET_RISESDF_MAX_WIDTH,
+};
+
+/* Hidden layers of m on in[width[0]]; the last hidden activations go to h[width[layers-1]];
+ * buffer: W floats (used with two or more hidden layers). */
 static inline FACET_HD void facet_risesdf_mlp_hidden(const facet_risesdf_mlp *m, const float *in,
-                                                     float *h) {
-    float buffer[FACET_RISESDF_MAX_WIDTH];
+                                                     float *h, float *buffer) {
     const float *x = in;
     for (int l = 0; l < m->layers - 1; l++) {
-        const int n_in = m->width[l], n_out = m->width[l + 1];
         float *y = (l & 1) == ((m->layers - 2) & 1) ? h : buffer;
-        const float *wt = m->weight[l];
-        float acc[FACET_RISESDF_MAX_WIDTH];
-        for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
-        for (int i = 0; i < n_in; i++) {
-            const float xi = x[i];
-            const float *row = wt + i * n_out;
-            for (int o = 0; o < n_out; o++) acc[o] += row[o] * xi;
-        }
-        const float *b = m->bias[l];
-        if (m->softplus)
-            for (int o = 0; o < n_out; o++) y[o] = facet_risesdf_softplus(acc[o] + b[o]);
-        else
-            for (int o = 0; o < n_out; o++) {
-                const float z = acc[o] + b[o];
-                y[o] = z > 0.0f ? z : 0.0f;
-            }
+        facet_risesdf_layer(m->weight[l], m->bias[l], x, m->width[l], m->width[l + 1],
+                            m->softplus ? 2 : 1, y);
         x = y;
     }
     if (m->layers == 1)
@@ -183,21 +213,13 @@ static inline FACET_HD float facet_risesdf_mlp_output(const facet_risesdf_mlp *m
     return acc + m->bias[l][o];
 }
 
-/* out[width[layers]] = m(in). */
+/* out[width[layers]] = m(in); scratch: 2 w floats, w >= every width of m. */
 static inline FACET_HD void facet_risesdf_mlp_forward(const facet_risesdf_mlp *m, const float *in,
-                                                      float *out) {
-    float h[FACET_RISESDF_MAX_WIDTH];
-    facet_risesdf_mlp_hidden(m, in, h);
-    const int l = m->layers - 1, n_in = m->width[l], n_out = m->width[l + 1];
-    const float *wt = m->weight[l];
-    float acc[FACET_RISESDF_MAX_WIDTH];
-    for (int o = 0; o < n_out; o++) acc[o] = 0.0f;
-    for (int i = 0; i < n_in; i++) {
-        const float hi = h[i];
-        const float *row = wt + i * n_out;
-        for (int o = 0; o < n_out; o++) acc[o] += row[o] * hi;
-    }
-    for (int o = 0; o < n_out; o++) out[o] = acc[o] + m->bias[l][o];
+                                                      float *out, float *scratch, int w) {
+    float *h = scratch, *buffer = scratch + w;
+    facet_risesdf_mlp_hidden(m, in, h, buffer);
+    const int l = m->layers - 1;
+    facet_risesdf_layer(m->weight[l], m->bias[l], h, m->width[l], m->width[l + 1], 0, out);
 }
 
 /* The geometry network input at world point x: [2 xn - 1, hashgrid(xn)]. */
@@ -210,27 +232,29 @@ static inline FACET_HD void facet_risesdf_input(const facet_risesdf_field *f, co
     }
     facet_hashgrid_encode(&f->grid, xn, in + 3);
 }
-
-/* Signed distance at world point x (only the first output of the last layer). */
-static inline FACET_HD float facet_risesdf_sdf(const facet_risesdf_field *f, const float x[3]) {
-    float in[FACET_RISESDF_MAX_WIDTH], h[FACET_RISESDF_MAX_WIDTH];
+/* Signed distance at world point x (only the first output of the last layer); scratch: 3 W. */
+static inline FACET_HD float facet_risesdf_sdf(const facet_risesdf_field *f, const float x[3],
+                                               float *scratch) {
+    const int w = f->width;
+    float *in = scratch, *h = scratch + w;
     facet_risesdf_input(f, x, in);
-    facet_risesdf_mlp_hidden(&f->geometry, in, h);
+    facet_risesdf_mlp_hidden(&f->geometry, in, h, scratch + 2 * w);
     return facet_risesdf_mlp_output(&f->geometry, h, 0);
 }
 
-/* feature[feature_dim] at world point x; returns the sdf (feature[0]). */
+/* feature[feature_dim] at world point x; returns the sdf (feature[0]); scratch: 3 W. */
 static inline FACET_HD float facet_risesdf_feature(const facet_risesdf_field *f, const float x[3],
-                                                   float *feature) {
-    float in[FACET_RISESDF_MAX_WIDTH];
+                                                   float *feature, float *scratch) {
+    float *in = scratch;
     facet_risesdf_input(f, x, in);
-    facet_risesdf_mlp_forward(&f->geometry, in, feature);
+    facet_risesdf_mlp_forward(&f->geometry, in, feature, scratch + f->width, f->width);
     return feature[0];
 }
 
-/* Unit normal at world point x by clamped central differences (official finite_difference). */
+/* Unit normal at world point x by clamped central differences (official finite_difference);
+ * scratch: 3 W. */
 static inline FACET_HD void facet_risesdf_normal(const facet_risesdf_field *f, const float x[3],
-                                                 float n[3]) {
+                                                 float n[3], float *scratch) {
     const float eps = f->fd_eps, r = f->radius;
     float grad[3];
     for (int d = 0; d < 3; d++) {
@@ -241,7 +265,8 @@ static inline FACET_HD void facet_risesdf_normal(const facet_risesdf_field *f, c
             p[k] = fminf(fmaxf(p[k], -r), r);
             q[k] = fminf(fmaxf(q[k], -r), r);
         }
-        grad[d] = 0.5f * (facet_risesdf_sdf(f, p) - facet_risesdf_sdf(f, q)) / eps;
+        const float sdf_p = facet_risesdf_sdf(f, p, scratch);
+        grad[d] = 0.5f * (sdf_p - facet_risesdf_sdf(f, q, scratch)) / eps;
     }
     const float len =
         fmaxf(sqrtf(grad[0] * grad[0] + grad[1] * grad[1] + grad[2] * grad[2]), 1e-6f);
@@ -252,11 +277,12 @@ static inline FACET_HD float facet_risesdf_sigmoid(float v) {
     return 1.0f / (1.0f + expf(-v));
 }
 
-/* Material heads at world point x with geometry feature[feature_dim]. */
+/* Material heads at world point x with geometry feature[feature_dim]; scratch: 4 W. */
 static inline FACET_HD void facet_risesdf_material_at(const facet_risesdf_field *f,
                                                       const float *feature, const float x[3],
-                                                      facet_risesdf_material *m) {
-    float in[FACET_RISESDF_MAX_WIDTH], out[FACET_RISESDF_MAX_WIDTH];
+                                                      facet_risesdf_material *m, float *scratch) {
+    const int w = f->width;
+    float *in = scratch, *out = scratch + w, *mlp = scratch + 2 * w;
     const int nf = f->feature_dim;
     for (int i = 0; i < nf; i++) in[i] = feature[i];
     float *pe = in + nf;
@@ -266,14 +292,14 @@ static inline FACET_HD void facet_risesdf_material_at(const facet_risesdf_field 
             pe[6 * k + d] = sinf(freq * x[d]);
             pe[6 * k + 3 + d] = cosf(freq * x[d]);
         }
-    facet_risesdf_mlp_forward(&f->albedo, in, out);
+    facet_risesdf_mlp_forward(&f->albedo, in, out, mlp, w);
     for (int c = 0; c < 3; c++) {
         m->radiance[c] = facet_risesdf_sigmoid(out[c]);
         m->albedo[c] = facet_risesdf_sigmoid(out[3 + c]);
     }
-    facet_risesdf_mlp_forward(&f->roughness, in, out);
+    facet_risesdf_mlp_forward(&f->roughness, in, out, mlp, w);
     m->roughness = facet_risesdf_sigmoid(out[0]);
-    facet_risesdf_mlp_forward(&f->metallic, in, out);
+    facet_risesdf_mlp_forward(&f->metallic, in, out, mlp, w);
     m->blend = facet_risesdf_sigmoid(out[0]);
     m->metallic = facet_risesdf_sigmoid(out[1]);
 }

@@ -136,14 +136,15 @@ static facet_status risesdf_render_cpu(const facet_node *node, const facet_scene
     facet_status s = facet_lighting_sync_view(&state->lighting, &state->lock, scene,
                                               &state->lighting_options, &light);
     if (s != FACET_OK) return s;
+    float scratch[FACET_RISESDF_MAX_SCRATCH];
     if (state->params.mode == FACET_RISESDF_MODE_VOLUME)
         for (int64_t i = 0; i < count; i++)
             facet_risesdf_volume_ray(&state->params, &light, rays[i].origin, rays[i].direction,
-                                     &out[i]);
+                                     &out[i], scratch);
     else
         for (int64_t i = 0; i < count; i++)
             facet_risesdf_render_ray(&state->params, &light, rays[i].origin, rays[i].direction,
-                                     &out[i]);
+                                     &out[i], scratch);
     return FACET_OK;
 }
 
@@ -158,10 +159,11 @@ static facet_status risesdf_query(const facet_node *node, const float *points,
     for (int64_t i = 0; i < count; i++) {
         const float *x = points + 3 * i;
         float *o = out + 6 * i, feature[FACET_RISESDF_MAX_WIDTH];
+        float scratch[FACET_RISESDF_MAX_SCRATCH];
         facet_risesdf_material m;
-        o[0] = facet_risesdf_sdf(f, x);
-        facet_risesdf_feature(f, x, feature);
-        facet_risesdf_material_at(f, feature, x, &m);
+        o[0] = facet_risesdf_sdf(f, x, scratch);
+        facet_risesdf_feature(f, x, feature, scratch);
+        facet_risesdf_material_at(f, feature, x, &m, scratch);
         for (int c = 0; c < 3; c++) o[1 + c] = m.albedo[c];
         o[4] = m.roughness;
         o[5] = m.metallic;

@@ -87,10 +87,11 @@ static inline FACET_HD void facet_risesdf_point(float r, const float o[3], const
 }
 
 /* Marches o + t d for t in [t_min, t_max] within the box; returns 1 and the hit distance, or 0
- * for a miss. */
+ * for a miss. scratch: 3 W (fields/risesdf.h). */
 static inline FACET_HD int facet_risesdf_trace_range(const facet_risesdf_ray_params *p,
                                                      const float o[3], const float d[3],
-                                                     float t_min, float t_max, float *t_hit) {
+                                                     float t_min, float t_max, float *t_hit,
+                                                     float *scratch) {
     const float r = p->field.radius;
     float t0, t1;
     if (!facet_risesdf_box_interval(r, o, d, &t0, &t1)) return 0;
@@ -99,7 +100,7 @@ static inline FACET_HD int facet_risesdf_trace_range(const facet_risesdf_ray_par
     for (int step = 0; step < p->max_steps && t <= t1; step++) {
         float x[3];
         facet_risesdf_point(r, o, d, t, x);
-        const float s = facet_risesdf_sdf(&p->field, x);
+        const float s = facet_risesdf_sdf(&p->field, x, scratch);
         if (s < p->epsilon) {
             *t_hit = t;
             return 1;
@@ -109,20 +110,21 @@ static inline FACET_HD int facet_risesdf_trace_range(const facet_risesdf_ray_par
     return 0;
 }
 
-/* Returns 1 and the hit distance, or 0 for a miss. */
+/* Returns 1 and the hit distance, or 0 for a miss. scratch: 3 W. */
 static inline FACET_HD int facet_risesdf_trace(const facet_risesdf_ray_params *p, const float o[3],
-                                               const float d[3], float *t_hit) {
-    return facet_risesdf_trace_range(p, o, d, 0.0f, INFINITY, t_hit);
+                                               const float d[3], float *t_hit, float *scratch) {
+    return facet_risesdf_trace_range(p, o, d, 0.0f, INFINITY, t_hit, scratch);
 }
 
-/* Normal and material at x (clamped into the box). */
+/* Normal and material at x (clamped into the box). scratch: 5 W (the feature, then the normal's,
+ * the feature's and the material's scratch after it). */
 static inline FACET_HD void facet_risesdf_surface(const facet_risesdf_field *f, const float x[3],
-                                                  float n[3], facet_material *mat) {
-    float feature[FACET_RISESDF_MAX_WIDTH];
-    facet_risesdf_normal(f, x, n);
-    facet_risesdf_feature(f, x, feature);
+                                                  float n[3], facet_material *mat, float *scratch) {
+    float *feature = scratch;
+    facet_risesdf_normal(f, x, n, scratch + f->width);
+    facet_risesdf_feature(f, x, feature, scratch + f->width);
     facet_risesdf_material m;
-    facet_risesdf_material_at(f, feature, x, &m);
+    facet_risesdf_material_at(f, feature, x, &m, scratch + f->width);
     for (int c = 0; c < 3; c++) mat->base_color[c] = m.albedo[c];
     mat->roughness = m.roughness;
     mat->metallic = m.metallic;
@@ -144,14 +146,15 @@ static inline FACET_HD void facet_risesdf_split(const facet_lighting_view *light
     }
 }
 
-/* The radiance leaving x3 towards -d2 (the official secondary_shading_pbr), rgb[3] out. */
+/* The radiance leaving x3 towards -d2 (the official secondary_shading_pbr), rgb[3] out.
+ * scratch: 5 W. */
 static inline FACET_HD void facet_risesdf_secondary_radiance(const facet_risesdf_ray_params *p,
                                                              const facet_lighting_view *light,
                                                              const float x3[3], const float d2[3],
-                                                             float rgb[3]) {
+                                                             float rgb[3], float *scratch) {
     float n3[3], wi3[3], dir3[3], diffuse[3], reflectance[3], spec[3];
     facet_material mat;
-    facet_risesdf_surface(&p->field, x3, n3, &mat);
+    facet_risesdf_surface(&p->field, x3, n3, &mat, scratch);
     for (int k = 0; k < 3; k++) wi3[k] = -d2[k];
     const float nov = n3[0] * wi3[0] + n3[1] * wi3[1] + n3[2] * wi3[2];
     for (int k = 0; k < 3; k++)
@@ -162,14 +165,16 @@ static inline FACET_HD void facet_risesdf_secondary_radiance(const facet_risesdf
     for (int k = 0; k < 3; k++) rgb[k] = diffuse[k] + reflectance[k] * spec[k];
 }
 
+/* The "sphere_trace" per-ray function; scratch: FACET_RISESDF_SCRATCH_WIDTHS W floats
+ * (fields/risesdf.h). */
 static inline FACET_HD void facet_risesdf_render_ray(const facet_risesdf_ray_params *p,
                                                      const facet_lighting_view *light,
                                                      facet_vec3 origin, facet_vec3 direction,
-                                                     facet_ray_result *out) {
+                                                     facet_ray_result *out, float *scratch) {
     const float o[3] = {origin.x, origin.y, origin.z},
                 d[3] = {direction.x, direction.y, direction.z};
     float t;
-    if (!facet_risesdf_trace(p, o, d, &t)) {
+    if (!facet_risesdf_trace(p, o, d, &t, scratch)) {
         out->rgb[0] = out->rgb[1] = out->rgb[2] = 0.0f;
         out->alpha = 0.0f;
         out->depth = INFINITY;
@@ -178,7 +183,7 @@ static inline FACET_HD void facet_risesdf_render_ray(const facet_risesdf_ray_par
     float x[3], n[3], wi[3], wo[3], diffuse[3], reflectance[3], spec[3];
     facet_material mat;
     facet_risesdf_point(p->field.radius, o, d, t, x);
-    facet_risesdf_surface(&p->field, x, n, &mat);
+    facet_risesdf_surface(&p->field, x, n, &mat, scratch);
     for (int k = 0; k < 3; k++) wi[k] = -d[k];
     const float nov = n[0] * wi[0] + n[1] * wi[1] + n[2] * wi[2];
     for (int k = 0; k < 3; k++) wo[k] = 2.0f * nov * n[k] - wi[k];
@@ -186,10 +191,10 @@ static inline FACET_HD void facet_risesdf_render_ray(const facet_risesdf_ray_par
     facet_splitsum_specular_light(light, facet_v3(wo[0], wo[1], wo[2]), mat.roughness, spec);
     float t2;
     if (p->indirect != FACET_RISESDF_INDIRECT_OFF && mat.roughness <= p->indirect_max_roughness &&
-        facet_risesdf_trace_range(p, x, wo, 0.05f, 1.5f, &t2)) {
+        facet_risesdf_trace_range(p, x, wo, 0.05f, 1.5f, &t2, scratch)) {
         float x3[3];
         facet_risesdf_point(p->field.radius, x, wo, t2, x3);
-        facet_risesdf_secondary_radiance(p, light, x3, wo, spec);
+        facet_risesdf_secondary_radiance(p, light, x3, wo, spec, scratch);
     }
     for (int k = 0; k < 3; k++) out->rgb[k] = diffuse[k] + reflectance[k] * spec[k];
     out->alpha = 1.0f;

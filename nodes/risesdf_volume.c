@@ -36,9 +36,9 @@ facet_status facet_risesdf_occupancy_build(const facet_risesdf_ray_params *p, ui
     const float half_diagonal = 0.5f * sqrtf(3.0f) * cell;
     FACET_PARALLEL_FOR(c, 0, cells) {
         const int64_t ijk[3] = {c / ((int64_t)res * res), (c / res) % res, c % res};
-        float x[3];
+        float x[3], scratch[FACET_RISESDF_MAX_SCRATCH];
         for (int k = 0; k < 3; k++) x[k] = -r + ((float)ijk[k] + 0.5f) * cell;
-        const float s_min = facet_risesdf_sdf(&p->field, x) - half_diagonal;
+        const float s_min = facet_risesdf_sdf(&p->field, x, scratch) - half_diagonal;
         occ[c] = facet_risesdf_neus_alpha(s_min, -1.0f, p->step, p->inv_s);
     }
     double sum = 0.0;

@@ -142,10 +142,11 @@ static inline FACET_HD int facet_risesdf_march_next(const facet_risesdf_ray_para
     }
 }
 
-/* The secondary march of o2 + t d2 (alphas only): transmittance *tr and depth *depth. */
+/* The secondary march of o2 + t d2 (alphas only): transmittance *tr and depth *depth.
+ * scratch: 3 W (fields/risesdf.h). */
 static inline FACET_HD void facet_risesdf_secondary_march(const facet_risesdf_ray_params *p,
                                                           const float o2[3], const float d2[3],
-                                                          float *tr, float *depth) {
+                                                          float *tr, float *depth, float *scratch) {
     float acc = 0.0f, sum_t = 0.0f;
     facet_risesdf_march m;
     if (facet_risesdf_march_begin(p, o2, d2, FACET_RISESDF_SECONDARY_NEAR,
@@ -156,8 +157,8 @@ static inline FACET_HD void facet_risesdf_secondary_march(const facet_risesdf_ra
             const float mid = (ts + te) * 0.5f;
             float x[3], n[3];
             for (int k = 0; k < 3; k++) x[k] = o2[k] + d2[k] * mid;
-            const float sdf = facet_risesdf_sdf(&p->field, x);
-            facet_risesdf_normal(&p->field, x, n);
+            const float sdf = facet_risesdf_sdf(&p->field, x, scratch);
+            facet_risesdf_normal(&p->field, x, n, scratch);
             const float alpha = facet_risesdf_neus_alpha(
                 sdf, d2[0] * n[0] + d2[1] * n[1] + d2[2] * n[2], te - ts, p->inv_s);
             const float w = transmittance * alpha;
@@ -176,11 +177,13 @@ typedef struct facet_risesdf_volume_sums {
     float normal[3], diffuse[3], reflectance[3], light[3], specular[3];
 } facet_risesdf_volume_sums;
 
-/* Marches and shades the primary ray (unit d) into *s (zeroed here). */
+/* Marches and shades the primary ray (unit d) into *s (zeroed here). scratch: 5 W (a sample's
+ * feature, then the scratch of the field functions). */
 static inline FACET_HD void facet_risesdf_volume_march(const facet_risesdf_ray_params *p,
                                                        const facet_lighting_view *light,
                                                        const float o[3], const float d[3],
-                                                       facet_risesdf_volume_sums *s) {
+                                                       facet_risesdf_volume_sums *s,
+                                                       float *scratch) {
     s->opacity = s->depth = s->roughness = 0.0f;
     for (int k = 0; k < 3; k++)
         s->normal[k] = s->diffuse[k] = s->reflectance[k] = s->light[k] = s->specular[k] = 0.0f;
@@ -189,17 +192,17 @@ static inline FACET_HD void facet_risesdf_volume_march(const facet_risesdf_ray_p
     float transmittance = 1.0f, ts, te;
     while (transmittance >= FACET_RISESDF_EARLY_STOP && facet_risesdf_march_next(p, &m, &ts, &te)) {
         const float mid = (ts + te) * 0.5f;
-        float x[3], n[3], feature[FACET_RISESDF_MAX_WIDTH];
+        float x[3], n[3], *feature = scratch, *field_scratch = scratch + p->field.width;
         for (int k = 0; k < 3; k++) x[k] = o[k] + d[k] * mid;
-        const float sdf = facet_risesdf_feature(&p->field, x, feature);
-        facet_risesdf_normal(&p->field, x, n);
+        const float sdf = facet_risesdf_feature(&p->field, x, feature, field_scratch);
+        facet_risesdf_normal(&p->field, x, n, field_scratch);
         const float alpha = facet_risesdf_neus_alpha(sdf, d[0] * n[0] + d[1] * n[1] + d[2] * n[2],
                                                      te - ts, p->inv_s);
         const float w = transmittance * alpha;
         transmittance *= 1.0f - alpha;
 
         facet_risesdf_material rm;
-        facet_risesdf_material_at(&p->field, feature, x, &rm);
+        facet_risesdf_material_at(&p->field, feature, x, &rm, field_scratch);
         facet_material mat;
         for (int k = 0; k < 3; k++) mat.base_color[k] = rm.albedo[k];
         mat.roughness = rm.roughness;
@@ -224,15 +227,16 @@ static inline FACET_HD void facet_risesdf_volume_march(const facet_risesdf_ray_p
     }
 }
 
-/* The "volume" mode's per-ray function (unit direction). */
+/* The "volume" mode's per-ray function (unit direction); scratch: FACET_RISESDF_SCRATCH_WIDTHS W
+ * floats (fields/risesdf.h). */
 static inline FACET_HD void facet_risesdf_volume_ray(const facet_risesdf_ray_params *p,
                                                      const facet_lighting_view *light,
                                                      facet_vec3 origin, facet_vec3 direction,
-                                                     facet_ray_result *out) {
+                                                     facet_ray_result *out, float *scratch) {
     const float o[3] = {origin.x, origin.y, origin.z},
                 d[3] = {direction.x, direction.y, direction.z};
     facet_risesdf_volume_sums s;
-    facet_risesdf_volume_march(p, light, o, d, &s);
+    facet_risesdf_volume_march(p, light, o, d, &s, scratch);
     float spec[3];
     if (p->indirect == FACET_RISESDF_INDIRECT_OFF) {
         for (int k = 0; k < 3; k++) spec[k] = s.specular[k];
@@ -244,9 +248,9 @@ static inline FACET_HD void facet_risesdf_volume_ray(const facet_risesdf_ray_par
                 o2[k] = o[k] + s.depth * d[k];
                 d2[k] = 2.0f * won * s.normal[k] + d[k];
             }
-            facet_risesdf_secondary_march(p, o2, d2, &tr, &depth2);
+            facet_risesdf_secondary_march(p, o2, d2, &tr, &depth2, scratch);
             for (int k = 0; k < 3; k++) x3[k] = o2[k] + depth2 * d2[k];
-            facet_risesdf_secondary_radiance(p, light, x3, d2, l3);
+            facet_risesdf_secondary_radiance(p, light, x3, d2, l3, scratch);
             for (int k = 0; k < 3; k++) s.light[k] = tr * s.light[k] + (1.0f - tr) * l3[k];
         }
         for (int k = 0; k < 3; k++) spec[k] = s.reflectance[k] * s.light[k];

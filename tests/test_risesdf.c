@@ -28,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Per-point scratch of the field functions (fields/risesdf.h); each test runs in its own process,
+ * on one thread. */
+static float scratch[FACET_RISESDF_MAX_SCRATCH];
+
 typedef struct fixtures {
     facet_risesdf_model model;
     facet_safetensors expected;
@@ -128,11 +132,11 @@ Test(risesdf, sdf_and_feature_match_the_reference) {
     cr_assert_eq(cf, f->feature_dim);
     for (int64_t i = 0; i < n; i++) {
         float got[FACET_RISESDF_MAX_WIDTH];
-        float sdf = facet_risesdf_feature(f, pts + 3 * i, got);
+        float sdf = facet_risesdf_feature(f, pts + 3 * i, got, scratch);
         for (int64_t j = 0; j < cf; j++)
             assert_close(got[j], feat[i * cf + j], 1e-5f, "feature", i, j);
         /* the sdf-only path (first output row of the last layer) agrees with the full forward */
-        cr_assert_float_eq(facet_risesdf_sdf(f, pts + 3 * i), sdf, 1e-6f);
+        cr_assert_float_eq(facet_risesdf_sdf(f, pts + 3 * i, scratch), sdf, 1e-6f);
     }
 }
 
@@ -145,7 +149,7 @@ Test(risesdf, normals_match_the_reference) {
     cr_assert_float_eq(fx.model.field.fd_eps, 3.0 / (8.0 * pow(1.5, 5)), 1e-9);
     for (int64_t i = 0; i < n; i++) {
         float got[3];
-        facet_risesdf_normal(&fx.model.field, pts + 3 * i, got);
+        facet_risesdf_normal(&fx.model.field, pts + 3 * i, got, scratch);
         for (int j = 0; j < 3; j++) assert_close(got[j], normal[i * 3 + j], 1e-4f, "normal", i, j);
     }
 }
@@ -159,7 +163,7 @@ Test(risesdf, materials_match_the_reference) {
     cr_assert_eq(cm, 9);
     for (int64_t i = 0; i < n; i++) {
         facet_risesdf_material m;
-        facet_risesdf_material_at(&fx.model.field, feat + i * cf, pts + 3 * i, &m);
+        facet_risesdf_material_at(&fx.model.field, feat + i * cf, pts + 3 * i, &m, scratch);
         const float got[9] = {m.radiance[0], m.radiance[1], m.radiance[2], m.albedo[0], m.albedo[1],
                               m.albedo[2],   m.roughness,   m.blend,       m.metallic};
         for (int j = 0; j < 9; j++) assert_close(got[j], mat[i * 9 + j], 1e-5f, "material", i, j);
@@ -184,7 +188,7 @@ Test(risesdf, sphere_traced_rays_match_the_reference) {
     for (int64_t i = 0; i < n; i++) {
         facet_ray_result r;
         facet_risesdf_render_ray(&p, &lighting.view, facet_v3(o[3 * i], o[3 * i + 1], o[3 * i + 2]),
-                                 facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r);
+                                 facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r, scratch);
         const float *w = want + 5 * i;
         cr_assert_eq(r.alpha, w[3], "ray %lld: alpha %g vs %g", (long long)i, r.alpha, w[3]);
         if (w[3] == 0.0f) {
@@ -220,7 +224,7 @@ Test(risesdf, second_split_sum_matches_the_reference) {
             facet_ray_result r;
             facet_risesdf_render_ray(&p, &lighting.view,
                                      facet_v3(o[3 * i], o[3 * i + 1], o[3 * i + 2]),
-                                     facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r);
+                                     facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r, scratch);
             const float *w = want + 5 * i;
             cr_assert_eq(r.alpha, w[3]);
             if (w[3] == 0.0f) continue;
@@ -288,7 +292,7 @@ static int compare_volume_rays(const facet_risesdf_ray_params *p, const char *na
     for (int64_t i = 0; i < n; i++) {
         facet_ray_result r;
         facet_risesdf_volume_ray(p, &lighting.view, facet_v3(o[3 * i], o[3 * i + 1], o[3 * i + 2]),
-                                 facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r);
+                                 facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r, scratch);
         const float *w = want + 5 * i;
         if (w[3] == 0.0f) {
             cr_assert(r.alpha == 0.0f && isinf(r.depth) && r.rgb[0] == 0.0f,
@@ -367,13 +371,13 @@ Test(risesdf_volume, second_split_sum_applies_to_opaque_smooth_pixels_only) {
         p.indirect_max_roughness = (float)threshold;
         for (int64_t i = 0; i < n; i++) {
             facet_risesdf_volume_sums sums;
-            facet_risesdf_volume_march(&p, &lighting.view, o + 3 * i, d + 3 * i, &sums);
+            facet_risesdf_volume_march(&p, &lighting.view, o + 3 * i, d + 3 * i, &sums, scratch);
             if (threshold == 1 && !(sums.opacity > 0.0f && sums.opacity <= 0.5f)) continue;
             translucent += threshold == 1;
             facet_ray_result r;
             facet_risesdf_volume_ray(&p, &lighting.view,
                                      facet_v3(o[3 * i], o[3 * i + 1], o[3 * i + 2]),
-                                     facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r);
+                                     facet_v3(d[3 * i], d[3 * i + 1], d[3 * i + 2]), &r, scratch);
             for (int k = 0; k < 3; k++)
                 cr_assert_eq(r.rgb[k], sums.diffuse[k] + sums.reflectance[k] * sums.light[k],
                              "ray %lld", (long long)i);
@@ -415,18 +419,18 @@ Test(risesdf_volume, occupancy_grid_marks_the_surface_band) {
     int surface = 0;
     for (int64_t i = 0; i < n; i++) {
         float t = 0.0f, x[3];
-        float prev = facet_risesdf_sdf(f, o + 3 * i);
+        float prev = facet_risesdf_sdf(f, o + 3 * i, scratch);
         /* 0.01 steps until the sdf changes sign, then bisection */
         for (int k = 1; k <= 600 && prev > 0.0f; k++) {
             float lo = 0.01f * (float)(k - 1), hi = 0.01f * (float)k;
             for (int j = 0; j < 3; j++) x[j] = o[3 * i + j] + hi * d[3 * i + j];
             if (fabsf(x[0]) > 1.5f || fabsf(x[1]) > 1.5f || fabsf(x[2]) > 1.5f) continue;
-            prev = facet_risesdf_sdf(f, x);
+            prev = facet_risesdf_sdf(f, x, scratch);
             if (prev > 0.0f) continue;
             for (int b = 0; b < 30; b++) {
                 t = 0.5f * (lo + hi);
                 for (int j = 0; j < 3; j++) x[j] = o[3 * i + j] + t * d[3 * i + j];
-                if (facet_risesdf_sdf(f, x) > 0.0f)
+                if (facet_risesdf_sdf(f, x, scratch) > 0.0f)
                     lo = t;
                 else
                     hi = t;
@@ -442,9 +446,9 @@ Test(risesdf_volume, occupancy_grid_marks_the_surface_band) {
         const float cx[3] = {-1.5f + ((float)(cell / 16384) + 0.5f) * 3.0f / 128.0f,
                              -1.5f + ((float)(cell / 128 % 128) + 0.5f) * 3.0f / 128.0f,
                              -1.5f + ((float)(cell % 128) + 0.5f) * 3.0f / 128.0f};
-        if (facet_risesdf_sdf(f, cx) < 0.2f) continue;
+        if (facet_risesdf_sdf(f, cx, scratch) < 0.2f) continue;
         cr_assert(!facet_risesdf_occupied(&p, cx), "cell %d (sdf %g) is occupied", cell,
-                  (double)facet_risesdf_sdf(f, cx));
+                  (double)facet_risesdf_sdf(f, cx, scratch));
         far++;
     }
     cr_assert_gt(far, 10000, "most of the box is far from the surface (%d cells)", far);

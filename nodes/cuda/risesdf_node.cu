@@ -1,5 +1,6 @@
 /* CUDA launcher of the risesdf node: one thread per ray running the same per-ray function as the
- * CPU path (nodes/risesdf_ray.h for "sphere_trace", nodes/risesdf_volume.h for "volume"). The
+ * CPU path (nodes/risesdf_ray.h for "sphere_trace", nodes/risesdf_volume.h for "volume"), its
+ * network temporaries in a per-thread slice of shared memory (no local-memory frame). The
  * weights (and in volume mode the occupancy bits) are copied to the device once (the host arena
  * mirrored, pointers rebased) into a copy that is published (state->device) only when complete; a
  * failed upload frees it and the next render tries again. The lighting is prefiltered on the
@@ -21,18 +22,48 @@ struct device_copy {
     int has_lighting;
 };
 
+/* Per-thread scratch of the field functions (fields/risesdf.h) in shared memory: SCRATCH floats per
+ * thread (odd, so the threads of a warp at one offset fall in 32 different banks), THREADS per
+ * block under the 48 KB of static shared memory. scratch_floats picks the class. */
+template <int SCRATCH> struct scratch_shape {
+    static const int threads = SCRATCH <= 161 ? 64 : SCRATCH <= 321 ? 32 : 16;
+};
+static_assert(scratch_shape<161>::threads * 161 * 4 <= 48 * 1024, "shared memory");
+static_assert(scratch_shape<321>::threads * 321 * 4 <= 48 * 1024, "shared memory");
+static_assert(scratch_shape<FACET_RISESDF_MAX_SCRATCH + 1>::threads *
+                      (FACET_RISESDF_MAX_SCRATCH + 1) * 4 <=
+                  48 * 1024,
+              "shared memory");
+
+template <int SCRATCH>
 __global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
                                const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
-    facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
+    facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
+                             scratch + threadIdx.x * SCRATCH);
 }
 
+template <int SCRATCH>
 __global__ void risesdf_volume_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
                                       const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
-    facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i]);
+    facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
+                             scratch + threadIdx.x * SCRATCH);
+}
+
+template <int SCRATCH>
+void launch(const facet_risesdf_ray_params &params, const facet_lighting_view &light,
+            const facet_ray *rays, int64_t count, facet_ray_result *out) {
+    const int threads = scratch_shape<SCRATCH>::threads;
+    const unsigned blocks = (unsigned)((count + threads - 1) / threads);
+    if (params.mode == FACET_RISESDF_MODE_VOLUME)
+        FACET_LAUNCH(risesdf_volume_kernel<SCRATCH>, blocks, threads)
+    (params, light, rays, count, out);
+    else FACET_LAUNCH(risesdf_kernel<SCRATCH>, blocks, threads)(params, light, rays, count, out);
 }
 
 const float *rebase(const float *p, const void *host, void *device) {
@@ -121,12 +152,14 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
     }
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;
-    const int threads = 128;
-    const unsigned blocks = (unsigned)((count + threads - 1) / threads);
-    if (params.mode == FACET_RISESDF_MODE_VOLUME)
-        FACET_LAUNCH(risesdf_volume_kernel, blocks, threads)(params, light, rays, count, out);
+    if (count <= 0) return FACET_OK;
+    const int need = FACET_RISESDF_SCRATCH_WIDTHS * params.field.width;
+    if (need <= 160)
+        launch<161>(params, light, rays, count, out);
+    else if (need <= 320)
+        launch<321>(params, light, rays, count, out);
     else
-        FACET_LAUNCH(risesdf_kernel, blocks, threads)(params, light, rays, count, out);
+        launch<FACET_RISESDF_MAX_SCRATCH + 1>(params, light, rays, count, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
