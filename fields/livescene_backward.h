@@ -44,32 +44,49 @@ static inline FACET_HD void facet_plane_bilinear_backward(float *grad_plane, int
     }
 }
 
+/* Scratch. Each backward function below has a `_scratch` form that keeps its temporaries (lookups,
+ * activations, deltas, inputs and their gradients) in caller-provided memory, sized by the
+ * matching *_scratch_floats function: the CUDA fitting kernels give each thread a slice of shared
+ * memory (fit/cuda/livescene_fit.cu). The plain forms put it on the stack. */
+
 /* K-Planes: given dL/dfeature[C] at coords, accumulates dL/dplanes. The product rule needs each
- * plane's lookup and the product of the others. Planes must be f32 here. */
-static inline FACET_HD void facet_kplanes_backward(const facet_kplanes *k,
-                                                   const facet_kplanes *grad, const float *coords,
-                                                   const float *dfeature) {
-    float lookup[FACET_KPLANES_MAX_PLANES][FACET_KPLANES_MAX_CHANNELS];
-    const int planes = facet_kplanes_plane_count(k->dims);
+ * plane's lookup and the product of the others. Planes must be f32 here. scratch: (planes + 1) C
+ * floats (the lookups, then one plane's gradient). */
+static inline FACET_HD int facet_kplanes_backward_scratch_floats(const facet_kplanes *k) {
+    return (facet_kplanes_plane_count(k->dims) + 1) * k->channels;
+}
+
+static inline FACET_HD void facet_kplanes_backward_scratch(const facet_kplanes *k,
+                                                           const facet_kplanes *grad,
+                                                           const float *coords,
+                                                           const float *dfeature, float *scratch) {
+    const int planes = facet_kplanes_plane_count(k->dims), channels = k->channels;
+    float *lookup = scratch, *g = scratch + planes * channels; /* [planes][C], [C] */
     for (int p = 0; p < planes; p++) {
         int a, b;
         facet_kplanes_axes(k->dims, p, &a, &b);
-        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b],
-                             k->channels, coords[a], coords[b], lookup[p]);
+        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b], channels,
+                             coords[a], coords[b], lookup + p * channels);
     }
-    float g[FACET_KPLANES_MAX_CHANNELS];
     for (int p = 0; p < planes; p++) {
         int a, b;
         facet_kplanes_axes(k->dims, p, &a, &b);
-        for (int c = 0; c < k->channels; c++) {
+        for (int c = 0; c < channels; c++) {
             float others = 1.0f;
             for (int q = 0; q < planes; q++)
-                if (q != p) others *= lookup[q][c];
+                if (q != p) others *= lookup[q * channels + c];
             g[c] = dfeature[c] * others;
         }
         facet_plane_bilinear_backward((float *)grad->planes[p], k->resolution[a], k->resolution[b],
-                                      k->channels, coords[a], coords[b], g);
+                                      channels, coords[a], coords[b], g);
     }
+}
+
+static inline FACET_HD void facet_kplanes_backward(const facet_kplanes *k,
+                                                   const facet_kplanes *grad, const float *coords,
+                                                   const float *dfeature) {
+    float scratch[(FACET_KPLANES_MAX_PLANES + 1) * FACET_KPLANES_MAX_CHANNELS];
+    facet_kplanes_backward_scratch(k, grad, coords, dfeature, scratch);
 }
 
 static inline FACET_HD float facet_activation_derivative(facet_activation a, float output) {
@@ -78,21 +95,52 @@ static inline FACET_HD float facet_activation_derivative(facet_activation a, flo
     return 1.0f;
 }
 
+/* MLP backward scratch: every layer's activations (sum of the widths), then delta and next (the
+ * widest layer each, inputs included). At most FACET_MLP_MAX_BACKWARD_SCRATCH for a network of
+ * FACET_MLP_MAX_INPUTS inputs. */
+enum {
+    FACET_MLP_MAX_INPUTS = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS, /* sigma net */
+    FACET_MLP_MAX_BACKWARD_SCRATCH = FACET_MLP_MAX_INPUTS +
+                                     FACET_MLP_MAX_LAYERS * FACET_MLP_MAX_WIDTH +
+                                     2 * FACET_MLP_MAX_INPUTS,
+};
+static inline FACET_HD int facet_mlp_backward_scratch_floats(const facet_mlp *m) {
+    int total = 0, widest = 0;
+    for (int l = 0; l <= m->layers; l++) {
+        total += m->width[l];
+        widest = m->width[l] > widest ? m->width[l] : widest;
+    }
+    return total + 2 * widest;
+}
+
 /* MLP: given the input and dL/dout, accumulates weight and bias gradients and, when dinput is not
- * NULL, writes dL/dinput. Recomputes the forward pass (activations kept on the stack). */
-static inline FACET_HD void facet_mlp_backward(const facet_mlp *m, const facet_mlp *grad,
-                                               const float *in, const float *dout, float *dinput) {
-    float act[FACET_MLP_MAX_LAYERS + 1][FACET_MLP_MAX_WIDTH];
+ * NULL, writes dL/dinput. Recomputes the forward pass (activations in scratch). */
+static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const facet_mlp *grad,
+                                                       const float *in, const float *dout,
+                                                       float *dinput, float *scratch) {
+    float *act[FACET_MLP_MAX_LAYERS + 1];
+    int widest = 0;
+    float *at = scratch;
+    for (int l = 0; l <= m->layers; l++) {
+        act[l] = at;
+        at += m->width[l];
+        widest = m->width[l] > widest ? m->width[l] : widest;
+    }
+    float *delta = at, *next = at + widest;
     for (int i = 0; i < m->width[0]; i++) act[0][i] = in[i];
     for (int l = 0; l < m->layers; l++) {
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
-        facet_mlp_layer(m->weight[l], act[l], n_in, n_out, act[l + 1]);
+#ifdef __CUDA_ARCH__
+        float *acc = act[l + 1];
+#else /* a local accumulator the compiler keeps in registers (see facet_mlp_forward_scratch) */
+        float acc[FACET_MLP_MAX_WIDTH];
+#endif
+        facet_mlp_layer(m->weight[l], act[l], n_in, n_out, acc);
         for (int o = 0; o < n_out; o++)
             act[l + 1][o] = facet_activate(last ? m->output : m->hidden,
-                                           l == 0 ? act[l + 1][o] + m->bias0[o] : act[l + 1][o]);
+                                           l == 0 ? acc[o] + m->bias0[o] : acc[o]);
     }
-    float delta[FACET_MLP_MAX_WIDTH], next[FACET_MLP_MAX_WIDTH];
     const int top = m->layers;
     for (int o = 0; o < m->width[top]; o++)
         delta[o] = dout[o] * facet_activation_derivative(m->output, act[top][o]);
@@ -120,67 +168,151 @@ static inline FACET_HD void facet_mlp_backward(const facet_mlp *m, const facet_m
     }
 }
 
+static inline FACET_HD void facet_mlp_backward(const facet_mlp *m, const facet_mlp *grad,
+                                               const float *in, const float *dout, float *dinput) {
+    float scratch[FACET_MLP_MAX_BACKWARD_SCRATCH];
+    facet_mlp_backward_scratch(m, grad, in, dout, dinput, scratch);
+}
+
+static inline FACET_HD int facet_backward_max(int a, int b) {
+    return a > b ? a : b;
+}
+
 /* Probability field: dL/dlogits[alpha + 1] at world position pos -> semantic net and tri-plane
- * gradients (kappa is an input without gradient). */
-static inline FACET_HD void facet_livescene_probability_backward(const facet_livescene_field *f,
-                                                                 const facet_livescene_field *grad,
-                                                                 const float *pos,
-                                                                 const float *kappa,
-                                                                 const float *dlogits) {
-    float input[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
-    float dinput[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
+ * gradients (kappa is an input without gradient). scratch: input, dinput (c + alpha each), dfeature
+ * (c), then the network's or the planes' scratch. */
+static inline FACET_HD int
+facet_livescene_probability_backward_floats(const facet_livescene_field *f) {
     const int c = f->probability_grid.channels;
+    return 2 * (c + f->objects) + c +
+           facet_backward_max(facet_mlp_backward_scratch_floats(&f->semantic_net),
+                              facet_kplanes_backward_scratch_floats(&f->probability_grid));
+}
+
+static inline FACET_HD void facet_livescene_probability_backward_scratch(
+    const facet_livescene_field *f, const facet_livescene_field *grad, const float *pos,
+    const float *kappa, const float *dlogits, float *scratch) {
+    const int c = f->probability_grid.channels, n = c + f->objects;
+    float *input = scratch, *dinput = scratch + n, *dfeature = scratch + 2 * n;
+    float *rest = dfeature + c;
     facet_kplanes_sample(&f->probability_grid, pos, input);
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
-    facet_mlp_backward(&f->semantic_net, &grad->semantic_net, input, dlogits, dinput);
-    float dfeature[FACET_KPLANES_MAX_CHANNELS];
+    facet_mlp_backward_scratch(&f->semantic_net, &grad->semantic_net, input, dlogits, dinput, rest);
     for (int i = 0; i < c; i++) dfeature[i] = dinput[i] * input[i] * (1.0f - input[i]);
-    facet_kplanes_backward(&f->probability_grid, &grad->probability_grid, pos, dfeature);
+    facet_kplanes_backward_scratch(&f->probability_grid, &grad->probability_grid, pos, dfeature,
+                                   rest);
 }
 
-/* Proposal density: dL/dsigma -> density net and planes. */
+/* Proposal density: dL/dsigma -> density net and planes. scratch: features and dfeatures (c
+ * each), then the network's or the planes' scratch. */
+static inline FACET_HD int facet_livescene_proposal_backward_floats(const facet_livescene_field *f,
+                                                                    int level) {
+    return 2 * f->proposal_grids[level].channels +
+           facet_backward_max(
+               facet_backward_max(facet_mlp_scratch_floats(&f->density_net[level]),
+                                  facet_mlp_backward_scratch_floats(&f->density_net[level])),
+               facet_kplanes_backward_scratch_floats(&f->proposal_grids[level]));
+}
+
+static inline FACET_HD void facet_livescene_proposal_density_backward_scratch(
+    const facet_livescene_field *f, const facet_livescene_field *grad, int level, const float *pos,
+    float kappa, float dsigma, float *scratch) {
+    const int c = f->proposal_grids[level].channels;
+    float coords[4], raw;
+    float *features = scratch, *dfeatures = scratch + c, *rest = scratch + 2 * c;
+    facet_livescene_coords4(f, pos, kappa, coords);
+    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
+    facet_mlp_forward_scratch(&f->density_net[level], features, &raw, rest);
+    float draw = dsigma * facet_trunc_exp_derivative(raw - 1.0f);
+    facet_mlp_backward_scratch(&f->density_net[level], &grad->density_net[level], features, &draw,
+                               dfeatures, rest);
+    facet_kplanes_backward_scratch(&f->proposal_grids[level], &grad->proposal_grids[level], coords,
+                                   dfeatures, rest);
+}
+
 static inline FACET_HD void
 facet_livescene_proposal_density_backward(const facet_livescene_field *f,
                                           const facet_livescene_field *grad, int level,
                                           const float *pos, float kappa, float dsigma) {
-    float coords[4], features[FACET_KPLANES_MAX_CHANNELS], raw;
-    facet_livescene_coords4(f, pos, kappa, coords);
-    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
-    facet_mlp_forward(&f->density_net[level], features, &raw);
-    float draw = dsigma * facet_trunc_exp_derivative(raw - 1.0f);
-    float dfeatures[FACET_KPLANES_MAX_CHANNELS];
-    facet_mlp_backward(&f->density_net[level], &grad->density_net[level], features, &draw,
-                       dfeatures);
-    facet_kplanes_backward(&f->proposal_grids[level], &grad->proposal_grids[level], coords,
-                           dfeatures);
+    float scratch[2 * FACET_KPLANES_MAX_CHANNELS + FACET_MLP_MAX_BACKWARD_SCRATCH];
+    facet_livescene_proposal_density_backward_scratch(f, grad, level, pos, kappa, dsigma, scratch);
 }
 
-/* Main field: dL/dsigma and dL/drgb[3] at one sample -> colour net, sigma net and planes. */
+/* Main field: dL/dsigma and dL/drgb[3] at one sample -> colour net, sigma net and planes.
+ * scratch: features and dfeatures (the scales' channels each), out and dout (geo + 1 each),
+ * colour input and its gradient (16 + geo each), then the networks' or the planes' scratch. */
+static inline FACET_HD int facet_livescene_field_backward_floats(const facet_livescene_field *f) {
+    int channels = 0, rest = facet_backward_max(facet_mlp_scratch_floats(&f->sigma_net),
+                                                facet_mlp_backward_scratch_floats(&f->sigma_net));
+    rest = facet_backward_max(rest, facet_mlp_backward_scratch_floats(&f->color_net));
+    for (int s = 0; s < f->scales; s++) {
+        channels += f->grids[s].channels;
+        rest = facet_backward_max(rest, facet_kplanes_backward_scratch_floats(&f->grids[s]));
+    }
+    return 2 * channels + 2 * (f->geo_feat_dim + 1) + 2 * (16 + f->geo_feat_dim) + rest;
+}
+
+static inline FACET_HD void facet_livescene_field_backward_scratch(
+    const facet_livescene_field *f, const facet_livescene_field *grad, const float *pos,
+    float kappa, const float *dir, float dsigma, const float *drgb, float *scratch) {
+    int channels = 0;
+    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
+    const int geo = f->geo_feat_dim;
+    float coords[4];
+    float *features = scratch, *dfeatures = features + channels;
+    float *out = dfeatures + channels, *dout = out + geo + 1;
+    float *color_in = dout + geo + 1, *dcolor_in = color_in + 16 + geo;
+    float *rest = dcolor_in + 16 + geo;
+    facet_livescene_sigma_forward_scratch(f, pos, kappa, coords, features, out, rest);
+    /* colour: [SH16, geo] -> rgb */
+    facet_sh4_tcnn(dir[0], dir[1], dir[2], color_in);
+    for (int i = 0; i < geo; i++) color_in[16 + i] = out[i];
+    facet_mlp_backward_scratch(&f->color_net, &grad->color_net, color_in, drgb, dcolor_in, rest);
+    for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
+    dout[geo] = dsigma * facet_trunc_exp_derivative(out[geo] - 1.0f);
+    facet_mlp_backward_scratch(&f->sigma_net, &grad->sigma_net, features, dout, dfeatures, rest);
+    int offset = 0;
+    for (int s = 0; s < f->scales; s++) {
+        facet_kplanes_backward_scratch(&f->grids[s], &grad->grids[s], coords, dfeatures + offset,
+                                       rest);
+        offset += f->grids[s].channels;
+    }
+}
+
+/* The most scratch any backward function above needs for this field. */
+static inline FACET_HD int facet_livescene_backward_scratch_floats(const facet_livescene_field *f) {
+    int need = facet_backward_max(facet_livescene_probability_backward_floats(f),
+                                  facet_livescene_field_backward_floats(f));
+    for (int l = 0; l < f->proposals; l++)
+        need = facet_backward_max(need, facet_livescene_proposal_backward_floats(f, l));
+    return need;
+}
+
+/* Largest facet_livescene_backward_scratch_floats of any field the loader accepts. */
+enum {
+    FACET_LIVESCENE_MAX_BACKWARD_SCRATCH =
+        2 * FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS +
+        2 * (FACET_LIVESCENE_MAX_GEO + 1) + 2 * (16 + FACET_LIVESCENE_MAX_GEO) +
+        FACET_MLP_MAX_BACKWARD_SCRATCH,
+};
+
 static inline FACET_HD void facet_livescene_field_backward(const facet_livescene_field *f,
                                                            const facet_livescene_field *grad,
                                                            const float *pos, float kappa,
                                                            const float *dir, float dsigma,
                                                            const float *drgb) {
-    float coords[4], features[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    float out[FACET_LIVESCENE_MAX_GEO + 1];
-    facet_livescene_sigma_forward(f, pos, kappa, coords, features, out);
-    const int geo = f->geo_feat_dim;
-    /* colour: [SH16, geo] -> rgb */
-    float color_in[16 + FACET_LIVESCENE_MAX_GEO], dcolor_in[16 + FACET_LIVESCENE_MAX_GEO];
-    facet_sh4_tcnn(dir[0], dir[1], dir[2], color_in);
-    for (int i = 0; i < geo; i++) color_in[16 + i] = out[i];
-    facet_mlp_backward(&f->color_net, &grad->color_net, color_in, drgb, dcolor_in);
-    float dout[FACET_LIVESCENE_MAX_GEO + 1];
-    for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
-    dout[geo] = dsigma * facet_trunc_exp_derivative(out[geo] - 1.0f);
-    float dfeatures[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
-    facet_mlp_backward(&f->sigma_net, &grad->sigma_net, features, dout, dfeatures);
-    int offset = 0;
-    for (int s = 0; s < f->scales; s++) {
-        facet_kplanes_backward(&f->grids[s], &grad->grids[s], coords, dfeatures + offset);
-        offset += f->grids[s].channels;
-    }
+    float scratch[FACET_LIVESCENE_MAX_BACKWARD_SCRATCH];
+    facet_livescene_field_backward_scratch(f, grad, pos, kappa, dir, dsigma, drgb, scratch);
+}
+
+static inline FACET_HD void facet_livescene_probability_backward(const facet_livescene_field *f,
+                                                                 const facet_livescene_field *grad,
+                                                                 const float *pos,
+                                                                 const float *kappa,
+                                                                 const float *dlogits) {
+    float scratch[FACET_LIVESCENE_MAX_BACKWARD_SCRATCH];
+    facet_livescene_probability_backward_scratch(f, grad, pos, kappa, dlogits, scratch);
 }
 
 #endif

@@ -52,6 +52,10 @@ typedef struct facet_livescene_train_ray {
     float kappa_sel[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
     float sample_rgb[FACET_LIVESCENE_MAX_SAMPLES][3]; /* final level */
     float accumulation;
+    /* per-ray working space, so that no pass keeps sample arrays in local variables (on the GPU:
+     * per-thread local memory): the CDF and the annealed weights of the forward pass, the
+     * accumulated optical depths of the backward pass */
+    float work[2][FACET_LIVESCENE_MAX_SAMPLES + 1];
 } facet_livescene_train_ray;
 
 /* Spacing to distance along a training ray (facet_livescene_spacing_to_t, livescene_ray.h). */
@@ -97,10 +101,11 @@ static inline FACET_HD void facet_livescene_pdf_resample_stratified(const float 
 
 /* Evaluates one level at the ray's bins (r->bins[level], r->n[level] set): densities, weights,
  * kappa choices and rendered logits; at the final level also the colours, rgb (over white) and
- * accumulation. */
-static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene_field *f,
-                                                           int levels, int level,
-                                                           facet_livescene_train_ray *r) {
+ * accumulation. scratch: facet_livescene_scratch_floats (fields/livescene.h). */
+static inline FACET_HD void facet_livescene_train_evaluate_scratch(const facet_livescene_field *f,
+                                                                   int levels, int level,
+                                                                   facet_livescene_train_ray *r,
+                                                                   float *scratch) {
     const int classes = f->objects + 1, n = r->n[level];
     float logits[FACET_LIVESCENE_MAX_OBJECTS + 1];
     for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] = 0.0f;
@@ -110,11 +115,12 @@ static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene
     for (int j = 0; j < n; j++) {
         float pos[3], geo[FACET_LIVESCENE_MAX_GEO];
         facet_livescene_train_position(r, level, j, pos);
-        int object = facet_livescene_probability(f, pos, r->kappa, logits);
+        int object = facet_livescene_probability_scratch(f, pos, r->kappa, logits, scratch);
         float k = r->kappa[object];
         r->kappa_sel[level][j] = k;
-        float sigma = level < levels ? facet_livescene_proposal_density(f, level, pos, k)
-                                     : facet_livescene_field_density(f, pos, k, geo);
+        float sigma = level < levels
+                          ? facet_livescene_proposal_density_scratch(f, level, pos, k, scratch)
+                          : facet_livescene_field_density_scratch(f, pos, k, geo, scratch);
         r->sigma[level][j] = sigma;
         float delta =
             facet_livescene_t(r, r->bins[level][j + 1]) - facet_livescene_t(r, r->bins[level][j]);
@@ -124,7 +130,7 @@ static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene
         r->weights[level][j] = w;
         for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] += w * logits[c];
         if (level == levels) {
-            facet_livescene_field_color(f, r->d, geo, r->sample_rgb[j]);
+            facet_livescene_field_color_scratch(f, r->d, geo, r->sample_rgb[j], scratch);
             for (int c = 0; c < 3; c++) r->terms.rgb[c] += w * r->sample_rgb[j][c];
             r->accumulation += w;
         }
@@ -133,12 +139,20 @@ static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene
         for (int c = 0; c < 3; c++) r->terms.rgb[c] += 1.0f * (1.0f - r->accumulation); /* white */
 }
 
-/* Forward pass of a training ray. samples[levels + 1]; anneal is the proposal weight exponent. */
-static inline FACET_HD void facet_livescene_train_forward(const facet_livescene_field *f,
-                                                          int levels, const int *samples,
-                                                          float near_plane, float anneal,
-                                                          facet_livescene_train_ray *r,
-                                                          facet_rng *rng) {
+static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene_field *f,
+                                                           int levels, int level,
+                                                           facet_livescene_train_ray *r) {
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    facet_livescene_train_evaluate_scratch(f, levels, level, r, scratch);
+}
+
+/* Forward pass of a training ray. samples[levels + 1]; anneal is the proposal weight exponent;
+ * scratch: facet_livescene_scratch_floats. */
+static inline FACET_HD void facet_livescene_train_forward_scratch(const facet_livescene_field *f,
+                                                                  int levels, const int *samples,
+                                                                  float near_plane, float anneal,
+                                                                  facet_livescene_train_ray *r,
+                                                                  facet_rng *rng, float *scratch) {
     facet_livescene_collide(f, r->o, r->d, near_plane, &r->near, &r->far);
     int n = samples[0];
     /* stratified uniform bins (SpacedSampler, single_jitter=False) */
@@ -148,17 +162,26 @@ static inline FACET_HD void facet_livescene_train_forward(const facet_livescene_
         float upper = j == n ? 1.0f : (b + (float)(j + 1) / (float)n) / 2.0f;
         r->bins[0][j] = lower + (upper - lower) * facet_rng_uniform(rng);
     }
-    float scratch[FACET_LIVESCENE_MAX_SAMPLES + 1], annealed[FACET_LIVESCENE_MAX_SAMPLES];
+    float *cdf = r->work[0], *annealed = r->work[1];
     for (int level = 0; level <= levels; level++) {
         r->n[level] = n;
-        facet_livescene_train_evaluate(f, levels, level, r);
+        facet_livescene_train_evaluate_scratch(f, levels, level, r, scratch);
         if (level == levels) break;
         for (int j = 0; j < n; j++) annealed[j] = powf(r->weights[level][j], anneal);
         int m = samples[level + 1];
-        facet_livescene_pdf_resample_stratified(r->bins[level], annealed, n, m, scratch,
+        facet_livescene_pdf_resample_stratified(r->bins[level], annealed, n, m, cdf,
                                                 r->bins[level + 1], rng);
         n = m;
     }
+}
+
+static inline FACET_HD void facet_livescene_train_forward(const facet_livescene_field *f,
+                                                          int levels, const int *samples,
+                                                          float near_plane, float anneal,
+                                                          facet_livescene_train_ray *r,
+                                                          facet_rng *rng) {
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    facet_livescene_train_forward_scratch(f, levels, samples, near_plane, anneal, r, rng, scratch);
 }
 
 /* A training ray's inputs, as the host samples them (fill_batch in fit/livescene_fit.c). */
@@ -175,11 +198,12 @@ typedef struct facet_livescene_ray_input {
 /* Sets up ray i of the batch of `step` (batch rays per step) from its inputs and runs its forward
  * pass: the one ray set-up both launchers use (the CPU loop and the CUDA forward kernel). The
  * sampler's random stream is (seed, step * batch + i), so a ray draws the same jitter on either
- * device and after a resume. samples[levels + 1]; anneal: the proposal weight exponent. */
-static inline FACET_HD void
-facet_livescene_train_ray_run(const facet_livescene_field *f, int levels, const int *samples,
-                              float anneal, unsigned long long seed, int step, int batch, int i,
-                              const facet_livescene_ray_input *in, facet_livescene_train_ray *r) {
+ * device and after a resume. samples[levels + 1]; anneal: the proposal weight exponent; scratch:
+ * facet_livescene_scratch_floats. */
+static inline FACET_HD void facet_livescene_train_ray_run_scratch(
+    const facet_livescene_field *f, int levels, const int *samples, float anneal,
+    unsigned long long seed, int step, int batch, int i, const facet_livescene_ray_input *in,
+    facet_livescene_train_ray *r, float *scratch) {
     for (int k = 0; k < 3; k++) {
         r->o[k] = in->o[k];
         r->d[k] = in->d[k];
@@ -188,8 +212,17 @@ facet_livescene_train_ray_run(const facet_livescene_field *f, int levels, const 
     for (int k = 0; k < FACET_LIVESCENE_MAX_OBJECTS; k++) r->kappa[k] = in->kappa[k];
     r->terms.label = in->label;
     facet_rng rng = facet_rng_seed(seed, (uint64_t)step * (uint64_t)batch + (uint64_t)i);
-    facet_livescene_train_forward(f, levels, samples, FACET_LIVESCENE_TRAIN_NEAR_PLANE, anneal, r,
-                                  &rng);
+    facet_livescene_train_forward_scratch(f, levels, samples, FACET_LIVESCENE_TRAIN_NEAR_PLANE,
+                                          anneal, r, &rng, scratch);
+}
+
+static inline FACET_HD void
+facet_livescene_train_ray_run(const facet_livescene_field *f, int levels, const int *samples,
+                              float anneal, unsigned long long seed, int step, int batch, int i,
+                              const facet_livescene_ray_input *in, facet_livescene_train_ray *r) {
+    float scratch[FACET_LIVESCENE_MAX_SCRATCH];
+    facet_livescene_train_ray_run_scratch(f, levels, samples, anneal, seed, step, batch, i, in, r,
+                                          scratch);
 }
 
 /* nerfstudio `outer`: for each final interval [c_i, c_i+1], the proposal weight mass of the
@@ -269,11 +302,12 @@ static inline FACET_HD float facet_livescene_mask_loss(facet_livescene_ray_terms
 
 /* Volume rendering backward: given dL/dw_j (gw, final or proposal level) gives dL/dsigma_j:
  * dsigma_k = delta_k (gw_k T_k e^{-sigma_k delta_k} - sum_{j>k} gw_j w_j). In place: gw -> dsigma.
- */
+ * accumulated_before: scratch of n floats. */
 static inline FACET_HD void facet_livescene_weights_backward(const facet_livescene_train_ray *r,
-                                                             int level, float *g) {
+                                                             int level, float *g,
+                                                             float *accumulated_before) {
     const int n = r->n[level];
-    float suffix = 0.0f, accumulated_before[FACET_LIVESCENE_MAX_SAMPLES];
+    float suffix = 0.0f;
     float accumulated = 0.0f;
     for (int j = 0; j < n; j++) {
         accumulated_before[j] = accumulated;
@@ -314,18 +348,19 @@ static inline FACET_HD void facet_livescene_ray_losses(const facet_livescene_tra
 
 /* Backward pass of one ray: drgb (dL/d rendered colour), the per-level dL/dw from interlevel and
  * distortion (dw[level][j]) and r->terms.drendered_logits. Accumulates into `grad`. dw is consumed.
- */
+ * scratch: facet_livescene_backward_scratch_floats (fields/livescene_backward.h). */
 static inline FACET_HD void
-facet_livescene_train_backward(const facet_livescene_field *f, const facet_livescene_field *grad,
-                               int levels, facet_livescene_train_ray *r, const float *drgb,
-                               float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]) {
+facet_livescene_train_backward_scratch(const facet_livescene_field *f,
+                                       const facet_livescene_field *grad, int levels,
+                                       facet_livescene_train_ray *r, const float *drgb,
+                                       float (*dw)[FACET_LIVESCENE_MAX_SAMPLES], float *scratch) {
     const int classes = f->objects + 1;
     for (int level = 0; level <= levels; level++) {
         const int n = r->n[level];
         if (level == levels) /* rgb = sum w c + 1 (1 - sum w) */
             for (int j = 0; j < n; j++)
                 for (int c = 0; c < 3; c++) dw[level][j] += drgb[c] * (r->sample_rgb[j][c] - 1.0f);
-        facet_livescene_weights_backward(r, level, dw[level]);
+        facet_livescene_weights_backward(r, level, dw[level], r->work[0]);
         float dlogits[FACET_LIVESCENE_MAX_OBJECTS + 1];
         int any_mask = 0;
         for (int c = 0; c < classes; c++) any_mask |= r->terms.drendered_logits[level][c] != 0.0f;
@@ -335,19 +370,30 @@ facet_livescene_train_backward(const facet_livescene_field *f, const facet_lives
             const float k = r->kappa_sel[level][j];
             if (level < levels) {
                 if (dw[level][j] != 0.0f)
-                    facet_livescene_proposal_density_backward(f, grad, level, pos, k, dw[level][j]);
+                    facet_livescene_proposal_density_backward_scratch(f, grad, level, pos, k,
+                                                                      dw[level][j], scratch);
             } else {
                 float dcolor[3];
                 for (int c = 0; c < 3; c++) dcolor[c] = r->weights[level][j] * drgb[c];
-                facet_livescene_field_backward(f, grad, pos, k, r->d, dw[level][j], dcolor);
+                facet_livescene_field_backward_scratch(f, grad, pos, k, r->d, dw[level][j], dcolor,
+                                                       scratch);
             }
             if (any_mask && r->weights[level][j] != 0.0f) {
                 for (int c = 0; c < classes; c++)
                     dlogits[c] = r->weights[level][j] * r->terms.drendered_logits[level][c];
-                facet_livescene_probability_backward(f, grad, pos, r->kappa, dlogits);
+                facet_livescene_probability_backward_scratch(f, grad, pos, r->kappa, dlogits,
+                                                             scratch);
             }
         }
     }
+}
+
+static inline FACET_HD void
+facet_livescene_train_backward(const facet_livescene_field *f, const facet_livescene_field *grad,
+                               int levels, facet_livescene_train_ray *r, const float *drgb,
+                               float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]) {
+    float scratch[FACET_LIVESCENE_MAX_BACKWARD_SCRATCH];
+    facet_livescene_train_backward_scratch(f, grad, levels, r, drgb, dw, scratch);
 }
 
 /* The plane regularisers of livescene_model.py per plane element, for the CPU loop and the CUDA

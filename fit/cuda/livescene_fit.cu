@@ -1,7 +1,11 @@
 /* CUDA launchers of LiveScene fitting: one thread per ray for the forward and backward passes
  * (fit/livescene_train.h, gradients by atomicAdd through FACET_GRAD_ADD), element-wise kernels
- * for the plane regularisers and Adam. Host glue: the batch-level terms (mask focal loss,
- * repulsion) on a compact per-ray array, shared with the CPU path. */
+ * for the plane regularisers and Adam. A ray's sample arrays live in its global-memory record
+ * (facet_livescene_train_ray, and dL/dw in the trainer's dw buffer); the per-point functions'
+ * temporaries in a per-thread slice of shared memory; so no thread has a local-memory frame of
+ * more than a few hundred bytes (tools/ptxas_table.sh --limit-stack 1024). Host glue: the
+ * batch-level terms (mask focal loss, repulsion) on a compact per-ray array, shared with the CPU
+ * path. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "fit/adam.h"
@@ -17,6 +21,7 @@ struct facet_livescene_cuda_trainer {
     void **params, **grads, **adam_m, **adam_v; /* device, per model buffer */
     facet_livescene_field field, grad_field;    /* views over params / grads */
     facet_livescene_train_ray *rays;            /* device, [batch] */
+    float (*dw)[FACET_LIVESCENE_MAX_SAMPLES];   /* device, [batch * levels]: dL/dw per ray */
     facet_livescene_ray_input *inputs;          /* device, [batch] */
     facet_livescene_ray_terms *terms;           /* device, [batch] */
     facet_livescene_ray_terms *host_terms;      /* host, [batch] */
@@ -29,33 +34,94 @@ struct sample_counts {
     int n[FACET_LIVESCENE_MAX_LEVELS];
 };
 
+/* Per-thread shared-memory scratch: SCRATCH floats per thread (odd, so the threads of a warp at one
+ * offset fall in 32 different banks), threads per block under the 48 KB of static shared memory.
+ * scratch_class picks the smallest class that holds a pass's need. */
+template <int SCRATCH> struct scratch_shape {
+    static const int threads = SCRATCH <= 191    ? 64
+                               : SCRATCH <= 383  ? 32
+                               : SCRATCH <= 767  ? 16
+                               : SCRATCH <= 1535 ? 8
+                                                 : 4;
+};
+const int scratch_classes[] = {191, 383, 767, 1535, FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1};
+static_assert(scratch_shape<(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1)>::threads *
+                      (FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1) * 4 <=
+                  48 * 1024,
+              "shared memory");
+static_assert(scratch_shape<767>::threads * 767 * 4 <= 48 * 1024, "shared memory");
+
+template <int SCRATCH>
 __global__ void forward_kernel(facet_livescene_field f, int levels, sample_counts samples,
                                float anneal, unsigned long long seed, int step, int batch,
                                const facet_livescene_ray_input *inputs,
                                facet_livescene_train_ray *rays, facet_livescene_ray_terms *terms) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
-    facet_livescene_train_ray_run(&f, levels, samples.n, anneal, seed, step, batch, i, &inputs[i],
-                                  r);
+    facet_livescene_train_ray_run_scratch(&f, levels, samples.n, anneal, seed, step, batch, i,
+                                          &inputs[i], r, scratch + threadIdx.x * SCRATCH);
     terms[i] = r->terms;
 }
 
+template <int SCRATCH>
 __global__ void backward_kernel(facet_livescene_field f, facet_livescene_field grad, int levels,
                                 int batch, facet_livescene_loss_weights w,
                                 facet_livescene_train_ray *rays,
-                                const facet_livescene_ray_terms *terms, double *sums) {
+                                const facet_livescene_ray_terms *terms,
+                                float (*dw_all)[FACET_LIVESCENE_MAX_SAMPLES], double *sums) {
+    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
     memcpy(r->terms.drendered_logits, terms[i].drendered_logits, sizeof r->terms.drendered_logits);
-    float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
+    float(*dw)[FACET_LIVESCENE_MAX_SAMPLES] = dw_all + (int64_t)i * (levels + 1);
     float drgb[3];
     double interlevel = 0.0, distortion = 0.0;
     facet_livescene_ray_losses(r, levels, batch, &w, dw, drgb, &interlevel, &distortion);
     atomicAdd(&sums[0], interlevel);
     atomicAdd(&sums[1], distortion);
-    facet_livescene_train_backward(&f, &grad, levels, r, drgb, dw);
+    facet_livescene_train_backward_scratch(&f, &grad, levels, r, drgb, dw,
+                                           scratch + threadIdx.x * SCRATCH);
+}
+
+/* Launches the forward (backward = 0) or backward pass with the smallest scratch class that holds
+ * `need` floats. */
+struct pass_args {
+    facet_livescene_field f, grad;
+    int levels, batch, step;
+    sample_counts samples;
+    float anneal;
+    unsigned long long seed;
+    facet_livescene_loss_weights w;
+    const facet_livescene_ray_input *inputs;
+    facet_livescene_train_ray *rays;
+    facet_livescene_ray_terms *terms;
+    float (*dw)[FACET_LIVESCENE_MAX_SAMPLES];
+    double *sums;
+};
+
+template <int SCRATCH> void launch_pass(const pass_args &a, int backward) {
+    const int threads = scratch_shape<SCRATCH>::threads;
+    const unsigned blocks = (unsigned)((a.batch + threads - 1) / threads);
+    if (backward) FACET_LAUNCH(backward_kernel<SCRATCH>, blocks, threads)
+    (a.f, a.grad, a.levels, a.batch, a.w, a.rays, a.terms, a.dw, a.sums);
+    else FACET_LAUNCH(forward_kernel<SCRATCH>, blocks, threads)(
+        a.f, a.levels, a.samples, a.anneal, a.seed, a.step, a.batch, a.inputs, a.rays, a.terms);
+}
+
+void run_pass(const pass_args &a, int backward, int need) {
+    if (need <= scratch_classes[0])
+        launch_pass<191>(a, backward);
+    else if (need <= scratch_classes[1])
+        launch_pass<383>(a, backward);
+    else if (need <= scratch_classes[2])
+        launch_pass<767>(a, backward);
+    else if (need <= scratch_classes[3])
+        launch_pass<1535>(a, backward);
+    else
+        launch_pass<(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1)>(a, backward);
 }
 
 __global__ void regularizer_kernel(const float *plane, float *grad, facet_livescene_plane_reg reg,
@@ -98,6 +164,7 @@ extern "C" void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *
         free(lists[k]);
     }
     cudaFree(t->rays);
+    cudaFree(t->dw);
     cudaFree(t->inputs);
     cudaFree(t->terms);
     cudaFree(t->sums);
@@ -134,6 +201,9 @@ extern "C" facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda
         }
     }
     if (err == cudaSuccess) err = cudaMalloc(&t->rays, (size_t)batch * sizeof *t->rays);
+    if (err == cudaSuccess)
+        err = cudaMalloc(&t->dw,
+                         (size_t)batch * (size_t)(model->field.proposals + 1) * sizeof *t->dw);
     if (err == cudaSuccess) err = cudaMalloc(&t->inputs, (size_t)batch * sizeof *t->inputs);
     if (err == cudaSuccess) err = cudaMalloc(&t->terms, (size_t)batch * sizeof *t->terms);
     if (err == cudaSuccess) err = cudaMalloc(&t->sums, 3 * sizeof(double));
@@ -159,7 +229,7 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
                                                   unsigned long long seed, double *loss,
                                                   double *mse) {
     const facet_livescene_model *m = t->model;
-    const int levels = m->field.proposals, classes = m->field.objects + 1, threads = 64;
+    const int levels = m->field.proposals, classes = m->field.objects + 1;
     sample_counts counts = {};
     for (int i = 0; i <= levels; i++) counts.n[i] = samples[i];
     FACET_CUDA_CHECK(
@@ -167,8 +237,22 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
     for (int i = 0; i < t->buffers; i++)
         FACET_CUDA_CHECK(cudaMemset(t->grads[i], 0, m->buffer_info[i].count * sizeof(float)));
     FACET_CUDA_CHECK(cudaMemset(t->sums, 0, 3 * sizeof(double)));
-    FACET_LAUNCH(forward_kernel, blocks(t->batch, threads), threads)
-    (t->field, levels, counts, anneal, seed, step, t->batch, t->inputs, t->rays, t->terms);
+    pass_args pass;
+    pass.f = t->field;
+    pass.grad = t->grad_field;
+    pass.levels = levels;
+    pass.batch = t->batch;
+    pass.step = step;
+    pass.samples = counts;
+    pass.anneal = anneal;
+    pass.seed = seed;
+    pass.w = *w;
+    pass.inputs = t->inputs;
+    pass.rays = t->rays;
+    pass.terms = t->terms;
+    pass.dw = t->dw;
+    pass.sums = t->sums;
+    run_pass(pass, 0, facet_livescene_scratch_floats(&m->field));
     FACET_CUDA_CHECK(cudaGetLastError());
     FACET_CUDA_CHECK(cudaMemcpy(t->host_terms, t->terms, (size_t)t->batch * sizeof *t->host_terms,
                                 cudaMemcpyDeviceToHost));
@@ -176,8 +260,7 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
                                                     levels, classes, w, seed, step, mse);
     FACET_CUDA_CHECK(cudaMemcpy(t->terms, t->host_terms, (size_t)t->batch * sizeof *t->terms,
                                 cudaMemcpyHostToDevice));
-    FACET_LAUNCH(backward_kernel, blocks(t->batch, threads), threads)
-    (t->field, t->grad_field, levels, t->batch, *w, t->rays, t->terms, t->sums);
+    run_pass(pass, 1, facet_livescene_backward_scratch_floats(&m->field));
     FACET_CUDA_CHECK(cudaGetLastError());
     facet_livescene_plane_task tasks[FACET_LIVESCENE_MAX_REG_PLANES];
     const int n = facet_livescene_regularizer_planes(&m->field, w, tasks);
