@@ -46,14 +46,21 @@ static inline FACET_HD void facet_livescene_normalize(const facet_livescene_fiel
         out[i] = (pos[i] - f->aabb_min[i]) / (f->aabb_max[i] - f->aabb_min[i]) * 2.0f - 1.0f;
 }
 
+/* The main field's feature count: the scales' channels, concatenated (the sigma net's inputs). */
+static inline FACET_HD int facet_livescene_feature_count(const facet_livescene_field *f) {
+    int channels = 0;
+    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
+    return channels;
+}
+
 /* Per-sample scratch. Every per-point function below has a `_scratch` form that keeps its
  * temporaries (network inputs, K-Planes features, hidden activations) in caller-provided memory of
  * facet_livescene_scratch_floats floats: the CUDA stages give each thread a slice of shared memory
  * (nodes/cuda/livescene_node.cu), so no sample carries a local-memory frame. The plain forms are
  * the same functions with the scratch on the stack. */
 static inline FACET_HD int facet_livescene_scratch_floats(const facet_livescene_field *f) {
-    int channels = 0, need = 0, n;
-    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
+    const int channels = facet_livescene_feature_count(f);
+    int need = 0, n;
     n = f->probability_grid.channels + f->objects + facet_mlp_scratch_floats(&f->semantic_net);
     need = n > need ? n : need;
     for (int l = 0; l < f->proposals; l++) {
@@ -168,9 +175,7 @@ static inline FACET_HD float facet_livescene_field_density_scratch(const facet_l
                                                                    const float *pos, float kappa,
                                                                    float *geo, float *scratch) {
     float coords[4];
-    int channels = 0;
-    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
-    float *features = scratch, *out = scratch + channels; /* [channels], [geo + 1] */
+    float *features = scratch, *out = scratch + facet_livescene_feature_count(f); /* [geo + 1] */
     facet_livescene_sigma_forward_scratch(f, pos, kappa, coords, features, out,
                                           out + f->geo_feat_dim + 1);
     for (int i = 0; i < f->geo_feat_dim; i++) geo[i] = out[i];

@@ -105,12 +105,9 @@ enum {
                                      2 * FACET_MLP_MAX_INPUTS,
 };
 static inline FACET_HD int facet_mlp_backward_scratch_floats(const facet_mlp *m) {
-    int total = 0, widest = 0;
-    for (int l = 0; l <= m->layers; l++) {
-        total += m->width[l];
-        widest = m->width[l] > widest ? m->width[l] : widest;
-    }
-    return total + 2 * widest;
+    int total = 0;
+    for (int l = 0; l <= m->layers; l++) total += m->width[l];
+    return total + 2 * facet_mlp_widest(m, 0, m->layers);
 }
 
 /* MLP: given the input and dL/dout, accumulates weight and bias gradients and, when dinput is not
@@ -119,14 +116,12 @@ static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const
                                                        const float *in, const float *dout,
                                                        float *dinput, float *scratch) {
     float *act[FACET_MLP_MAX_LAYERS + 1];
-    int widest = 0;
     float *at = scratch;
     for (int l = 0; l <= m->layers; l++) {
         act[l] = at;
         at += m->width[l];
-        widest = m->width[l] > widest ? m->width[l] : widest;
     }
-    float *delta = at, *next = at + widest;
+    float *delta = at, *next = at + facet_mlp_widest(m, 0, m->layers);
     for (int i = 0; i < m->width[0]; i++) act[0][i] = in[i];
     for (int l = 0; l < m->layers; l++) {
         const int n_in = m->width[l], n_out = m->width[l + 1];
@@ -243,22 +238,19 @@ facet_livescene_proposal_density_backward(const facet_livescene_field *f,
  * scratch: features and dfeatures (the scales' channels each), out and dout (geo + 1 each),
  * colour input and its gradient (16 + geo each), then the networks' or the planes' scratch. */
 static inline FACET_HD int facet_livescene_field_backward_floats(const facet_livescene_field *f) {
-    int channels = 0, rest = facet_backward_max(facet_mlp_scratch_floats(&f->sigma_net),
-                                                facet_mlp_backward_scratch_floats(&f->sigma_net));
+    int rest = facet_backward_max(facet_mlp_scratch_floats(&f->sigma_net),
+                                  facet_mlp_backward_scratch_floats(&f->sigma_net));
     rest = facet_backward_max(rest, facet_mlp_backward_scratch_floats(&f->color_net));
-    for (int s = 0; s < f->scales; s++) {
-        channels += f->grids[s].channels;
+    for (int s = 0; s < f->scales; s++)
         rest = facet_backward_max(rest, facet_kplanes_backward_scratch_floats(&f->grids[s]));
-    }
-    return 2 * channels + 2 * (f->geo_feat_dim + 1) + 2 * (16 + f->geo_feat_dim) + rest;
+    return 2 * facet_livescene_feature_count(f) + 2 * (f->geo_feat_dim + 1) +
+           2 * (16 + f->geo_feat_dim) + rest;
 }
 
 static inline FACET_HD void facet_livescene_field_backward_scratch(
     const facet_livescene_field *f, const facet_livescene_field *grad, const float *pos,
     float kappa, const float *dir, float dsigma, const float *drgb, float *scratch) {
-    int channels = 0;
-    for (int s = 0; s < f->scales; s++) channels += f->grids[s].channels;
-    const int geo = f->geo_feat_dim;
+    const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
     float coords[4];
     float *features = scratch, *dfeatures = features + channels;
     float *out = dfeatures + channels, *dout = out + geo + 1;

@@ -232,6 +232,7 @@ static inline FACET_HD void facet_risesdf_input(const facet_risesdf_field *f, co
     }
     facet_hashgrid_encode(&f->grid, xn, in + 3);
 }
+
 /* Signed distance at world point x (only the first output of the last layer); scratch: 3 W. */
 static inline FACET_HD float facet_risesdf_sdf(const facet_risesdf_field *f, const float x[3],
                                                float *scratch) {

@@ -78,12 +78,17 @@ static inline FACET_HD void facet_mlp_layer(const float *wt, const float *x, int
     }
 }
 
+/* The widest of layers first..last (width indices, inclusive); 0 for an empty range. */
+static inline FACET_HD int facet_mlp_widest(const facet_mlp *m, int first, int last) {
+    int widest = 0;
+    for (int l = first; l <= last; l++) widest = m->width[l] > widest ? m->width[l] : widest;
+    return widest;
+}
+
 /* Floats of scratch facet_mlp_forward_scratch needs: one buffer of the widest hidden layer for a
  * network with one hidden layer, two (alternating) for deeper ones; 0 without hidden layers. */
 static inline FACET_HD int facet_mlp_scratch_floats(const facet_mlp *m) {
-    int widest = 0;
-    for (int l = 1; l < m->layers; l++) widest = m->width[l] > widest ? m->width[l] : widest;
-    return widest * (m->layers > 2 ? 2 : 1);
+    return facet_mlp_widest(m, 1, m->layers - 1) * (m->layers > 2 ? 2 : 1);
 }
 
 /* out[width[layers]] = network(in[width[0]]), the hidden activations in scratch
@@ -91,8 +96,7 @@ static inline FACET_HD int facet_mlp_scratch_floats(const facet_mlp *m) {
  * scratch. On the device each layer is summed into its output buffer and activated in place. */
 static inline FACET_HD void facet_mlp_forward_scratch(const facet_mlp *m, const float *in,
                                                       float *out, float *scratch) {
-    int widest = 0;
-    for (int l = 1; l < m->layers; l++) widest = m->width[l] > widest ? m->width[l] : widest;
+    const int widest = facet_mlp_widest(m, 1, m->layers - 1);
     const float *x = in;
     for (int l = 0; l < m->layers; l++) {
         const int n_in = m->width[l], n_out = m->width[l + 1];
