@@ -8,6 +8,7 @@
  * path. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
+#include "core/cuda/shared_scratch.h"
 #include "fit/adam.h"
 #include "fit/livescene_fit.h"
 #include "fit/livescene_fit_cuda.h"
@@ -34,29 +35,16 @@ struct sample_counts {
     int n[FACET_LIVESCENE_MAX_LEVELS];
 };
 
-/* Per-thread shared-memory scratch: SCRATCH floats per thread (odd, so the threads of a warp at one
- * offset fall in 32 different banks), threads per block under the 48 KB of static shared memory.
- * scratch_class picks the smallest class that holds a pass's need. */
-template <int SCRATCH> struct scratch_shape {
-    static const int threads = SCRATCH <= 191    ? 64
-                               : SCRATCH <= 383  ? 32
-                               : SCRATCH <= 767  ? 16
-                               : SCRATCH <= 1535 ? 8
-                                                 : 4;
-};
+/* The passes' per-thread scratch is shared memory (core/cuda/shared_scratch.h); run_pass picks the
+ * smallest of these classes (floats per thread) that holds a pass's need. */
 const int scratch_classes[] = {191, 383, 767, 1535, FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1};
-static_assert(scratch_shape<(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1)>::threads *
-                      (FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1) * 4 <=
-                  48 * 1024,
-              "shared memory");
-static_assert(scratch_shape<767>::threads * 767 * 4 <= 48 * 1024, "shared memory");
 
 template <int SCRATCH>
 __global__ void forward_kernel(facet_livescene_field f, int levels, sample_counts samples,
                                float anneal, unsigned long long seed, int step, int batch,
                                const facet_livescene_ray_input *inputs,
                                facet_livescene_train_ray *rays, facet_livescene_ray_terms *terms) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
@@ -71,7 +59,7 @@ __global__ void backward_kernel(facet_livescene_field f, facet_livescene_field g
                                 facet_livescene_train_ray *rays,
                                 const facet_livescene_ray_terms *terms,
                                 float (*dw_all)[FACET_LIVESCENE_MAX_SAMPLES], double *sums) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
@@ -103,7 +91,7 @@ struct pass_args {
 };
 
 template <int SCRATCH> void launch_pass(const pass_args &a, int backward) {
-    const int threads = scratch_shape<SCRATCH>::threads;
+    const int threads = facet_shared_scratch<SCRATCH>::threads;
     const unsigned blocks = (unsigned)((a.batch + threads - 1) / threads);
     if (backward) FACET_LAUNCH(backward_kernel<SCRATCH>, blocks, threads)
     (a.f, a.grad, a.levels, a.batch, a.w, a.rays, a.terms, a.dw, a.sums);

@@ -9,6 +9,7 @@
  * never sees a half-made copy. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
+#include "core/cuda/shared_scratch.h"
 #include "render/composite.h"
 #include "nodes/livescene_state.h"
 
@@ -81,22 +82,11 @@ struct ray_frame {
     float near, far;
 };
 
-/* Per-thread shared-memory scratch: SCRATCH floats per thread (odd, so the threads of a warp at the
- * same offset fall in 32 different banks), THREADS per block, under the 48 KB of static shared
- * memory. facet_livescene_scratch_floats picks the smallest that fits (scratch_class). */
-template <int SCRATCH> struct scratch_shape {
-    static const int threads = SCRATCH <= 177 ? 64 : SCRATCH <= 353 ? 32 : 16;
-};
-static_assert(scratch_shape<177>::threads * 177 * 4 <= 48 * 1024, "shared memory");
-static_assert(scratch_shape<353>::threads * 353 * 4 <= 48 * 1024, "shared memory");
-static_assert(scratch_shape<FACET_LIVESCENE_MAX_SCRATCH | 1>::threads *
-                      (FACET_LIVESCENE_MAX_SCRATCH | 1) * 4 <=
-                  48 * 1024,
-              "shared memory");
+/* The per-sample kernels' scratch is shared memory (core/cuda/shared_scratch.h), in three classes:
+ * 177, 353 and FACET_LIVESCENE_MAX_SCRATCH | 1 floats per thread. */
 
 /* Layout of the per-call buffer for a batch of `rays` rays (float offsets). */
 struct batch_layout {
-    int64_t rays;
     int stride;  /* bins per ray: the most samples of any level + 1 */
     int n_final; /* final samples per ray */
     int classes; /* alpha + 1 */
@@ -107,7 +97,6 @@ struct batch_layout {
 batch_layout layout_for(const facet_livescene_field &f, const facet_livescene_sampling &s,
                         int64_t rays) {
     batch_layout l = {};
-    l.rays = rays;
     int most = 0;
     for (int i = 0; i <= s.levels; i++) most = s.samples[i] > most ? s.samples[i] : most;
     l.stride = most + 1;
@@ -145,7 +134,7 @@ __global__ void begin_kernel(facet_livescene_field field, facet_livescene_sampli
 template <int SCRATCH>
 __global__ void proposal_kernel(facet_livescene_field field, int level, int n, kappa_vector kappa,
                                 int64_t count, batch_layout l, float *buffer) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * n) return;
     const int64_t r = i / n;
@@ -171,7 +160,7 @@ __global__ void resample_kernel(int n, int m, int64_t count, batch_layout l, flo
 template <int SCRATCH>
 __global__ void final_density_kernel(facet_livescene_field field, kappa_vector kappa, int64_t count,
                                      batch_layout l, float *buffer) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * l.n_final) return;
     const int64_t r = i / l.n_final;
@@ -187,7 +176,7 @@ __global__ void final_density_kernel(facet_livescene_field field, kappa_vector k
 template <int SCRATCH>
 __global__ void final_color_kernel(facet_livescene_field field, int64_t count, batch_layout l,
                                    float *buffer) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * l.n_final) return;
     const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
@@ -230,7 +219,7 @@ void render_batch(const facet_livescene_field &field, const facet_livescene_samp
                   const kappa_vector &kappa, const frame_params &frame,
                   const facet_envmap_view &env, const facet_ray *rays, int64_t count,
                   const batch_layout &l, float *buffer, facet_ray_result *out, float *aux) {
-    const int per_ray = 128, per_sample = scratch_shape<SCRATCH>::threads;
+    const int per_ray = 128, per_sample = facet_shared_scratch<SCRATCH>::threads;
     FACET_LAUNCH(begin_kernel, blocks_for(count, per_ray), per_ray)
     (field, sampling, frame, rays, count, l, buffer);
     int n = sampling.samples[0];

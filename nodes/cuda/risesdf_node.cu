@@ -7,6 +7,7 @@
  * device on first use of an environment and copied once per lighting. */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
+#include "core/cuda/shared_scratch.h"
 #include "nodes/risesdf_state.h"
 
 #include <stdlib.h>
@@ -22,23 +23,12 @@ struct device_copy {
     int has_lighting;
 };
 
-/* Per-thread scratch of the field functions (fields/risesdf.h) in shared memory: SCRATCH floats per
- * thread (odd, so the threads of a warp at one offset fall in 32 different banks), THREADS per
- * block under the 48 KB of static shared memory. scratch_floats picks the class. */
-template <int SCRATCH> struct scratch_shape {
-    static const int threads = SCRATCH <= 161 ? 64 : SCRATCH <= 321 ? 32 : 16;
-};
-static_assert(scratch_shape<161>::threads * 161 * 4 <= 48 * 1024, "shared memory");
-static_assert(scratch_shape<321>::threads * 321 * 4 <= 48 * 1024, "shared memory");
-static_assert(scratch_shape<FACET_RISESDF_MAX_SCRATCH + 1>::threads *
-                      (FACET_RISESDF_MAX_SCRATCH + 1) * 4 <=
-                  48 * 1024,
-              "shared memory");
-
+/* The kernels' per-thread scratch (fields/risesdf.h) is shared memory (core/cuda/shared_scratch.h),
+ * in three classes: 161, 321 and 641 floats. */
 template <int SCRATCH>
 __global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
                                const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
     facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
@@ -48,7 +38,7 @@ __global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_v
 template <int SCRATCH>
 __global__ void risesdf_volume_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
                                       const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    __shared__ float scratch[scratch_shape<SCRATCH>::threads * SCRATCH];
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
     facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
@@ -58,7 +48,7 @@ __global__ void risesdf_volume_kernel(facet_risesdf_ray_params params, facet_lig
 template <int SCRATCH>
 void launch(const facet_risesdf_ray_params &params, const facet_lighting_view &light,
             const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    const int threads = scratch_shape<SCRATCH>::threads;
+    const int threads = facet_shared_scratch<SCRATCH>::threads;
     const unsigned blocks = (unsigned)((count + threads - 1) / threads);
     if (params.mode == FACET_RISESDF_MODE_VOLUME)
         FACET_LAUNCH(risesdf_volume_kernel<SCRATCH>, blocks, threads)
