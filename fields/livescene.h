@@ -80,11 +80,28 @@ enum {
                                   FACET_LIVESCENE_MAX_GEO + 1 + 2 * FACET_MLP_MAX_WIDTH,
 };
 
+/* The object a sample's logits[objects + 1] choose: the argmax over the first `objects` entries
+ * of softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which
+ * matters when probabilities underflow to equal values). */
+static inline FACET_HD int facet_livescene_pick_object(const float *logits, int objects) {
+    float peak = logits[0], total = 0.0f;
+    for (int i = 1; i <= objects; i++) peak = fmaxf(peak, logits[i]);
+    for (int i = 0; i <= objects; i++) total += expf(logits[i] - peak);
+    int best = 0;
+    float best_p = expf(logits[0] - peak) / total;
+    for (int i = 1; i < objects; i++) {
+        float p = expf(logits[i] - peak) / total;
+        if (p > best_p) {
+            best = i;
+            best_p = p;
+        }
+    }
+    return best;
+}
+
 /* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
  * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
- * scene's kappa vector. Returns the chosen object: the argmax over the first alpha entries of
- * softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which matters
- * when probabilities underflow to equal values). */
+ * scene's kappa vector. Returns the chosen object (facet_livescene_pick_object). */
 static inline FACET_HD int facet_livescene_probability_scratch(const facet_livescene_field *f,
                                                                const float *pos, const float *kappa,
                                                                float *logits, float *scratch) {
@@ -94,19 +111,7 @@ static inline FACET_HD int facet_livescene_probability_scratch(const facet_lives
     for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
     facet_mlp_forward_scratch(&f->semantic_net, input, logits, scratch + c + f->objects);
-    float peak = logits[0], total = 0.0f;
-    for (int i = 1; i <= f->objects; i++) peak = fmaxf(peak, logits[i]);
-    for (int i = 0; i <= f->objects; i++) total += expf(logits[i] - peak);
-    int best = 0;
-    float best_p = expf(logits[0] - peak) / total;
-    for (int i = 1; i < f->objects; i++) {
-        float p = expf(logits[i] - peak) / total;
-        if (p > best_p) {
-            best = i;
-            best_p = p;
-        }
-    }
-    return best;
+    return facet_livescene_pick_object(logits, f->objects);
 }
 
 static inline FACET_HD int facet_livescene_probability(const facet_livescene_field *f,

@@ -2,6 +2,7 @@
 #include "livescene_state.h"
 
 #include "render/composite.h"
+#include "livescene_lanes.h"
 #include "livescene_ray.h"
 
 #include "core/alloc.h"
@@ -140,7 +141,7 @@ static facet_status livescene_render_cpu(const facet_node *node, const facet_sce
         facet_livescene_to_model_frame(m->dataparser_transform, m->dataparser_scale, rays[i].origin,
                                        rays[i].direction, o, d);
         facet_livescene_ray_output r;
-        facet_livescene_render_ray(&m->field, &state->sampling, o, d, node->kappa, &r);
+        facet_livescene_render_ray_lanes(&m->field, &state->sampling, o, d, node->kappa, &r);
         facet_background_radiance(scene->background_mode, scene->background,
                                   &scene->environment.view, rays[i].direction, background);
         facet_livescene_finish(&r, background, m->dataparser_scale, classes, &out[i],

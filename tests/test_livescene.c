@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "fields/livescene.h"
+#include "nodes/livescene_lanes.h"
 #include "nodes/livescene_ray.h"
 
 #include <criterion/criterion.h>
@@ -82,6 +83,53 @@ Test(livescene, default_config_loads_with_official_sizes_and_renders, .init = in
                   out.accumulation <= 1.0001f);
     }
     facet_livescene_free(&m);
+    free(path);
+}
+
+/* The sample-batched CPU renderer (nodes/livescene_lanes.c) against the per-ray one, bit for
+ * bit: random rays through, beside and from inside the box, random kappa, on the default config in
+ * f32 and f16 planes with the official sample counts and with counts that leave partial blocks
+ * (37/21/9: lanes past the last sample must not leak into the result). */
+static void expect_lanes_identical(const facet_livescene_field *f,
+                                   const facet_livescene_sampling *sampling, uint64_t seed) {
+    facet_rng rng = facet_rng_seed(seed, 3);
+    int differing = 0;
+    for (int r = 0; r < 48; r++) {
+        float o[3], d[3], kappa[FACET_LIVESCENE_MAX_OBJECTS], length = 0.0f;
+        for (int c = 0; c < 3; c++) {
+            o[c] = (r % 3 == 0 ? 1.5f : 6.0f) * (2.0f * facet_rng_uniform(&rng) - 1.0f);
+            d[c] = 2.0f * facet_rng_uniform(&rng) - 1.0f - 0.3f * o[c];
+            length += d[c] * d[c];
+        }
+        for (int c = 0; c < 3; c++) d[c] /= sqrtf(length);
+        for (int i = 0; i < f->objects; i++) kappa[i] = facet_rng_uniform(&rng);
+        facet_livescene_ray_output per_ray, lanes;
+        memset(&per_ray, 0, sizeof per_ray);
+        facet_livescene_render_ray(f, sampling, o, d, kappa, &per_ray);
+        memset(&lanes, 0, sizeof lanes);
+        facet_livescene_render_ray_lanes(f, sampling, o, d, kappa, &lanes);
+        cr_assert(isfinite(per_ray.rgb[0]) && isfinite(per_ray.depth));
+        differing += memcmp(&per_ray, &lanes, sizeof per_ray) != 0;
+    }
+    cr_assert_eq(differing, 0, "%d of 48 rays differ between the renderers", differing);
+}
+
+Test(livescene, sample_batched_renderer_is_the_per_ray_renderer_bit_for_bit,
+     .init = init_default_config) {
+    const char *dir = test_scratch_dir("ls_lanes");
+    char *path = facet_path_join(dir, "default.safetensors");
+    write_default(path, default_config, NULL, 0);
+    const facet_plane_storage storages[2] = {FACET_PLANE_F32, FACET_PLANE_F16};
+    for (int k = 0; k < 2; k++) {
+        facet_livescene_model m;
+        cr_assert_eq(facet_livescene_load(&m, path, storages[k]), FACET_OK, "%s",
+                     facet_last_error());
+        facet_livescene_sampling official = {2, {256, 128, 48}, 0.0f};
+        facet_livescene_sampling partial = {2, {37, 21, 9}, 0.0f};
+        expect_lanes_identical(&m.field, &official, 11 + k);
+        expect_lanes_identical(&m.field, &partial, 21 + k);
+        facet_livescene_free(&m);
+    }
     free(path);
 }
 
@@ -373,9 +421,14 @@ Test(livescene_parity, whole_rays_end_to_end) {
     facet_livescene_sampling sampling = {f->proposals, {0}, 0.0f};
     for (int i = 0; i < f->proposals; i++) sampling.samples[i] = p.model.num_proposal_samples[i];
     sampling.samples[f->proposals] = p.model.num_samples;
-    for (int64_t r = 0; r < rays; r++) {
+    for (int64_t q = 0; q < 2 * rays; q++) { /* the per-ray renderer, then the sample-batched */
+        const int64_t r = q % rays;
         facet_livescene_ray_output out;
-        facet_livescene_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
+        if (q < rays)
+            facet_livescene_render_ray(f, &sampling, o + r * 3, d + r * 3, kappa + r * a, &out);
+        else
+            facet_livescene_render_ray_lanes(f, &sampling, o + r * 3, d + r * 3, kappa + r * a,
+                                             &out);
         for (int c = 0; c < 3; c++) {
             float white = fminf(fmaxf(out.rgb[c] + (1.0f - out.accumulation), 0.0f), 1.0f);
             close_to(&p, white, rgb[r * 3 + c], "rgb", r, c);

@@ -1,0 +1,108 @@
+/* facet_mlp (fields/tcnn_mlp.h) over FACET_LANES samples at once, for the CPU: every activation is
+ * a facet_lanes vector holding one value per sample ("structure of arrays"), so a layer is a
+ * sequence of broadcast-weight x lanes products that vectorise across samples, with a block of
+ * outputs kept in registers instead of going through memory term by term.
+ *
+ * Bit for bit the per-point network: each lane does the additions of facet_mlp_layer in its
+ * order (ascending i for layers of 16 outputs or more; the four interleaved partial sums for
+ * narrower ones), starting from 0, then the bias of layer 0 and the activation. The build keeps
+ * floating-point contraction off (-std=c11), so a product and its sum stay two roundings here as
+ * there; tests/test_livescene.c compares the two renderers with memcmp.
+ *
+ * Host only (GCC/Clang vector extensions). */
+#ifndef FACET_FIELDS_TCNN_MLP_LANES_H
+#define FACET_FIELDS_TCNN_MLP_LANES_H
+
+#include "tcnn_mlp.h"
+
+#include <math.h>
+
+enum { FACET_LANES = 16 };
+
+/* One value per sample of a block of FACET_LANES samples (64 bytes, 64-byte aligned). */
+typedef float facet_lanes __attribute__((vector_size(FACET_LANES * sizeof(float))));
+
+/* acc[o] = sum_i x[i] W^T[i][o] per lane, o < n_out: facet_mlp_layer's order in every lane. */
+static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, int n_in, int n_out,
+                                         facet_lanes *acc) {
+    if (n_out >= 16) {
+        int o = 0;
+        /* blocks of eight outputs: eight accumulators in registers, one load of x[i] for all */
+        for (; o + 8 <= n_out; o += 8) {
+            facet_lanes a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            facet_lanes a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            for (int i = 0; i < n_in; i++) {
+                const float *w = wt + (long)i * n_out + o;
+                const facet_lanes xi = x[i];
+                a0 += w[0] * xi;
+                a1 += w[1] * xi;
+                a2 += w[2] * xi;
+                a3 += w[3] * xi;
+                a4 += w[4] * xi;
+                a5 += w[5] * xi;
+                a6 += w[6] * xi;
+                a7 += w[7] * xi;
+            }
+            acc[o] = a0, acc[o + 1] = a1, acc[o + 2] = a2, acc[o + 3] = a3;
+            acc[o + 4] = a4, acc[o + 5] = a5, acc[o + 6] = a6, acc[o + 7] = a7;
+        }
+        for (; o < n_out; o++) {
+            facet_lanes a = {0};
+            for (int i = 0; i < n_in; i++) a += wt[(long)i * n_out + o] * x[i];
+            acc[o] = a;
+        }
+        return;
+    }
+    for (int o = 0; o < n_out; o++) {
+        facet_lanes s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        int i = 0;
+        for (; i + 4 <= n_in; i += 4) {
+            s0 += wt[(long)i * n_out + o] * x[i];
+            s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
+            s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
+            s3 += wt[(long)(i + 3) * n_out + o] * x[i + 3];
+        }
+        if (i < n_in) s0 += wt[(long)i * n_out + o] * x[i];
+        if (i + 1 < n_in) s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
+        if (i + 2 < n_in) s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
+        acc[o] = (s0 + s1) + (s2 + s3);
+    }
+}
+
+/* facet_activate in every lane (ReLU as a select that vectorises; sigmoid through libm expf, as
+ * the per-point form computes it). */
+static inline void facet_activate_lanes(facet_activation a, facet_lanes *v) {
+    float *x = (float *)v;
+    if (a == FACET_ACTIVATION_RELU) {
+        for (int s = 0; s < FACET_LANES; s++) x[s] = x[s] > 0.0f ? x[s] : 0.0f;
+    } else if (a == FACET_ACTIVATION_SIGMOID) {
+        for (int s = 0; s < FACET_LANES; s++) x[s] = facet_activate(a, x[s]);
+    }
+}
+
+/* Lanes of scratch facet_mlp_forward_lanes needs (as facet_mlp_scratch_floats, per lane). */
+static inline int facet_mlp_scratch_lanes(const facet_mlp *m) {
+    return facet_mlp_scratch_floats(m);
+}
+
+/* out[width[layers]] = network(in[width[0]]) per lane; hidden activations in scratch
+ * (facet_mlp_scratch_lanes). in, out and scratch must not overlap. */
+static inline void facet_mlp_forward_lanes(const facet_mlp *m, const facet_lanes *in,
+                                           facet_lanes *out, facet_lanes *scratch) {
+    const int widest = facet_mlp_widest(m, 1, m->layers - 1);
+    const facet_lanes *x = in;
+    for (int l = 0; l < m->layers; l++) {
+        const int n_in = m->width[l], n_out = m->width[l + 1];
+        const int last = l == m->layers - 1;
+        facet_lanes *y = last ? out : scratch + (l & 1) * widest;
+        facet_mlp_layer_lanes(m->weight[l], x, n_in, n_out, y);
+        const facet_activation a = last ? m->output : m->hidden;
+        for (int o = 0; o < n_out; o++) {
+            if (l == 0) y[o] += m->bias0[o];
+            facet_activate_lanes(a, &y[o]);
+        }
+        x = y;
+    }
+}
+
+#endif

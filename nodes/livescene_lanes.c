@@ -1,0 +1,137 @@
+#include "livescene_lanes.h"
+
+#include "fields/tcnn_mlp_lanes.h"
+
+#include <math.h>
+
+/* Lanes of per-block work memory at the loader's limits: the final stage holds the features, the
+ * sigma net's outputs and then the colour net's inputs and hidden layers (block_final). */
+enum {
+    WORK_LANES = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_GEO +
+                 1 + 16 + FACET_LIVESCENE_MAX_GEO + 2 * FACET_MLP_MAX_WIDTH,
+};
+
+/* The samples j0 .. j0 + FACET_LANES - 1 of a level of n: positions at the bin midpoints. Lanes
+ * past the last sample repeat it (their results are computed and dropped). */
+typedef struct sample_block {
+    int j0, count;
+    float pos[FACET_LANES][3];
+    int object[FACET_LANES]; /* the probability field's choice */
+} sample_block;
+
+static void block_positions(sample_block *b, const float *o, const float *d, const float *bins,
+                            int j0, int n, float near, float far) {
+    b->j0 = j0;
+    b->count = n - j0 < FACET_LANES ? n - j0 : FACET_LANES;
+    for (int s = 0; s < FACET_LANES; s++) {
+        const int j = s < b->count ? j0 + s : n - 1;
+        const float mid = facet_livescene_bin_mid(bins, j, near, far);
+        for (int c = 0; c < 3; c++) b->pos[s][c] = o[c] + d[c] * mid;
+    }
+}
+
+/* One sample's K-Planes features of `grid` into lane s of features[channels]. */
+static void lookup_into_lane(const facet_kplanes *grid, const float *coords, int s,
+                             facet_lanes *features) {
+    float value[FACET_KPLANES_MAX_CHANNELS];
+    facet_kplanes_sample(grid, coords, value);
+    for (int c = 0; c < grid->channels; c++) features[c][s] = value[c];
+}
+
+/* facet_livescene_probability_scratch per lane: logits[alpha + 1] and b->object. */
+static void block_objects(const facet_livescene_field *f, sample_block *b, const float *kappa,
+                          facet_lanes *logits, facet_lanes *work) {
+    const int c = f->probability_grid.channels;
+    facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
+    for (int s = 0; s < FACET_LANES; s++) {
+        lookup_into_lane(&f->probability_grid, b->pos[s], s, input);
+        for (int i = 0; i < c; i++) input[i][s] = 1.0f / (1.0f + expf(-input[i][s]));
+        for (int i = 0; i < f->objects; i++) input[c + i][s] = kappa[i];
+    }
+    facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);
+    for (int s = 0; s < FACET_LANES; s++) {
+        float lane[FACET_LIVESCENE_MAX_OBJECTS + 1];
+        for (int i = 0; i <= f->objects; i++) lane[i] = logits[i][s];
+        b->object[s] = facet_livescene_pick_object(lane, f->objects);
+    }
+}
+
+/* facet_livescene_proposal_sample over a block: sigma[b->count]. */
+static void block_proposal(const facet_livescene_field *f, int level, const sample_block *b,
+                           const float *kappa, float *sigma, facet_lanes *work) {
+    const facet_kplanes *grid = &f->proposal_grids[level];
+    facet_lanes *features = work, raw;
+    for (int s = 0; s < FACET_LANES; s++) {
+        float coords[4];
+        facet_livescene_coords4(f, b->pos[s], kappa[b->object[s]], coords);
+        lookup_into_lane(grid, coords, s, features);
+    }
+    facet_mlp_forward_lanes(&f->density_net[level], features, &raw, work + grid->channels);
+    for (int s = 0; s < b->count; s++) sigma[s] = expf(raw[s] - 1.0f);
+}
+
+/* facet_livescene_final_density and _final_color over a block: density[FACET_LANES] and
+ * rgb[3] lanes; sh[16] is the ray direction's encoding. */
+static void block_final(const facet_livescene_field *f, const sample_block *b, const float *kappa,
+                        const float *sh, float *density, facet_lanes *rgb, facet_lanes *work) {
+    const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
+    facet_lanes *features = work, *out = work + channels; /* out: [geo..., raw density] */
+    for (int s = 0; s < FACET_LANES; s++) {
+        float coords[4];
+        facet_livescene_coords4(f, b->pos[s], kappa[b->object[s]], coords);
+        int offset = 0;
+        for (int scale = 0; scale < f->scales; scale++) {
+            lookup_into_lane(&f->grids[scale], coords, s, features + offset);
+            offset += f->grids[scale].channels;
+        }
+    }
+    facet_mlp_forward_lanes(&f->sigma_net, features, out, out + geo + 1);
+    for (int s = 0; s < FACET_LANES; s++) density[s] = expf(out[geo][s] - 1.0f);
+    facet_lanes *input = out + geo + 1; /* [SH 16, geo] */
+    for (int k = 0; k < 16; k++)
+        for (int s = 0; s < FACET_LANES; s++) input[k][s] = sh[k];
+    for (int i = 0; i < geo; i++) input[16 + i] = out[i];
+    facet_mlp_forward_lanes(&f->color_net, input, rgb, input + 16 + geo);
+    for (int c = 0; c < 3; c++)
+        for (int s = 0; s < FACET_LANES; s++) rgb[c][s] = rgb[c][s] == rgb[c][s] ? rgb[c][s] : 0.0f;
+}
+
+void facet_livescene_render_ray_lanes(const facet_livescene_field *f,
+                                      const facet_livescene_sampling *sampling, const float *o,
+                                      const float *d, const float *kappa,
+                                      facet_livescene_ray_output *out) {
+    float bins[FACET_LIVESCENE_MAX_SAMPLES + 1], next[FACET_LIVESCENE_MAX_SAMPLES + 1];
+    float sigma[FACET_LIVESCENE_MAX_SAMPLES + 1], weights[FACET_LIVESCENE_MAX_SAMPLES];
+    facet_lanes work[WORK_LANES], logits[FACET_LIVESCENE_MAX_OBJECTS + 1], rgb[3];
+    sample_block b;
+    float near, far;
+    facet_livescene_ray_begin(f, sampling, o, d, &near, &far, bins);
+    int n = sampling->samples[0];
+    for (int level = 0; level < sampling->levels; level++) {
+        for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
+            block_positions(&b, o, d, bins, j0, n, near, far);
+            block_objects(f, &b, kappa, logits, work);
+            block_proposal(f, level, &b, kappa, sigma + j0, work);
+        }
+        const int m = sampling->samples[level + 1];
+        facet_livescene_resample_level(bins, sigma, weights, next, n, m, near, far);
+        n = m;
+    }
+    float sh[16], density[FACET_LANES];
+    facet_sh4_tcnn(d[0], d[1], d[2], sh);
+    facet_livescene_compositor c;
+    facet_livescene_composite_begin(f, &c, out);
+    for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
+        block_positions(&b, o, d, bins, j0, n, near, far);
+        block_objects(f, &b, kappa, logits, work);
+        block_final(f, &b, kappa, sh, density, rgb, work);
+        for (int s = 0; s < b.count; s++) {
+            float lane_logits[FACET_LIVESCENE_MAX_OBJECTS + 1], lane_rgb[3];
+            for (int i = 0; i <= f->objects; i++) lane_logits[i] = logits[i][s];
+            for (int k = 0; k < 3; k++) lane_rgb[k] = rgb[k][s];
+            facet_livescene_composite_sample(f, &c, bins, j0 + s, near, far, density[s], lane_rgb,
+                                             lane_logits, out);
+        }
+    }
+    facet_livescene_composite_end(&c, bins, n, near, far, out);
+}
