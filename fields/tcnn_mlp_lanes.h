@@ -16,6 +16,7 @@
 #include "tcnn_mlp.h"
 
 #include <math.h>
+#include <stdint.h>
 
 enum { FACET_LANES = 16 };
 
@@ -69,14 +70,15 @@ static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, 
     }
 }
 
-/* facet_activate in every lane (ReLU as a select that vectorises; sigmoid through libm expf, as
- * the per-point form computes it). */
+/* facet_activate in every lane: ReLU as a bit mask (x > 0 keeps x, anything else, NaN included,
+ * gives +0 as the per-point select does), sigmoid through libm expf as the per-point form. */
 static inline void facet_activate_lanes(facet_activation a, facet_lanes *v) {
-    float *x = (float *)v;
+    typedef int32_t lane_bits __attribute__((vector_size(FACET_LANES * sizeof(float))));
     if (a == FACET_ACTIVATION_RELU) {
-        for (int s = 0; s < FACET_LANES; s++) x[s] = x[s] > 0.0f ? x[s] : 0.0f;
+        const lane_bits keep = *v > 0.0f;
+        *v = (facet_lanes)((lane_bits)*v & keep);
     } else if (a == FACET_ACTIVATION_SIGMOID) {
-        for (int s = 0; s < FACET_LANES; s++) x[s] = facet_activate(a, x[s]);
+        for (int s = 0; s < FACET_LANES; s++) (*v)[s] = facet_activate(a, (*v)[s]);
     }
 }
 

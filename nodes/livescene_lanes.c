@@ -1,5 +1,6 @@
 #include "livescene_lanes.h"
 
+#include "fields/kplanes_lanes.h"
 #include "fields/tcnn_mlp_lanes.h"
 
 #include <math.h>
@@ -15,7 +16,7 @@ enum {
  * past the last sample repeat it (their results are computed and dropped). */
 typedef struct sample_block {
     int j0, count;
-    float pos[FACET_LANES][3];
+    facet_lanes pos[3];      /* x, y, z */
     int object[FACET_LANES]; /* the probability field's choice */
 } sample_block;
 
@@ -26,16 +27,18 @@ static void block_positions(sample_block *b, const float *o, const float *d, con
     for (int s = 0; s < FACET_LANES; s++) {
         const int j = s < b->count ? j0 + s : n - 1;
         const float mid = facet_livescene_bin_mid(bins, j, near, far);
-        for (int c = 0; c < 3; c++) b->pos[s][c] = o[c] + d[c] * mid;
+        for (int c = 0; c < 3; c++) b->pos[c][s] = o[c] + d[c] * mid;
     }
 }
 
-/* One sample's K-Planes features of `grid` into lane s of features[channels]. */
-static void lookup_into_lane(const facet_kplanes *grid, const float *coords, int s,
-                             facet_lanes *features) {
-    float value[FACET_KPLANES_MAX_CHANNELS];
-    facet_kplanes_sample(grid, coords, value);
-    for (int c = 0; c < grid->channels; c++) features[c][s] = value[c];
+/* facet_livescene_coords4 per lane, at each lane's chosen object's kappa. */
+static void block_coords4(const facet_livescene_field *f, const sample_block *b,
+                          const float *kappa, facet_lanes *coords) {
+    for (int s = 0; s < FACET_LANES; s++) {
+        float pos[3] = {b->pos[0][s], b->pos[1][s], b->pos[2][s]}, c4[4];
+        facet_livescene_coords4(f, pos, kappa[b->object[s]], c4);
+        for (int i = 0; i < 4; i++) coords[i][s] = c4[i];
+    }
 }
 
 /* facet_livescene_probability_scratch per lane: logits[alpha + 1] and b->object. */
@@ -43,14 +46,14 @@ static void block_objects(const facet_livescene_field *f, sample_block *b, const
                           facet_lanes *logits, facet_lanes *work) {
     const int c = f->probability_grid.channels;
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
-    for (int s = 0; s < FACET_LANES; s++) {
-        lookup_into_lane(&f->probability_grid, b->pos[s], s, input);
-        for (int i = 0; i < c; i++) input[i][s] = 1.0f / (1.0f + expf(-input[i][s]));
-        for (int i = 0; i < f->objects; i++) input[c + i][s] = kappa[i];
-    }
+    facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
+    for (int i = 0; i < c; i++)
+        for (int s = 0; s < FACET_LANES; s++) input[i][s] = 1.0f / (1.0f + expf(-input[i][s]));
+    for (int i = 0; i < f->objects; i++)
+        for (int s = 0; s < FACET_LANES; s++) input[c + i][s] = kappa[i];
     facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);
     for (int s = 0; s < FACET_LANES; s++) {
-        float lane[FACET_LIVESCENE_MAX_OBJECTS + 1];
+        float lane[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
         for (int i = 0; i <= f->objects; i++) lane[i] = logits[i][s];
         b->object[s] = facet_livescene_pick_object(lane, f->objects);
     }
@@ -60,12 +63,9 @@ static void block_objects(const facet_livescene_field *f, sample_block *b, const
 static void block_proposal(const facet_livescene_field *f, int level, const sample_block *b,
                            const float *kappa, float *sigma, facet_lanes *work) {
     const facet_kplanes *grid = &f->proposal_grids[level];
-    facet_lanes *features = work, raw;
-    for (int s = 0; s < FACET_LANES; s++) {
-        float coords[4];
-        facet_livescene_coords4(f, b->pos[s], kappa[b->object[s]], coords);
-        lookup_into_lane(grid, coords, s, features);
-    }
+    facet_lanes *features = work, raw, coords[4];
+    block_coords4(f, b, kappa, coords);
+    facet_kplanes_sample_lanes(grid, coords, features);
     facet_mlp_forward_lanes(&f->density_net[level], features, &raw, work + grid->channels);
     for (int s = 0; s < b->count; s++) sigma[s] = expf(raw[s] - 1.0f);
 }
@@ -76,14 +76,12 @@ static void block_final(const facet_livescene_field *f, const sample_block *b, c
                         const float *sh, float *density, facet_lanes *rgb, facet_lanes *work) {
     const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
     facet_lanes *features = work, *out = work + channels; /* out: [geo..., raw density] */
-    for (int s = 0; s < FACET_LANES; s++) {
-        float coords[4];
-        facet_livescene_coords4(f, b->pos[s], kappa[b->object[s]], coords);
-        int offset = 0;
-        for (int scale = 0; scale < f->scales; scale++) {
-            lookup_into_lane(&f->grids[scale], coords, s, features + offset);
-            offset += f->grids[scale].channels;
-        }
+    facet_lanes coords[4];
+    block_coords4(f, b, kappa, coords);
+    int offset = 0;
+    for (int scale = 0; scale < f->scales; scale++) {
+        facet_kplanes_sample_lanes(&f->grids[scale], coords, features + offset);
+        offset += f->grids[scale].channels;
     }
     facet_mlp_forward_lanes(&f->sigma_net, features, out, out + geo + 1);
     for (int s = 0; s < FACET_LANES; s++) density[s] = expf(out[geo][s] - 1.0f);

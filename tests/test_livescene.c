@@ -119,8 +119,8 @@ Test(livescene, sample_batched_renderer_is_the_per_ray_renderer_bit_for_bit,
     const char *dir = test_scratch_dir("ls_lanes");
     char *path = facet_path_join(dir, "default.safetensors");
     write_default(path, default_config, NULL, 0);
-    const facet_plane_storage storages[2] = {FACET_PLANE_F32, FACET_PLANE_F16};
-    for (int k = 0; k < 2; k++) {
+    const facet_plane_storage storages[3] = {FACET_PLANE_F32, FACET_PLANE_F16, FACET_PLANE_BF16};
+    for (int k = 0; k < 3; k++) {
         facet_livescene_model m;
         cr_assert_eq(facet_livescene_load(&m, path, storages[k]), FACET_OK, "%s",
                      facet_last_error());
@@ -128,6 +128,23 @@ Test(livescene, sample_batched_renderer_is_the_per_ray_renderer_bit_for_bit,
         facet_livescene_sampling partial = {2, {37, 21, 9}, 0.0f};
         expect_lanes_identical(&m.field, &official, 11 + k);
         expect_lanes_identical(&m.field, &partial, 21 + k);
+        facet_livescene_free(&m);
+    }
+    /* channel counts that are not multiples of 8 (the vector loads' remainder), three objects */
+    const char *odd =
+        "{\"aabb\": [[-2, -2, -2], [2, 2, 2]], \"grid_base_resolution\": [24, 20, 16, 6], "
+        "\"multiscale_res\": [1, 2], \"grid_feature_dim\": 12, \"geo_feat_dim\": 15, "
+        "\"proposals\": [{\"resolution\": [16, 16, 16, 6], \"feature_dim\": 5}], "
+        "\"probability\": {\"resolution\": [16, 16, 16], \"feature_dim\": 3}, "
+        "\"num_proposal_samples\": [40], \"num_samples\": 20, \"near_plane\": 0.0, "
+        "\"background_color\": [1, 1, 1], \"objects\": [\"a\", \"b\", \"c\"]}";
+    cr_assert_eq(facet_livescene_write_random(path, odd, 5), FACET_OK, "%s", facet_last_error());
+    for (int k = 0; k < 3; k++) {
+        facet_livescene_model m;
+        cr_assert_eq(facet_livescene_load(&m, path, storages[k]), FACET_OK, "%s",
+                     facet_last_error());
+        facet_livescene_sampling sampling = {1, {40, 20}, 0.0f};
+        expect_lanes_identical(&m.field, &sampling, 31 + k);
         facet_livescene_free(&m);
     }
     free(path);
