@@ -74,8 +74,43 @@ static inline void facet_plane_load8(const void *plane, facet_plane_storage stor
 #endif
 }
 
-/* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes): per point,
- * the planes' bilinear values multiplied in plane order from 1, as facet_kplanes_sample does. */
+/* The per-point part of facet_kplanes_sample_lanes: for each point, the planes' bilinear values
+ * multiplied in plane order from 1. Inlined with constant `vectors` and `storage` for the common
+ * cases, so that the product stays in registers and the storage test leaves the loop. */
+static inline __attribute__((always_inline)) void
+facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *taps, int planes,
+                             int channels, int vectors, facet_plane_storage storage,
+                             facet_lanes *features) {
+    for (int s = 0; s < FACET_LANES; s++) {
+        facet_f8 acc[FACET_KPLANES_MAX_CHANNELS / 8];
+        for (int v = 0; v < vectors; v++) acc[v] = (facet_f8){1, 1, 1, 1, 1, 1, 1, 1};
+        float rest[8] = {1, 1, 1, 1, 1, 1, 1, 1}; /* channels past the last multiple of 8 */
+        for (int p = 0; p < planes; p++) {
+            const facet_plane_taps *t = &taps[p];
+            const float w_nw = t->w_nw[s], w_ne = t->w_ne[s], w_sw = t->w_sw[s], w_se = t->w_se[s];
+            for (int v = 0; v < vectors; v++) {
+                facet_f8 nw, ne, sw, se;
+                facet_plane_load8(k->planes[p], storage, t->nw[s] + 8 * v, &nw);
+                facet_plane_load8(k->planes[p], storage, t->ne[s] + 8 * v, &ne);
+                facet_plane_load8(k->planes[p], storage, t->sw[s] + 8 * v, &sw);
+                facet_plane_load8(k->planes[p], storage, t->se[s] + 8 * v, &se);
+                acc[v] = acc[v] * (nw * w_nw + ne * w_ne + sw * w_sw + se * w_se);
+            }
+            for (int c = 8 * vectors; c < channels; c++) {
+                const float nw = facet_plane_load(k->planes[p], storage, t->nw[s] + c),
+                            ne = facet_plane_load(k->planes[p], storage, t->ne[s] + c),
+                            sw = facet_plane_load(k->planes[p], storage, t->sw[s] + c),
+                            se = facet_plane_load(k->planes[p], storage, t->se[s] + c);
+                rest[c - 8 * vectors] *= nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+            }
+        }
+        for (int v = 0; v < vectors; v++)
+            for (int c = 0; c < 8; c++) features[8 * v + c][s] = acc[v][c];
+        for (int c = 8 * vectors; c < channels; c++) features[c][s] = rest[c - 8 * vectors];
+    }
+}
+
+/* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes). */
 static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const facet_lanes *coords,
                                               facet_lanes *features) {
     const int channels = k->channels, planes = facet_kplanes_plane_count(k->dims);
@@ -86,34 +121,23 @@ static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const face
         facet_plane_taps_lanes(k->resolution[a], k->resolution[b], channels, &coords[a], &coords[b],
                                &taps[p]);
     }
-    const int vectors = channels / 8;
-    for (int s = 0; s < FACET_LANES; s++) {
-        facet_f8 acc[FACET_KPLANES_MAX_CHANNELS / 8];
-        for (int v = 0; v < vectors; v++) acc[v] = (facet_f8){1, 1, 1, 1, 1, 1, 1, 1};
-        float rest[8] = {1, 1, 1, 1, 1, 1, 1, 1}; /* channels past the last multiple of 8 */
-        for (int p = 0; p < planes; p++) {
-            const facet_plane_taps *t = &taps[p];
-            const float w_nw = t->w_nw[s], w_ne = t->w_ne[s], w_sw = t->w_sw[s], w_se = t->w_se[s];
-            for (int v = 0; v < vectors; v++) {
-                facet_f8 nw, ne, sw, se;
-                facet_plane_load8(k->planes[p], k->storage, t->nw[s] + 8 * v, &nw);
-                facet_plane_load8(k->planes[p], k->storage, t->ne[s] + 8 * v, &ne);
-                facet_plane_load8(k->planes[p], k->storage, t->sw[s] + 8 * v, &sw);
-                facet_plane_load8(k->planes[p], k->storage, t->se[s] + 8 * v, &se);
-                acc[v] = acc[v] * (nw * w_nw + ne * w_ne + sw * w_sw + se * w_se);
-            }
-            for (int c = 8 * vectors; c < channels; c++) {
-                const float nw = facet_plane_load(k->planes[p], k->storage, t->nw[s] + c),
-                            ne = facet_plane_load(k->planes[p], k->storage, t->ne[s] + c),
-                            sw = facet_plane_load(k->planes[p], k->storage, t->sw[s] + c),
-                            se = facet_plane_load(k->planes[p], k->storage, t->se[s] + c);
-                rest[c - 8 * vectors] *= nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
-            }
-        }
-        for (int v = 0; v < vectors; v++)
-            for (int c = 0; c < 8; c++) features[8 * v + c][s] = acc[v][c];
-        for (int c = 8 * vectors; c < channels; c++) features[c][s] = rest[c - 8 * vectors];
+#define FACET_KPLANES_LANES_CASE(storage_, vectors_)                                               \
+    if (k->storage == (storage_) && channels == 8 * (vectors_)) {                                  \
+        facet_kplanes_lanes_products(k, taps, planes, 8 * (vectors_), (vectors_), (storage_),      \
+                                     features);                                                    \
+        return;                                                                                    \
     }
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F32, 1)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F32, 2)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F32, 4)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F16, 1)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F16, 2)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_F16, 4)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_BF16, 1)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_BF16, 2)
+    FACET_KPLANES_LANES_CASE(FACET_PLANE_BF16, 4)
+#undef FACET_KPLANES_LANES_CASE
+    facet_kplanes_lanes_products(k, taps, planes, channels, channels / 8, k->storage, features);
 }
 
 #endif
