@@ -9,6 +9,7 @@
 #include "sh.h"
 #include "tcnn_mlp.h"
 
+#include "core/fastmath.h"
 #include "core/hd.h"
 #include "core/status.h"
 
@@ -80,17 +81,37 @@ enum {
                                   FACET_LIVESCENE_MAX_GEO + 1 + 2 * FACET_MLP_MAX_WIDTH,
 };
 
+/* The exponentials of the per-point functions (the probability features' sigmoid, the object
+ * softmax, the density activation) use facet_expf (core/fastmath.h, within 2 ulp of libm), not
+ * libm: the sample-batched CPU renderer vectorises them (nodes/livescene_lanes.c), and the CPU,
+ * the emulator and the GPU compute the same bits from the same code. */
+static inline FACET_HD float facet_livescene_sigmoid(float x) {
+    return 1.0f / (1.0f + facet_expf(-x));
+}
+
+/* Density from a network's raw output: sigma = exp(raw - 1) (nerfstudio trunc_exp forward). */
+static inline FACET_HD float facet_livescene_density_activation(float raw) {
+    return facet_expf(raw - 1.0f);
+}
+
+/* fmaxf(a, b) as a select that vectorises (NaN loses to a number, as in fmaxf). Where a == b it
+ * may differ from libm in the sign of a zero, which the softmax below cannot see: it only forms
+ * exp(logit - peak), and x - (+0) and x - (-0) differ only for x = -0, where exp gives 1 both. */
+static inline FACET_HD float facet_livescene_max(float a, float b) {
+    return b > a || a != a ? b : a;
+}
+
 /* The object a sample's logits[objects + 1] choose: the argmax over the first `objects` entries
  * of softmax(logits) (the official rule; the first maximum wins ties, like torch.max, which
  * matters when probabilities underflow to equal values). */
 static inline FACET_HD int facet_livescene_pick_object(const float *logits, int objects) {
     float peak = logits[0], total = 0.0f;
-    for (int i = 1; i <= objects; i++) peak = fmaxf(peak, logits[i]);
-    for (int i = 0; i <= objects; i++) total += expf(logits[i] - peak);
+    for (int i = 1; i <= objects; i++) peak = facet_livescene_max(peak, logits[i]);
+    for (int i = 0; i <= objects; i++) total += facet_expf(logits[i] - peak);
     int best = 0;
-    float best_p = expf(logits[0] - peak) / total;
+    float best_p = facet_expf(logits[0] - peak) / total;
     for (int i = 1; i < objects; i++) {
-        float p = expf(logits[i] - peak) / total;
+        float p = facet_expf(logits[i] - peak) / total;
         if (p > best_p) {
             best = i;
             best_p = p;
@@ -108,7 +129,7 @@ static inline FACET_HD int facet_livescene_probability_scratch(const facet_lives
     float *input = scratch; /* [sigmoid(features) c, kappa alpha] */
     const int c = f->probability_grid.channels;
     facet_kplanes_sample(&f->probability_grid, pos, input);
-    for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
+    for (int i = 0; i < c; i++) input[i] = facet_livescene_sigmoid(input[i]);
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
     facet_mlp_forward_scratch(&f->semantic_net, input, logits, scratch + c + f->objects);
     return facet_livescene_pick_object(logits, f->objects);
@@ -138,7 +159,7 @@ facet_livescene_proposal_density_scratch(const facet_livescene_field *f, int lev
     facet_kplanes_sample(&f->proposal_grids[level], coords, features);
     facet_mlp_forward_scratch(&f->density_net[level], features, &raw,
                               scratch + f->proposal_grids[level].channels);
-    return expf(raw - 1.0f);
+    return facet_livescene_density_activation(raw);
 }
 
 static inline FACET_HD float facet_livescene_proposal_density(const facet_livescene_field *f,
@@ -184,7 +205,7 @@ static inline FACET_HD float facet_livescene_field_density_scratch(const facet_l
     facet_livescene_sigma_forward_scratch(f, pos, kappa, coords, features, out,
                                           out + f->geo_feat_dim + 1);
     for (int i = 0; i < f->geo_feat_dim; i++) geo[i] = out[i];
-    return expf(out[f->geo_feat_dim] - 1.0f);
+    return facet_livescene_density_activation(out[f->geo_feat_dim]);
 }
 
 static inline FACET_HD float facet_livescene_field_density(const facet_livescene_field *f,

@@ -191,7 +191,7 @@ static inline FACET_HD void facet_livescene_probability_backward_scratch(
     float *input = scratch, *dinput = scratch + n, *dfeature = scratch + 2 * n;
     float *rest = dfeature + c;
     facet_kplanes_sample(&f->probability_grid, pos, input);
-    for (int i = 0; i < c; i++) input[i] = 1.0f / (1.0f + expf(-input[i]));
+    for (int i = 0; i < c; i++) input[i] = facet_livescene_sigmoid(input[i]);
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
     facet_mlp_backward_scratch(&f->semantic_net, &grad->semantic_net, input, dlogits, dinput, rest);
     for (int i = 0; i < c; i++) dfeature[i] = dinput[i] * input[i] * (1.0f - input[i]);

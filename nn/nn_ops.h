@@ -13,41 +13,20 @@
 #ifndef FACET_NN_NN_OPS_H
 #define FACET_NN_NN_OPS_H
 
+#include "core/fastmath.h"
 #include "core/hd.h"
 #include "nn/nn.h"
 
 #include <math.h>
 
-/* exp(x) in float32 without a libm call, so that loops over elements vectorise (gcc does not
- * vectorise expf without -ffast-math). Cody-Waite reduction x = n ln2 + r (|r| <= ln2 / 2, n
- * rounded with the 1.5 * 2^23 trick), a degree-7 Taylor polynomial of e^r, and 2^n from the
- * exponent bits. Error <= 2 ulp of expf over [-87.3, 88.7] (tests/test_nn.c sweeps it); inputs
- * are clamped there: below it the result is ~1.2e-38 instead of a subnormal or 0, above it
- * ~1.7e38 instead of inf. NaN in gives NaN out. */
+/* exp(x) for the networks' activations (swish, softmax): facet_expf_core (core/fastmath.h) with
+ * the input clamped to [-87.33, 88.72]: below it the result is ~1.2e-38 instead of a subnormal or
+ * 0, above it ~1.7e38 instead of inf. NaN in gives NaN out. */
 static inline FACET_HD float facet_nn_expf(float x) {
-    const float round = 12582912.0f; /* 1.5 * 2^23 */
     const float in = x;
     x = x > -87.33f ? x : -87.33f; /* NaN becomes -87.33 here and is restored at the end */
     x = x < 88.72f ? x : 88.72f;
-    const float n = (x * 1.44269504088896341f + round) - round;
-    const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f; /* ln2 = 0.693359375 - 2.12e-4 */
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    /* 2^n for n in [-126, 128): 2^(n/2) squared keeps the exponent field in range at n = 128 */
-    const int half = (int)n / 2;
-    union {
-        int i;
-        float f;
-    } a, b;
-    a.i = (half + 127) << 23;
-    b.i = ((int)n - half + 127) << 23;
-    const float e = p * a.f * b.f;
+    const float e = facet_expf_core(x);
     return in == in ? e : in;
 }
 

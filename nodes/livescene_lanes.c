@@ -32,13 +32,35 @@ static void block_positions(sample_block *b, const float *o, const float *d, con
 }
 
 /* facet_livescene_coords4 per lane, at each lane's chosen object's kappa. */
-static void block_coords4(const facet_livescene_field *f, const sample_block *b,
-                          const float *kappa, facet_lanes *coords) {
+static void block_coords4(const facet_livescene_field *f, const sample_block *b, const float *kappa,
+                          facet_lanes *coords) {
     for (int s = 0; s < FACET_LANES; s++) {
         float pos[3] = {b->pos[0][s], b->pos[1][s], b->pos[2][s]}, c4[4];
         facet_livescene_coords4(f, pos, kappa[b->object[s]], c4);
         for (int i = 0; i < 4; i++) coords[i][s] = c4[i];
     }
+}
+
+/* facet_livescene_pick_object in every lane, each exponential formed once (the per-point form
+ * forms exp(logit - peak) twice for the chosen candidates: the same value). */
+static void pick_objects(const facet_lanes *logits, int objects, int *object) {
+    facet_lanes peak = logits[0], e[FACET_LIVESCENE_MAX_OBJECTS + 1], total = {0};
+    for (int i = 1; i <= objects; i++)
+        for (int s = 0; s < FACET_LANES; s++) peak[s] = facet_livescene_max(peak[s], logits[i][s]);
+    for (int i = 0; i <= objects; i++) {
+        for (int s = 0; s < FACET_LANES; s++) e[i][s] = facet_expf(logits[i][s] - peak[s]);
+        total += e[i];
+    }
+    int best[FACET_LANES] = {0};
+    facet_lanes best_p = e[0] / total;
+    for (int i = 1; i < objects; i++) {
+        const facet_lanes p = e[i] / total;
+        for (int s = 0; s < FACET_LANES; s++) {
+            best[s] = p[s] > best_p[s] ? i : best[s];
+            best_p[s] = p[s] > best_p[s] ? p[s] : best_p[s];
+        }
+    }
+    for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
 
 /* facet_livescene_probability_scratch per lane: logits[alpha + 1] and b->object. */
@@ -48,15 +70,11 @@ static void block_objects(const facet_livescene_field *f, sample_block *b, const
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
     facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
     for (int i = 0; i < c; i++)
-        for (int s = 0; s < FACET_LANES; s++) input[i][s] = 1.0f / (1.0f + expf(-input[i][s]));
+        for (int s = 0; s < FACET_LANES; s++) input[i][s] = facet_livescene_sigmoid(input[i][s]);
     for (int i = 0; i < f->objects; i++)
         for (int s = 0; s < FACET_LANES; s++) input[c + i][s] = kappa[i];
     facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);
-    for (int s = 0; s < FACET_LANES; s++) {
-        float lane[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
-        for (int i = 0; i <= f->objects; i++) lane[i] = logits[i][s];
-        b->object[s] = facet_livescene_pick_object(lane, f->objects);
-    }
+    pick_objects(logits, f->objects, b->object);
 }
 
 /* facet_livescene_proposal_sample over a block: sigma[b->count]. */
@@ -67,7 +85,7 @@ static void block_proposal(const facet_livescene_field *f, int level, const samp
     block_coords4(f, b, kappa, coords);
     facet_kplanes_sample_lanes(grid, coords, features);
     facet_mlp_forward_lanes(&f->density_net[level], features, &raw, work + grid->channels);
-    for (int s = 0; s < b->count; s++) sigma[s] = expf(raw[s] - 1.0f);
+    for (int s = 0; s < b->count; s++) sigma[s] = facet_livescene_density_activation(raw[s]);
 }
 
 /* facet_livescene_final_density and _final_color over a block: density[FACET_LANES] and
@@ -84,7 +102,8 @@ static void block_final(const facet_livescene_field *f, const sample_block *b, c
         offset += f->grids[scale].channels;
     }
     facet_mlp_forward_lanes(&f->sigma_net, features, out, out + geo + 1);
-    for (int s = 0; s < FACET_LANES; s++) density[s] = expf(out[geo][s] - 1.0f);
+    for (int s = 0; s < FACET_LANES; s++)
+        density[s] = facet_livescene_density_activation(out[geo][s]);
     facet_lanes *input = out + geo + 1; /* [SH 16, geo] */
     for (int k = 0; k < 16; k++)
         for (int s = 0; s < FACET_LANES; s++) input[k][s] = sh[k];

@@ -10,6 +10,7 @@
 #include "core/cuda/device.h"
 #include "core/rng.h"
 #include "nn/nn.h"
+#include "core/fastmath.h"
 #include "nn/nn_ops.h"
 #include "nn/gemm.h"
 
@@ -490,6 +491,31 @@ Test(nn_ops, expf_is_within_two_ulp_of_libm) {
     cr_expect(isnan(facet_nn_expf(NAN)));
     cr_expect(facet_nn_expf(-1000.0f) >= 0.0f && facet_nn_expf(-1000.0f) < 1.3e-38f);
     cr_expect(isfinite(facet_nn_expf(1000.0f)) && facet_nn_expf(1000.0f) > 1.6e38f);
+}
+
+/* facet_expf (core/fastmath.h), the full-range form: within 2 ulp of libm over the normal range
+ * and the subnormal results (within 2 ulp of the subnormal spacing there), 0 below ln(2^-150),
+ * inf above ln(FLT_MAX), NaN through; and facet_nn_expf is the same function inside its clamp. */
+Test(nn_ops, full_range_expf_matches_libm_down_to_subnormals) {
+    double worst = 0.0;
+    int differ_from_nn = 0;
+    for (int i = 0; i <= 2000000; i++) {
+        const float x = -103.9f + (float)i * (192.6f / 2000000.0f);
+        const float want = expf(x), got = facet_expf(x);
+        const float ulp = nextafterf(want, INFINITY) - want;
+        const double err = fabs((double)got - (double)want) / ulp;
+        if (err > worst) worst = err;
+        if (x > -87.33f && x < 88.72f) differ_from_nn += got != facet_nn_expf(x);
+    }
+    cr_expect_leq(worst, 2.0, "worst error %.2f ulp", worst);
+    cr_expect_eq(differ_from_nn, 0);
+    cr_expect_eq(facet_expf(0.0f), 1.0f);
+    cr_expect_eq(facet_expf(-104.0f), 0.0f);
+    cr_expect_eq(facet_expf(-1000.0f), 0.0f);
+    cr_expect(isinf(facet_expf(88.8f)) && isinf(facet_expf(INFINITY)));
+    cr_expect_eq(facet_expf(-INFINITY), 0.0f);
+    cr_expect(isnan(facet_expf(NAN)));
+    cr_expect(facet_expf(-100.0f) > 0.0f && facet_expf(-100.0f) < 1.2e-38f); /* subnormal */
 }
 
 /* Every GEMM kernel this CPU runs, against a double-precision product, on shapes that cross the
