@@ -11,6 +11,7 @@
 #include "datasets/normalise.h"
 #include "adam.h"
 #include "livescene_fit_cuda.h"
+#include "livescene_train_lanes.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -1161,7 +1162,8 @@ typedef struct step_plan {
 } step_plan;
 
 /* One iteration on the CPU, mirroring facet_livescene_cuda_step (fit/cuda/livescene_fit.cu): every
- * ray's forward pass (facet_livescene_train_ray_run), the batch terms and the backward pass into
+ * ray's forward pass (facet_livescene_train_ray_run_lanes: the same record, sixteen samples at a
+ * time), the batch terms and the backward pass into
  * per-thread gradients reduced in thread order (deterministic), the plane regularisers, then
  * Adam (fit/adam.h). A non-finite loss term or gradient skips Adam; that, or a non-finite value
  * Adam writes, is described in `diverged` (left empty when the step is finite). */
@@ -1171,8 +1173,8 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     const facet_livescene_field *f = &m->field;
     const int levels = f->proposals;
     FACET_PARALLEL_FOR(i, 0, p->batch) {
-        facet_livescene_train_ray_run(f, levels, p->samples, p->anneal, p->seed, p->step, p->batch,
-                                      (int)i, &p->inputs[i], &rays[i]);
+        facet_livescene_train_ray_run_lanes(f, levels, p->samples, p->anneal, p->seed, p->step,
+                                            p->batch, (int)i, &p->inputs[i], &rays[i]);
     }
     for (int k = 0; k < t->threads; k++)
         for (int b = 0; b < m->buffer_count; b++)

@@ -99,44 +99,69 @@ static inline FACET_HD void facet_livescene_pdf_resample_stratified(const float 
     }
 }
 
+/* The parts of evaluating one level that come before and after its samples: clearing the
+ * rendered terms; at the final level, compositing over white. */
+static inline FACET_HD void facet_livescene_train_evaluate_begin(const facet_livescene_field *f,
+                                                                 int levels, int level,
+                                                                 facet_livescene_train_ray *r) {
+    for (int c = 0; c <= f->objects; c++) r->terms.rendered_logits[level][c] = 0.0f;
+    if (level == levels)
+        r->terms.rgb[0] = r->terms.rgb[1] = r->terms.rgb[2] = r->accumulation = 0.0f;
+}
+
+static inline FACET_HD void facet_livescene_train_evaluate_end(int levels, int level,
+                                                               facet_livescene_train_ray *r) {
+    if (level == levels)
+        for (int c = 0; c < 3; c++) r->terms.rgb[c] += 1.0f * (1.0f - r->accumulation); /* white */
+}
+
+/* Sample j of a level, in order, once its kappa k, density sigma and logits (and at the final
+ * level r->sample_rgb[j]) are known: its weight and its share of the rendered terms. accumulated
+ * carries the optical depth of the samples before it. */
+static inline FACET_HD void facet_livescene_train_composite(const facet_livescene_field *f,
+                                                            int levels, int level, int j, float k,
+                                                            float sigma, const float *logits,
+                                                            float *accumulated,
+                                                            facet_livescene_train_ray *r) {
+    r->kappa_sel[level][j] = k;
+    r->sigma[level][j] = sigma;
+    float delta =
+        facet_livescene_t(r, r->bins[level][j + 1]) - facet_livescene_t(r, r->bins[level][j]);
+    float w = (1.0f - expf(-sigma * delta)) * expf(-*accumulated);
+    if (w != w) w = 0.0f;
+    *accumulated += sigma * delta;
+    r->weights[level][j] = w;
+    for (int c = 0; c <= f->objects; c++) r->terms.rendered_logits[level][c] += w * logits[c];
+    if (level == levels) {
+        for (int c = 0; c < 3; c++) r->terms.rgb[c] += w * r->sample_rgb[j][c];
+        r->accumulation += w;
+    }
+}
+
 /* Evaluates one level at the ray's bins (r->bins[level], r->n[level] set): densities, weights,
  * kappa choices and rendered logits; at the final level also the colours, rgb (over white) and
- * accumulation. scratch: facet_livescene_scratch_floats (fields/livescene.h). */
+ * accumulation. scratch: facet_livescene_scratch_floats (fields/livescene.h). The CPU trainer runs
+ * the same per-sample functions sixteen samples at a time (fit/livescene_train_lanes.c). */
 static inline FACET_HD void facet_livescene_train_evaluate_scratch(const facet_livescene_field *f,
                                                                    int levels, int level,
                                                                    facet_livescene_train_ray *r,
                                                                    float *scratch) {
-    const int classes = f->objects + 1, n = r->n[level];
     float logits[FACET_LIVESCENE_MAX_OBJECTS + 1];
-    for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] = 0.0f;
-    if (level == levels)
-        r->terms.rgb[0] = r->terms.rgb[1] = r->terms.rgb[2] = r->accumulation = 0.0f;
+    facet_livescene_train_evaluate_begin(f, levels, level, r);
     float accumulated = 0.0f;
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < r->n[level]; j++) {
         float pos[3], geo[FACET_LIVESCENE_MAX_GEO];
         facet_livescene_train_position(r, level, j, pos);
         int object = facet_livescene_probability_scratch(f, pos, r->kappa, logits, scratch);
         float k = r->kappa[object];
-        r->kappa_sel[level][j] = k;
         float sigma = level < levels
                           ? facet_livescene_proposal_density_scratch(f, level, pos, k, scratch)
                           : facet_livescene_field_density_scratch(f, pos, k, geo, scratch);
-        r->sigma[level][j] = sigma;
-        float delta =
-            facet_livescene_t(r, r->bins[level][j + 1]) - facet_livescene_t(r, r->bins[level][j]);
-        float w = (1.0f - expf(-sigma * delta)) * expf(-accumulated);
-        if (w != w) w = 0.0f;
-        accumulated += sigma * delta;
-        r->weights[level][j] = w;
-        for (int c = 0; c < classes; c++) r->terms.rendered_logits[level][c] += w * logits[c];
-        if (level == levels) {
+        if (level == levels)
             facet_livescene_field_color_scratch(f, r->d, geo, r->sample_rgb[j], scratch);
-            for (int c = 0; c < 3; c++) r->terms.rgb[c] += w * r->sample_rgb[j][c];
-            r->accumulation += w;
-        }
+        facet_livescene_train_composite(f, levels, level, j, k, sigma, logits, &accumulated, r);
     }
-    if (level == levels)
-        for (int c = 0; c < 3; c++) r->terms.rgb[c] += 1.0f * (1.0f - r->accumulation); /* white */
+    facet_livescene_train_evaluate_end(levels, level, r);
 }
 
 static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene_field *f,
@@ -146,6 +171,33 @@ static inline FACET_HD void facet_livescene_train_evaluate(const facet_livescene
     facet_livescene_train_evaluate_scratch(f, levels, level, r, scratch);
 }
 
+/* The forward pass's set-up: the collider and the stratified uniform level-0 bins
+ * (SpacedSampler, single_jitter=False). */
+static inline FACET_HD void facet_livescene_train_begin(const facet_livescene_field *f,
+                                                        const int *samples, float near_plane,
+                                                        facet_livescene_train_ray *r,
+                                                        facet_rng *rng) {
+    facet_livescene_collide(f, r->o, r->d, near_plane, &r->near, &r->far);
+    const int n = samples[0];
+    for (int j = 0; j <= n; j++) {
+        float b = (float)j / (float)n;
+        float lower = j == 0 ? 0.0f : (b + (float)(j - 1) / (float)n) / 2.0f;
+        float upper = j == n ? 1.0f : (b + (float)(j + 1) / (float)n) / 2.0f;
+        r->bins[0][j] = lower + (upper - lower) * facet_rng_uniform(rng);
+    }
+}
+
+/* After level `level` (n samples) is evaluated: the next level's bins, m stratified PDF samples
+ * of the annealed weights (anneal: the proposal weight exponent). */
+static inline FACET_HD void facet_livescene_train_next_level(facet_livescene_train_ray *r,
+                                                             int level, int n, int m, float anneal,
+                                                             facet_rng *rng) {
+    float *cdf = r->work[0], *annealed = r->work[1];
+    for (int j = 0; j < n; j++) annealed[j] = powf(r->weights[level][j], anneal);
+    facet_livescene_pdf_resample_stratified(r->bins[level], annealed, n, m, cdf, r->bins[level + 1],
+                                            rng);
+}
+
 /* Forward pass of a training ray. samples[levels + 1]; anneal is the proposal weight exponent;
  * scratch: facet_livescene_scratch_floats. */
 static inline FACET_HD void facet_livescene_train_forward_scratch(const facet_livescene_field *f,
@@ -153,25 +205,14 @@ static inline FACET_HD void facet_livescene_train_forward_scratch(const facet_li
                                                                   float near_plane, float anneal,
                                                                   facet_livescene_train_ray *r,
                                                                   facet_rng *rng, float *scratch) {
-    facet_livescene_collide(f, r->o, r->d, near_plane, &r->near, &r->far);
+    facet_livescene_train_begin(f, samples, near_plane, r, rng);
     int n = samples[0];
-    /* stratified uniform bins (SpacedSampler, single_jitter=False) */
-    for (int j = 0; j <= n; j++) {
-        float b = (float)j / (float)n;
-        float lower = j == 0 ? 0.0f : (b + (float)(j - 1) / (float)n) / 2.0f;
-        float upper = j == n ? 1.0f : (b + (float)(j + 1) / (float)n) / 2.0f;
-        r->bins[0][j] = lower + (upper - lower) * facet_rng_uniform(rng);
-    }
-    float *cdf = r->work[0], *annealed = r->work[1];
     for (int level = 0; level <= levels; level++) {
         r->n[level] = n;
         facet_livescene_train_evaluate_scratch(f, levels, level, r, scratch);
         if (level == levels) break;
-        for (int j = 0; j < n; j++) annealed[j] = powf(r->weights[level][j], anneal);
-        int m = samples[level + 1];
-        facet_livescene_pdf_resample_stratified(r->bins[level], annealed, n, m, cdf,
-                                                r->bins[level + 1], rng);
-        n = m;
+        facet_livescene_train_next_level(r, level, n, samples[level + 1], anneal, rng);
+        n = samples[level + 1];
     }
 }
 
@@ -195,15 +236,12 @@ typedef struct facet_livescene_ray_input {
 /* Near plane of every training ray (official collider: near_plane 0.01). */
 #define FACET_LIVESCENE_TRAIN_NEAR_PLANE 0.01f
 
-/* Sets up ray i of the batch of `step` (batch rays per step) from its inputs and runs its forward
- * pass: the one ray set-up both launchers use (the CPU loop and the CUDA forward kernel). The
- * sampler's random stream is (seed, step * batch + i), so a ray draws the same jitter on either
- * device and after a resume. samples[levels + 1]; anneal: the proposal weight exponent; scratch:
- * facet_livescene_scratch_floats. */
-static inline FACET_HD void facet_livescene_train_ray_run_scratch(
-    const facet_livescene_field *f, int levels, const int *samples, float anneal,
-    unsigned long long seed, int step, int batch, int i, const facet_livescene_ray_input *in,
-    facet_livescene_train_ray *r, float *scratch) {
+/* Sets up ray i of the batch of `step` (batch rays per step) from its inputs and returns its
+ * sampler's random stream, (seed, step * batch + i), so that a ray draws the same jitter on either
+ * device and after a resume: the one ray set-up every launcher uses. */
+static inline FACET_HD facet_rng
+facet_livescene_train_ray_setup(unsigned long long seed, int step, int batch, int i,
+                                const facet_livescene_ray_input *in, facet_livescene_train_ray *r) {
     for (int k = 0; k < 3; k++) {
         r->o[k] = in->o[k];
         r->d[k] = in->d[k];
@@ -211,7 +249,17 @@ static inline FACET_HD void facet_livescene_train_ray_run_scratch(
     }
     for (int k = 0; k < FACET_LIVESCENE_MAX_OBJECTS; k++) r->kappa[k] = in->kappa[k];
     r->terms.label = in->label;
-    facet_rng rng = facet_rng_seed(seed, (uint64_t)step * (uint64_t)batch + (uint64_t)i);
+    return facet_rng_seed(seed, (uint64_t)step * (uint64_t)batch + (uint64_t)i);
+}
+
+/* facet_livescene_train_ray_setup, then the ray's forward pass (the CUDA forward kernel; the CPU
+ * trainer runs facet_livescene_train_ray_run_lanes, fit/livescene_train_lanes.h). samples[levels +
+ * 1]; anneal: the proposal weight exponent; scratch: facet_livescene_scratch_floats. */
+static inline FACET_HD void facet_livescene_train_ray_run_scratch(
+    const facet_livescene_field *f, int levels, const int *samples, float anneal,
+    unsigned long long seed, int step, int batch, int i, const facet_livescene_ray_input *in,
+    facet_livescene_train_ray *r, float *scratch) {
+    facet_rng rng = facet_livescene_train_ray_setup(seed, step, batch, i, in, r);
     facet_livescene_train_forward_scratch(f, levels, samples, FACET_LIVESCENE_TRAIN_NEAR_PLANE,
                                           anneal, r, &rng, scratch);
 }

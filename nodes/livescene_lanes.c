@@ -5,24 +5,10 @@
 
 #include <math.h>
 
-/* Lanes of per-block work memory at the loader's limits: the final stage holds the features, the
- * sigma net's outputs and then the colour net's inputs and hidden layers (block_final). */
-enum {
-    WORK_LANES = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_GEO +
-                 1 + 16 + FACET_LIVESCENE_MAX_GEO + 2 * FACET_MLP_MAX_WIDTH,
-};
-
-/* The samples j0 .. j0 + FACET_LANES - 1 of a level of n: positions at the bin midpoints. Lanes
- * past the last sample repeat it (their results are computed and dropped). */
-typedef struct sample_block {
-    int j0, count;
-    facet_lanes pos[3];      /* x, y, z */
-    int object[FACET_LANES]; /* the probability field's choice */
-} sample_block;
-
-static void block_positions(sample_block *b, const float *o, const float *d, const float *bins,
-                            int j0, int n, float near, float far) {
-    b->j0 = j0;
+/* The samples j0 .. j0 + FACET_LANES - 1 of a level of n, at the bin midpoints. Lanes past the
+ * last sample repeat it (their results are computed and dropped). */
+static void block_positions(facet_livescene_block *b, const float *o, const float *d,
+                            const float *bins, int j0, int n, float near, float far) {
     b->count = n - j0 < FACET_LANES ? n - j0 : FACET_LANES;
     for (int s = 0; s < FACET_LANES; s++) {
         const int j = s < b->count ? j0 + s : n - 1;
@@ -32,8 +18,8 @@ static void block_positions(sample_block *b, const float *o, const float *d, con
 }
 
 /* facet_livescene_coords4 per lane, at each lane's chosen object's kappa. */
-static void block_coords4(const facet_livescene_field *f, const sample_block *b, const float *kappa,
-                          facet_lanes *coords) {
+static void block_coords4(const facet_livescene_field *f, const facet_livescene_block *b,
+                          const float *kappa, facet_lanes *coords) {
     for (int s = 0; s < FACET_LANES; s++) {
         float pos[3] = {b->pos[0][s], b->pos[1][s], b->pos[2][s]}, c4[4];
         facet_livescene_coords4(f, pos, kappa[b->object[s]], c4);
@@ -63,9 +49,8 @@ static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
 
-/* facet_livescene_probability_scratch per lane: logits[alpha + 1] and b->object. */
-static void block_objects(const facet_livescene_field *f, sample_block *b, const float *kappa,
-                          facet_lanes *logits, facet_lanes *work) {
+void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,
+                                   const float *kappa, facet_lanes *logits, facet_lanes *work) {
     const int c = f->probability_grid.channels;
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
     facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
@@ -77,9 +62,9 @@ static void block_objects(const facet_livescene_field *f, sample_block *b, const
     pick_objects(logits, f->objects, b->object);
 }
 
-/* facet_livescene_proposal_sample over a block: sigma[b->count]. */
-static void block_proposal(const facet_livescene_field *f, int level, const sample_block *b,
-                           const float *kappa, float *sigma, facet_lanes *work) {
+void facet_livescene_block_proposal(const facet_livescene_field *f, int level,
+                                    const facet_livescene_block *b, const float *kappa,
+                                    float *sigma, facet_lanes *work) {
     const facet_kplanes *grid = &f->proposal_grids[level];
     facet_lanes *features = work, raw, coords[4];
     block_coords4(f, b, kappa, coords);
@@ -88,10 +73,9 @@ static void block_proposal(const facet_livescene_field *f, int level, const samp
     for (int s = 0; s < b->count; s++) sigma[s] = facet_livescene_density_activation(raw[s]);
 }
 
-/* facet_livescene_final_density and _final_color over a block: density[FACET_LANES] and
- * rgb[3] lanes; sh[16] is the ray direction's encoding. */
-static void block_final(const facet_livescene_field *f, const sample_block *b, const float *kappa,
-                        const float *sh, float *density, facet_lanes *rgb, facet_lanes *work) {
+void facet_livescene_block_final(const facet_livescene_field *f, const facet_livescene_block *b,
+                                 const float *kappa, const float *sh, float *density,
+                                 facet_lanes *rgb, facet_lanes *work) {
     const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
     facet_lanes *features = work, *out = work + channels; /* out: [geo..., raw density] */
     facet_lanes coords[4];
@@ -109,8 +93,6 @@ static void block_final(const facet_livescene_field *f, const sample_block *b, c
         for (int s = 0; s < FACET_LANES; s++) input[k][s] = sh[k];
     for (int i = 0; i < geo; i++) input[16 + i] = out[i];
     facet_mlp_forward_lanes(&f->color_net, input, rgb, input + 16 + geo);
-    for (int c = 0; c < 3; c++)
-        for (int s = 0; s < FACET_LANES; s++) rgb[c][s] = rgb[c][s] == rgb[c][s] ? rgb[c][s] : 0.0f;
 }
 
 void facet_livescene_render_ray_lanes(const facet_livescene_field *f,
@@ -119,16 +101,16 @@ void facet_livescene_render_ray_lanes(const facet_livescene_field *f,
                                       facet_livescene_ray_output *out) {
     float bins[FACET_LIVESCENE_MAX_SAMPLES + 1], next[FACET_LIVESCENE_MAX_SAMPLES + 1];
     float sigma[FACET_LIVESCENE_MAX_SAMPLES + 1], weights[FACET_LIVESCENE_MAX_SAMPLES];
-    facet_lanes work[WORK_LANES], logits[FACET_LIVESCENE_MAX_OBJECTS + 1], rgb[3];
-    sample_block b;
+    facet_lanes work[FACET_LIVESCENE_BLOCK_WORK], logits[FACET_LIVESCENE_MAX_OBJECTS + 1], rgb[3];
+    facet_livescene_block b;
     float near, far;
     facet_livescene_ray_begin(f, sampling, o, d, &near, &far, bins);
     int n = sampling->samples[0];
     for (int level = 0; level < sampling->levels; level++) {
         for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
             block_positions(&b, o, d, bins, j0, n, near, far);
-            block_objects(f, &b, kappa, logits, work);
-            block_proposal(f, level, &b, kappa, sigma + j0, work);
+            facet_livescene_block_objects(f, &b, kappa, logits, work);
+            facet_livescene_block_proposal(f, level, &b, kappa, sigma + j0, work);
         }
         const int m = sampling->samples[level + 1];
         facet_livescene_resample_level(bins, sigma, weights, next, n, m, near, far);
@@ -140,12 +122,13 @@ void facet_livescene_render_ray_lanes(const facet_livescene_field *f,
     facet_livescene_composite_begin(f, &c, out);
     for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
         block_positions(&b, o, d, bins, j0, n, near, far);
-        block_objects(f, &b, kappa, logits, work);
-        block_final(f, &b, kappa, sh, density, rgb, work);
+        facet_livescene_block_objects(f, &b, kappa, logits, work);
+        facet_livescene_block_final(f, &b, kappa, sh, density, rgb, work);
         for (int s = 0; s < b.count; s++) {
             float lane_logits[FACET_LIVESCENE_MAX_OBJECTS + 1], lane_rgb[3];
             for (int i = 0; i <= f->objects; i++) lane_logits[i] = logits[i][s];
-            for (int k = 0; k < 3; k++) lane_rgb[k] = rgb[k][s];
+            for (int k = 0; k < 3; k++) /* nan_to_num, as facet_livescene_final_color */
+                lane_rgb[k] = rgb[k][s] == rgb[k][s] ? rgb[k][s] : 0.0f;
             facet_livescene_composite_sample(f, &c, bins, j0 + s, near, far, density[s], lane_rgb,
                                              lane_logits, out);
         }

@@ -7,6 +7,42 @@
 
 #include "livescene_ray.h"
 
+#include "fields/tcnn_mlp_lanes.h"
+
+/* A block of up to FACET_LANES samples: their positions (model frame) and the object the
+ * probability field picks at each. Lanes past `count` repeat a valid sample; their results are
+ * computed and dropped. */
+typedef struct facet_livescene_block {
+    int count;
+    facet_lanes pos[3];      /* x, y, z */
+    int object[FACET_LANES]; /* set by facet_livescene_block_objects */
+} facet_livescene_block;
+
+/* Work memory of the block functions, in lanes, at the loader's limits: the final stage holds the
+ * features, the sigma net's outputs and then the colour net's inputs and hidden layers. */
+enum {
+    FACET_LIVESCENE_BLOCK_WORK = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS +
+                                 FACET_LIVESCENE_MAX_GEO + 1 + 16 + FACET_LIVESCENE_MAX_GEO +
+                                 2 * FACET_MLP_MAX_WIDTH,
+};
+
+/* facet_livescene_probability_scratch per lane: logits[alpha + 1] (lanes) and b->object. */
+void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,
+                                   const float *kappa, facet_lanes *logits, facet_lanes *work);
+
+/* facet_livescene_proposal_density_scratch per lane at the chosen objects' kappa:
+ * sigma[b->count]. */
+void facet_livescene_block_proposal(const facet_livescene_field *f, int level,
+                                    const facet_livescene_block *b, const float *kappa,
+                                    float *sigma, facet_lanes *work);
+
+/* facet_livescene_field_density_scratch and facet_livescene_field_color_scratch per lane:
+ * density[FACET_LANES] and rgb[3] (lanes, as the network gives them: no nan_to_num); sh[16] is
+ * the ray direction's encoding (facet_sh4_tcnn). */
+void facet_livescene_block_final(const facet_livescene_field *f, const facet_livescene_block *b,
+                                 const float *kappa, const float *sh, float *density,
+                                 facet_lanes *rgb, facet_lanes *work);
+
 /* facet_livescene_render_ray, sample-batched: o, d (unit) in the model frame, kappa[alpha]. */
 void facet_livescene_render_ray_lanes(const facet_livescene_field *f,
                                       const facet_livescene_sampling *sampling, const float *o,

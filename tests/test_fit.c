@@ -16,6 +16,7 @@
 #include "fields/livescene_backward.h"
 #include "fit/livescene_fit.h"
 #include "fit/livescene_train.h"
+#include "fit/livescene_train_lanes.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -501,6 +502,57 @@ static int all_finite(const facet_livescene_model *g) {
  * under a large proposal density (3.3e8 at iteration 288 of the issue's fit), and the interlevel
  * loss and the proposal gradients became NaN. near + s (far - near) is the same interpolation and
  * monotonic: weights stay in [0, 1]. */
+/* The CPU trainer's sample-batched forward pass (fit/livescene_train_lanes.c) against the per-ray
+ * one the CUDA kernel runs, record for record with memcmp: rays through, beside and from inside
+ * the box, random kappa and labels, on the small config (4 channels: no full 8-channel vector;
+ * 12/8/6 samples: partial blocks) and on the default config with random weights. */
+static int lanes_forward_differences(const facet_livescene_field *f, const int *level_samples,
+                                     uint64_t seed) {
+    facet_livescene_train_ray *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    facet_rng rng = facet_rng_seed(seed, 9);
+    int differing = 0;
+    for (int i = 0; i < 24; i++) {
+        facet_livescene_ray_input in = {0};
+        float length = 0.0f;
+        for (int c = 0; c < 3; c++) {
+            in.o[c] = (i % 3 == 0 ? 0.5f : 4.0f) * (2.0f * facet_rng_uniform(&rng) - 1.0f);
+            in.d[c] = 2.0f * facet_rng_uniform(&rng) - 1.0f - 0.3f * in.o[c];
+            length += in.d[c] * in.d[c];
+            in.target[c] = facet_rng_uniform(&rng);
+        }
+        for (int c = 0; c < 3; c++) in.d[c] /= sqrtf(length);
+        for (int k = 0; k < f->objects; k++) in.kappa[k] = facet_rng_uniform(&rng);
+        in.label = (int)facet_rng_below(&rng, (uint32_t)f->objects + 2) - 1;
+        memset(a, 0, sizeof *a);
+        memset(b, 0, sizeof *b);
+        facet_livescene_train_ray_run(f, f->proposals, level_samples, 0.7f, seed, 3, 24, i, &in, a);
+        facet_livescene_train_ray_run_lanes(f, f->proposals, level_samples, 0.7f, seed, 3, 24, i,
+                                            &in, b);
+        cr_assert(isfinite(a->terms.rgb[0]) && isfinite(a->accumulation));
+        differing += memcmp(a, b, sizeof *a) != 0;
+    }
+    free(a);
+    free(b);
+    return differing;
+}
+
+Test(fit, sample_batched_forward_is_the_per_ray_forward_bit_for_bit) {
+    model_pair p;
+    open_pair(&p);
+    cr_assert_eq(lanes_forward_differences(&p.m.field, samples, 1), 0);
+    facet_livescene_free(&p.m);
+    facet_livescene_free(&p.g);
+    char config[4096];
+    facet_livescene_model m;
+    cr_assert_eq(
+        facet_livescene_create(&m, facet_livescene_default_config(2, config, sizeof config)),
+        FACET_OK, "%s", facet_last_error());
+    randomise(&m, 2);
+    const int default_samples[3] = {64, 32, 16};
+    cr_assert_eq(lanes_forward_differences(&m.field, default_samples, 2), 0);
+    facet_livescene_free(&m);
+}
+
 Test(fit_stability, a_ray_that_misses_the_box_keeps_weights_in_0_1) {
     model_pair p;
     open_pair(&p);
