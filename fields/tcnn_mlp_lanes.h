@@ -16,6 +16,7 @@
 #include "tcnn_mlp.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { FACET_LANES = 16 };
@@ -23,9 +24,31 @@ enum { FACET_LANES = 16 };
 /* One value per sample of a block of FACET_LANES samples (64 bytes, 64-byte aligned). */
 typedef float facet_lanes __attribute__((vector_size(FACET_LANES * sizeof(float))));
 
-/* acc[o] = sum_i x[i] W^T[i][o] per lane, o < n_out: facet_mlp_layer's order in every lane. */
+/* facet_activate in every lane: ReLU as a bit mask (x > 0 keeps x, anything else, NaN included,
+ * gives +0 as the per-point select does), sigmoid through libm expf as the per-point form. */
+static inline void facet_activate_lanes(facet_activation a, facet_lanes *v) {
+    typedef int32_t lane_bits __attribute__((vector_size(FACET_LANES * sizeof(float))));
+    if (a == FACET_ACTIVATION_RELU) {
+        const lane_bits keep = *v > 0.0f;
+        *v = (facet_lanes)((lane_bits)*v & keep);
+    } else if (a == FACET_ACTIVATION_SIGMOID) {
+        for (int s = 0; s < FACET_LANES; s++) (*v)[s] = facet_activate(a, (*v)[s]);
+    }
+}
+
+/* *a = activation(*a + bias[o]) (no bias when bias is NULL): a layer's output, formed while the
+ * sum is still in a register. */
+static inline void facet_mlp_finish_lanes(facet_lanes *a, const float *bias, int o,
+                                          facet_activation activation) {
+    if (bias) *a += bias[o];
+    facet_activate_lanes(activation, a);
+}
+
+/* y[o] = activation(sum_i x[i] W^T[i][o] (+ bias[o])) per lane, o < n_out: facet_mlp_layer's
+ * order in every lane, then the bias and the activation as facet_mlp_forward applies them. */
 static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, int n_in, int n_out,
-                                         facet_lanes *acc) {
+                                         const float *bias, facet_activation activation,
+                                         facet_lanes *y) {
     if (n_out >= 16) {
         int o = 0;
         /* blocks of eight outputs: eight accumulators in registers, one load of x[i] for all */
@@ -44,13 +67,22 @@ static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, 
                 a6 += w[6] * xi;
                 a7 += w[7] * xi;
             }
-            acc[o] = a0, acc[o + 1] = a1, acc[o + 2] = a2, acc[o + 3] = a3;
-            acc[o + 4] = a4, acc[o + 5] = a5, acc[o + 6] = a6, acc[o + 7] = a7;
+            facet_mlp_finish_lanes(&a0, bias, o, activation);
+            facet_mlp_finish_lanes(&a1, bias, o + 1, activation);
+            facet_mlp_finish_lanes(&a2, bias, o + 2, activation);
+            facet_mlp_finish_lanes(&a3, bias, o + 3, activation);
+            facet_mlp_finish_lanes(&a4, bias, o + 4, activation);
+            facet_mlp_finish_lanes(&a5, bias, o + 5, activation);
+            facet_mlp_finish_lanes(&a6, bias, o + 6, activation);
+            facet_mlp_finish_lanes(&a7, bias, o + 7, activation);
+            y[o] = a0, y[o + 1] = a1, y[o + 2] = a2, y[o + 3] = a3;
+            y[o + 4] = a4, y[o + 5] = a5, y[o + 6] = a6, y[o + 7] = a7;
         }
         for (; o < n_out; o++) {
             facet_lanes a = {0};
             for (int i = 0; i < n_in; i++) a += wt[(long)i * n_out + o] * x[i];
-            acc[o] = a;
+            facet_mlp_finish_lanes(&a, bias, o, activation);
+            y[o] = a;
         }
         return;
     }
@@ -66,19 +98,9 @@ static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, 
         if (i < n_in) s0 += wt[(long)i * n_out + o] * x[i];
         if (i + 1 < n_in) s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
         if (i + 2 < n_in) s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
-        acc[o] = (s0 + s1) + (s2 + s3);
-    }
-}
-
-/* facet_activate in every lane: ReLU as a bit mask (x > 0 keeps x, anything else, NaN included,
- * gives +0 as the per-point select does), sigmoid through libm expf as the per-point form. */
-static inline void facet_activate_lanes(facet_activation a, facet_lanes *v) {
-    typedef int32_t lane_bits __attribute__((vector_size(FACET_LANES * sizeof(float))));
-    if (a == FACET_ACTIVATION_RELU) {
-        const lane_bits keep = *v > 0.0f;
-        *v = (facet_lanes)((lane_bits)*v & keep);
-    } else if (a == FACET_ACTIVATION_SIGMOID) {
-        for (int s = 0; s < FACET_LANES; s++) (*v)[s] = facet_activate(a, (*v)[s]);
+        facet_lanes a = (s0 + s1) + (s2 + s3);
+        facet_mlp_finish_lanes(&a, bias, o, activation);
+        y[o] = a;
     }
 }
 
@@ -97,12 +119,8 @@ static inline void facet_mlp_forward_lanes(const facet_mlp *m, const facet_lanes
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const int last = l == m->layers - 1;
         facet_lanes *y = last ? out : scratch + (l & 1) * widest;
-        facet_mlp_layer_lanes(m->weight[l], x, n_in, n_out, y);
-        const facet_activation a = last ? m->output : m->hidden;
-        for (int o = 0; o < n_out; o++) {
-            if (l == 0) y[o] += m->bias0[o];
-            facet_activate_lanes(a, &y[o]);
-        }
+        facet_mlp_layer_lanes(m->weight[l], x, n_in, n_out, l == 0 ? m->bias0 : NULL,
+                              last ? m->output : m->hidden, y);
         x = y;
     }
 }
