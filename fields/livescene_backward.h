@@ -143,6 +143,7 @@ static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const
         const int n_in = m->width[l], n_out = m->width[l + 1];
         const float *wt = m->weight[l];
         float *gwt = (float *)grad->weight[l];
+#ifdef __CUDA_ARCH__
         for (int i = 0; i < n_in; i++) {
             const float x = act[l][i];
             float sum = 0.0f;
@@ -152,6 +153,41 @@ static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const
             }
             next[i] = sum;
         }
+#else /* the same terms and sums, arranged for a CPU core: the weight gradient row by row (it      \
+       * vectorises over o), and the sums next[i] eight rows at a time, so that eight independent  \
+       * chains of additions share the adder instead of one chain waiting on each addition; each   \
+       * next[i] is still summed over ascending o */
+        for (int i = 0; i < n_in; i++) {
+            const float x = act[l][i];
+            if (x != 0.0f)
+                for (int o = 0; o < n_out; o++)
+                    FACET_GRAD_ADD(gwt + (long)i * n_out + o, x * delta[o]);
+        }
+        int i = 0;
+        for (; i + 8 <= n_in; i += 8) {
+            const float *w = wt + (long)i * n_out;
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f,
+                  s7 = 0.0f;
+            for (int o = 0; o < n_out; o++) {
+                const float d = delta[o];
+                s0 += w[o] * d;
+                s1 += w[n_out + o] * d;
+                s2 += w[2 * n_out + o] * d;
+                s3 += w[3 * n_out + o] * d;
+                s4 += w[4 * n_out + o] * d;
+                s5 += w[5 * n_out + o] * d;
+                s6 += w[6 * n_out + o] * d;
+                s7 += w[7 * n_out + o] * d;
+            }
+            next[i] = s0, next[i + 1] = s1, next[i + 2] = s2, next[i + 3] = s3;
+            next[i + 4] = s4, next[i + 5] = s5, next[i + 6] = s6, next[i + 7] = s7;
+        }
+        for (; i < n_in; i++) {
+            float sum = 0.0f;
+            for (int o = 0; o < n_out; o++) sum += wt[(long)i * n_out + o] * delta[o];
+            next[i] = sum;
+        }
+#endif
         if (l == 0) {
             for (int o = 0; o < n_out; o++) FACET_GRAD_ADD((float *)grad->bias0 + o, delta[o]);
             if (dinput)
