@@ -39,6 +39,25 @@ static inline FACET_HD float facet_activate(facet_activation a, float x) {
     return x;
 }
 
+/* out = sum_i x[i] W^T[i][o] for one output o of a narrow layer, in the order the header
+ * describes: four interleaved partial sums of type T, written once for the per-point form
+ * (T = float) and the 16-sample form (T = facet_lanes, fields/tcnn_mlp_lanes.h). */
+#define FACET_MLP_NARROW_SUM(T, wt, x, n_in, n_out, o, out)                                        \
+    do {                                                                                           \
+        T s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                  \
+        int i = 0;                                                                                 \
+        for (; i + 4 <= (n_in); i += 4) {                                                          \
+            s0 += (wt)[(long)i * (n_out) + (o)] * (x)[i];                                          \
+            s1 += (wt)[(long)(i + 1) * (n_out) + (o)] * (x)[i + 1];                                \
+            s2 += (wt)[(long)(i + 2) * (n_out) + (o)] * (x)[i + 2];                                \
+            s3 += (wt)[(long)(i + 3) * (n_out) + (o)] * (x)[i + 3];                                \
+        }                                                                                          \
+        if (i < (n_in)) s0 += (wt)[(long)i * (n_out) + (o)] * (x)[i];                              \
+        if (i + 1 < (n_in)) s1 += (wt)[(long)(i + 1) * (n_out) + (o)] * (x)[i + 1];                \
+        if (i + 2 < (n_in)) s2 += (wt)[(long)(i + 2) * (n_out) + (o)] * (x)[i + 2];                \
+        (out) = (s0 + s1) + (s2 + s3);                                                             \
+    } while (0)
+
 /* acc[o] = sum_i x[i] W^T[i][o] for o < n_out, in the order the header describes. On the device
  * the wide form runs output by output with the sum in a register (acc is shared memory there,
  * nodes/cuda/livescene_node.cu): the same additions in the same ascending order, so the same
@@ -62,20 +81,7 @@ static inline FACET_HD void facet_mlp_layer(const float *wt, const float *x, int
 #endif
         return;
     }
-    for (int o = 0; o < n_out; o++) {
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        int i = 0;
-        for (; i + 4 <= n_in; i += 4) {
-            s0 += wt[(long)i * n_out + o] * x[i];
-            s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
-            s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
-            s3 += wt[(long)(i + 3) * n_out + o] * x[i + 3];
-        }
-        if (i < n_in) s0 += wt[(long)i * n_out + o] * x[i];
-        if (i + 1 < n_in) s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
-        if (i + 2 < n_in) s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
-        acc[o] = (s0 + s1) + (s2 + s3);
-    }
+    for (int o = 0; o < n_out; o++) FACET_MLP_NARROW_SUM(float, wt, x, n_in, n_out, o, acc[o]);
 }
 
 /* The widest of layers first..last (width indices, inclusive); 0 for an empty range. */

@@ -87,30 +87,15 @@ static inline void facet_mlp_layer_lanes(const float *wt, const facet_lanes *x, 
         return;
     }
     for (int o = 0; o < n_out; o++) {
-        facet_lanes s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
-        int i = 0;
-        for (; i + 4 <= n_in; i += 4) {
-            s0 += wt[(long)i * n_out + o] * x[i];
-            s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
-            s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
-            s3 += wt[(long)(i + 3) * n_out + o] * x[i + 3];
-        }
-        if (i < n_in) s0 += wt[(long)i * n_out + o] * x[i];
-        if (i + 1 < n_in) s1 += wt[(long)(i + 1) * n_out + o] * x[i + 1];
-        if (i + 2 < n_in) s2 += wt[(long)(i + 2) * n_out + o] * x[i + 2];
-        facet_lanes a = (s0 + s1) + (s2 + s3);
+        facet_lanes a;
+        FACET_MLP_NARROW_SUM(facet_lanes, wt, x, n_in, n_out, o, a);
         facet_mlp_finish_lanes(&a, bias, o, activation);
         y[o] = a;
     }
 }
 
-/* Lanes of scratch facet_mlp_forward_lanes needs (as facet_mlp_scratch_floats, per lane). */
-static inline int facet_mlp_scratch_lanes(const facet_mlp *m) {
-    return facet_mlp_scratch_floats(m);
-}
-
 /* out[width[layers]] = network(in[width[0]]) per lane; hidden activations in scratch
- * (facet_mlp_scratch_lanes). in, out and scratch must not overlap. */
+ * (facet_mlp_scratch_floats lanes). in, out and scratch must not overlap. */
 static inline void facet_mlp_forward_lanes(const facet_mlp *m, const facet_lanes *in,
                                            facet_lanes *out, facet_lanes *scratch) {
     const int widest = facet_mlp_widest(m, 1, m->layers - 1);
