@@ -1,9 +1,10 @@
 /* LiveScene's sampling and volume rendering for one ray, exactly as the official evaluation path
  * (nerfstudio v1.1.5 samplers and renderers, Tavish9/livescene ProposalNetworkSampler):
  * AABB collider, uniform proposal samples, PDF resampling per proposal level, and the final
- * samples rendered with the main field. Host and device: the CPU renderer loops over rays with
- * OpenMP, the CUDA renderer runs one ray per thread; the whole sample chain stays in local
- * memory. fields/livescene_format.md lists the math step by step. */
+ * samples rendered with the main field. Host and device: facet_livescene_render_ray runs the
+ * stages below per ray (the reference, and what the tests compare against); the CPU renderer runs
+ * them in blocks of 16 samples (nodes/livescene_lanes.c, the same bits) and the CUDA renderer as
+ * one kernel per stage. fields/livescene_format.md lists the math step by step. */
 #ifndef FACET_NODES_LIVESCENE_RAY_H
 #define FACET_NODES_LIVESCENE_RAY_H
 
