@@ -1,5 +1,5 @@
-/* nn/ on the CPU and the device dispatch (nn/nn.h): linear layers on nn/gemm.h's kernels
- * (chosen from the CPU at run time), attention and convolution products with OpenBLAS
+/* nn/ on the CPU and the device dispatch (nn/nn.h): linear layers and attention products on
+ * nn/gemm.h's kernels (chosen from the CPU at run time), convolution products with OpenBLAS
  * cblas_sgemm, everything else OpenMP loops over the per-element functions of nn/nn_ops.h. CUDA
  * contexts go to nn/cuda/nn.cu.
  *
@@ -85,16 +85,17 @@ static facet_status reserve_per_thread(facet_nn *nn, float **buffer, size_t *flo
     return FACET_OK;
 }
 
-/* Per-thread score rows for attention over `len` keys. */
-static facet_status cpu_reserve_scores(facet_nn *nn, int len) {
+/* Per-thread attention blocks over `len` keys of `dh` channels per head: score rows
+ * [ATTENTION_ROWS, len] and the head's keys transposed, K^T [dh, len]. */
+static facet_status cpu_reserve_scores(facet_nn *nn, int len, int dh) {
     const size_t rows = len < ATTENTION_ROWS ? (size_t)len : ATTENTION_ROWS;
-    return reserve_per_thread(nn, &nn->scores, &nn->score_floats, rows * (size_t)len,
-                              "attention scores");
+    return reserve_per_thread(nn, &nn->scores, &nn->score_floats, (rows + (size_t)dh) * len,
+                              "attention blocks");
 }
 
-facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, size_t operand_elems) {
+facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, int width, size_t operand_elems) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_reserve(nn, heads, len, operand_elems);
-    return cpu_reserve_scores(nn, len);
+    return cpu_reserve_scores(nn, len, heads > 0 ? width / heads : 0);
 }
 
 facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count) {
@@ -140,12 +141,23 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
             for (int i = 0; i < in; i++) xt[(size_t)i * n + r] = xr[i];
         }
         facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
+        /* bias and activation along wx's contiguous rows (they vectorise), then the transpose */
+        for (int o = 0; o < out; o++) {
+            float *row = wx + (size_t)o * n;
+            const float bias = b ? b[o] : 0.0f;
+            if (act == FACET_NN_IDENTITY)
+                for (int r = 0; r < n; r++) row[r] += bias;
+            else if (act == FACET_NN_GELU) /* the one the models use: its own loop vectorises */
+                for (int r = 0; r < n; r++) row[r] = facet_nn_gelu(row[r] + bias);
+            else
+                for (int r = 0; r < n; r++) row[r] = facet_nn_activate_one(row[r] + bias, act);
+        }
         for (int r = 0; r < n; r++) {
             float *yr = y + (size_t)(r0 + r) * out;
-            for (int o = 0; o < out; o++) {
-                const float v = wx[(size_t)o * n + r] + (b ? b[o] : 0.0f);
-                yr[o] = accumulate ? yr[o] + v : facet_nn_activate_one(v, act);
-            }
+            if (accumulate)
+                for (int o = 0; o < out; o++) yr[o] += wx[(size_t)o * n + r];
+            else
+                for (int o = 0; o < out; o++) yr[o] = wx[(size_t)o * n + r];
         }
     }
     return FACET_OK;
@@ -357,13 +369,14 @@ facet_status facet_nn_attention(facet_nn *nn, const float *qkv, int batch, int l
                                 int heads, int causal, float *y) {
     if (nn->device == FACET_NN_CUDA)
         return facet_nn_cuda_attention(nn, qkv, batch, len, width, heads, causal, y);
-    facet_status s = cpu_reserve_scores(nn, len);
+    const int dh = width / heads, ld = 3 * width;
+    facet_status s = cpu_reserve_scores(nn, len, dh);
     if (s != FACET_OK) return s;
-    const int rows = len < ATTENTION_ROWS ? len : ATTENTION_ROWS;
-    const int dh = width / heads, ld = 3 * width, per_head = (len + rows - 1) / rows;
+    const int rows = len < ATTENTION_ROWS ? len : ATTENTION_ROWS,
+              per_head = (len + rows - 1) / rows;
     const int tasks = batch * heads * per_head;
     const float scale = 1.0f / sqrtf((float)dh);
-    const int previous = facet_nn_blas_serial_begin();
+    /* per task: `rows` queries of one head; S = (Q K^T) scale, softmax, Y = S V on nn/gemm.h */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / (heads * per_head), hd = (t / per_head) % heads;
@@ -371,14 +384,17 @@ facet_status facet_nn_attention(facet_nn *nn, const float *qkv, int batch, int l
         const float *q = qkv + (size_t)b * len * ld + (size_t)hd * dh;
         const float *k = q + width, *v = q + 2 * width;
         float *sc = nn->scores + (size_t)facet_thread_index() * nn->score_floats;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, dh, scale, q + (size_t)i0 * ld,
-                    ld, k, ld, 0.0f, sc, len);
-        for (int i = 0; i < n; i++)
-            facet_nn_softmax_row(sc + (size_t)i * len, facet_nn_visible_keys(i0 + i, len, causal),
-                                 len);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, len, 1.0f, sc, len, v, ld,
-                    0.0f, y + ((size_t)b * len + i0) * width + (size_t)hd * dh, width);
+        float *kt = sc + (size_t)rows * len;
+        for (int j = 0; j < len; j++)
+            for (int c = 0; c < dh; c++) kt[(size_t)c * len + j] = k[(size_t)j * ld + c];
+        facet_gemm(q + (size_t)i0 * ld, ld, n, dh, kt, len, len, sc, len, 0);
+        for (int i = 0; i < n; i++) {
+            float *row = sc + (size_t)i * len;
+            for (int j = 0; j < len; j++) row[j] *= scale;
+            facet_nn_softmax_row(row, facet_nn_visible_keys(i0 + i, len, causal), len);
+        }
+        facet_gemm(sc, len, n, len, v, ld, dh, y + ((size_t)b * len + i0) * width + (size_t)hd * dh,
+                   width, 0);
     }
-    facet_nn_blas_serial_end(previous);
     return FACET_OK;
 }

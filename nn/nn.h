@@ -61,9 +61,9 @@ facet_status facet_nn_create(facet_nn **out, facet_nn_device device, facet_nn_pr
 void facet_nn_destroy(facet_nn *nn);
 
 /* Allocates the workspaces now (they otherwise grow on first use): attention over up to `heads`
- * heads of `len` tokens, and (BF16 only) activation operands of up to `operand_elems` elements.
- */
-facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, size_t operand_elems);
+ * heads of `len` tokens and `width` channels, and (BF16 only) activation operands of up to
+ * `operand_elems` elements. */
+facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, int width, size_t operand_elems);
 
 /* Declares `params[count]` (device memory) to hold weights: a BF16 context makes its bf16 copy
  * now and multiplies by it whenever an operand lies inside `params`. No-op otherwise. Call again

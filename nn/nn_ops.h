@@ -1,12 +1,13 @@
 /* Per-element and per-row math of nn/ (nn/nn.h), written once for the CPU launcher (nn/nn.c) and
  * the CUDA kernels (nn/cuda/nn.cu), and used by the model-specific ops of tokenizer/ and
  * language/. Valid C11 and CUDA C++; FACET_HD makes every function callable from device code.
- * Matrix products are not here: they go to OpenBLAS / cuBLAS.
+ * Matrix products are not here: they go to nn/gemm.h and OpenBLAS / cuBLAS.
  *
  * Conventions follow PyTorch's float32 kernels where it matters for parity:
  * - normalisations (LayerNorm, FQGAN's GroupNorm) apply y = x * scale + shift with
  *   scale = gamma / sqrt(var + eps), shift = beta - mean * scale (biased variance);
- * - GELU exact: 0.5 x (1 + erf(x / sqrt 2)); QuickGELU: x sigmoid(1.702 x);
+ * - GELU exact: 0.5 x (1 + erf(x / sqrt 2)), computed as 0.5 x erfc(-x / sqrt 2); QuickGELU: x
+ * sigmoid(1.702 x);
  * - softmax rows subtract the row maximum before exp and multiply by the reciprocal of the sum;
  * - ReLU and max pooling keep NaN (torch.relu, torch.nn.MaxPool2d);
  * - convolutions and pooling windows use torch's floor mode for the output size. */
@@ -30,8 +31,10 @@ static inline FACET_HD float facet_nn_expf(float x) {
     return in == in ? e : in;
 }
 
+/* GELU as 0.5 x erfc(-x / sqrt 2) (= 0.5 x (1 + erf(x / sqrt 2))): erfc keeps the relative
+ * precision for x < 0 that 1 + erf loses to cancellation, and facet_erfcf vectorises. */
 static inline FACET_HD float facet_nn_gelu(float x) {
-    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));
+    return 0.5f * x * facet_erfcf(-x * 0.70710678118654752440f);
 }
 
 static inline FACET_HD float facet_nn_quick_gelu(float x) {
@@ -72,7 +75,7 @@ static inline FACET_HD float facet_nn_norm_input(const float *x, const float *re
 
 /* One softmax numerator: exp(x - row maximum). */
 static inline FACET_HD float facet_nn_softmax_term(float x, float row_max) {
-    return expf(x - row_max);
+    return facet_expf(x - row_max);
 }
 
 /* In-place softmax of row[0..valid); entries valid..n (masked: the causal mask's future keys)

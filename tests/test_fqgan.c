@@ -626,3 +626,52 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
     }
     be->ops->destroy(be);
 }
+
+/* The CPU quantiser's lanes (16 codebook rows at a time) give fqgan_nearest_code's index on every
+ * position: a codebook that is not a multiple of 16 rows, exact ties between duplicated rows (the
+ * lower index wins), a zero vector (every score 0: index 0) and a NaN vector (index 0). */
+Test(fqgan_cpu, quantiser_lanes_pick_the_reference_code_ties_included) {
+    enum { COUNT = 1007, DIM = 8, HW = 300, BATCH = 2 };
+    fqgan_arch arch = {
+        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+    fqgan_backend *be = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    facet_rng rng = facet_rng_seed(5, 17);
+    float *codes = malloc(sizeof(float) * COUNT * DIM),
+          *z = malloc(sizeof(float) * BATCH * DIM * HW);
+    uint16_t *got = malloc(sizeof(uint16_t) * BATCH * HW);
+    cr_assert(codes && z && got);
+    for (int j = 0; j < COUNT; j++) {
+        float ss = 0.0f;
+        for (int d = 0; d < DIM; d++) {
+            codes[j * DIM + d] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+            ss += codes[j * DIM + d] * codes[j * DIM + d];
+        }
+        for (int d = 0; d < DIM; d++) codes[j * DIM + d] /= sqrtf(ss);
+    }
+    const int dup_of[][2] = {{20, 500}, {3, 1000}, {999, 1006}, {40, 41}}; /* {kept, copy} */
+    for (int i = 0; i < 4; i++)
+        memcpy(codes + dup_of[i][1] * DIM, codes + dup_of[i][0] * DIM, sizeof(float) * DIM);
+    for (int i = 0; i < BATCH * DIM * HW; i++) z[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+    for (int p = 0; p < 8; p++) /* positions pointing exactly at a duplicated row */
+        for (int d = 0; d < DIM; d++) z[d * HW + p] = codes[dup_of[p % 4][1] * DIM + d];
+    for (int d = 0; d < DIM; d++) z[d * HW + 9] = 0.0f, z[(DIM + d) * HW + 10] = NAN;
+    cr_assert_eq(be->ops->quantize(be, z, BATCH, DIM, HW, codes, COUNT, got), FACET_OK);
+    for (int b = 0; b < BATCH; b++)
+        for (int p = 0; p < HW; p++) {
+            float v[DIM], ss = 0.0f;
+            for (int d = 0; d < DIM; d++) {
+                v[d] = z[((size_t)b * DIM + d) * HW + p];
+                ss += v[d] * v[d];
+            }
+            for (int d = 0; d < DIM; d++) v[d] /= fqgan_l2_divisor(ss);
+            const int want = fqgan_nearest_code(v, codes, COUNT, DIM);
+            cr_assert_eq(got[b * HW + p], want, "batch %d position %d: code %d, want %d", b, p,
+                         got[b * HW + p], want);
+        }
+    for (int p = 0; p < 8; p++) cr_expect_eq(got[p], dup_of[p % 4][0]);
+    cr_expect_eq(got[9], 0);
+    cr_expect_eq(got[HW + 10], 0);
+    free(codes), free(z), free(got);
+    be->ops->destroy(be);
+}

@@ -579,3 +579,37 @@ Test(gemm, the_detected_kernel_is_the_best_this_cpu_has) {
                                                                                          : "c";
     cr_expect_str_eq(facet_gemm_kernel_name(), want);
 }
+
+/* facet_erfcf (core/fastmath.h) and the GELU on it, against double-precision erfc, relatively.
+ * erfc: (4 + 2 x^2) 2^-24: a few roundings, plus those of x^2 and of P - x^2 inside the exponent
+ * (each moves the result by x^2 2^-24). GELU = 0.5 x erfc(z), z = -x / sqrt 2: erfc's bound at
+ * z^2 = x^2 / 2, plus the rounding of z (2 z^2 2^-24 = x^2 2^-24) and of the two products (2^-23
+ * each): (8 + 2 x^2) 2^-24. The old 0.5 x (1 + erff) lost everything to cancellation below about
+ * x = -5, which this formula keeps. */
+Test(nn_ops, erfc_and_gelu_keep_their_relative_precision) {
+    double worst_erfc = 0.0, worst_gelu = 0.0;
+    for (int i = 0; i <= 2000000; i++) {
+        const float x = -10.0f + (float)i * (20.0f / 2000000.0f);
+        const double want = erfc((double)x);
+        if (want > 1e-37) { /* normal results */
+            const double err = fabs(facet_erfcf(x) - want) / want;
+            const double allowed = (4.0 + 2.0 * (double)x * x) * 0x1p-24;
+            if (err / allowed > worst_erfc) worst_erfc = err / allowed;
+        }
+        const double g = 0.5 * (double)x * erfc(-(double)x / sqrt(2.0));
+        if (x != 0.0f && fabs(g) > 1e-37) {
+            const double err = fabs(facet_nn_gelu(x) - g) / fabs(g);
+            const double allowed = (8.0 + 2.0 * (double)x * x) * 0x1p-24;
+            if (err / allowed > worst_gelu) worst_gelu = err / allowed;
+        }
+    }
+    cr_expect_leq(worst_erfc, 1.0, "erfc: worst error %.2f of its bound", worst_erfc);
+    cr_expect_leq(worst_gelu, 1.0, "gelu: worst error %.2f of its bound", worst_gelu);
+    cr_expect(fabsf(facet_erfcf(0.0f) - 1.0f) <= FLT_EPSILON);
+    cr_expect_eq(facet_erfcf(INFINITY), 0.0f);
+    cr_expect_eq(facet_erfcf(-INFINITY), 2.0f);
+    cr_expect_eq(facet_erfcf(11.0f), 0.0f);
+    cr_expect(isnan(facet_erfcf(NAN)) && isnan(facet_nn_gelu(NAN)));
+    cr_expect_eq(facet_nn_gelu(INFINITY), INFINITY);
+    cr_expect_eq(facet_nn_gelu(0.0f), 0.0f);
+}

@@ -34,6 +34,8 @@ typedef struct cpu_backend {
     size_t score_floats;
     float *wino; /* threads x wino_floats: Winograd V and M blocks */
     size_t wino_floats;
+    float *codes_t; /* the quantiser's codebook transposed, [dim, count] */
+    size_t codes_t_floats;
     size_t allocated; /* bytes through cpu_alloc */
 } cpu_backend;
 
@@ -48,6 +50,7 @@ static void cpu_destroy(fqgan_backend *be) {
     free(c->col);
     free(c->scores);
     free(c->wino);
+    free(c->codes_t);
     facet_nn_destroy(c->base.nn);
     free(c);
 }
@@ -394,6 +397,9 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
     /* output pixels per task: a column chunk of the im2col (or of x for 1x1) */
     int chunk = (int)(cb->col_floats / (size_t)k_rows);
     chunk = chunk < 64 ? 64 : chunk & ~15;
+    /* small images at small batches: at least two chunks per thread (not under 64 pixels) */
+    const int spread = (batch * hw_out + 2 * cb->threads - 1) / (2 * cb->threads);
+    if (spread < chunk) chunk = spread < 64 ? 64 : (spread + 15) & ~15;
     if ((size_t)chunk * k_rows > cb->col_floats && c->k != 1)
         return facet_fail(FACET_ERR_INTERNAL, "conv of %d input rows exceeds the workspace",
                           k_rows);
@@ -550,11 +556,59 @@ static facet_status cpu_from_tokens(fqgan_backend *be, const float *t, int batch
 
 /* ---- codebooks ------------------------------------------------------------------------------- */
 
+/* Nearest codes in blocks of QUANT_LANES codebook rows: lane l of a block sums z . row for its
+ * row in fqgan_code_score's order (from the transposed codebook, so the lanes vectorise) and
+ * keeps its best (score, index); the lanes' bests then meet under fqgan_code_better. That is
+ * fqgan_nearest_code's answer: the highest score, the lowest index among equal ones. */
+enum { QUANT_LANES = 16 };
+
+static int nearest_code_lanes(const float *z, const float *codes_t, int count, int dim) {
+    float best[QUANT_LANES];
+    int best_index[QUANT_LANES];
+    for (int l = 0; l < QUANT_LANES; l++) best[l] = -INFINITY, best_index[l] = 0;
+    const int blocked = count - count % QUANT_LANES;
+    for (int j0 = 0; j0 < blocked; j0 += QUANT_LANES) {
+        float score[QUANT_LANES] = {0};
+        for (int d = 0; d < dim; d++) {
+            const float zd = z[d], *row = codes_t + (size_t)d * count + j0;
+            for (int l = 0; l < QUANT_LANES; l++) score[l] += zd * row[l];
+        }
+        for (int l = 0; l < QUANT_LANES; l++) {
+            const int better = score[l] > best[l]; /* a lane's indices only grow */
+            best[l] = better ? score[l] : best[l];
+            best_index[l] = better ? j0 + l : best_index[l];
+        }
+    }
+    float b = -INFINITY;
+    int bi = 0;
+    for (int l = 0; l < QUANT_LANES; l++)
+        if (fqgan_code_better(best[l], best_index[l], b, bi)) b = best[l], bi = best_index[l];
+    for (int j = blocked; j < count; j++) {
+        float score = 0.0f;
+        for (int d = 0; d < dim; d++) score += z[d] * codes_t[(size_t)d * count + j];
+        if (fqgan_code_better(score, j, b, bi)) b = score, bi = j;
+    }
+    return bi;
+}
+
 static facet_status cpu_quantize(fqgan_backend *be, const float *z, int batch, int dim, int hw,
                                  const float *codebook, int count, uint16_t *indices) {
-    (void)be;
+    cpu_backend *cb = cpu(be);
     enum { MAX_DIM = 1024 };
-#pragma omp parallel for schedule(dynamic, 4)
+    const size_t floats = (size_t)dim * count;
+    if (floats > cb->codes_t_floats) {
+        free(cb->codes_t);
+        cb->codes_t = NULL;
+        cb->codes_t_floats = 0;
+        facet_status s = aligned(floats * sizeof(float), (void **)&cb->codes_t);
+        if (s != FACET_OK) return s;
+        cb->codes_t_floats = floats;
+    }
+    float *codes_t = cb->codes_t;
+    for (int j = 0; j < count; j++)
+        for (int d = 0; d < dim; d++)
+            codes_t[(size_t)d * count + j] = codebook[(size_t)j * dim + d];
+#pragma omp parallel for schedule(dynamic, 4) num_threads(cb->threads)
     for (int bp = 0; bp < batch * hw; bp++) {
         const int b = bp / hw, p = bp % hw;
         float v[MAX_DIM], ss = 0.0f;
@@ -564,7 +618,7 @@ static facet_status cpu_quantize(fqgan_backend *be, const float *z, int batch, i
         }
         const float div = fqgan_l2_divisor(ss);
         for (int d = 0; d < dim; d++) v[d] /= div;
-        indices[bp] = (uint16_t)fqgan_nearest_code(v, codebook, count, dim);
+        indices[bp] = (uint16_t)nearest_code_lanes(v, codes_t, count, dim);
     }
     return FACET_OK;
 }
@@ -622,7 +676,8 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
     const size_t len = (size_t)arch->grid * arch->grid;
     c->score_floats = (len < 64 ? len : 64) * len;
     facet_status s = facet_nn_create(&c->base.nn, FACET_NN_CPU, FACET_NN_FP32);
-    if (s == FACET_OK) s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, 0);
+    if (s == FACET_OK)
+        s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, arch->adapter_width, 0);
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
     if (s == FACET_OK)

@@ -492,7 +492,8 @@ extern "C" facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqg
     c->score_elems = len * len;
     c->coef_elems = (size_t)max_batch * widest;
     const bool bf16 = precision == FACET_FQGAN_CUDA_BF16;
-    s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, act * (size_t)max_batch);
+    s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, arch->adapter_width,
+                         act * (size_t)max_batch);
     if (s == FACET_OK) s = cuda_alloc(&c->base, col * (bf16 ? 2 : 4), &c->col);
     if (s == FACET_OK)
         s = cuda_alloc(&c->base, c->score_elems * sizeof(float), (void **)&c->scores);
