@@ -287,7 +287,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         const int width = up ? 2 * w : w;
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)36 * v_step;
-        float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
+        float R[6][WINO_SPAN], T[6][WINO_SPAN], P[4][WINO_MAX_TILES + 1], Z[4][4 * WINO_MAX_TILES];
         /* columns of R inside the (virtual) input: [lo, hi) */
         const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
         for (int r = 0; r < rows; r++) {
@@ -318,9 +318,21 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 for (int k = 0; k < 6; k++) {
                     const float *tk = T[k];
                     float *v0 = V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row;
+                    /* the window columns by phase (column 4 t + c in P[c][t]): a group of four
+                     * strided reads and then contiguous ones, both of which vectorise */
                     for (int t = 0; t < per_row; t++) {
-                        const float d0 = tk[4 * t], d1 = tk[4 * t + 1], d2 = tk[4 * t + 2],
-                                    d3 = tk[4 * t + 3], d4 = tk[4 * t + 4], d5 = tk[4 * t + 5];
+                        P[0][t] = tk[4 * t];
+                        P[1][t] = tk[4 * t + 1];
+                        P[2][t] = tk[4 * t + 2];
+                        P[3][t] = tk[4 * t + 3];
+                    }
+                    P[0][per_row] = tk[4 * per_row];
+                    P[1][per_row] = tk[4 * per_row + 1];
+                    const float *p0 = P[0], *p1 = P[1], *p2 = P[2], *p3 = P[3];
+#pragma GCC ivdep
+                    for (int t = 0; t < per_row; t++) {
+                        const float d0 = p0[t], d1 = p1[t], d2 = p2[t], d3 = p3[t], d4 = p0[t + 1],
+                                    d5 = p1[t + 1];
                         v0[t] = 4.0f * d0 - 5.0f * d2 + d4;
                         v0[v_step + t] = -4.0f * (d1 + d2) + d3 + d4;
                         v0[2 * v_step + t] = 4.0f * (d1 - d2) - d3 + d4;
