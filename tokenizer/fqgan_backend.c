@@ -329,7 +329,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     P[0][per_row] = tk[4 * per_row];
                     P[1][per_row] = tk[4 * per_row + 1];
                     const float *p0 = P[0], *p1 = P[1], *p2 = P[2], *p3 = P[3];
-#pragma GCC ivdep
+                    FACET_IVDEP
                     for (int t = 0; t < per_row; t++) {
                         const float d0 = p0[t], d1 = p1[t], d2 = p2[t], d3 = p3[t], d4 = p0[t + 1],
                                     d5 = p1[t + 1];
