@@ -372,29 +372,30 @@ facet_status facet_nn_attention(facet_nn *nn, const float *qkv, int batch, int l
     const int dh = width / heads, ld = 3 * width;
     facet_status s = cpu_reserve_scores(nn, len, dh);
     if (s != FACET_OK) return s;
-    const int rows = len < ATTENTION_ROWS ? len : ATTENTION_ROWS,
-              per_head = (len + rows - 1) / rows;
-    const int tasks = batch * heads * per_head;
+    const int rows = len < ATTENTION_ROWS ? len : ATTENTION_ROWS, tasks = batch * heads;
     const float scale = 1.0f / sqrtf((float)dh);
-    /* per task: `rows` queries of one head; S = (Q K^T) scale, softmax, Y = S V on nn/gemm.h */
+    /* per task one head: K^T once, then per block of `rows` queries S = (Q K^T) scale, softmax,
+     * Y = S V on nn/gemm.h */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
-        const int b = t / (heads * per_head), hd = (t / per_head) % heads;
-        const int i0 = (t % per_head) * rows, n = i0 + rows <= len ? rows : len - i0;
+        const int b = t / heads, hd = t % heads;
         const float *q = qkv + (size_t)b * len * ld + (size_t)hd * dh;
         const float *k = q + width, *v = q + 2 * width;
         float *sc = nn->scores + (size_t)facet_thread_index() * nn->score_floats;
         float *kt = sc + (size_t)rows * len;
         for (int j = 0; j < len; j++)
             for (int c = 0; c < dh; c++) kt[(size_t)c * len + j] = k[(size_t)j * ld + c];
-        facet_gemm(q + (size_t)i0 * ld, ld, n, dh, kt, len, len, sc, len, 0);
-        for (int i = 0; i < n; i++) {
-            float *row = sc + (size_t)i * len;
-            for (int j = 0; j < len; j++) row[j] *= scale;
-            facet_nn_softmax_row(row, facet_nn_visible_keys(i0 + i, len, causal), len);
+        for (int i0 = 0; i0 < len; i0 += rows) {
+            const int n = i0 + rows <= len ? rows : len - i0;
+            facet_gemm(q + (size_t)i0 * ld, ld, n, dh, kt, len, len, sc, len, 0);
+            for (int i = 0; i < n; i++) {
+                float *row = sc + (size_t)i * len;
+                for (int j = 0; j < len; j++) row[j] *= scale;
+                facet_nn_softmax_row(row, facet_nn_visible_keys(i0 + i, len, causal), len);
+            }
+            facet_gemm(sc, len, n, len, v, ld, dh,
+                       y + ((size_t)b * len + i0) * width + (size_t)hd * dh, width, 0);
         }
-        facet_gemm(sc, len, n, len, v, ld, dh, y + ((size_t)b * len + i0) * width + (size_t)hd * dh,
-                   width, 0);
     }
     return FACET_OK;
 }

@@ -574,7 +574,8 @@ static facet_status cpu_from_tokens(fqgan_backend *be, const float *t, int batch
  * fqgan_nearest_code's answer: the highest score, the lowest index among equal ones. */
 enum { QUANT_LANES = 16 };
 
-static int nearest_code_lanes(const float *z, const float *codes_t, int count, int dim) {
+static int nearest_code_lanes(const float *z, const float *codebook, const float *codes_t,
+                              int count, int dim) {
     float best[QUANT_LANES];
     int best_index[QUANT_LANES];
     for (int l = 0; l < QUANT_LANES; l++) best[l] = -INFINITY, best_index[l] = 0;
@@ -595,9 +596,8 @@ static int nearest_code_lanes(const float *z, const float *codes_t, int count, i
     int bi = 0;
     for (int l = 0; l < QUANT_LANES; l++)
         if (fqgan_code_better(best[l], best_index[l], b, bi)) b = best[l], bi = best_index[l];
-    for (int j = blocked; j < count; j++) {
-        float score = 0.0f;
-        for (int d = 0; d < dim; d++) score += z[d] * codes_t[(size_t)d * count + j];
+    for (int j = blocked; j < count; j++) { /* the rows past the last full block */
+        const float score = fqgan_code_score(z, codebook + (size_t)j * dim, dim);
         if (fqgan_code_better(score, j, b, bi)) b = score, bi = j;
     }
     return bi;
@@ -630,7 +630,7 @@ static facet_status cpu_quantize(fqgan_backend *be, const float *z, int batch, i
         }
         const float div = fqgan_l2_divisor(ss);
         for (int d = 0; d < dim; d++) v[d] /= div;
-        indices[bp] = (uint16_t)nearest_code_lanes(v, codes_t, count, dim);
+        indices[bp] = (uint16_t)nearest_code_lanes(v, codebook, codes_t, count, dim);
     }
     return FACET_OK;
 }
