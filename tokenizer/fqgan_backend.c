@@ -230,14 +230,18 @@ static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
  * images at small batches split the channels so that every thread has work; each split
  * transforms the same input tiles again, 3 / cout of its work).
  *
- * Per input channel and tile row, the 6 input rows it reads are copied with their zero padding
- * (and the nearest x2 upsampling) into R, transformed along the rows of the 6x6 windows for
- * every column at once (T = B^T R), then along the columns of each window (stride-4 reads of T),
+ * Per input channel and tile row, the 6 input rows it reads (read in place; padding rows from a
+ * zero row, the nearest x2 upsampling copied into R first) are transformed along the rows of the
+ * 6x6 windows for every column at once (T = B^T d, padding columns 0), then along the columns of
+ * each window (stride-4 reads of T),
  * giving the 36 blocks V[xi][ci][t] (t contiguous). After the 36 products M[xi] = U[xi] V[xi]
  * (nn/gemm.h), the output transform runs over all tiles of an output channel at once and writes
  * 4 output rows per tile row through a row buffer Z. Every inner loop runs over columns or
  * tiles, so the compiler vectorises them. */
 enum { WINO_SPAN = 4 * WINO_MAX_TILES + 2 };
+
+/* The source of a padding row of the input. */
+static const float zero_row[WINO_SPAN];
 
 typedef struct wino_plan {
     int th, tw;     /* tiles down and across */
@@ -295,25 +299,40 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
             wino_sources(c->mode, 4 * (ty0 + r), h, iy);
             for (int ci = 0; ci < cin; ci++) {
                 const float *plane = x + ((size_t)b * cin + ci) * hw_in;
+                /* the six source rows from window column lo on: the input itself (a zero row
+                 * for padding rows), or the nearest x2 upsampling copied into R */
+                const float *rows_at[6];
                 for (int i = 0; i < 6; i++) {
-                    float *rr = R[i];
-                    for (int X = 0; X < span; X++) rr[X] = 0.0f;
-                    if (iy[i] < 0) continue;
+                    if (iy[i] < 0) {
+                        rows_at[i] = zero_row;
+                        continue;
+                    }
                     const float *row = plane + (size_t)iy[i] * w;
-                    if (up)
-                        for (int X = lo; X < hi; X++) rr[X] = row[(x0 + X) / 2];
-                    else
-                        memcpy(rr + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof *rr);
+                    if (up) {
+                        for (int X = lo; X < hi; X++) R[i][X - lo] = row[(x0 + X) / 2];
+                        rows_at[i] = R[i];
+                    } else {
+                        rows_at[i] = row + x0 + lo;
+                    }
                 }
-                for (int X = 0; X < span; X++) {
-                    const float d0 = R[0][X], d1 = R[1][X], d2 = R[2][X], d3 = R[3][X],
-                                d4 = R[4][X], d5 = R[5][X];
-                    T[0][X] = 4.0f * d0 - 5.0f * d2 + d4;
-                    T[1][X] = -4.0f * (d1 + d2) + d3 + d4;
-                    T[2][X] = 4.0f * (d1 - d2) - d3 + d4;
-                    T[3][X] = 2.0f * (d3 - d1) - d2 + d4;
-                    T[4][X] = 2.0f * (d1 - d3) - d2 + d4;
-                    T[5][X] = 4.0f * d1 - 5.0f * d3 + d5;
+                for (int X = 0; X < lo; X++)
+                    for (int k = 0; k < 6; k++) T[k][X] = 0.0f;
+                for (int X = hi; X < span; X++)
+                    for (int k = 0; k < 6; k++) T[k][X] = 0.0f;
+                const float *r0 = rows_at[0], *r1 = rows_at[1], *r2 = rows_at[2], *r3 = rows_at[3],
+                            *r4 = rows_at[4], *r5 = rows_at[5];
+                float *t0 = T[0] + lo, *t1 = T[1] + lo, *t2 = T[2] + lo, *t3 = T[3] + lo,
+                      *t4 = T[4] + lo, *t5 = T[5] + lo;
+                FACET_IVDEP
+                for (int X = 0; X < hi - lo; X++) {
+                    const float d0 = r0[X], d1 = r1[X], d2 = r2[X], d3 = r3[X], d4 = r4[X],
+                                d5 = r5[X];
+                    t0[X] = 4.0f * d0 - 5.0f * d2 + d4;
+                    t1[X] = -4.0f * (d1 + d2) + d3 + d4;
+                    t2[X] = 4.0f * (d1 - d2) - d3 + d4;
+                    t3[X] = 2.0f * (d3 - d1) - d2 + d4;
+                    t4[X] = 2.0f * (d1 - d3) - d2 + d4;
+                    t5[X] = 4.0f * d1 - 5.0f * d3 + d5;
                 }
                 for (int k = 0; k < 6; k++) {
                     const float *tk = T[k];
