@@ -466,32 +466,45 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
 
 /* ---- normalisation --------------------------------------------------------------------------- */
 
-/* Sum of x[0..n) (center 0) or of (x - center)^2 (squares 1), vectorised: 16 float lanes sum a
- * block of up to 1024 elements (64 per lane: relative error ~64 ulp of a lane's magnitude at
- * worst, ~1e-6 typical), and the blocks add up in double. */
+/* Mean and variance (population) of x[0..n) in one pass over memory: per block of up to
+ * NORM_BLOCK elements (4 KB, in L1 for its second read) the block's mean and its sum of squared
+ * deviations about that mean, each over NORM_LANES float lanes (relative error ~64 ulp of a
+ * lane's magnitude at worst), then the blocks merged in double, one at a time (Chan, Golub &
+ * LeVeque: M2 += M2_b + delta^2 n n_b / (n + n_b), delta the difference of the means). Deviations
+ * are taken about each block's own mean, so the result keeps the accuracy of the two-pass formula
+ * PyTorch's kernel matches. */
 enum { NORM_LANES = 16, NORM_BLOCK = 1024 };
 
-static double group_sum(const float *x, size_t n, float center, int squares) {
-    double total = 0.0;
+static float block_sum(const float *x, size_t len, float center, int squares) {
+    const size_t body = len - len % NORM_LANES;
+    float lane[NORM_LANES] = {0};
+    for (size_t i = 0; i < body; i += NORM_LANES)
+        for (int l = 0; l < NORM_LANES; l++) {
+            const float d = x[i + l] - center;
+            lane[l] += squares ? d * d : d;
+        }
+    float sum = 0.0f;
+    for (int l = 0; l < NORM_LANES; l++) sum += lane[l];
+    for (size_t i = body; i < len; i++) {
+        const float d = x[i] - center;
+        sum += squares ? d * d : d;
+    }
+    return sum;
+}
+
+static void group_moments(const float *x, size_t n, double *mean, double *var) {
+    double count = 0.0, mu = 0.0, m2 = 0.0; /* the blocks so far */
     for (size_t b0 = 0; b0 < n; b0 += NORM_BLOCK) {
         const size_t len = n - b0 < NORM_BLOCK ? n - b0 : NORM_BLOCK;
-        const size_t body = len - len % NORM_LANES;
-        float lane[NORM_LANES] = {0};
-        const float *xb = x + b0;
-        for (size_t i = 0; i < body; i += NORM_LANES)
-            for (int l = 0; l < NORM_LANES; l++) {
-                const float d = xb[i + l] - center;
-                lane[l] += squares ? d * d : d;
-            }
-        float block = 0.0f;
-        for (int l = 0; l < NORM_LANES; l++) block += lane[l];
-        for (size_t i = body; i < len; i++) {
-            const float d = xb[i] - center;
-            block += squares ? d * d : d;
-        }
-        total += block;
+        const float block_mean = block_sum(x + b0, len, 0.0f, 0) / (float)len;
+        const double block_m2 = block_sum(x + b0, len, block_mean, 1);
+        const double delta = (double)block_mean - mu, merged = count + (double)len;
+        mu += delta * (double)len / merged;
+        m2 += block_m2 + delta * delta * count * (double)len / merged;
+        count = merged;
     }
-    return total;
+    *mean = mu;
+    *var = m2 / (double)n;
 }
 
 static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const float *x,
@@ -504,9 +517,9 @@ static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const
         const int g = bg % FQGAN_GROUPS;
         const size_t start = (size_t)bg * count; /* a group is contiguous in [B, C, hw] */
         const float *xs = x + start;
-        const double mean = group_sum(xs, count, 0.0f, 0) / (double)count;
-        /* two passes (variance about the mean), as PyTorch's kernel is accurate for */
-        const float var = (float)(group_sum(xs, count, (float)mean, 1) / (double)count);
+        double mean, variance;
+        group_moments(xs, count, &mean, &variance);
+        const float var = (float)variance;
         for (int cc = 0; cc < per_group; cc++) {
             const int ch = g * per_group + cc;
             float scale, shift;
