@@ -627,6 +627,54 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
     be->ops->destroy(be);
 }
 
+/* The CPU GroupNorm (+ swish) against statistics in double on the same float input: groups of
+ * 2 x 1,500 elements (one full 1,024-element block and a partial one, not a multiple of the 16
+ * lanes), batch 2, data centred at 3 with unit spread and a per-block drift, so the merge of the
+ * blocks' means and deviations matters. Bound: a lane sums 64 values below 8 in float (error at
+ * most 64 ulp(512) / 2 = 2e-3), so each block mean is off by under 2e-3 * 16 / 1024 = 3e-5 of
+ * the unit spread, the variance by O(that^2); the apply step adds a few ulp of |y| < 8. Hence
+ * |y - y_double| <= 5e-5 (swish is 1-Lipschitz in this range; its facet_expf adds < 1e-6). */
+Test(fqgan_cpu, group_norm_matches_double_statistics_over_partial_blocks) {
+    enum { BATCH = 2, CHANNELS = 64, HW = 1500 };
+    fqgan_arch arch = {
+        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+    fqgan_backend *be = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    const size_t n = (size_t)BATCH * CHANNELS * HW;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    float gamma[CHANNELS], beta[CHANNELS];
+    facet_rng rng = facet_rng_seed(9, 4);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 3.0f + 0.5f * (float)((i / 1024) % 3) + 2 * facet_rng_uniform(&rng) - 1;
+    for (int c = 0; c < CHANNELS; c++)
+        gamma[c] = 0.5f + facet_rng_uniform(&rng), beta[c] = facet_rng_uniform(&rng) - 0.5f;
+    const fqgan_norm norm = {.channels = CHANNELS, .gamma = gamma, .beta = beta};
+    const int per_group = CHANNELS / FQGAN_GROUPS;
+    for (int swish = 0; swish < 2; swish++) {
+        cr_assert_eq(be->ops->group_norm(be, &norm, x, BATCH, HW, swish, y), FACET_OK);
+        for (int bg = 0; bg < BATCH * FQGAN_GROUPS; bg++) {
+            const size_t start = (size_t)bg * per_group * HW, count = (size_t)per_group * HW;
+            double mean = 0.0, var = 0.0;
+            for (size_t i = 0; i < count; i++) mean += x[start + i];
+            mean /= (double)count;
+            for (size_t i = 0; i < count; i++) var += (x[start + i] - mean) * (x[start + i] - mean);
+            var /= (double)count;
+            for (size_t i = 0; i < count; i++) {
+                const int c = (bg % FQGAN_GROUPS) * per_group + (int)(i / HW);
+                double want =
+                    (x[start + i] - mean) / sqrt(var + FQGAN_GROUP_NORM_EPS) * gamma[c] + beta[c];
+                if (swish) want = want / (1.0 + exp(-want));
+                const float got = y[start + i];
+                cr_assert(isfinite(got) && fabs(got - want) <= 5e-5,
+                          "swish %d group %d element %zu: %.8g, want %.8g", swish, bg, i, got,
+                          want);
+            }
+        }
+    }
+    free(x), free(y);
+    be->ops->destroy(be);
+}
+
 /* The CPU quantiser's lanes (16 codebook rows at a time) give fqgan_nearest_code's index on every
  * position: a codebook that is not a multiple of 16 rows, exact ties between duplicated rows (the
  * lower index wins), a zero vector (every score 0: index 0) and a NaN vector (index 0). */
