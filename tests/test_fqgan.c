@@ -555,9 +555,10 @@ Test(fqgan, backend_names_round_trip) {
 }
 
 /* ---- the CPU backend's convolutions against a direct double-precision sum ---------------------
- * Every path of cpu_conv: Winograd (tile rows grouped per task, output channels split between
- * tasks, partial tiles at 36x36, runs of 64 tiles on a 300-wide image), im2col (below 32x32,
- * stride 2) and 1x1, each with and without a residual, at batch 1 and 3. Bound: Winograd
+ * Every path of cpu_conv: Winograd F(4x4) (tile rows grouped per task, output channels split
+ * between tasks, partial tiles at 36x36, runs of 64 tiles on a 300-wide image), F(2x2) (below
+ * 32x32, partial tiles at 13x13), im2col (under 16 input channels, below 8x8, stride 2) and 1x1,
+ * each with and without a residual, at batch 1 to 3. Bound: Winograd
  * F(4x4, 3x3)'s transforms scale fp32 rounding by at most ~100 (the sums of |coefficients|), so
  * |y - exact| <= 100 * 2^-24 * 9 * (sum |w x| + |b| + |add|), about 5e-5 of the magnitude. */
 static void check_cpu_conv(fqgan_backend *be, fqgan_conv_mode mode, int k, int cin, int cout, int h,
@@ -618,8 +619,12 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
         check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 24, 14, 18, 18, 1, residual);
         /* Winograd: a 300-wide row is two runs of tiles */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 7, 40, 300, 1, residual);
-        /* im2col: below 32x32, stride 2, 1x1 */
+        /* Winograd F(2x2): below 32x32, even and odd (partial tiles), split channels */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 13, 20, 20, 3, residual);
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 20, 30, 13, 13, 1, residual);
+        /* im2col: under 16 input channels, below 8x8, stride 2, 1x1 */
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2, residual);
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1, residual);
         check_cpu_conv(be, FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2, residual);
         check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1, residual);
         check_cpu_conv(be, FQGAN_CONV_SAME, 1, 24, 10, 33, 33, 2, residual);

@@ -159,8 +159,8 @@ static void im2col(const float *x, int cin, int h, int w, fqgan_conv_mode mode, 
 }
 
 /* ---- Winograd F(4x4, 3x3) ------------------------------------------------------------------
- * Stride-1 3x3 convolutions with outputs of 32x32 and up (all but the 16x16 level: there the
- * 512-channel U would double the model's memory for a few percent) use Winograd's minimal
+ * Stride-1 3x3 convolutions with outputs of 32x32 and up (the 16x16 level uses F(2x2, 3x3),
+ * below: there a 512-channel U at 4x would double the model's memory) use Winograd's minimal
  * filtering (Lavin & Gray 2016; points 0, +-1, +-2, infinity): per 4x4 output tile,
  * Y = A^T [sum_ci (G g G^T) . (B^T d B)] A with d the 6x6 input patch. The sum over input
  * channels is 36 matrix products [cout, cin] x [cin, tiles] (nn/gemm.h), 2.25 instead of 9
@@ -177,31 +177,49 @@ static const double WINO_G[6][3] = {{1.0 / 4, 0, 0},
                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                     {0, 0, 1}};
 
+/* F(2x2, 3x3) (points 0, +-1, infinity) for the stride-1 3x3 convolutions below 32x32 (the
+ * 16x16 level's 512 channels): per 2x2 output tile, Y = A^T [sum_ci (G g G^T) . (B^T d B)] A
+ * with d the 4x4 input patch, 16 products [cout, cin] x [cin, tiles], 4 instead of 9
+ * multiplications per output and tap. U takes 16/9 of the weights' memory (F(4x4) would take 4x
+ * there, and its 16 tiles of a 16x16 image fill a quarter of the products' columns); the 64 tiles
+ * of a 16x16 image fill them. Its transforms' coefficients are 0 and +-1 (G: +-1/2), so it is
+ * more accurate than F(4x4). */
+static const double WINO2_G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
+enum { WINO2_MIN_PIXELS = 8 * 8 };
+
+/* Points per window side of the Winograd form a conv uses on the CPU: 6 (F(4x4, 3x3)),
+ * 4 (F(2x2, 3x3)) or 0 (im2col). */
+static int wino_points(const fqgan_conv *c) {
+    if (c->k != 3 || c->mode == FQGAN_CONV_DOWNSAMPLE || c->cin < 16) return 0;
+    const int pixels = c->out_size * c->out_size;
+    if (pixels >= WINO_MIN_PIXELS) return 6;
+    return c->mode == FQGAN_CONV_SAME && pixels >= WINO2_MIN_PIXELS ? 4 : 0;
+}
+
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
-    if (c->k != 3 || c->mode == FQGAN_CONV_DOWNSAMPLE || c->cin < 16 ||
-        c->out_size * c->out_size < WINO_MIN_PIXELS)
-        return FACET_OK;
+    const int a = wino_points(c), blocks = a * a;
+    if (a == 0) return FACET_OK;
+    const double(*G)[3] = a == 6 ? WINO_G : WINO2_G;
     float *u;
-    facet_status s = cpu_alloc(be, (size_t)36 * c->cout * c->cin * sizeof *u, (void **)&u);
+    facet_status s = cpu_alloc(be, (size_t)blocks * c->cout * c->cin * sizeof *u, (void **)&u);
     if (s != FACET_OK) return s;
     for (int o = 0; o < c->cout; o++)
         for (int ci = 0; ci < c->cin; ci++) {
             const float *g = c->w + ((size_t)o * c->cin + ci) * 9;
             double t[6][3];
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < a; i++)
                 for (int j = 0; j < 3; j++)
-                    t[i][j] =
-                        WINO_G[i][0] * g[j] + WINO_G[i][1] * g[3 + j] + WINO_G[i][2] * g[6 + j];
-            for (int i = 0; i < 6; i++)
-                for (int l = 0; l < 6; l++)
-                    u[((size_t)(i * 6 + l) * c->cout + o) * c->cin + ci] =
-                        (float)(t[i][0] * WINO_G[l][0] + t[i][1] * WINO_G[l][1] +
-                                t[i][2] * WINO_G[l][2]);
+                    t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            for (int i = 0; i < a; i++)
+                for (int l = 0; l < a; l++)
+                    u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
+                        (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
     c->aux = u;
-    const size_t need = (size_t)36 * (c->cin + c->cout) * WINO_MAX_TILES;
+    const size_t need = (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES;
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -414,12 +432,110 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     }
 }
 
+/* F(2x2, 3x3) for a stride-1 conv of an image at most 2 * WINO_MAX_TILES wide. One task:
+ * `rows` whole tile rows of one image (n = rows * tw <= WINO_MAX_TILES tiles) and a range
+ * [o0, o1) of output channels, split as wino_plan_for does. Per input channel and tile row the
+ * 4 input rows (in place, padding from zero_row) are transformed along the windows' rows for
+ * every column (T = B^T d), then along each window's columns (stride-2 reads, split by phase
+ * into P), giving V[xi][ci][t]; then the 16 products and A^T M A per output channel. */
+static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h,
+                       int w, const float *add, float *y) {
+    const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
+    const int th = (h + 1) / 2, tw = (w + 1) / 2;
+    const int per_task = nt / tw < th ? nt / tw : th, row_groups = (th + per_task - 1) / per_task;
+    const int spatial = batch * row_groups, most = cout / (2 * FACET_GEMM_MR);
+    int splits = (2 * cb->threads + spatial - 1) / spatial;
+    if (splits > most) splits = most > 1 ? most : 1;
+    const int tasks = spatial * splits;
+    const size_t hw = (size_t)h * w, v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
+    const float *u = c->aux;
+    const int span = 2 * tw + 2, lo = 1, hi = w + 1 < span ? w + 1 : span; /* x0 = -1 */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int task = 0; task < tasks; task++) {
+        const int split = task % splits, b = task / splits / row_groups;
+        const int ty0 = (task / splits % row_groups) * per_task;
+        const int rows = th - ty0 < per_task ? th - ty0 : per_task, n = rows * tw;
+        const int o0 = (int)((long)cout * split / splits),
+                  o1 = (int)((long)cout * (split + 1) / splits);
+        float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
+        float *M = V + (size_t)16 * v_step;
+        float T[4][WINO_SPAN], P[2][WINO_MAX_TILES + 1];
+        for (int r = 0; r < rows; r++) {
+            const int iy0 = 2 * (ty0 + r) - 1;
+            for (int ci = 0; ci < cin; ci++) {
+                const float *plane = x + ((size_t)b * cin + ci) * hw, *src[4];
+                for (int i = 0; i < 4; i++)
+                    src[i] = iy0 + i >= 0 && iy0 + i < h ? plane + (size_t)(iy0 + i) * w : zero_row;
+                for (int k = 0; k < 4; k++) T[k][0] = 0.0f;
+                for (int X = hi; X < span; X++)
+                    for (int k = 0; k < 4; k++) T[k][X] = 0.0f;
+                const float *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3];
+                float *t0 = T[0] + lo, *t1 = T[1] + lo, *t2 = T[2] + lo, *t3 = T[3] + lo;
+                FACET_IVDEP
+                for (int X = 0; X < hi - lo; X++) {
+                    const float d0 = r0[X], d1 = r1[X], d2 = r2[X], d3 = r3[X];
+                    t0[X] = d0 - d2;
+                    t1[X] = d1 + d2;
+                    t2[X] = d2 - d1;
+                    t3[X] = d1 - d3;
+                }
+                for (int k = 0; k < 4; k++) {
+                    const float *tk = T[k];
+                    float *v0 = V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw;
+                    for (int t = 0; t <= tw; t++) P[0][t] = tk[2 * t], P[1][t] = tk[2 * t + 1];
+                    const float *p0 = P[0], *p1 = P[1];
+                    FACET_IVDEP
+                    for (int t = 0; t < tw; t++) {
+                        const float e0 = p0[t], e1 = p1[t], e2 = p0[t + 1], e3 = p1[t + 1];
+                        v0[t] = e0 - e2;
+                        v0[v_step + t] = e1 + e2;
+                        v0[2 * v_step + t] = e2 - e1;
+                        v0[3 * v_step + t] = e1 - e3;
+                    }
+                }
+            }
+        }
+        for (int xi = 0; xi < 16; xi++)
+            facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step, nt,
+                       n, M + xi * m_step + (size_t)o0 * nt, nt, 0);
+        for (int o = o0; o < o1; o++) {
+            const float *mo = M + (size_t)o * nt;
+            float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
+            for (int j = 0; j < 4; j++) {
+                const float *m0 = mo + (size_t)j * m_step; /* block (0, j) */
+                for (int t = 0; t < n; t++) {
+                    const float a0 = m0[t], a1 = m0[4 * m_step + t], a2 = m0[8 * m_step + t],
+                                a3 = m0[12 * m_step + t];
+                    A2[0][j][t] = a0 + a1 + a2;
+                    A2[1][j][t] = a1 - a2 - a3;
+                }
+            }
+            const float bias = c->b[o];
+            for (int i = 0; i < 2; i++)
+                for (int t = 0; t < n; t++) {
+                    const int oy = 2 * (ty0 + t / tw) + i, ox = 2 * (t % tw);
+                    if (oy >= h) continue;
+                    const float b0 = A2[i][0][t], b1 = A2[i][1][t], b2 = A2[i][2][t],
+                                b3 = A2[i][3][t];
+                    const float z[2] = {b0 + b1 + b2, b1 - b2 - b3};
+                    const size_t at = ((size_t)b * cout + o) * hw + (size_t)oy * w + ox;
+                    for (int jj = 0; jj < 2 && ox + jj < w; jj++)
+                        y[at + jj] = z[jj] + bias + (add ? add[at + jj] : 0.0f);
+                }
+        }
+    }
+}
+
 static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float *x, int batch,
                              int h, int w, const float *add, float *y) {
     cpu_backend *cb = cpu(be);
     const fqgan_conv_mode mode = c->mode;
-    if (c->aux) {
+    if (c->aux && wino_points(c) == 6) {
         wino_conv(cb, c, x, batch, h, w, add, y);
+        return FACET_OK;
+    }
+    if (c->aux && (w + 1) / 2 <= WINO_MAX_TILES) { /* F(2x2): rows of at most 64 tiles */
+        wino2_conv(cb, c, x, batch, h, w, add, y);
         return FACET_OK;
     }
     int ho, wo;
