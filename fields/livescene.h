@@ -82,7 +82,8 @@ enum {
 };
 
 /* The exponentials of the per-point functions (the probability features' sigmoid, the object
- * softmax, the density activation) use facet_expf (core/fastmath.h, within 2 ulp of libm), not
+ * softmax, the density activation; and the proposal levels' volume weights,
+ * nodes/livescene_ray.h) use facet_expf (core/fastmath.h, within 2 ulp of libm), not
  * libm: the sample-batched CPU renderer vectorises them (nodes/livescene_lanes.c), and the CPU,
  * the emulator and the GPU compute the same bits from the same code. */
 static inline FACET_HD float facet_livescene_sigmoid(float x) {

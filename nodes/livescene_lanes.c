@@ -4,6 +4,8 @@
 #include "fields/tcnn_mlp_lanes.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* The samples j0 .. j0 + FACET_LANES - 1 of a level of n, at the bin midpoints. Lanes past the
  * last sample repeat it (their results are computed and dropped). */
@@ -28,23 +30,33 @@ static void block_coords4(const facet_livescene_field *f, const facet_livescene_
 }
 
 /* facet_livescene_pick_object in every lane, each exponential formed once (the per-point form
- * forms exp(logit - peak) twice for the chosen candidates: the same value). */
+ * forms exp(logit - peak) twice for the chosen candidates: the same value). Written with whole-
+ * vector operations and bit masks (facet_livescene_max's select, the strict > of the argmax), so
+ * that every step runs across the 16 lanes at once. */
+typedef int32_t lane_mask __attribute__((vector_size(FACET_LANES * sizeof(int32_t))));
+
+static facet_lanes select_lanes(lane_mask m, facet_lanes yes, facet_lanes no) {
+    return (facet_lanes)(((lane_mask)yes & m) | ((lane_mask)no & ~m));
+}
+
 static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     facet_lanes peak = logits[0], e[FACET_LIVESCENE_MAX_OBJECTS + 1], total = {0};
-    for (int i = 1; i <= objects; i++)
-        for (int s = 0; s < FACET_LANES; s++) peak[s] = facet_livescene_max(peak[s], logits[i][s]);
+    for (int i = 1; i <= objects; i++) /* facet_livescene_max(peak, logits[i]) */
+        peak = select_lanes((logits[i] > peak) | (peak != peak), logits[i], peak);
     for (int i = 0; i <= objects; i++) {
-        for (int s = 0; s < FACET_LANES; s++) e[i][s] = facet_expf(logits[i][s] - peak[s]);
+        float d[FACET_LANES], x[FACET_LANES];
+        memcpy(d, &logits[i], sizeof d);
+        for (int s = 0; s < FACET_LANES; s++) x[s] = facet_expf(d[s] - peak[s]);
+        memcpy(&e[i], x, sizeof x);
         total += e[i];
     }
-    int best[FACET_LANES] = {0};
+    lane_mask best = {0};
     facet_lanes best_p = e[0] / total;
     for (int i = 1; i < objects; i++) {
         const facet_lanes p = e[i] / total;
-        for (int s = 0; s < FACET_LANES; s++) {
-            best[s] = p[s] > best_p[s] ? i : best[s];
-            best_p[s] = p[s] > best_p[s] ? p[s] : best_p[s];
-        }
+        const lane_mask better = p > best_p;
+        best = (best & ~better) | (((lane_mask){0} + i) & better);
+        best_p = select_lanes(better, p, best_p);
     }
     for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
@@ -54,8 +66,12 @@ void facet_livescene_block_objects(const facet_livescene_field *f, facet_livesce
     const int c = f->probability_grid.channels;
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
     facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
-    for (int i = 0; i < c; i++)
-        for (int s = 0; s < FACET_LANES; s++) input[i][s] = facet_livescene_sigmoid(input[i][s]);
+    for (int i = 0; i < c; i++) {
+        float v[FACET_LANES]; /* a plain array: the loop vectorises */
+        memcpy(v, &input[i], sizeof v);
+        for (int s = 0; s < FACET_LANES; s++) v[s] = facet_livescene_sigmoid(v[s]);
+        memcpy(&input[i], v, sizeof v);
+    }
     for (int i = 0; i < f->objects; i++)
         for (int s = 0; s < FACET_LANES; s++) input[c + i][s] = kappa[i];
     facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);

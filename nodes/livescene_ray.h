@@ -56,18 +56,25 @@ static inline FACET_HD float facet_livescene_spacing_to_t(float s, float near, f
 
 /* Volume-rendering weights from densities over bins (spacing s in [0,1] mapped to
  * t = facet_livescene_spacing_to_t(s)): w_j = (1 - exp(-sigma_j delta_j)) exp(-sum_{i<j} sigma_i
- * delta_i).
- */
+ * delta_i). In three passes (optical depths, their running sum in order, the weights), so that
+ * the first and last run across the bins at once on the CPU; depth[n] is scratch and may be
+ * sigma itself (every sigma is read before depth is written). */
 static inline FACET_HD void facet_livescene_weights(const float *bins, const float *sigma, int n,
-                                                    float near, float far, float *weights) {
-    float accumulated = 0.0f;
-    for (int j = 0; j < n; j++) {
+                                                    float near, float far, float *weights,
+                                                    float *depth) {
+    for (int j = 0; j < n; j++) { /* weights[j] = sigma_j delta_j for now */
         float t0 = facet_livescene_spacing_to_t(bins[j], near, far);
         float t1 = facet_livescene_spacing_to_t(bins[j + 1], near, far);
-        float delta_density = (t1 - t0) * sigma[j];
-        float w = (1.0f - expf(-delta_density)) * expf(-accumulated);
+        weights[j] = (t1 - t0) * sigma[j];
+    }
+    float accumulated = 0.0f;
+    for (int j = 0; j < n; j++) {
+        depth[j] = accumulated;
+        accumulated += weights[j];
+    }
+    for (int j = 0; j < n; j++) {
+        float w = (1.0f - facet_expf(-weights[j])) * facet_expf(-depth[j]);
         weights[j] = w == w ? w : 0.0f; /* nan_to_num */
-        accumulated += delta_density;
     }
 }
 
@@ -78,13 +85,14 @@ static inline FACET_HD void facet_livescene_pdf_resample(const float *bins, cons
                                                          int n, int m, float *cdf, float *out) {
     float sum = 0.0f;
     for (int j = 0; j < n; j++) sum += weights[j] + 0.01f;
-    float padding = fmaxf(1e-5f - sum, 0.0f);
+    const float short_of = 1e-5f - sum;
+    float padding = short_of > 0.0f ? short_of : 0.0f; /* fmaxf(.., 0) as a select, NaN -> 0 */
     float total = sum + padding;
     cdf[0] = 0.0f;
     float running = 0.0f;
     for (int j = 0; j < n; j++) {
         running += (weights[j] + 0.01f + padding / (float)n) / total;
-        cdf[j + 1] = fminf(1.0f, running);
+        cdf[j + 1] = running < 1.0f ? running : 1.0f; /* fminf(1, running), NaN -> 1 */
     }
     const int bins_count = m + 1;
     int i = 0; /* searchsorted right: first index with cdf[i] > u; u increases with k */
@@ -95,8 +103,7 @@ static inline FACET_HD void facet_livescene_pdf_resample(const float *bins, cons
         int above = i > n ? n : i;
         float denominator = cdf[above] - cdf[below];
         float t = (u - cdf[below]) / denominator;
-        if (t != t) t = 0.0f;
-        t = fminf(fmaxf(t, 0.0f), 1.0f);
+        t = t > 0.0f ? (t < 1.0f ? t : 1.0f) : 0.0f; /* nan_to_num, then clamp to [0, 1] */
         out[k] = bins[below] + t * (bins[above] - bins[below]);
     }
 }
@@ -151,7 +158,7 @@ static inline FACET_HD float facet_livescene_proposal_sample(const facet_livesce
 static inline FACET_HD void facet_livescene_resample_level(float *bins, float *sigma,
                                                            float *weights, float *next, int n,
                                                            int m, float near, float far) {
-    facet_livescene_weights(bins, sigma, n, near, far, weights);
+    facet_livescene_weights(bins, sigma, n, near, far, weights, sigma /* as depth scratch */);
     facet_livescene_pdf_resample(bins, weights, n, m, sigma /* as cdf scratch */, next);
     for (int j = 0; j <= m; j++) bins[j] = next[j];
 }

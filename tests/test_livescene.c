@@ -248,8 +248,8 @@ Test(livescene, pdf_resampling_of_flat_weights_is_uniform) {
 }
 
 Test(livescene, weights_follow_the_volume_rendering_integral) {
-    float bins[3] = {0, 0.5f, 1}, sigma[2] = {1, 2}, w[2];
-    facet_livescene_weights(bins, sigma, 2, 1.0f, 3.0f, w); /* deltas 1 and 1 */
+    float bins[3] = {0, 0.5f, 1}, sigma[2] = {1, 2}, w[2], depth[2];
+    facet_livescene_weights(bins, sigma, 2, 1.0f, 3.0f, w, depth); /* deltas 1 and 1 */
     cr_assert_float_eq(w[0], 1 - expf(-1), 1e-6);
     cr_assert_float_eq(w[1], (1 - expf(-2)) * expf(-1), 1e-6);
 }
@@ -393,7 +393,8 @@ Test(livescene_parity, sampler_stages_given_reference_inputs) {
             if (level == 0)
                 for (int j = 0; j <= n; j++)
                     close_to(&p, (float)j / (float)n, b[j], "level0 bins", r, j);
-            float sigma[FACET_LIVESCENE_MAX_SAMPLES], w[FACET_LIVESCENE_MAX_SAMPLES];
+            float sigma[FACET_LIVESCENE_MAX_SAMPLES], w[FACET_LIVESCENE_MAX_SAMPLES],
+                depth[FACET_LIVESCENE_MAX_SAMPLES];
             for (int j = 0; j < n; j++) {
                 float mid = facet_livescene_bin_mid(b, j, nears[r], fars[r]);
                 float pos[3] = {o[r * 3] + d[r * 3] * mid, o[r * 3 + 1] + d[r * 3 + 1] * mid,
@@ -407,7 +408,7 @@ Test(livescene_parity, sampler_stages_given_reference_inputs) {
                         : facet_livescene_field_density(f, pos, kappa_sel[r * n + j], geo);
                 close_to(&p, sigma[j], density[r * n + j], "density", r, j);
             }
-            facet_livescene_weights(b, density + r * n, n, nears[r], fars[r], w);
+            facet_livescene_weights(b, density + r * n, n, nears[r], fars[r], w, depth);
             for (int j = 0; j < n; j++) close_to(&p, w[j], weights[r * n + j], "weights", r, j);
             if (level < f->proposals) {
                 snprintf(name, sizeof name, "ray.level%d.bins", level + 1);
