@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 int facet_mul_size(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return -1;
@@ -33,6 +36,24 @@ void *facet_alloc_zeroed(size_t count, size_t size) {
     }
     void *p = calloc(bytes ? count : 1, bytes ? size : 1);
     if (!p) facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", bytes);
+    return p;
+}
+
+void *facet_alloc_table(size_t count, size_t size) {
+    enum { HUGE_PAGE = 2 << 20 };
+    size_t bytes;
+    if (facet_mul_size(count, size, &bytes) != 0 || bytes < HUGE_PAGE)
+        return facet_alloc_zeroed(count, size);
+    const size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0) {
+        facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", bytes);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it the pages stay 4 KiB */
+#endif
+    memset(p, 0, bytes);
     return p;
 }
 

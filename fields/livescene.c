@@ -32,7 +32,7 @@ static void *keep(loader *ld, const char *name, int ndim, const int64_t *shape, 
     facet_livescene_model *m = ld->model;
     size_t count = 1;
     for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    void *p = facet_alloc_zeroed(count, size);
+    void *p = facet_alloc_table(count, size);
     if (!p) return NULL;
     void **list = facet_realloc(m->buffers, (size_t)m->buffer_count + 1, sizeof *list);
     if (list) m->buffers = list;

@@ -56,6 +56,23 @@ Test(alloc, overflowing_sizes_fail_without_allocating) {
     cr_assert_eq(out, 12);
 }
 
+/* Tables (K-Planes grids): zeroed, 2 MiB-aligned from 2 MiB up (the huge pages themselves are
+ * the kernel's choice and not asserted), and the same overflow error as the other helpers. */
+Test(alloc, tables_are_zeroed_and_large_ones_huge_page_aligned) {
+    const size_t large = 3 * 1024 * 1024 / sizeof(float) + 5;
+    float *t = facet_alloc_table(large, sizeof(float));
+    cr_assert_not_null(t);
+    cr_assert_eq((uintptr_t)t % (2u << 20), 0);
+    for (size_t i = 0; i < large; i++) cr_assert(t[i] == 0.0f, "element %zu", i);
+    free(t);
+    float *small = facet_alloc_table(100, sizeof(float));
+    cr_assert_not_null(small);
+    for (int i = 0; i < 100; i++) cr_assert(small[i] == 0.0f);
+    free(small);
+    cr_assert_null(facet_alloc_table(SIZE_MAX / 2, 4));
+    cr_assert(strstr(facet_last_error(), "overflows"));
+}
+
 Test(alloc, format_builds_strings) {
     char *s = facet_format("%s-%03d", "frame", 7);
     cr_assert_str_eq(s, "frame-007");
