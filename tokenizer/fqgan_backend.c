@@ -270,9 +270,10 @@ typedef struct wino_plan {
     int tasks;
 } wino_plan;
 
-static wino_plan wino_plan_for(int batch, int ho, int wo, int cout, int threads) {
+/* The tasks of a conv with output tiles of m x m pixels (m = 4: F(4x4, 3x3); 2: F(2x2, 3x3)). */
+static wino_plan wino_plan_for(int m, int batch, int ho, int wo, int cout, int threads) {
     wino_plan p;
-    p.th = (ho + 3) / 4, p.tw = (wo + 3) / 4;
+    p.th = (ho + m - 1) / m, p.tw = (wo + m - 1) / m;
     p.segments = (p.tw + WINO_MAX_TILES - 1) / WINO_MAX_TILES;
     p.rows = p.segments == 1 ? WINO_MAX_TILES / p.tw : 1;
     if (p.rows > p.th) p.rows = p.th;
@@ -290,7 +291,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                       const float *add, float *y) {
     const int up = c->mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
-    const wino_plan pl = wino_plan_for(batch, ho, wo, cout, cb->threads);
+    const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, cb->threads);
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const float *u = c->aux;
@@ -434,19 +435,16 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
 
 /* F(2x2, 3x3) for a stride-1 conv of an image at most 2 * WINO_MAX_TILES wide. One task:
  * `rows` whole tile rows of one image (n = rows * tw <= WINO_MAX_TILES tiles) and a range
- * [o0, o1) of output channels, split as wino_plan_for does. Per input channel and tile row the
+ * [o0, o1) of output channels (wino_plan_for). Per input channel and tile row the
  * 4 input rows (in place, padding from zero_row) are transformed along the windows' rows for
  * every column (T = B^T d), then along each window's columns (stride-2 reads, split by phase
  * into P), giving V[xi][ci][t]; then the 16 products and A^T M A per output channel. */
 static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h,
                        int w, const float *add, float *y) {
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
-    const int th = (h + 1) / 2, tw = (w + 1) / 2;
-    const int per_task = nt / tw < th ? nt / tw : th, row_groups = (th + per_task - 1) / per_task;
-    const int spatial = batch * row_groups, most = cout / (2 * FACET_GEMM_MR);
-    int splits = (2 * cb->threads + spatial - 1) / spatial;
-    if (splits > most) splits = most > 1 ? most : 1;
-    const int tasks = spatial * splits;
+    const wino_plan pl = wino_plan_for(2, batch, h, w, cout, cb->threads); /* one segment */
+    const int th = pl.th, tw = pl.tw, per_task = pl.rows, row_groups = pl.row_groups;
+    const int splits = pl.splits, tasks = pl.tasks;
     const size_t hw = (size_t)h * w, v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const float *u = c->aux;
     const int span = 2 * tw + 2, lo = 1, hi = w + 1 < span ? w + 1 : span; /* x0 = -1 */
