@@ -24,13 +24,20 @@ enum { FACET_LANES = 16 };
 /* One value per sample of a block of FACET_LANES samples (64 bytes, 64-byte aligned). */
 typedef float facet_lanes __attribute__((vector_size(FACET_LANES * sizeof(float))));
 
+/* A comparison of two facet_lanes: all bits set in a lane where it holds, 0 elsewhere. */
+typedef int32_t facet_lane_mask __attribute__((vector_size(FACET_LANES * sizeof(int32_t))));
+
+/* Per lane: yes where m is set, no elsewhere (bit for bit, NaN payloads and zero signs kept). */
+static inline facet_lanes facet_select_lanes(facet_lane_mask m, facet_lanes yes, facet_lanes no) {
+    return (facet_lanes)(((facet_lane_mask)yes & m) | ((facet_lane_mask)no & ~m));
+}
+
 /* facet_activate in every lane: ReLU as a bit mask (x > 0 keeps x, anything else, NaN included,
  * gives +0 as the per-point select does), sigmoid through libm expf as the per-point form. */
 static inline void facet_activate_lanes(facet_activation a, facet_lanes *v) {
-    typedef int32_t lane_bits __attribute__((vector_size(FACET_LANES * sizeof(float))));
     if (a == FACET_ACTIVATION_RELU) {
-        const lane_bits keep = *v > 0.0f;
-        *v = (facet_lanes)((lane_bits)*v & keep);
+        const facet_lane_mask keep = *v > 0.0f;
+        *v = (facet_lanes)((facet_lane_mask)*v & keep);
     } else if (a == FACET_ACTIVATION_SIGMOID) {
         for (int s = 0; s < FACET_LANES; s++) (*v)[s] = facet_activate(a, (*v)[s]);
     }

@@ -4,7 +4,6 @@
 #include "fields/tcnn_mlp_lanes.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 
 /* The samples j0 .. j0 + FACET_LANES - 1 of a level of n, at the bin midpoints. Lanes past the
@@ -33,16 +32,10 @@ static void block_coords4(const facet_livescene_field *f, const facet_livescene_
  * forms exp(logit - peak) twice for the chosen candidates: the same value). Written with whole-
  * vector operations and bit masks (facet_livescene_max's select, the strict > of the argmax), so
  * that every step runs across the 16 lanes at once. */
-typedef int32_t lane_mask __attribute__((vector_size(FACET_LANES * sizeof(int32_t))));
-
-static facet_lanes select_lanes(lane_mask m, facet_lanes yes, facet_lanes no) {
-    return (facet_lanes)(((lane_mask)yes & m) | ((lane_mask)no & ~m));
-}
-
 static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     facet_lanes peak = logits[0], e[FACET_LIVESCENE_MAX_OBJECTS + 1], total = {0};
     for (int i = 1; i <= objects; i++) /* facet_livescene_max(peak, logits[i]) */
-        peak = select_lanes((logits[i] > peak) | (peak != peak), logits[i], peak);
+        peak = facet_select_lanes((logits[i] > peak) | (peak != peak), logits[i], peak);
     for (int i = 0; i <= objects; i++) {
         float d[FACET_LANES], x[FACET_LANES];
         memcpy(d, &logits[i], sizeof d);
@@ -50,13 +43,13 @@ static void pick_objects(const facet_lanes *logits, int objects, int *object) {
         memcpy(&e[i], x, sizeof x);
         total += e[i];
     }
-    lane_mask best = {0};
+    facet_lane_mask best = {0};
     facet_lanes best_p = e[0] / total;
     for (int i = 1; i < objects; i++) {
         const facet_lanes p = e[i] / total;
-        const lane_mask better = p > best_p;
-        best = (best & ~better) | (((lane_mask){0} + i) & better);
-        best_p = select_lanes(better, p, best_p);
+        const facet_lane_mask better = p > best_p;
+        best = (best & ~better) | (((facet_lane_mask){0} + i) & better);
+        best_p = facet_select_lanes(better, p, best_p);
     }
     for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
