@@ -1,14 +1,18 @@
 /* FQGAN throughput: images/s of encode (image -> tokens) and decode (tokens -> image) for a
  * weights file, on one backend, at the weights' image size (256x256 for the official models).
  *
- *   bench_fqgan WEIGHTS [--device cpu|cuda-fp32|cuda-tf32|cuda-bf16] [--batch N] [--iters N]
+ *   bench_fqgan WEIGHTS [--device cpu|cpu-bf16|cuda-fp32|cuda-tf32|cuda-bf16] [--batch N]
+ *               [--iters N]
  *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
  *
  * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
  * photographs) `batch` at a time and compares the indices with DIR/tokens_ref.npy [N, branches,
  * g, g] (PyTorch float32), counting the mismatches that are not near-ties (PyTorch's best /
  * runner-up distance gap, DIR/gaps_ref.npy, at least 1e-4): one JSON line, exit status 1 when
- * such a mismatch exists, the check bench/fqgan_runtimes.py makes of the other runtimes.
+ * such a mismatch exists, the check bench/fqgan_runtimes.py makes of the other runtimes. It then
+ * decodes tokens_ref.npy and scores the 8-bit images (the official post-processing) against
+ * DIR/decoded_ref.npy's (PyTorch float32's decode): decode_psnr_db, one MSE over all images,
+ * 99 when identical.
  *
  * Inputs are a fixed pseudo-random image batch in [-1, 1]; one untimed warm-up call precedes the
  * timed ones. Prints one JSON line per operation with the best and median time of the iterations
@@ -18,6 +22,7 @@
 #include "core/rng.h"
 #include "tokenizer/fqgan.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +80,13 @@ static int check_tokens(facet_fqgan *m, const char *dir, int batch, const char *
                 dir, c->branch_count, c->image_size, c->image_size, c->grid, c->grid);
         status = 1;
     }
+    facet_tensor decoded_ref = {0};
+    if (!status) status = read_npy(dir, "decoded_ref.npy", FACET_DTYPE_F32, 4, &decoded_ref);
+    if (!status && (decoded_ref.shape[0] != n || decoded_ref.shape[1] != 3 ||
+                    decoded_ref.shape[2] != c->image_size)) {
+        fprintf(stderr, "bench_fqgan: error: %s/decoded_ref.npy does not match the model\n", dir);
+        status = 1;
+    }
     uint16_t *indices[FACET_FQGAN_MAX_BRANCHES] = {0};
     int64_t differ = 0, off_tie = 0;
     for (int k = 0; k < c->branch_count && !status; k++)
@@ -97,13 +109,46 @@ static int check_tokens(facet_fqgan *m, const char *dir, int batch, const char *
                     off_tie += ((const float *)gaps.data)[at] >= NEAR_TIE;
                 }
     }
+    /* decode the reference tokens; squared error of the 8-bit images */
+    const size_t pixels = (size_t)c->image_size * c->image_size;
+    float *decoded = status ? NULL : facet_alloc((size_t)batch * image_floats, sizeof(float));
+    uint8_t *got8 = status ? NULL : facet_alloc(pixels * 3, 1),
+            *ref8 = status ? NULL : facet_alloc(pixels * 3, 1);
+    if (!status && (!decoded || !got8 || !ref8)) status = 1;
+    double squared = 0.0;
+    for (int64_t i0 = 0; i0 < n && !status; i0 += batch) {
+        const int b = (int)(n - i0 < batch ? n - i0 : batch);
+        for (int j = 0; j < b; j++)
+            for (int k = 0; k < c->branch_count; k++)
+                for (int64_t p = 0; p < per; p++)
+                    indices[k][j * per + p] =
+                        (uint16_t)((const int64_t *)
+                                       ref.data)[((i0 + j) * c->branch_count + k) * per + p];
+        if (facet_fqgan_decode(m, (const uint16_t *const *)indices, b, decoded) != FACET_OK) {
+            fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
+            status = 1;
+            break;
+        }
+        for (int j = 0; j < b; j++) {
+            facet_fqgan_to_uint8(decoded + (size_t)j * image_floats, c->image_size, c->image_size,
+                                 got8);
+            facet_fqgan_to_uint8((const float *)decoded_ref.data + (size_t)(i0 + j) * image_floats,
+                                 c->image_size, c->image_size, ref8);
+            for (size_t q = 0; q < 3 * pixels; q++)
+                squared += ((double)got8[q] - ref8[q]) * ((double)got8[q] - ref8[q]);
+        }
+    }
+    const double mse = squared / ((double)n * 3 * (double)pixels);
+    const double psnr = mse == 0.0 ? 99.0 : 10.0 * log10(255.0 * 255.0 / mse);
+    free(decoded), free(got8), free(ref8);
+    facet_tensor_free(&decoded_ref);
     if (!status) {
         const int64_t total = n * c->branch_count * per;
         printf("{\"implementation\": \"facet\", \"variant\": \"%s-%d\", \"device\": \"%s\", "
                "\"check\": \"tokens on photographs\", \"tokens\": %lld, \"agreement\": %.5f, "
-               "\"differ\": %lld, \"differ_off_near_ties\": %lld}\n",
+               "\"differ\": %lld, \"differ_off_near_ties\": %lld, \"decode_psnr_db\": %.2f}\n",
                c->variant, c->downsample, device, (long long)total,
-               1.0 - (double)differ / (double)total, (long long)differ, (long long)off_tie);
+               1.0 - (double)differ / (double)total, (long long)differ, (long long)off_tie, psnr);
         if (off_tie) {
             fprintf(stderr, "bench_fqgan: %lld tokens differ from PyTorch away from near-ties\n",
                     (long long)off_tie);

@@ -94,6 +94,18 @@ def label(rt, threads, batch=None):
     return out
 
 
+def to_uint8(x):
+    """The official post-processing: (uint8) clamp(127.5 x + 128, 0, 255), truncating."""
+    return np.clip(127.5 * x.astype(np.float32) + 128.0, 0, 255).astype(np.uint8)
+
+
+def decode_psnr(got, ref):
+    """PSNR (dB) of the 8-bit images decoded from the reference tokens against PyTorch
+    float32's (one MSE over all images; 99 when identical)."""
+    mse = np.mean((to_uint8(got).astype(np.float64) - to_uint8(ref)) ** 2)
+    return 99.0 if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
 def check(args):
     rt = Runtime(args.dir, args.runtime, args.threads)
     photos = np.load(os.path.join(args.dir, "photos.npy"))
@@ -104,9 +116,13 @@ def check(args):
     differ = got != ref
     off_tie = int((differ & (gaps >= NEAR_TIE)).sum())
     agreement = 1.0 - differ.mean()
+    decoded = np.concatenate([rt.decode([ref[i:i + 8, k] for k in range(ref.shape[1])])
+                              for i in range(0, len(ref), 8)])
+    psnr = decode_psnr(decoded, np.load(os.path.join(args.dir, "decoded_ref.npy")))
     print(json.dumps({**label(rt, args.threads), "check": "tokens on photographs",
                       "tokens": int(ref.size), "agreement": round(float(agreement), 5),
-                      "differ": int(differ.sum()), "differ_off_near_ties": off_tie}), flush=True)
+                      "differ": int(differ.sum()), "differ_off_near_ties": off_tie,
+                      "decode_psnr_db": round(psnr, 2)}), flush=True)
     if rt.name != "ov-bf16" and off_tie:
         print(f"fqgan_runtimes: {rt.name} disagrees with PyTorch on {off_tie} tokens that are "
               f"not near-ties: the exported graph does not compute the reference",

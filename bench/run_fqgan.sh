@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # FQGAN encode and decode on the CPU, facet against what a user would otherwise pick, in one
 # interleaved run on the same weights: the PyTorch reference (eager), ONNX Runtime, and OpenVINO
-# in fp32 and bf16 (bf16 only where OpenVINO reports it for this CPU). The weights are random hash
+# in fp32 and bf16 (bf16 only where OpenVINO reports it for this CPU); facet runs in fp32 (cpu)
+# and, where the CPU has AVX-512 BF16, in bf16 (cpu-bf16: the decoder's full-resolution convs). The weights are random hash
 # weights of the official config (tools/reference/fqgan_ref.py checkpoint: Dual-16 has 111.3M
 # inference parameters), converted for facet (tools/convert_fqgan.py) and exported to ONNX
 # (tools/reference/fqgan_onnx.py, opset 17).
@@ -10,7 +11,9 @@
 #
 # Before anything is timed, every runtime encodes 40 real photographs (the skimage pictures, five
 # crops each) and its tokens are compared with PyTorch float32's: a runtime whose tokens differ
-# away from near-ties stops the run, so the graphs timed are the reference's.
+# away from near-ties stops the run, so the graphs timed are the reference's. Each runtime also
+# decodes PyTorch's tokens of those photographs, scored as the PSNR of its 8-bit images against
+# PyTorch float32's (decoded_ref.npy).
 #
 # Environment: FQGAN_CONFIG (dual16, dual8, triple16, triple8; default dual16), FQGAN_BATCHES
 # (default "1 8"), FQGAN_ITERS (timed calls per line, default 3), FQGAN_ROUNDS (default 2),
@@ -56,6 +59,9 @@ if [ ! -f "$onnx/export.json" ]; then
     "$py" tools/reference/fqgan_onnx.py export --checkpoint "$ckpt" --config "$config" "$onnx" \
         2> >(grep -v -e 'Warning' -e '_C._jit_pass' >&2)
 fi
+if [ ! -f "$onnx/decoded_ref.npy" ]; then # exports made before the decode score
+    "$py" tools/reference/fqgan_onnx.py decode-ref --checkpoint "$ckpt" --config "$config" "$onnx"
+fi
 
 log="$work/run_fqgan-$(date -u +%Y%m%dT%H%M%S).jsonl"
 : > "$log"
@@ -85,14 +91,20 @@ print(json.dumps({"environment": {
     "onnxruntime": onnxruntime.__version__, "openvino": openvino.get_version()}}))
 EOF
 
-"$build/bench_fqgan" "$weights" --check "$onnx" --batch 8 | emit
+facets="cpu"
+grep -qw avx512_bf16 /proc/cpuinfo && facets="cpu cpu-bf16"
+for d in $facets; do
+    "$build/bench_fqgan" "$weights" --device "$d" --check "$onnx" --batch 8 | emit
+done
 for r in $runtimes; do
     "$venv/bin/python" bench/fqgan_runtimes.py check "$onnx" --runtime "$r" | emit
 done
 
 for round in $(seq "$rounds"); do
     for b in $batches; do
-        "$build/bench_fqgan" "$weights" --device cpu --batch "$b" --iters "$iters" | emit
+        for d in $facets; do
+            "$build/bench_fqgan" "$weights" --device "$d" --batch "$b" --iters "$iters" | emit
+        done
         "$py" tools/reference/fqgan_ref.py bench --checkpoint "$ckpt" --config "$config" \
             --batch "$b" --iters "$iters" | emit
         for r in $runtimes; do

@@ -32,7 +32,9 @@ static const char *const HELP =
     "  --npz FILE         the .npz batch of all images (written atomically)\n"
     "  --batch N          images per decoder call (default 16)\n"
     "  --device cpu|cuda  where the model runs (default cpu)\n"
-    "  --precision P      CUDA matrix products: fp32 (default), tf32 or bf16 tensor cores\n"
+    "  --precision P      matrix products: fp32 (default); on cuda also tf32 or bf16 tensor\n"
+    "                     cores; on cpu bf16 (needs AVX-512 BF16): the decoder's full-resolution\n"
+    "                     convs in bf16, 1.2x faster, 46.6 dB from float32 on Dual-16\n"
     "  --quiet            no progress bar\n"
     "\n"
     "Exit status: 0 success, 1 runtime error, 2 usage error.\n";
@@ -68,20 +70,9 @@ int facet_cmd_detokenize(int argc, char **argv) {
     if (!out && !npz) return cli_usage_error("detokenize", "--out DIR or --npz FILE is required");
     if (batch_text && cli_parse_int(batch_text, 1, 4096, &batch))
         return cli_usage_error("detokenize", "bad value '%s' for --batch", batch_text);
-    if (device && strcmp(device, "cpu") && strcmp(device, "cuda"))
-        return cli_usage_error("detokenize", "bad value '%s' for --device", device);
-    if (precision && strcmp(precision, "fp32") && strcmp(precision, "tf32") &&
-        strcmp(precision, "bf16"))
-        return cli_usage_error("detokenize", "bad value '%s' for --precision", precision);
-    const int cuda = device && !strcmp(device, "cuda");
-    if (precision && strcmp(precision, "fp32") && !cuda)
-        return cli_usage_error("detokenize", "--precision %s needs --device cuda", precision);
-
-    char backend_name[32];
-    snprintf(backend_name, sizeof backend_name, "%s%s", cuda ? "cuda-" : "cpu",
-             cuda ? (precision ? precision : "fp32") : "");
     facet_fqgan_backend backend = FACET_FQGAN_CPU;
-    if (facet_fqgan_backend_parse(backend_name, &backend) != FACET_OK) return cli_library_error();
+    if (facet_fqgan_backend_for(device, precision, &backend) != FACET_OK)
+        return cli_usage_error("detokenize", "%s", facet_last_error());
     facet_progress progress = {.quiet = quiet};
     facet_detokenize_options options = {
         .model_path = model,

@@ -53,7 +53,9 @@ static const char *const HELP =
     "                     processes or machines with K = 0..N-1 into the same DIR\n"
     "  --shard-size N     images per shard file (default 1024); part of the run's identity\n"
     "  --device cpu|cuda  where the model runs (default cpu)\n"
-    "  --precision P      CUDA matrix products: fp32 (default), tf32 or bf16 tensor cores\n"
+    "  --precision P      matrix products: fp32 (default); on cuda also tf32 or bf16 tensor\n"
+    "                     cores; on cpu bf16 (AVX-512 BF16) for the decoder's full-resolution\n"
+    "                     convs, used by --eval's reconstructions (tokens stay float32's)\n"
     "  --workers N        image decoding threads (default 4 on the CPU, else the CPU count)\n"
     "  --eval             also decode the tokens: reconstruction PSNR/SSIM against the\n"
     "                     preprocessed input, per-branch codebook usage and perplexity;\n"
@@ -78,6 +80,7 @@ static const char *const HELP =
 
 typedef struct tokenize_args {
     const char *model, *input, *out, *device, *precision, *save_inputs_npz;
+    facet_fqgan_backend backend; /* from device and precision */
     int batch, shard_index, shard_count, shard_size, workers, eval, quiet;
 } tokenize_args;
 
@@ -147,20 +150,9 @@ static int parse_args(int argc, char **argv, tokenize_args *a) {
     }
     if (positional < 2) return cli_usage_error("tokenize", "MODEL and INPUT expected");
     if (!a->out) return cli_usage_error("tokenize", "--out DIR is required");
-    if (a->precision && strcmp(a->precision, "fp32") && (!a->device || strcmp(a->device, "cuda")))
-        return cli_usage_error("tokenize", "--precision %s needs --device cuda", a->precision);
+    if (facet_fqgan_backend_for(a->device, a->precision, &a->backend) != FACET_OK)
+        return cli_usage_error("tokenize", "%s", facet_last_error());
     return 0;
-}
-
-/* The model backend for --device and --precision ("cpu", "cuda-fp32", ...). */
-static facet_fqgan_backend backend_of(const char *device, const char *precision) {
-    char name[32];
-    snprintf(name, sizeof name, "%s%s%s", device ? device : "cpu",
-             device && !strcmp(device, "cuda") ? "-" : "",
-             device && !strcmp(device, "cuda") ? (precision ? precision : "fp32") : "");
-    facet_fqgan_backend backend = FACET_FQGAN_CPU;
-    facet_fqgan_backend_parse(name, &backend);
-    return backend;
 }
 
 static void print_summary(const tokenize_args *a, const facet_tokenize_summary *s, int ranks) {
@@ -211,7 +203,7 @@ int facet_cmd_tokenize(int argc, char **argv) {
         .model_path = a.model,
         .input = a.input,
         .out_dir = a.out,
-        .backend = backend_of(a.device, a.precision),
+        .backend = a.backend,
         .batch = a.batch,
         .shard_size = a.shard_size,
         .shard_index = a.shard_index,

@@ -58,10 +58,10 @@ static inline FACET_HD float facet_bf16_to_f32(uint16_t b) {
 
 /* f32 -> bf16, round-to-nearest-even; NaN stays a quiet NaN. */
 static inline FACET_HD uint16_t facet_f32_to_bf16(float f) {
-    uint32_t u = facet_f32_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
+    const uint32_t u = facet_f32_bits(f);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    /* a select, not a branch, so that loops over it vectorise */
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded);
 }
 
 #endif

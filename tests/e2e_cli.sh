@@ -222,6 +222,9 @@ expect_stderr "$work/none" "missing dataset named"
 expect_status 0 "facet tokenize --help" -- "$facet" tokenize --help
 expect_status 0 "facet detokenize --help" -- "$facet" detokenize --help
 expect_status 2 "tokenize --shard 2/2 is a usage error" -- "$facet" tokenize m i --out o --shard 2/2
+expect_status 2 "detokenize --precision tf32 on the CPU is a usage error" -- "$facet" detokenize m t --out o --precision tf32
+expect_stderr "CUDA's tensor-core mode" "the tf32 error says it is CUDA's"
+expect_status 2 "tokenize --precision fp8 is a usage error" -- "$facet" tokenize m i --out o --precision fp8
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     tok="$work/tok"
     fx="$src/tests/fixtures/tokenize/inputs"
@@ -258,6 +261,23 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
         [ "$(png_size "$tok/decoded/$f" 2>/dev/null)" = "64x64" ] && pass "detokenized $f (64x64)" || fail "detokenized $f"
     done
     [ ! -e "$tok/decoded/dog/e.png" ] && pass "failed image not decoded" || fail "dog/e.png should not exist"
+    # --precision bf16 on the CPU: the same images within bf16's error where the CPU has AVX-512
+    # BF16, else refused with a clear error and nothing written
+    if grep -qw avx512_bf16 /proc/cpuinfo; then
+        expect_status 0 "detokenize --precision bf16" -- "$facet" detokenize "$tok/model.safetensors" "$tok/tokens" --out "$tok/decoded_bf16" --precision bf16 --quiet
+        psnr=$(/usr/bin/python3 - "$tok/decoded/cat/a.png" "$tok/decoded_bf16/cat/a.png" <<'PY'
+import sys, numpy as np
+from PIL import Image
+a, b = (np.asarray(Image.open(p), dtype=np.float64) for p in sys.argv[1:3])
+mse = ((a - b) ** 2).mean()
+print(99 if mse == 0 else int(10 * np.log10(255 ** 2 / mse)))
+PY
+)
+        [ "$psnr" -ge 30 ] && [ "$psnr" -lt 99 ] && pass "bf16 decode within 30 dB of fp32 and not identical ($psnr dB)" || fail "bf16 decode PSNR $psnr dB"
+    else
+        expect_status 1 "detokenize --precision bf16 without AVX-512 BF16 fails" -- "$facet" detokenize "$tok/model.safetensors" "$tok/tokens" --out "$tok/decoded_bf16" --precision bf16 --quiet
+        [ ! -e "$tok/decoded_bf16" ] && pass "nothing written" || fail "decoded_bf16 written"
+    fi
     # WebDataset shards of the same images (Python's tarfile; the second one gzip), by brace
     # pattern and by list file: the same tokens as the folder, rFID batches numpy reads
     /usr/bin/python3 - "$tok/images" "$tok/wds" <<'PY'

@@ -14,6 +14,7 @@
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "core/rng.h"
+#include "nn/gemm_bf16.h"
 #include "tokenizer/fqgan.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
@@ -58,16 +59,21 @@ static void read_npy(facet_tensor *t, const char *dir, const char *file) {
     cr_assert_eq(facet_npy_read(t, path), FACET_OK, "%s", facet_last_error());
 }
 
-/* Writes the fixture's hash weights to a scratch file and loads them on the CPU. */
-static facet_fqgan *load_fixture_model(const fixture *f, const char *scratch, int max_batch) {
+/* Writes the fixture's hash weights to a scratch file and loads them on a CPU backend. */
+static facet_fqgan *load_fixture_on(const fixture *f, const char *scratch, int max_batch,
+                                    facet_fqgan_backend backend) {
     char *path = facet_path_join(test_scratch_dir(scratch), "weights.safetensors");
     cr_assert_eq(facet_fqgan_write_random(path, f->config_json, (uint64_t)f->seed), FACET_OK, "%s",
                  facet_last_error());
     facet_fqgan *m = NULL;
-    cr_assert_eq(facet_fqgan_load(&m, path, FACET_FQGAN_CPU, max_batch), FACET_OK, "%s",
+    cr_assert_eq(facet_fqgan_load(&m, path, backend, max_batch), FACET_OK, "%s",
                  facet_last_error());
     free(path);
     return m;
+}
+
+static facet_fqgan *load_fixture_model(const fixture *f, const char *scratch, int max_batch) {
+    return load_fixture_on(f, scratch, max_batch, FACET_FQGAN_CPU);
 }
 
 /* PSNR of a against b with the decoder's [-1, 1] output range (peak-to-peak 2). */
@@ -154,6 +160,59 @@ static void check_parity(const char *name) {
     facet_tensor_free(&ref_recon);
     facet_tensor_free(&inputs);
     facet_fqgan_free(m);
+    fixture_close(&f);
+}
+
+/* cpu-bf16 on the small Dual-16 fixture (64x64: its decoder's 64^2 and 32^2 convs are marked):
+ * the encoder is the cpu backend's, bit for bit (features and tokens); the decoder differs from
+ * float32 (bf16 ran) and stays above 35 dB against the PyTorch reconstruction. Each marked conv's
+ * error is bounded exactly in fqgan_cpu.bf16_convolutions_stay_within_the_bf16_rounding_bound;
+ * here the whole decoder measures 38.6 dB (these random weights amplify errors more than trained
+ * ones would), and the 35 dB floor (rms error 1.8% of the [-1, 1] range) catches a wrongly packed
+ * or wrongly marked conv: one that mixes up Winograd blocks gives 12 dB. */
+Test(fqgan, cpu_bf16_encodes_as_cpu_and_decodes_above_35_db) {
+    if (!facet_gemm_bf16_native()) cr_skip_test("this CPU has no AVX-512 BF16");
+    fixture f;
+    fixture_open(&f, "small-dual16");
+    facet_fqgan *m32 = load_fixture_on(&f, "fq_bf16_a", f.batch, FACET_FQGAN_CPU);
+    facet_fqgan *m16 = load_fixture_on(&f, "fq_bf16_b", f.batch, FACET_FQGAN_CPU_BF16);
+    const facet_fqgan_config *c = facet_fqgan_config_of(m32);
+    facet_tensor inputs, ref_recon;
+    char root[600];
+    snprintf(root, sizeof root, "%s/tests/fixtures/fqgan", FACET_SOURCE_DIR);
+    read_npy(&inputs, root, "inputs.npy");
+    read_npy(&ref_recon, f.dir, "reconstruction.npy");
+    const size_t n_tok = (size_t)f.batch * c->grid * c->grid, n_feat = n_tok * c->codebook_dim;
+    const size_t n_pix = (size_t)facet_tensor_numel(&ref_recon);
+    uint16_t *idx[2][2];
+    float *feat[2][2];
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < 2; k++) {
+            idx[v][k] = facet_alloc(n_tok, sizeof(uint16_t));
+            feat[v][k] = facet_alloc(n_feat, sizeof(float));
+        }
+    cr_assert_eq(facet_fqgan_encode(m32, inputs.data, f.batch, idx[0], feat[0]), FACET_OK);
+    cr_assert_eq(facet_fqgan_encode(m16, inputs.data, f.batch, idx[1], feat[1]), FACET_OK);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(memcmp(feat[0][k], feat[1][k], n_feat * sizeof(float)), 0);
+        cr_assert_eq(memcmp(idx[0][k], idx[1][k], n_tok * sizeof(uint16_t)), 0);
+    }
+    float *r32 = facet_alloc(n_pix, sizeof(float)), *r16 = facet_alloc(n_pix, sizeof(float));
+    cr_assert_eq(facet_fqgan_decode(m32, (const uint16_t *const *)idx[0], f.batch, r32), FACET_OK);
+    cr_assert_eq(facet_fqgan_decode(m16, (const uint16_t *const *)idx[0], f.batch, r16), FACET_OK);
+    const double psnr32 = psnr_range2(r32, ref_recon.data, n_pix);
+    const double psnr16 = psnr_range2(r16, ref_recon.data, n_pix);
+    cr_log_info("small-dual16 decode PSNR against PyTorch: fp32 %.1f dB, bf16 %.1f dB", psnr32,
+                psnr16);
+    cr_expect(isfinite(psnr16) && psnr16 < psnr32, "bf16 decoded the float32 image: not in bf16?");
+    cr_expect_geq(psnr16, 35.0, "bf16 decode PSNR %.1f dB", psnr16);
+    for (int v = 0; v < 2; v++)
+        for (int k = 0; k < 2; k++) free(idx[v][k]), free(feat[v][k]);
+    free(r32), free(r16);
+    facet_tensor_free(&inputs);
+    facet_tensor_free(&ref_recon);
+    facet_fqgan_free(m32);
+    facet_fqgan_free(m16);
     fixture_close(&f);
 }
 
@@ -550,6 +609,18 @@ Test(fqgan, backend_names_round_trip) {
     cr_assert_str_eq(facet_fqgan_backend_name(FACET_FQGAN_CUDA_TF32), "cuda-tf32");
     cr_assert_eq(facet_fqgan_backend_parse("cuda", &b), FACET_OK);
     cr_assert_eq(b, FACET_FQGAN_CUDA_FP32);
+    cr_assert_eq(facet_fqgan_backend_parse("cpu-bf16", &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CPU_BF16);
+    cr_assert_eq(facet_fqgan_backend_for(NULL, "bf16", &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CPU_BF16);
+    cr_assert_eq(facet_fqgan_backend_for("cuda", NULL, &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CUDA_FP32);
+    cr_assert_eq(facet_fqgan_backend_for("cuda", "tf32", &b), FACET_OK);
+    cr_assert_eq(b, FACET_FQGAN_CUDA_TF32);
+    cr_assert_eq(facet_fqgan_backend_for("cpu", "tf32", &b), FACET_ERR_INVALID_ARGUMENT);
+    cr_assert(strstr(facet_last_error(), "tf32"), "%s", facet_last_error());
+    cr_assert_eq(facet_fqgan_backend_for("cpu", "fp8", &b), FACET_ERR_INVALID_ARGUMENT);
+    cr_assert_eq(facet_fqgan_backend_for("tpu", NULL, &b), FACET_ERR_INVALID_ARGUMENT);
     cr_assert_eq(facet_fqgan_backend_parse("tpu", &b), FACET_ERR_INVALID_ARGUMENT);
     cr_assert(strstr(facet_last_error(), "unknown FQGAN backend 'tpu'"), "%s", facet_last_error());
 }
@@ -611,7 +682,7 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
     fqgan_arch arch = {
         .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
     fqgan_backend *be = NULL;
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, 0), FACET_OK);
     for (int residual = 0; residual < 2; residual++) {
         /* Winograd: partial tiles, grouped rows, split channels (batch 1), 20 channels */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 20, 36, 36, 1, residual);
@@ -632,6 +703,148 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
     be->ops->destroy(be);
 }
 
+/* ---- the cpu-bf16 backend's convolutions ------------------------------------------------------
+ * A conv marked reduced_precision on the cpu-bf16 backend runs its F(4x4) products on bf16
+ * operands. Bound, from the algorithm: y = A^T [sum_ci U . V] A + bias (+ add), U = G g G^T,
+ * V = B^T d B per 6x6 window. Rounding U and V to bf16 (2^-9 relative each) moves each product
+ * by at most 2^-8 (1 + 2^-9) |U V|, so output (i, j) of a tile moves by at most
+ *     2^-8 (1 + 2^-9) sum_{p,q} |A^T[i][p]| |A^T[j][q]| sum_ci |U_pq| |V_pq|
+ * (U and V taken in double here: their float versions differ by float rounding, covered by the
+ * 1 + 2^-9), plus the float32 bound of check_cpu_conv. An unmarked conv on the same backend must
+ * give the cpu backend's bits. */
+static const double T_G[6][3] = {{1.0 / 4, 0, 0},
+                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                 {0, 0, 1}};
+static const double T_BT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                  {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double T_AT[4][6] = {
+    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+/* x at row Y, column X of the conv's (upsampled, for FQGAN_CONV_UPSAMPLE) input, 0 outside */
+static double virtual_input(const float *plane, fqgan_conv_mode mode, int h, int w, int Y, int X) {
+    const int up = mode == FQGAN_CONV_UPSAMPLE, hh = up ? 2 * h : h, ww = up ? 2 * w : w;
+    if (Y < 0 || X < 0 || Y >= hh || X >= ww) return 0.0;
+    return up ? plane[(size_t)(Y / 2) * w + X / 2] : plane[(size_t)Y * w + X];
+}
+
+static void check_cpu_conv_bf16(fqgan_backend *be, fqgan_backend *fp32, fqgan_conv_mode mode,
+                                int cin, int cout, int h, int w, int residual, double *worst) {
+    const int up = mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
+    const size_t nw = (size_t)cout * cin * 9, nx = (size_t)cin * h * w, ny = (size_t)cout * ho * wo;
+    float *wt = malloc(nw * sizeof *wt), *b = malloc(cout * sizeof *b), *x = malloc(nx * sizeof *x);
+    float *y = malloc(ny * sizeof *y), *y32 = malloc(ny * sizeof *y),
+          *add = malloc(ny * sizeof *add);
+    double *U = malloc(sizeof(double) * 36 * cout * cin), *V = malloc(sizeof(double) * 36 * cin);
+    facet_rng rng = facet_rng_seed(777, (uint64_t)(mode * 100 + cin));
+    for (size_t i = 0; i < nw; i++) wt[i] = (2 * facet_rng_uniform(&rng) - 1) / sqrtf(9.0f * cin);
+    for (int i = 0; i < cout; i++) b[i] = facet_rng_uniform(&rng) - 0.5f;
+    for (size_t i = 0; i < nx; i++) x[i] = 4 * facet_rng_uniform(&rng) - 2;
+    for (size_t i = 0; i < ny; i++) add[i] = 2 * facet_rng_uniform(&rng) - 1;
+    fqgan_conv c = {
+        .cin = cin, .cout = cout, .k = 3, .mode = mode, .out_size = ho, .w = wt, .b = b};
+    fqgan_conv plain = c;
+    c.reduced_precision = 1;
+    cr_assert_eq(be->ops->prepare_conv(be, &c), FACET_OK);
+    cr_assert_eq(be->ops->conv(be, &c, x, 1, h, w, residual ? add : NULL, y), FACET_OK);
+    /* unmarked: the float32 path, bit for bit */
+    fqgan_conv plain32 = plain;
+    cr_assert_eq(be->ops->prepare_conv(be, &plain), FACET_OK);
+    cr_assert_eq(fp32->ops->prepare_conv(fp32, &plain32), FACET_OK);
+    float *y_plain = malloc(ny * sizeof *y_plain);
+    cr_assert_eq(be->ops->conv(be, &plain, x, 1, h, w, residual ? add : NULL, y_plain), FACET_OK);
+    cr_assert_eq(fp32->ops->conv(fp32, &plain32, x, 1, h, w, residual ? add : NULL, y32), FACET_OK);
+    cr_assert_eq(memcmp(y_plain, y32, ny * sizeof *y32), 0, "an unmarked conv changed on cpu-bf16");
+    for (int o = 0; o < cout; o++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = wt + ((size_t)o * cin + ci) * 9;
+            for (int p = 0; p < 6; p++)
+                for (int q = 0; q < 6; q++) {
+                    double u = 0.0;
+                    for (int r = 0; r < 3; r++)
+                        for (int s = 0; s < 3; s++) u += T_G[p][r] * g[3 * r + s] * T_G[q][s];
+                    U[((size_t)(p * 6 + q) * cout + o) * cin + ci] = u;
+                }
+        }
+    for (int ty = 0; ty < (ho + 3) / 4; ty++)
+        for (int tx = 0; tx < (wo + 3) / 4; tx++) {
+            for (int ci = 0; ci < cin; ci++) {
+                const float *plane = x + (size_t)ci * h * w;
+                for (int p = 0; p < 6; p++)
+                    for (int q = 0; q < 6; q++) {
+                        double v = 0.0;
+                        for (int r = 0; r < 6; r++)
+                            for (int s = 0; s < 6; s++)
+                                v += T_BT[p][r] * T_BT[q][s] *
+                                     virtual_input(plane, mode, h, w, 4 * ty - 1 + r,
+                                                   4 * tx - 1 + s);
+                        V[(size_t)(p * 6 + q) * cin + ci] = v;
+                    }
+            }
+            for (int o = 0; o < cout; o++) {
+                double mag_w[36]; /* sum_ci |U_pq| |V_pq| */
+                for (int pq = 0; pq < 36; pq++) {
+                    mag_w[pq] = 0.0;
+                    for (int ci = 0; ci < cin; ci++)
+                        mag_w[pq] +=
+                            fabs(U[((size_t)pq * cout + o) * cin + ci] * V[(size_t)pq * cin + ci]);
+                }
+                for (int i = 0; i < 4 && 4 * ty + i < ho; i++)
+                    for (int j = 0; j < 4 && 4 * tx + j < wo; j++) {
+                        const int oy = 4 * ty + i, ox = 4 * tx + j;
+                        const size_t at = ((size_t)o * ho + oy) * wo + ox;
+                        double sum = b[o], mag = fabs(b[o]), bf = 0.0;
+                        if (residual) sum += add[at], mag += fabs(add[at]);
+                        for (int ci = 0; ci < cin; ci++)
+                            for (int ky = 0; ky < 3; ky++)
+                                for (int kx = 0; kx < 3; kx++) {
+                                    const double t =
+                                        (double)wt[((size_t)o * cin + ci) * 9 + ky * 3 + kx] *
+                                        virtual_input(x + (size_t)ci * h * w, mode, h, w,
+                                                      oy - 1 + ky, ox - 1 + kx);
+                                    sum += t, mag += fabs(t);
+                                }
+                        for (int p = 0; p < 6; p++)
+                            for (int q = 0; q < 6; q++)
+                                bf += fabs(T_AT[i][p] * T_AT[j][q]) * mag_w[p * 6 + q];
+                        const double fp_bound = 100 * 0x1p-24 * 9 * mag;
+                        const double bound = 0x1p-8 * (1 + 0x1p-9) * bf + fp_bound;
+                        const double err = fabs(y[at] - sum);
+                        cr_assert(isfinite(y[at]) && err <= bound,
+                                  "bf16 mode %d %d->%d %dx%d: y[%d,%d,%d] = %.8g, want %.8g "
+                                  "(bound %.3g)",
+                                  mode, cin, cout, h, w, o, oy, ox, y[at], sum, bound);
+                        if (err / fp_bound > *worst) *worst = err / fp_bound;
+                    }
+            }
+        }
+    free(wt), free(b), free(x), free(y), free(y32), free(y_plain), free(add), free(U), free(V);
+}
+
+Test(fqgan_cpu, bf16_convolutions_stay_within_the_bf16_rounding_bound) {
+    fqgan_arch arch = {
+        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+    fqgan_backend *be = NULL, *fp32 = NULL;
+    if (!facet_gemm_bf16_native()) {
+        cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, 1), FACET_ERR_UNSUPPORTED);
+        cr_skip_test("this CPU has no AVX-512 BF16: the cpu-bf16 backend is refused");
+    }
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, 1), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &arch, 1, 0), FACET_OK);
+    double worst = 0.0; /* largest error in units of the float32 bound: > 1 shows bf16 ran */
+    for (int residual = 0; residual < 2; residual++) {
+        check_cpu_conv_bf16(be, fp32, FQGAN_CONV_SAME, 32, 20, 36, 36, residual, &worst);
+        check_cpu_conv_bf16(be, fp32, FQGAN_CONV_UPSAMPLE, 24, 14, 18, 18, residual, &worst);
+        check_cpu_conv_bf16(be, fp32, FQGAN_CONV_SAME, 16, 7, 32, 300, residual, &worst);
+    }
+    cr_log_info("bf16 convolutions: worst error %.1f x the float32 bound", worst);
+    cr_expect_gt(worst, 1.0, "the marked convs ran within the float32 bound: not in bf16?");
+    be->ops->destroy(be);
+    fp32->ops->destroy(fp32);
+}
+
 /* The CPU GroupNorm (+ swish) against statistics in double on the same float input: groups of
  * 2 x 1,500 elements (one full 1,024-element block and a partial one, not a multiple of the 16
  * lanes), batch 2, data centred at 3 with unit spread and a per-block drift, so the merge of the
@@ -644,7 +857,7 @@ Test(fqgan_cpu, group_norm_matches_double_statistics_over_partial_blocks) {
     fqgan_arch arch = {
         .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
     fqgan_backend *be = NULL;
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, 0), FACET_OK);
     const size_t n = (size_t)BATCH * CHANNELS * HW;
     float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
     float gamma[CHANNELS], beta[CHANNELS];
@@ -688,7 +901,7 @@ Test(fqgan_cpu, quantiser_lanes_pick_the_reference_code_ties_included) {
     fqgan_arch arch = {
         .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
     fqgan_backend *be = NULL;
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, 0), FACET_OK);
     facet_rng rng = facet_rng_seed(5, 17);
     float *codes = malloc(sizeof(float) * COUNT * DIM),
           *z = malloc(sizeof(float) * BATCH * DIM * HW);

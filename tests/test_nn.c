@@ -13,6 +13,8 @@
 #include "core/fastmath.h"
 #include "nn/nn_ops.h"
 #include "nn/gemm.h"
+#include "nn/gemm_bf16.h"
+#include "core/half.h"
 
 #include <criterion/criterion.h>
 #include <float.h>
@@ -578,6 +580,90 @@ Test(gemm, the_detected_kernel_is_the_best_this_cpu_has) {
                        : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? "avx2"
                                                                                          : "c";
     cr_expect_str_eq(facet_gemm_kernel_name(), want);
+}
+
+/* The bf16 kernels against a double-precision product of the bf16-rounded operands, over shapes
+ * that cross the kernel's edges (rows not a multiple of 6, odd k and k across the 128-pair
+ * blocks, columns across 64 with a masked tail, wide strides, overwrite and accumulate). Products
+ * of bf16 values are exact in float32, so the bound is the float32 sum's alone: 2 k2 additions,
+ * (2 k2 + 1) 2^-24 sum |a b| (plus the accumulated C's own rounding). The packing is checked on
+ * the way: every packed half is the round-to-nearest-even bf16 of its float. */
+static void check_gemm_bf16(const char *kernel, int m, int k, int n, int accumulate) {
+    const int k2 = (k + 1) / 2, lda = k + 3, ldb = n + 5, ldc = n + 7, lda2 = k2 + 2, ldb2 = n + 1;
+    float *a = malloc(sizeof(float) * ((size_t)m * lda + 1)),
+          *b = malloc(sizeof(float) * ((size_t)k * ldb + 1));
+    float *c = malloc(sizeof(float) * ((size_t)m * ldc + 1)),
+          *c0 = malloc(sizeof(float) * ((size_t)m * ldc + 1));
+    uint32_t *ap = malloc(sizeof(uint32_t) * ((size_t)m * lda2 + 1)),
+             *bp = malloc(sizeof(uint32_t) * ((size_t)k2 * ldb2 + 1));
+    facet_rng rng = facet_rng_seed(12, (uint64_t)(m * 1000 + n));
+    for (int i = 0; i < m * lda; i++) a[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+    for (int i = 0; i < k * ldb; i++) b[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+    for (int i = 0; i < m * ldc; i++) c[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+    memcpy(c0, c, sizeof(float) * (size_t)m * ldc);
+    facet_bf16_pack_a(a, lda, m, k, ap, lda2);
+    facet_bf16_pack_b(b, ldb, k, n, bp, ldb2);
+    cr_assert_eq(facet_gemm_bf16_force_kernel(kernel), FACET_OK);
+    facet_gemm_bf16(ap, lda2, m, k2, bp, ldb2, n, c, ldc, accumulate);
+    facet_gemm_bf16_force_kernel(NULL);
+    /* the bf16 operands, unpacked */
+    for (int i = 0; i < m; i++)
+        for (int kk = 0; kk < 2 * k2; kk++) {
+            const uint32_t pair = ap[i * lda2 + kk / 2];
+            const float got = facet_bf16_to_f32((uint16_t)(kk % 2 ? pair >> 16 : pair & 0xffffu));
+            const float want = kk < k ? facet_bf16_to_f32(facet_f32_to_bf16(a[i * lda + kk])) : 0;
+            cr_assert_eq(got, want, "A pack [%d, %d]", i, kk);
+        }
+    for (int kk = 0; kk < 2 * k2; kk++)
+        for (int j = 0; j < n; j++) {
+            const uint32_t pair = bp[(kk / 2) * ldb2 + j];
+            const float got = facet_bf16_to_f32((uint16_t)(kk % 2 ? pair >> 16 : pair & 0xffffu));
+            const float want = kk < k ? facet_bf16_to_f32(facet_f32_to_bf16(b[kk * ldb + j])) : 0;
+            cr_assert_eq(got, want, "B pack [%d, %d]", kk, j);
+        }
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = accumulate ? c0[i * ldc + j] : 0.0, mag = fabs(want);
+            for (int kk = 0; kk < k; kk++) {
+                const double p = (double)facet_bf16_to_f32(facet_f32_to_bf16(a[i * lda + kk])) *
+                                 facet_bf16_to_f32(facet_f32_to_bf16(b[kk * ldb + j]));
+                want += p;
+                mag += fabs(p);
+            }
+            const double bound = (2 * k2 + 1) * 0x1p-24 * mag;
+            cr_assert(isfinite(c[i * ldc + j]) && fabs(c[i * ldc + j] - want) <= bound,
+                      "%s %dx%dx%d: C[%d,%d] = %.9g, want %.9g (bound %.3g)", kernel, m, k, n, i, j,
+                      c[i * ldc + j], want, bound);
+        }
+        for (int j = n; j < ldc; j++) cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);
+    }
+    free(a), free(b), free(c), free(c0), free(ap), free(bp);
+}
+
+Test(gemm_bf16, every_kernel_matches_a_double_product_of_the_rounded_operands) {
+    const char *kernels[] = {"avx512bf16", "c"};
+    const int shapes[][3] = {{13, 300, 70},  {6, 256, 64}, {1, 1, 1}, {7, 513, 129},
+                             {128, 128, 32}, {5, 9, 17},   {3, 0, 5}, {12, 258, 48}};
+    int ran = 0;
+    for (int i = 0; i < 2; i++) {
+        if (facet_gemm_bf16_force_kernel(kernels[i]) != FACET_OK) continue; /* not on this CPU */
+        facet_gemm_bf16_force_kernel(NULL);
+        ran++;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int acc = 0; acc < 2; acc++)
+                check_gemm_bf16(kernels[i], shapes[s][0], shapes[s][1], shapes[s][2], acc);
+    }
+    cr_expect_eq(ran, facet_gemm_bf16_native() ? 2 : 1);
+    cr_expect_str_eq(facet_gemm_bf16_kernel_name(), facet_gemm_bf16_native() ? "avx512bf16" : "c");
+    cr_expect_eq(facet_gemm_bf16_force_kernel("amx"), FACET_ERR_INVALID_ARGUMENT);
+}
+
+/* Rounding to bf16 is round-to-nearest-even on the dropped 16 bits. */
+Test(gemm_bf16, pairs_round_to_nearest_even) {
+    const float one_and_half_ulp = 1.0f + 0x1p-8f + 0x1p-9f;      /* above a tie: rounds up */
+    cr_expect_eq(facet_bf16_pair(1.0f + 0x1p-8f, 0.0f), 0x3f80u); /* tie to even: down */
+    cr_expect_eq(facet_bf16_pair(1.0f + 0x3p-8f, 0.0f), 0x3f82u); /* tie to even: up */
+    cr_expect_eq(facet_bf16_pair(one_and_half_ulp, -2.0f), 0xc0003f81u); /* odd half: -2 */
 }
 
 /* facet_erfcf (core/fastmath.h) and the GELU on it, against double-precision erfc, relatively.

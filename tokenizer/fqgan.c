@@ -307,6 +307,7 @@ static void take_conv(builder *b, fqgan_conv *c, int cin, int cout, int k, fqgan
     c->k = k;
     c->mode = mode;
     c->out_size = out_size;
+    c->reduced_precision = 0; /* mark_reduced_precision decides */
     c->w = take(b, 4, ws, "%s.weight", prefix);
     c->b = take(b, 1, bs, "%s.bias", prefix);
 }
@@ -357,7 +358,7 @@ static void take_attnblock(builder *b, fqgan_attnblock *a, int c, int size, cons
         (w[1] != w[0] + (size_t)c * c || w[2] != w[1] + (size_t)c * c || bias[1] != bias[0] + c ||
          bias[2] != bias[1] + c))
         b->status = facet_fail(FACET_ERR_INTERNAL, "%s: q, k, v are not contiguous", prefix);
-    a->qkv = (fqgan_conv){c, 3 * c, 1, FQGAN_CONV_SAME, size, w[0], bias[0], NULL};
+    a->qkv = (fqgan_conv){c, 3 * c, 1, FQGAN_CONV_SAME, size, w[0], bias[0], 0, NULL};
     pathf(p, "%s.proj_out", prefix);
     take_conv(b, &a->proj_out, c, c, 1, FQGAN_CONV_SAME, size, p);
 }
@@ -574,9 +575,33 @@ static facet_status prepare_level(facet_fqgan *m, fqgan_level *lv) {
     return s;
 }
 
+/* Which convs a reduced-precision backend (cpu-bf16) may run in its precision: the decoder's
+ * 3x3 convs whose output is at least image_size / REDUCED_MIN_DIVISOR wide, except conv_out
+ * (which writes the image). Errors made there pass through few layers before the image; errors
+ * made early in the decoder pass through all of them, and any made in the encoder move tokens
+ * (bench/RESULTS.md has the measurements behind this placement). */
+enum { REDUCED_MIN_DIVISOR = 2 };
+
+static void mark_reduced(fqgan_conv *c, int min_size) {
+    c->reduced_precision = c->k == 3 && c->out_size >= min_size;
+}
+
+static void mark_reduced_precision(facet_fqgan *m) {
+    const int min_size = m->arch.image_size / REDUCED_MIN_DIVISOR;
+    for (int j = 0; j < m->arch.levels; j++) {
+        fqgan_level *lv = &m->dec_levels[j];
+        for (int r = 0; r < lv->res_count; r++) {
+            mark_reduced(&lv->res[r].conv1, min_size);
+            mark_reduced(&lv->res[r].conv2, min_size);
+        }
+        if (lv->has_resample) mark_reduced(&lv->resample, min_size);
+    }
+}
+
 /* Lets the backend prepare every convolution (fqgan_backend_ops.prepare_conv). */
 static facet_status prepare_convs(facet_fqgan *m) {
     const fqgan_backend_ops *op = m->be->ops;
+    mark_reduced_precision(m);
     facet_status s = op->prepare_conv(m->be, &m->enc_conv_in);
     for (int i = 0; i < m->arch.levels && s == FACET_OK; i++)
         s = prepare_level(m, &m->enc_levels[i]);
@@ -659,8 +684,9 @@ facet_status facet_fqgan_load(facet_fqgan **model, const char *path, facet_fqgan
     facet_safetensors_close(&st);
     fill_config(m);
     if (s == FACET_OK) {
-        if (backend == FACET_FQGAN_CPU)
-            s = fqgan_cpu_backend_create(&m->be, &m->arch, max_batch);
+        if (backend == FACET_FQGAN_CPU || backend == FACET_FQGAN_CPU_BF16)
+            s = fqgan_cpu_backend_create(&m->be, &m->arch, max_batch,
+                                         backend == FACET_FQGAN_CPU_BF16);
         else if (backend == FACET_FQGAN_CUDA_FP32 || backend == FACET_FQGAN_CUDA_TF32 ||
                  backend == FACET_FQGAN_CUDA_BF16)
             s = fqgan_cuda_backend_create(&m->be, &m->arch, max_batch, backend);
@@ -997,13 +1023,16 @@ const char *facet_fqgan_backend_name(facet_fqgan_backend backend) {
         return "cuda-tf32";
     case FACET_FQGAN_CUDA_BF16:
         return "cuda-bf16";
+    case FACET_FQGAN_CPU_BF16:
+        return "cpu-bf16";
     }
     return "unknown";
 }
 
 facet_status facet_fqgan_backend_parse(const char *name, facet_fqgan_backend *out) {
     static const facet_fqgan_backend all[] = {FACET_FQGAN_CPU, FACET_FQGAN_CUDA_FP32,
-                                              FACET_FQGAN_CUDA_TF32, FACET_FQGAN_CUDA_BF16};
+                                              FACET_FQGAN_CUDA_TF32, FACET_FQGAN_CUDA_BF16,
+                                              FACET_FQGAN_CPU_BF16};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, facet_fqgan_backend_name(all[i])) == 0) {
             *out = all[i];
@@ -1014,8 +1043,30 @@ facet_status facet_fqgan_backend_parse(const char *name, facet_fqgan_backend *ou
         return FACET_OK;
     }
     return facet_fail(FACET_ERR_INVALID_ARGUMENT,
-                      "unknown FQGAN backend '%s' (cpu, cuda, cuda-fp32, cuda-tf32, cuda-bf16)",
+                      "unknown FQGAN backend '%s' (cpu, cpu-bf16, cuda, cuda-fp32, cuda-tf32, "
+                      "cuda-bf16)",
                       name);
+}
+
+facet_status facet_fqgan_backend_for(const char *device, const char *precision,
+                                     facet_fqgan_backend *out) {
+    if (!device) device = "cpu";
+    if (!precision) precision = "fp32";
+    if (strcmp(device, "cpu") && strcmp(device, "cuda"))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "unknown device '%s' (cpu or cuda)", device);
+    if (strcmp(precision, "fp32") && strcmp(precision, "tf32") && strcmp(precision, "bf16"))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "unknown precision '%s' (fp32, tf32 or bf16)",
+                          precision);
+    const int cuda = !strcmp(device, "cuda");
+    if (!cuda && !strcmp(precision, "tf32"))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "precision tf32 is CUDA's tensor-core mode: on the CPU use fp32 or bf16");
+    char name[32];
+    snprintf(name, sizeof name, cuda ? "cuda-%s" : "cpu%s",
+             cuda                        ? precision
+             : strcmp(precision, "bf16") ? ""
+                                         : "-bf16");
+    return facet_fqgan_backend_parse(name, out);
 }
 
 /* ---- post-processing ------------------------------------------------------------------------- */

@@ -36,6 +36,11 @@ typedef enum facet_fqgan_backend {
     FACET_FQGAN_CUDA_FP32,
     FACET_FQGAN_CUDA_TF32, /* tensor-core TF32 matrix products */
     FACET_FQGAN_CUDA_BF16, /* tensor-core BF16 matrix products, fp32 accumulation */
+    /* The CPU with bf16 products (AVX-512 BF16, fp32 accumulation) where they do not reach the
+     * tokens: the decoder's Winograd convolutions at half the image size and above. The encoder
+     * stays float32: bf16 anywhere in it flips 2-10% of the tokens (bench/RESULTS.md). Loading
+     * fails with FACET_ERR_UNSUPPORTED on a CPU without AVX-512 BF16. */
+    FACET_FQGAN_CPU_BF16,
 } facet_fqgan_backend;
 
 typedef struct facet_fqgan_config {
@@ -87,9 +92,14 @@ facet_status facet_fqgan_write_random(const char *path, const char *config_json,
 facet_status facet_fqgan_default_config(const char *variant, int downsample, char *buf,
                                         size_t size);
 
-/* "cpu", "cuda-fp32", "cuda-tf32", "cuda-bf16"; parse also accepts "cuda" (= cuda-fp32). */
+/* "cpu", "cuda-fp32", "cuda-tf32", "cuda-bf16", "cpu-bf16"; parse also accepts "cuda"
+ * (= cuda-fp32). */
 const char *facet_fqgan_backend_name(facet_fqgan_backend backend);
 facet_status facet_fqgan_backend_parse(const char *name, facet_fqgan_backend *out);
+/* The backend of the CLI's --device (cpu, cuda; NULL: cpu) and --precision (fp32, tf32, bf16;
+ * NULL: fp32): tf32 is CUDA-only. Errors name the bad value. */
+facet_status facet_fqgan_backend_for(const char *device, const char *precision,
+                                     facet_fqgan_backend *out);
 
 /* Official post-processing: pixel = (uint8)clamp(127.5 x + 128, 0, 255), truncating, from CHW
  * floats to HWC bytes. Computed without fused multiply-add so that it matches PyTorch. */

@@ -1,12 +1,16 @@
 /* FQGAN CPU backend. Convolutions are products on nn/gemm.h's kernels (AVX-512, AVX2 or C,
  * chosen from the CPU at run time, so no environment variable changes them): 3x3 convolutions as
  * the [cout, cin*9] weight times im2col chunks of output pixels, or Winograd F(4x4, 3x3) at high
- * resolution. The spatial attention's products use OpenBLAS; everything else is OpenMP loops
+ * resolution. The cpu-bf16 backend runs the products of the convs the model marks
+ * reduced_precision (the decoder's full-resolution ones) on nn/gemm_bf16.h's kernel: the
+ * Winograd blocks V are packed to bf16 pairs one block at a time, the weights once at load. The
+ * spatial attention's products use OpenBLAS; everything else is OpenMP loops
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
 #include "core/alloc.h"
 #include "core/parallel.h"
 #include "nn/gemm.h"
+#include "nn/gemm_bf16.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
@@ -28,6 +32,7 @@ typedef struct cpu_backend {
     void **allocs;
     int alloc_count, alloc_capacity;
     int threads;
+    int bf16;   /* cpu-bf16: the reduced_precision convs' products in bf16 */
     float *col; /* threads x col_floats: im2col chunks */
     size_t col_floats;
     float *scores; /* threads x score_floats: spatial attention rows */
@@ -197,6 +202,13 @@ static int wino_points(const fqgan_conv *c) {
     return c->mode == FQGAN_CONV_SAME && pixels >= WINO2_MIN_PIXELS ? 4 : 0;
 }
 
+/* Whether a conv's F(4x4) products run in bf16: its aux then holds U as bf16 pairs along cin,
+ * [36][cout][cin / 2] (nn/gemm_bf16.h), and each thread's Winograd workspace ends with the
+ * packed block of V, [cin / 2][WINO_MAX_TILES]. */
+static int wino_bf16(const cpu_backend *cb, const fqgan_conv *c) {
+    return cb->bf16 && c->reduced_precision && wino_points(c) == 6 && c->cin % 2 == 0;
+}
+
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
@@ -218,8 +230,15 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
                     u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
                         (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
+    if (wino_bf16(cb, c)) { /* packed in place: pairs take the first half of U's floats */
+        uint32_t *pairs = (uint32_t *)u;
+        for (size_t row = 0; row < (size_t)blocks * c->cout; row++)
+            facet_bf16_pack_a(u + row * c->cin, c->cin, 1, c->cin, pairs + row * (c->cin / 2),
+                              c->cin / 2);
+    }
     c->aux = u;
-    const size_t need = (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES;
+    const size_t need = (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES +
+                        (wino_bf16(cb, c) ? (size_t)c->cin / 2 * WINO_MAX_TILES : 0);
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -295,6 +314,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const float *u = c->aux;
+    const int bf16 = wino_bf16(cb, c);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < pl.tasks; task++) {
         const int split = task % pl.splits, spatial = task / pl.splits;
@@ -381,10 +401,20 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 }
             }
         }
-        /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] */
-        for (int xi = 0; xi < 36; xi++)
-            facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step, nt,
-                       n, M + xi * m_step + (size_t)o0 * nt, nt, 0);
+        /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n]; in bf16, V[xi] packed first
+         * into the block after M (in L1: cin / 2 x 64 pairs) */
+        for (int xi = 0; xi < 36; xi++) {
+            float *mx = M + xi * m_step + (size_t)o0 * nt;
+            if (bf16) {
+                const uint32_t *ux = (const uint32_t *)u + ((size_t)xi * cout + o0) * (cin / 2);
+                uint32_t *vx = (uint32_t *)(M + (size_t)36 * m_step);
+                facet_bf16_pack_b(V + xi * v_step, nt, cin, n, vx, nt);
+                facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, vx, nt, n, mx, nt, 0);
+            } else {
+                facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step,
+                           nt, n, mx, nt, 0);
+            }
+        }
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
@@ -811,12 +841,18 @@ static const fqgan_backend_ops CPU_OPS = {
     .embed = cpu_embed,
 };
 
-facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch) {
+facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
+                                      int bf16) {
     (void)max_batch; /* workspaces are per thread, not per image */
     *out = NULL;
+    if (bf16 && !facet_gemm_bf16_native())
+        return facet_fail(FACET_ERR_UNSUPPORTED,
+                          "the cpu-bf16 backend needs a CPU with AVX-512 BF16, which this one "
+                          "lacks: use the cpu backend (--precision fp32)");
     cpu_backend *c = facet_alloc_zeroed(1, sizeof *c);
     if (!c) return facet_last_status();
     c->base.ops = &CPU_OPS;
+    c->bf16 = bf16;
 #ifdef _OPENMP
     c->threads = omp_get_max_threads();
 #else

@@ -47,7 +47,10 @@ typedef struct fqgan_conv {
     int out_size;         /* output height = width at the model's image size */
     float *w;             /* [cout, cin, k, k] */
     float *b;             /* [cout] */
-    void *aux;            /* backend data prepared by prepare_conv (or NULL) */
+    /* 1: a reduced-precision backend (cpu-bf16) may run this conv in its reduced precision; set
+     * by the model before prepare_conv (see prepare_convs in fqgan.c for which convs) */
+    int reduced_precision;
+    void *aux; /* backend data prepared by prepare_conv (or NULL) */
 } fqgan_conv;
 
 typedef struct fqgan_norm {
@@ -146,7 +149,10 @@ struct fqgan_backend {
 };
 
 /* CPU backend (nn/gemm.h kernels + OpenMP). `arch` and `max_batch` size its workspace. */
-facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch);
+/* bf16: run the convs marked reduced_precision with bf16 products (FACET_ERR_UNSUPPORTED without
+ * AVX-512 BF16). */
+facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
+                                      int bf16);
 /* CUDA backend (cuBLAS + own kernels) in the given precision; FACET_ERR_CUDA without CUDA. */
 facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
                                        facet_fqgan_backend precision);

@@ -54,6 +54,22 @@ def test_arrays_preprocess_like_files(tok, image_folder):
         np.testing.assert_array_equal(t1[b], t2[b])
 
 
+def test_cpu_bf16_keeps_the_tokens_and_decodes_near_fp32(tok, small_model, image_folder):
+    path = os.path.join(image_folder, "dog/d.jpg")
+    if " avx512_bf16" not in open("/proc/cpuinfo").read():
+        with pytest.raises(facet.FacetError, match="AVX-512 BF16"):
+            facet.Tokenizer(small_model, precision="bf16")
+        return
+    with facet.Tokenizer(small_model, precision="bf16", batch=2) as t16:
+        tokens = tok.encode([path])
+        same = t16.encode([path])
+        for b in tok.branches:
+            np.testing.assert_array_equal(same[b], tokens[b])
+        a, b16 = tok.decode(tokens).astype(np.float64), t16.decode(tokens).astype(np.float64)
+        mse = ((a - b16) ** 2).mean()
+        assert 0 < mse and 10 * np.log10(255 ** 2 / mse) > 30  # bf16 ran, within bf16's error
+
+
 def test_decode_equals_detokenize(tok, small_model, cli_tokens, tmp_path):
     run_cli("detokenize", small_model, cli_tokens, "--out", tmp_path, "--quiet")
     shards = facet.TokenShards(cli_tokens)
@@ -124,6 +140,6 @@ def test_bad_input_raises(tok, tmp_path, cli_tokens):
     with pytest.raises(facet.FacetError, match="bad.safetensors"):
         facet.Tokenizer(str(tmp_path / "bad.safetensors"))
     with pytest.raises(ValueError):
-        facet.Tokenizer(str(tmp_path / "bad.safetensors"), device="cpu", precision="bf16")
+        facet.Tokenizer(str(tmp_path / "bad.safetensors"), device="cpu", precision="tf32")
     with pytest.raises(FileNotFoundError):
         facet.TokenShards(tmp_path)

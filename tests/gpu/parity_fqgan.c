@@ -319,7 +319,7 @@ static int quantize_case(void) {
                        .codebook_dim = QUANT_DIM};
     fqgan_backend *cpu = NULL, *gpu = NULL;
     int failures = 0;
-    if (fqgan_cpu_backend_create(&cpu, &arch, 1) != FACET_OK ||
+    if (fqgan_cpu_backend_create(&cpu, &arch, 1, 0) != FACET_OK ||
         quantize_on(cpu, z, codebook, ref) != FACET_OK) {
         failures = parity_error(name, "cpu");
     } else if (fqgan_cuda_backend_create(&gpu, &arch, 1, FACET_FQGAN_CUDA_FP32) != FACET_OK ||

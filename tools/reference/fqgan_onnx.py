@@ -4,6 +4,8 @@ instead of facet on the CPU (ONNX Runtime, OpenVINO), plus a set of real photogr
 PyTorch float32 tokens, so that every runtime is checked for equal tokens before it is timed.
 
     fqgan_onnx.py export --checkpoint CKPT --config C OUT_DIR
+    fqgan_onnx.py decode-ref --checkpoint CKPT --config C OUT_DIR   (decoded_ref.npy only, for
+                                                                     an export made without it)
 
 writes, atomically (each file through a .tmp and a rename):
   OUT_DIR/encode.onnx     image [B, 3, S, S] in [-1, 1] -> one int64 index map [B, g, g] per
@@ -16,6 +18,8 @@ writes, atomically (each file through a .tmp and a rename):
                           ToTensor + Normalize(0.5, 0.5) do: N = 40
   OUT_DIR/tokens_ref.npy  [N, branches, g, g] int64: PyTorch float32 indices of photos.npy
   OUT_DIR/gaps_ref.npy    [N, branches, g, g] float32: best/runner-up distance gap per position
+  OUT_DIR/decoded_ref.npy [N, 3, S, S] float32: PyTorch float32 decode of tokens_ref.npy (the
+                          reference each runtime's decode is scored against)
   OUT_DIR/export.json     config, branches, torch version, opset
 
 The graphs are traced from fqgan_ref.VQModel (encode, then the quantiser's argmin; decode_code),
@@ -83,6 +87,22 @@ def save_npy(path, array):
     os.replace(tmp, path)
 
 
+def write_decoded_ref(model, out):
+    """decoded_ref.npy: the reference's float32 decode of tokens_ref.npy, in batches of 8."""
+    tokens = np.load(os.path.join(out, "tokens_ref.npy"))
+    with torch.no_grad():
+        images = [model.decode_code([torch.from_numpy(tokens[i:i + 8, k])
+                                     for k in range(tokens.shape[1])]).numpy()
+                  for i in range(0, len(tokens), 8)]
+    save_npy(os.path.join(out, "decoded_ref.npy"), np.concatenate(images).astype(np.float32))
+
+
+def decode_ref(args):
+    c = fqgan_ref.make_config(args.config)
+    write_decoded_ref(fqgan_ref.load_checkpoint(c, args.checkpoint), args.out)
+    print(f"fqgan_onnx: {args.out}/decoded_ref.npy written")
+
+
 def export(args):
     c = fqgan_ref.make_config(args.config)
     model = fqgan_ref.load_checkpoint(c, args.checkpoint)
@@ -113,6 +133,7 @@ def export(args):
     save_npy(os.path.join(args.out, "photos.npy"), photos)
     save_npy(os.path.join(args.out, "tokens_ref.npy"), np.concatenate(tokens).astype(np.int64))
     save_npy(os.path.join(args.out, "gaps_ref.npy"), np.concatenate(gaps).astype(np.float32))
+    write_decoded_ref(model, args.out)
     meta = {"config": args.config, "branches": branches, "image_size": s, "grid": g,
             "photos": list(PHOTOS), "crops_per_photo": 5, "torch": torch.__version__,
             "opset": OPSET}
@@ -126,13 +147,14 @@ def export(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="mode", required=True)
-    e = sub.add_parser("export")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--config", required=True)
-    e.add_argument("out")
+    for mode in ("export", "decode-ref"):
+        e = sub.add_parser(mode)
+        e.add_argument("--checkpoint", required=True)
+        e.add_argument("--config", required=True)
+        e.add_argument("out")
     a = p.parse_args()
     torch.manual_seed(0)
-    export(a)
+    export(a) if a.mode == "export" else decode_ref(a)
 
 
 if __name__ == "__main__":

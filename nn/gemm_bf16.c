@@ -1,0 +1,226 @@
+/* bfloat16 products (nn/gemm_bf16.h). The AVX-512 BF16 kernel has the shape of nn/gemm.c's
+ * float32 one: a block of MR = 6 rows by up to 64 columns, 6 x 4 zmm accumulators, per pair of k
+ * one 32-bit broadcast of each row's A pair and four loads of B's pair row, 24 VDPBF16PS. Blocks:
+ * 64 columns of B by KC2 = 128 pairs (32 KB, in L1/L2 while every panel of A passes over it). */
+#include "nn/gemm_bf16.h"
+
+#include "core/half.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+enum { MR = 6, KC2 = 128, NB = 64 };
+
+/* inlined in the packing loops (the exported symbol could be interposed, so calls to it are
+ * not), which then vectorise */
+static inline uint32_t pair_of(float even, float odd) {
+    return (uint32_t)facet_f32_to_bf16(even) | (uint32_t)facet_f32_to_bf16(odd) << 16;
+}
+
+uint32_t facet_bf16_pair(float even, float odd) {
+    return pair_of(even, odd);
+}
+
+void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
+    for (int r = 0; r < m; r++) {
+        const float *row = a + (size_t)r * lda;
+        uint32_t *o = out + (size_t)r * ldo;
+        for (int p = 0; p < k / 2; p++) o[p] = pair_of(row[2 * p], row[2 * p + 1]);
+        if (k % 2) o[k / 2] = pair_of(row[k - 1], 0.0f);
+    }
+}
+
+void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
+    for (int p = 0; p < (k + 1) / 2; p++) {
+        const float *even = b + (size_t)(2 * p) * ldb, *odd = even + ldb;
+        uint32_t *o = out + (size_t)p * ldo;
+        if (2 * p + 1 < k)
+            for (int j = 0; j < n; j++) o[j] = pair_of(even[j], odd[j]);
+        else
+            for (int j = 0; j < n; j++) o[j] = pair_of(even[j], 0.0f);
+    }
+}
+
+/* One block: C[rows, cols] (+)= A[rows, k2 pairs] B[k2 pairs, cols], rows <= MR, cols <= NB; C
+ * is loaded first when load_c. */
+typedef void (*block_fn)(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
+                         int ldc, int rows, int cols, int load_c);
+
+static float bf16_lo(uint32_t pair) {
+    return facet_bf16_to_f32((uint16_t)(pair & 0xffffu));
+}
+
+static float bf16_hi(uint32_t pair) {
+    return facet_bf16_to_f32((uint16_t)(pair >> 16));
+}
+
+/* ---- portable C: the reference ----------------------------------------------------------- */
+
+static void block_c(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
+                    int ldc, int rows, int cols, int load_c) {
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) {
+            float acc = load_c ? c[(size_t)r * ldc + j] : 0.0f;
+            for (int p = 0; p < k2; p++) {
+                const uint32_t x = a[(size_t)r * lda + p], y = b[(size_t)p * ldb + j];
+                acc += bf16_lo(x) * bf16_lo(y); /* exact products, one rounding per add */
+                acc += bf16_hi(x) * bf16_hi(y);
+            }
+            c[(size_t)r * ldc + j] = acc;
+        }
+}
+
+/* ---- AVX-512 BF16 ------------------------------------------------------------------------ */
+
+#define BF16 __attribute__((target("avx512f,avx512bf16")))
+
+static inline __mmask16 mask16(int w) {
+    return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1);
+}
+
+/* As nn/gemm.c's block_avx512_nv: nv (1..4) 16-column vectors per row, a constant at each call
+ * so the accumulators stay in named registers; rows past `rows` read the last row of A and go
+ * through an all-zero mask. */
+#define ROW_MASK(r, v) ((r) < rows ? mk[v] : (__mmask16)0)
+#define ROW_LOAD(r, v)                                                                             \
+    _mm512_maskz_loadu_ps(load_c ? ROW_MASK(r, v) : 0, c + (size_t)(r)*ldc + 16 * (v))
+#define ROW_INIT(r)                                                                                \
+    __m512 c##r##0 = ROW_LOAD(r, 0), c##r##1 = nv > 1 ? ROW_LOAD(r, 1) : _mm512_setzero_ps(),      \
+           c##r##2 = nv > 2 ? ROW_LOAD(r, 2) : _mm512_setzero_ps(),                                \
+           c##r##3 = nv > 3 ? ROW_LOAD(r, 3) : _mm512_setzero_ps()
+#define ROW_DOT(r)                                                                                 \
+    do {                                                                                           \
+        const __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a##r[p]);                             \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                               \
+        if (nv > 1) c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                   \
+        if (nv > 2) c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2);                                   \
+        if (nv > 3) c##r##3 = _mm512_dpbf16_ps(c##r##3, ar, b3);                                   \
+    } while (0)
+#define ROW_STORE(r)                                                                               \
+    do {                                                                                           \
+        float *cr = c + (size_t)(r)*ldc;                                                           \
+        _mm512_mask_storeu_ps(cr, ROW_MASK(r, 0), c##r##0);                                        \
+        if (nv > 1) _mm512_mask_storeu_ps(cr + 16, ROW_MASK(r, 1), c##r##1);                       \
+        if (nv > 2) _mm512_mask_storeu_ps(cr + 32, ROW_MASK(r, 2), c##r##2);                       \
+        if (nv > 3) _mm512_mask_storeu_ps(cr + 48, ROW_MASK(r, 3), c##r##3);                       \
+    } while (0)
+#define B_LOAD(v)                                                                                  \
+    (nv > (v) ? (__m512bh)_mm512_maskz_loadu_epi32(mk[v], bp + 16 * (v))                           \
+              : (__m512bh)_mm512_setzero_si512())
+
+BF16 static inline __attribute__((always_inline)) void
+block_bf16_nv(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c, int ldc,
+              int rows, int cols, int load_c, const int nv) {
+    const uint32_t *a0 = a, *a1 = a + (size_t)(rows > 1 ? 1 : 0) * lda,
+                   *a2 = a + (size_t)(rows > 2 ? 2 : rows - 1) * lda,
+                   *a3 = a + (size_t)(rows > 3 ? 3 : rows - 1) * lda,
+                   *a4 = a + (size_t)(rows > 4 ? 4 : rows - 1) * lda,
+                   *a5 = a + (size_t)(rows > 5 ? 5 : rows - 1) * lda;
+    const __mmask16 mk[4] = {mask16(cols), mask16(cols - 16), mask16(cols - 32), mask16(cols - 48)};
+    ROW_INIT(0);
+    ROW_INIT(1);
+    ROW_INIT(2);
+    ROW_INIT(3);
+    ROW_INIT(4);
+    ROW_INIT(5);
+    for (int p = 0; p < k2; p++) {
+        const uint32_t *bp = b + (size_t)p * ldb;
+        const __m512bh b0 = B_LOAD(0), b1 = B_LOAD(1), b2 = B_LOAD(2), b3 = B_LOAD(3);
+        ROW_DOT(0);
+        ROW_DOT(1);
+        ROW_DOT(2);
+        ROW_DOT(3);
+        ROW_DOT(4);
+        ROW_DOT(5);
+    }
+    ROW_STORE(0);
+    ROW_STORE(1);
+    ROW_STORE(2);
+    ROW_STORE(3);
+    ROW_STORE(4);
+    ROW_STORE(5);
+}
+
+BF16 static void block_bf16(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
+                            float *c, int ldc, int rows, int cols, int load_c) {
+    switch ((cols + 15) / 16) {
+    case 1:
+        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 1);
+        break;
+    case 2:
+        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 2);
+        break;
+    case 3:
+        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 3);
+        break;
+    default:
+        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 4);
+        break;
+    }
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------- */
+
+typedef struct kernel {
+    const char *name;
+    block_fn block;
+} kernel;
+
+static const kernel KERNELS[] = {{"avx512bf16", block_bf16}, {"c", block_c}};
+static const kernel *forced;
+
+int facet_gemm_bf16_native(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+}
+
+static int supported(const kernel *k) {
+    return k->block == block_c || facet_gemm_bf16_native();
+}
+
+static const kernel *current(void) {
+    if (forced) return forced;
+    return facet_gemm_bf16_native() ? &KERNELS[0] : &KERNELS[1];
+}
+
+const char *facet_gemm_bf16_kernel_name(void) {
+    return current()->name;
+}
+
+facet_status facet_gemm_bf16_force_kernel(const char *name) {
+    if (!name) {
+        forced = NULL;
+        return FACET_OK;
+    }
+    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
+        if (strcmp(KERNELS[i].name, name) == 0) {
+            if (!supported(&KERNELS[i]))
+                return facet_fail(FACET_ERR_UNSUPPORTED, "this CPU cannot run the %s kernel", name);
+            forced = &KERNELS[i];
+            return FACET_OK;
+        }
+    return facet_fail(FACET_ERR_INVALID_ARGUMENT, "no bf16 GEMM kernel named '%s'", name);
+}
+
+/* ---- the product ------------------------------------------------------------------------- */
+
+void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
+                     float *c, int ldc, int accumulate) {
+    const block_fn block = current()->block;
+    if (k2 == 0) {
+        if (!accumulate)
+            for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    for (int j0 = 0; j0 < n; j0 += NB) {
+        const int cols = n - j0 < NB ? n - j0 : NB;
+        for (int p0 = 0; p0 < k2; p0 += KC2) {
+            const int kc = k2 - p0 < KC2 ? k2 - p0 : KC2;
+            for (int r0 = 0; r0 < m; r0 += MR) {
+                const int rows = m - r0 < MR ? m - r0 : MR;
+                block(a + (size_t)r0 * lda + p0, lda, b + (size_t)p0 * ldb + j0, ldb, kc,
+                      c + (size_t)r0 * ldc + j0, ldc, rows, cols, accumulate || p0 > 0);
+            }
+        }
+    }
+}

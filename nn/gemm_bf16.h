@@ -1,0 +1,57 @@
+/* Single-threaded matrix products on bfloat16 operands with float32 accumulation, for the layers
+ * where facet trades precision for speed (the FQGAN decoder's full-resolution convolutions under
+ * the cpu-bf16 backend). On CPUs with AVX-512 BF16 one VDPBF16PS does 32 multiply-adds, twice the
+ * float32 FMA rate (Zen 4: 234 against 116 GFLOP/s per core).
+ *
+ *     C[m, n] (+)= A[m, k] B[k, n]       row-major, C float32 with row stride ldc
+ *
+ * Operands are packed in pairs along k (the instruction's layout), k2 = ceil(k / 2) pairs:
+ *     A: ap[r * lda + p] = pair(A[r][2p], A[r][2p + 1])     (m rows of k2 pairs)
+ *     B: bp[p * ldb + j] = pair(B[2p][j], B[2p + 1][j])     (k2 rows of n pairs)
+ * where pair(even, odd) = bf16(even) | bf16(odd) << 16 (bf16: round to nearest even); for odd k
+ * the missing last element packs as 0.
+ *
+ * Accuracy: products of two bf16 values are exact in float32; each pair's two products are added
+ * into the float32 accumulator in order (the hardware flushes subnormal operands and results to
+ * zero). Against the exact product of the float32 operands, the error is dominated by the two
+ * operands' rounding to bf16, 2^-9 relative each. */
+#ifndef FACET_NN_GEMM_BF16_H
+#define FACET_NN_GEMM_BF16_H
+
+#include "core/status.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* bf16(even) | bf16(odd) << 16, each rounded to nearest even. */
+uint32_t facet_bf16_pair(float even, float odd);
+
+/* Packs A [m, k] (row stride lda) into out [m, ceil(k/2)] pairs (row stride ldo). */
+void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int ldo);
+
+/* Packs B [k, n] (row stride ldb) into out [ceil(k/2), n] pairs (row stride ldo). */
+void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo);
+
+/* C = A B, or C + A B when accumulate is 1, over k2 >= 0 packed pairs; lda >= k2, ldb >= n,
+ * ldc >= n. Summation over pairs in ascending blocks of 128, each accumulated into C. */
+void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
+                     float *c, int ldc, int accumulate);
+
+/* 1 when this CPU has AVX-512 BF16 (the fast kernel); the portable C kernel is the reference the
+ * tests compare it with, about 20x slower. */
+int facet_gemm_bf16_native(void);
+
+/* The kernel facet_gemm_bf16 uses: "avx512bf16" or "c". */
+const char *facet_gemm_bf16_kernel_name(void);
+
+/* Forces a kernel ("avx512bf16", "c"; NULL: the detected one) for tests; FACET_ERR_UNSUPPORTED
+ * when this CPU lacks its instructions. Not thread-safe. */
+facet_status facet_gemm_bf16_force_kernel(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
