@@ -212,11 +212,14 @@ static int wino_bf16(const cpu_backend *cb, const fqgan_conv *c) {
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
-    const int a = wino_points(c), blocks = a * a;
+    const int a = wino_points(c), blocks = a * a, bf16 = wino_bf16(cb, c);
     if (a == 0) return FACET_OK;
     const double(*G)[3] = a == 6 ? WINO_G : WINO2_G;
-    float *u;
-    facet_status s = cpu_alloc(be, (size_t)blocks * c->cout * c->cin * sizeof *u, (void **)&u);
+    const size_t floats = (size_t)blocks * c->cout * c->cin;
+    /* U in float: the backend's copy, or (bf16) a temporary packed into the backend's pairs */
+    float *u = bf16 ? facet_alloc(floats, sizeof *u) : NULL;
+    facet_status s = bf16 ? (u ? FACET_OK : facet_last_status())
+                          : cpu_alloc(be, floats * sizeof *u, (void **)&u);
     if (s != FACET_OK) return s;
     for (int o = 0; o < c->cout; o++)
         for (int ci = 0; ci < c->cin; ci++) {
@@ -230,15 +233,19 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
                     u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
                         (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
-    if (wino_bf16(cb, c)) { /* packed in place: pairs take the first half of U's floats */
-        uint32_t *pairs = (uint32_t *)u;
-        for (size_t row = 0; row < (size_t)blocks * c->cout; row++)
-            facet_bf16_pack_a(u + row * c->cin, c->cin, 1, c->cin, pairs + row * (c->cin / 2),
-                              c->cin / 2);
+    if (bf16) {
+        uint32_t *pairs;
+        s = cpu_alloc(be, floats / 2 * sizeof *pairs, (void **)&pairs);
+        if (s == FACET_OK)
+            facet_bf16_pack_a(u, c->cin, blocks * c->cout, c->cin, pairs, c->cin / 2);
+        free(u);
+        if (s != FACET_OK) return s;
+        c->aux = pairs;
+    } else {
+        c->aux = u;
     }
-    c->aux = u;
     const size_t need = (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES +
-                        (wino_bf16(cb, c) ? (size_t)c->cin / 2 * WINO_MAX_TILES : 0);
+                        (bf16 ? (size_t)c->cin / 2 * WINO_MAX_TILES : 0);
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -313,7 +320,8 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, cb->threads);
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
-    const float *u = c->aux;
+    const float *u = c->aux;          /* float U, or (bf16) */
+    const uint32_t *u_pairs = c->aux; /* U as bf16 pairs */
     const int bf16 = wino_bf16(cb, c);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < pl.tasks; task++) {
@@ -406,7 +414,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         for (int xi = 0; xi < 36; xi++) {
             float *mx = M + xi * m_step + (size_t)o0 * nt;
             if (bf16) {
-                const uint32_t *ux = (const uint32_t *)u + ((size_t)xi * cout + o0) * (cin / 2);
+                const uint32_t *ux = u_pairs + ((size_t)xi * cout + o0) * (cin / 2);
                 uint32_t *vx = (uint32_t *)(M + (size_t)36 * m_step);
                 facet_bf16_pack_b(V + xi * v_step, nt, cin, n, vx, nt);
                 facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, vx, nt, n, mx, nt, 0);
