@@ -127,8 +127,7 @@ static inline FACET_HD void facet_livescene_train_composite(const facet_livescen
     r->sigma[level][j] = sigma;
     float delta =
         facet_livescene_t(r, r->bins[level][j + 1]) - facet_livescene_t(r, r->bins[level][j]);
-    float w = (1.0f - expf(-sigma * delta)) * expf(-*accumulated);
-    if (w != w) w = 0.0f;
+    const float w = facet_livescene_sample_weight(sigma * delta, *accumulated);
     *accumulated += sigma * delta;
     r->weights[level][j] = w;
     for (int c = 0; c <= f->objects; c++) r->terms.rendered_logits[level][c] += w * logits[c];
@@ -367,7 +366,9 @@ static inline FACET_HD void facet_livescene_weights_backward(const facet_livesce
         float delta =
             facet_livescene_t(r, r->bins[level][k + 1]) - facet_livescene_t(r, r->bins[level][k]);
         float gw = g[k];
-        float through = expf(-accumulated_before[k]) * expf(-r->sigma[level][k] * delta);
+        /* T_k e^{-sigma_k delta_k} on the exponential of the forward's weights */
+        float through =
+            facet_expf(-accumulated_before[k]) * facet_expf(-r->sigma[level][k] * delta);
         g[k] = delta * (gw * through - suffix);
         suffix += gw * r->weights[level][k];
     }

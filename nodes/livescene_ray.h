@@ -54,6 +54,15 @@ static inline FACET_HD float facet_livescene_spacing_to_t(float s, float near, f
     return near + s * (far - near);
 }
 
+/* One sample's volume-rendering weight from its optical depth sigma_j delta_j and the optical
+ * depth before it, sum_{i<j} sigma_i delta_i: (1 - exp(-optical)) exp(-before), NaN -> 0
+ * (nan_to_num). The one formula rendering (facet_livescene_weights) and training
+ * (fit/livescene_train.h) share. */
+static inline FACET_HD float facet_livescene_sample_weight(float optical, float before) {
+    const float w = (1.0f - facet_expf(-optical)) * facet_expf(-before);
+    return w == w ? w : 0.0f;
+}
+
 /* Volume-rendering weights from densities over bins (spacing s in [0,1] mapped to
  * t = facet_livescene_spacing_to_t(s)): w_j = (1 - exp(-sigma_j delta_j)) exp(-sum_{i<j} sigma_i
  * delta_i). In three passes (optical depths, their running sum in order, the weights), so that
@@ -72,10 +81,7 @@ static inline FACET_HD void facet_livescene_weights(const float *bins, const flo
         depth[j] = accumulated;
         accumulated += weights[j];
     }
-    for (int j = 0; j < n; j++) {
-        float w = (1.0f - facet_expf(-weights[j])) * facet_expf(-depth[j]);
-        weights[j] = w == w ? w : 0.0f; /* nan_to_num */
-    }
+    for (int j = 0; j < n; j++) weights[j] = facet_livescene_sample_weight(weights[j], depth[j]);
 }
 
 /* nerfstudio PDFSampler at evaluation (include_original=False, histogram padding 0.01, eps 1e-5,
