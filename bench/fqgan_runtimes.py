@@ -11,7 +11,9 @@ INFERENCE_PRECISION_HINT f32 or bf16; bf16 is refused where the CPU has no bf16 
 check: encodes DIR/photos.npy (8 at a time) and compares the indices with DIR/tokens_ref.npy
 (PyTorch float32). It prints the agreement and, for the mismatches, how many sit on near-ties
 (PyTorch's best/runner-up distance gap under 1e-4, DIR/gaps_ref.npy). Exit status 1 when an fp32
-runtime disagrees anywhere off a near-tie: then the exported graph is not the reference's.
+runtime disagrees anywhere off a near-tie: then the exported graph is not the reference's. It
+also decodes tokens_ref.npy and prints decode_psnr_db: the PSNR of the 8-bit images (the official
+post-processing) against those of DIR/decoded_ref.npy (PyTorch float32's decode).
 
 bench: one untimed warm-up call, then --iters timed calls of encode (image -> indices) and of
 decode (indices -> image) on a fixed pseudo-random batch; one JSON line per op with the best
