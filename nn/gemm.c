@@ -5,6 +5,7 @@
  * this Zen 4, 110 GFLOP/s per core either way). Blocks: 64 columns of B (kc x 64 floats: 64 KB
  * at kc = 256, held in L2 while every panel of A passes over it). */
 #include "nn/gemm.h"
+#include "nn/gemm_block.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -18,14 +19,6 @@
  * are dropped. */
 typedef void (*block_fn)(const float *a, int lda, const float *b, int ldb, int kc, float *c,
                          int ldc, int rows, int cols, int load_c);
-
-/* The MR row pointers of a block's A (see block_fn). */
-#define A_ROWS()                                                                                   \
-    const float *a0 = a, *a1 = a + (size_t)(rows > 1 ? 1 : 0) * lda,                               \
-                *a2 = a + (size_t)(rows > 2 ? 2 : rows - 1) * lda,                                 \
-                *a3 = a + (size_t)(rows > 3 ? 3 : rows - 1) * lda,                                 \
-                *a4 = a + (size_t)(rows > 4 ? 4 : rows - 1) * lda,                                 \
-                *a5 = a + (size_t)(rows > 5 ? 5 : rows - 1) * lda
 
 /* ---- portable C ---------------------------------------------------------------------------- */
 
@@ -77,7 +70,7 @@ AVX2 static __m256i mask8(int w) {
 
 AVX2 static void block_avx2(const float *a, int lda, const float *b, int ldb, int kc, float *c,
                             int ldc, int rows, int cols, int load_c) {
-    A_ROWS();
+    FACET_GEMM_A_ROWS(float);
     for (int j0 = 0; j0 < cols; j0 += 16) {
         const __m256i m0 = mask8(cols - j0), m1 = mask8(cols - j0 - 8);
         ROW2_INIT(0)
@@ -109,20 +102,8 @@ AVX2 static void block_avx2(const float *a, int lda, const float *b, int ldb, in
 
 #define AVX512 __attribute__((target("avx512f,fma")))
 
-static inline __mmask16 mask16(int w) {
-    return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1);
-}
-
-/* nv (1..4) 16-column vectors per row; the callers pass a constant, so each inlined copy keeps
- * its 6 x nv accumulators in named registers (an array of them would live on the stack). Rows
- * past `rows` load and store through an all-zero mask: nothing is read or written there. */
-#define ROW_MASK(r, v) ((r) < rows ? mk[v] : (__mmask16)0)
-#define ROW_LOAD(r, v)                                                                             \
-    _mm512_maskz_loadu_ps(load_c ? ROW_MASK(r, v) : 0, c + (size_t)(r)*ldc + 16 * (v))
-#define ROW_INIT(r)                                                                                \
-    __m512 c##r##0 = ROW_LOAD(r, 0), c##r##1 = nv > 1 ? ROW_LOAD(r, 1) : _mm512_setzero_ps(),      \
-           c##r##2 = nv > 2 ? ROW_LOAD(r, 2) : _mm512_setzero_ps(),                                \
-           c##r##3 = nv > 3 ? ROW_LOAD(r, 3) : _mm512_setzero_ps()
+/* The register block of nn/gemm_block.h; per k, each row's element of A broadcast times B's
+ * row. */
 #define ROW_FMA(r)                                                                                 \
     do {                                                                                           \
         const __m512 ar = _mm512_set1_ps(a##r[k]);                                                 \
@@ -131,20 +112,12 @@ static inline __mmask16 mask16(int w) {
         if (nv > 2) c##r##2 = _mm512_fmadd_ps(ar, b2, c##r##2);                                    \
         if (nv > 3) c##r##3 = _mm512_fmadd_ps(ar, b3, c##r##3);                                    \
     } while (0)
-#define ROW_STORE(r)                                                                               \
-    do {                                                                                           \
-        float *cr = c + (size_t)(r)*ldc;                                                           \
-        _mm512_mask_storeu_ps(cr, ROW_MASK(r, 0), c##r##0);                                        \
-        if (nv > 1) _mm512_mask_storeu_ps(cr + 16, ROW_MASK(r, 1), c##r##1);                       \
-        if (nv > 2) _mm512_mask_storeu_ps(cr + 32, ROW_MASK(r, 2), c##r##2);                       \
-        if (nv > 3) _mm512_mask_storeu_ps(cr + 48, ROW_MASK(r, 3), c##r##3);                       \
-    } while (0)
 
 AVX512 static inline __attribute__((always_inline)) void
 block_avx512_nv(const float *a, int lda, const float *b, int ldb, int kc, float *c, int ldc,
                 int rows, int cols, int load_c, const int nv) {
-    A_ROWS();
-    const __mmask16 mk[4] = {mask16(cols), mask16(cols - 16), mask16(cols - 32), mask16(cols - 48)};
+    FACET_GEMM_A_ROWS(float);
+    FACET_GEMM_COLUMN_MASKS(cols);
     ROW_INIT(0);
     ROW_INIT(1);
     ROW_INIT(2);
@@ -174,20 +147,7 @@ block_avx512_nv(const float *a, int lda, const float *b, int ldb, int kc, float 
 
 AVX512 static void block_avx512(const float *a, int lda, const float *b, int ldb, int kc, float *c,
                                 int ldc, int rows, int cols, int load_c) {
-    switch ((cols + 15) / 16) {
-    case 1:
-        block_avx512_nv(a, lda, b, ldb, kc, c, ldc, rows, cols, load_c, 1);
-        break;
-    case 2:
-        block_avx512_nv(a, lda, b, ldb, kc, c, ldc, rows, cols, load_c, 2);
-        break;
-    case 3:
-        block_avx512_nv(a, lda, b, ldb, kc, c, ldc, rows, cols, load_c, 3);
-        break;
-    default:
-        block_avx512_nv(a, lda, b, ldb, kc, c, ldc, rows, cols, load_c, 4);
-        break;
-    }
+    FACET_GEMM_BY_VECTORS(cols, block_avx512_nv, a, lda, b, ldb, kc, c, ldc, rows, cols, load_c);
 }
 
 /* ---- dispatch -------------------------------------------------------------------------------- */

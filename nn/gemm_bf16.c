@@ -5,6 +5,7 @@
 #include "nn/gemm_bf16.h"
 
 #include "core/half.h"
+#include "nn/gemm_block.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -74,20 +75,8 @@ static void block_c(const uint32_t *a, int lda, const uint32_t *b, int ldb, int 
 
 #define BF16 __attribute__((target("avx512f,avx512bf16")))
 
-static inline __mmask16 mask16(int w) {
-    return w >= 16 ? (__mmask16)0xFFFF : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1);
-}
-
-/* As nn/gemm.c's block_avx512_nv: nv (1..4) 16-column vectors per row, a constant at each call
- * so the accumulators stay in named registers; rows past `rows` read the last row of A and go
- * through an all-zero mask. */
-#define ROW_MASK(r, v) ((r) < rows ? mk[v] : (__mmask16)0)
-#define ROW_LOAD(r, v)                                                                             \
-    _mm512_maskz_loadu_ps(load_c ? ROW_MASK(r, v) : 0, c + (size_t)(r)*ldc + 16 * (v))
-#define ROW_INIT(r)                                                                                \
-    __m512 c##r##0 = ROW_LOAD(r, 0), c##r##1 = nv > 1 ? ROW_LOAD(r, 1) : _mm512_setzero_ps(),      \
-           c##r##2 = nv > 2 ? ROW_LOAD(r, 2) : _mm512_setzero_ps(),                                \
-           c##r##3 = nv > 3 ? ROW_LOAD(r, 3) : _mm512_setzero_ps()
+/* The register block of nn/gemm_block.h; per pair of k, each row's A pair broadcast (32 bits)
+ * and dotted with B's pair row. */
 #define ROW_DOT(r)                                                                                 \
     do {                                                                                           \
         const __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a##r[p]);                             \
@@ -96,14 +85,6 @@ static inline __mmask16 mask16(int w) {
         if (nv > 2) c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2);                                   \
         if (nv > 3) c##r##3 = _mm512_dpbf16_ps(c##r##3, ar, b3);                                   \
     } while (0)
-#define ROW_STORE(r)                                                                               \
-    do {                                                                                           \
-        float *cr = c + (size_t)(r)*ldc;                                                           \
-        _mm512_mask_storeu_ps(cr, ROW_MASK(r, 0), c##r##0);                                        \
-        if (nv > 1) _mm512_mask_storeu_ps(cr + 16, ROW_MASK(r, 1), c##r##1);                       \
-        if (nv > 2) _mm512_mask_storeu_ps(cr + 32, ROW_MASK(r, 2), c##r##2);                       \
-        if (nv > 3) _mm512_mask_storeu_ps(cr + 48, ROW_MASK(r, 3), c##r##3);                       \
-    } while (0)
 #define B_LOAD(v)                                                                                  \
     (nv > (v) ? (__m512bh)_mm512_maskz_loadu_epi32(mk[v], bp + 16 * (v))                           \
               : (__m512bh)_mm512_setzero_si512())
@@ -111,12 +92,8 @@ static inline __mmask16 mask16(int w) {
 BF16 static inline __attribute__((always_inline)) void
 block_bf16_nv(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c, int ldc,
               int rows, int cols, int load_c, const int nv) {
-    const uint32_t *a0 = a, *a1 = a + (size_t)(rows > 1 ? 1 : 0) * lda,
-                   *a2 = a + (size_t)(rows > 2 ? 2 : rows - 1) * lda,
-                   *a3 = a + (size_t)(rows > 3 ? 3 : rows - 1) * lda,
-                   *a4 = a + (size_t)(rows > 4 ? 4 : rows - 1) * lda,
-                   *a5 = a + (size_t)(rows > 5 ? 5 : rows - 1) * lda;
-    const __mmask16 mk[4] = {mask16(cols), mask16(cols - 16), mask16(cols - 32), mask16(cols - 48)};
+    FACET_GEMM_A_ROWS(uint32_t);
+    FACET_GEMM_COLUMN_MASKS(cols);
     ROW_INIT(0);
     ROW_INIT(1);
     ROW_INIT(2);
@@ -143,20 +120,7 @@ block_bf16_nv(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, fl
 
 BF16 static void block_bf16(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
                             float *c, int ldc, int rows, int cols, int load_c) {
-    switch ((cols + 15) / 16) {
-    case 1:
-        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 1);
-        break;
-    case 2:
-        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 2);
-        break;
-    case 3:
-        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 3);
-        break;
-    default:
-        block_bf16_nv(a, lda, b, ldb, k2, c, ldc, rows, cols, load_c, 4);
-        break;
-    }
+    FACET_GEMM_BY_VECTORS(cols, block_bf16_nv, a, lda, b, ldb, k2, c, ldc, rows, cols, load_c);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
