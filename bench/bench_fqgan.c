@@ -6,9 +6,9 @@
  *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
  *
  * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
- * photographs) `batch` at a time and compares the indices with DIR/tokens_ref.npy [N, branches,
+ * photographs and Blender renders) `batch` at a time and compares the indices with DIR/tokens_ref.npy [N, branches,
  * g, g] (PyTorch float32), counting the mismatches that are not near-ties (PyTorch's best /
- * runner-up distance gap, DIR/gaps_ref.npy, at least 1e-4): one JSON line, exit status 1 when
+ * runner-up distance gap, DIR/gaps_ref.npy, at least NEAR_TIE): one JSON line, exit status 1 when
  * such a mismatch exists, the check bench/fqgan_runtimes.py makes of the other runtimes. It then
  * decodes tokens_ref.npy and scores the 8-bit images (the official post-processing) against
  * DIR/decoded_ref.npy's (PyTorch float32's decode): decode_psnr_db, one MSE over all images,
@@ -45,7 +45,10 @@ static int usage(void) {
     return 2;
 }
 
-#define NEAR_TIE 1e-4f
+/* A mismatch at a PyTorch distance gap below this is a near-tie that float32 rounding may flip:
+ * twice the largest gap an fp32 runtime flipped on the 72 images (OpenVINO fp32: 1.17e-4, on a
+ * Blender render); a graph or kernel that computes something else flips tokens far above it. */
+#define NEAR_TIE 2.5e-4f
 
 static int read_npy(const char *dir, const char *name, facet_dtype dtype, int ndim,
                     facet_tensor *t) {

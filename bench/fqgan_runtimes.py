@@ -10,7 +10,7 @@ INFERENCE_PRECISION_HINT f32 or bf16; bf16 is refused where the CPU has no bf16 
 
 check: encodes DIR/photos.npy (8 at a time) and compares the indices with DIR/tokens_ref.npy
 (PyTorch float32). It prints the agreement and, for the mismatches, how many sit on near-ties
-(PyTorch's best/runner-up distance gap under 1e-4, DIR/gaps_ref.npy). Exit status 1 when an fp32
+(PyTorch's best/runner-up distance gap under NEAR_TIE, DIR/gaps_ref.npy). Exit status 1 when an fp32
 runtime disagrees anywhere off a near-tie: then the exported graph is not the reference's. It
 also decodes tokens_ref.npy and prints decode_psnr_db: the PSNR of the 8-bit images (the official
 post-processing) against those of DIR/decoded_ref.npy (PyTorch float32's decode).
@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-NEAR_TIE = 1e-4
+NEAR_TIE = 2.5e-4  # the near-tie gap of bench_fqgan.c (see there)
 
 
 def load_meta(d):

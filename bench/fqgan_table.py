@@ -28,7 +28,7 @@ def main(path):
           f"onnxruntime {env['onnxruntime']}, openvino {env['openvino'].split('-')[0]}; "
           f"steering variables: {env['variables'] or 'none'}; load {' '.join(env['load_average'])}")
     print()
-    print("| runtime | tokens on 40 photographs: agreement with PyTorch fp32 | differ off near-ties "
+    print("| runtime | tokens on the photographs and renders: agreement with PyTorch fp32 | differ off near-ties "
           "| decode of PyTorch's tokens: PSNR of the 8-bit images against PyTorch fp32's |")
     print("|---|---|---|---|")
     for r in rows:

@@ -10,9 +10,9 @@
 #   bash bench/run_fqgan.sh [BUILD_DIR]          (make bench-fqgan runs it on build/)
 #
 # Before anything is timed, every runtime encodes 40 real photographs (the skimage pictures, five
-# crops each) and its tokens are compared with PyTorch float32's: a runtime whose tokens differ
+# crops each) and 32 Blender renders, and its tokens are compared with PyTorch float32's: a runtime whose tokens differ
 # away from near-ties stops the run, so the graphs timed are the reference's. Each runtime also
-# decodes PyTorch's tokens of those photographs, scored as the PSNR of its 8-bit images against
+# decodes PyTorch's tokens of those images, scored as the PSNR of its 8-bit images against
 # PyTorch float32's (decoded_ref.npy).
 #
 # Environment: FQGAN_CONFIG (dual16, dual8, triple16, triple8; default dual16), FQGAN_BATCHES
@@ -59,8 +59,8 @@ if [ ! -f "$onnx/export.json" ]; then
     "$py" tools/reference/fqgan_onnx.py export --checkpoint "$ckpt" --config "$config" "$onnx" \
         2> >(grep -v -e 'Warning' -e '_C._jit_pass' >&2)
 fi
-if [ ! -f "$onnx/decoded_ref.npy" ]; then # exports made before the decode score
-    "$py" tools/reference/fqgan_onnx.py decode-ref --checkpoint "$ckpt" --config "$config" "$onnx"
+if ! grep -q '"renders"' "$onnx/export.json"; then # exports made before the renders and decodes
+    "$py" tools/reference/fqgan_onnx.py inputs --checkpoint "$ckpt" --config "$config" "$onnx"
 fi
 
 log="$work/run_fqgan-$(date -u +%Y%m%dT%H%M%S).jsonl"

@@ -4,8 +4,8 @@ instead of facet on the CPU (ONNX Runtime, OpenVINO), plus a set of real photogr
 PyTorch float32 tokens, so that every runtime is checked for equal tokens before it is timed.
 
     fqgan_onnx.py export --checkpoint CKPT --config C OUT_DIR
-    fqgan_onnx.py decode-ref --checkpoint CKPT --config C OUT_DIR   (decoded_ref.npy only, for
-                                                                     an export made without it)
+    fqgan_onnx.py inputs --checkpoint CKPT --config C OUT_DIR   (the .npy files and export.json
+                                                                 only, for an older export)
 
 writes, atomically (each file through a .tmp and a rename):
   OUT_DIR/encode.onnx     image [B, 3, S, S] in [-1, 1] -> one int64 index map [B, g, g] per
@@ -14,8 +14,11 @@ writes, atomically (each file through a .tmp and a rename):
   OUT_DIR/photos.npy      [N, 3, S, S] float32: the skimage photographs (astronaut, coffee,
                           chelsea, rocket, immunohistochemistry, hubble_deep_field, retina,
                           camera as grey RGB), each as its central square and that square's four
-                          quadrants, resized to S x S (PIL bicubic) and mapped to [-1, 1] as
-                          ToTensor + Normalize(0.5, 0.5) do: N = 40
+                          quadrants (40 images), then 32 Blender renders from the repository
+                          (assets/demo/data's 16 views, frames 1, 7, ..., 91 of
+                          tests/fixtures/blender/cabinet), each as its central square; all
+                          resized to S x S (PIL bicubic) and mapped to [-1, 1] as
+                          ToTensor + Normalize(0.5, 0.5) do: N = 72
   OUT_DIR/tokens_ref.npy  [N, branches, g, g] int64: PyTorch float32 indices of photos.npy
   OUT_DIR/gaps_ref.npy    [N, branches, g, g] float32: best/runner-up distance gap per position
   OUT_DIR/decoded_ref.npy [N, 3, S, S] float32: PyTorch float32 decode of tokens_ref.npy (the
@@ -81,6 +84,27 @@ def photo_crops(size):
     return np.stack(out).astype(np.float32)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def blender_renders(size):
+    """[32, 3, size, size] float32 in [-1, 1]: Blender (Cycles) renders shipped in the repository,
+    each as its central square."""
+    paths = [os.path.join(ROOT, "assets/demo/data", split, f"r_{i}.png")
+             for split, first in (("train", 1), ("test", 0)) for i in range(first, 16, 2)]
+    paths += [os.path.join(ROOT, "tests/fixtures/blender/cabinet/images", f"frame_{i:05d}.png")
+              for i in range(1, 97, 6)]
+    out = []
+    for p in paths:
+        im = Image.open(p).convert("RGB")
+        w, h = im.size
+        s = min(w, h)
+        im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+        t = np.asarray(im.resize((size, size), Image.BICUBIC), dtype=np.float32)
+        out.append((t.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5)
+    return np.stack(out).astype(np.float32), [os.path.relpath(p, ROOT) for p in paths]
+
+
 def save_npy(path, array):
     tmp = path + ".tmp.npy"
     np.save(tmp, array)
@@ -97,10 +121,35 @@ def write_decoded_ref(model, out):
     save_npy(os.path.join(out, "decoded_ref.npy"), np.concatenate(images).astype(np.float32))
 
 
-def decode_ref(args):
+def write_inputs(model, c, args):
+    """photos.npy, tokens_ref.npy, gaps_ref.npy, decoded_ref.npy and export.json."""
+    s, g = c["image_size"], c["grid"]
+    photos = photo_crops(s)
+    renders, render_paths = blender_renders(s)
+    images = np.concatenate([photos, renders])
+    tokens, gaps = [], []
+    with torch.no_grad():
+        for i in range(0, len(images), 8):
+            enc = model.encode(torch.from_numpy(images[i:i + 8]))
+            tokens.append(np.stack([idx.numpy() for _, idx, _ in enc], 1))
+            gaps.append(np.stack([gap.reshape(idx.shape).numpy() for _, idx, gap in enc], 1))
+    save_npy(os.path.join(args.out, "photos.npy"), images)
+    save_npy(os.path.join(args.out, "tokens_ref.npy"), np.concatenate(tokens).astype(np.int64))
+    save_npy(os.path.join(args.out, "gaps_ref.npy"), np.concatenate(gaps).astype(np.float32))
+    write_decoded_ref(model, args.out)
+    meta = {"config": args.config, "branches": c["branches"], "image_size": s, "grid": g,
+            "photos": list(PHOTOS), "crops_per_photo": 5, "renders": render_paths,
+            "torch": torch.__version__, "opset": OPSET}
+    with open(os.path.join(args.out, "export.json.tmp"), "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(os.path.join(args.out, "export.json.tmp"), os.path.join(args.out, "export.json"))
+    return len(images)
+
+
+def inputs(args):
     c = fqgan_ref.make_config(args.config)
-    write_decoded_ref(fqgan_ref.load_checkpoint(c, args.checkpoint), args.out)
-    print(f"fqgan_onnx: {args.out}/decoded_ref.npy written")
+    n = write_inputs(fqgan_ref.load_checkpoint(c, args.checkpoint), c, args)
+    print(f"fqgan_onnx: {args.out}: {n} images with PyTorch tokens and decodes")
 
 
 def export(args):
@@ -124,37 +173,22 @@ def export(args):
                           output_names=["image"],
                           dynamic_axes={**axes, "image": {0: "batch"}}, opset_version=OPSET)
         os.replace(tmp, os.path.join(args.out, "decode.onnx"))
-        photos = photo_crops(s)
-        tokens, gaps = [], []
-        for i in range(0, len(photos), 8):
-            enc = model.encode(torch.from_numpy(photos[i:i + 8]))
-            tokens.append(np.stack([idx.numpy() for _, idx, _ in enc], 1))
-            gaps.append(np.stack([gap.reshape(idx.shape).numpy() for _, idx, gap in enc], 1))
-    save_npy(os.path.join(args.out, "photos.npy"), photos)
-    save_npy(os.path.join(args.out, "tokens_ref.npy"), np.concatenate(tokens).astype(np.int64))
-    save_npy(os.path.join(args.out, "gaps_ref.npy"), np.concatenate(gaps).astype(np.float32))
-    write_decoded_ref(model, args.out)
-    meta = {"config": args.config, "branches": branches, "image_size": s, "grid": g,
-            "photos": list(PHOTOS), "crops_per_photo": 5, "torch": torch.__version__,
-            "opset": OPSET}
-    with open(os.path.join(args.out, "export.json.tmp"), "w") as f:
-        json.dump(meta, f, indent=1)
-    os.replace(os.path.join(args.out, "export.json.tmp"), os.path.join(args.out, "export.json"))
+    n = write_inputs(model, c, args)
     print(f"fqgan_onnx: {args.config} -> {args.out}: encode.onnx, decode.onnx, "
-          f"{len(photos)} photographs with PyTorch tokens")
+          f"{n} images with PyTorch tokens and decodes")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="mode", required=True)
-    for mode in ("export", "decode-ref"):
+    for mode in ("export", "inputs"):
         e = sub.add_parser(mode)
         e.add_argument("--checkpoint", required=True)
         e.add_argument("--config", required=True)
         e.add_argument("out")
     a = p.parse_args()
     torch.manual_seed(0)
-    export(a) if a.mode == "export" else decode_ref(a)
+    export(a) if a.mode == "export" else inputs(a)
 
 
 if __name__ == "__main__":
