@@ -6,13 +6,13 @@
  *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
  *
  * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
- * photographs and Blender renders) `batch` at a time and compares the indices with DIR/tokens_ref.npy [N, branches,
- * g, g] (PyTorch float32), counting the mismatches that are not near-ties (PyTorch's best /
- * runner-up distance gap, DIR/gaps_ref.npy, at least NEAR_TIE): one JSON line, exit status 1 when
- * such a mismatch exists, the check bench/fqgan_runtimes.py makes of the other runtimes. It then
- * decodes tokens_ref.npy and scores the 8-bit images (the official post-processing) against
- * DIR/decoded_ref.npy's (PyTorch float32's decode): decode_psnr_db, one MSE over all images,
- * 99 when identical.
+ * photographs and Blender renders) `batch` at a time and compares the indices with
+ * DIR/tokens_ref.npy [N, branches, g, g] (PyTorch float32), counting the mismatches that are not
+ * near-ties (PyTorch's best / runner-up distance gap, DIR/gaps_ref.npy, at least NEAR_TIE): one
+ * JSON line, exit status 1 when such a mismatch exists, the check bench/fqgan_runtimes.py makes of
+ * the other runtimes. It then decodes tokens_ref.npy and scores the 8-bit images (the official
+ * post-processing) against DIR/decoded_ref.npy's (PyTorch float32's decode): decode_psnr_db, one
+ * MSE over all images, 99 when identical.
  *
  * Inputs are a fixed pseudo-random image batch in [-1, 1]; one untimed warm-up call precedes the
  * timed ones. Prints one JSON line per operation with the best and median time of the iterations
