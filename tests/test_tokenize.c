@@ -1845,7 +1845,8 @@ Test(cli, usage_errors_exit_with_status_2) {
     cr_assert_eq(run_facet("tokenize model.safetensors images"), 2, "--out is required");
     cr_assert_eq(run_facet("tokenize m i --out o --shard 2/2"), 2, "K must be below N");
     cr_assert_eq(run_facet("tokenize m i --out o --device tpu"), 2);
-    cr_assert_eq(run_facet("tokenize m i --out o --precision bf16"), 2, "bf16 needs cuda");
+    cr_assert_eq(run_facet("tokenize m i --out o --precision tf32"), 2, "tf32 needs cuda");
+    cr_assert_eq(run_facet("tokenize m i --out o --precision fp8"), 2);
     cr_assert_eq(run_facet("detokenize m"), 2, "TOKENS is required");
     cr_assert_eq(run_facet("tokenize /nonexistent/m.safetensors /nonexistent/images --out o"), 1,
                  "a missing input is a runtime error");
