@@ -75,19 +75,28 @@ static void block_c(const uint32_t *a, int lda, const uint32_t *b, int ldb, int 
 
 #define BF16 __attribute__((target("avx512f,avx512bf16")))
 
+/* clang 16 crashes (a segfault at -O1 and up) when it folds a broadcast into VDPBF16PS; an empty
+ * asm keeps the broadcast a separate instruction there. GCC needs nothing. */
+#if defined(__clang__)
+#define KEEP_BROADCAST(x) __asm__("" : "+v"(x))
+#else
+#define KEEP_BROADCAST(x) ((void)0)
+#endif
 /* The register block of nn/gemm_block.h; per pair of k, each row's A pair broadcast (32 bits)
  * and dotted with B's pair row. */
 #define ROW_DOT(r)                                                                                 \
     do {                                                                                           \
-        const __m512bh ar = (__m512bh)_mm512_set1_epi32((int)a##r[p]);                             \
-        c##r##0 = _mm512_dpbf16_ps(c##r##0, ar, b0);                                               \
-        if (nv > 1) c##r##1 = _mm512_dpbf16_ps(c##r##1, ar, b1);                                   \
-        if (nv > 2) c##r##2 = _mm512_dpbf16_ps(c##r##2, ar, b2);                                   \
-        if (nv > 3) c##r##3 = _mm512_dpbf16_ps(c##r##3, ar, b3);                                   \
+        __m512i ar = _mm512_set1_epi32((int)a##r[p]);                                              \
+        KEEP_BROADCAST(ar);                                                                        \
+        c##r##0 = _mm512_dpbf16_ps(c##r##0, (__m512bh)ar, b0);                                     \
+        if (nv > 1) c##r##1 = _mm512_dpbf16_ps(c##r##1, (__m512bh)ar, b1);                         \
+        if (nv > 2) c##r##2 = _mm512_dpbf16_ps(c##r##2, (__m512bh)ar, b2);                         \
+        if (nv > 3) c##r##3 = _mm512_dpbf16_ps(c##r##3, (__m512bh)ar, b3);                         \
     } while (0)
+/* B's pair row, vector v (zero past nv; the select on integer vectors, as clang has no ?: on
+ * vectors of __bf16) */
 #define B_LOAD(v)                                                                                  \
-    (nv > (v) ? (__m512bh)_mm512_maskz_loadu_epi32(mk[v], bp + 16 * (v))                           \
-              : (__m512bh)_mm512_setzero_si512())
+    ((__m512bh)(nv > (v) ? _mm512_maskz_loadu_epi32(mk[v], bp + 16 * (v)) : _mm512_setzero_si512()))
 
 BF16 static inline __attribute__((always_inline)) void
 block_bf16_nv(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c, int ldc,
