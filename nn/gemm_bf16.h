@@ -40,8 +40,8 @@ void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate);
 
-/* 1 when this CPU has AVX-512 BF16 (the fast kernel); the portable C kernel is the reference the
- * tests compare it with, about 20x slower. */
+/* 1 when this CPU has AVX-512 BF16 (the fast kernel); the portable C kernel is the scalar
+ * reference the tests compare it with, not meant for speed. */
 int facet_gemm_bf16_native(void);
 
 /* The kernel facet_gemm_bf16 uses: "avx512bf16" or "c". */
