@@ -2,7 +2,10 @@
  * on a weights file, for rays from a camera orbiting the scene's AABB.
  *
  *   bench_livescene WEIGHTS.safetensors [--rays N] [--device cpu|cuda|both] [--plane-dtype
- * f32|f16|bf16]
+ * f32|f16|bf16] [--mlp-dtype f32|f16]
+ *
+ * --mlp-dtype f16 runs the networks in their fp16 form (the scene option "mlp_dtype"): tensor
+ * cores on CUDA, the per-point reference on the CPU.
  *
  * Prints one JSON line per device: rays/s, and the ms per 800x800 frame that rate implies. The
  * comparison against the PyTorch reference runs in bench/run_livescene.sh. */
@@ -20,13 +23,14 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_livescene WEIGHTS.safetensors|--random-default [--rays N]"
-                    " [--device cpu|cuda|both] [--plane-dtype f32|f16|bf16]\n");
+                    " [--device cpu|cuda|both] [--plane-dtype f32|f16|bf16]"
+                    " [--mlp-dtype f32|f16]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
-    const char *weights = argv[1], *device = "cpu", *plane = "f32";
+    const char *weights = argv[1], *device = "cpu", *plane = "f32", *mlp = "f32";
     int rays = 16384;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--rays") && i + 1 < argc)
@@ -35,6 +39,8 @@ int main(int argc, char **argv) {
             device = argv[++i];
         else if (!strcmp(argv[i], "--plane-dtype") && i + 1 < argc)
             plane = argv[++i];
+        else if (!strcmp(argv[i], "--mlp-dtype") && i + 1 < argc)
+            mlp = argv[++i];
         else
             return usage();
     }
@@ -66,8 +72,8 @@ int main(int argc, char **argv) {
     }
     fprintf(f,
             "{\"version\": 1, \"nodes\": [{\"type\": \"livescene\", \"weights\": \"%s\", "
-            "\"plane_dtype\": \"%s\"}]}",
-            absolute, plane);
+            "\"plane_dtype\": \"%s\", \"mlp_dtype\": \"%s\"}]}",
+            absolute, plane, mlp);
     fclose(f);
     free(absolute);
     facet_scene scene;
@@ -114,9 +120,10 @@ int main(int argc, char **argv) {
         } while (facet_seconds() - start < 3.0);
         double seconds = facet_seconds() - start;
         double rate = (double)repeats * 800.0 * rows / seconds;
-        printf("{\"impl\": \"facet\", \"device\": \"%s\", \"plane_dtype\": \"%s\", \"rays\": %d, "
-               "\"rays_per_s\": %.1f, \"ms_per_800x800\": %.1f}\n",
-               name, plane, 800 * rows * repeats, rate, 640000.0 / rate * 1000.0);
+        printf("{\"impl\": \"facet\", \"device\": \"%s\", \"plane_dtype\": \"%s\", "
+               "\"mlp_dtype\": \"%s\", \"rays\": %d, \"rays_per_s\": %.1f, "
+               "\"ms_per_800x800\": %.1f}\n",
+               name, plane, mlp, 800 * rows * repeats, rate, 640000.0 / rate * 1000.0);
     }
     facet_scene_free(&scene);
     return status;

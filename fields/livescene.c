@@ -743,16 +743,13 @@ facet_livescene_field facet_livescene_field_over(const facet_livescene_model *m,
     for (int k = 0; k < n; k++)
         for (int p = 0; p < facet_kplanes_plane_count(grids[k]->dims); p++)
             grids[k]->planes[p] = buffer_over(m, buffers, grids[k]->planes[p]);
-    facet_mlp *mlps[3 + FACET_LIVESCENE_MAX_PROPOSALS];
-    int q = 0;
-    mlps[q++] = &g.sigma_net;
-    mlps[q++] = &g.color_net;
-    mlps[q++] = &g.semantic_net;
-    for (int i = 0; i < g.proposals; i++) mlps[q++] = &g.density_net[i];
+    facet_mlp *mlps[FACET_LIVESCENE_MAX_NETWORKS];
+    const int q = facet_livescene_networks(&g, mlps);
     for (int k = 0; k < q; k++) {
         for (int l = 0; l < mlps[k]->layers; l++)
             mlps[k]->weight[l] = buffer_over(m, buffers, mlps[k]->weight[l]);
         mlps[k]->bias0 = buffer_over(m, buffers, mlps[k]->bias0);
+        mlps[k]->half = NULL; /* fp16 packs belong to their holder (nodes/livescene_node.c) */
     }
     return g;
 }

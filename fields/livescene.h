@@ -40,6 +40,19 @@ typedef struct facet_livescene_field {
     facet_mlp semantic_net;         /* [sigmoid(features), kappa[alpha]] -> alpha + 1 logits */
 } facet_livescene_field;
 
+enum { FACET_LIVESCENE_MAX_NETWORKS = 3 + FACET_LIVESCENE_MAX_PROPOSALS };
+
+/* The field's networks in a fixed order (sigma, colour, semantic, then the proposals'), written to
+ * out[FACET_LIVESCENE_MAX_NETWORKS]; returns how many. */
+static inline FACET_HD int facet_livescene_networks(facet_livescene_field *f, facet_mlp **out) {
+    int n = 0;
+    out[n++] = &f->sigma_net;
+    out[n++] = &f->color_net;
+    out[n++] = &f->semantic_net;
+    for (int i = 0; i < f->proposals; i++) out[n++] = &f->density_net[i];
+    return n;
+}
+
 /* Position normalised by the AABB to [-1, 1] (SceneBox.get_normalized_positions * 2 - 1). */
 static inline FACET_HD void facet_livescene_normalize(const facet_livescene_field *f,
                                                       const float *pos, float *out) {
@@ -124,15 +137,23 @@ static inline FACET_HD int facet_livescene_pick_object(const float *logits, int 
 /* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
  * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
  * scene's kappa vector. Returns the chosen object (facet_livescene_pick_object). */
-static inline FACET_HD int facet_livescene_probability_scratch(const facet_livescene_field *f,
-                                                               const float *pos, const float *kappa,
-                                                               float *logits, float *scratch) {
-    float *input = scratch; /* [sigmoid(features) c, kappa alpha] */
+/* The semantic net's input at pos: input[channels + alpha] = [sigmoid(features), kappa]. */
+static inline FACET_HD void facet_livescene_probability_input(const facet_livescene_field *f,
+                                                              const float *pos, const float *kappa,
+                                                              float *input) {
     const int c = f->probability_grid.channels;
     facet_kplanes_sample(&f->probability_grid, pos, input);
     for (int i = 0; i < c; i++) input[i] = facet_livescene_sigmoid(input[i]);
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
-    facet_mlp_forward_scratch(&f->semantic_net, input, logits, scratch + c + f->objects);
+}
+
+static inline FACET_HD int facet_livescene_probability_scratch(const facet_livescene_field *f,
+                                                               const float *pos, const float *kappa,
+                                                               float *logits, float *scratch) {
+    float *input = scratch; /* [sigmoid(features) c, kappa alpha] */
+    facet_livescene_probability_input(f, pos, kappa, input);
+    facet_mlp_forward_scratch(&f->semantic_net, input, logits,
+                              scratch + f->probability_grid.channels + f->objects);
     return facet_livescene_pick_object(logits, f->objects);
 }
 
@@ -150,14 +171,22 @@ static inline FACET_HD void facet_livescene_coords4(const facet_livescene_field 
     coords[3] = kappa * 2.0f - 1.0f;
 }
 
+/* Proposal network `level`'s input at (pos, kappa): features[proposal_grids[level].channels]. */
+static inline FACET_HD void facet_livescene_proposal_features(const facet_livescene_field *f,
+                                                              int level, const float *pos,
+                                                              float kappa, float *features) {
+    float coords[4];
+    facet_livescene_coords4(f, pos, kappa, coords);
+    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
+}
+
 /* Proposal network `level`: sigma = exp(density_net(prod planes) - 1). */
 static inline FACET_HD float
 facet_livescene_proposal_density_scratch(const facet_livescene_field *f, int level,
                                          const float *pos, float kappa, float *scratch) {
-    float coords[4], raw;
+    float raw;
     float *features = scratch; /* [channels] */
-    facet_livescene_coords4(f, pos, kappa, coords);
-    facet_kplanes_sample(&f->proposal_grids[level], coords, features);
+    facet_livescene_proposal_features(f, level, pos, kappa, features);
     facet_mlp_forward_scratch(&f->density_net[level], features, &raw,
                               scratch + f->proposal_grids[level].channels);
     return facet_livescene_density_activation(raw);
@@ -170,6 +199,19 @@ static inline FACET_HD float facet_livescene_proposal_density(const facet_livesc
     return facet_livescene_proposal_density_scratch(f, level, pos, kappa, scratch);
 }
 
+/* The sigma net's input at (pos, kappa): coords[4] (facet_livescene_coords4) and features[sum of
+ * the scales' channels], the K-Planes features concatenated over scales. */
+static inline FACET_HD void facet_livescene_sigma_features(const facet_livescene_field *f,
+                                                           const float *pos, float kappa,
+                                                           float *coords, float *features) {
+    facet_livescene_coords4(f, pos, kappa, coords);
+    int offset = 0;
+    for (int s = 0; s < f->scales; s++) {
+        facet_kplanes_sample(&f->grids[s], coords, features + offset);
+        offset += f->grids[s].channels;
+    }
+}
+
 /* The main field's sigma net at one sample: coords[4] (facet_livescene_coords4), features
  * [sum of the scales' channels] (K-Planes features concatenated over scales) and out
  * [geo_feat_dim + 1] (geo features, then the raw density), the hidden layer in mlp_scratch
@@ -179,12 +221,7 @@ static inline FACET_HD void facet_livescene_sigma_forward_scratch(const facet_li
                                                                   const float *pos, float kappa,
                                                                   float *coords, float *features,
                                                                   float *out, float *mlp_scratch) {
-    facet_livescene_coords4(f, pos, kappa, coords);
-    int offset = 0;
-    for (int s = 0; s < f->scales; s++) {
-        facet_kplanes_sample(&f->grids[s], coords, features + offset);
-        offset += f->grids[s].channels;
-    }
+    facet_livescene_sigma_features(f, pos, kappa, coords, features);
     facet_mlp_forward_scratch(&f->sigma_net, features, out, mlp_scratch);
 }
 
@@ -216,13 +253,20 @@ static inline FACET_HD float facet_livescene_field_density(const facet_livescene
     return facet_livescene_field_density_scratch(f, pos, kappa, geo, scratch);
 }
 
+/* The colour net's input: input[16 + geo_feat_dim] = [SH degree 4 of dir, geo]. */
+static inline FACET_HD void facet_livescene_color_input(const facet_livescene_field *f,
+                                                        const float *dir, const float *geo,
+                                                        float *input) {
+    facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
+    for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
+}
+
 /* Main field colour for unit direction dir and geometry features geo: rgb[3] in [0, 1]. */
 static inline FACET_HD void facet_livescene_field_color_scratch(const facet_livescene_field *f,
                                                                 const float *dir, const float *geo,
                                                                 float *rgb, float *scratch) {
     float *input = scratch; /* [SH 16, geo] */
-    facet_sh4_tcnn(dir[0], dir[1], dir[2], input);
-    for (int i = 0; i < f->geo_feat_dim; i++) input[16 + i] = geo[i];
+    facet_livescene_color_input(f, dir, geo, input);
     facet_mlp_forward_scratch(&f->color_net, input, rgb, scratch + 16 + f->geo_feat_dim);
 }
 

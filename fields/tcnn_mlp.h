@@ -31,6 +31,10 @@ typedef struct facet_mlp {
     const float *weight[FACET_MLP_MAX_LAYERS]; /* layer l: W^T, [width[l], width[l+1]] */
     const float *bias0;                        /* [width[1]] */
     facet_activation hidden, output;
+    /* NULL: the network runs in fp32 on these weights. Otherwise its fp16 pack
+     * (fields/tcnn_mlp_half.h): the weights rounded to half, padded to tiles of 16, and the
+     * network runs with half operands and fp32 sums, the tensor-core form of the CUDA renderer. */
+    const void *half;
 } facet_mlp;
 
 static inline FACET_HD float facet_activate(facet_activation a, float x) {
@@ -97,11 +101,18 @@ static inline FACET_HD int facet_mlp_scratch_floats(const facet_mlp *m) {
     return facet_mlp_widest(m, 1, m->layers - 1) * (m->layers > 2 ? 2 : 1);
 }
 
+#include "tcnn_mlp_half.h"
+
 /* out[width[layers]] = network(in[width[0]]), the hidden activations in scratch
  * (facet_mlp_scratch_floats; on the device a slice of shared memory). in and out must not overlap
- * scratch. On the device each layer is summed into its output buffer and activated in place. */
+ * scratch. A network with an fp16 pack runs facet_mlp_half_forward_scratch instead. On the device
+ * each layer is summed into its output buffer and activated in place. */
 static inline FACET_HD void facet_mlp_forward_scratch(const facet_mlp *m, const float *in,
                                                       float *out, float *scratch) {
+    if (m->half) {
+        facet_mlp_half_forward_scratch(m, in, out, scratch);
+        return;
+    }
     const int widest = facet_mlp_widest(m, 1, m->layers - 1);
     const float *x = in;
     for (int l = 0; l < m->layers; l++) {

@@ -31,6 +31,39 @@ static facet_status parse_storage(const facet_doc *doc, const cJSON *json, const
     return FACET_OK;
 }
 
+/* "mlp_dtype": "f32" (default: the networks in fp32) or "f16" (half operands with fp32 sums, the
+ * tensor-core form of the CUDA renderer; the CPU computes the same function per point). */
+static facet_status parse_mlp_dtype(const facet_doc *doc, const cJSON *json, const char *key_path,
+                                    int *half) {
+    const char *name = "f32";
+    facet_status s = facet_json_opt_string(doc, json, "mlp_dtype", key_path, &name);
+    if (s != FACET_OK) return s;
+    if (strcmp(name, "f32") && strcmp(name, "f16"))
+        return facet_fail(FACET_ERR_FORMAT, "%s: key '%s.mlp_dtype': expected f32 or f16, got '%s'",
+                          doc->path, key_path, name);
+    *half = !strcmp(name, "f16");
+    return FACET_OK;
+}
+
+/* Packs every network of the node's field in fp16 (one block) and points the networks at it. */
+static facet_status pack_networks(livescene_state *state) {
+    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+    const int n = facet_livescene_networks(&state->model.field, nets);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) bytes += facet_mlp_half_bytes(nets[i]);
+    unsigned char *pack = aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (!pack) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory (fp16 networks)");
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        facet_mlp_half_pack(nets[i], pack + at);
+        nets[i]->half = pack + at;
+        at += facet_mlp_half_bytes(nets[i]);
+    }
+    state->mlp_pack = pack;
+    state->mlp_pack_bytes = bytes;
+    return FACET_OK;
+}
+
 static facet_status apply_kappa(facet_node *node, const facet_doc *doc, const cJSON *json,
                                 const char *key_path) {
     const cJSON *kappa = cJSON_GetObjectItemCaseSensitive(json, "kappa");
@@ -87,8 +120,10 @@ static facet_status livescene_load(facet_node *node, const facet_doc *doc, const
                                    const char *key_path) {
     const char *weights = NULL;
     facet_plane_storage storage = FACET_PLANE_F32;
+    int half_networks = 0;
     facet_status s = facet_json_get_string(doc, json, "weights", key_path, &weights);
     if (s == FACET_OK) s = parse_storage(doc, json, key_path, &storage);
+    if (s == FACET_OK) s = parse_mlp_dtype(doc, json, key_path, &half_networks);
     if (s != FACET_OK) return s;
     livescene_state *state = facet_alloc_zeroed(1, sizeof *state);
     if (!state) return facet_last_status();
@@ -102,6 +137,7 @@ static facet_status livescene_load(facet_node *node, const facet_doc *doc, const
         node->state = NULL;
         return facet_error_context("%s: key '%s.weights'", doc->path, key_path);
     }
+    if (half_networks && (s = pack_networks(state)) != FACET_OK) return s;
     const facet_livescene_model *m = &state->model;
     state->sampling.levels = m->field.proposals;
     for (int i = 0; i < m->field.proposals; i++)
@@ -126,6 +162,7 @@ static void livescene_destroy(facet_node *node) {
     if (!state) return;
     facet_livescene_device_free(state);
     facet_livescene_free(&state->model);
+    free(state->mlp_pack);
     free(state);
     node->state = NULL;
 }
@@ -141,7 +178,10 @@ static facet_status livescene_render_cpu(const facet_node *node, const facet_sce
         facet_livescene_to_model_frame(m->dataparser_transform, m->dataparser_scale, rays[i].origin,
                                        rays[i].direction, o, d);
         facet_livescene_ray_output r;
-        facet_livescene_render_ray_lanes(&m->field, &state->sampling, o, d, node->kappa, &r);
+        if (state->mlp_pack) /* fp16 networks: the per-point reference of the tensor-core form */
+            facet_livescene_render_ray(&m->field, &state->sampling, o, d, node->kappa, &r);
+        else
+            facet_livescene_render_ray_lanes(&m->field, &state->sampling, o, d, node->kappa, &r);
         facet_background_radiance(scene->background_mode, scene->background,
                                   &scene->environment.view, rays[i].direction, background);
         facet_livescene_finish(&r, background, m->dataparser_scale, classes, &out[i],
@@ -183,8 +223,8 @@ static facet_status livescene_query(const facet_node *node, const float *points,
 
 static const char *const livescene_query_names[] = {"density", "r", "g", "b", NULL};
 
-static const char *const livescene_keys[] = {"weights", "kappa", "plane_dtype", "descriptions",
-                                             NULL};
+static const char *const livescene_keys[] = {"weights",      "kappa",     "plane_dtype",
+                                             "descriptions", "mlp_dtype", NULL};
 
 /* The weights' dataparser transform: m = scale (R w + t). */
 static void livescene_model_frame(const facet_node *node, facet_model_frame *out) {

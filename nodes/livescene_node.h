@@ -2,10 +2,13 @@
  *
  * Scene JSON: {"type": "livescene", "name": "kitchen", "weights": "kitchen.safetensors",
  *              "kappa": {"drawer": 0.3}, "plane_dtype": "f32" | "f16" | "bf16",
+ *              "mlp_dtype": "f32" | "f16",
  *              "descriptions": {"drawer": "the top drawer of the white cabinet"}}
  * Objects are the model's (mapping.yaml names); kappa defaults to 0. Rays are mapped into the
  * model frame with the weights' dataparser transform, so dataset cameras in their original frame
- * render correctly.
+ * render correctly. "mlp_dtype": "f16" runs the networks as tiny-cuda-nn does, half operands, with
+ * fp32 sums (fields/tcnn_mlp_half.h): on tensor cores in the CUDA renderer, per point on the CPU
+ * (the reference, slower than the default f32 path's sample blocks).
  *
  * Colour: LiveScene predicts display-encoded (sRGB) colour and composites over its background in
  * that space (official eval: white, clamped). The node composites over the scene's background

@@ -122,6 +122,14 @@ static inline FACET_HD float facet_livescene_bin_mid(const float *bins, int j, f
     return (t0 + t1) / 2.0f;
 }
 
+/* The position pos[3] of sample j: the midpoint of bin j along the ray o + t d. */
+static inline FACET_HD void facet_livescene_sample_position(const float *o, const float *d,
+                                                            const float *bins, int j, float near,
+                                                            float far, float *pos) {
+    const float mid = facet_livescene_bin_mid(bins, j, near, far);
+    for (int c = 0; c < 3; c++) pos[c] = o[c] + d[c] * mid;
+}
+
 /* The rendering of a ray is written as stages, each a function of one ray or one sample, so that
  * the CPU can run them in sequence per ray (facet_livescene_render_ray) and the GPU as one kernel
  * per stage over a batch of rays with the per-ray arrays in global memory
@@ -153,8 +161,8 @@ static inline FACET_HD float facet_livescene_proposal_sample(const facet_livesce
                                                              const float *bins, int j, float near,
                                                              float far, float *scratch) {
     float logits[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0};
-    const float mid = facet_livescene_bin_mid(bins, j, near, far);
-    const float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+    float pos[3];
+    facet_livescene_sample_position(o, d, bins, j, near, far, pos);
     const int object = facet_livescene_probability_scratch(f, pos, kappa, logits, scratch);
     return facet_livescene_proposal_density_scratch(f, level, pos, kappa[object], scratch);
 }
@@ -176,10 +184,15 @@ static inline FACET_HD float facet_livescene_final_density(const facet_livescene
                                                            const float *kappa, const float *bins,
                                                            int j, float near, float far, float *geo,
                                                            float *logits, float *scratch) {
-    const float mid = facet_livescene_bin_mid(bins, j, near, far);
-    const float pos[3] = {o[0] + d[0] * mid, o[1] + d[1] * mid, o[2] + d[2] * mid};
+    float pos[3];
+    facet_livescene_sample_position(o, d, bins, j, near, far, pos);
     const int object = facet_livescene_probability_scratch(f, pos, kappa, logits, scratch);
     return facet_livescene_field_density_scratch(f, pos, kappa[object], geo, scratch);
+}
+
+/* rgb[3] with NaN -> 0 (nan_to_num). */
+static inline FACET_HD void facet_livescene_color_finite(float *rgb) {
+    for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f;
 }
 
 /* Stage 5: the sample's colour rgb[3] for direction d (NaN -> 0, nan_to_num). */
@@ -187,7 +200,7 @@ static inline FACET_HD void facet_livescene_final_color(const facet_livescene_fi
                                                         const float *d, const float *geo,
                                                         float *rgb, float *scratch) {
     facet_livescene_field_color_scratch(f, d, geo, rgb, scratch);
-    for (int c = 0; c < 3; c++) rgb[c] = rgb[c] == rgb[c] ? rgb[c] : 0.0f;
+    facet_livescene_color_finite(rgb);
 }
 
 /* Stage 6, streamed over the final samples in order: a sample's weight needs only the densities

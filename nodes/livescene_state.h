@@ -14,6 +14,10 @@ extern "C" {
 typedef struct livescene_state {
     facet_livescene_model model;
     facet_livescene_sampling sampling;
+    /* "mlp_dtype": "f16": every network's fp16 pack (fields/tcnn_mlp_half.h), one 32-byte aligned
+     * block of mlp_pack_bytes that model.field's networks point into (NULL for "f32"). */
+    void *mlp_pack;
+    size_t mlp_pack_bytes;
     /* CUDA copy of the weights, made on the first CUDA render (NULL until then). Published only
      * complete, under cuda/livescene_node.cu's upload lock, with release semantics: readers load it
      * with acquire semantics. */

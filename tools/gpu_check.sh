@@ -48,7 +48,7 @@ trap 'rm -rf "$tmp"' EXIT
 deadline=${GPU_CHECK_DEADLINE:-465}
 scale=${GPU_CHECK_BENCH_SCALE:-full}
 declare -A budget=([environment]=30 [parity]=120 [memcheck]=110 [racecheck]=80 [bench]=130)
-declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=20 [bench.relight]=20
+declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=30 [bench.relight]=20
     [bench.fqgan]=35 [bench.viewer]=15 [bench.demo]=15 [bench.risesdf_weights]=30 [bench.risesdf]=25
     [bench.lpips]=20
     [bench.interop]=30)
@@ -411,11 +411,12 @@ bench() { # NAME: runs one bench at $scale
     case "$name:$scale" in
     livescene:full)
         run_step bench.livescene bench "${box[bench.livescene]}" bash -c 'for p in f32 f16; do
-            "$1" --random-default --device cuda --rays 640000 --plane-dtype $p || exit; done' _ \
-            "$bin/bench_livescene" ;;
+            for m in f32 f16; do "$1" --random-default --device cuda --rays 640000 \
+            --plane-dtype $p --mlp-dtype $m || exit; done; done' _ "$bin/bench_livescene" ;;
     livescene:tiny)
-        run_step bench.livescene bench "${box[bench.livescene]}" "$bin/bench_livescene" \
-            "$SRC/tests/fixtures/livescene/small.safetensors" --device cuda --rays 256 ;;
+        run_step bench.livescene bench "${box[bench.livescene]}" bash -c 'for m in f32 f16; do
+            "$1" "$2" --device cuda --rays 256 --mlp-dtype $m || exit; done' _ \
+            "$bin/bench_livescene" "$SRC/tests/fixtures/livescene/small.safetensors" ;;
     relight:full)
         run_step bench.relight bench "${box[bench.relight]}" "$bin/bench_relight" \
             "$SRC/assets/demo/forest.exr" --size 512 --samples 64 --width 800 --height 800 \

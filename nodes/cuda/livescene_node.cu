@@ -10,6 +10,7 @@
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "core/cuda/shared_scratch.h"
+#include "fields/cuda/tcnn_mlp_tensor.cuh"
 #include "render/composite.h"
 #include "nodes/livescene_state.h"
 
@@ -27,6 +28,7 @@ struct device_copy {
     facet_livescene_field field; /* the host view with every pointer replaced by its device copy */
     int count;
     void **buffers;
+    void *mlp_pack; /* the fp16 networks' pack (NULL for f32 networks) */
 };
 
 struct kappa_vector {
@@ -43,6 +45,7 @@ struct frame_params {
 void free_copy(device_copy *copy, int buffer_count) {
     for (int i = 0; i < buffer_count; i++)
         if (copy->buffers[i]) cudaFree(copy->buffers[i]);
+    if (copy->mlp_pack) cudaFree(copy->mlp_pack);
     free(copy->buffers);
     free(copy);
 }
@@ -72,6 +75,25 @@ facet_status upload(const livescene_state *state, const facet_node *node, device
         }
     }
     copy->field = facet_livescene_field_over(m, copy->buffers);
+    if (state->mlp_pack) {
+        cudaError_t err = cudaMalloc(&copy->mlp_pack, state->mlp_pack_bytes);
+        if (err == cudaSuccess)
+            err = cudaMemcpy(copy->mlp_pack, state->mlp_pack, state->mlp_pack_bytes,
+                             cudaMemcpyHostToDevice);
+        if (err != cudaSuccess) {
+            free_copy(copy, m->buffer_count);
+            cudaGetLastError();
+            return facet_fail(FACET_ERR_CUDA, "uploading node '%s' to the GPU: fp16 networks: %s",
+                              node->name, cudaGetErrorString(err));
+        }
+        /* each network at its offset in the pack, as on the host */
+        facet_mlp *host[FACET_LIVESCENE_MAX_NETWORKS], *dev[FACET_LIVESCENE_MAX_NETWORKS];
+        const int n = facet_livescene_networks((facet_livescene_field *)&m->field, host);
+        facet_livescene_networks(&copy->field, dev);
+        for (int i = 0; i < n; i++)
+            dev[i]->half = (char *)copy->mlp_pack +
+                           ((const char *)host[i]->half - (const char *)state->mlp_pack);
+    }
     *out = copy;
     return FACET_OK;
 }
@@ -85,14 +107,30 @@ struct ray_frame {
 /* The per-sample kernels' scratch is shared memory (core/cuda/shared_scratch.h), in three classes:
  * 177, 353 and FACET_LIVESCENE_MAX_SCRATCH | 1 floats per thread. */
 
-/* Layout of the per-call buffer for a batch of `rays` rays (float offsets). */
+/* Layout of the per-call buffer for a batch of `rays` rays (float offsets). With fp16 networks
+ * (tensor) it also holds the tensor-core stages' matrices, each 32-byte aligned: x, the network
+ * inputs as half [rows][pad16(inputs)], and y0, y1, outputs as float [rows][pad16(outputs)]; a
+ * stage over n samples per ray uses facet_mlp_tensor_rows(rays n) rows. */
 struct batch_layout {
     int stride;  /* bins per ray: the most samples of any level + 1 */
     int n_final; /* final samples per ray */
     int classes; /* alpha + 1 */
     int geo;     /* geo_feat_dim */
-    int64_t frames, bins, sigma, weights, next, density, geo_features, logits, rgb, total;
+    int tensor;  /* fp16 networks on tensor cores */
+    int64_t frames, bins, sigma, weights, next, density, geo_features, logits, rgb;
+    int64_t x, y0, y1, total;
 };
+
+/* Rows of the tensor-core matrices for a stage over n samples per ray. */
+__host__ __device__ int64_t tensor_rows(int64_t rays, int n) {
+    return facet_mlp_tensor_rows(rays * n);
+}
+__host__ __device__ int tensor_ld_in(const facet_mlp &net) {
+    return facet_mlp_pad16(net.width[0]);
+}
+__host__ __device__ int tensor_ld_out(const facet_mlp &net) {
+    return facet_mlp_pad16(net.width[net.layers]);
+}
 
 batch_layout layout_for(const facet_livescene_field &f, const facet_livescene_sampling &s,
                         int64_t rays) {
@@ -113,6 +151,28 @@ batch_layout layout_for(const facet_livescene_field &f, const facet_livescene_sa
     l.geo_features = at, at += rays * l.n_final * l.geo;
     l.logits = at, at += rays * l.n_final * l.classes;
     l.rgb = at, at += rays * l.n_final * 3;
+    l.tensor = f.sigma_net.half != NULL;
+    if (l.tensor) {
+        /* the largest matrix of any stage: the semantic net and the level's density net at each
+         * proposal level, the semantic, sigma and colour nets at the final one */
+        int64_t x_halves = 0, y_floats = 0;
+        for (int level = 0; level <= s.levels; level++) {
+            const int64_t rows = tensor_rows(rays, s.samples[level]);
+            const facet_mlp *nets[3] = {&f.semantic_net, &f.sigma_net, &f.color_net};
+            int count = 3;
+            if (level < s.levels) nets[1] = &f.density_net[level], count = 2;
+            for (int k = 0; k < count; k++) {
+                const int64_t in = rows * tensor_ld_in(*nets[k]),
+                              out = rows * tensor_ld_out(*nets[k]);
+                x_halves = in > x_halves ? in : x_halves;
+                y_floats = out > y_floats ? out : y_floats;
+            }
+        }
+        at = (at + 7) / 8 * 8;
+        l.x = at, at += (x_halves / 2 + 7) / 8 * 8;
+        l.y0 = at, at += (y_floats + 7) / 8 * 8;
+        l.y1 = at, at += (y_floats + 7) / 8 * 8;
+    }
     l.total = at;
     return l;
 }
@@ -209,8 +269,179 @@ __global__ void composite_kernel(facet_livescene_field field, frame_params frame
                            aux ? aux + r * l.classes : NULL);
 }
 
+/* ---- the stages with fp16 networks on tensor cores -------------------------------------------
+ * The per-sample stages split at each network: a kernel per sample writes the network's inputs
+ * (the functions of fields/livescene.h) as a row of x, facet_mlp_tensor_kernel runs the network
+ * over all rows, the next per-sample kernel reads its outputs. The same function as the per-point
+ * stages with the same fp16 networks (fields/tcnn_mlp_half.h). Rows past the samples (padding up
+ * to a multiple of 32) are written as zeros and never read back. */
+
+/* The position of sample i of a level of n samples per ray, and its ray. */
+__device__ const ray_frame *level_sample(const batch_layout &l, const float *buffer, int n,
+                                         int64_t i, float *pos) {
+    const int64_t r = i / n;
+    const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
+    facet_livescene_sample_position(fr->o, fr->d, buffer + l.bins + r * l.stride, (int)(i - r * n),
+                                    fr->near, fr->far, pos);
+    return fr;
+}
+
+__device__ __half *tensor_x(const batch_layout &l, float *buffer) {
+    return (__half *)(buffer + l.x);
+}
+
+/* The semantic net's input of every sample of a level (n per ray). */
+template <int SCRATCH>
+__global__ void probability_input_kernel(facet_livescene_field field, int n, kappa_vector kappa,
+                                         int64_t count, batch_layout l, float *buffer) {
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= tensor_rows(count, n)) return;
+    const int ld = tensor_ld_in(field.semantic_net);
+    float *in = scratch + threadIdx.x * SCRATCH;
+    int width = 0;
+    if (i < count * n) {
+        float pos[3];
+        level_sample(l, buffer, n, i, pos);
+        facet_livescene_probability_input(&field, pos, kappa.values, in);
+        width = field.semantic_net.width[0];
+    }
+    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
+}
+
+/* The proposal net's input: the K-Planes features at the kappa of the object the logits (y0)
+ * pick. */
+template <int SCRATCH>
+__global__ void proposal_input_kernel(facet_livescene_field field, int level, int n,
+                                      kappa_vector kappa, int64_t count, batch_layout l,
+                                      float *buffer) {
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= tensor_rows(count, n)) return;
+    const facet_mlp &net = field.density_net[level];
+    float *in = scratch + threadIdx.x * SCRATCH;
+    int width = 0;
+    if (i < count * n) {
+        float pos[3];
+        level_sample(l, buffer, n, i, pos);
+        const float *logits = buffer + l.y0 + i * tensor_ld_out(field.semantic_net);
+        const int object = facet_livescene_pick_object(logits, field.objects);
+        facet_livescene_proposal_features(&field, level, pos, kappa.values[object], in);
+        width = net.width[0];
+    }
+    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * tensor_ld_in(net), in, width,
+                               tensor_ld_in(net));
+}
+
+/* The proposal densities from the proposal net's outputs (y1). */
+__global__ void proposal_density_kernel(facet_livescene_field field, int level, int n,
+                                        int64_t count, batch_layout l, float *buffer) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count * n) return;
+    const int64_t r = i / n;
+    const float raw = buffer[l.y1 + i * tensor_ld_out(field.density_net[level])];
+    buffer[l.sigma + r * l.stride + (i - r * n)] = facet_livescene_density_activation(raw);
+}
+
+/* The final samples' logits (from y0, kept for compositing) and the sigma net's input at the
+ * picked object's kappa. */
+template <int SCRATCH>
+__global__ void sigma_input_kernel(facet_livescene_field field, kappa_vector kappa, int64_t count,
+                                   batch_layout l, float *buffer) {
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= tensor_rows(count, l.n_final)) return;
+    const int ld = tensor_ld_in(field.sigma_net);
+    float *in = scratch + threadIdx.x * SCRATCH;
+    int width = 0;
+    if (i < count * l.n_final) {
+        float pos[3], coords[4];
+        level_sample(l, buffer, l.n_final, i, pos);
+        const float *logits = buffer + l.y0 + i * tensor_ld_out(field.semantic_net);
+        for (int c = 0; c < l.classes; c++) buffer[l.logits + i * l.classes + c] = logits[c];
+        const int object = facet_livescene_pick_object(logits, field.objects);
+        facet_livescene_sigma_features(&field, pos, kappa.values[object], coords, in);
+        width = field.sigma_net.width[0];
+    }
+    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
+}
+
+/* The final samples' densities from the sigma net's outputs (y1: geo features, raw density) and
+ * the colour net's input. */
+template <int SCRATCH>
+__global__ void color_input_kernel(facet_livescene_field field, int64_t count, batch_layout l,
+                                   float *buffer) {
+    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= tensor_rows(count, l.n_final)) return;
+    const int ld = tensor_ld_in(field.color_net);
+    float *in = scratch + threadIdx.x * SCRATCH;
+    int width = 0;
+    if (i < count * l.n_final) {
+        const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
+        const float *out = buffer + l.y1 + i * tensor_ld_out(field.sigma_net);
+        buffer[l.density + i] = facet_livescene_density_activation(out[field.geo_feat_dim]);
+        facet_livescene_color_input(&field, fr->d, out, in);
+        width = field.color_net.width[0];
+    }
+    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
+}
+
+/* The final samples' colours from the colour net's outputs (y0). */
+__global__ void color_output_kernel(facet_livescene_field field, int64_t count, batch_layout l,
+                                    float *buffer) {
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count * l.n_final) return;
+    float rgb[3];
+    for (int c = 0; c < 3; c++) rgb[c] = buffer[l.y0 + i * tensor_ld_out(field.color_net) + c];
+    facet_livescene_color_finite(rgb);
+    for (int c = 0; c < 3; c++) buffer[l.rgb + i * 3 + c] = rgb[c];
+}
+
+/* facet_mlp_tensor_kernel over the first `rows` rows of x into y. */
+void run_network(const facet_mlp &net, int64_t rows, const batch_layout &l, float *buffer,
+                 int64_t y) {
+    FACET_LAUNCH(facet_mlp_tensor_kernel, facet_mlp_tensor_blocks(rows),
+                 FACET_MLP_TENSOR_WARPS * 32)
+    (net, (const __half *)(buffer + l.x), rows, buffer + y);
+}
+
 unsigned blocks_for(int64_t items, int threads) {
     return (unsigned)((items + threads - 1) / threads);
+}
+
+/* Stages 2 to 5 with fp16 networks on tensor cores: every proposal level (densities, then the
+ * resampling) and the final samples' densities, logits and colours. */
+template <int SCRATCH>
+void render_tensor_levels(const facet_livescene_field &field,
+                          const facet_livescene_sampling &sampling, const kappa_vector &kappa,
+                          int64_t count, const batch_layout &l, float *buffer) {
+    const int per_ray = 128, per_sample = facet_shared_scratch<SCRATCH>::threads;
+    int n = sampling.samples[0];
+    for (int level = 0; level <= sampling.levels; level++) {
+        const int64_t rows = tensor_rows(count, n);
+        FACET_LAUNCH(probability_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
+        (field, n, kappa, count, l, buffer);
+        run_network(field.semantic_net, rows, l, buffer, l.y0);
+        if (level == sampling.levels) break;
+        FACET_LAUNCH(proposal_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
+        (field, level, n, kappa, count, l, buffer);
+        run_network(field.density_net[level], rows, l, buffer, l.y1);
+        FACET_LAUNCH(proposal_density_kernel, blocks_for(count * n, per_ray), per_ray)
+        (field, level, n, count, l, buffer);
+        const int m = sampling.samples[level + 1];
+        FACET_LAUNCH(resample_kernel, blocks_for(count, per_ray), per_ray)(n, m, count, l, buffer);
+        n = m;
+    }
+    const int64_t rows = tensor_rows(count, n);
+    FACET_LAUNCH(sigma_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
+    (field, kappa, count, l, buffer);
+    run_network(field.sigma_net, rows, l, buffer, l.y1);
+    FACET_LAUNCH(color_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
+    (field, count, l, buffer);
+    run_network(field.color_net, rows, l, buffer, l.y0);
+    FACET_LAUNCH(color_output_kernel, blocks_for(count * n, per_ray), per_ray)
+    (field, count, l, buffer);
 }
 
 /* Runs the stages over one batch of `count` rays with the per-sample kernels' scratch class. */
@@ -223,17 +454,23 @@ void render_batch(const facet_livescene_field &field, const facet_livescene_samp
     FACET_LAUNCH(begin_kernel, blocks_for(count, per_ray), per_ray)
     (field, sampling, frame, rays, count, l, buffer);
     int n = sampling.samples[0];
-    for (int level = 0; level < sampling.levels; level++) {
+    if (l.tensor) {
+        render_tensor_levels<SCRATCH>(field, sampling, kappa, count, l, buffer);
+        n = l.n_final;
+    }
+    for (int level = 0; level < sampling.levels && !l.tensor; level++) {
         FACET_LAUNCH(proposal_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
         (field, level, n, kappa, count, l, buffer);
         const int m = sampling.samples[level + 1];
         FACET_LAUNCH(resample_kernel, blocks_for(count, per_ray), per_ray)(n, m, count, l, buffer);
         n = m;
     }
-    FACET_LAUNCH(final_density_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
-    (field, kappa, count, l, buffer);
-    FACET_LAUNCH(final_color_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
-    (field, count, l, buffer);
+    if (!l.tensor) {
+        FACET_LAUNCH(final_density_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
+        (field, kappa, count, l, buffer);
+        FACET_LAUNCH(final_color_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
+        (field, count, l, buffer);
+    }
     FACET_LAUNCH(composite_kernel, blocks_for(count, per_ray), per_ray)
     (field, frame, env, rays, count, l, buffer, out, aux);
 }

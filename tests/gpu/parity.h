@@ -73,5 +73,6 @@ int parity_suite_fit(void);      /* parity_fit.c: fit step, gradients, Adam, los
 int parity_suite_fqgan(void);    /* parity_fqgan.c: encode/quantize/decode per precision */
 int parity_suite_language(void); /* parity_language.c: text encoders */
 int parity_suite_lpips(void);    /* parity_lpips.c: conv2d, max pooling, LPIPS models */
+int parity_suite_mlp(void);      /* parity_mlp.c: fp16 networks on tensor cores */
 
 #endif

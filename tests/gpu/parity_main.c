@@ -4,7 +4,7 @@
  *
  *   gpu_parity                 all suites
  *   gpu_parity render fit      the named suites (harness render lighting fit fqgan language
- *                              lpips)
+ *                              lpips mlp)
  *   gpu_parity --list          the suite names
  *   FACET_PARITY_KEEP=1        keep the scratch directory (generated scenes, fits) and print it
  *
@@ -65,7 +65,7 @@ static const struct {
     {"harness", suite_harness},          {"render", parity_suite_render},
     {"lighting", parity_suite_lighting}, {"fit", parity_suite_fit},
     {"fqgan", parity_suite_fqgan},       {"language", parity_suite_language},
-    {"lpips", parity_suite_lpips},
+    {"lpips", parity_suite_lpips},       {"mlp", parity_suite_mlp},
 };
 enum { SUITE_COUNT = sizeof SUITES / sizeof *SUITES };
 

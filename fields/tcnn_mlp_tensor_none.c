@@ -1,0 +1,8 @@
+/* CPU-only build: no tensor cores. */
+#include "tcnn_mlp_tensor.h"
+
+facet_status facet_mlp_tensor_forward(const facet_mlp *net, const float *in, int64_t rows,
+                                      float *out) {
+    (void)net, (void)in, (void)rows, (void)out;
+    return facet_fail(FACET_ERR_CUDA, "facet was built without CUDA: no tensor cores");
+}

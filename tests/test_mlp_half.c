@@ -1,0 +1,250 @@
+/* The fp16 networks (fields/tcnn_mlp_half.h): the pack's layout, the per-point function against an
+ * independent evaluation (the compiler's _Float16 for the roundings, double sums), and the
+ * livescene node's "mlp_dtype": "f16" on the fixture model against the PyTorch reference's rays
+ * (tools/reference/livescene_ref.py, fp32 math on fp16 weights). */
+#include "helpers.h"
+
+#include "core/fileio.h"
+#include "core/safetensors.h"
+#include "fields/livescene.h"
+#include "fields/tcnn_mlp.h"
+#include "nodes/builtin.h"
+#include "nodes/livescene_ray.h"
+#include "render/render.h"
+#include "render/scene.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t state = 42;
+static float uniform(float lo, float hi) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (hi - lo) * (float)((state >> 40) * (1.0 / 16777216.0));
+}
+
+typedef struct network {
+    facet_mlp m;
+    float *weights[FACET_MLP_MAX_LAYERS], *bias;
+    void *pack;
+} network;
+
+static void network_make(network *n, const int *widths, int layers, facet_activation output) {
+    memset(n, 0, sizeof *n);
+    n->m.layers = layers;
+    n->m.hidden = FACET_ACTIVATION_RELU;
+    n->m.output = output;
+    for (int l = 0; l <= layers; l++) n->m.width[l] = widths[l];
+    for (int l = 0; l < layers; l++) {
+        const int count = widths[l] * widths[l + 1];
+        n->weights[l] = malloc(sizeof(float) * count);
+        for (int i = 0; i < count; i++) n->weights[l][i] = uniform(-0.4f, 0.4f);
+        n->m.weight[l] = n->weights[l];
+    }
+    n->bias = malloc(sizeof(float) * widths[1]);
+    for (int o = 0; o < widths[1]; o++) n->bias[o] = uniform(-0.5f, 0.5f);
+    n->m.bias0 = n->bias;
+    n->pack = aligned_alloc(256, (facet_mlp_half_bytes(&n->m) + 255) / 256 * 256);
+    facet_mlp_half_pack(&n->m, n->pack);
+}
+
+static void network_free(network *n) {
+    for (int l = 0; l < n->m.layers; l++) free(n->weights[l]);
+    free(n->bias);
+    free(n->pack);
+}
+
+static double f16(double x) {
+    return (double)(_Float16)(float)x;
+}
+
+Test(mlp_half, pack_holds_the_rounded_weights_padded_to_tiles_and_the_bias_rows) {
+    network n;
+    network_make(&n, (const int[]){27, 40, 17}, 2, FACET_ACTIVATION_NONE);
+    facet_mlp m = n.m;
+    m.half = n.pack;
+    /* 32 x 48 + 48 x 32 halves, then 16 x 48 floats */
+    cr_assert_eq(facet_mlp_half_bytes(&m), 2 * (32 * 48 + 48 * 32) + 4 * 16 * 48);
+    for (int l = 0; l < 2; l++) {
+        const int in_pad = l ? 48 : 32, out_pad = l ? 32 : 48;
+        const uint16_t *w = facet_mlp_half_weights(&m, l);
+        for (int i = 0; i < in_pad; i++)
+            for (int o = 0; o < out_pad; o++) {
+                const int inside = i < m.width[l] && o < m.width[l + 1];
+                const float want =
+                    inside ? (float)(_Float16)n.weights[l][i * m.width[l + 1] + o] : 0.0f;
+                cr_assert_eq(facet_f16_to_f32(w[i * out_pad + o]), want, "layer %d [%d][%d]", l, i,
+                             o);
+            }
+    }
+    const float *bias = facet_mlp_half_bias_rows(&m);
+    for (int r = 0; r < 16; r++)
+        for (int o = 0; o < 48; o++)
+            cr_assert_eq(bias[r * 48 + o], o < 40 ? n.bias[o] : 0.0f, "bias row %d [%d]", r, o);
+    network_free(&n);
+}
+
+/* The network evaluated with _Float16 roundings and double sums: the function the header
+ * defines, up to the order and rounding of its fp32 sums. Per output the two differ by at most
+ * the sums' rounding (n 2^-24 sum |terms| for n additions, carried through the later layers'
+ * |weights|) plus a half ulp wherever a hidden unit sits on a rounding boundary; the bound below
+ * adds both, layer by layer. */
+static void independent_forward(const network *n, const float *in, double *out, double *bound) {
+    const facet_mlp *m = &n->m;
+    double x[FACET_MLP_MAX_WIDTH], e[FACET_MLP_MAX_WIDTH], y[FACET_MLP_MAX_WIDTH],
+        ye[FACET_MLP_MAX_WIDTH];
+    for (int i = 0; i < m->width[0]; i++) x[i] = f16(in[i]), e[i] = 0;
+    for (int l = 0; l < m->layers; l++) {
+        const int n_in = m->width[l], n_out = m->width[l + 1], last = l == m->layers - 1;
+        const double gamma = (double)(n_in + 17) * ldexp(1.0, -24);
+        for (int o = 0; o < n_out; o++) {
+            double z = l == 0 ? n->bias[o] : 0.0, mag = fabs(z), carried = 0;
+            for (int i = 0; i < n_in; i++) {
+                const double w = f16(n->weights[l][i * n_out + o]);
+                z += x[i] * w;
+                mag += fabs(x[i] * w);
+                carried += fabs(w) * e[i];
+            }
+            const double dz = carried + gamma * mag;
+            if (last) {
+                y[o] = m->output == FACET_ACTIVATION_SIGMOID ? 1.0 / (1.0 + exp(-z)) : z;
+                ye[o] = dz + 4e-7 * fabs(y[o]);
+            } else {
+                y[o] = f16(z > 0 ? z : 0);
+                ye[o] = dz + ldexp(1.0, (int)floor(log2(fabs(z) + dz + 1e-30)) - 10);
+            }
+        }
+        memcpy(x, y, sizeof(double) * n_out);
+        memcpy(e, ye, sizeof(double) * n_out);
+    }
+    for (int o = 0; o < m->width[m->layers]; o++) out[o] = x[o], bound[o] = e[o];
+}
+
+Test(mlp_half, forward_is_the_header_function_within_its_rounding_bound) {
+    const int shapes[3][5] = {{96, 64, 16}, {31, 64, 64, 3}, {10, 48, 24, 17}};
+    const int layers[3] = {2, 3, 3};
+    const facet_activation output[3] = {FACET_ACTIVATION_NONE, FACET_ACTIVATION_SIGMOID,
+                                        FACET_ACTIVATION_NONE};
+    double worst = 0;
+    int differs_from_fp32 = 0;
+    for (int s = 0; s < 3; s++) {
+        network n;
+        network_make(&n, shapes[s], layers[s], output[s]);
+        facet_mlp half = n.m;
+        half.half = n.pack;
+        for (int p = 0; p < 200; p++) {
+            float in[FACET_MLP_MAX_WIDTH], got[FACET_MLP_MAX_WIDTH], fp32[FACET_MLP_MAX_WIDTH];
+            double want[FACET_MLP_MAX_WIDTH], bound[FACET_MLP_MAX_WIDTH];
+            for (int i = 0; i < shapes[s][0]; i++) in[i] = uniform(-2, 2) * (p % 5 ? 1 : 30);
+            facet_mlp_forward(&half, in, got);
+            facet_mlp_forward(&n.m, in, fp32);
+            independent_forward(&n, in, want, bound);
+            for (int o = 0; o < shapes[s][layers[s]]; o++) {
+                cr_assert(isfinite(got[o]));
+                const double ratio = fabs(got[o] - want[o]) / bound[o];
+                worst = fmax(worst, ratio);
+                cr_assert_leq(ratio, 1.0, "shape %d point %d output %d: %.9g, want %.9g +- %.3g", s,
+                              p, o, got[o], want[o], bound[o]);
+                differs_from_fp32 += got[o] != fp32[o];
+            }
+        }
+        network_free(&n);
+    }
+    cr_log_info("fp16 networks: worst |got - want| %.3f of the bound", worst);
+    cr_assert_gt(differs_from_fp32, 0, "the fp16 form computed the fp32 network");
+}
+
+/* The fixture model's rays with every network in fp16 against the PyTorch reference (fp32 math on
+ * fp16 weights): the cost of half activations. Bounds are what was measured, rounded up. */
+Test(mlp_half, livescene_f16_networks_stay_close_to_the_reference_rays) {
+    facet_livescene_model model;
+    cr_assert_eq(
+        facet_livescene_load(&model, test_source_path("tests/fixtures/livescene/small.safetensors"),
+                             FACET_PLANE_F32),
+        FACET_OK, "%s", facet_last_error());
+    facet_safetensors fx;
+    cr_assert_eq(facet_safetensors_open(
+                     &fx, test_source_path("tests/fixtures/livescene/fixtures.safetensors")),
+                 FACET_OK, "%s", facet_last_error());
+    facet_livescene_field f = model.field;
+    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+    const int count = facet_livescene_networks(&f, nets);
+    void *packs[FACET_LIVESCENE_MAX_NETWORKS];
+    for (int i = 0; i < count; i++) {
+        packs[i] = aligned_alloc(256, (facet_mlp_half_bytes(nets[i]) + 255) / 256 * 256);
+        facet_mlp_half_pack(nets[i], packs[i]);
+        nets[i]->half = packs[i];
+    }
+    const facet_tensor *origins = facet_safetensors_get(&fx, "ray.origins");
+    cr_assert_not_null(origins);
+    const int64_t rays = origins->shape[0];
+    const float *o = origins->data, *d = facet_safetensors_get(&fx, "ray.directions")->data;
+    const float *kappa = facet_safetensors_get(&fx, "ray.kappa")->data;
+    const float *rgb = facet_safetensors_get(&fx, "ray.rgb")->data;
+    facet_livescene_sampling sampling = {f.proposals, {0}, 0.0f};
+    for (int i = 0; i < f.proposals; i++) sampling.samples[i] = model.num_proposal_samples[i];
+    sampling.samples[f.proposals] = model.num_samples;
+    double worst = 0, sum = 0;
+    for (int64_t r = 0; r < rays; r++) {
+        facet_livescene_ray_output out;
+        facet_livescene_render_ray(&f, &sampling, o + r * 3, d + r * 3, kappa + r * f.objects,
+                                   &out);
+        for (int c = 0; c < 3; c++) {
+            const float white = fminf(fmaxf(out.rgb[c] + (1.0f - out.accumulation), 0.0f), 1.0f);
+            cr_assert(isfinite(white));
+            worst = fmax(worst, fabs(white - rgb[r * 3 + c]));
+            sum += fabs(white - rgb[r * 3 + c]);
+        }
+    }
+    cr_log_info("fp16 networks: |rgb - reference| max %.2e mean %.2e over %lld rays", worst,
+                sum / (double)(rays * 3), (long long)rays);
+    cr_assert_gt(worst, 0.0, "fp16 networks gave the fp32 rays exactly: not in use");
+    cr_assert_lt(worst, 6e-3);
+    cr_assert_lt(sum / (double)(rays * 3), 6e-4);
+    for (int i = 0; i < count; i++) free(packs[i]);
+    facet_safetensors_close(&fx);
+    facet_livescene_free(&model);
+}
+
+static const char *scene_with(const char *dir, const char *name, const char *mlp_dtype) {
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"version\": 1, \"background\": [1, 1, 1], \"nodes\": [{\"type\": \"livescene\", "
+             "\"name\": \"toy\", \"weights\": \"%s\", \"mlp_dtype\": \"%s\"}]}",
+             test_source_path("tests/fixtures/livescene/small.safetensors"), mlp_dtype);
+    return test_write_file(dir, name, json, strlen(json));
+}
+
+Test(mlp_half, scene_option_mlp_dtype_switches_the_networks_and_rejects_other_values) {
+    cr_assert_eq(facet_register_builtin_node_kinds(), FACET_OK);
+    const char *dir = test_scratch_dir("mlp_half_scene");
+    facet_scene a, b, bad;
+    cr_assert_eq(facet_scene_load(&a, scene_with(dir, "f32.json", "f32")), FACET_OK, "%s",
+                 facet_last_error());
+    cr_assert_eq(facet_scene_load(&b, scene_with(dir, "f16.json", "f16")), FACET_OK, "%s",
+                 facet_last_error());
+    const facet_mat4 c2w = {{0.0235f, -0.1778f, 0.9838f, 4.2571f, 0.9961f, 0.0879f, -0.0079f,
+                             0.2683f, -0.0851f, 0.9801f, 0.1792f, 0.9f, 0, 0, 0, 1}};
+    const facet_camera cam = facet_camera_from_fov(c2w, 0.9f, 24, 18);
+    facet_render_options options = {.device = FACET_DEVICE_CPU, .exposure = 0.5f};
+    facet_image ia = {0}, ib = {0};
+    cr_assert_eq(facet_render_image(&a, &cam, &options, &ia), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(facet_render_image(&b, &cam, &options, &ib), FACET_OK, "%s", facet_last_error());
+    double worst = 0;
+    for (size_t i = 0; i < (size_t)ia.width * ia.height * 4; i++) {
+        cr_assert(isfinite(ib.data[i]));
+        worst = fmax(worst, fabs(ia.data[i] - ib.data[i]));
+    }
+    cr_log_info("mlp_dtype f16 against f32, 24 x 18 render: max |difference| %.2e", worst);
+    cr_assert_gt(worst, 0.0);
+    cr_assert_lt(worst, 2e-2);
+    facet_image_free(&ia);
+    facet_image_free(&ib);
+    facet_scene_free(&a);
+    facet_scene_free(&b);
+    cr_assert_neq(facet_scene_load(&bad, scene_with(dir, "f8.json", "f8")), FACET_OK);
+    cr_assert(strstr(facet_last_error(), "f8.json"), "%s", facet_last_error());
+    cr_assert(strstr(facet_last_error(), "mlp_dtype"), "%s", facet_last_error());
+}
