@@ -26,9 +26,13 @@ fi
 for device in $devices; do
     rays=8000
     [ "$device" = cuda ] && rays=640000
+    mlps=f32
+    [ "$device" = cuda ] && mlps="f32 f16" # f16: the networks on tensor cores (scene mlp_dtype)
     for plane in f32 f16; do
-        "$build/bench_livescene" "$work/default.safetensors" --rays "$rays" --device "$device" \
-            --plane-dtype "$plane"
+        for mlp in $mlps; do
+            "$build/bench_livescene" "$work/default.safetensors" --rays "$rays" --device "$device" \
+                --plane-dtype "$plane" --mlp-dtype "$mlp"
+        done
     done
     ref_rays=4096
     [ "$device" = cuda ] && ref_rays=65536
