@@ -15,9 +15,11 @@
 #   memcheck.SUITE compute-sanitizer --tool memcheck gpu_parity SUITE         110 s in all
 #   racecheck.SUITE compute-sanitizer --tool racecheck (render, fqgan: shared memory, atomics)
 #                                                                              80 s in all
-#   bench.NAME     the benches' CUDA columns: livescene (default config, random weights), relight
-#                  (forest.exr, 512^2 cube, 800x800), fqgan (official Dual-16 hash weights,
-#                  batch 32, fp32/tf32/bf16), risesdf (default-size field when python3 has torch,
+#   bench.NAME     the benches' CUDA columns: livescene (default config, random weights, 800x800
+#                  rays, f32/f16 planes x f32/f16 networks; the PyTorch reference math on the same
+#                  GPU when python3 has torch), relight (forest.exr, 512^2 cube, 800x800), fqgan
+#                  (official Dual-16 hash weights, batch 32, fp32/tf32/bf16; PyTorch per precision
+#                  when python3 has torch), risesdf (default-size field when python3 has torch,
 #                  else the small fixture), viewer (refiner, no window), demo (`facet eval
 #                  --device cuda`), interop (the viewer under Xvfb: only when the machine has
 #                  Xvfb; Xvfb + Mesa do not fit the bundle), lpips (alex and vgg16,
@@ -48,8 +50,8 @@ trap 'rm -rf "$tmp"' EXIT
 deadline=${GPU_CHECK_DEADLINE:-465}
 scale=${GPU_CHECK_BENCH_SCALE:-full}
 declare -A budget=([environment]=30 [parity]=120 [memcheck]=110 [racecheck]=80 [bench]=130)
-declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=30 [bench.relight]=20
-    [bench.fqgan]=35 [bench.viewer]=15 [bench.demo]=15 [bench.risesdf_weights]=30 [bench.risesdf]=25
+declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=45 [bench.relight]=20
+    [bench.fqgan]=60 [bench.viewer]=15 [bench.demo]=15 [bench.risesdf_weights]=30 [bench.risesdf]=25
     [bench.lpips]=20
     [bench.interop]=30)
 
@@ -410,9 +412,17 @@ bench() { # NAME: runs one bench at $scale
     local name=$1 w
     case "$name:$scale" in
     livescene:full)
+        # facet per plane storage and network precision; then, where python3 has torch, the
+        # PyTorch reference math on the same GPU in the same call (its own random default weights)
         run_step bench.livescene bench "${box[bench.livescene]}" bash -c 'for p in f32 f16; do
             for m in f32 f16; do "$1" --random-default --device cuda --rays 640000 \
-            --plane-dtype $p --mlp-dtype $m || exit; done; done' _ "$bin/bench_livescene" ;;
+            --plane-dtype $p --mlp-dtype $m || exit; done; done
+            [ "$4" = 1 ] || exit 0
+            LD_LIBRARY_PATH=$5 python3 "$2/tools/reference/livescene_ref.py" default-ckpt "$3/ls" &&
+            LD_LIBRARY_PATH=$5 python3 "$2/tools/reference/livescene_ref.py" bench --config default \
+            --rays 65536 --device cuda --checkpoint "$3/ls/step-000030000.ckpt"; rc=$?
+            rm -rf "$3/ls"; exit $rc' _ "$bin/bench_livescene" "$root" "$tmp" \
+            "$(have_torch && echo 1)" "$BASE_LD_LIBRARY_PATH" ;;
     livescene:tiny)
         run_step bench.livescene bench "${box[bench.livescene]}" bash -c 'for m in f32 f16; do
             "$1" "$2" --device cuda --rays 256 --mlp-dtype $m || exit; done' _ \
@@ -426,10 +436,20 @@ bench() { # NAME: runs one bench at $scale
             "$SRC/assets/demo/forest.exr" --size 64 --samples 4 --width 32 --height 32 --frames 1 \
             --device cuda ;;
     fqgan:full)
+        # facet per precision; then, where python3 has torch, PyTorch per precision on the same
+        # GPU in the same call (an official-format checkpoint with the same hash weights)
         run_step bench.fqgan bench "${box[bench.fqgan]}" bash -c 'w=$3/dual16.safetensors
             "$1" fqgan "$w" dual 16 1 || exit; rc=0
             for p in fp32 tf32 bf16; do "$2" "$w" --device cuda-$p --batch 32 --iters 3 || rc=1; done
-            rm -f "$w"; exit $rc' _ "$bin/gpu_bundle_weights" "$bin/bench_fqgan" "$tmp" ;;
+            rm -f "$w"; [ "$5" = 1 ] || exit $rc
+            ref=$4/tools/reference/fqgan_ref.py
+            LD_LIBRARY_PATH=$6 python3 "$ref" checkpoint --config dual16 --seed 1 "$3/dual16.pt" ||
+                exit 1
+            for p in fp32 tf32 bf16; do LD_LIBRARY_PATH=$6 python3 "$ref" bench --checkpoint \
+                "$3/dual16.pt" --config dual16 --batch 32 --iters 3 --device cuda --precision $p ||
+                rc=1; done
+            rm -f "$3/dual16.pt"; exit $rc' _ "$bin/gpu_bundle_weights" "$bin/bench_fqgan" "$tmp" \
+            "$root" "$(have_torch && echo 1)" "$BASE_LD_LIBRARY_PATH" ;;
     fqgan:tiny) # the weights only: the official model is far too slow for the emulator
         run_step bench.fqgan bench "${box[bench.fqgan]}" bash -c 'w=$2/dual16.safetensors
             "$1" fqgan "$w" dual 16 1 && ls -l "$w" && rm -f "$w"' _ "$bin/gpu_bundle_weights" "$tmp" ;;
