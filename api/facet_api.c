@@ -145,6 +145,12 @@ struct facet_api_tokenizer {
     float *decoded; /* [max_batch, 3, S, S] */
 };
 
+const char *facet_api_tokenizer_backend(const char *device, const char *precision) {
+    facet_fqgan_backend b;
+    if (facet_fqgan_backend_for(device, precision, &b) != FACET_OK) return NULL;
+    return facet_fqgan_backend_name(b);
+}
+
 facet_api_tokenizer *facet_api_tokenizer_open(const char *model, const char *backend,
                                               int max_batch) {
     facet_fqgan_backend b;

@@ -62,8 +62,13 @@ int facet_api_lpips_write_random(const char *path, const char *net, uint64_t see
 
 typedef struct facet_api_tokenizer facet_api_tokenizer;
 
-/* backend: "cpu", "cuda" (= "cuda-fp32"), "cuda-fp32", "cuda-tf32", "cuda-bf16". max_batch: images
- * per model call (memory grows with it). */
+/* The backend name of a device ("cpu", "cuda"; NULL: cpu) and a precision ("fp32", "tf32", "bf16";
+ * NULL: fp32), the rule `facet tokenize --device --precision` follows (tf32 is CUDA-only); NULL
+ * with the error set for another pair. A static string. */
+const char *facet_api_tokenizer_backend(const char *device, const char *precision);
+
+/* backend: "cpu", "cpu-bf16", "cuda" (= "cuda-fp32"), "cuda-fp32", "cuda-tf32", "cuda-bf16".
+ * max_batch: images per model call (memory grows with it). */
 facet_api_tokenizer *facet_api_tokenizer_open(const char *model, const char *backend,
                                               int max_batch);
 void facet_api_tokenizer_close(facet_api_tokenizer *t);

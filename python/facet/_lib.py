@@ -46,6 +46,7 @@ _SIGNATURES = {
     "facet_api_lpips_close": (None, [c_void_p]),
     "facet_api_lpips_distance": (c_int, [c_void_p, _f, _f, c_int, c_int, c_char_p, _d, _d]),
     "facet_api_lpips_write_random": (c_int, [c_char_p, c_char_p, ctypes.c_uint64, c_char_p]),
+    "facet_api_tokenizer_backend": (c_char_p, [c_char_p, c_char_p]),
     "facet_api_tokenizer_open": (c_void_p, [c_char_p, c_char_p, c_int]),
     "facet_api_tokenizer_close": (None, [c_void_p]),
     "facet_api_tokenizer_branch_count": (c_int, [c_void_p]),

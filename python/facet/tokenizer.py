@@ -8,11 +8,8 @@ import threading
 
 import numpy as np
 
-from ._lib import FacetError, Handle, c_uint8, c_uint16, check, check_handle, lib, path_bytes, ptr
-
-_BACKENDS = {("cpu", "fp32"): "cpu", ("cpu", "bf16"): "cpu-bf16", ("cuda", "fp32"): "cuda-fp32",
-             ("cuda", "tf32"): "cuda-tf32", ("cuda", "bf16"): "cuda-bf16"}
-
+from ._lib import (FacetError, Handle, c_uint8, c_uint16, check, check_handle, last_error, lib,
+                   path_bytes, ptr)
 
 def _is_path(x):
     return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
@@ -33,15 +30,17 @@ class Tokenizer(Handle):
     _what = "tokenizer"
 
     def __init__(self, model, device="cpu", precision="fp32", batch=8):
-        backend = _BACKENDS.get((device, precision))
+        if not isinstance(device, str) or not isinstance(precision, str):
+            raise TypeError("device and precision must be str")
+        # the CLI's rule (tokenizer/fqgan.h: facet_fqgan_backend_for), from the library
+        backend = lib.facet_api_tokenizer_backend(device.encode(), precision.encode())
         if backend is None:
-            raise ValueError("device/precision must be cpu/fp32|bf16 or cuda/fp32|tf32|bf16, got %s/%s"
-                             % (device, precision))
+            raise ValueError(last_error())
         if not isinstance(batch, int) or batch < 1:
             raise ValueError("batch must be a positive int")
         if not os.path.exists(model):
             raise FileNotFoundError("%s: no such model file" % model)
-        self._handle = check_handle(lib.facet_api_tokenizer_open(path_bytes(model), backend.encode(), batch))
+        self._handle = check_handle(lib.facet_api_tokenizer_open(path_bytes(model), backend, batch))
         self._lock = threading.Lock()
         h = self._handle
         self.branches = [lib.facet_api_tokenizer_branch_name(h, b).decode()

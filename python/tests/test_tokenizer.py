@@ -139,7 +139,11 @@ def test_bad_input_raises(tok, tmp_path, cli_tokens):
     (tmp_path / "bad.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
     with pytest.raises(facet.FacetError, match="bad.safetensors"):
         facet.Tokenizer(str(tmp_path / "bad.safetensors"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="tf32"):
         facet.Tokenizer(str(tmp_path / "bad.safetensors"), device="cpu", precision="tf32")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        facet.Tokenizer(str(tmp_path / "bad.safetensors"), device="tpu")
+    with pytest.raises(TypeError):
+        facet.Tokenizer(str(tmp_path / "bad.safetensors"), precision=16)
     with pytest.raises(FileNotFoundError):
         facet.TokenShards(tmp_path)
