@@ -6,6 +6,7 @@
  * at kc = 256, held in L2 while every panel of A passes over it). */
 #include "nn/gemm.h"
 #include "nn/gemm_block.h"
+#include "nn/gemm_dispatch.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -152,47 +153,26 @@ AVX512 static void block_avx512(const float *a, int lda, const float *b, int ldb
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
 
-typedef struct kernel {
-    const char *name;
-    block_fn block;
-} kernel;
+static const char *const KERNEL_NAMES[] = {"avx512", "avx2", "c"};
+static const block_fn KERNELS[] = {block_avx512, block_avx2, block_c};
 
-static const kernel KERNELS[] = {{"avx512", block_avx512}, {"avx2", block_avx2}, {"c", block_c}};
-static const kernel *forced;
-
-static int supported(const kernel *k) {
+static int supported(int index) {
     __builtin_cpu_init();
-    if (k->block == block_avx512)
+    if (KERNELS[index] == block_avx512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-    if (k->block == block_avx2)
+    if (KERNELS[index] == block_avx2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return 1;
 }
 
-static const kernel *current(void) {
-    if (forced) return forced;
-    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
-        if (supported(&KERNELS[i])) return &KERNELS[i];
-    return &KERNELS[2];
-}
+static facet_gemm_dispatch dispatch = {"GEMM", KERNEL_NAMES, 3, supported, 0};
 
 const char *facet_gemm_kernel_name(void) {
-    return current()->name;
+    return KERNEL_NAMES[facet_gemm_dispatch_current(&dispatch)];
 }
 
 facet_status facet_gemm_force_kernel(const char *name) {
-    if (!name) {
-        forced = NULL;
-        return FACET_OK;
-    }
-    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
-        if (strcmp(KERNELS[i].name, name) == 0) {
-            if (!supported(&KERNELS[i]))
-                return facet_fail(FACET_ERR_UNSUPPORTED, "this CPU cannot run the %s kernel", name);
-            forced = &KERNELS[i];
-            return FACET_OK;
-        }
-    return facet_fail(FACET_ERR_INVALID_ARGUMENT, "no GEMM kernel named '%s'", name);
+    return facet_gemm_dispatch_force(&dispatch, name);
 }
 
 /* ---- the product ----------------------------------------------------------------------------- */
@@ -204,7 +184,7 @@ static int panels(int m) {
 /* Over blocks: 64 columns of B, KC values of k, MR rows of A. */
 void facet_gemm(const float *a, int lda, int m, int k, const float *b, int ldb, int n, float *c,
                 int ldc, int accumulate) {
-    const block_fn block = current()->block;
+    const block_fn block = KERNELS[facet_gemm_dispatch_current(&dispatch)];
     if (k == 0) {
         if (!accumulate)
             for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);

@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "nn/gemm_block.h"
+#include "nn/gemm_dispatch.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -134,52 +135,33 @@ BF16 static void block_bf16(const uint32_t *a, int lda, const uint32_t *b, int l
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
-typedef struct kernel {
-    const char *name;
-    block_fn block;
-} kernel;
-
-static const kernel KERNELS[] = {{"avx512bf16", block_bf16}, {"c", block_c}};
-static const kernel *forced;
+static const char *const KERNEL_NAMES[] = {"avx512bf16", "c"};
+static const block_fn KERNELS[] = {block_bf16, block_c};
 
 int facet_gemm_bf16_native(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
 }
 
-static int supported(const kernel *k) {
-    return k->block == block_c || facet_gemm_bf16_native();
+static int supported(int index) {
+    return KERNELS[index] == block_c || facet_gemm_bf16_native();
 }
 
-static const kernel *current(void) {
-    if (forced) return forced;
-    return facet_gemm_bf16_native() ? &KERNELS[0] : &KERNELS[1];
-}
+static facet_gemm_dispatch dispatch = {"bf16 GEMM", KERNEL_NAMES, 2, supported, 0};
 
 const char *facet_gemm_bf16_kernel_name(void) {
-    return current()->name;
+    return KERNEL_NAMES[facet_gemm_dispatch_current(&dispatch)];
 }
 
 facet_status facet_gemm_bf16_force_kernel(const char *name) {
-    if (!name) {
-        forced = NULL;
-        return FACET_OK;
-    }
-    for (size_t i = 0; i < sizeof KERNELS / sizeof *KERNELS; i++)
-        if (strcmp(KERNELS[i].name, name) == 0) {
-            if (!supported(&KERNELS[i]))
-                return facet_fail(FACET_ERR_UNSUPPORTED, "this CPU cannot run the %s kernel", name);
-            forced = &KERNELS[i];
-            return FACET_OK;
-        }
-    return facet_fail(FACET_ERR_INVALID_ARGUMENT, "no bf16 GEMM kernel named '%s'", name);
+    return facet_gemm_dispatch_force(&dispatch, name);
 }
 
 /* ---- the product ------------------------------------------------------------------------- */
 
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate) {
-    const block_fn block = current()->block;
+    const block_fn block = KERNELS[facet_gemm_dispatch_current(&dispatch)];
     if (k2 == 0) {
         if (!accumulate)
             for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
