@@ -269,6 +269,10 @@ __global__ void composite_kernel(facet_livescene_field field, frame_params frame
                            aux ? aux + r * l.classes : NULL);
 }
 
+unsigned blocks_for(int64_t items, int threads) {
+    return (unsigned)((items + threads - 1) / threads);
+}
+
 /* ---- the stages with fp16 networks on tensor cores -------------------------------------------
  * The per-sample stages split at each network: a kernel per sample writes the network's inputs
  * (the functions of fields/livescene.h) as a row of x, facet_mlp_tensor_kernel runs the network
@@ -290,48 +294,77 @@ __device__ __half *tensor_x(const batch_layout &l, float *buffer) {
     return (__half *)(buffer + l.x);
 }
 
-/* The semantic net's input of every sample of a level (n per ray). */
-template <int SCRATCH>
-__global__ void probability_input_kernel(facet_livescene_field field, int n, kappa_vector kappa,
-                                         int64_t count, batch_layout l, float *buffer) {
+/* The network-input stage over the rows of a level of n samples per ray: sample i's input, written
+ * by `input` (a functor below, which returns its width) into the thread's scratch, becomes row i
+ * of x; padding rows (i >= count n) are zeros. */
+template <int SCRATCH, typename Input>
+__global__ void input_kernel(Input input, int n, int ld, int64_t count, batch_layout l,
+                             float *buffer) {
     __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tensor_rows(count, n)) return;
-    const int ld = tensor_ld_in(field.semantic_net);
     float *in = scratch + threadIdx.x * SCRATCH;
-    int width = 0;
-    if (i < count * n) {
-        float pos[3];
-        level_sample(l, buffer, n, i, pos);
-        facet_livescene_probability_input(&field, pos, kappa.values, in);
-        width = field.semantic_net.width[0];
-    }
+    const int width = i < count * n ? input(i, l, buffer, in) : 0;
     facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
 }
 
-/* The proposal net's input: the K-Planes features at the kappa of the object the logits (y0)
- * pick. */
-template <int SCRATCH>
-__global__ void proposal_input_kernel(facet_livescene_field field, int level, int n,
-                                      kappa_vector kappa, int64_t count, batch_layout l,
-                                      float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= tensor_rows(count, n)) return;
-    const facet_mlp &net = field.density_net[level];
-    float *in = scratch + threadIdx.x * SCRATCH;
-    int width = 0;
-    if (i < count * n) {
+/* The semantic net's input at sample i of a level of n per ray. */
+struct probability_input {
+    facet_livescene_field field;
+    kappa_vector kappa;
+    int n;
+    __device__ int operator()(int64_t i, const batch_layout &l, float *buffer, float *in) const {
+        float pos[3];
+        level_sample(l, buffer, n, i, pos);
+        facet_livescene_probability_input(&field, pos, kappa.values, in);
+        return field.semantic_net.width[0];
+    }
+};
+
+/* Proposal level `level`'s net input: the K-Planes features at the kappa of the object the logits
+ * (y0) pick. */
+struct proposal_input {
+    facet_livescene_field field;
+    kappa_vector kappa;
+    int n, level;
+    __device__ int operator()(int64_t i, const batch_layout &l, float *buffer, float *in) const {
         float pos[3];
         level_sample(l, buffer, n, i, pos);
         const float *logits = buffer + l.y0 + i * tensor_ld_out(field.semantic_net);
         const int object = facet_livescene_pick_object(logits, field.objects);
         facet_livescene_proposal_features(&field, level, pos, kappa.values[object], in);
-        width = net.width[0];
+        return field.density_net[level].width[0];
     }
-    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * tensor_ld_in(net), in, width,
-                               tensor_ld_in(net));
-}
+};
+
+/* A final sample's logits (from y0, kept for compositing) and the sigma net's input at the picked
+ * object's kappa. */
+struct sigma_input {
+    facet_livescene_field field;
+    kappa_vector kappa;
+    __device__ int operator()(int64_t i, const batch_layout &l, float *buffer, float *in) const {
+        float pos[3], coords[4];
+        level_sample(l, buffer, l.n_final, i, pos);
+        const float *logits = buffer + l.y0 + i * tensor_ld_out(field.semantic_net);
+        for (int c = 0; c < l.classes; c++) buffer[l.logits + i * l.classes + c] = logits[c];
+        const int object = facet_livescene_pick_object(logits, field.objects);
+        facet_livescene_sigma_features(&field, pos, kappa.values[object], coords, in);
+        return field.sigma_net.width[0];
+    }
+};
+
+/* A final sample's density from the sigma net's outputs (y1: geo features, raw density) and the
+ * colour net's input. */
+struct color_input {
+    facet_livescene_field field;
+    __device__ int operator()(int64_t i, const batch_layout &l, float *buffer, float *in) const {
+        const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
+        const float *out = buffer + l.y1 + i * tensor_ld_out(field.sigma_net);
+        buffer[l.density + i] = facet_livescene_density_activation(out[field.geo_feat_dim]);
+        facet_livescene_color_input(&field, fr->d, out, in);
+        return field.color_net.width[0];
+    }
+};
 
 /* The proposal densities from the proposal net's outputs (y1). */
 __global__ void proposal_density_kernel(facet_livescene_field field, int level, int n,
@@ -341,50 +374,6 @@ __global__ void proposal_density_kernel(facet_livescene_field field, int level, 
     const int64_t r = i / n;
     const float raw = buffer[l.y1 + i * tensor_ld_out(field.density_net[level])];
     buffer[l.sigma + r * l.stride + (i - r * n)] = facet_livescene_density_activation(raw);
-}
-
-/* The final samples' logits (from y0, kept for compositing) and the sigma net's input at the
- * picked object's kappa. */
-template <int SCRATCH>
-__global__ void sigma_input_kernel(facet_livescene_field field, kappa_vector kappa, int64_t count,
-                                   batch_layout l, float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= tensor_rows(count, l.n_final)) return;
-    const int ld = tensor_ld_in(field.sigma_net);
-    float *in = scratch + threadIdx.x * SCRATCH;
-    int width = 0;
-    if (i < count * l.n_final) {
-        float pos[3], coords[4];
-        level_sample(l, buffer, l.n_final, i, pos);
-        const float *logits = buffer + l.y0 + i * tensor_ld_out(field.semantic_net);
-        for (int c = 0; c < l.classes; c++) buffer[l.logits + i * l.classes + c] = logits[c];
-        const int object = facet_livescene_pick_object(logits, field.objects);
-        facet_livescene_sigma_features(&field, pos, kappa.values[object], coords, in);
-        width = field.sigma_net.width[0];
-    }
-    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
-}
-
-/* The final samples' densities from the sigma net's outputs (y1: geo features, raw density) and
- * the colour net's input. */
-template <int SCRATCH>
-__global__ void color_input_kernel(facet_livescene_field field, int64_t count, batch_layout l,
-                                   float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
-    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= tensor_rows(count, l.n_final)) return;
-    const int ld = tensor_ld_in(field.color_net);
-    float *in = scratch + threadIdx.x * SCRATCH;
-    int width = 0;
-    if (i < count * l.n_final) {
-        const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
-        const float *out = buffer + l.y1 + i * tensor_ld_out(field.sigma_net);
-        buffer[l.density + i] = facet_livescene_density_activation(out[field.geo_feat_dim]);
-        facet_livescene_color_input(&field, fr->d, out, in);
-        width = field.color_net.width[0];
-    }
-    facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
 }
 
 /* The final samples' colours from the colour net's outputs (y0). */
@@ -398,6 +387,16 @@ __global__ void color_output_kernel(facet_livescene_field field, int64_t count, 
     for (int c = 0; c < 3; c++) buffer[l.rgb + i * 3 + c] = rgb[c];
 }
 
+/* input_kernel with `input` over the rows of a level of n samples per ray, for network `net`. */
+template <int SCRATCH, typename Input>
+void run_inputs(const Input &input, int n, const facet_mlp &net, int64_t count,
+                const batch_layout &l, float *buffer) {
+    const int threads = facet_shared_scratch<SCRATCH>::threads;
+    void (*kernel)(Input, int, int, int64_t, batch_layout, float *) = input_kernel<SCRATCH, Input>;
+    FACET_LAUNCH(kernel, blocks_for(tensor_rows(count, n), threads), threads)
+    (input, n, tensor_ld_in(net), count, l, buffer);
+}
+
 /* facet_mlp_tensor_kernel over the first `rows` rows of x into y. */
 void run_network(const facet_mlp &net, int64_t rows, const batch_layout &l, float *buffer,
                  int64_t y) {
@@ -406,26 +405,22 @@ void run_network(const facet_mlp &net, int64_t rows, const batch_layout &l, floa
     (net, (const __half *)(buffer + l.x), rows, buffer + y);
 }
 
-unsigned blocks_for(int64_t items, int threads) {
-    return (unsigned)((items + threads - 1) / threads);
-}
-
 /* Stages 2 to 5 with fp16 networks on tensor cores: every proposal level (densities, then the
  * resampling) and the final samples' densities, logits and colours. */
 template <int SCRATCH>
 void render_tensor_levels(const facet_livescene_field &field,
                           const facet_livescene_sampling &sampling, const kappa_vector &kappa,
                           int64_t count, const batch_layout &l, float *buffer) {
-    const int per_ray = 128, per_sample = facet_shared_scratch<SCRATCH>::threads;
+    const int per_ray = 128;
     int n = sampling.samples[0];
     for (int level = 0; level <= sampling.levels; level++) {
         const int64_t rows = tensor_rows(count, n);
-        FACET_LAUNCH(probability_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
-        (field, n, kappa, count, l, buffer);
+        run_inputs<SCRATCH>(probability_input{field, kappa, n}, n, field.semantic_net, count, l,
+                            buffer);
         run_network(field.semantic_net, rows, l, buffer, l.y0);
         if (level == sampling.levels) break;
-        FACET_LAUNCH(proposal_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
-        (field, level, n, kappa, count, l, buffer);
+        run_inputs<SCRATCH>(proposal_input{field, kappa, n, level}, n, field.density_net[level],
+                            count, l, buffer);
         run_network(field.density_net[level], rows, l, buffer, l.y1);
         FACET_LAUNCH(proposal_density_kernel, blocks_for(count * n, per_ray), per_ray)
         (field, level, n, count, l, buffer);
@@ -434,11 +429,9 @@ void render_tensor_levels(const facet_livescene_field &field,
         n = m;
     }
     const int64_t rows = tensor_rows(count, n);
-    FACET_LAUNCH(sigma_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
-    (field, kappa, count, l, buffer);
+    run_inputs<SCRATCH>(sigma_input{field, kappa}, n, field.sigma_net, count, l, buffer);
     run_network(field.sigma_net, rows, l, buffer, l.y1);
-    FACET_LAUNCH(color_input_kernel<SCRATCH>, blocks_for(rows, per_sample), per_sample)
-    (field, count, l, buffer);
+    run_inputs<SCRATCH>(color_input{field}, n, field.color_net, count, l, buffer);
     run_network(field.color_net, rows, l, buffer, l.y0);
     FACET_LAUNCH(color_output_kernel, blocks_for(count * n, per_ray), per_ray)
     (field, count, l, buffer);
