@@ -134,9 +134,6 @@ static inline FACET_HD int facet_livescene_pick_object(const float *logits, int 
     return best;
 }
 
-/* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
- * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
- * scene's kappa vector. Returns the chosen object (facet_livescene_pick_object). */
 /* The semantic net's input at pos: input[channels + alpha] = [sigmoid(features), kappa]. */
 static inline FACET_HD void facet_livescene_probability_input(const facet_livescene_field *f,
                                                               const float *pos, const float *kappa,
@@ -147,6 +144,9 @@ static inline FACET_HD void facet_livescene_probability_input(const facet_livesc
     for (int i = 0; i < f->objects; i++) input[c + i] = kappa[i];
 }
 
+/* Object probability field: logits[alpha + 1] at world position pos (raw, not normalised: the
+ * official field feeds world coordinates to grid_sample, which clamps outside [-1, 1]) given the
+ * scene's kappa vector. Returns the chosen object (facet_livescene_pick_object). */
 static inline FACET_HD int facet_livescene_probability_scratch(const facet_livescene_field *f,
                                                                const float *pos, const float *kappa,
                                                                float *logits, float *scratch) {
