@@ -692,7 +692,7 @@ static double batch_backward(const facet_livescene_field *f, const facet_livesce
         float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
         float drgb[3];
         facet_livescene_ray_losses(r, levels, batch, w, dw, drgb, &interlevel, &distortion);
-        facet_livescene_train_backward(f, &grads[thread], levels, r, drgb, dw);
+        facet_livescene_train_backward_lanes(f, &grads[thread], levels, r, drgb, dw);
     }
     parts->interlevel = w->interlevel * interlevel / ((double)batch * final_samples);
     parts->distortion = w->distortion * distortion / batch;

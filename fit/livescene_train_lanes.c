@@ -2,6 +2,8 @@
 
 #include "nodes/livescene_lanes.h"
 
+#include <string.h>
+
 /* facet_livescene_train_evaluate_scratch with the per-sample work in blocks. */
 static void evaluate_lanes(const facet_livescene_field *f, int levels, int level,
                            facet_livescene_train_ray *r, facet_lanes *work) {
@@ -52,5 +54,393 @@ void facet_livescene_train_ray_run_lanes(const facet_livescene_field *f, int lev
         if (level == levels) break;
         facet_livescene_train_next_level(r, level, n, samples[level + 1], anneal, &rng);
         n = samples[level + 1];
+    }
+}
+
+/* ---- backward pass ---------------------------------------------------------------------------
+ * facet_livescene_train_backward_scratch with the networks in blocks of FACET_LANES samples. Every
+ * gradient buffer receives the same terms in the same order as in the per-sample pass: a network's
+ * weight and bias gradients take the block's samples one after another in sample order (the
+ * sample's whole rank-one term before the next sample's), the planes take the block's samples in
+ * order after the networks, and no buffer is written by two of the functions a sample runs (the
+ * proposal, field and probability parts touch disjoint networks and planes), so moving a sample's
+ * plane scatter after the next samples' network terms changes no sum. The per-sample values
+ * (activations, deltas, input gradients) are the per-sample pass's in every lane: the forward
+ * layers are facet_mlp_layer_lanes, and each input gradient is summed over ascending outputs from
+ * 0 as facet_mlp_backward_scratch sums it. */
+
+/* Largest network in lanes: inputs, then the layers' activations. */
+enum {
+    LANES_MLP_ACTS = FACET_MLP_MAX_INPUTS + FACET_MLP_MAX_LAYERS * FACET_MLP_MAX_WIDTH,
+    LANES_MLP_WIDEST = (int)FACET_MLP_MAX_INPUTS > (int)FACET_MLP_MAX_WIDTH
+                           ? (int)FACET_MLP_MAX_INPUTS
+                           : (int)FACET_MLP_MAX_WIDTH,
+};
+
+/* One network's activations per lane, act[l] for l = 0 .. layers (act[0] the input, which the
+ * caller writes), and the backward pass's working rows. */
+typedef struct lanes_mlp_work {
+    facet_lanes acts[LANES_MLP_ACTS];
+    facet_lanes *act[FACET_MLP_MAX_LAYERS + 1];
+    facet_lanes delta[LANES_MLP_WIDEST], next[LANES_MLP_WIDEST];
+    float delta_rows[FACET_LANES * LANES_MLP_WIDEST]; /* delta transposed: [sample][output] */
+    float x_rows[FACET_LANES * LANES_MLP_WIDEST];     /* a layer's input transposed */
+} lanes_mlp_work;
+
+static void lanes_mlp_layout(const facet_mlp *m, lanes_mlp_work *w) {
+    facet_lanes *at = w->acts;
+    for (int l = 0; l <= m->layers; l++) {
+        w->act[l] = at;
+        at += m->width[l];
+    }
+}
+
+/* act[1 .. layers] from act[0]: facet_mlp_forward per lane. */
+static void lanes_mlp_forward(const facet_mlp *m, lanes_mlp_work *w) {
+    for (int l = 0; l < m->layers; l++) {
+        const int last = l == m->layers - 1;
+        facet_mlp_layer_lanes(m->weight[l], w->act[l], m->width[l], m->width[l + 1],
+                              l == 0 ? m->bias0 : NULL, last ? m->output : m->hidden,
+                              w->act[l + 1]);
+    }
+}
+
+static facet_lanes derivative_lanes(facet_activation a, facet_lanes output) {
+    facet_lanes d;
+    for (int s = 0; s < FACET_LANES; s++) d[s] = facet_activation_derivative(a, output[s]);
+    return d;
+}
+
+/* 16 floats from any float address (a row of outputs or of inputs). */
+typedef float lanes_row __attribute__((vector_size(FACET_LANES * sizeof(float)), aligned(4)));
+
+/* Whether all n floats are finite. */
+static int all_finite(const float *v, int n) {
+    int bad = 0;
+    for (int k = 0; k < n; k++) bad |= !(v[k] - v[k] == 0.0f);
+    return !bad;
+}
+
+/* A layer's weight gradient over a block: for each weight, g[i][o] += x_s[i] delta_s[o] for the
+ * active samples s in ascending order, skipping the terms with x_s[i] = 0, as the per-sample pass
+ * adds them (rows: delta as [sample][output]; x: the layer's input, lanes). When every active
+ * sample's inputs and deltas are finite, a skipped term would have added a product +-0, which
+ * leaves every sum as it is (the buffers start at +0, and a float sum only becomes -0 from -0 +
+ * -0, so no sum is -0), so the terms are added without the test: across the outputs when the
+ * layer is 16 or more wide, across the inputs (x transposed into x_rows) when it is narrower.
+ * Otherwise the per-sample pass's loop, test included. */
+static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n_in, int n_out,
+                                  const int *active, float *gwt, float *x_rows) {
+    int order[FACET_LANES], count = 0, finite = 1;
+    for (int s = 0; s < FACET_LANES; s++) {
+        if (!active[s]) continue;
+        order[count++] = s;
+        finite &= all_finite(rows + s * n_out, n_out);
+        for (int i = 0; i < n_in; i++) finite &= x[i][s] - x[i][s] == 0.0f;
+    }
+    if (!finite) {
+        for (int i = 0; i < n_in; i++) {
+            float *g = gwt + (long)i * n_out;
+            for (int k = 0; k < count; k++) {
+                const int s = order[k];
+                const float xs = x[i][s];
+                if (xs == 0.0f) continue;
+                const float *d = rows + s * n_out;
+                for (int o = 0; o < n_out; o++) g[o] += xs * d[o];
+            }
+        }
+        return;
+    }
+    if (n_out >= 16) {
+        for (int i = 0; i < n_in; i++) {
+            float *g = gwt + (long)i * n_out;
+            int o = 0;
+            for (; o + 64 <= n_out; o += 64) { /* four vectors of outputs in registers */
+                lanes_row a0, a1, a2, a3;
+                memcpy(&a0, g + o, sizeof a0), memcpy(&a1, g + o + 16, sizeof a1);
+                memcpy(&a2, g + o + 32, sizeof a2), memcpy(&a3, g + o + 48, sizeof a3);
+                for (int k = 0; k < count; k++) {
+                    const int s = order[k];
+                    const float xs = x[i][s];
+                    const float *d = rows + s * n_out + o;
+                    a0 += xs * *(const lanes_row *)d;
+                    a1 += xs * *(const lanes_row *)(d + 16);
+                    a2 += xs * *(const lanes_row *)(d + 32);
+                    a3 += xs * *(const lanes_row *)(d + 48);
+                }
+                memcpy(g + o, &a0, sizeof a0), memcpy(g + o + 16, &a1, sizeof a1);
+                memcpy(g + o + 32, &a2, sizeof a2), memcpy(g + o + 48, &a3, sizeof a3);
+            }
+            for (; o + 16 <= n_out; o += 16) {
+                lanes_row a;
+                memcpy(&a, g + o, sizeof a);
+                for (int k = 0; k < count; k++) {
+                    const int s = order[k];
+                    a += x[i][s] * *(const lanes_row *)(rows + s * n_out + o);
+                }
+                memcpy(g + o, &a, sizeof a);
+            }
+            for (; o < n_out; o++)
+                for (int k = 0; k < count; k++) {
+                    const int s = order[k];
+                    g[o] += x[i][s] * rows[s * n_out + o];
+                }
+        }
+        return;
+    }
+    /* narrow: x transposed to [sample][input], sixteen inputs of one output at a time */
+    for (int i = 0; i < n_in; i++)
+        for (int s = 0; s < FACET_LANES; s++) x_rows[s * n_in + i] = x[i][s];
+    for (int o = 0; o < n_out; o++) {
+        int i = 0;
+        for (; i + 16 <= n_in; i += 16) {
+            lanes_row a;
+            for (int t = 0; t < 16; t++) a[t] = gwt[(long)(i + t) * n_out + o];
+            for (int k = 0; k < count; k++) {
+                const int s = order[k];
+                a += *(const lanes_row *)(x_rows + s * n_in + i) * rows[s * n_out + o];
+            }
+            for (int t = 0; t < 16; t++) gwt[(long)(i + t) * n_out + o] = a[t];
+        }
+        for (; i < n_in; i++)
+            for (int k = 0; k < count; k++) {
+                const int s = order[k];
+                gwt[(long)i * n_out + o] += x_rows[s * n_in + i] * rows[s * n_out + o];
+            }
+    }
+}
+
+/* The backward half of facet_mlp_backward_scratch over a block whose forward pass is in w
+ * (lanes_mlp_forward): dout[width[layers]] lanes; the weight and bias gradients of the samples
+ * with active[s] set, in sample order; dinput[width[0]] (lanes) when not NULL. */
+static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_mlp_work *w,
+                               const facet_lanes *dout, facet_lanes *dinput, const int *active) {
+    const int top = m->layers;
+    facet_lanes *delta = w->delta, *next = w->next;
+    float *rows = w->delta_rows;
+    for (int o = 0; o < m->width[top]; o++)
+        delta[o] = dout[o] * derivative_lanes(m->output, w->act[top][o]);
+    for (int l = m->layers - 1; l >= 0; l--) {
+        const int n_in = m->width[l], n_out = m->width[l + 1];
+        const float *wt = m->weight[l];
+        float *gwt = (float *)grad->weight[l];
+        const facet_lanes *x = w->act[l];
+        for (int o = 0; o < n_out; o++)
+            for (int s = 0; s < FACET_LANES; s++) rows[s * n_out + o] = delta[o][s];
+        lanes_weight_gradient(x, rows, n_in, n_out, active, gwt, w->x_rows);
+        /* next[i] = sum over ascending o of W^T[i][o] delta[o], eight rows at a time */
+        int i = 0;
+        for (; i + 8 <= n_in; i += 8) {
+            const float *r = wt + (long)i * n_out;
+            facet_lanes s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0},
+                        s7 = {0};
+            for (int o = 0; o < n_out; o++) {
+                const facet_lanes d = delta[o];
+                s0 += r[o] * d;
+                s1 += r[n_out + o] * d;
+                s2 += r[2 * n_out + o] * d;
+                s3 += r[3 * n_out + o] * d;
+                s4 += r[4 * n_out + o] * d;
+                s5 += r[5 * n_out + o] * d;
+                s6 += r[6 * n_out + o] * d;
+                s7 += r[7 * n_out + o] * d;
+            }
+            next[i] = s0, next[i + 1] = s1, next[i + 2] = s2, next[i + 3] = s3;
+            next[i + 4] = s4, next[i + 5] = s5, next[i + 6] = s6, next[i + 7] = s7;
+        }
+        for (; i < n_in; i++) {
+            facet_lanes sum = {0};
+            for (int o = 0; o < n_out; o++) sum += wt[(long)i * n_out + o] * delta[o];
+            next[i] = sum;
+        }
+        if (l == 0) {
+            float *gb = (float *)grad->bias0;
+            for (int s = 0; s < FACET_LANES; s++) {
+                if (!active[s]) continue;
+                const float *d = rows + s * n_out;
+                for (int o = 0; o < n_out; o++) gb[o] += d[o];
+            }
+            if (dinput)
+                for (int k = 0; k < n_in; k++) dinput[k] = next[k];
+        } else {
+            for (int k = 0; k < n_in; k++) delta[k] = next[k] * derivative_lanes(m->hidden, x[k]);
+        }
+    }
+}
+
+/* Position of sample j0 + s of a level; lanes past the level's last sample repeat it. */
+static void lane_position(const facet_livescene_train_ray *r, int level, int j0, int s,
+                          float *pos) {
+    const int n = r->n[level];
+    facet_livescene_train_position(r, level, j0 + s < n ? j0 + s : n - 1, pos);
+}
+
+/* facet_livescene_proposal_density_backward_scratch for the samples j0 + s with active[s]. */
+static void proposal_backward_block(const facet_livescene_field *f,
+                                    const facet_livescene_field *grad, int level,
+                                    const facet_livescene_train_ray *r, int j0, const float *dsigma,
+                                    const int *active, lanes_mlp_work *w, float *rest) {
+    const facet_kplanes *grid = &f->proposal_grids[level];
+    const facet_mlp *net = &f->density_net[level];
+    const int c = grid->channels;
+    float coords[FACET_LANES][4], feature[FACET_KPLANES_MAX_CHANNELS];
+    facet_lanes draw, dfeatures[FACET_KPLANES_MAX_CHANNELS];
+    lanes_mlp_layout(net, w);
+    for (int s = 0; s < FACET_LANES; s++) {
+        for (int i = 0; i < c; i++) feature[i] = 0.0f;
+        if (active[s]) {
+            float pos[3];
+            lane_position(r, level, j0, s, pos);
+            facet_livescene_coords4(f, pos, r->kappa_sel[level][j0 + s], coords[s]);
+            facet_kplanes_sample(grid, coords[s], feature);
+        }
+        for (int i = 0; i < c; i++) w->act[0][i][s] = feature[i];
+    }
+    lanes_mlp_forward(net, w);
+    const facet_lanes raw = w->act[net->layers][0];
+    for (int s = 0; s < FACET_LANES; s++)
+        draw[s] = active[s] ? dsigma[s] * facet_trunc_exp_derivative(raw[s] - 1.0f) : 0.0f;
+    lanes_mlp_backward(net, &grad->density_net[level], w, &draw, dfeatures, active);
+    for (int s = 0; s < FACET_LANES; s++) {
+        if (!active[s]) continue;
+        for (int i = 0; i < c; i++) feature[i] = dfeatures[i][s];
+        facet_kplanes_backward_scratch(grid, &grad->proposal_grids[level], coords[s], feature,
+                                       rest);
+    }
+}
+
+/* facet_livescene_field_backward_scratch for the final-level samples j0 + s with active[s]:
+ * dsigma[s] and dcolor = weight * drgb. */
+static void field_backward_block(const facet_livescene_field *f, const facet_livescene_field *grad,
+                                 int levels, const facet_livescene_train_ray *r, int j0,
+                                 const float *dsigma, const float *drgb, const int *active,
+                                 lanes_mlp_work *sigma_work, lanes_mlp_work *color_work,
+                                 float *rest) {
+    const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
+    float coords[FACET_LANES][4], feature[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    facet_lanes dout[FACET_LIVESCENE_MAX_GEO + 1], dcolor[3];
+    facet_lanes dcolor_in[16 + FACET_LIVESCENE_MAX_GEO];
+    facet_lanes dfeatures[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    lanes_mlp_work *sw = sigma_work, *cw = color_work;
+    lanes_mlp_layout(&f->sigma_net, sw);
+    lanes_mlp_layout(&f->color_net, cw);
+    for (int s = 0; s < FACET_LANES; s++) {
+        for (int i = 0; i < channels; i++) feature[i] = 0.0f;
+        if (active[s]) {
+            float pos[3];
+            lane_position(r, levels, j0, s, pos);
+            facet_livescene_sigma_features(f, pos, r->kappa_sel[levels][j0 + s], coords[s],
+                                           feature);
+        }
+        for (int i = 0; i < channels; i++) sw->act[0][i][s] = feature[i];
+    }
+    lanes_mlp_forward(&f->sigma_net, sw);
+    const facet_lanes *out = sw->act[f->sigma_net.layers]; /* [geo..., raw density] */
+    float sh[16];
+    facet_sh4_tcnn(r->d[0], r->d[1], r->d[2], sh);
+    for (int k = 0; k < 16; k++)
+        for (int s = 0; s < FACET_LANES; s++) cw->act[0][k][s] = sh[k];
+    for (int i = 0; i < geo; i++) cw->act[0][16 + i] = out[i];
+    lanes_mlp_forward(&f->color_net, cw);
+    for (int c = 0; c < 3; c++)
+        for (int s = 0; s < FACET_LANES; s++)
+            dcolor[c][s] = active[s] ? r->weights[levels][j0 + s] * drgb[c] : 0.0f;
+    lanes_mlp_backward(&f->color_net, &grad->color_net, cw, dcolor, dcolor_in, active);
+    for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
+    for (int s = 0; s < FACET_LANES; s++)
+        dout[geo][s] =
+            active[s] ? dsigma[s] * facet_trunc_exp_derivative(out[geo][s] - 1.0f) : 0.0f;
+    lanes_mlp_backward(&f->sigma_net, &grad->sigma_net, sw, dout, dfeatures, active);
+    for (int s = 0; s < FACET_LANES; s++) {
+        if (!active[s]) continue;
+        for (int i = 0; i < channels; i++) feature[i] = dfeatures[i][s];
+        int offset = 0;
+        for (int scale = 0; scale < f->scales; scale++) {
+            facet_kplanes_backward_scratch(&f->grids[scale], &grad->grids[scale], coords[s],
+                                           feature + offset, rest);
+            offset += f->grids[scale].channels;
+        }
+    }
+}
+
+/* facet_livescene_probability_backward_scratch for the samples j0 + s with active[s], dlogits =
+ * weight * the level's drendered_logits. */
+static void probability_backward_block(const facet_livescene_field *f,
+                                       const facet_livescene_field *grad, int level,
+                                       const facet_livescene_train_ray *r, int j0,
+                                       const int *active, lanes_mlp_work *w, float *rest) {
+    const int c = f->probability_grid.channels, classes = f->objects + 1;
+    float pos[FACET_LANES][3], feature[FACET_KPLANES_MAX_CHANNELS];
+    facet_lanes dlogits[FACET_LIVESCENE_MAX_OBJECTS + 1];
+    facet_lanes dinput[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
+    const facet_mlp *net = &f->semantic_net;
+    lanes_mlp_layout(net, w);
+    facet_lanes *input = w->act[0]; /* [sigmoid(features) c, kappa alpha] */
+    for (int s = 0; s < FACET_LANES; s++) {
+        for (int i = 0; i < c; i++) feature[i] = 0.0f;
+        if (active[s]) {
+            lane_position(r, level, j0, s, pos[s]);
+            facet_kplanes_sample(&f->probability_grid, pos[s], feature);
+            for (int i = 0; i < c; i++) feature[i] = facet_livescene_sigmoid(feature[i]);
+        }
+        for (int i = 0; i < c; i++) input[i][s] = feature[i];
+        for (int i = 0; i < f->objects; i++) input[c + i][s] = r->kappa[i];
+    }
+    lanes_mlp_forward(net, w);
+    for (int k = 0; k < classes; k++)
+        for (int s = 0; s < FACET_LANES; s++)
+            dlogits[k][s] =
+                active[s] ? r->weights[level][j0 + s] * r->terms.drendered_logits[level][k] : 0.0f;
+    lanes_mlp_backward(net, &grad->semantic_net, w, dlogits, dinput, active);
+    for (int s = 0; s < FACET_LANES; s++) {
+        if (!active[s]) continue;
+        for (int i = 0; i < c; i++) feature[i] = dinput[i][s] * input[i][s] * (1.0f - input[i][s]);
+        facet_kplanes_backward_scratch(&f->probability_grid, &grad->probability_grid, pos[s],
+                                       feature, rest);
+    }
+}
+
+/* Working memory of facet_livescene_train_backward_lanes: three networks' lanes (the field's two
+ * at the final level, one otherwise) and the planes' scratch. */
+typedef struct lanes_backward_work {
+    lanes_mlp_work net[2];
+    float rest[(FACET_KPLANES_MAX_PLANES + 1) * FACET_KPLANES_MAX_CHANNELS];
+} lanes_backward_work;
+
+void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
+                                          const facet_livescene_field *grad, int levels,
+                                          facet_livescene_train_ray *r, const float *drgb,
+                                          float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]) {
+    static _Thread_local lanes_backward_work work;
+    lanes_backward_work *w = &work;
+    const int classes = f->objects + 1;
+    for (int level = 0; level <= levels; level++) {
+        const int n = r->n[level];
+        if (level == levels) /* rgb = sum w c + 1 (1 - sum w) */
+            for (int j = 0; j < n; j++)
+                for (int c = 0; c < 3; c++) dw[level][j] += drgb[c] * (r->sample_rgb[j][c] - 1.0f);
+        facet_livescene_weights_backward(r, level, dw[level], r->work[0]);
+        int any_mask = 0;
+        for (int c = 0; c < classes; c++) any_mask |= r->terms.drendered_logits[level][c] != 0.0f;
+        for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
+            int active[FACET_LANES], any = 0;
+            float dsigma[FACET_LANES];
+            for (int s = 0; s < FACET_LANES; s++) dsigma[s] = j0 + s < n ? dw[level][j0 + s] : 0.0f;
+            if (level < levels) {
+                for (int s = 0; s < FACET_LANES; s++) any |= active[s] = dsigma[s] != 0.0f;
+                if (any)
+                    proposal_backward_block(f, grad, level, r, j0, dsigma, active, &w->net[0],
+                                            w->rest);
+            } else {
+                for (int s = 0; s < FACET_LANES; s++) active[s] = j0 + s < n;
+                field_backward_block(f, grad, levels, r, j0, dsigma, drgb, active, &w->net[0],
+                                     &w->net[1], w->rest);
+            }
+            if (!any_mask) continue;
+            any = 0;
+            for (int s = 0; s < FACET_LANES; s++)
+                any |= active[s] = j0 + s < n && r->weights[level][j0 + s] != 0.0f;
+            if (any) probability_backward_block(f, grad, level, r, j0, active, &w->net[0], w->rest);
+        }
     }
 }

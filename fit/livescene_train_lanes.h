@@ -13,4 +13,12 @@ void facet_livescene_train_ray_run_lanes(const facet_livescene_field *f, int lev
                                          const facet_livescene_ray_input *in,
                                          facet_livescene_train_ray *r);
 
+/* facet_livescene_train_backward_scratch (fit/livescene_train.h) with the networks' forward and
+ * backward passes in blocks of FACET_LANES samples: the same gradients bit for bit (every buffer
+ * receives the same terms in the same order). The planes' gradients stay per sample. */
+void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
+                                          const facet_livescene_field *grad, int levels,
+                                          facet_livescene_train_ray *r, const float *drgb,
+                                          float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]);
+
 #endif
