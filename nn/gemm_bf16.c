@@ -1,15 +1,21 @@
 /* bfloat16 products (nn/gemm_bf16.h). The AVX-512 BF16 kernel has the shape of nn/gemm.c's
  * float32 one: a block of MR = 6 rows by up to 64 columns, 6 x 4 zmm accumulators, per pair of k
  * one 32-bit broadcast of each row's A pair and four loads of B's pair row, 24 VDPBF16PS. Blocks:
- * 64 columns of B by KC2 = 128 pairs (32 KB, in L1/L2 while every panel of A passes over it). */
+ * 64 columns of B by KC2 = 128 pairs (32 KB, in L1/L2 while every panel of A passes over it).
+ * The AMX kernel works on the same packed operands, which are already AMX's layouts (A rows of k
+ * pairs; B rows of pairs, "VNNI"): blocks of 32 x 32 of C in four 16 x 16 tile accumulators, per
+ * 16 pairs of k two A tiles and two B tiles and four TDPBF16PS. */
 #include "nn/gemm_bf16.h"
 
 #include "core/half.h"
 #include "nn/gemm_block.h"
 #include "nn/gemm_dispatch.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 enum { MR = 6, KC2 = 128, NB = 64 };
 
@@ -133,10 +139,163 @@ BF16 static void block_bf16(const uint32_t *a, int lda, const uint32_t *b, int l
     FACET_GEMM_BY_VECTORS(cols, block_bf16_nv, a, lda, b, ldb, k2, c, ldc, rows, cols, load_c);
 }
 
+/* ---- AMX (Intel Sapphire Rapids and later) ----------------------------------------------- */
+
+#define AMX __attribute__((target("amx-tile,amx-bf16")))
+
+/* The tile configuration LDTILECFG reads (64 bytes). */
+typedef struct amx_config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16]; /* bytes per row of tile t */
+    uint8_t rows[16];
+} amx_config;
+
+/* Tile t as rows x bytes, or unconfigured (both 0: LDTILECFG faults on a tile with only one of
+ * them 0). */
+static void amx_tile(amx_config *cfg, int t, int rows, int bytes) {
+    const int used = rows > 0 && bytes > 0;
+    cfg->rows[t] = (uint8_t)(used ? rows : 0);
+    cfg->colsb[t] = (uint16_t)(used ? bytes : 0);
+}
+
+/* Tiles 0-3: C[0..1][0..1] (rows x cols of the block's quarter); 4, 5: A's two row tiles (16
+ * pairs of k each: 64 bytes a row); 6, 7: B's two column tiles (16 pair rows). A tile of no rows
+ * or columns is left unconfigured and never touched. */
+static void amx_configure(amx_config *cfg, const int rows[2], const int cols[2]) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->palette = 1;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) amx_tile(cfg, 2 * i + j, rows[i], 4 * cols[j]);
+    for (int i = 0; i < 2; i++) {
+        amx_tile(cfg, 4 + i, rows[i], 64);
+        amx_tile(cfg, 6 + i, cols[i] > 0 ? 16 : 0, 4 * cols[i]);
+    }
+}
+
+/* C[rows, cols] (+)= A B over one block of up to 32 x 32, all k2 pairs, tiles configured for its
+ * shape. k is taken 16 pairs at a time; a last partial group goes through zero-padded copies
+ * (a zero pair adds exact zeros). */
+AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
+                          int ldc, const int rows[2], const int cols[2], int load_c) {
+    uint32_t a_tail[32][16], b_tail[16][32];
+    const int whole = k2 / 16 * 16, rest = k2 - whole;
+    const int r1 = rows[1] > 0, c1 = cols[1] > 0;
+    const size_t sc = (size_t)ldc * sizeof(float);
+    if (load_c) {
+        _tile_loadd(0, c, sc);
+        if (c1) _tile_loadd(1, c + 16, sc);
+        if (r1) _tile_loadd(2, c + (size_t)16 * ldc, sc);
+        if (r1 && c1) _tile_loadd(3, c + (size_t)16 * ldc + 16, sc);
+    } else {
+        _tile_zero(0);
+        if (c1) _tile_zero(1);
+        if (r1) _tile_zero(2);
+        if (r1 && c1) _tile_zero(3);
+    }
+    for (int p = 0; p < k2; p += 16) {
+        const uint32_t *ap = a + p, *bp = b + (size_t)p * ldb;
+        size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
+        if (p == whole) { /* the partial group: copies padded with zero pairs */
+            for (int r = 0; r < rows[0] + rows[1]; r++)
+                for (int q = 0; q < 16; q++) a_tail[r][q] = q < rest ? ap[(size_t)r * lda + q] : 0;
+            for (int q = 0; q < 16; q++)
+                for (int j = 0; j < cols[0] + cols[1]; j++)
+                    b_tail[q][j] = q < rest ? bp[(size_t)q * ldb + j] : 0;
+            ap = &a_tail[0][0], bp = &b_tail[0][0], sa = sizeof a_tail[0], sb = sizeof b_tail[0];
+        }
+        _tile_loadd(4, ap, sa);
+        _tile_loadd(6, bp, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        if (c1) {
+            _tile_loadd(7, bp + 16, sb);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (r1) {
+            _tile_loadd(5, (const char *)ap + 16 * sa, sa);
+            _tile_dpbf16ps(2, 5, 6);
+            if (c1) _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, c, sc);
+    if (c1) _tile_stored(1, c + 16, sc);
+    if (r1) _tile_stored(2, c + (size_t)16 * ldc, sc);
+    if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
+}
+
+/* The whole product in 32 x 32 blocks of C, each over all of k (its A rows and B columns stay in
+ * L1/L2: 32 x k2 pairs each); the tiles are configured again only when a block's shape changes. */
+AMX static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
+                         int n, float *c, int ldc, int accumulate) {
+    amx_config cfg;
+    int shape[4] = {-1, -1, -1, -1};
+    for (int j0 = 0; j0 < n; j0 += 32) {
+        const int w = n - j0 < 32 ? n - j0 : 32;
+        const int cols[2] = {w < 16 ? w : 16, w > 16 ? w - 16 : 0};
+        for (int r0 = 0; r0 < m; r0 += 32) {
+            const int h = m - r0 < 32 ? m - r0 : 32;
+            const int rows[2] = {h < 16 ? h : 16, h > 16 ? h - 16 : 0};
+            if (rows[0] != shape[0] || rows[1] != shape[1] || cols[0] != shape[2] ||
+                cols[1] != shape[3]) {
+                amx_configure(&cfg, rows, cols);
+                _tile_loadconfig(&cfg);
+                shape[0] = rows[0], shape[1] = rows[1], shape[2] = cols[0], shape[3] = cols[1];
+            }
+            amx_block(a + (size_t)r0 * lda, lda, b + j0, ldb, k2, c + (size_t)r0 * ldc + j0, ldc,
+                      rows, cols, accumulate);
+        }
+    }
+    _tile_release();
+}
+
+/* AMX with the OS's permission for this process to use the tile state (Linux asks programs to
+ * request it once: arch_prctl ARCH_REQ_XCOMP_PERM). */
+static int amx_usable(void) {
+    static int usable = -1;
+    if (usable >= 0) return usable;
+    __builtin_cpu_init();
+    unsigned eax, ebx, ecx, edx;
+    int ok = 0;
+    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) && (edx >> 24 & 1)) {
+        enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+        ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+    }
+    return usable = ok;
+}
+
 /* ---- dispatch ---------------------------------------------------------------------------- */
 
-static const char *const KERNEL_NAMES[] = {"avx512bf16", "c"};
-static const block_fn KERNELS[] = {block_bf16, block_c};
+/* The products over blocks of MR rows x NB columns x KC2 pairs with one of the register-block
+ * kernels (AVX-512 BF16, C). */
+static void gemm_blocked(block_fn block, const uint32_t *a, int lda, int m, int k2,
+                         const uint32_t *b, int ldb, int n, float *c, int ldc, int accumulate) {
+    for (int j0 = 0; j0 < n; j0 += NB) {
+        const int cols = n - j0 < NB ? n - j0 : NB;
+        for (int p0 = 0; p0 < k2; p0 += KC2) {
+            const int kc = k2 - p0 < KC2 ? k2 - p0 : KC2;
+            for (int r0 = 0; r0 < m; r0 += MR) {
+                const int rows = m - r0 < MR ? m - r0 : MR;
+                block(a + (size_t)r0 * lda + p0, lda, b + (size_t)p0 * ldb + j0, ldb, kc,
+                      c + (size_t)r0 * ldc + j0, ldc, rows, cols, accumulate || p0 > 0);
+            }
+        }
+    }
+}
+
+static void gemm_avx512bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
+                            int n, float *c, int ldc, int accumulate) {
+    gemm_blocked(block_bf16, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+}
+
+static void gemm_c(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
+                   float *c, int ldc, int accumulate) {
+    gemm_blocked(block_c, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+}
+
+typedef void (*gemm_fn)(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
+                        int n, float *c, int ldc, int accumulate);
+
+static const char *const KERNEL_NAMES[] = {"amx", "avx512bf16", "c"};
+static const gemm_fn KERNELS[] = {gemm_amx, gemm_avx512bf16, gemm_c};
 
 int facet_gemm_bf16_native(void) {
     __builtin_cpu_init();
@@ -144,10 +303,11 @@ int facet_gemm_bf16_native(void) {
 }
 
 static int supported(int index) {
-    return KERNELS[index] == block_c || facet_gemm_bf16_native();
+    if (KERNELS[index] == gemm_amx) return amx_usable();
+    return KERNELS[index] == gemm_c || facet_gemm_bf16_native();
 }
 
-static facet_gemm_dispatch dispatch = {"bf16 GEMM", KERNEL_NAMES, 2, supported, 0};
+static facet_gemm_dispatch dispatch = {"bf16 GEMM", KERNEL_NAMES, 3, supported, 0};
 
 const char *facet_gemm_bf16_kernel_name(void) {
     return KERNEL_NAMES[facet_gemm_dispatch_current(&dispatch)];
@@ -161,21 +321,11 @@ facet_status facet_gemm_bf16_force_kernel(const char *name) {
 
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate) {
-    const block_fn block = KERNELS[facet_gemm_dispatch_current(&dispatch)];
     if (k2 == 0) {
         if (!accumulate)
             for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
         return;
     }
-    for (int j0 = 0; j0 < n; j0 += NB) {
-        const int cols = n - j0 < NB ? n - j0 : NB;
-        for (int p0 = 0; p0 < k2; p0 += KC2) {
-            const int kc = k2 - p0 < KC2 ? k2 - p0 : KC2;
-            for (int r0 = 0; r0 < m; r0 += MR) {
-                const int rows = m - r0 < MR ? m - r0 : MR;
-                block(a + (size_t)r0 * lda + p0, lda, b + (size_t)p0 * ldb + j0, ldb, kc,
-                      c + (size_t)r0 * ldc + j0, ldc, rows, cols, accumulate || p0 > 0);
-            }
-        }
-    }
+    if (m <= 0 || n <= 0) return;
+    KERNELS[facet_gemm_dispatch_current(&dispatch)](a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
 }

@@ -1,7 +1,12 @@
 /* Single-threaded matrix products on bfloat16 operands with float32 accumulation, for the layers
  * where facet trades precision for speed (the FQGAN decoder's full-resolution convolutions under
- * the cpu-bf16 backend). On CPUs with AVX-512 BF16 one VDPBF16PS does 32 multiply-adds, twice the
- * float32 FMA rate (Zen 4: 234 against 116 GFLOP/s per core).
+ * the cpu-bf16 backend). Kernels, chosen at run time, best first:
+ * - amx: Intel AMX tiles (Sapphire Rapids and later), where Linux grants the process the tile
+ *   state; measured 620-840 GFLOP/s per core against 170-195 for the float32 kernel (2-vCPU Xeon
+ *   VM with AMX, 2026-12-05);
+ * - avx512bf16: VDPBF16PS, 32 multiply-adds an instruction: twice the float32 FMA rate on Zen 4
+ *   (217-225 against 110 GFLOP/s), but about 115 GFLOP/s on that Xeon, below its float32 kernel;
+ * - c: the portable reference.
  *
  *     C[m, n] (+)= A[m, k] B[k, n]       row-major, C float32 with row stride ldc
  *
@@ -40,15 +45,15 @@ void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate);
 
-/* 1 when this CPU has AVX-512 BF16 (the fast kernel); the portable C kernel is the scalar
- * reference the tests compare it with, not meant for speed. */
+/* 1 when this CPU has AVX-512 BF16 (every CPU with AMX-BF16 has it too); the portable C kernel
+ * is the scalar reference the tests compare the others with, not meant for speed. */
 int facet_gemm_bf16_native(void);
 
-/* The kernel facet_gemm_bf16 uses: "avx512bf16" or "c". */
+/* The kernel facet_gemm_bf16 uses: "amx", "avx512bf16" or "c". */
 const char *facet_gemm_bf16_kernel_name(void);
 
-/* Forces a kernel ("avx512bf16", "c"; NULL: the detected one) for tests; FACET_ERR_UNSUPPORTED
- * when this CPU lacks its instructions. Not thread-safe. */
+/* Forces a kernel ("amx", "avx512bf16", "c"; NULL: the detected one) for tests and benches;
+ * FACET_ERR_UNSUPPORTED when this CPU (or, for amx, the OS) cannot run it. Not thread-safe. */
 facet_status facet_gemm_bf16_force_kernel(const char *name);
 
 #ifdef __cplusplus
