@@ -2,8 +2,11 @@
  * weights file, on one backend, at the weights' image size (256x256 for the official models).
  *
  *   bench_fqgan WEIGHTS [--device cpu|cpu-bf16|cuda-fp32|cuda-tf32|cuda-bf16] [--batch N]
- *               [--iters N]
+ *               [--iters N] [--bf16-kernel amx|avx512bf16|c]
  *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
+ *
+ * --bf16-kernel forces cpu-bf16's product kernel (nn/gemm_bf16.h; default: the best this CPU
+ * runs), to time one against another; the JSON lines name the kernel that ran.
  *
  * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
  * photographs and Blender renders) `batch` at a time and compares the indices with
@@ -18,6 +21,7 @@
  * timed ones. Prints one JSON line per operation with the best and median time of the iterations
  * (bench/run_fqgan.sh runs it beside the PyTorch reference). */
 #include "core/alloc.h"
+#include "nn/gemm_bf16.h"
 #include "core/npy.h"
 #include "core/rng.h"
 #include "tokenizer/fqgan.h"
@@ -40,8 +44,8 @@ static int compare(const void *a, const void *b) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: bench_fqgan WEIGHTS [--device cpu|cuda-fp32|cuda-tf32|cuda-bf16] "
-                    "[--batch N] [--iters N] [--check DIR]\n");
+    fprintf(stderr, "usage: bench_fqgan WEIGHTS [--device cpu|cpu-bf16|cuda-fp32|cuda-tf32|"
+                    "cuda-bf16] [--batch N] [--iters N] [--check DIR] [--bf16-kernel NAME]\n");
     return 2;
 }
 
@@ -178,7 +182,12 @@ int main(int argc, char **argv) {
             iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--check") == 0 && i + 1 < argc)
             check = argv[++i];
-        else
+        else if (strcmp(argv[i], "--bf16-kernel") == 0 && i + 1 < argc) {
+            if (facet_gemm_bf16_force_kernel(argv[++i]) != FACET_OK) {
+                fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
+                return 2;
+            }
+        } else
             return usage();
     }
     if (batch < 1 || iters < 1) return usage();
@@ -219,11 +228,14 @@ int main(int argc, char **argv) {
         if (status) break;
         qsort(times, (size_t)iters, sizeof *times, compare);
         printf("{\"implementation\": \"facet\", \"variant\": \"%s-%d\", \"op\": \"%s\", "
-               "\"device\": \"%s\", \"batch\": %d, \"image_size\": %d, \"seconds_best\": %.4f, "
-               "\"seconds_median\": %.4f, \"images_per_sec\": %.3f, \"memory_mb\": %.1f}\n",
+               "\"device\": \"%s\", \"bf16_kernel\": \"%s\", \"batch\": %d, \"image_size\": %d, "
+               "\"seconds_best\": %.4f, \"seconds_median\": %.4f, \"images_per_sec\": %.3f, "
+               "\"memory_mb\": %.1f}\n",
                c->variant, c->downsample, op == 0 ? "encode" : "decode",
-               facet_fqgan_backend_name(backend), batch, c->image_size, times[0], times[iters / 2],
-               batch / times[0], (double)facet_fqgan_memory_bytes(m) / (1024.0 * 1024.0));
+               facet_fqgan_backend_name(backend),
+               backend == FACET_FQGAN_CPU_BF16 ? facet_gemm_bf16_kernel_name() : "none", batch,
+               c->image_size, times[0], times[iters / 2], batch / times[0],
+               (double)facet_fqgan_memory_bytes(m) / (1024.0 * 1024.0));
         fflush(stdout);
     }
     for (int k = 0; k < c->branch_count; k++) free(indices[k]);
