@@ -397,7 +397,10 @@ static inline FACET_HD void facet_livescene_ray_losses(const facet_livescene_tra
 
 /* Backward pass of one ray: drgb (dL/d rendered colour), the per-level dL/dw from interlevel and
  * distortion (dw[level][j]) and r->terms.drendered_logits. Accumulates into `grad`. dw is consumed.
- * scratch: facet_livescene_backward_scratch_floats (fields/livescene_backward.h). */
+ * scratch: facet_livescene_backward_scratch_floats (fields/livescene_backward.h). The CUDA kernel
+ * runs this per sample; the CPU trainer runs facet_livescene_train_backward_lanes
+ * (fit/livescene_train_lanes.h), the networks sixteen samples at a time with the same gradients
+ * bit for bit. */
 static inline FACET_HD void
 facet_livescene_train_backward_scratch(const facet_livescene_field *f,
                                        const facet_livescene_field *grad, int levels,
