@@ -36,10 +36,11 @@ typedef enum facet_fqgan_backend {
     FACET_FQGAN_CUDA_FP32,
     FACET_FQGAN_CUDA_TF32, /* tensor-core TF32 matrix products */
     FACET_FQGAN_CUDA_BF16, /* tensor-core BF16 matrix products, fp32 accumulation */
-    /* The CPU with bf16 products (AVX-512 BF16, fp32 accumulation) where they do not reach the
-     * tokens: the decoder's Winograd convolutions at half the image size and above. The encoder
-     * stays float32: bf16 anywhere in it flips 2-10% of the tokens (bench/RESULTS.md). Loading
-     * fails with FACET_ERR_UNSUPPORTED on a CPU without AVX-512 BF16. */
+    /* The CPU with bf16 products (AMX tiles or AVX-512 BF16, whichever the CPU runs best; fp32
+     * accumulation: nn/gemm_bf16.h) where they do not reach the tokens: the decoder's Winograd
+     * convolutions at half the image size and above. The encoder stays float32: bf16 anywhere in
+     * it flips 2-10% of the tokens (bench/RESULTS.md). Loading fails with FACET_ERR_UNSUPPORTED
+     * on a CPU without AVX-512 BF16. */
     FACET_FQGAN_CPU_BF16,
 } facet_fqgan_backend;
 
