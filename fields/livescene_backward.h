@@ -110,6 +110,40 @@ static inline FACET_HD int facet_mlp_backward_scratch_floats(const facet_mlp *m)
     return total + 2 * facet_mlp_widest(m, 0, m->layers);
 }
 
+/* next[i] = sum over ascending o of W^T[i][o] delta[o] for i < n_in (W^T [n_in, n_out]
+ * row-major), the host's arrangement: eight rows at a time, so that eight independent chains of
+ * additions share the adder, each still in ascending o. T: float per point
+ * (facet_mlp_backward_scratch), facet_lanes per block of samples (fit/livescene_train_lanes.c). */
+#define FACET_MLP_INPUT_GRADIENTS(T, wt, delta, n_in, n_out, next)                                 \
+    do {                                                                                           \
+        int i_ = 0;                                                                                \
+        for (; i_ + 8 <= (n_in); i_ += 8) {                                                        \
+            const float *w_ = (wt) + (long)i_ * (n_out);                                           \
+            T s0_ = {0}, s1_ = {0}, s2_ = {0}, s3_ = {0}, s4_ = {0}, s5_ = {0}, s6_ = {0},         \
+              s7_ = {0};                                                                           \
+            for (int o_ = 0; o_ < (n_out); o_++) {                                                 \
+                const T d_ = (delta)[o_];                                                          \
+                s0_ += w_[o_] * d_;                                                                \
+                s1_ += w_[(n_out) + o_] * d_;                                                      \
+                s2_ += w_[2 * (n_out) + o_] * d_;                                                  \
+                s3_ += w_[3 * (n_out) + o_] * d_;                                                  \
+                s4_ += w_[4 * (n_out) + o_] * d_;                                                  \
+                s5_ += w_[5 * (n_out) + o_] * d_;                                                  \
+                s6_ += w_[6 * (n_out) + o_] * d_;                                                  \
+                s7_ += w_[7 * (n_out) + o_] * d_;                                                  \
+            }                                                                                      \
+            (next)[i_] = s0_, (next)[i_ + 1] = s1_, (next)[i_ + 2] = s2_, (next)[i_ + 3] = s3_;    \
+            (next)[i_ + 4] = s4_, (next)[i_ + 5] = s5_, (next)[i_ + 6] = s6_;                      \
+            (next)[i_ + 7] = s7_;                                                                  \
+        }                                                                                          \
+        for (; i_ < (n_in); i_++) {                                                                \
+            T sum_ = {0};                                                                          \
+            for (int o_ = 0; o_ < (n_out); o_++)                                                   \
+                sum_ += (wt)[(long)i_ * (n_out) + o_] * (delta)[o_];                               \
+            (next)[i_] = sum_;                                                                     \
+        }                                                                                          \
+    } while (0)
+
 /* MLP: given the input and dL/dout, accumulates weight and bias gradients and, when dinput is not
  * NULL, writes dL/dinput. Recomputes the forward pass (activations in scratch). */
 static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const facet_mlp *grad,
@@ -163,30 +197,7 @@ static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const
                 for (int o = 0; o < n_out; o++)
                     FACET_GRAD_ADD(gwt + (long)i * n_out + o, x * delta[o]);
         }
-        int i = 0;
-        for (; i + 8 <= n_in; i += 8) {
-            const float *w = wt + (long)i * n_out;
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f,
-                  s7 = 0.0f;
-            for (int o = 0; o < n_out; o++) {
-                const float d = delta[o];
-                s0 += w[o] * d;
-                s1 += w[n_out + o] * d;
-                s2 += w[2 * n_out + o] * d;
-                s3 += w[3 * n_out + o] * d;
-                s4 += w[4 * n_out + o] * d;
-                s5 += w[5 * n_out + o] * d;
-                s6 += w[6 * n_out + o] * d;
-                s7 += w[7 * n_out + o] * d;
-            }
-            next[i] = s0, next[i + 1] = s1, next[i + 2] = s2, next[i + 3] = s3;
-            next[i + 4] = s4, next[i + 5] = s5, next[i + 6] = s6, next[i + 7] = s7;
-        }
-        for (; i < n_in; i++) {
-            float sum = 0.0f;
-            for (int o = 0; o < n_out; o++) sum += wt[(long)i * n_out + o] * delta[o];
-            next[i] = sum;
-        }
+        FACET_MLP_INPUT_GRADIENTS(float, wt, delta, n_in, n_out, next);
 #endif
         if (l == 0) {
             for (int o = 0; o < n_out; o++) FACET_GRAD_ADD((float *)grad->bias0 + o, delta[o]);

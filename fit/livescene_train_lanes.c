@@ -228,31 +228,8 @@ static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_
         for (int o = 0; o < n_out; o++)
             for (int s = 0; s < FACET_LANES; s++) rows[s * n_out + o] = delta[o][s];
         lanes_weight_gradient(x, rows, n_in, n_out, active, gwt, w->x_rows);
-        /* next[i] = sum over ascending o of W^T[i][o] delta[o], eight rows at a time */
-        int i = 0;
-        for (; i + 8 <= n_in; i += 8) {
-            const float *r = wt + (long)i * n_out;
-            facet_lanes s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0},
-                        s7 = {0};
-            for (int o = 0; o < n_out; o++) {
-                const facet_lanes d = delta[o];
-                s0 += r[o] * d;
-                s1 += r[n_out + o] * d;
-                s2 += r[2 * n_out + o] * d;
-                s3 += r[3 * n_out + o] * d;
-                s4 += r[4 * n_out + o] * d;
-                s5 += r[5 * n_out + o] * d;
-                s6 += r[6 * n_out + o] * d;
-                s7 += r[7 * n_out + o] * d;
-            }
-            next[i] = s0, next[i + 1] = s1, next[i + 2] = s2, next[i + 3] = s3;
-            next[i + 4] = s4, next[i + 5] = s5, next[i + 6] = s6, next[i + 7] = s7;
-        }
-        for (; i < n_in; i++) {
-            facet_lanes sum = {0};
-            for (int o = 0; o < n_out; o++) sum += wt[(long)i * n_out + o] * delta[o];
-            next[i] = sum;
-        }
+        /* next[i] = sum over ascending o of W^T[i][o] delta[o], per lane */
+        FACET_MLP_INPUT_GRADIENTS(facet_lanes, wt, delta, n_in, n_out, next);
         if (l == 0) {
             float *gb = (float *)grad->bias0;
             for (int s = 0; s < FACET_LANES; s++) {
