@@ -250,8 +250,9 @@ AMX static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32
 /* AMX with the OS's permission for this process to use the tile state (Linux asks programs to
  * request it once: arch_prctl ARCH_REQ_XCOMP_PERM). */
 static int amx_usable(void) {
-    static int usable = -1;
-    if (usable >= 0) return usable;
+    static int usable = -1; /* threads may race to set it: every one computes the same answer */
+    const int known = __atomic_load_n(&usable, __ATOMIC_RELAXED);
+    if (known >= 0) return known;
     __builtin_cpu_init();
     unsigned eax, ebx, ecx, edx;
     int ok = 0;
@@ -259,7 +260,8 @@ static int amx_usable(void) {
         enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
         ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     }
-    return usable = ok;
+    __atomic_store_n(&usable, ok, __ATOMIC_RELAXED);
+    return ok;
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */
