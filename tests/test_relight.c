@@ -1196,12 +1196,13 @@ static double sphere_psnr(const char *mode, int s) {
 static const double quality_bounds[SPHERES] = {36.0, 33.5, 21.0, 15.5, 14.5, 49.5};
 static const double parity_bounds[SPHERES] = {35.0, 32.5, 28.5, 23.0, 22.5, 33.5};
 
-/* The sanitizer build checks the smoothest and the roughest metal and the dielectric (both
- * reference branches, every lighting path): the brute-force reference costs ~110 s per sphere
- * there, which all six would spend past the 900 s bound of this test on two cores. */
+/* The sanitizer build checks the roughest metal and the dielectric (both reference branches,
+ * every lighting path): the brute-force reference costs ~110 s per sphere there on a Zen 4 core,
+ * more on others, and three spheres per mode already ran past this test's bound on a 2-vCPU Xeon
+ * with the other suites sharing the cores. */
 static int sphere_checked(int s) {
 #ifdef FACET_TEST_SANITIZED
-    return s == 0 || s == 4 || s == 5;
+    return s == 4 || s == 5;
 #else
     (void)s;
     return 1;
