@@ -395,6 +395,19 @@ static inline FACET_HD void facet_livescene_ray_losses(const facet_livescene_tra
         drgb[c] = w->rgb * 2.0f * (r->terms.rgb[c] - r->terms.target[c]) / (3.0f * (float)batch);
 }
 
+/* The start of a level's backward pass, shared by the per-sample and the CPU's block passes: at
+ * the final level the colour's gradient joins dL/dw (rgb = sum w c + 1 (1 - sum w)), then dL/dw
+ * becomes the gradients of the level's densities (facet_livescene_weights_backward). */
+static inline FACET_HD void
+facet_livescene_level_weights_backward(facet_livescene_train_ray *r, int level, int levels,
+                                       const float *drgb,
+                                       float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]) {
+    if (level == levels)
+        for (int j = 0; j < r->n[level]; j++)
+            for (int c = 0; c < 3; c++) dw[level][j] += drgb[c] * (r->sample_rgb[j][c] - 1.0f);
+    facet_livescene_weights_backward(r, level, dw[level], r->work[0]);
+}
+
 /* Backward pass of one ray: drgb (dL/d rendered colour), the per-level dL/dw from interlevel and
  * distortion (dw[level][j]) and r->terms.drendered_logits. Accumulates into `grad`. dw is consumed.
  * scratch: facet_livescene_backward_scratch_floats (fields/livescene_backward.h). The CUDA kernel
@@ -409,10 +422,7 @@ facet_livescene_train_backward_scratch(const facet_livescene_field *f,
     const int classes = f->objects + 1;
     for (int level = 0; level <= levels; level++) {
         const int n = r->n[level];
-        if (level == levels) /* rgb = sum w c + 1 (1 - sum w) */
-            for (int j = 0; j < n; j++)
-                for (int c = 0; c < 3; c++) dw[level][j] += drgb[c] * (r->sample_rgb[j][c] - 1.0f);
-        facet_livescene_weights_backward(r, level, dw[level], r->work[0]);
+        facet_livescene_level_weights_backward(r, level, levels, drgb, dw);
         float dlogits[FACET_LIVESCENE_MAX_OBJECTS + 1];
         int any_mask = 0;
         for (int c = 0; c < classes; c++) any_mask |= r->terms.drendered_logits[level][c] != 0.0f;

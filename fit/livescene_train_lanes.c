@@ -393,10 +393,7 @@ void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
     const int classes = f->objects + 1;
     for (int level = 0; level <= levels; level++) {
         const int n = r->n[level];
-        if (level == levels) /* rgb = sum w c + 1 (1 - sum w) */
-            for (int j = 0; j < n; j++)
-                for (int c = 0; c < 3; c++) dw[level][j] += drgb[c] * (r->sample_rgb[j][c] - 1.0f);
-        facet_livescene_weights_backward(r, level, dw[level], r->work[0]);
+        facet_livescene_level_weights_backward(r, level, levels, drgb, dw);
         int any_mask = 0;
         for (int c = 0; c < classes; c++) any_mask |= r->terms.drendered_logits[level][c] != 0.0f;
         for (int j0 = 0; j0 < n; j0 += FACET_LANES) {
