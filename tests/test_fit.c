@@ -495,6 +495,22 @@ static int all_finite(const facet_livescene_model *g) {
     return 1;
 }
 
+/* Ray i of a random batch: origins near the scene or outside it (every third ray close in),
+ * directions roughly towards it, uniform targets and kappa; the label is the caller's. */
+static facet_livescene_ray_input random_ray(const facet_livescene_field *f, facet_rng *rng, int i) {
+    facet_livescene_ray_input in = {0};
+    float length = 0.0f;
+    for (int c = 0; c < 3; c++) {
+        in.o[c] = (i % 3 == 0 ? 0.5f : 4.0f) * (2.0f * facet_rng_uniform(rng) - 1.0f);
+        in.d[c] = 2.0f * facet_rng_uniform(rng) - 1.0f - 0.3f * in.o[c];
+        length += in.d[c] * in.d[c];
+        in.target[c] = facet_rng_uniform(rng);
+    }
+    for (int c = 0; c < 3; c++) in.d[c] /= sqrtf(length);
+    for (int k = 0; k < f->objects; k++) in.kappa[k] = facet_rng_uniform(rng);
+    return in;
+}
+
 /* The root cause of the NaN in issue 13: a training ray that misses the scene box gets the
  * collider's far = near + 1e-6 (nerfstudio AABBBoxCollider). At near ~3.4 that interval is 4 float
  * steps, and s far + (1 - s) near, evaluated in float, is not monotonic in s: deltas of -1 ulp
@@ -512,16 +528,7 @@ static int lanes_forward_differences(const facet_livescene_field *f, const int *
     facet_rng rng = facet_rng_seed(seed, 9);
     int differing = 0;
     for (int i = 0; i < 24; i++) {
-        facet_livescene_ray_input in = {0};
-        float length = 0.0f;
-        for (int c = 0; c < 3; c++) {
-            in.o[c] = (i % 3 == 0 ? 0.5f : 4.0f) * (2.0f * facet_rng_uniform(&rng) - 1.0f);
-            in.d[c] = 2.0f * facet_rng_uniform(&rng) - 1.0f - 0.3f * in.o[c];
-            length += in.d[c] * in.d[c];
-            in.target[c] = facet_rng_uniform(&rng);
-        }
-        for (int c = 0; c < 3; c++) in.d[c] /= sqrtf(length);
-        for (int k = 0; k < f->objects; k++) in.kappa[k] = facet_rng_uniform(&rng);
+        facet_livescene_ray_input in = random_ray(f, &rng, i);
         in.label = (int)facet_rng_below(&rng, (uint32_t)f->objects + 2) - 1;
         memset(a, 0, sizeof *a);
         memset(b, 0, sizeof *b);
@@ -570,16 +577,7 @@ static int lanes_backward_differences(const facet_livescene_field *f, facet_live
     facet_livescene_train_ray *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     facet_rng rng = facet_rng_seed(seed, 11);
     for (int i = 0; i < rays; i++) {
-        facet_livescene_ray_input in = {0};
-        float length = 0.0f;
-        for (int c = 0; c < 3; c++) {
-            in.o[c] = (i % 3 == 0 ? 0.5f : 4.0f) * (2.0f * facet_rng_uniform(&rng) - 1.0f);
-            in.d[c] = 2.0f * facet_rng_uniform(&rng) - 1.0f - 0.3f * in.o[c];
-            length += in.d[c] * in.d[c];
-            in.target[c] = facet_rng_uniform(&rng);
-        }
-        for (int c = 0; c < 3; c++) in.d[c] /= sqrtf(length);
-        for (int k = 0; k < f->objects; k++) in.kappa[k] = facet_rng_uniform(&rng);
+        facet_livescene_ray_input in = random_ray(f, &rng, i);
         in.label = i % 4 == 3 ? -1 : (int)facet_rng_below(&rng, (uint32_t)classes);
         memset(a, 0, sizeof *a);
         facet_livescene_train_ray_run(f, levels_f, level_samples, 0.7f, seed, 3, rays, i, &in, a);
