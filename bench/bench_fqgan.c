@@ -2,11 +2,12 @@
  * weights file, on one backend, at the weights' image size (256x256 for the official models).
  *
  *   bench_fqgan WEIGHTS [--device cpu|cpu-bf16|cuda-fp32|cuda-tf32|cuda-bf16] [--batch N]
- *               [--iters N] [--bf16-kernel amx|avx512bf16|c]
+ *               [--iters N] [--bf16-kernel amx|avx512bf16|c] [--op encode|decode]
  *   bench_fqgan WEIGHTS --check DIR [--device ...] [--batch N]
  *
  * --bf16-kernel forces cpu-bf16's product kernel (nn/gemm_bf16.h; default: the best this CPU
- * runs), to time one against another; the JSON lines name the kernel that ran.
+ * runs), to time one against another; the JSON lines name the kernel that ran. --op times one
+ * operation only (decode still encodes once, untimed, for its tokens), e.g. under a profiler.
  *
  * --check DIR encodes DIR/photos.npy [N, 3, S, S] (tools/reference/fqgan_onnx.py export: real
  * photographs and Blender renders) `batch` at a time and compares the indices with
@@ -45,7 +46,8 @@ static int compare(const void *a, const void *b) {
 
 static int usage(void) {
     fprintf(stderr, "usage: bench_fqgan WEIGHTS [--device cpu|cpu-bf16|cuda-fp32|cuda-tf32|"
-                    "cuda-bf16] [--batch N] [--iters N] [--check DIR] [--bf16-kernel NAME]\n");
+                    "cuda-bf16] [--batch N] [--iters N] [--check DIR] [--bf16-kernel NAME]\n"
+                    "       [--op encode|decode]\n");
     return 2;
 }
 
@@ -172,7 +174,7 @@ static int check_tokens(facet_fqgan *m, const char *dir, int batch, const char *
 int main(int argc, char **argv) {
     if (argc < 2) return usage();
     const char *weights = argv[1], *device = "cpu", *check = NULL;
-    int batch = 1, iters = 3;
+    int batch = 1, iters = 3, first_op = 0, last_op = 1; /* 0 encode, 1 decode */
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             device = argv[++i];
@@ -182,7 +184,11 @@ int main(int argc, char **argv) {
             iters = atoi(argv[++i]);
         else if (strcmp(argv[i], "--check") == 0 && i + 1 < argc)
             check = argv[++i];
-        else if (strcmp(argv[i], "--bf16-kernel") == 0 && i + 1 < argc) {
+        else if (strcmp(argv[i], "--op") == 0 && i + 1 < argc) {
+            const char *op = argv[++i];
+            if (strcmp(op, "encode") != 0 && strcmp(op, "decode") != 0) return usage();
+            first_op = last_op = strcmp(op, "decode") == 0;
+        } else if (strcmp(argv[i], "--bf16-kernel") == 0 && i + 1 < argc) {
             if (facet_gemm_bf16_force_kernel(argv[++i]) != FACET_OK) {
                 fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
                 return 2;
@@ -213,7 +219,11 @@ int main(int argc, char **argv) {
     facet_rng rng = facet_rng_seed(1, 0);
     for (size_t i = 0; i < pixels; i++) images[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
     int status = 0;
-    for (int op = 0; op < 2 && status == 0; op++) {
+    if (first_op == 1 && facet_fqgan_encode(m, images, batch, indices, NULL) != FACET_OK) {
+        fprintf(stderr, "bench_fqgan: error: %s\n", facet_last_error());
+        status = 1;
+    }
+    for (int op = first_op; op <= last_op && status == 0; op++) {
         for (int it = -1; it < iters && status == 0; it++) {
             const double t0 = now();
             facet_status s =

@@ -89,12 +89,6 @@ static inline FACET_HD void facet_kplanes_backward(const facet_kplanes *k,
     facet_kplanes_backward_scratch(k, grad, coords, dfeature, scratch);
 }
 
-static inline FACET_HD float facet_activation_derivative(facet_activation a, float output) {
-    if (a == FACET_ACTIVATION_RELU) return output > 0.0f ? 1.0f : 0.0f;
-    if (a == FACET_ACTIVATION_SIGMOID) return output * (1.0f - output);
-    return 1.0f;
-}
-
 /* MLP backward scratch: every layer's activations (sum of the widths), then delta and next (the
  * widest layer each, inputs included). At most FACET_MLP_MAX_BACKWARD_SCRATCH for a network of
  * FACET_MLP_MAX_INPUTS inputs. */

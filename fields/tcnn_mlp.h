@@ -43,6 +43,13 @@ static inline FACET_HD float facet_activate(facet_activation a, float x) {
     return x;
 }
 
+/* d activation / d x, from the activation's output (what a backward pass has kept). */
+static inline FACET_HD float facet_activation_derivative(facet_activation a, float output) {
+    if (a == FACET_ACTIVATION_RELU) return output > 0.0f ? 1.0f : 0.0f;
+    if (a == FACET_ACTIVATION_SIGMOID) return output * (1.0f - output);
+    return 1.0f;
+}
+
 /* out = sum_i x[i] W^T[i][o] for one output o of a narrow layer, in the order the header
  * describes: four interleaved partial sums of type T, written once for the per-point form
  * (T = float) and the 16-sample form (T = facet_lanes, fields/tcnn_mlp_lanes.h). */

@@ -85,28 +85,37 @@ static inline FACET_HD float facet_f16_round(float x) {
     return facet_f16_to_f32(facet_f32_to_f16(x));
 }
 
+/* Layer l of the fp16 network: y[o] for o < width[l + 1] from x, the layer's input (l = 0: the
+ * network's float inputs x[width[0]], rounded to half here; after: halves held as floats, at least
+ * width[l] of them), in the header's order. Hidden layers give f16(hidden(acc)), the output layer
+ * output(acc). */
+static inline FACET_HD void facet_mlp_half_layer(const facet_mlp *m, int l, const float *x,
+                                                 float *y) {
+    const int n_in = m->width[l], n_out = m->width[l + 1];
+    const int in_pad = facet_mlp_pad16(n_in), out_pad = facet_mlp_pad16(n_out);
+    const uint16_t *w = facet_mlp_half_weights(m, l);
+    const float *bias = facet_mlp_half_bias_rows(m); /* row 0 */
+    const int last = l == m->layers - 1;
+    for (int o = 0; o < n_out; o++) {
+        float acc = l == 0 ? bias[o] : 0.0f;
+        for (int i = 0; i < in_pad; i++) {
+            const float xi = i >= n_in ? 0.0f : l == 0 ? facet_f16_round(x[i]) : x[i];
+            acc += xi * facet_f16_to_f32(w[(size_t)i * out_pad + o]);
+        }
+        const float a = facet_activate(last ? m->output : m->hidden, acc);
+        y[o] = last ? a : facet_f16_round(a);
+    }
+}
+
 /* out[width[layers]] = the fp16 network of in[width[0]] (the header's function), the hidden
  * activations (already rounded to half) in scratch (facet_mlp_scratch_floats). */
 static inline FACET_HD void facet_mlp_half_forward_scratch(const facet_mlp *m, const float *in,
                                                            float *out, float *scratch) {
     const int widest = facet_mlp_widest(m, 1, m->layers - 1);
-    const float *bias = facet_mlp_half_bias_rows(m); /* row 0 */
     const float *x = in;
     for (int l = 0; l < m->layers; l++) {
-        const int n_in = m->width[l], n_out = m->width[l + 1];
-        const int in_pad = facet_mlp_pad16(n_in), out_pad = facet_mlp_pad16(n_out);
-        const uint16_t *w = facet_mlp_half_weights(m, l);
-        const int last = l == m->layers - 1;
-        float *y = last ? out : scratch + (l & 1) * widest;
-        for (int o = 0; o < n_out; o++) {
-            float acc = l == 0 ? bias[o] : 0.0f;
-            for (int i = 0; i < in_pad; i++) {
-                const float xi = i >= n_in ? 0.0f : l == 0 ? facet_f16_round(x[i]) : x[i];
-                acc += xi * facet_f16_to_f32(w[(size_t)i * out_pad + o]);
-            }
-            const float a = facet_activate(last ? m->output : m->hidden, acc);
-            y[o] = last ? a : facet_f16_round(a);
-        }
+        float *y = l == m->layers - 1 ? out : scratch + (l & 1) * widest;
+        facet_mlp_half_layer(m, l, x, y);
         x = y;
     }
 }

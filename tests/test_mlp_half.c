@@ -3,11 +3,14 @@
  * livescene node's "mlp_dtype": "f16" on the fixture model against the PyTorch reference's rays
  * (tools/reference/livescene_ref.py, fp32 math on fp16 weights). */
 #include "helpers.h"
+#include "mlp_half_reference.h"
 
 #include "core/fileio.h"
 #include "core/safetensors.h"
 #include "fields/livescene.h"
+#include "fields/livescene_backward.h"
 #include "fields/tcnn_mlp.h"
+#include "fields/tcnn_mlp_half_backward.h"
 #include "nodes/builtin.h"
 #include "nodes/livescene_ray.h"
 #include "render/render.h"
@@ -154,6 +157,110 @@ Test(mlp_half, forward_is_the_header_function_within_its_rounding_bound) {
     }
     cr_log_info("fp16 networks: worst |got - want| %.3f of the bound", worst);
     cr_assert_gt(differs_from_fp32, 0, "the fp16 form computed the fp32 network");
+}
+
+Test(mlp_half, backward_is_the_header_function_within_its_rounding_bound) {
+    const int shapes[3][5] = {{96, 64, 16}, {31, 64, 64, 3}, {10, 48, 24, 17}};
+    const int layers[3] = {2, 3, 3};
+    const facet_activation output[3] = {FACET_ACTIVATION_NONE, FACET_ACTIVATION_SIGMOID,
+                                        FACET_ACTIVATION_NONE};
+    double worst = 0;
+    long nonzero_dw = 0, checked = 0;
+    for (int s = 0; s < 3; s++) {
+        network n;
+        network_make(&n, shapes[s], layers[s], output[s]);
+        facet_mlp half = n.m, grad = n.m;
+        half.half = n.pack;
+        size_t total = 0;
+        for (int l = 0; l < layers[s]; l++) total += (size_t)shapes[s][l] * shapes[s][l + 1];
+        total += (size_t)shapes[s][1];
+        float *dw = malloc(sizeof(float) * total);
+        double *want_dw = malloc(sizeof(double) * total),
+               *bound_dw = malloc(sizeof(double) * total);
+        float *scratch = malloc(sizeof(float) * facet_mlp_half_backward_scratch_floats(&half));
+        size_t at = 0;
+        for (int l = 0; l < layers[s]; l++)
+            grad.weight[l] = dw + at, at += (size_t)shapes[s][l] * shapes[s][l + 1];
+        grad.bias0 = dw + at;
+        grad.half = NULL;
+        for (int p = 0; p < 60; p++) {
+            float in[FACET_MLP_MAX_WIDTH], dout[FACET_MLP_MAX_WIDTH], dx[FACET_MLP_MAX_WIDTH];
+            double want_dx[FACET_MLP_MAX_WIDTH], bound_dx[FACET_MLP_MAX_WIDTH];
+            for (int i = 0; i < shapes[s][0]; i++) in[i] = uniform(-2, 2) * (p % 5 ? 1 : 30);
+            /* gradients of a batch mean: small, as a fit's are (1e-4 .. 1e-7) */
+            for (int o = 0; o < shapes[s][layers[s]]; o++)
+                dout[o] = uniform(-1, 1) * ldexpf(1.0f, -12 - p % 12);
+            const float scale = 1024.0f;
+            memset(dw, 0, sizeof(float) * total);
+            facet_mlp_half_backward_scratch(&half, &grad, in, dout, scale, dx, scratch);
+            mlp_half_independent_backward(&n.m, in, dout, scale, want_dx, bound_dx, want_dw,
+                                          bound_dw);
+            for (int i = 0; i < shapes[s][0]; i++) {
+                cr_assert(isfinite(dx[i]));
+                const double d = fabs(dx[i] - want_dx[i]);
+                if (d > 0) worst = fmax(worst, d / bound_dx[i]);
+                cr_assert_leq(d, bound_dx[i],
+                              "shape %d point %d dinput %d: %.9g, want %.9g +- %.3g", s, p, i,
+                              dx[i], want_dx[i], bound_dx[i]);
+            }
+            for (size_t k = 0; k < total; k++) {
+                cr_assert(isfinite(dw[k]));
+                const double d = fabs(dw[k] - want_dw[k]);
+                if (d > 0) worst = fmax(worst, d / bound_dw[k]);
+                cr_assert_leq(d, bound_dw[k],
+                              "shape %d point %d gradient %zu: %.9g, want %.9g +- %.3g", s, p, k,
+                              dw[k], want_dw[k], bound_dw[k]);
+                nonzero_dw += dw[k] != 0.0f;
+                checked++;
+            }
+        }
+        free(dw), free(want_dw), free(bound_dw), free(scratch);
+        network_free(&n);
+    }
+    cr_log_info(
+        "fp16 backward: worst |got - want| %.3f of the bound, %ld of %ld weight gradients nonzero",
+        worst, nonzero_dw, checked);
+    cr_assert_gt(nonzero_dw, checked / 4, "the gradients vanished");
+}
+
+/* The loss scale is what keeps a fit's gradients: unscaled, a dL/dy of 2^-20 times the output
+ * layer's weights underflows in half; scaled by 2^12 the fp16 pass tracks the fp32 network's
+ * backward (dL/dinput, relative RMS over 40 points) as closely as its half operands allow. */
+Test(mlp_half, loss_scale_keeps_small_gradients_that_half_would_lose) {
+    const int widths[4] = {31, 64, 64, 3};
+    network n;
+    network_make(&n, widths, 3, FACET_ACTIVATION_SIGMOID);
+    facet_mlp half = n.m, grad = n.m;
+    half.half = n.pack;
+    float *dw = calloc(31 * 64 + 64 * 64 + 64 * 3 + 64, sizeof(float));
+    grad.weight[0] = dw, grad.weight[1] = dw + 31 * 64, grad.weight[2] = dw + 31 * 64 + 64 * 64;
+    grad.bias0 = dw + 31 * 64 + 64 * 64 + 64 * 3;
+    grad.half = NULL;
+    float *scratch = malloc(sizeof(float) * facet_mlp_half_backward_scratch_floats(&half));
+    double scaled = 0, unscaled = 0, norm = 0;
+    for (int p = 0; p < 40; p++) {
+        float in[31], dout[3], fp32[31], dx[31];
+        for (int i = 0; i < 31; i++) in[i] = uniform(-1, 1);
+        for (int o = 0; o < 3; o++) dout[o] = uniform(-1, 1) * ldexpf(1.0f, -20);
+        facet_mlp_backward(&n.m, &grad, in, dout, fp32);
+        facet_mlp_half_backward_scratch(&half, &grad, in, dout, 4096.0f, dx, scratch);
+        for (int i = 0; i < 31; i++) scaled += (dx[i] - fp32[i]) * (dx[i] - fp32[i]);
+        facet_mlp_half_backward_scratch(&half, &grad, in, dout, 1.0f, dx, scratch);
+        for (int i = 0; i < 31; i++) unscaled += (dx[i] - fp32[i]) * (dx[i] - fp32[i]);
+        for (int i = 0; i < 31; i++) norm += (double)fp32[i] * fp32[i];
+    }
+    scaled = sqrt(scaled / norm), unscaled = sqrt(unscaled / norm);
+    cr_log_info("fp16 backward at dL/dy ~ 2^-20 against fp32: relative RMS %.3g scaled by 2^12, "
+                "%.3g unscaled",
+                scaled, unscaled);
+    cr_assert_lt(scaled, 2e-2);
+    cr_assert_gt(unscaled, 0.2, "half kept 2^-20 gradients without a loss scale");
+    cr_assert(facet_mlp_half_loss_scale_valid(128.0f) && facet_mlp_half_loss_scale_valid(1.0f));
+    cr_assert(!facet_mlp_half_loss_scale_valid(100.0f) && !facet_mlp_half_loss_scale_valid(0.5f) &&
+              !facet_mlp_half_loss_scale_valid(ldexpf(1.0f, 25)) &&
+              !facet_mlp_half_loss_scale_valid(NAN));
+    free(dw), free(scratch);
+    network_free(&n);
 }
 
 /* The fixture model's rays with every network in fp16 against the PyTorch reference (fp32 math on

@@ -1,5 +1,6 @@
-/* facet_mlp_tensor_forward (fields/tcnn_mlp_tensor.h): the tensor-core network over host arrays. */
-#include "fields/cuda/tcnn_mlp_tensor.cuh"
+/* facet_mlp_tensor_forward and facet_mlp_tensor_backward (fields/tcnn_mlp_tensor.h): the
+ * tensor-core network and its fp16 backward pass over host arrays. */
+#include "fields/cuda/tcnn_mlp_tensor_train.cuh"
 #include "fields/tcnn_mlp_tensor.h"
 
 #include "core/cuda/check.h"
@@ -16,46 +17,163 @@ __global__ void input_kernel(const float *in, int64_t count, int64_t rows, int w
                                ld);
 }
 
+/* Rows of a chunk of the weight-gradient sums (a multiple of 16): one warp adds a chunk's tile
+ * products in a float accumulator before its one atomicAdd per element. */
+const int64_t WEIGHT_GRADIENT_CHUNK = 512;
+
+/* Device memory freed on every return. */
 struct device_buffers {
-    void *pack = nullptr, *in = nullptr, *x = nullptr, *y = nullptr;
-    ~device_buffers() { cudaFree(pack), cudaFree(in), cudaFree(x), cudaFree(y); }
+    void *p[8 + FACET_MLP_MAX_LAYERS] = {};
+    int n = 0;
+    cudaError_t alloc(void **out, size_t bytes) {
+        cudaError_t e = cudaMalloc(out, bytes ? bytes : 16);
+        if (e == cudaSuccess) p[n++] = *out;
+        return e;
+    }
+    ~device_buffers() {
+        for (int i = 0; i < n; i++) cudaFree(p[i]);
+    }
 };
+
+/* What the tensor kernels take: a pack, hidden layers (and, backward, the output) at most
+ * FACET_MLP_MAX_WIDTH wide. */
+facet_status check_network(const facet_mlp *net, int backward) {
+    if (!net->half) return facet_fail(FACET_ERR_INVALID_ARGUMENT, "the network has no fp16 pack");
+    for (int l = 1; l < net->layers + backward; l++)
+        if (facet_mlp_pad16(net->width[l]) > FACET_MLP_MAX_WIDTH)
+            return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                              "layer width %d is %d; tensor cores take at most %d", l,
+                              net->width[l], FACET_MLP_MAX_WIDTH);
+    return FACET_OK;
+}
+
+/* net as the device reads it: only the pack (uploaded to `pack`). */
+facet_mlp device_network(const facet_mlp *net, void *pack) {
+    facet_mlp d = *net;
+    for (int l = 0; l < net->layers; l++) d.weight[l] = nullptr;
+    d.bias0 = nullptr;
+    d.half = pack;
+    return d;
+}
 
 } // namespace
 
 extern "C" facet_status facet_mlp_tensor_forward(const facet_mlp *net, const float *in,
                                                  int64_t rows, float *out) {
-    if (!net->half) return facet_fail(FACET_ERR_INVALID_ARGUMENT, "the network has no fp16 pack");
-    for (int l = 1; l < net->layers; l++)
-        if (facet_mlp_pad16(net->width[l]) > FACET_MLP_MAX_WIDTH)
-            return facet_fail(FACET_ERR_INVALID_ARGUMENT,
-                              "hidden layer %d is %d wide; tensor cores take at most %d", l,
-                              net->width[l], FACET_MLP_MAX_WIDTH);
-    if (rows <= 0) return FACET_OK;
+    facet_status s = check_network(net, 0);
+    if (s != FACET_OK || rows <= 0) return s;
     const int n_in = net->width[0], n_out = net->width[net->layers];
     const int ldx = facet_mlp_pad16(n_in), ldy = facet_mlp_pad16(n_out);
     const int64_t padded = facet_mlp_tensor_rows(rows);
     const size_t pack_bytes = facet_mlp_half_bytes(net);
     device_buffers d;
-    FACET_CUDA_CHECK(cudaMalloc(&d.pack, pack_bytes));
-    FACET_CUDA_CHECK(cudaMalloc(&d.in, (size_t)rows * n_in * sizeof(float)));
-    FACET_CUDA_CHECK(cudaMalloc(&d.x, (size_t)padded * ldx * sizeof(__half)));
-    FACET_CUDA_CHECK(cudaMalloc(&d.y, (size_t)padded * ldy * sizeof(float)));
-    FACET_CUDA_CHECK(cudaMemcpy(d.pack, net->half, pack_bytes, cudaMemcpyHostToDevice));
+    void *pack, *d_in, *x, *y;
+    FACET_CUDA_CHECK(d.alloc(&pack, pack_bytes));
+    FACET_CUDA_CHECK(d.alloc(&d_in, (size_t)rows * n_in * sizeof(float)));
+    FACET_CUDA_CHECK(d.alloc(&x, (size_t)padded * ldx * sizeof(__half)));
+    FACET_CUDA_CHECK(d.alloc(&y, (size_t)padded * ldy * sizeof(float)));
+    FACET_CUDA_CHECK(cudaMemcpy(pack, net->half, pack_bytes, cudaMemcpyHostToDevice));
     FACET_CUDA_CHECK(
-        cudaMemcpy(d.in, in, (size_t)rows * n_in * sizeof(float), cudaMemcpyHostToDevice));
-    facet_mlp device_net = *net; /* only the pack is read on the device */
-    for (int l = 0; l < net->layers; l++) device_net.weight[l] = nullptr;
-    device_net.bias0 = nullptr;
-    device_net.half = d.pack;
+        cudaMemcpy(d_in, in, (size_t)rows * n_in * sizeof(float), cudaMemcpyHostToDevice));
     FACET_LAUNCH(input_kernel, (unsigned)((padded + 127) / 128), 128)
-    ((const float *)d.in, rows, padded, n_in, ldx, (__half *)d.x);
+    ((const float *)d_in, rows, padded, n_in, ldx, (__half *)x);
     FACET_LAUNCH(facet_mlp_tensor_kernel, facet_mlp_tensor_blocks(padded),
                  FACET_MLP_TENSOR_WARPS * 32)
-    (device_net, (const __half *)d.x, padded, (float *)d.y);
+    (device_network(net, pack), (const __half *)x, padded, (float *)y, nullptr);
     FACET_CUDA_CHECK(cudaGetLastError());
-    FACET_CUDA_CHECK(cudaMemcpy2D(out, (size_t)n_out * sizeof(float), d.y,
+    FACET_CUDA_CHECK(cudaMemcpy2D(out, (size_t)n_out * sizeof(float), y,
                                   (size_t)ldy * sizeof(float), (size_t)n_out * sizeof(float),
                                   (size_t)rows, cudaMemcpyDeviceToHost));
+    return FACET_OK;
+}
+
+/* dst[i] += src[i] for n floats. */
+static void add_to(float *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+extern "C" facet_status facet_mlp_tensor_backward(const facet_mlp *net, const float *in,
+                                                  const float *dout, int64_t rows, float loss_scale,
+                                                  const facet_mlp *grad, float *dinput) {
+    facet_status s = check_network(net, 1);
+    if (s != FACET_OK) return s;
+    if (!facet_mlp_half_loss_scale_valid(loss_scale))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "loss scale %g is not a power of two from 1 to 2^24", loss_scale);
+    if (rows <= 0) return FACET_OK;
+    const int layers = net->layers, n_in = net->width[0], n_out = net->width[layers];
+    const int ldx = facet_mlp_pad16(n_in), ldy = facet_mlp_pad16(n_out);
+    const int64_t padded = facet_mlp_tensor_rows(rows);
+    const size_t pack_bytes = facet_mlp_half_bytes(net);
+    const int64_t kept = facet_mlp_tensor_keep_offset(net, layers);
+    const int64_t gradient_halves = facet_mlp_tensor_gradient_offset(net, layers);
+    device_buffers d;
+    void *pack, *d_in, *x, *y, *dy, *keep, *g, *dx = nullptr, *gb, *gw[FACET_MLP_MAX_LAYERS];
+    FACET_CUDA_CHECK(d.alloc(&pack, pack_bytes));
+    FACET_CUDA_CHECK(d.alloc(&d_in, (size_t)rows * n_in * sizeof(float)));
+    FACET_CUDA_CHECK(d.alloc(&x, (size_t)padded * ldx * sizeof(__half)));
+    FACET_CUDA_CHECK(d.alloc(&y, (size_t)padded * ldy * sizeof(float)));
+    FACET_CUDA_CHECK(d.alloc(&dy, (size_t)padded * ldy * sizeof(float)));
+    FACET_CUDA_CHECK(d.alloc(&keep, (size_t)(padded * kept) * sizeof(__half)));
+    FACET_CUDA_CHECK(d.alloc(&g, (size_t)(padded * gradient_halves) * sizeof(__half)));
+    if (dinput) FACET_CUDA_CHECK(d.alloc(&dx, (size_t)padded * ldx * sizeof(float)));
+    FACET_CUDA_CHECK(d.alloc(&gb, (size_t)net->width[1] * sizeof(float)));
+    FACET_CUDA_CHECK(cudaMemset(gb, 0, (size_t)net->width[1] * sizeof(float)));
+    for (int l = 0; l < layers; l++) {
+        const size_t bytes = (size_t)net->width[l] * net->width[l + 1] * sizeof(float);
+        FACET_CUDA_CHECK(d.alloc(&gw[l], bytes));
+        FACET_CUDA_CHECK(cudaMemset(gw[l], 0, bytes));
+    }
+    FACET_CUDA_CHECK(cudaMemcpy(pack, net->half, pack_bytes, cudaMemcpyHostToDevice));
+    FACET_CUDA_CHECK(
+        cudaMemcpy(d_in, in, (size_t)rows * n_in * sizeof(float), cudaMemcpyHostToDevice));
+    FACET_CUDA_CHECK(cudaMemset(dy, 0, (size_t)padded * ldy * sizeof(float)));
+    FACET_CUDA_CHECK(cudaMemcpy2D(dy, (size_t)ldy * sizeof(float), dout,
+                                  (size_t)n_out * sizeof(float), (size_t)n_out * sizeof(float),
+                                  (size_t)rows, cudaMemcpyHostToDevice));
+    const facet_mlp dnet = device_network(net, pack);
+    FACET_LAUNCH(input_kernel, (unsigned)((padded + 127) / 128), 128)
+    ((const float *)d_in, rows, padded, n_in, ldx, (__half *)x);
+    FACET_LAUNCH(facet_mlp_tensor_kernel, facet_mlp_tensor_blocks(padded),
+                 FACET_MLP_TENSOR_WARPS * 32)
+    (dnet, (const __half *)x, padded, (float *)y, (__half *)keep);
+    FACET_LAUNCH(facet_mlp_tensor_backward_kernel, facet_mlp_tensor_blocks(padded),
+                 FACET_MLP_TENSOR_WARPS * 32)
+    (dnet, (const __half *)keep, (const float *)y, (const float *)dy, padded, loss_scale,
+     (__half *)g, (float *)dx);
+    const unsigned chunks =
+        (unsigned)((padded + WEIGHT_GRADIENT_CHUNK - 1) / WEIGHT_GRADIENT_CHUNK);
+    for (int l = 0; l < layers; l++) {
+        const int ld_in = facet_mlp_pad16(net->width[l]), ld_g = facet_mlp_pad16(net->width[l + 1]);
+        const __half *x_l =
+            l == 0 ? (const __half *)x
+                   : (const __half *)keep + padded * facet_mlp_tensor_keep_offset(net, l);
+        const __half *g_l = (const __half *)g + padded * facet_mlp_tensor_gradient_offset(net, l);
+        FACET_LAUNCH(facet_mlp_tensor_weight_gradient_kernel,
+                     dim3((unsigned)(ld_in / 16 * (ld_g / 16)), chunks), 32)
+        (x_l, ld_in, g_l, ld_g, padded, WEIGHT_GRADIENT_CHUNK, net->width[l], net->width[l + 1],
+         1.0f / loss_scale, (float *)gw[l]);
+        if (l == 0)
+            FACET_LAUNCH(facet_mlp_tensor_bias_gradient_kernel,
+                         dim3((unsigned)((net->width[1] + 31) / 32), chunks), 32)
+        (g_l, ld_g, padded, WEIGHT_GRADIENT_CHUNK, net->width[1], 1.0f / loss_scale, (float *)gb);
+    }
+    FACET_CUDA_CHECK(cudaGetLastError());
+    for (int l = 0; l <= layers; l++) {
+        const size_t n =
+            l < layers ? (size_t)net->width[l] * net->width[l + 1] : (size_t)net->width[1];
+        float *host = (float *)malloc(n * sizeof(float));
+        if (!host) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
+        const cudaError_t e =
+            cudaMemcpy(host, l < layers ? gw[l] : gb, n * sizeof(float), cudaMemcpyDeviceToHost);
+        if (e == cudaSuccess)
+            add_to(l < layers ? (float *)grad->weight[l] : (float *)grad->bias0, host, n);
+        free(host);
+        FACET_CUDA_CHECK(e);
+    }
+    if (dinput)
+        FACET_CUDA_CHECK(cudaMemcpy2D(dinput, (size_t)n_in * sizeof(float), dx,
+                                      (size_t)ldx * sizeof(float), (size_t)n_in * sizeof(float),
+                                      (size_t)rows, cudaMemcpyDeviceToHost));
     return FACET_OK;
 }

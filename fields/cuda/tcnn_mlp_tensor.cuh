@@ -28,12 +28,24 @@ enum {
     FACET_MLP_TENSOR_LD = FACET_MLP_MAX_WIDTH + 8,
 };
 
+/* Halves per row before hidden layer h's activations (h = 1 .. layers - 1: the output of layer
+ * h - 1) in a training forward pass's `keep` buffer: keep holds, for each hidden layer in turn,
+ * [rows][pad16(width[h])] halves, so layer h's block starts at keep + rows * offset. */
+static inline __host__ __device__ int64_t facet_mlp_tensor_keep_offset(const facet_mlp *net,
+                                                                       int h) {
+    int64_t at = 0;
+    for (int j = 1; j < h; j++) at += facet_mlp_pad16(net->width[j]);
+    return at;
+}
+
 /* y[rows][ldy] = the fp16 network of x[rows][ldx] (net.half set; ldx = pad16(width[0]) halves,
  * ldy = pad16(width[layers]) floats, both row-major; rows a multiple of FACET_MLP_TENSOR_ROWS).
  * Launch with FACET_MLP_TENSOR_WARPS * 32 threads per block and facet_mlp_tensor_blocks(rows)
- * blocks. Columns of y past width[layers] hold the padding's outputs. */
+ * blocks. Columns of y past width[layers] hold the padding's outputs. keep: NULL, or (training)
+ * the buffer that receives every hidden activation (facet_mlp_tensor_keep_offset), which the
+ * backward pass reads. */
 static __global__ void facet_mlp_tensor_kernel(facet_mlp net, const __half *x, int64_t rows,
-                                               float *y) {
+                                               float *y, __half *keep) {
     using namespace nvcuda;
     typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> tile_a;
     typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> tile_b;
@@ -85,9 +97,14 @@ static __global__ void facet_mlp_tensor_kernel(facet_mlp net, const __half *x, i
                 /* through the warp's stage tile: the accumulator layout is the hardware's */
                 wmma::store_matrix_sync(stage[warp], acc[m], 16, wmma::mem_row_major);
                 __syncwarp();
-                for (int e = lane; e < 256; e += 32)
-                    out[(m * 16 + e / 16) * FACET_MLP_TENSOR_LD + n * 16 + e % 16] =
-                        __float2half_rn(stage[warp][e]);
+                __half *kept = keep ? keep + rows * facet_mlp_tensor_keep_offset(&net, l + 1) +
+                                          (row0 + m * 16) * out_pad + n * 16
+                                    : nullptr;
+                for (int e = lane; e < 256; e += 32) {
+                    const __half h = __float2half_rn(stage[warp][e]);
+                    out[(m * 16 + e / 16) * FACET_MLP_TENSOR_LD + n * 16 + e % 16] = h;
+                    if (kept) kept[(e / 16) * out_pad + e % 16] = h;
+                }
                 __syncwarp();
             }
         }

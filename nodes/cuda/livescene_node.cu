@@ -402,7 +402,7 @@ void run_network(const facet_mlp &net, int64_t rows, const batch_layout &l, floa
                  int64_t y) {
     FACET_LAUNCH(facet_mlp_tensor_kernel, facet_mlp_tensor_blocks(rows),
                  FACET_MLP_TENSOR_WARPS * 32)
-    (net, (const __half *)(buffer + l.x), rows, buffer + y);
+    (net, (const __half *)(buffer + l.x), rows, buffer + y, nullptr);
 }
 
 /* Stages 2 to 5 with fp16 networks on tensor cores: every proposal level (densities, then the

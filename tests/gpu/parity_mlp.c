@@ -1,6 +1,8 @@
 /* MLP suite: the fp16 networks on tensor cores (fields/cuda/tcnn_mlp_tensor.cuh, through
  * facet_mlp_tensor_forward) against their per-point reference, facet_mlp_half_forward_scratch
- * (fields/tcnn_mlp_half.h).
+ * (fields/tcnn_mlp_half.h); and their training pass (fields/cuda/tcnn_mlp_tensor_train.cuh,
+ * through facet_mlp_tensor_backward) against facet_mlp_half_backward_scratch
+ * (fields/tcnn_mlp_half_backward.h), tolerances at backward_case.
  *
  * Tolerance, per output, from the math. Both sides compute the same function of the same half
  * operands; only the order of each sum may differ (tensor cores add a tile's products in an
@@ -16,8 +18,11 @@
  * reference's order: tools/cuemu/include/mma.h). */
 #include "parity.h"
 
+#include "../mlp_half_reference.h"
+
 #include "core/status.h"
 #include "fields/tcnn_mlp.h"
+#include "fields/tcnn_mlp_half_backward.h"
 #include "fields/tcnn_mlp_tensor.h"
 
 #include <math.h>
@@ -124,6 +129,101 @@ static int network_case(const char *name, const int *widths, int layers, facet_a
     return failures;
 }
 
+/* The training pass of a random network (as network_case) on rows points with output gradients
+ * of a fit's size (U(-1, 1) 2^-(10 + r mod 12)), loss scale 2^10, against the per-point
+ * reference. Tolerances from the math (tests/mlp_half_reference.h bounds each side's distance
+ * from the header's function evaluated exactly, b per point):
+ *   dinput, per element: 2 b (each side within b). The emulator adds in the reference's order,
+ *   so the exact build must match bit for bit (and, the g being equal, so must every half
+ *   gradient the weight sums read).
+ *   weights and bias0, per element: both sides sum the same points' terms in different orders
+ *   (the reference point by point; the kernels 16 points per tile, chunks, then atomics), so
+ *   sum_p 2 b_p + 2 (rows + 1) 2^-24 sum_p |term_p|: never bit-exact, in any build. */
+static int backward_case(const char *name, const int *widths, int layers, facet_activation output,
+                         int rows) {
+    facet_mlp m = {.layers = layers, .hidden = FACET_ACTIVATION_RELU, .output = output};
+    float *weights[FACET_MLP_MAX_LAYERS] = {0}, *bias = NULL;
+    for (int l = 0; l <= layers; l++) m.width[l] = widths[l];
+    size_t total = 0;
+    for (int l = 0; l < layers; l++) {
+        weights[l] = malloc(sizeof(float) * widths[l] * widths[l + 1]);
+        const float r = 1.0f / sqrtf((float)widths[l]);
+        for (int i = 0; i < widths[l] * widths[l + 1]; i++) weights[l][i] = uniform(-r, r);
+        m.weight[l] = weights[l];
+        total += (size_t)widths[l] * widths[l + 1];
+    }
+    total += (size_t)widths[1];
+    bias = malloc(sizeof(float) * widths[1]);
+    for (int o = 0; o < widths[1]; o++) bias[o] = uniform(-0.5f, 0.5f);
+    m.bias0 = bias;
+    void *pack = aligned_alloc(256, (facet_mlp_half_bytes(&m) + 255) / 256 * 256);
+    facet_mlp_half_pack(&m, pack);
+    m.half = pack;
+    const int n_in = widths[0], n_out = widths[layers];
+    const float scale = 1024.0f;
+    float *in = malloc(sizeof(float) * rows * n_in), *dout = malloc(sizeof(float) * rows * n_out);
+    float *dx = malloc(sizeof(float) * rows * n_in), *ref_dx = malloc(sizeof(float) * rows * n_in);
+    float *dw = calloc(total, sizeof(float)), *ref_dw = calloc(total, sizeof(float));
+    float *point_dw = malloc(sizeof(float) * total);
+    float *scaled_dx = malloc(sizeof(float) * rows * n_in),
+          *scaled_dw = malloc(sizeof(float) * total);
+    float *zero = calloc(total > (size_t)rows * n_in ? total : (size_t)rows * n_in, sizeof(float));
+    double *want_dw = malloc(sizeof(double) * total), *bound_dw = malloc(sizeof(double) * total);
+    double *sum_bound = calloc(total, sizeof(double)), *magnitude = calloc(total, sizeof(double));
+    float *scratch = malloc(sizeof(float) * facet_mlp_half_backward_scratch_floats(&m));
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < n_in; i++) in[r * n_in + i] = uniform(-2, 2) * (r % 7 ? 1.0f : 50.0f);
+        for (int o = 0; o < n_out; o++)
+            dout[r * n_out + o] = uniform(-1, 1) * ldexpf(1.0f, -10 - r % 12);
+    }
+    facet_mlp grad = m, point = m, ref = m;
+    grad.half = point.half = ref.half = NULL;
+    size_t at = 0;
+    for (int l = 0; l < layers; l++) {
+        grad.weight[l] = dw + at, point.weight[l] = point_dw + at, ref.weight[l] = ref_dw + at;
+        at += (size_t)widths[l] * widths[l + 1];
+    }
+    grad.bias0 = dw + at, point.bias0 = point_dw + at, ref.bias0 = ref_dw + at;
+    int failures = 0;
+    if (facet_mlp_tensor_backward(&m, in, dout, rows, scale, &grad, dx) != FACET_OK) {
+        failures = parity_error(name, facet_last_error());
+    } else {
+        for (int r = 0; r < rows; r++) {
+            double want_dx[FACET_MLP_MAX_WIDTH], bound_dx[FACET_MLP_MAX_WIDTH];
+            memset(point_dw, 0, sizeof(float) * total);
+            facet_mlp_half_backward_scratch(&m, &point, in + r * n_in, dout + r * n_out, scale,
+                                            ref_dx + r * n_in, scratch);
+            mlp_half_independent_backward(&m, in + r * n_in, dout + r * n_out, scale, want_dx,
+                                          bound_dx, want_dw, bound_dw);
+            for (int i = 0; i < n_in; i++) {
+                const double d = (double)dx[r * n_in + i] - ref_dx[r * n_in + i];
+                scaled_dx[r * n_in + i] = (float)(d == 0.0 ? 0.0 : d / (2.0 * bound_dx[i]));
+            }
+            for (size_t k = 0; k < total; k++) {
+                ref_dw[k] += point_dw[k];
+                sum_bound[k] += 2.0 * bound_dw[k];
+                magnitude[k] += fabs(want_dw[k]);
+            }
+        }
+        const double gamma = 2.0 * (rows + 1) * ldexp(1.0, -24);
+        for (size_t k = 0; k < total; k++) {
+            const double d = (double)dw[k] - ref_dw[k], bound = sum_bound[k] + gamma * magnitude[k];
+            scaled_dw[k] = (float)(d == 0.0 ? 0.0 : d / bound);
+        }
+        char label[128];
+        snprintf(label, sizeof label, "%s.dinput", name);
+        failures += parity_check(label, zero, scaled_dx, (size_t)rows * n_in, &BOUND);
+        snprintf(label, sizeof label, "%s.weights", name);
+        const parity_tolerance sums = {.abs = 1.0, .rel = 0.0, .same_code = 0};
+        failures += parity_check(label, zero, scaled_dw, total, &sums);
+    }
+    for (int l = 0; l < layers; l++) free(weights[l]);
+    free(bias), free(pack), free(in), free(dout), free(dx), free(ref_dx), free(dw), free(ref_dw);
+    free(point_dw), free(scaled_dx), free(scaled_dw), free(zero), free(want_dw), free(bound_dw);
+    free(sum_bound), free(magnitude), free(scratch);
+    return failures;
+}
+
 int parity_suite_mlp(void) {
     /* LiveScene's networks (official widths: tcnn FullyFusedMLP, 64 neurons), then shapes that
      * exercise the padding (inputs and outputs not multiples of 16), three hidden layers, the
@@ -141,5 +241,17 @@ int parity_suite_mlp(void) {
                              FACET_ACTIVATION_NONE, 77);
     failures += network_case("mlp.tensor.deep_128_128_128_128_5",
                              (const int[]){128, 128, 128, 128, 5}, 4, FACET_ACTIVATION_SIGMOID, 65);
+    /* training: the same shapes; 600 rows span two weight-gradient chunks */
+    failures += backward_case("mlp.backward.sigma_96_64_16", (const int[]){96, 64, 16}, 2,
+                              FACET_ACTIVATION_NONE, 600);
+    failures += backward_case("mlp.backward.color_31_64_64_3", (const int[]){31, 64, 64, 3}, 3,
+                              FACET_ACTIVATION_SIGMOID, 200);
+    failures += backward_case("mlp.backward.density_8_64_1", (const int[]){8, 64, 1}, 2,
+                              FACET_ACTIVATION_NONE, 200);
+    failures += backward_case("mlp.backward.padded_27_40_24_17", (const int[]){27, 40, 24, 17}, 3,
+                              FACET_ACTIVATION_NONE, 77);
+    failures +=
+        backward_case("mlp.backward.deep_128_128_128_128_5", (const int[]){128, 128, 128, 128, 5},
+                      4, FACET_ACTIVATION_SIGMOID, 65);
     return failures;
 }
