@@ -16,7 +16,7 @@ static const char usage[] =
     "                 [--auto-scale|--no-auto-scale] [--scene-scale S]\n"
     "                 [--aabb X0,Y0,Z0,X1,Y1,Z1] [--no-LOSS]... [--for N]\n"
     "                 [--snapshot-every N] [--on-divergence stop|restart] [--max-restarts N]\n"
-    "                 [--quiet]\n"
+    "                 [--mlp-dtype f32|f16] [--loss-scale S] [--quiet]\n"
     "\n"
     "Fits LiveScene's interactive radiance field (one 4D K-Planes field over x, y, z, kappa,\n"
     "two proposal grids and the object probability field) to the train split of DATASET\n"
@@ -50,6 +50,12 @@ static const char usage[] =
     "                      back to the last checkpoint, or the start, with the learning rate\n"
     "                      halved; reported on stderr and in fit.json \"restarts\")\n"
     "  --max-restarts N    restarts before giving up with an error (default 3)\n"
+    "  --mlp-dtype T       f32 (default) or f16: the networks in tiny-cuda-nn's fp16 form (half\n"
+    "                      weights and activations, fp32 sums) with fp32 master weights,\n"
+    "                      gradients in half with dynamic loss scaling (a step whose half\n"
+    "                      gradients overflow is skipped and the scale halved; fit.json\n"
+    "                      \"loss_scale\", \"skipped_steps\"); scene.json renders them in f16\n"
+    "  --loss-scale S      f16: the initial loss scale, a power of two (default 65536)\n"
     "Scene normalisation (nerfstudio's dataparser; computed from the poses of all frames and\n"
     "stored in model.safetensors and fit.json, so render / eval / view take cameras in the\n"
     "dataset's own frame). Defaults: DATASET/facet.json's keys, else nerfstudio-data's (up,\n"
@@ -114,7 +120,8 @@ int facet_cmd_fit(int argc, char **argv) {
     const char *dataset = NULL, *out = NULL, *config = "small", *iters = NULL, *batch = NULL;
     const char *device = "cpu", *seed = NULL, *every = NULL, *lr = NULL, *aabb = NULL,
                *center = NULL, *run_for = NULL, *snapshots = NULL, *divergence = NULL,
-               *restarts = NULL, *orientation = NULL, *scene_scale = NULL;
+               *restarts = NULL, *orientation = NULL, *scene_scale = NULL, *mlp_dtype = "f32",
+               *loss_scale = NULL;
     facet_fit_options options = {0};
     options.weights = facet_livescene_default_loss_weights();
     options.center_poses = -1;
@@ -127,6 +134,8 @@ int facet_cmd_fit(int argc, char **argv) {
         CLI_FLAG("fit", "--iters", iters)
         CLI_FLAG("fit", "--batch", batch)
         CLI_FLAG("fit", "--device", device)
+        CLI_FLAG("fit", "--mlp-dtype", mlp_dtype)
+        CLI_FLAG("fit", "--loss-scale", loss_scale)
         CLI_FLAG("fit", "--seed", seed)
         CLI_FLAG("fit", "--checkpoint-every", every)
         CLI_FLAG("fit", "--lr", lr)
@@ -211,6 +220,16 @@ int facet_cmd_fit(int argc, char **argv) {
         if (*end || !(options.scene_scale > 0))
             return cli_usage_error("fit", "--scene-scale takes a positive number");
     }
+    if (strcmp(mlp_dtype, "f32") && strcmp(mlp_dtype, "f16"))
+        return cli_usage_error("fit", "--mlp-dtype must be f32 or f16");
+    options.mlp_half = !strcmp(mlp_dtype, "f16");
+    if (loss_scale) {
+        char *end;
+        options.loss_scale = strtof(loss_scale, &end);
+        if (*end || !options.mlp_half || !facet_mlp_half_loss_scale_valid(options.loss_scale))
+            return cli_usage_error("fit", "--loss-scale takes a power of two from 1 to 16777216 "
+                                          "and needs --mlp-dtype f16");
+    }
     if (!strcmp(device, "cuda"))
         options.device = FACET_FIT_CUDA;
     else if (strcmp(device, "cpu") != 0)
@@ -229,6 +248,12 @@ int facet_cmd_fit(int argc, char **argv) {
                     result.restarts, result.restarts == 1 ? "" : "s",
                     (double)result.learning_rate_scale, result.finished ? "; see " : "",
                     result.finished ? out : "", result.finished ? "/fit.json \"restarts\"" : "");
+        if (result.finished && result.loss_scale > 0)
+            fprintf(stderr,
+                    "facet fit: fp16 networks, loss scale %g at the end, %d step%s skipped "
+                    "for a half overflow\n",
+                    (double)result.loss_scale, result.skipped_steps,
+                    result.skipped_steps == 1 ? "" : "s");
         if (result.finished)
             fprintf(stderr,
                     "facet fit: %d iterations, last batch loss %.4f, train PSNR %.2f dB, %.0f "

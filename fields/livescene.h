@@ -53,6 +53,32 @@ static inline FACET_HD int facet_livescene_networks(facet_livescene_field *f, fa
     return n;
 }
 
+/* Bytes of the fp16 packs of all of f's networks, one after another (each a multiple of 32
+ * bytes: facet_mlp_half_bytes). */
+static inline FACET_HD size_t facet_livescene_half_bytes(facet_livescene_field *f) {
+    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+    const int n = facet_livescene_networks(f, nets);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++) bytes += facet_mlp_half_bytes(nets[i]);
+    return bytes;
+}
+
+/* Points every network of f at its part of `pack` (facet_livescene_half_bytes, 32-byte aligned),
+ * switching the field to fp16 networks with loss scale `loss_scale` for their backward passes;
+ * with fill, also writes the packs from the fp32 weights (host pointers). */
+static inline void facet_livescene_use_half(facet_livescene_field *f, unsigned char *pack,
+                                            float loss_scale, int fill) {
+    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+    const int n = facet_livescene_networks(f, nets);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (fill) facet_mlp_half_pack(nets[i], pack + at);
+        nets[i]->half = pack + at;
+        nets[i]->loss_scale = loss_scale;
+        at += facet_mlp_half_bytes(nets[i]);
+    }
+}
+
 /* Position normalised by the AABB to [-1, 1] (SceneBox.get_normalized_positions * 2 - 1). */
 static inline FACET_HD void facet_livescene_normalize(const facet_livescene_field *f,
                                                       const float *pos, float *out) {

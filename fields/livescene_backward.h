@@ -2,18 +2,14 @@
  * device: each function recomputes its forward pass, then accumulates parameter gradients into a
  * gradient field: a facet_livescene_field whose plane and weight pointers address f32 gradient
  * buffers laid out exactly like the parameters (channels-last planes, transposed weights).
- * Accumulation goes through FACET_GRAD_ADD: a plain += into a per-thread buffer on the CPU, an
- * atomicAdd on CUDA. */
+ * Accumulation goes through FACET_GRAD_ADD (fields/tcnn_mlp.h): a plain += into a per-thread
+ * buffer on the CPU, an atomicAdd on CUDA. A network with its fp16 pack set runs its fp16
+ * backward pass (fields/tcnn_mlp_half_backward.h) with its loss scale. */
 #ifndef FACET_FIELDS_LIVESCENE_BACKWARD_H
 #define FACET_FIELDS_LIVESCENE_BACKWARD_H
 
 #include "livescene.h"
-
-#ifdef __CUDA_ARCH__ /* device code */
-#define FACET_GRAD_ADD(ptr, value) atomicAdd((ptr), (value))
-#else
-#define FACET_GRAD_ADD(ptr, value) (*(ptr) += (value))
-#endif
+#include "tcnn_mlp_half_backward.h"
 
 /* d sigma / d x of the density activation sigma = trunc_exp(x) (nerfstudio
  * field_components/activations.py, used by LiveScene's field and proposal networks): the forward
@@ -90,8 +86,9 @@ static inline FACET_HD void facet_kplanes_backward(const facet_kplanes *k,
 }
 
 /* MLP backward scratch: every layer's activations (sum of the widths), then delta and next (the
- * widest layer each, inputs included). At most FACET_MLP_MAX_BACKWARD_SCRATCH for a network of
- * FACET_MLP_MAX_INPUTS inputs. */
+ * widest layer each, inputs included); fp16: facet_mlp_half_backward_scratch_floats. At most
+ * FACET_MLP_MAX_BACKWARD_SCRATCH for a network of FACET_MLP_MAX_INPUTS inputs either way (fp16:
+ * the padded inputs and hidden layers, the output, two rows of the widest). */
 enum {
     FACET_MLP_MAX_INPUTS = FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS, /* sigma net */
     FACET_MLP_MAX_BACKWARD_SCRATCH = FACET_MLP_MAX_INPUTS +
@@ -99,6 +96,7 @@ enum {
                                      2 * FACET_MLP_MAX_INPUTS,
 };
 static inline FACET_HD int facet_mlp_backward_scratch_floats(const facet_mlp *m) {
+    if (m->half) return facet_mlp_half_backward_scratch_floats(m);
     int total = 0;
     for (int l = 0; l <= m->layers; l++) total += m->width[l];
     return total + 2 * facet_mlp_widest(m, 0, m->layers);
@@ -143,6 +141,10 @@ static inline FACET_HD int facet_mlp_backward_scratch_floats(const facet_mlp *m)
 static inline FACET_HD void facet_mlp_backward_scratch(const facet_mlp *m, const facet_mlp *grad,
                                                        const float *in, const float *dout,
                                                        float *dinput, float *scratch) {
+    if (m->half) {
+        facet_mlp_half_backward_scratch(m, grad, in, dout, m->loss_scale, dinput, scratch);
+        return;
+    }
     float *act[FACET_MLP_MAX_LAYERS + 1];
     float *at = scratch;
     for (int l = 0; l <= m->layers; l++) {
@@ -255,7 +257,7 @@ static inline FACET_HD void facet_livescene_proposal_density_backward_scratch(
     const facet_livescene_field *f, const facet_livescene_field *grad, int level, const float *pos,
     float kappa, float dsigma, float *scratch) {
     const int c = f->proposal_grids[level].channels;
-    float coords[4], raw;
+    float coords[4], raw = 0.0f;
     float *features = scratch, *dfeatures = scratch + c, *rest = scratch + 2 * c;
     facet_livescene_coords4(f, pos, kappa, coords);
     facet_kplanes_sample(&f->proposal_grids[level], coords, features);

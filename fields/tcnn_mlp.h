@@ -35,7 +35,18 @@ typedef struct facet_mlp {
      * (fields/tcnn_mlp_half.h): the weights rounded to half, padded to tiles of 16, and the
      * network runs with half operands and fp32 sums, the tensor-core form of the CUDA renderer. */
     const void *half;
+    /* With half set, the loss scale of the network's backward pass
+     * (fields/tcnn_mlp_half_backward.h: a power of two; a trainer sets it). Unused in fp32. */
+    float loss_scale;
 } facet_mlp;
+
+/* Adds a term to a gradient buffer: a plain += into a per-thread buffer on the CPU, an atomicAdd
+ * on CUDA. */
+#ifdef __CUDA_ARCH__
+#define FACET_GRAD_ADD(ptr, value) atomicAdd((ptr), (value))
+#else
+#define FACET_GRAD_ADD(ptr, value) (*(ptr) += (value))
+#endif
 
 static inline FACET_HD float facet_activate(facet_activation a, float x) {
     if (a == FACET_ACTIVATION_RELU) return x > 0.0f ? x : 0.0f;

@@ -59,25 +59,37 @@ static inline FACET_HD size_t facet_mlp_half_bytes(const facet_mlp *m) {
            sizeof(float) * 16 * (size_t)facet_mlp_pad16(m->width[1]);
 }
 
-/* Writes m's fp16 pack (facet_mlp_half_bytes(m) bytes) to `pack` from its fp32 weights; then
- * m->half = pack switches m to the fp16 form. Host only. */
-static inline void facet_mlp_half_pack(const facet_mlp *m, void *pack) {
-    uint16_t *w = (uint16_t *)pack;
-    for (int l = 0; l < m->layers; l++) {
-        const int n_in = m->width[l], n_out = m->width[l + 1];
-        const int in_pad = facet_mlp_pad16(n_in), out_pad = facet_mlp_pad16(n_out);
-        for (int i = 0; i < in_pad; i++)
-            for (int o = 0; o < out_pad; o++)
-                w[(size_t)i * out_pad + o] =
-                    i < n_in && o < n_out ? facet_f32_to_f16(m->weight[l][(size_t)i * n_out + o])
-                                          : 0;
-        w += (size_t)in_pad * out_pad;
+/* Elements of the pack: its halves (the weights of every layer), then the floats of the bias rows;
+ * facet_mlp_half_pack_element writes element e < facet_mlp_half_elements(m). */
+static inline FACET_HD size_t facet_mlp_half_elements(const facet_mlp *m) {
+    return facet_mlp_half_weight_offset(m, m->layers) + 16 * (size_t)facet_mlp_pad16(m->width[1]);
+}
+
+/* Writes element e of m's fp16 pack from its fp32 weights (m->weight, m->bias0): the one packing
+ * rule of the host (facet_mlp_half_pack) and of a device kernel that re-packs a network being
+ * trained. */
+static inline FACET_HD void facet_mlp_half_pack_element(const facet_mlp *m, size_t e, void *pack) {
+    const size_t halves = facet_mlp_half_weight_offset(m, m->layers);
+    if (e >= halves) { /* bias rows: bias0 (zero-padded) in each of the 16 rows */
+        const int hidden = facet_mlp_pad16(m->width[1]), o = (int)((e - halves) % hidden);
+        ((float *)((uint16_t *)pack + halves))[e - halves] =
+            o < m->width[1] && m->bias0 ? m->bias0[o] : 0.0f;
+        return;
     }
-    float *bias = (float *)w;
-    const int hidden = facet_mlp_pad16(m->width[1]);
-    for (int r = 0; r < 16; r++)
-        for (int o = 0; o < hidden; o++)
-            bias[r * hidden + o] = o < m->width[1] && m->bias0 ? m->bias0[o] : 0.0f;
+    int l = 0;
+    while (facet_mlp_half_weight_offset(m, l + 1) <= e) l++;
+    const size_t at = e - facet_mlp_half_weight_offset(m, l);
+    const int n_in = m->width[l], n_out = m->width[l + 1], out_pad = facet_mlp_pad16(n_out);
+    const int i = (int)(at / out_pad), o = (int)(at % out_pad);
+    ((uint16_t *)pack)[e] =
+        i < n_in && o < n_out ? facet_f32_to_f16(m->weight[l][(size_t)i * n_out + o]) : 0;
+}
+
+/* Writes m's fp16 pack (facet_mlp_half_bytes(m) bytes) to `pack` from its fp32 weights; then
+ * m->half = pack switches m to the fp16 form. Host. */
+static inline void facet_mlp_half_pack(const facet_mlp *m, void *pack) {
+    const size_t n = facet_mlp_half_elements(m);
+    for (size_t e = 0; e < n; e++) facet_mlp_half_pack_element(m, e, pack);
 }
 
 /* x rounded to binary16 and back (nearest even). */
@@ -96,6 +108,7 @@ static inline FACET_HD void facet_mlp_half_layer(const facet_mlp *m, int l, cons
     const uint16_t *w = facet_mlp_half_weights(m, l);
     const float *bias = facet_mlp_half_bias_rows(m); /* row 0 */
     const int last = l == m->layers - 1;
+#ifdef __CUDA_ARCH__ /* output by output, the sum in a register */
     for (int o = 0; o < n_out; o++) {
         float acc = l == 0 ? bias[o] : 0.0f;
         for (int i = 0; i < in_pad; i++) {
@@ -105,6 +118,20 @@ static inline FACET_HD void facet_mlp_half_layer(const facet_mlp *m, int l, cons
         const float a = facet_activate(last ? m->output : m->hidden, acc);
         y[o] = last ? a : facet_f16_round(a);
     }
+#else /* the same additions in the same order, input by input over a row of sums: the inner loop   \
+       * runs over outputs with unit stride and vectorises, and each input is rounded once */
+    float acc[FACET_MLP_MAX_WIDTH];
+    for (int o = 0; o < n_out; o++) acc[o] = l == 0 ? bias[o] : 0.0f;
+    for (int i = 0; i < in_pad; i++) {
+        const float xi = i >= n_in ? 0.0f : l == 0 ? facet_f16_round(x[i]) : x[i];
+        const uint16_t *row = w + (size_t)i * out_pad;
+        for (int o = 0; o < n_out; o++) acc[o] += xi * facet_f16_to_f32(row[o]);
+    }
+    for (int o = 0; o < n_out; o++) {
+        const float a = facet_activate(last ? m->output : m->hidden, acc[o]);
+        y[o] = last ? a : facet_f16_round(a);
+    }
+#endif
 }
 
 /* out[width[layers]] = the fp16 network of in[width[0]] (the header's function), the hidden

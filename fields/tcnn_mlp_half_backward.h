@@ -44,7 +44,7 @@ static inline int facet_mlp_half_loss_scale_valid(float scale) {
 
 /* Floats of scratch facet_mlp_half_backward_scratch takes: every layer's padded input, the
  * output, and two gradient rows of the widest padded layer. */
-static inline int facet_mlp_half_backward_scratch_floats(const facet_mlp *m) {
+static inline FACET_HD int facet_mlp_half_backward_scratch_floats(const facet_mlp *m) {
     int total = m->width[m->layers], widest = 0;
     for (int l = 0; l <= m->layers; l++) {
         const int pad = facet_mlp_pad16(m->width[l]);
@@ -56,11 +56,13 @@ static inline int facet_mlp_half_backward_scratch_floats(const facet_mlp *m) {
 
 /* The header's backward pass for one point: adds its weight and bias0 gradients to grad (a
  * facet_mlp whose weight[l] and bias0 point to float arrays shaped like m's: W^T [width[l]]
- * [width[l + 1]], bias0 [width[1]]) and, when dinput is not NULL, writes dL/d in[width[0]].
- * m->half set; scale: a valid loss scale (facet_mlp_half_loss_scale_valid). Host only. */
-static inline void facet_mlp_half_backward_scratch(const facet_mlp *m, const facet_mlp *grad,
-                                                   const float *in, const float *dout, float scale,
-                                                   float *dinput, float *scratch) {
+ * [width[l + 1]], bias0 [width[1]]) through FACET_GRAD_ADD and, when dinput is not NULL, writes
+ * dL/d in[width[0]]. m->half set; scale: a valid loss scale (facet_mlp_half_loss_scale_valid).
+ * facet_mlp_backward_scratch (fields/livescene_backward.h) runs it for a network with a pack. */
+static inline FACET_HD void facet_mlp_half_backward_scratch(const facet_mlp *m,
+                                                            const facet_mlp *grad, const float *in,
+                                                            const float *dout, float scale,
+                                                            float *dinput, float *scratch) {
     float *x[FACET_MLP_MAX_LAYERS]; /* x[l]: layer l's input, pad16(width[l]) halves as floats */
     float *at = scratch;
     for (int l = 0; l < m->layers; l++) {
@@ -93,9 +95,10 @@ static inline void facet_mlp_half_backward_scratch(const facet_mlp *m, const fac
         for (int i = 0; i < n_in; i++)
             if (x[l][i] != 0.0f)
                 for (int o = 0; o < n_out; o++)
-                    gw[(size_t)i * n_out + o] += x[l][i] * g[o] * inverse;
+                    FACET_GRAD_ADD(gw + (size_t)i * n_out + o, x[l][i] * g[o] * inverse);
         if (l == 0) {
-            for (int o = 0; o < n_out; o++) ((float *)grad->bias0)[o] += g[o] * inverse;
+            for (int o = 0; o < n_out; o++)
+                FACET_GRAD_ADD((float *)grad->bias0 + o, g[o] * inverse);
             if (!dinput) break;
         }
         for (int i = 0; i < (l == 0 ? n_in : in_pad); i++) {

@@ -12,6 +12,7 @@
 #include "adam.h"
 #include "livescene_fit_cuda.h"
 #include "livescene_train_lanes.h"
+#include "loss_scale.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -397,7 +398,16 @@ typedef struct trainer {
     double last_loss, last_mse; /* of the last completed iteration (NaN: unknown) */
     cJSON *curve;               /* [[iteration, loss, train psnr], ...] */
     cJSON *restarts; /* [{"iteration", "restored_from", "learning_rate_scale", "reason"}, ...] */
+    /* fp16 networks (options mlp_half): the model's networks point into `pack`, re-packed from
+     * the fp32 weights after every update; the loss scaler is kept in the checkpoint */
+    unsigned char *pack;
+    facet_loss_scaler scaler;
 } trainer;
+
+/* Re-packs the fp16 networks from the fp32 weights, with the scaler's loss scale (fp16 fits). */
+static void repack(trainer *t) {
+    if (t->pack) facet_livescene_use_half(&t->model.field, t->pack, t->scaler.scale, 1);
+}
 
 static facet_status alloc_like(const facet_livescene_model *m, void ***out) {
     *out = facet_alloc_zeroed((size_t)m->buffer_count + 1, sizeof(void *));
@@ -451,6 +461,10 @@ static facet_status save_checkpoint(const trainer *t, const char *path) {
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "last_loss_mse", last);
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "loss_curve", curve);
     if (s == FACET_OK) s = facet_safetensors_writer_metadata(&w, "restarts", restarts);
+    char scaler[64];
+    snprintf(scaler, sizeof scaler, "%.9g %d %d", (double)t->scaler.scale, t->scaler.good_steps,
+             t->scaler.skipped);
+    if (s == FACET_OK && t->pack) s = facet_safetensors_writer_metadata(&w, "loss_scaler", scaler);
     if (s == FACET_OK) s = facet_safetensors_write(&w, path);
     facet_safetensors_writer_free(&w);
     cJSON_free(curve);
@@ -504,6 +518,16 @@ static facet_status load_checkpoint(trainer *t, const char *path, int *resumed) 
         if (!last || sscanf(last, "%lf %lf", &t->last_loss, &t->last_mse) != 2)
             t->last_loss = t->last_mse = NAN;
         if (!(t->lr_scale > 0.0f && t->lr_scale <= 1.0f)) t->lr_scale = 1.0f;
+        /* fp16 fits: "scale good_steps skipped" (the signature holds the precision) */
+        const char *scaler = facet_safetensors_metadata(&st, "loss_scaler");
+        facet_loss_scaler ls = {0};
+        if (t->pack &&
+            (!scaler || sscanf(scaler, "%f %d %d", &ls.scale, &ls.good_steps, &ls.skipped) != 3 ||
+             !facet_mlp_half_loss_scale_valid(ls.scale) || ls.good_steps < 0 || ls.skipped < 0))
+            s = facet_fail(FACET_ERR_FORMAT, "%s: missing or malformed loss_scaler metadata", path);
+        else if (t->pack)
+            t->scaler = ls;
+        repack(t);
         cJSON *c = curve ? cJSON_Parse(curve) : cJSON_CreateArray();
         cJSON *r = restarts ? cJSON_Parse(restarts) : cJSON_CreateArray();
         if (!cJSON_IsArray(c) || !cJSON_IsArray(r)) {
@@ -546,6 +570,7 @@ static void trainer_free(trainer *t) {
     free_like(&t->model, t->adam_v);
     free(t->thread_fields);
     free(t->signature);
+    free(t->pack);
     cJSON_Delete(t->curve);
     cJSON_Delete(t->restarts);
     facet_livescene_free(&t->model);
@@ -685,6 +710,7 @@ static double batch_backward(const facet_livescene_field *f, const facet_livesce
     /* per-ray terms and the backward pass, statically partitioned over threads (deterministic) */
     double interlevel = 0.0, distortion = 0.0;
     const int final_samples = rays[0].n[levels];
+    const int per_sample = f->sigma_net.half != NULL; /* fp16 networks: the per-sample pass */
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : interlevel, distortion)
     for (int i = 0; i < batch; i++) {
         const int thread = facet_thread_index();
@@ -692,7 +718,10 @@ static double batch_backward(const facet_livescene_field *f, const facet_livesce
         float dw[FACET_LIVESCENE_MAX_LEVELS][FACET_LIVESCENE_MAX_SAMPLES];
         float drgb[3];
         facet_livescene_ray_losses(r, levels, batch, w, dw, drgb, &interlevel, &distortion);
-        facet_livescene_train_backward_lanes(f, &grads[thread], levels, r, drgb, dw);
+        if (per_sample)
+            facet_livescene_train_backward(f, &grads[thread], levels, r, drgb, dw);
+        else
+            facet_livescene_train_backward_lanes(f, &grads[thread], levels, r, drgb, dw);
     }
     parts->interlevel = w->interlevel * interlevel / ((double)batch * final_samples);
     parts->distortion = w->distortion * distortion / batch;
@@ -761,6 +790,7 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
         cJSON_AddStringToObject(node, "type", "livescene");
         cJSON_AddStringToObject(node, "name", "fit");
         cJSON_AddStringToObject(node, "weights", "model.safetensors");
+        if (t->pack) cJSON_AddStringToObject(node, "mlp_dtype", "f16"); /* as it was trained */
         cJSON_AddItemToArray(nodes, node);
         s = facet_json_write_atomic(scene, root);
         cJSON_Delete(root);
@@ -776,6 +806,11 @@ static facet_status write_outputs(const trainer *t, const char *out_dir, const c
         cJSON_AddNumberToObject(root, "seed", (double)o->seed);
         cJSON_AddNumberToObject(root, "threads", t->threads);
         cJSON_AddNumberToObject(root, "parameters", (double)t->model.parameter_count);
+        cJSON_AddStringToObject(root, "mlp_dtype", t->pack ? "f16" : "f32");
+        if (t->pack) {
+            cJSON_AddNumberToObject(root, "loss_scale", t->scaler.scale);
+            cJSON_AddNumberToObject(root, "skipped_steps", t->scaler.skipped);
+        }
         /* model frame = dataparser_scale * (R p + t) of the dataset's frame; the same transform
            is in model.safetensors' config */
         cJSON_AddItemToObject(root, "normalisation", normalisation_json(d));
@@ -1041,6 +1076,8 @@ static facet_status restart_fit(trainer *t, const char *checkpoint, unsigned lon
         t->last_loss = t->last_mse = NAN;
         cJSON_Delete(t->curve);
         t->curve = cJSON_CreateArray();
+        t->scaler.good_steps = 0; /* the scale and the skipped count carry on */
+        repack(t);
     }
     cJSON_Delete(t->restarts);
     t->restarts = restarts;
@@ -1068,6 +1105,7 @@ static facet_fit_options options_with_defaults(const facet_fit_options *options)
     if (o.max_restarts <= 0) o.max_restarts = 3;
     if (o.curve_every <= 0) o.curve_every = o.iterations / 150 > 1 ? o.iterations / 150 : 1;
     if (o.use_default_weights) o.weights = facet_livescene_default_loss_weights();
+    if (o.mlp_half && o.loss_scale <= 0) o.loss_scale = FACET_LOSS_SCALE_INITIAL;
     return o;
 }
 
@@ -1133,10 +1171,18 @@ static facet_status trainer_create(trainer *t, const facet_fit_options *o, const
     }
     init_model(&t->model, o->seed);
     t->threads = facet_thread_count();
-    t->signature = facet_format("seed %llu, batch %d, iterations %d, checkpoint every %d, %d "
-                                "threads, lr %g, warmup %d",
-                                o->seed, o->batch, o->iterations, o->checkpoint_every, t->threads,
-                                (double)o->learning_rate, o->warmup);
+    t->signature =
+        facet_format("seed %llu, batch %d, iterations %d, checkpoint every %d, %d "
+                     "threads, lr %g, warmup %d%s",
+                     o->seed, o->batch, o->iterations, o->checkpoint_every, t->threads,
+                     (double)o->learning_rate, o->warmup, o->mlp_half ? ", fp16 networks" : "");
+    if (o->mlp_half) {
+        const size_t bytes = facet_livescene_half_bytes(&t->model.field);
+        t->pack = aligned_alloc(256, (bytes + 255) / 256 * 256);
+        if (!t->pack) s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory (fp16 networks)");
+        t->scaler.scale = o->loss_scale;
+        repack(t);
+    }
     t->thread_grads = facet_alloc_zeroed((size_t)t->threads, sizeof *t->thread_grads);
     t->thread_fields = facet_alloc_zeroed((size_t)t->threads, sizeof *t->thread_fields);
     if (!t->signature || !t->thread_grads || !t->thread_fields) s = facet_last_status();
@@ -1173,8 +1219,12 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     const facet_livescene_field *f = &m->field;
     const int levels = f->proposals;
     FACET_PARALLEL_FOR(i, 0, p->batch) {
-        facet_livescene_train_ray_run_lanes(f, levels, p->samples, p->anneal, p->seed, p->step,
-                                            p->batch, (int)i, &p->inputs[i], &rays[i]);
+        if (f->sigma_net.half) /* fp16 networks: per sample (fields/tcnn_mlp_half.h) */
+            facet_livescene_train_ray_run(f, levels, p->samples, p->anneal, p->seed, p->step,
+                                          p->batch, (int)i, &p->inputs[i], &rays[i]);
+        else
+            facet_livescene_train_ray_run_lanes(f, levels, p->samples, p->anneal, p->seed, p->step,
+                                                p->batch, (int)i, &p->inputs[i], &rays[i]);
     }
     for (int k = 0; k < t->threads; k++)
         for (int b = 0; b < m->buffer_count; b++)
@@ -1197,6 +1247,14 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     int bad_gradients = 0;
     for (int b = 0; b < m->buffer_count && !bad_gradients; b++)
         bad_gradients = count_nonfinite(t->grad[b], (int64_t)m->buffer_info[b].count) > 0;
+    if (t->pack && isfinite(*loss) && bad_gradients) {
+        /* fp16 networks: a half gradient overflowed at this loss scale; skip the step */
+        if (facet_loss_scaler_update(&t->scaler, 1)) {
+            repack(t);
+            return;
+        }
+        appendf(diverged, size, "gradients not finite at loss scale 1, ");
+    }
     if (!isfinite(*loss) || bad_gradients) {
         describe_loss(diverged, size, &parts, m, p->w);
         describe_nonfinite(m, t->grad, "gradient", diverged, size);
@@ -1222,6 +1280,11 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
         describe_loss(diverged, size, &parts, m, p->w);
         describe_nonfinite(m, m->buffers, "parameter", diverged, size);
         describe_nonfinite(m, t->adam_v, "second moment", diverged, size);
+        return;
+    }
+    if (t->pack) {
+        facet_loss_scaler_update(&t->scaler, 0);
+        repack(t);
     }
 }
 
@@ -1230,8 +1293,16 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
  * used again: the fit stops or restarts). */
 static facet_status cuda_step(trainer *t, facet_livescene_cuda_trainer *gpu, const step_plan *p,
                               double *loss, double *mse, char *diverged, size_t size) {
-    facet_status s = facet_livescene_cuda_step(gpu, p->inputs, p->samples, p->anneal, p->lr,
-                                               p->step, p->w, p->seed, loss, mse);
+    int overflow = 0;
+    facet_status s =
+        facet_livescene_cuda_step(gpu, p->inputs, p->samples, p->anneal, p->lr, p->step, p->w,
+                                  p->seed, t->scaler.scale, loss, mse, &overflow);
+    if (s == FACET_OK && t->pack && isfinite(*loss) && isfinite(*mse)) {
+        /* fp16 networks: an overflowed step was skipped on the device */
+        if (facet_loss_scaler_update(&t->scaler, overflow)) return FACET_OK;
+        appendf(diverged, size, "gradients not finite at loss scale 1 (loss %g)", *loss);
+        return FACET_OK;
+    }
     if (s != FACET_OK || (isfinite(*loss) && isfinite(*mse))) return s;
     const facet_livescene_model *m = &t->model;
     appendf(diverged, size,
@@ -1297,6 +1368,10 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                                  const facet_fit_options *options, facet_fit_result *result) {
     memset(result, 0, sizeof *result);
     facet_fit_options o = options_with_defaults(options);
+    if (o.mlp_half && !facet_mlp_half_loss_scale_valid(o.loss_scale))
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT,
+                          "loss scale %g: expected a power of two from 1 to 16777216 (2^24)",
+                          (double)o.loss_scale);
     fit_data data;
     facet_status s = prepare_data(dataset, &o, &data);
     if (s != FACET_OK) {
@@ -1409,6 +1484,8 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
     result->seconds = facet_seconds() - start;
     result->rays_per_second = result->seconds > 0 ? (double)rays_done / result->seconds : 0.0;
     result->finished = t.step == o.iterations;
+    result->loss_scale = t.pack ? t.scaler.scale : 0.0f;
+    result->skipped_steps = t.scaler.skipped;
     result->total = o.iterations;
     if (s == FACET_OK && result->finished && !state_finite(&t))
         s = facet_fail(FACET_ERR_INTERNAL,

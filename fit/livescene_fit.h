@@ -86,6 +86,11 @@ typedef struct facet_fit_options {
     facet_fit_divergence on_divergence; /* stop (default) or restart */
     int max_restarts;                   /* restart: give up after this many, 0 -> 3 */
     int curve_every; /* fit.json loss_curve point every N iterations, 0 -> max(1, iterations/150) */
+    /* 1: fp16 networks (fields/tcnn_mlp_half.h, tiny-cuda-nn's form) with fp32 master weights,
+     * gradients through fields/tcnn_mlp_half_backward.h with dynamic loss scaling
+     * (fit/loss_scale.h); the written scene.json renders them in fp16 too. 0: fp32 networks. */
+    int mlp_half;
+    float loss_scale;         /* fp16: the initial loss scale (a power of two), 0 -> 65536 */
     facet_progress *progress; /* may be NULL; restarts are announced through it */
     int quiet;
 } facet_fit_options;
@@ -101,6 +106,8 @@ typedef struct facet_fit_result {
     int restarts;              /* divergences recovered from (whole run, resumes included) */
     float learning_rate_scale; /* 0.5^restarts */
     double seconds, rays_per_second;
+    float loss_scale;  /* fp16 networks: the loss scale at the end (0 for fp32) */
+    int skipped_steps; /* fp16 networks: steps skipped for a half overflow */
 } facet_fit_result;
 
 /* The official loss coefficients (livescene_config.py). */
@@ -118,7 +125,8 @@ double facet_livescene_batch_terms(facet_livescene_ray_terms *terms, size_t stri
  * facet_livescene_train_evaluate) and their backward pass: rgb, interlevel, distortion, ray-mask
  * focal loss and repulsion, weighted by `w`, as LiveScene combines them; gradients go to
  * grads[thread] (one gradient field per OpenMP thread, rays statically partitioned). Returns the
- * weighted loss; *mse receives the rgb mean squared error. */
+ * weighted loss; *mse receives the rgb mean squared error. A field with fp16 networks runs the
+ * per-sample backward pass (fields/tcnn_mlp_half_backward.h), fp32 the 16-sample blocks. */
 double facet_livescene_batch_backward(const facet_livescene_field *f,
                                       const facet_livescene_field *grads, int threads,
                                       facet_livescene_train_ray *rays, int batch,

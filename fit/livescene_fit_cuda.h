@@ -18,19 +18,23 @@ extern "C" {
 typedef struct facet_livescene_cuda_trainer facet_livescene_cuda_trainer;
 
 /* Copies the model's parameters (and Adam moments, per buffer, may be NULL for zeros) to the
- * device and allocates gradients and the state of `batch` rays. */
+ * device and allocates gradients and the state of `batch` rays; when the model's networks have
+ * fp16 packs (facet_livescene_use_half), builds their packs on the device too. */
 facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda_trainer **out,
                                                  const facet_livescene_model *model, void **adam_m,
                                                  void **adam_v, int batch);
 
 /* One iteration: forward, batch terms (host), backward, regularisers, Adam with learning rate
  * lr at `step` (bias correction uses step + 1). *loss and *mse as facet_livescene_batch_backward.
- */
+ * A model whose networks had fp16 packs at create time trains them in fp16 with loss scale
+ * loss_scale (fit/loss_scale.h): when a gradient is then not finite, Adam is skipped and
+ * *overflow set; the packs are rebuilt on the device after every update. fp32: *overflow = 0. */
 facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *t,
                                        const facet_livescene_ray_input *inputs, const int *samples,
                                        float anneal, float lr, int step,
                                        const facet_livescene_loss_weights *w,
-                                       unsigned long long seed, double *loss, double *mse);
+                                       unsigned long long seed, float loss_scale, double *loss,
+                                       double *mse, int *overflow);
 
 /* Copies parameters and Adam moments back to the host (for checkpoints and the output). */
 facet_status facet_livescene_cuda_download(facet_livescene_cuda_trainer *t,

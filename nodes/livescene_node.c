@@ -47,18 +47,10 @@ static facet_status parse_mlp_dtype(const facet_doc *doc, const cJSON *json, con
 
 /* Packs every network of the node's field in fp16 (one block) and points the networks at it. */
 static facet_status pack_networks(livescene_state *state) {
-    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
-    const int n = facet_livescene_networks(&state->model.field, nets);
-    size_t bytes = 0;
-    for (int i = 0; i < n; i++) bytes += facet_mlp_half_bytes(nets[i]);
+    const size_t bytes = facet_livescene_half_bytes(&state->model.field);
     unsigned char *pack = aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!pack) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory (fp16 networks)");
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        facet_mlp_half_pack(nets[i], pack + at);
-        nets[i]->half = pack + at;
-        at += facet_mlp_half_bytes(nets[i]);
-    }
+    facet_livescene_use_half(&state->model.field, pack, 1.0f, 1);
     state->mlp_pack = pack;
     state->mlp_pack_bytes = bytes;
     return FACET_OK;

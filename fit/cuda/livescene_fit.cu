@@ -27,6 +27,8 @@ struct facet_livescene_cuda_trainer {
     facet_livescene_ray_terms *terms;           /* device, [batch] */
     facet_livescene_ray_terms *host_terms;      /* host, [batch] */
     double *sums;                               /* device: interlevel, distortion, regularisers */
+    unsigned char *pack;           /* device: the fp16 networks' packs (fp16 fits), else NULL */
+    unsigned long long *nonfinite; /* device: non-finite gradient count (fp16 fits) */
 };
 
 namespace {
@@ -122,6 +124,18 @@ __global__ void regularizer_kernel(const float *plane, float *grad, facet_livesc
     if (loss != 0.0f) atomicAdd(sum, (double)loss);
 }
 
+/* Re-packs one fp16 network from its fp32 weights (fields/tcnn_mlp_half.h), element by element. */
+__global__ void pack_kernel(facet_mlp net, int64_t elements) {
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e < elements) facet_mlp_half_pack_element(&net, (size_t)e, (void *)net.half);
+}
+
+/* Counts the non-finite values of a gradient buffer into *count. */
+__global__ void nonfinite_kernel(const float *g, int64_t n, unsigned long long *count) {
+    const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e < n && !isfinite(g[e])) atomicAdd(count, 1ull);
+}
+
 /* Adam (fit/adam.h) over one buffer. */
 __global__ void adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
                             float c1, float c2) {
@@ -142,6 +156,17 @@ unsigned blocks(int64_t n, int threads) {
     return (unsigned)((n + threads - 1) / threads);
 }
 
+/* Re-packs every fp16 network of the trainer from its fp32 weights on the device. */
+cudaError_t repack(facet_livescene_cuda_trainer *t) {
+    facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+    const int n = facet_livescene_networks(&t->field, nets);
+    for (int i = 0; i < n; i++) {
+        const int64_t elements = (int64_t)facet_mlp_half_elements(nets[i]);
+        FACET_LAUNCH(pack_kernel, blocks(elements, 256), 256)(*nets[i], elements);
+    }
+    return cudaGetLastError();
+}
+
 } // namespace
 
 extern "C" void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *t) {
@@ -156,6 +181,8 @@ extern "C" void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *
     cudaFree(t->inputs);
     cudaFree(t->terms);
     cudaFree(t->sums);
+    cudaFree(t->pack);
+    cudaFree(t->nonfinite);
     free(t->host_terms);
     free(t);
 }
@@ -206,6 +233,20 @@ extern "C" facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda
     }
     t->field = facet_livescene_field_over(model, t->params);
     t->grad_field = facet_livescene_field_over(model, t->grads);
+    if (model->field.sigma_net.half) { /* fp16 networks: device packs from the device weights */
+        err = cudaMalloc(&t->pack, facet_livescene_half_bytes(&t->field));
+        if (err == cudaSuccess) err = cudaMalloc(&t->nonfinite, sizeof *t->nonfinite);
+        if (err == cudaSuccess) {
+            facet_livescene_use_half(&t->field, t->pack, model->field.sigma_net.loss_scale, 0);
+            err = repack(t);
+        }
+        if (err != cudaSuccess) {
+            facet_status s = facet_fail(FACET_ERR_CUDA, "%s:%d: fitting on CUDA: %s", __FILE__,
+                                        __LINE__, cudaGetErrorString(err));
+            facet_livescene_cuda_trainer_free(t);
+            return s;
+        }
+    }
     *out = t;
     return FACET_OK;
 }
@@ -214,9 +255,15 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
                                                   const facet_livescene_ray_input *inputs,
                                                   const int *samples, float anneal, float lr,
                                                   int step, const facet_livescene_loss_weights *w,
-                                                  unsigned long long seed, double *loss,
-                                                  double *mse) {
+                                                  unsigned long long seed, float loss_scale,
+                                                  double *loss, double *mse, int *overflow) {
     const facet_livescene_model *m = t->model;
+    *overflow = 0;
+    if (t->pack) { /* this step's loss scale in every network the kernels receive */
+        facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];
+        const int n = facet_livescene_networks(&t->field, nets);
+        for (int i = 0; i < n; i++) nets[i]->loss_scale = loss_scale;
+    }
     const int levels = m->field.proposals, classes = m->field.objects + 1;
     sample_counts counts = {};
     for (int i = 0; i <= levels; i++) counts.n[i] = samples[i];
@@ -261,6 +308,25 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
          t->sums + 2);
     }
     FACET_CUDA_CHECK(cudaGetLastError());
+    if (t->pack) { /* fp16 networks: a half overflow leaves non-finite gradients; skip Adam */
+        unsigned long long bad = 0;
+        FACET_CUDA_CHECK(cudaMemset(t->nonfinite, 0, sizeof *t->nonfinite));
+        for (int i = 0; i < t->buffers; i++) {
+            const int64_t count = (int64_t)m->buffer_info[i].count;
+            FACET_LAUNCH(nonfinite_kernel, blocks(count, 256), 256)
+            ((const float *)t->grads[i], count, t->nonfinite);
+        }
+        FACET_CUDA_CHECK(cudaGetLastError());
+        FACET_CUDA_CHECK(cudaMemcpy(&bad, t->nonfinite, sizeof bad, cudaMemcpyDeviceToHost));
+        *overflow = bad > 0;
+    }
+    if (*overflow) {
+        double sums[3];
+        FACET_CUDA_CHECK(cudaMemcpy(sums, t->sums, sizeof sums, cudaMemcpyDeviceToHost));
+        *loss = batch_loss + w->interlevel * sums[0] / ((double)t->batch * samples[levels]) +
+                w->distortion * sums[1] / t->batch + sums[2];
+        return FACET_OK;
+    }
     float c[2];
     facet_adam_corrections(step, c);
     for (int i = 0; i < t->buffers; i++) {
@@ -270,6 +336,7 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
          (float *)t->adam_v[i], count, lr, c[0], c[1]);
     }
     FACET_CUDA_CHECK(cudaGetLastError());
+    if (t->pack) FACET_CUDA_CHECK(repack(t));
     double sums[3];
     FACET_CUDA_CHECK(cudaMemcpy(sums, t->sums, sizeof sums, cudaMemcpyDeviceToHost));
     batch_loss += w->interlevel * sums[0] / ((double)t->batch * samples[levels]);

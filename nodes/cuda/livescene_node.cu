@@ -87,12 +87,7 @@ facet_status upload(const livescene_state *state, const facet_node *node, device
                               node->name, cudaGetErrorString(err));
         }
         /* each network at its offset in the pack, as on the host */
-        facet_mlp *host[FACET_LIVESCENE_MAX_NETWORKS], *dev[FACET_LIVESCENE_MAX_NETWORKS];
-        const int n = facet_livescene_networks((facet_livescene_field *)&m->field, host);
-        facet_livescene_networks(&copy->field, dev);
-        for (int i = 0; i < n; i++)
-            dev[i]->half = (char *)copy->mlp_pack +
-                           ((const char *)host[i]->half - (const char *)state->mlp_pack);
+        facet_livescene_use_half(&copy->field, (unsigned char *)copy->mlp_pack, 1.0f, 0);
     }
     *out = copy;
     return FACET_OK;

@@ -108,13 +108,27 @@ static void **alloc_buffers(const facet_livescene_model *m) {
     return b;
 }
 
-static int step_cases(void) {
+/* One step's cases; half: with the fp16 networks (fields/tcnn_mlp_half.h) and a loss scale of
+ * 2^10 on both devices ("fit.f16.*": the per-point fp16 forward and backward, the same code on
+ * both, so the same tolerances and the exact build's bit equality hold). */
+static int step_cases(int half) {
     char path[512];
     snprintf(path, sizeof path, "%s/tests/fixtures/livescene/small.safetensors",
              parity_source_dir());
     facet_livescene_model m;
     if (facet_livescene_load(&m, path, FACET_PLANE_F32) != FACET_OK)
         return parity_error("fit", "load");
+    const char *prefix = half ? "fit.f16" : "fit";
+    unsigned char *pack = NULL;
+    if (half) {
+        const size_t bytes = facet_livescene_half_bytes(&m.field);
+        pack = aligned_alloc(256, (bytes + 255) / 256 * 256);
+        if (!pack) {
+            facet_livescene_free(&m);
+            return parity_error("fit.f16", "out of memory");
+        }
+        facet_livescene_use_half(&m.field, pack, 1024.0f, 1);
+    }
     const facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
     int samples[FACET_LIVESCENE_MAX_LEVELS];
     for (int i = 0; i < m.field.proposals; i++) samples[i] = m.num_proposal_samples[i];
@@ -132,28 +146,34 @@ static int step_cases(void) {
         memcpy(params_before[b], m.buffers[b], m.buffer_info[b].count * sizeof(float));
     make_inputs(in, BATCH, m.field.objects);
     double cpu_mse = 0, gpu_mse = 0, gpu_loss = 0;
+    int overflow = 0;
     const double cpu_loss = cpu_gradients(&m, in, samples, &w, cpu_grads, &cpu_mse);
     const float lr = 1e-3f;
     if (facet_livescene_cuda_trainer_create(&t, &m, NULL, NULL, BATCH) != FACET_OK ||
-        facet_livescene_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, &gpu_loss, &gpu_mse) !=
-            FACET_OK ||
+        facet_livescene_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, 1024.0f, &gpu_loss,
+                                  &gpu_mse, &overflow) != FACET_OK ||
         facet_livescene_cuda_download_gradients(t, gpu_grads) != FACET_OK ||
         facet_livescene_cuda_download(t, &m, NULL, NULL) != FACET_OK) {
-        failures = parity_error("fit.step", "CUDA step");
+        failures = parity_error(prefix, "CUDA step");
+        goto done;
+    }
+    if (overflow) {
+        failures = parity_error(prefix, "the fp16 step overflowed at loss scale 2^10");
         goto done;
     }
     const float losses_cpu[2] = {(float)cpu_loss, (float)cpu_mse},
                 losses_gpu[2] = {(float)gpu_loss, (float)gpu_mse};
     const parity_tolerance loss_tol = {.rel = 1e-4, .same_code = 1};
-    failures += parity_check("fit.loss_and_mse", losses_cpu, losses_gpu, 2, &loss_tol);
+    char name[160];
+    snprintf(name, sizeof name, "%s.loss_and_mse", prefix);
+    failures += parity_check(name, losses_cpu, losses_gpu, 2, &loss_tol);
     for (int b = 0; b < m.buffer_count; b++) {
         const size_t n = m.buffer_info[b].count;
         const float *gc = cpu_grads[b], *gg = gpu_grads[b];
         const double scale = largest(gc, n);
         const parity_tolerance grad_tol = {
             .abs = 1e-2 * scale, .rel = 1e-3, .max_flips = 0.005, .same_code = 1};
-        char name[160];
-        snprintf(name, sizeof name, "fit.grad.%s", m.buffer_info[b].name);
+        snprintf(name, sizeof name, "%s.grad.%s", prefix, m.buffer_info[b].name);
         failures += parity_check(name, gc, gg, n, &grad_tol);
         /* the CPU's Adam step from the same parameters on the CPU's gradients */
         float *expected = malloc(n * sizeof(float));
@@ -171,7 +191,7 @@ static int step_cases(void) {
         }
         const parity_tolerance adam_tol = {
             .abs = 1e-3 * lr, .rel = 1e-6, .max_flips = 0.005, .same_code = 1};
-        snprintf(name, sizeof name, "fit.adam.%s", m.buffer_info[b].name);
+        snprintf(name, sizeof name, "%s.adam.%s", prefix, m.buffer_info[b].name);
         failures += parity_check(name, expected, m.buffers[b], n, &adam_tol);
         free(expected);
     }
@@ -182,6 +202,7 @@ done:
     free_buffers(params_before, m.buffer_count);
     free(in);
     facet_livescene_free(&m);
+    free(pack);
     return failures;
 }
 
@@ -292,6 +313,6 @@ static int curve_case(const char *name, const char *data_dir, double window_rel)
 int parity_suite_fit(void) {
     char blender[600];
     snprintf(blender, sizeof blender, "%s/tests/fixtures/blender/cabinet", parity_source_dir());
-    return step_cases() + curve_case("fit.curve", NULL, 0.12) +
+    return step_cases(0) + step_cases(1) + curve_case("fit.curve", NULL, 0.12) +
            curve_case("fit.blender", blender, 0.13);
 }
