@@ -82,26 +82,47 @@ static void error_bound(const facet_mlp *m, const float *x, double *bound) {
     for (int o = 0; o < m->width[m->layers]; o++) bound[o] = e[o];
 }
 
+/* A random network with its fp16 pack: weights U(-1/sqrt(in), 1/sqrt(in)), bias0 U(-0.5, 0.5). */
+typedef struct random_network {
+    facet_mlp m;
+    float *weights[FACET_MLP_MAX_LAYERS], *bias;
+    void *pack;
+} random_network;
+
+static void random_network_make(random_network *n, const int *widths, int layers,
+                                facet_activation output) {
+    memset(n, 0, sizeof *n);
+    n->m.layers = layers;
+    n->m.hidden = FACET_ACTIVATION_RELU;
+    n->m.output = output;
+    for (int l = 0; l <= layers; l++) n->m.width[l] = widths[l];
+    for (int l = 0; l < layers; l++) {
+        n->weights[l] = malloc(sizeof(float) * widths[l] * widths[l + 1]);
+        const float r = 1.0f / sqrtf((float)widths[l]);
+        for (int i = 0; i < widths[l] * widths[l + 1]; i++) n->weights[l][i] = uniform(-r, r);
+        n->m.weight[l] = n->weights[l];
+    }
+    n->bias = malloc(sizeof(float) * widths[1]);
+    for (int o = 0; o < widths[1]; o++) n->bias[o] = uniform(-0.5f, 0.5f);
+    n->m.bias0 = n->bias;
+    n->pack = aligned_alloc(256, (facet_mlp_half_bytes(&n->m) + 255) / 256 * 256);
+    facet_mlp_half_pack(&n->m, n->pack);
+    n->m.half = n->pack;
+}
+
+static void random_network_free(random_network *n) {
+    for (int l = 0; l < n->m.layers; l++) free(n->weights[l]);
+    free(n->bias), free(n->pack);
+}
+
 /* A random network of the given widths (weights U(-1/sqrt(in), 1/sqrt(in)), bias0 U(-0.5, 0.5))
  * and rows random inputs (U(-2, 2), every 7th point scaled by 50: wide dynamic range), on the GPU
  * and per point. */
 static int network_case(const char *name, const int *widths, int layers, facet_activation output,
                         int rows) {
-    facet_mlp m = {.layers = layers, .hidden = FACET_ACTIVATION_RELU, .output = output};
-    float *weights[FACET_MLP_MAX_LAYERS] = {0}, *bias = NULL;
-    for (int l = 0; l <= layers; l++) m.width[l] = widths[l];
-    for (int l = 0; l < layers; l++) {
-        weights[l] = malloc(sizeof(float) * widths[l] * widths[l + 1]);
-        const float r = 1.0f / sqrtf((float)widths[l]);
-        for (int i = 0; i < widths[l] * widths[l + 1]; i++) weights[l][i] = uniform(-r, r);
-        m.weight[l] = weights[l];
-    }
-    bias = malloc(sizeof(float) * widths[1]);
-    for (int o = 0; o < widths[1]; o++) bias[o] = uniform(-0.5f, 0.5f);
-    m.bias0 = bias;
-    void *pack = aligned_alloc(256, (facet_mlp_half_bytes(&m) + 255) / 256 * 256);
-    facet_mlp_half_pack(&m, pack);
-    m.half = pack;
+    random_network net;
+    random_network_make(&net, widths, layers, output);
+    const facet_mlp m = net.m;
     const int n_in = widths[0], n_out = widths[layers];
     float *in = malloc(sizeof(float) * rows * n_in), *ref = malloc(sizeof(float) * rows * n_out);
     float *got = malloc(sizeof(float) * rows * n_out), *zero = calloc((size_t)rows * n_out, 4);
@@ -124,8 +145,8 @@ static int network_case(const char *name, const int *widths, int layers, facet_a
         }
         failures = parity_check(name, zero, scaled, (size_t)rows * n_out, &BOUND);
     }
-    for (int l = 0; l < layers; l++) free(weights[l]);
-    free(bias), free(pack), free(in), free(ref), free(got), free(zero), free(scaled);
+    random_network_free(&net);
+    free(in), free(ref), free(got), free(zero), free(scaled);
     return failures;
 }
 
@@ -141,24 +162,11 @@ static int network_case(const char *name, const int *widths, int layers, facet_a
  *   sum_p 2 b_p + 2 (rows + 1) 2^-24 sum_p |term_p|: never bit-exact, in any build. */
 static int backward_case(const char *name, const int *widths, int layers, facet_activation output,
                          int rows) {
-    facet_mlp m = {.layers = layers, .hidden = FACET_ACTIVATION_RELU, .output = output};
-    float *weights[FACET_MLP_MAX_LAYERS] = {0}, *bias = NULL;
-    for (int l = 0; l <= layers; l++) m.width[l] = widths[l];
-    size_t total = 0;
-    for (int l = 0; l < layers; l++) {
-        weights[l] = malloc(sizeof(float) * widths[l] * widths[l + 1]);
-        const float r = 1.0f / sqrtf((float)widths[l]);
-        for (int i = 0; i < widths[l] * widths[l + 1]; i++) weights[l][i] = uniform(-r, r);
-        m.weight[l] = weights[l];
-        total += (size_t)widths[l] * widths[l + 1];
-    }
-    total += (size_t)widths[1];
-    bias = malloc(sizeof(float) * widths[1]);
-    for (int o = 0; o < widths[1]; o++) bias[o] = uniform(-0.5f, 0.5f);
-    m.bias0 = bias;
-    void *pack = aligned_alloc(256, (facet_mlp_half_bytes(&m) + 255) / 256 * 256);
-    facet_mlp_half_pack(&m, pack);
-    m.half = pack;
+    random_network net;
+    random_network_make(&net, widths, layers, output);
+    const facet_mlp m = net.m;
+    size_t total = (size_t)widths[1];
+    for (int l = 0; l < layers; l++) total += (size_t)widths[l] * widths[l + 1];
     const int n_in = widths[0], n_out = widths[layers];
     const float scale = 1024.0f;
     float *in = malloc(sizeof(float) * rows * n_in), *dout = malloc(sizeof(float) * rows * n_out);
@@ -217,8 +225,8 @@ static int backward_case(const char *name, const int *widths, int layers, facet_
         const parity_tolerance sums = {.abs = 1.0, .rel = 0.0, .same_code = 0};
         failures += parity_check(label, zero, scaled_dw, total, &sums);
     }
-    for (int l = 0; l < layers; l++) free(weights[l]);
-    free(bias), free(pack), free(in), free(dout), free(dx), free(ref_dx), free(dw), free(ref_dw);
+    random_network_free(&net);
+    free(in), free(dout), free(dx), free(ref_dx), free(dw), free(ref_dw);
     free(point_dw), free(scaled_dx), free(scaled_dw), free(zero), free(want_dw), free(bound_dw);
     free(sum_bound), free(magnitude), free(scratch);
     return failures;
