@@ -1076,7 +1076,7 @@ static facet_status restart_fit(trainer *t, const char *checkpoint, unsigned lon
         t->last_loss = t->last_mse = NAN;
         cJSON_Delete(t->curve);
         t->curve = cJSON_CreateArray();
-        t->scaler.good_steps = 0; /* the scale and the skipped count carry on */
+        t->scaler.good_steps = t->scaler.skipped = 0; /* the scale carries on */
         repack(t);
     }
     cJSON_Delete(t->restarts);
@@ -1200,6 +1200,8 @@ static facet_status trainer_create(trainer *t, const facet_fit_options *o, const
 /* What one iteration needs besides the trainer: its inputs and the sampler settings. */
 typedef struct step_plan {
     int step, batch;
+    int adam_step; /* Adam's own count (bias correction): step less the steps skipped for a half
+                      overflow, which PyTorch's GradScaler keeps from the optimizer */
     const facet_livescene_ray_input *inputs; /* [batch] */
     const int *samples;                      /* [levels + 1] */
     float anneal, lr;
@@ -1263,7 +1265,7 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     }
     /* Adam (fit/adam.h: torch.optim.Adam, eps 1e-12), checking what it writes */
     float c[2];
-    facet_adam_corrections(p->step, c);
+    facet_adam_corrections(p->adam_step, c);
     int64_t bad = 0;
     for (int b = 0; b < m->buffer_count; b++) {
         float *param = m->buffers[b], *g = t->grad[b], *mm = t->adam_m[b], *vv = t->adam_v[b];
@@ -1296,7 +1298,7 @@ static facet_status cuda_step(trainer *t, facet_livescene_cuda_trainer *gpu, con
     int overflow = 0;
     facet_status s =
         facet_livescene_cuda_step(gpu, p->inputs, p->samples, p->anneal, p->lr, p->step, p->w,
-                                  p->seed, t->scaler.scale, loss, mse, &overflow);
+                                  p->seed, p->adam_step, t->scaler.scale, loss, mse, &overflow);
     if (s == FACET_OK && t->pack && isfinite(*loss) && isfinite(*mse)) {
         /* fp16 networks: an overflowed step was skipped on the device */
         if (facet_loss_scaler_update(&t->scaler, overflow)) return FACET_OK;
@@ -1421,6 +1423,7 @@ facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
         fill_batch(&data, o.seed, step, o.batch, inputs, m->field.objects);
         const step_plan plan = {
             .step = step,
+            .adam_step = step - t.scaler.skipped,
             .batch = o.batch,
             .inputs = inputs,
             .samples = samples,

@@ -25,16 +25,18 @@ facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda_trainer **
                                                  void **adam_v, int batch);
 
 /* One iteration: forward, batch terms (host), backward, regularisers, Adam with learning rate
- * lr at `step` (bias correction uses step + 1). *loss and *mse as facet_livescene_batch_backward.
- * A model whose networks had fp16 packs at create time trains them in fp16 with loss scale
- * loss_scale (fit/loss_scale.h): when a gradient is then not finite, Adam is skipped and
- * *overflow set; the packs are rebuilt on the device after every update. fp32: *overflow = 0. */
+ * lr; `step` seeds the rays' jitter and adam_step is Adam's count (bias correction uses
+ * adam_step + 1; it trails step by the steps skipped for a half overflow). *loss and *mse as
+ * facet_livescene_batch_backward. A model whose networks had fp16 packs at create time trains them
+ * in fp16 with loss scale loss_scale (fit/loss_scale.h): when a gradient is then not finite, Adam
+ * is skipped and *overflow set; the packs are rebuilt on the device after every update. fp32:
+ * *overflow = 0. */
 facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *t,
                                        const facet_livescene_ray_input *inputs, const int *samples,
                                        float anneal, float lr, int step,
                                        const facet_livescene_loss_weights *w,
-                                       unsigned long long seed, float loss_scale, double *loss,
-                                       double *mse, int *overflow);
+                                       unsigned long long seed, int adam_step, float loss_scale,
+                                       double *loss, double *mse, int *overflow);
 
 /* Copies parameters and Adam moments back to the host (for checkpoints and the output). */
 facet_status facet_livescene_cuda_download(facet_livescene_cuda_trainer *t,

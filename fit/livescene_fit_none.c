@@ -18,10 +18,10 @@ facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *t,
                                        const facet_livescene_ray_input *inputs, const int *samples,
                                        float anneal, float lr, int step,
                                        const facet_livescene_loss_weights *w,
-                                       unsigned long long seed, float loss_scale, double *loss,
-                                       double *mse, int *overflow) {
+                                       unsigned long long seed, int adam_step, float loss_scale,
+                                       double *loss, double *mse, int *overflow) {
     (void)t, (void)inputs, (void)samples, (void)anneal, (void)lr, (void)step, (void)w, (void)seed;
-    (void)loss_scale;
+    (void)adam_step, (void)loss_scale;
     *loss = *mse = 0.0;
     *overflow = 0;
     return no_cuda();

@@ -2,7 +2,8 @@
  * PyTorch's GradScaler runs it (its defaults): the backward pass multiplies the networks'
  * gradients by a scale S so that small ones do not underflow in half; a step whose gradients are
  * not all finite (a half overflowed) is skipped and S halves; after FACET_LOSS_SCALE_INTERVAL
- * finite steps in a row S doubles. S stays a power of two, so unscaling is exact. */
+ * finite steps in a row S doubles. S stays a power of two, so unscaling is exact. A skipped step
+ * leaves Adam's moments and its step count alone, as GradScaler skips optimizer.step(). */
 #ifndef FACET_FIT_LOSS_SCALE_H
 #define FACET_FIT_LOSS_SCALE_H
 
@@ -13,7 +14,8 @@
 typedef struct facet_loss_scaler {
     float scale;    /* the next step's S */
     int good_steps; /* finite steps since the last change */
-    int skipped;    /* steps skipped for overflow, the whole fit */
+    int skipped;    /* steps skipped for overflow since the fit started (or restarted from
+                       its initial state); Adam's count is the iteration less this */
 } facet_loss_scaler;
 
 /* After a step: overflow (its gradients not all finite) halves S and counts a skipped step;

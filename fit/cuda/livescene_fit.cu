@@ -255,8 +255,9 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
                                                   const facet_livescene_ray_input *inputs,
                                                   const int *samples, float anneal, float lr,
                                                   int step, const facet_livescene_loss_weights *w,
-                                                  unsigned long long seed, float loss_scale,
-                                                  double *loss, double *mse, int *overflow) {
+                                                  unsigned long long seed, int adam_step,
+                                                  float loss_scale, double *loss, double *mse,
+                                                  int *overflow) {
     const facet_livescene_model *m = t->model;
     *overflow = 0;
     if (t->pack) { /* this step's loss scale in every network the kernels receive */
@@ -328,7 +329,7 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
         return FACET_OK;
     }
     float c[2];
-    facet_adam_corrections(step, c);
+    facet_adam_corrections(adam_step, c);
     for (int i = 0; i < t->buffers; i++) {
         const int64_t count = (int64_t)m->buffer_info[i].count;
         FACET_LAUNCH(adam_kernel, blocks(count, 256), 256)

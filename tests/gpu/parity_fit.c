@@ -150,7 +150,7 @@ static int step_cases(int half) {
     const double cpu_loss = cpu_gradients(&m, in, samples, &w, cpu_grads, &cpu_mse);
     const float lr = 1e-3f;
     if (facet_livescene_cuda_trainer_create(&t, &m, NULL, NULL, BATCH) != FACET_OK ||
-        facet_livescene_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, 1024.0f, &gpu_loss,
+        facet_livescene_cuda_step(t, in, samples, 1.0f, lr, 0, &w, SEED, 0, 1024.0f, &gpu_loss,
                                   &gpu_mse, &overflow) != FACET_OK ||
         facet_livescene_cuda_download_gradients(t, gpu_grads) != FACET_OK ||
         facet_livescene_cuda_download(t, &m, NULL, NULL) != FACET_OK) {
