@@ -215,6 +215,15 @@ expect_status 2 "fit with an unknown loss switch" -- "$facet" fit "$work/cab" --
 expect_stderr "unknown loss 'colour'" "unknown loss named"
 expect_status 1 "fit on a missing dataset" -- "$facet" fit "$work/none" --out "$work/x"
 expect_stderr "$work/none" "missing dataset named"
+expect_status 0 "fit with fp16 networks" -- "$facet" fit "$work/cab" --out "$work/cabf16" --config tiny --iters 3 --batch 32 --mlp-dtype f16
+expect_stderr "fp16 networks, loss scale 65536" "fp16 fit reports its loss scale"
+grep -q '"mlp_dtype":[[:space:]]*"f16"' "$work/cabf16/scene.json" && pass "fp16 fit's scene renders fp16 networks" || fail "fp16 scene.json"
+expect_status 0 "render the fp16 fit" -- "$facet" render "$work/cabf16/scene.json" --cameras "$work/cab" --split test --out "$work/cabf16r" --quiet
+expect_status 2 "fit with an unknown network precision" -- "$facet" fit "$work/cab" --out "$work/x" --mlp-dtype f8
+expect_stderr "--mlp-dtype must be f32 or f16" "unknown precision named"
+expect_status 2 "fit with a loss scale that is not a power of two" -- "$facet" fit "$work/cab" --out "$work/x" --mlp-dtype f16 --loss-scale 100
+expect_stderr "power of two" "bad loss scale named"
+[ ! -e "$work/x" ] && pass "refused fits write nothing" || fail "a refused fit wrote $work/x"
 
 # ---- tokenize / detokenize: FQGAN tokens of an image folder ------------------------------------
 # A small official-format FQGAN checkpoint (tools/reference/fqgan_ref.py hash weights, 64x64
