@@ -126,11 +126,14 @@ static void independent_forward(const network *n, const float *in, double *out, 
     for (int o = 0; o < m->width[m->layers]; o++) out[o] = x[o], bound[o] = e[o];
 }
 
+/* The networks the forward and backward checks run: the sigma net's and colour net's shapes, and
+ * one whose widths are not multiples of 16. */
+static const int shapes[3][5] = {{96, 64, 16}, {31, 64, 64, 3}, {10, 48, 24, 17}};
+static const int layers[3] = {2, 3, 3};
+static const facet_activation output[3] = {FACET_ACTIVATION_NONE, FACET_ACTIVATION_SIGMOID,
+                                           FACET_ACTIVATION_NONE};
+
 Test(mlp_half, forward_is_the_header_function_within_its_rounding_bound) {
-    const int shapes[3][5] = {{96, 64, 16}, {31, 64, 64, 3}, {10, 48, 24, 17}};
-    const int layers[3] = {2, 3, 3};
-    const facet_activation output[3] = {FACET_ACTIVATION_NONE, FACET_ACTIVATION_SIGMOID,
-                                        FACET_ACTIVATION_NONE};
     double worst = 0;
     int differs_from_fp32 = 0;
     for (int s = 0; s < 3; s++) {
@@ -161,10 +164,6 @@ Test(mlp_half, forward_is_the_header_function_within_its_rounding_bound) {
 }
 
 Test(mlp_half, backward_is_the_header_function_within_its_rounding_bound) {
-    const int shapes[3][5] = {{96, 64, 16}, {31, 64, 64, 3}, {10, 48, 24, 17}};
-    const int layers[3] = {2, 3, 3};
-    const facet_activation output[3] = {FACET_ACTIVATION_NONE, FACET_ACTIVATION_SIGMOID,
-                                        FACET_ACTIVATION_NONE};
     double worst = 0;
     long nonzero_dw = 0, checked = 0;
     for (int s = 0; s < 3; s++) {
