@@ -41,11 +41,14 @@ typedef struct facet_mlp {
 } facet_mlp;
 
 /* Adds a term to a gradient buffer: a plain += into a per-thread buffer on the CPU, an atomicAdd
- * on CUDA. */
+ * on CUDA. A translation unit may define it first (the GPU parity harness sums |term| with it, for
+ * the bound on sums taken in another order: tests/gpu/parity_fit_magnitude.c). */
+#ifndef FACET_GRAD_ADD
 #ifdef __CUDA_ARCH__
 #define FACET_GRAD_ADD(ptr, value) atomicAdd((ptr), (value))
 #else
 #define FACET_GRAD_ADD(ptr, value) (*(ptr) += (value))
+#endif
 #endif
 
 static inline FACET_HD float facet_activate(facet_activation a, float x) {

@@ -2,8 +2,9 @@
  * forward/backward functions as the CPU path (fit/livescene_train.h) in one-thread-per-ray
  * kernels, gradients accumulated with atomicAdd in global memory, plane regularisers and Adam as
  * element-wise kernels. The batch-level terms (mask focal loss, repulsion) run on the host over a
- * compact per-ray array (facet_livescene_ray_terms), exactly as on the CPU. Without CUDA every call
- * reports FACET_ERR_CUDA. */
+ * compact per-ray array (facet_livescene_ray_terms), exactly as on the CPU. With fp16 networks the
+ * passes run as stages over the batch instead, each network as tensor-core kernels
+ * (fit/cuda/livescene_fit_tensor.cuh). Without CUDA every call reports FACET_ERR_CUDA. */
 #ifndef FACET_FIT_LIVESCENE_FIT_CUDA_H
 #define FACET_FIT_LIVESCENE_FIT_CUDA_H
 

@@ -152,7 +152,7 @@ out=$work/out
 mkdir -p "$out"
 t0=$(date +%s)
 run_hidden OUT="$out" GPU_CHECK_BUNDLE="$archive" GPU_CHECK_SUITES="${GPU_BUNDLE_TEST_SUITES:-harness}" \
-    GPU_CHECK_BENCH_SCALE=tiny GPU_CHECK_BENCHES="${GPU_BUNDLE_TEST_BENCHES:-livescene relight fqgan risesdf viewer demo interop}" \
+    GPU_CHECK_BENCH_SCALE=tiny GPU_CHECK_BENCHES="${GPU_BUNDLE_TEST_BENCHES:-livescene relight fqgan fit risesdf viewer demo interop}" \
     bash "$src/tools/gpu_check.sh" >"$work/gpu_check.out" 2>&1
 rc=$?
 sed -n '/== .*summary/,$p' "$work/gpu_check.out"
@@ -202,7 +202,7 @@ benches = [s for n, s in steps.items() if n.startswith("bench.") and not s["skip
 figures = {f["step"] for f in r["benches"]}
 check(benches and all(s["exit_code"] == 0 for s in benches),
       f"report: benches ran: {', '.join(s['name'] for s in benches)}")
-want = {"bench.livescene", "bench.relight", "bench.risesdf", "bench.viewer", "bench.demo"} & set(steps)
+want = {"bench.livescene", "bench.relight", "bench.fit", "bench.risesdf", "bench.viewer", "bench.demo"} & set(steps)
 check(want <= figures, f"report: figures of {', '.join(sorted(figures))}")
 check(not r["timed_out_steps"] and r["verdict"] == "ok", f"report: verdict {r['verdict']}, no time-out")
 sys.exit(1 if failed else 0)

@@ -23,7 +23,9 @@
 #                  else the small fixture), viewer (refiner, no window), demo (`facet eval
 #                  --device cuda`), interop (the viewer under Xvfb: only when the machine has
 #                  Xvfb; Xvfb + Mesa do not fit the bundle), lpips (alex and vgg16,
-#                  800x800 pair, random weights)                              130 s in all
+#                  800x800 pair, random weights), fit (`facet fit --device cuda`, default
+#                  config, batch 4096, 100 iterations, fp32 and fp16 networks: rays/s)
+#                                                                              130 s in all
 # Writes $OUT/gpu_report.json (per step: name, command, exit code, seconds, timed_out, skipped and
 # why; the parity cases parsed as {suite, name, ok, n, max_abs, max_rel, nonfinite, flips}; the
 # benches' JSON lines) after every step, and $OUT/gpu_check.log (everything). Exit 0 when every
@@ -52,7 +54,7 @@ scale=${GPU_CHECK_BENCH_SCALE:-full}
 declare -A budget=([environment]=30 [parity]=120 [memcheck]=110 [racecheck]=80 [bench]=130)
 declare -A box=([parity]=90 [memcheck]=45 [racecheck]=45 [bench.livescene]=45 [bench.relight]=20
     [bench.fqgan]=60 [bench.viewer]=15 [bench.demo]=15 [bench.risesdf_weights]=30 [bench.risesdf]=25
-    [bench.lpips]=20
+    [bench.lpips]=20 [bench.fit]=40
     [bench.interop]=30)
 
 say() { printf '%s\n' "$*" | tee -a "$log"; }
@@ -499,13 +501,26 @@ bench() { # NAME: runs one bench at $scale
     lpips:full) # random weights (the time does not depend on them), an 800x800 pair
         run_step bench.lpips bench "${box[bench.lpips]}" bash -c 'for n in alex vgg16; do
             "$1" --net $n --size 800x800 --iters 5 --device cuda || exit; done' _ "$bin/bench_lpips" ;;
+    fit:*)
+        # the CUDA fit's speed, fp32 networks (per-ray kernels) against fp16 networks (the stages
+        # on tensor cores), on a generated scene: one JSON line per precision from fit.json
+        local config=default iters=100 batch=4096
+        [ "$scale" = tiny ] && config=tiny iters=3 batch=64
+        run_step bench.fit bench "${box[bench.fit]}" bash -c '"$1" synth "$2/fitdata" --frames 20 \
+            --quiet || exit; for m in f32 f16; do
+            "$1" fit "$2/fitdata" --out "$2/fit-$m" --config $3 --iters $4 --batch $5 --device cuda \
+                --mlp-dtype $m --quiet || exit
+            figures=$(grep -E "\"(seconds|rays_per_second)\"" "$2/fit-$m/fit.json" | tr -d "\n\t")
+            printf "{\"bench\": \"fit\", \"mlp_dtype\": \"%s\", \"config\": \"%s\", \"batch\": %s, \"iterations\": %s, %s}\n" \
+                $m $3 $5 $4 "${figures%,}"; done; rm -rf "$2"/fit*' _ "$bin/facet" "$tmp" $config \
+            $iters $batch ;;
     lpips:tiny)
         run_step bench.lpips bench "${box[bench.lpips]}" "$bin/bench_lpips" --net alex \
             --size 32x32 --iters 1 --device cuda ;;
     *) skip_step "bench.$name" "unknown bench (scale $scale)" ;;
     esac
 }
-benches=${GPU_CHECK_BENCHES:-livescene relight fqgan viewer demo risesdf lpips interop}
+benches=${GPU_CHECK_BENCHES:-livescene relight fqgan fit viewer demo risesdf lpips interop}
 [ "$benches" = none ] && benches=
 for b in $benches; do
     if [ -n "$no_device" ]; then skip_step "bench.$b" "$no_device"; continue; fi

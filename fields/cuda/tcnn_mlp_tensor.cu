@@ -17,10 +17,6 @@ __global__ void input_kernel(const float *in, int64_t count, int64_t rows, int w
                                ld);
 }
 
-/* Rows of a chunk of the weight-gradient sums (a multiple of 16): one warp adds a chunk's tile
- * products in a float accumulator before its one atomicAdd per element. */
-const int64_t WEIGHT_GRADIENT_CHUNK = 512;
-
 /* Device memory freed on every return. */
 struct device_buffers {
     void *p[8 + FACET_MLP_MAX_LAYERS] = {};
@@ -141,23 +137,11 @@ extern "C" facet_status facet_mlp_tensor_backward(const facet_mlp *net, const fl
                  FACET_MLP_TENSOR_WARPS * 32)
     (dnet, (const __half *)keep, (const float *)y, (const float *)dy, padded, loss_scale,
      (__half *)g, (float *)dx);
-    const unsigned chunks =
-        (unsigned)((padded + WEIGHT_GRADIENT_CHUNK - 1) / WEIGHT_GRADIENT_CHUNK);
-    for (int l = 0; l < layers; l++) {
-        const int ld_in = facet_mlp_pad16(net->width[l]), ld_g = facet_mlp_pad16(net->width[l + 1]);
-        const __half *x_l =
-            l == 0 ? (const __half *)x
-                   : (const __half *)keep + padded * facet_mlp_tensor_keep_offset(net, l);
-        const __half *g_l = (const __half *)g + padded * facet_mlp_tensor_gradient_offset(net, l);
-        FACET_LAUNCH(facet_mlp_tensor_weight_gradient_kernel,
-                     dim3((unsigned)(ld_in / 16 * (ld_g / 16)), chunks), 32)
-        (x_l, ld_in, g_l, ld_g, padded, WEIGHT_GRADIENT_CHUNK, net->width[l], net->width[l + 1],
-         1.0f / loss_scale, (float *)gw[l]);
-        if (l == 0)
-            FACET_LAUNCH(facet_mlp_tensor_bias_gradient_kernel,
-                         dim3((unsigned)((net->width[1] + 31) / 32), chunks), 32)
-        (g_l, ld_g, padded, WEIGHT_GRADIENT_CHUNK, net->width[1], 1.0f / loss_scale, (float *)gb);
-    }
+    facet_mlp dgrad = *net; /* the device gradient arrays */
+    for (int l = 0; l < layers; l++) dgrad.weight[l] = (const float *)gw[l];
+    dgrad.bias0 = (const float *)gb;
+    facet_mlp_tensor_parameter_gradients(dnet, (const __half *)x, (const __half *)keep,
+                                         (const __half *)g, padded, loss_scale, dgrad);
     FACET_CUDA_CHECK(cudaGetLastError());
     for (int l = 0; l <= layers; l++) {
         const size_t n =

@@ -9,8 +9,13 @@
 #ifndef FACET_FIELDS_CUDA_TCNN_MLP_TENSOR_TRAIN_CUH
 #define FACET_FIELDS_CUDA_TCNN_MLP_TENSOR_TRAIN_CUH
 
+#include "core/cuda/launch.h"
 #include "fields/cuda/tcnn_mlp_tensor.cuh"
 #include "fields/tcnn_mlp_half_backward.h"
+
+/* Rows of a chunk of the weight-gradient sums (a multiple of 16): one warp adds a chunk's tile
+ * products in a float accumulator before its one atomicAdd per element. */
+enum { FACET_MLP_TENSOR_GRADIENT_CHUNK = 512 };
 
 /* Halves per row before layer l's output gradients g_l in the backward pass's gradient buffer:
  * for each layer l = 0 .. layers - 1, [rows][pad16(width[l + 1])] halves at
@@ -152,6 +157,32 @@ static __global__ void facet_mlp_tensor_bias_gradient_kernel(const __half *g, in
     float sum = 0.0f;
     for (int64_t r = r0; r < r1; r++) sum += __half2float(g[r * ldg + o]);
     if (sum != 0.0f) atomicAdd(&gb[o], sum * inverse);
+}
+
+/* Launches the weight and bias0 gradient kernels of every layer of `net` after its backward pass
+ * over `rows` rows (device arrays): x the network's input rows [rows][pad16(width[0])] halves,
+ * keep and gradients as the forward (facet_mlp_tensor_kernel) and backward
+ * (facet_mlp_tensor_backward_kernel) kernels left them. Adds (1 / scale) sum x g into grad's
+ * weight[l] and bias0 (device fp32 arrays shaped like net's). */
+static inline void facet_mlp_tensor_parameter_gradients(const facet_mlp &net, const __half *x,
+                                                        const __half *keep, const __half *gradients,
+                                                        int64_t rows, float scale,
+                                                        const facet_mlp &grad) {
+    const int64_t chunk = FACET_MLP_TENSOR_GRADIENT_CHUNK;
+    const unsigned chunks = (unsigned)((rows + chunk - 1) / chunk);
+    for (int l = 0; l < net.layers; l++) {
+        const int ld_in = facet_mlp_pad16(net.width[l]), ld_g = facet_mlp_pad16(net.width[l + 1]);
+        const __half *x_l = l == 0 ? x : keep + rows * facet_mlp_tensor_keep_offset(&net, l);
+        const __half *g_l = gradients + rows * facet_mlp_tensor_gradient_offset(&net, l);
+        FACET_LAUNCH(facet_mlp_tensor_weight_gradient_kernel,
+                     dim3((unsigned)(ld_in / 16 * (ld_g / 16)), chunks), 32)
+        (x_l, ld_in, g_l, ld_g, rows, chunk, net.width[l], net.width[l + 1], 1.0f / scale,
+         (float *)grad.weight[l]);
+        if (l == 0)
+            FACET_LAUNCH(facet_mlp_tensor_bias_gradient_kernel,
+                         dim3((unsigned)((net.width[1] + 31) / 32), chunks), 32)
+        (g_l, ld_g, rows, chunk, net.width[1], 1.0f / scale, (float *)grad.bias0);
+    }
 }
 
 #endif

@@ -5,13 +5,15 @@
  * temporaries in a per-thread slice of shared memory; so no thread has a local-memory frame of
  * more than a few hundred bytes (tools/ptxas_table.sh --limit-stack 1024). Host glue: the
  * batch-level terms (mask focal loss, repulsion) on a compact per-ray array, shared with the CPU
- * path. */
+ * path. With fp16 networks the forward and backward passes run instead as stages over the batch,
+ * every network on tensor cores (fit/cuda/livescene_fit_tensor.cuh). */
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "core/cuda/shared_scratch.h"
 #include "fit/adam.h"
 #include "fit/livescene_fit.h"
 #include "fit/livescene_fit_cuda.h"
+#include "fit/cuda/livescene_fit_tensor.cuh"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +31,11 @@ struct facet_livescene_cuda_trainer {
     double *sums;                               /* device: interlevel, distortion, regularisers */
     unsigned char *pack;           /* device: the fp16 networks' packs (fp16 fits), else NULL */
     unsigned long long *nonfinite; /* device: non-finite gradient count (fp16 fits) */
+    int staged;                    /* fp16 fits: the step runs in stages on tensor cores */
+    tensor_buffers tensor;         /* their matrices (staged) */
 };
 
 namespace {
-
-struct sample_counts {
-    int n[FACET_LIVESCENE_MAX_LEVELS];
-};
 
 /* The passes' per-thread scratch is shared memory (core/cuda/shared_scratch.h); run_pass picks the
  * smallest of these classes (floats per thread) that holds a pass's need. */
@@ -77,7 +77,7 @@ __global__ void backward_kernel(facet_livescene_field f, facet_livescene_field g
 }
 
 /* Launches the forward (backward = 0) or backward pass with the smallest scratch class that holds
- * `need` floats. */
+ * `need` floats: the per-ray kernels, or with `staged` set the fp16 stages on tensor cores. */
 struct pass_args {
     facet_livescene_field f, grad;
     int levels, batch, step;
@@ -90,9 +90,19 @@ struct pass_args {
     facet_livescene_ray_terms *terms;
     float (*dw)[FACET_LIVESCENE_MAX_SAMPLES];
     double *sums;
+    const tensor_buffers *staged; /* NULL: the per-ray kernels */
+    float loss_scale;             /* staged: the step's loss scale */
 };
 
 template <int SCRATCH> void launch_pass(const pass_args &a, int backward) {
+    if (a.staged) {
+        const tensor_step<SCRATCH> step{a.f, a.grad, *a.staged, a.levels, a.batch, a.loss_scale};
+        if (backward)
+            step.run_backward(a.samples, a.w, a.rays, a.terms, a.dw, a.sums);
+        else
+            step.run_forward(a.samples, a.anneal, a.seed, a.step, a.inputs, a.rays, a.terms);
+        return;
+    }
     const int threads = facet_shared_scratch<SCRATCH>::threads;
     const unsigned blocks = (unsigned)((a.batch + threads - 1) / threads);
     if (backward) FACET_LAUNCH(backward_kernel<SCRATCH>, blocks, threads)
@@ -112,6 +122,16 @@ void run_pass(const pass_args &a, int backward, int need) {
         launch_pass<1535>(a, backward);
     else
         launch_pass<(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1)>(a, backward);
+}
+
+/* Rows the staged step's matrices need for `samples` per level: the most of any level. */
+int64_t tensor_rows_for(int levels, const int *samples, int batch) {
+    int64_t rows = 0;
+    for (int l = 0; l <= levels; l++) {
+        const int64_t r = facet_mlp_tensor_rows((int64_t)batch * samples[l]);
+        rows = r > rows ? r : rows;
+    }
+    return rows;
 }
 
 __global__ void regularizer_kernel(const float *plane, float *grad, facet_livescene_plane_reg reg,
@@ -183,6 +203,7 @@ extern "C" void facet_livescene_cuda_trainer_free(facet_livescene_cuda_trainer *
     cudaFree(t->sums);
     cudaFree(t->pack);
     cudaFree(t->nonfinite);
+    tensor_buffers_free(&t->tensor);
     free(t->host_terms);
     free(t);
 }
@@ -237,6 +258,15 @@ extern "C" facet_status facet_livescene_cuda_trainer_create(facet_livescene_cuda
         err = cudaMalloc(&t->pack, facet_livescene_half_bytes(&t->field));
         if (err == cudaSuccess) err = cudaMalloc(&t->nonfinite, sizeof *t->nonfinite);
         if (err == cudaSuccess) {
+            int samples[FACET_LIVESCENE_MAX_LEVELS];
+            const int levels = model->field.proposals;
+            for (int l = 0; l < levels; l++) samples[l] = model->num_proposal_samples[l];
+            samples[levels] = model->num_samples;
+            err = tensor_buffers_alloc(&t->tensor, &t->field,
+                                       tensor_rows_for(levels, samples, batch), batch);
+            t->staged = err == cudaSuccess;
+        }
+        if (err == cudaSuccess) {
             facet_livescene_use_half(&t->field, t->pack, model->field.sigma_net.loss_scale, 0);
             err = repack(t);
         }
@@ -288,7 +318,19 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
     pass.terms = t->terms;
     pass.dw = t->dw;
     pass.sums = t->sums;
-    run_pass(pass, 0, facet_livescene_scratch_floats(&m->field));
+    pass.staged = NULL;
+    pass.loss_scale = loss_scale;
+    if (t->staged) { /* fp16 networks: the staged step on tensor cores */
+        const int64_t rows = tensor_rows_for(levels, samples, t->batch);
+        if (rows > t->tensor.rows) { /* more samples than the model's defaults: larger matrices */
+            tensor_buffers_free(&t->tensor);
+            FACET_CUDA_CHECK(tensor_buffers_alloc(&t->tensor, &t->field, rows, t->batch));
+        }
+        pass.staged = &t->tensor;
+    }
+    run_pass(pass, 0,
+             pass.staged ? tensor_scratch_floats(&m->field)
+                         : facet_livescene_scratch_floats(&m->field));
     FACET_CUDA_CHECK(cudaGetLastError());
     FACET_CUDA_CHECK(cudaMemcpy(t->host_terms, t->terms, (size_t)t->batch * sizeof *t->host_terms,
                                 cudaMemcpyDeviceToHost));
@@ -296,7 +338,9 @@ extern "C" facet_status facet_livescene_cuda_step(facet_livescene_cuda_trainer *
                                                     levels, classes, w, seed, step, mse);
     FACET_CUDA_CHECK(cudaMemcpy(t->terms, t->host_terms, (size_t)t->batch * sizeof *t->terms,
                                 cudaMemcpyHostToDevice));
-    run_pass(pass, 1, facet_livescene_backward_scratch_floats(&m->field));
+    run_pass(pass, 1,
+             pass.staged ? tensor_scratch_floats(&m->field)
+                         : facet_livescene_backward_scratch_floats(&m->field));
     FACET_CUDA_CHECK(cudaGetLastError());
     facet_livescene_plane_task tasks[FACET_LIVESCENE_MAX_REG_PLANES];
     const int n = facet_livescene_regularizer_planes(&m->field, w, tasks);
