@@ -168,7 +168,10 @@ static inline void facet_mlp_tensor_parameter_gradients(const facet_mlp &net, co
                                                         const __half *keep, const __half *gradients,
                                                         int64_t rows, float scale,
                                                         const facet_mlp &grad) {
-    const int64_t chunk = FACET_MLP_TENSOR_GRADIENT_CHUNK;
+    /* chunks along the grid's y, which holds at most 65535 blocks: beyond 65535 x 512 rows (a fit
+     * of more than 131,000 rays at 256 samples) the chunks grow in powers of two */
+    int64_t chunk = FACET_MLP_TENSOR_GRADIENT_CHUNK;
+    while ((rows + chunk - 1) / chunk > 65535) chunk *= 2;
     const unsigned chunks = (unsigned)((rows + chunk - 1) / chunk);
     for (int l = 0; l < net.layers; l++) {
         const int ld_in = facet_mlp_pad16(net.width[l]), ld_g = facet_mlp_pad16(net.width[l + 1]);
