@@ -16,7 +16,13 @@ void facet_risesdf_volume_constants(facet_risesdf_ray_params *p) {
     const float inv_s = expf(p->field.variance * 10.0f);
     p->inv_s = fminf(fmaxf(inv_s, 1e-6f), 1e6f);
     p->step = (float)(1.732 * 2.0 * (double)p->field.radius / FACET_RISESDF_SAMPLES_PER_RAY);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    /* the fuzz build (sanitizers, -O1) would spend minutes on 128^3 network evaluations at every
+     * load of a volume-mode node; a 16^3 grid runs the same code within the per-input timeout */
+    p->grid_resolution = 16;
+#else
     p->grid_resolution = FACET_RISESDF_GRID_RESOLUTION;
+#endif
 }
 
 facet_status facet_risesdf_occupancy_build(const facet_risesdf_ray_params *p, uint32_t **bits,
