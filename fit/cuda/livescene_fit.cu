@@ -172,10 +172,6 @@ const facet_kplanes *task_grid(const facet_livescene_field *f,
     return &f->grids[t->grid];
 }
 
-unsigned blocks(int64_t n, int threads) {
-    return (unsigned)((n + threads - 1) / threads);
-}
-
 /* Re-packs every fp16 network of the trainer from its fp32 weights on the device. */
 cudaError_t repack(facet_livescene_cuda_trainer *t) {
     facet_mlp *nets[FACET_LIVESCENE_MAX_NETWORKS];

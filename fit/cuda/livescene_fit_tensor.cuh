@@ -30,6 +30,11 @@
 
 namespace {
 
+/* Blocks of `threads` threads for n items. */
+unsigned blocks(int64_t n, int threads) {
+    return (unsigned)((n + threads - 1) / threads);
+}
+
 /* Samples per level, by value for kernels (the per-ray kernels of livescene_fit.cu too). */
 struct sample_counts {
     int n[FACET_LIVESCENE_MAX_LEVELS];
@@ -122,6 +127,12 @@ __device__ inline facet_livescene_train_ray *row_ray(const level_rows &s, int64_
     return &s.rays[r];
 }
 
+/* dL/dsigma of sample j at level `level` of row i's ray (dw: levels + 1 rows per ray). */
+__device__ inline float row_dsigma(float (*dw)[FACET_LIVESCENE_MAX_SAMPLES], int levels,
+                                   const level_rows &s, int64_t i, int level, int j) {
+    return dw[(i / s.n) * (levels + 1) + level][j];
+}
+
 /* Input rows of one network over a level: `input` (a functor below) writes sample (ray, j)'s
  * input into the thread's scratch and returns its width, or 0 for a sample the per-point pass
  * skips (a zero row); padding rows are zero too. */
@@ -179,7 +190,7 @@ struct proposal_input {
     float (*dw)[FACET_LIVESCENE_MAX_SAMPLES]; /* backward: dL/dsigma per ray and level */
     __device__ int operator()(facet_livescene_train_ray *r, int64_t i, int j, const level_rows &s,
                               float *in) const {
-        if (backward && dw[(i / s.n) * (f.proposals + 1) + s.level][j] == 0.0f) return 0;
+        if (backward && row_dsigma(dw, f.proposals, s, i, s.level, j) == 0.0f) return 0;
         float pos[3];
         facet_livescene_train_position(r, s.level, j, pos);
         const float k = sample_kappa(f, r, s.level, j, logits + i * ld_logits, backward);
@@ -321,7 +332,7 @@ struct sigma_gradient {
     __device__ float operator()(const facet_livescene_train_ray *, int64_t i, int j, int c,
                                 const level_rows &s) const {
         if (c < geo) return color_dx[i * ld_color_in + 16 + c];
-        const float dsigma = dw[(i / s.n) * (levels + 1) + levels][j];
+        const float dsigma = row_dsigma(dw, levels, s, i, levels, j);
         return dsigma * facet_trunc_exp_derivative(sigma_out[i * ld_sigma_out + geo] - 1.0f);
     }
 };
@@ -333,7 +344,7 @@ struct proposal_gradient {
     float (*dw)[FACET_LIVESCENE_MAX_SAMPLES];
     __device__ float operator()(const facet_livescene_train_ray *, int64_t i, int j, int,
                                 const level_rows &s) const {
-        const float dsigma = dw[(i / s.n) * (levels + 1) + s.level][j];
+        const float dsigma = row_dsigma(dw, levels, s, i, s.level, j);
         if (dsigma == 0.0f) return 0.0f;
         return dsigma * facet_trunc_exp_derivative(out[i * ld] - 1.0f);
     }
@@ -385,7 +396,7 @@ struct proposal_scatter {
     float (*dw)[FACET_LIVESCENE_MAX_SAMPLES];
     __device__ void operator()(const facet_livescene_train_ray *r, int64_t i, int j,
                                const level_rows &s, const float *dfeatures, float *scratch) const {
-        if (dw[(i / s.n) * (levels + 1) + s.level][j] == 0.0f) return;
+        if (row_dsigma(dw, levels, s, i, s.level, j) == 0.0f) return;
         float pos[3], coords[4];
         facet_livescene_train_position(r, s.level, j, pos);
         facet_livescene_coords4(&f, pos, r->kappa_sel[s.level][j], coords);
@@ -420,9 +431,6 @@ template <int SCRATCH> struct tensor_step {
 
     static int in_stride(const facet_mlp &net) { return facet_mlp_pad16(net.width[0]); }
     static int out_stride(const facet_mlp &net) { return facet_mlp_pad16(net.width[net.layers]); }
-    static unsigned blocks_of(int64_t n, int threads) {
-        return (unsigned)((n + threads - 1) / threads);
-    }
     level_rows rows_of(facet_livescene_train_ray *rays, int level, int n) const {
         return level_rows{rays, level, n, batch};
     }
@@ -430,7 +438,7 @@ template <int SCRATCH> struct tensor_step {
     void inputs(const Input &input, const level_rows &s, const facet_mlp &net, __half *x) const {
         const int threads = facet_shared_scratch<SCRATCH>::threads;
         void (*kernel)(Input, level_rows, int, __half *) = rows_kernel<SCRATCH, Input>;
-        FACET_LAUNCH(kernel, blocks_of(facet_mlp_tensor_rows(s.count * s.n), threads), threads)
+        FACET_LAUNCH(kernel, blocks(facet_mlp_tensor_rows(s.count * s.n), threads), threads)
         (input, s, facet_mlp_pad16(net.width[0]), x);
     }
     void forward(const facet_mlp &net, const level_rows &s, const __half *x, float *y,
@@ -447,7 +455,7 @@ template <int SCRATCH> struct tensor_step {
         const int64_t rows = facet_mlp_tensor_rows(s.count * s.n);
         const int ld = facet_mlp_pad16(net.width[net.layers]);
         void (*kernel)(Gradient, level_rows, int, int, float *) = output_gradient_kernel<Gradient>;
-        FACET_LAUNCH(kernel, blocks_of(rows * ld, 256), 256)
+        FACET_LAUNCH(kernel, blocks(rows * ld, 256), 256)
         (gradient, s, net.width[net.layers], ld, b.dy);
         FACET_LAUNCH(facet_mlp_tensor_backward_kernel, facet_mlp_tensor_blocks(rows),
                      FACET_MLP_TENSOR_WARPS * 32)
@@ -458,7 +466,7 @@ template <int SCRATCH> struct tensor_step {
     void scatter(const Scatter &scatter, const level_rows &s, const facet_mlp &net) const {
         const int threads = facet_shared_scratch<SCRATCH>::threads;
         void (*kernel)(Scatter, level_rows, const float *, int) = scatter_kernel<SCRATCH, Scatter>;
-        FACET_LAUNCH(kernel, blocks_of(s.count * s.n, threads), threads)
+        FACET_LAUNCH(kernel, blocks(s.count * s.n, threads), threads)
         (scatter, s, b.dx, facet_mlp_pad16(net.width[0]));
     }
 
@@ -467,7 +475,7 @@ template <int SCRATCH> struct tensor_step {
                      const facet_livescene_ray_input *in, facet_livescene_train_ray *rays,
                      facet_livescene_ray_terms *terms) const {
         const int per_ray = 128;
-        FACET_LAUNCH(tensor_begin_kernel, blocks_of(batch, per_ray), per_ray)
+        FACET_LAUNCH(tensor_begin_kernel, blocks(batch, per_ray), per_ray)
         (f, levels, samples, seed, step, batch, in, rays, b.rng);
         const int ld_z = out_stride(f.semantic_net), ld_sigma = out_stride(f.sigma_net);
         for (int level = 0; level <= levels; level++) {
@@ -487,7 +495,7 @@ template <int SCRATCH> struct tensor_step {
                 forward(f.color_net, s, b.x[1], b.y[2], nullptr);
             }
             const int next = level < levels ? samples.n[level + 1] : 0;
-            FACET_LAUNCH(tensor_composite_kernel, blocks_of(batch, per_ray), per_ray)
+            FACET_LAUNCH(tensor_composite_kernel, blocks(batch, per_ray), per_ray)
             (f, levels, level, next, anneal, batch, rays, b.rng, b.y[0], ld_z, b.y[1], ld_density,
              b.y[2], out_stride(f.color_net), terms);
         }
@@ -500,7 +508,7 @@ template <int SCRATCH> struct tensor_step {
                       facet_livescene_train_ray *rays, const facet_livescene_ray_terms *terms,
                       float (*dw)[FACET_LIVESCENE_MAX_SAMPLES], double *sums) const {
         const int per_ray = 128;
-        FACET_LAUNCH(tensor_losses_kernel, blocks_of(batch, per_ray), per_ray)
+        FACET_LAUNCH(tensor_losses_kernel, blocks(batch, per_ray), per_ray)
         (levels, batch, w, rays, terms, dw, sums, b.drgb);
         const int ld_sigma = out_stride(f.sigma_net), ld_color_in = in_stride(f.color_net);
         const level_rows last = rows_of(rays, levels, samples.n[levels]);
