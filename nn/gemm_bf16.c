@@ -49,6 +49,35 @@ void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int
     }
 }
 
+/* hi = bf16(x), lo = bf16(x - hi) of each element, as pairs */
+static inline void split_pairs(float even, float odd, uint32_t *hi, uint32_t *lo) {
+    const uint16_t he = facet_f32_to_bf16(even), ho = facet_f32_to_bf16(odd);
+    *hi = (uint32_t)he | (uint32_t)ho << 16;
+    *lo = pair_of(even - facet_bf16_to_f32(he), odd - facet_bf16_to_f32(ho));
+}
+
+void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
+    const int k2 = (k + 1) / 2;
+    for (int r = 0; r < m; r++) {
+        const float *row = a + (size_t)r * lda;
+        uint32_t *lo = out + (size_t)r * ldo, *hi = lo + k2;
+        for (int p = 0; p < k / 2; p++) split_pairs(row[2 * p], row[2 * p + 1], hi + p, lo + p);
+        if (k % 2) split_pairs(row[k - 1], 0.0f, hi + k / 2, lo + k / 2);
+    }
+}
+
+void facet_bf16_pack_b_split(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
+    const int k2 = (k + 1) / 2;
+    for (int p = 0; p < k2; p++) {
+        const float *even = b + (size_t)(2 * p) * ldb, *odd = even + ldb;
+        uint32_t *hi = out + (size_t)p * ldo, *lo = out + (size_t)(k2 + p) * ldo;
+        if (2 * p + 1 < k)
+            for (int j = 0; j < n; j++) split_pairs(even[j], odd[j], hi + j, lo + j);
+        else
+            for (int j = 0; j < n; j++) split_pairs(even[j], 0.0f, hi + j, lo + j);
+    }
+}
+
 /* One block: C[rows, cols] (+)= A[rows, k2 pairs] B[k2 pairs, cols], rows <= MR, cols <= NB; C
  * is loaded first when load_c. */
 typedef void (*block_fn)(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
@@ -330,4 +359,15 @@ void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *
     }
     if (m <= 0 || n <= 0) return;
     KERNELS[facet_gemm_dispatch_current(&dispatch)](a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+}
+
+void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
+                           int n, float *c, int ldc, int accumulate) {
+    /* [A_lo | A_hi] [B_hi ; B_lo], then + A_hi B_hi */
+    facet_gemm_bf16(a, lda, m, 2 * k2, b, ldb, n, c, ldc, accumulate);
+    facet_gemm_bf16(a + k2, lda, m, k2, b, ldb, n, c, ldc, 1);
+}
+
+int facet_gemm_bf16_split_pays(void) {
+    return KERNELS[facet_gemm_dispatch_current(&dispatch)] == gemm_amx;
 }

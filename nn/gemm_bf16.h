@@ -45,6 +45,37 @@ void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate);
 
+/* ---- split operands: float32-grade products from three bf16 ones ("bf16x3") ----------------
+ * Each float32 value x is held as two bf16 values, hi = bf16(x) and lo = bf16(x - hi), and
+ *     a b ~= a_hi b_hi + a_lo b_hi + a_hi b_lo
+ * (the a_lo b_lo term is dropped). With u = 2^-8 (bf16's unit roundoff), |x - hi| <= u |x| and
+ * |x - hi - lo| <= u^2 |x|, so each product is off by at most u^2 (3 + 2u) |a b|, about
+ * 4.6e-5 |a b|, against 2^-8 for bf16 operands: 85x closer, near float32's own sum errors over
+ * a few hundred terms. It costs three bf16 products, which pays where AMX runs bf16 at 4-7x the
+ * float32 rate (nn/gemm_bf16.c). Values below 2^-110 lose their lo part (flushed subnormals).
+ *
+ * Packed layouts, k2 = ceil(k / 2) pairs per half:
+ *     A: row r = [ lo pairs of A[r] (k2) | hi pairs of A[r] (k2) ]      (row stride lda >= 2 k2)
+ *     B: rows 0 .. k2-1 = hi pairs of B, rows k2 .. 2 k2 - 1 = lo pairs  (row stride ldb >= n)
+ * The product is two bf16 products: [A_lo | A_hi] [B_hi ; B_lo] (2 k2 pairs: the small cross
+ * terms first), then + A_hi B_hi (k2 pairs) into the same C. Against the exact product of the
+ * float32 operands (each C element sums 6 k2 exact bf16 products in float32, whose magnitudes
+ * add up to at most (1 + 2u)^3 sum |a b|):
+ *     |C - A B| <= (u^2 (3 + 2u) + (6 k2 + 2) 2^-24 (1 + 2u)^3) sum |a b|                      */
+
+/* Packs A [m, k] (row stride lda) into out [m, 2 ceil(k/2)] split pairs (row stride ldo). */
+void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *out, int ldo);
+
+/* Packs B [k, n] (row stride ldb) into out [2 ceil(k/2), n] split pairs (row stride ldo). */
+void facet_bf16_pack_b_split(const float *b, int ldb, int k, int n, uint32_t *out, int ldo);
+
+/* C = A B, or C + A B when accumulate is 1, on split-packed operands of k2 pairs per half. */
+void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
+                           int n, float *c, int ldc, int accumulate);
+
+/* 1 where split products are faster than nn/gemm.h's float32 kernel: the AMX kernel runs. */
+int facet_gemm_bf16_split_pays(void);
+
 /* 1 when this CPU has AVX-512 BF16 (every CPU with AMX-BF16 has it too); the portable C kernel
  * is the scalar reference the tests compare the others with, not meant for speed. */
 int facet_gemm_bf16_native(void);

@@ -664,6 +664,96 @@ Test(gemm_bf16, every_kernel_matches_a_double_product_of_the_rounded_operands) {
     cr_expect_eq(facet_gemm_bf16_force_kernel("sse"), FACET_ERR_INVALID_ARGUMENT);
 }
 
+/* Split (bf16x3) products against a double product of the float32 operands themselves, with the
+ * bound nn/gemm_bf16.h derives: (u^2 (3 + 2u) + (6 k2 + 2) 2^-24 (1 + 2u)^3) sum |a b|, u = 2^-8.
+ * The packing is checked on the way (hi = bf16(x), lo = bf16(x - hi)). Operands span four
+ * octaves so the lo halves are not all of one scale. Plain bf16 operands are off by up to
+ * 2^-8 |a b| per product, 85x the bound's first term: the check tells the two apart (the
+ * largest error in units of the bound is logged, and must exceed what float32 alone makes). */
+static double check_gemm_bf16_split(const char *kernel, int m, int k, int n, int accumulate) {
+    const int k2 = (k + 1) / 2, lda = k + 3, ldb = n + 5, ldc = n + 7, lda2 = 2 * k2 + 2,
+              ldb2 = n + 1;
+    float *a = malloc(sizeof(float) * ((size_t)m * lda + 1)),
+          *b = malloc(sizeof(float) * ((size_t)k * ldb + 1));
+    float *c = malloc(sizeof(float) * ((size_t)m * ldc + 1)),
+          *c0 = malloc(sizeof(float) * ((size_t)m * ldc + 1));
+    uint32_t *ap = malloc(sizeof(uint32_t) * ((size_t)m * lda2 + 1)),
+             *bp = malloc(sizeof(uint32_t) * ((size_t)2 * k2 * ldb2 + 1));
+    facet_rng rng = facet_rng_seed(21, (uint64_t)(m * 1000 + n));
+    for (int i = 0; i < m * lda; i++)
+        a[i] = (2.0f * facet_rng_uniform(&rng) - 1.0f) * exp2f(4.0f * facet_rng_uniform(&rng));
+    for (int i = 0; i < k * ldb; i++)
+        b[i] = (2.0f * facet_rng_uniform(&rng) - 1.0f) * exp2f(-4.0f * facet_rng_uniform(&rng));
+    for (int i = 0; i < m * ldc; i++) c[i] = 2.0f * facet_rng_uniform(&rng) - 1.0f;
+    memcpy(c0, c, sizeof(float) * (size_t)m * ldc);
+    facet_bf16_pack_a_split(a, lda, m, k, ap, lda2);
+    facet_bf16_pack_b_split(b, ldb, k, n, bp, ldb2);
+    cr_assert_eq(facet_gemm_bf16_force_kernel(kernel), FACET_OK);
+    facet_gemm_bf16_split(ap, lda2, m, k2, bp, ldb2, n, c, ldc, accumulate);
+    facet_gemm_bf16_force_kernel(NULL);
+    for (int kk = 0; kk < 2 * k2; kk++) { /* the packs: row 0 of A, column 0 of B */
+        const float x = kk < k ? a[kk] : 0.0f, y = kk < k ? b[(size_t)kk * ldb] : 0.0f;
+        const float xh = facet_bf16_to_f32(facet_f32_to_bf16(x)),
+                    yh = facet_bf16_to_f32(facet_f32_to_bf16(y));
+        const float xl = facet_bf16_to_f32(facet_f32_to_bf16(x - xh)),
+                    yl = facet_bf16_to_f32(facet_f32_to_bf16(y - yh));
+        const int hi = kk % 2 ? 16 : 0;
+        cr_assert_eq(facet_bf16_to_f32((uint16_t)(ap[k2 + kk / 2] >> hi)), xh, "A hi [%d]", kk);
+        cr_assert_eq(facet_bf16_to_f32((uint16_t)(ap[kk / 2] >> hi)), xl, "A lo [%d]", kk);
+        cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(kk / 2) * ldb2] >> hi)), yh,
+                     "B hi [%d]", kk);
+        cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(k2 + kk / 2) * ldb2] >> hi)), yl,
+                     "B lo [%d]", kk);
+    }
+    const double u = 0x1p-8;
+    double worst = 0.0; /* error over the float32 sum's own bound, (2 k2 + 1) 2^-24 sum |a b| */
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double want = accumulate ? c0[i * ldc + j] : 0.0, mag = fabs(want);
+            for (int kk = 0; kk < k; kk++) {
+                const double p = (double)a[i * lda + kk] * b[kk * ldb + j];
+                want += p;
+                mag += fabs(p);
+            }
+            const double bound =
+                (u * u * (3 + 2 * u) + (6 * k2 + 2) * 0x1p-24 * pow(1 + 2 * u, 3)) * mag;
+            const double err = fabs(c[i * ldc + j] - want);
+            cr_assert(isfinite(c[i * ldc + j]) && err <= bound,
+                      "%s split %dx%dx%d: C[%d,%d] = %.9g, want %.9g (bound %.3g)", kernel, m, k, n,
+                      i, j, c[i * ldc + j], want, bound);
+            const double fp32 = (2 * k2 + 1) * 0x1p-24 * mag;
+            if (fp32 > 0 && err / fp32 > worst) worst = err / fp32;
+        }
+        for (int j = n; j < ldc; j++) cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);
+    }
+    free(a), free(b), free(c), free(c0), free(ap), free(bp);
+    return worst;
+}
+
+Test(gemm_bf16, split_products_stay_within_the_derived_bound_on_every_kernel) {
+    const char *kernels[] = {"amx", "avx512bf16", "c"};
+    const int shapes[][3] = {{13, 300, 70}, {1, 1, 1},    {7, 513, 129}, {128, 128, 32},
+                             {5, 9, 17},    {3, 0, 5},    {33, 33, 33},  {40, 31, 16},
+                             {17, 512, 96}, {64, 256, 64}};
+    int ran = 0;
+    for (int i = 0; i < 3; i++) {
+        if (facet_gemm_bf16_force_kernel(kernels[i]) != FACET_OK) continue;
+        const int pays = facet_gemm_bf16_split_pays();
+        facet_gemm_bf16_force_kernel(NULL);
+        cr_expect_eq(pays, strcmp(kernels[i], "amx") == 0, "%s: split pays %d", kernels[i], pays);
+        ran++;
+        double worst = 0.0;
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int acc = 0; acc < 2; acc++) {
+                const double w = check_gemm_bf16_split(kernels[i], shapes[s][0], shapes[s][1],
+                                                       shapes[s][2], acc);
+                if (w > worst) worst = w;
+            }
+        cr_log_info("%s split: worst error %.2f x the float32 sum's bound", kernels[i], worst);
+    }
+    cr_expect_geq(ran, 1);
+}
+
 /* Rounding to bf16 is round-to-nearest-even on the dropped 16 bits. */
 Test(gemm_bf16, pairs_round_to_nearest_even) {
     const float one_and_half_ulp = 1.0f + 0x1p-8f + 0x1p-9f;      /* above a tie: rounds up */

@@ -686,7 +686,8 @@ facet_status facet_fqgan_load(facet_fqgan **model, const char *path, facet_fqgan
     if (s == FACET_OK) {
         if (backend == FACET_FQGAN_CPU || backend == FACET_FQGAN_CPU_BF16)
             s = fqgan_cpu_backend_create(&m->be, &m->arch, max_batch,
-                                         backend == FACET_FQGAN_CPU_BF16);
+                                         backend == FACET_FQGAN_CPU_BF16 ? FQGAN_CPU_BF16
+                                                                         : FQGAN_CPU_FP32);
         else if (backend == FACET_FQGAN_CUDA_FP32 || backend == FACET_FQGAN_CUDA_TF32 ||
                  backend == FACET_FQGAN_CUDA_BF16)
             s = fqgan_cuda_backend_create(&m->be, &m->arch, max_batch, backend);

@@ -3,7 +3,10 @@
  * the [cout, cin*9] weight times im2col chunks of output pixels, or Winograd F(4x4, 3x3) at high
  * resolution. The cpu-bf16 backend runs the products of the convs the model marks
  * reduced_precision (the decoder's full-resolution ones) on nn/gemm_bf16.h's kernel: the
- * Winograd blocks V are packed to bf16 pairs one block at a time, the weights once at load. The
+ * Winograd blocks V are packed to bf16 pairs one block at a time, the weights once at load.
+ * Where the bf16 kernel is AMX, its other convs (the whole encoder, the decoder's lower levels)
+ * run split products: three bf16 products with float32-grade error (nn/gemm_bf16.h), faster
+ * there than the float32 kernel and close enough to keep the tokens. The
  * spatial attention's products use OpenBLAS; everything else is OpenMP loops
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
@@ -33,9 +36,11 @@ typedef struct cpu_backend {
     int alloc_count, alloc_capacity;
     int threads;
     int bf16;   /* cpu-bf16: the reduced_precision convs' products in bf16 */
+    int split;  /* cpu-bf16: the other F(4x4) convs' products as split bf16 (float32-grade) */
     float *col; /* threads x col_floats: im2col chunks */
     size_t col_floats;
-    float *scores; /* threads x score_floats: spatial attention rows */
+    uint32_t *col_pairs; /* split: threads x 2 col_floats, the chunks as split pairs */
+    float *scores;       /* threads x score_floats: spatial attention rows */
     size_t score_floats;
     float *wino; /* threads x wino_floats: Winograd V and M blocks */
     size_t wino_floats;
@@ -53,6 +58,7 @@ static void cpu_destroy(fqgan_backend *be) {
     for (int i = 0; i < c->alloc_count; i++) free(c->allocs[i]);
     free(c->allocs);
     free(c->col);
+    free(c->col_pairs);
     free(c->scores);
     free(c->wino);
     free(c->codes_t);
@@ -100,6 +106,7 @@ static size_t cpu_memory_bytes(const fqgan_backend *be) {
     const cpu_backend *c = (const cpu_backend *)be;
     return c->allocated +
            (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float) +
+           (c->col_pairs ? (size_t)c->threads * 2 * c->col_floats * sizeof(uint32_t) : 0) +
            facet_nn_memory_bytes(c->base.nn);
 }
 
@@ -202,24 +209,80 @@ static int wino_points(const fqgan_conv *c) {
     return c->mode == FQGAN_CONV_SAME && pixels >= WINO2_MIN_PIXELS ? 4 : 0;
 }
 
-/* Whether a conv's F(4x4) products run in bf16: its aux then holds U as bf16 pairs along cin,
- * [36][cout][cin / 2] (nn/gemm_bf16.h), and each thread's Winograd workspace ends with the
- * packed block of V, [cin / 2][WINO_MAX_TILES]. */
-static int wino_bf16(const cpu_backend *cb, const fqgan_conv *c) {
-    return cb->bf16 && c->reduced_precision && wino_points(c) == 6 && c->cin % 2 == 0;
+/* The operands of a conv's F(4x4) products (nn/gemm_bf16.h):
+ * - WINO_FLOAT: aux holds U in float32, [36][cout][cin];
+ * - WINO_BF16: U as bf16 pairs along cin, [36][cout][cin / 2], and each thread's Winograd
+ *   workspace ends with the packed block of V, [cin / 2][WINO_MAX_TILES];
+ * - WINO_SPLIT: U as split pairs, [36][cout][cin] (cin / 2 lo pairs, then cin / 2 hi), and the
+ *   workspace ends with V's split block, [cin][WINO_MAX_TILES] (hi pair rows, then lo). */
+typedef enum { WINO_FLOAT, WINO_BF16, WINO_SPLIT } wino_operands;
+
+static wino_operands wino_operands_of(const cpu_backend *cb, const fqgan_conv *c) {
+    const int points = wino_points(c);
+    if (!cb->bf16 || points == 0 || c->cin % 2) return WINO_FLOAT;
+    if (c->reduced_precision && points == 6) return WINO_BF16;
+    return cb->split ? WINO_SPLIT : WINO_FLOAT;
+}
+
+/* Whether an im2col (or 1x1) conv runs split products: its aux then holds the weights
+ * [cout, cin * k * k] as split pairs (row stride split_stride), and each chunk of the im2col
+ * (or of x) is packed into the thread's col_pairs before its product. */
+static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
+    return cb->split && wino_points(c) == 0;
+}
+
+static int split_stride(int k) {
+    return 2 * ((k + 1) / 2);
+}
+
+/* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's and V's blocks at
+ * strides cout and cin rows of WINO_MAX_TILES); for bf16 and split operands each V[xi] is packed
+ * first into `packed` (in L1/L2: cin / 2 or cin rows of up to 64 pairs). */
+static void wino_products(wino_operands ops, const void *aux, int blocks, int cin, int cout, int o0,
+                          int o1, const float *V, int n, float *M, uint32_t *packed) {
+    const int nt = WINO_MAX_TILES;
+    const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
+    for (int xi = 0; xi < blocks; xi++) {
+        float *mx = M + xi * m_step + (size_t)o0 * nt;
+        const float *vx = V + xi * v_step;
+        if (ops == WINO_BF16) {
+            const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * (cin / 2);
+            facet_bf16_pack_b(vx, nt, cin, n, packed, nt);
+            facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, packed, nt, n, mx, nt, 0);
+        } else if (ops == WINO_SPLIT) {
+            const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * cin;
+            facet_bf16_pack_b_split(vx, nt, cin, n, packed, nt);
+            facet_gemm_bf16_split(ux, cin, o1 - o0, cin / 2, packed, nt, n, mx, nt, 0);
+        } else {
+            const float *ux = (const float *)aux + ((size_t)xi * cout + o0) * cin;
+            facet_gemm(ux, cin, o1 - o0, cin, vx, nt, n, mx, nt, 0);
+        }
+    }
 }
 
 static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     cpu_backend *cb = cpu(be);
     c->aux = NULL;
-    const int a = wino_points(c), blocks = a * a, bf16 = wino_bf16(cb, c);
+    const int a = wino_points(c), blocks = a * a;
+    const wino_operands ops = wino_operands_of(cb, c);
+    const int packed = ops != WINO_FLOAT;
+    if (im2col_split(cb, c)) { /* the weights as split pairs */
+        const int k_rows = c->cin * c->k * c->k, stride = split_stride(k_rows);
+        uint32_t *pairs;
+        facet_status s = cpu_alloc(be, (size_t)c->cout * stride * sizeof *pairs, (void **)&pairs);
+        if (s != FACET_OK) return s;
+        facet_bf16_pack_a_split(c->w, k_rows, c->cout, k_rows, pairs, stride);
+        c->aux = pairs;
+        return FACET_OK;
+    }
     if (a == 0) return FACET_OK;
     const double(*G)[3] = a == 6 ? WINO_G : WINO2_G;
     const size_t floats = (size_t)blocks * c->cout * c->cin;
-    /* U in float: the backend's copy, or (bf16) a temporary packed into the backend's pairs */
-    float *u = bf16 ? facet_alloc(floats, sizeof *u) : NULL;
-    facet_status s = bf16 ? (u ? FACET_OK : facet_last_status())
-                          : cpu_alloc(be, floats * sizeof *u, (void **)&u);
+    /* U in float: the backend's copy, or (bf16, split) a temporary packed into the backend's
+     * pairs */
+    float *u = packed ? facet_alloc(floats, sizeof *u) : NULL;
+    facet_status s = packed ? (u ? FACET_OK : facet_last_status())
+                            : cpu_alloc(be, floats * sizeof *u, (void **)&u);
     if (s != FACET_OK) return s;
     for (int o = 0; o < c->cout; o++)
         for (int ci = 0; ci < c->cin; ci++) {
@@ -233,10 +296,13 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
                     u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
                         (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
-    if (bf16) {
+    if (packed) {
+        const size_t pair_count = ops == WINO_SPLIT ? floats : floats / 2;
         uint32_t *pairs;
-        s = cpu_alloc(be, floats / 2 * sizeof *pairs, (void **)&pairs);
-        if (s == FACET_OK)
+        s = cpu_alloc(be, pair_count * sizeof *pairs, (void **)&pairs);
+        if (s == FACET_OK && ops == WINO_SPLIT)
+            facet_bf16_pack_a_split(u, c->cin, blocks * c->cout, c->cin, pairs, c->cin);
+        else if (s == FACET_OK)
             facet_bf16_pack_a(u, c->cin, blocks * c->cout, c->cin, pairs, c->cin / 2);
         free(u);
         if (s != FACET_OK) return s;
@@ -244,8 +310,11 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     } else {
         c->aux = u;
     }
-    const size_t need = (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES +
-                        (bf16 ? (size_t)c->cin / 2 * WINO_MAX_TILES : 0);
+    const size_t v_pairs = ops == WINO_SPLIT  ? (size_t)c->cin
+                           : ops == WINO_BF16 ? (size_t)c->cin / 2
+                                              : 0;
+    const size_t need =
+        (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES + v_pairs * WINO_MAX_TILES;
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -320,9 +389,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, cb->threads);
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
-    const float *u = c->aux;          /* float U, or (bf16) */
-    const uint32_t *u_pairs = c->aux; /* U as bf16 pairs */
-    const int bf16 = wino_bf16(cb, c);
+    const wino_operands ops = wino_operands_of(cb, c);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < pl.tasks; task++) {
         const int split = task % pl.splits, spatial = task / pl.splits;
@@ -409,20 +476,8 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 }
             }
         }
-        /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n]; in bf16, V[xi] packed first
-         * into the block after M (in L1: cin / 2 x 64 pairs) */
-        for (int xi = 0; xi < 36; xi++) {
-            float *mx = M + xi * m_step + (size_t)o0 * nt;
-            if (bf16) {
-                const uint32_t *ux = u_pairs + ((size_t)xi * cout + o0) * (cin / 2);
-                uint32_t *vx = (uint32_t *)(M + (size_t)36 * m_step);
-                facet_bf16_pack_b(V + xi * v_step, nt, cin, n, vx, nt);
-                facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, vx, nt, n, mx, nt, 0);
-            } else {
-                facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step,
-                           nt, n, mx, nt, 0);
-            }
-        }
+        wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M,
+                      (uint32_t *)(M + (size_t)36 * m_step));
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
@@ -484,7 +539,6 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
     const int th = pl.th, tw = pl.tw, per_task = pl.rows, row_groups = pl.row_groups;
     const int splits = pl.splits, tasks = pl.tasks;
     const size_t hw = (size_t)h * w, v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
-    const float *u = c->aux;
     const int span = 2 * tw + 2, lo = 1, hi = w + 1 < span ? w + 1 : span; /* x0 = -1 */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < tasks; task++) {
@@ -531,9 +585,8 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 }
             }
         }
-        for (int xi = 0; xi < 16; xi++)
-            facet_gemm(u + ((size_t)xi * cout + o0) * cin, cin, o1 - o0, cin, V + xi * v_step, nt,
-                       n, M + xi * m_step + (size_t)o0 * nt, nt, 0);
+        wino_products(wino_operands_of(cb, c), c->aux, 16, cin, cout, o0, o1, V, n, M,
+                      (uint32_t *)(M + (size_t)16 * m_step));
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
             float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
@@ -570,7 +623,8 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         wino_conv(cb, c, x, batch, h, w, add, y);
         return FACET_OK;
     }
-    if (c->aux && (w + 1) / 2 <= WINO_MAX_TILES) { /* F(2x2): rows of at most 64 tiles */
+    if (c->aux && wino_points(c) == 4 && (w + 1) / 2 <= WINO_MAX_TILES) {
+        /* F(2x2): rows of at most 64 tiles */
         wino2_conv(cb, c, x, batch, h, w, add, y);
         return FACET_OK;
     }
@@ -587,6 +641,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         return facet_fail(FACET_ERR_INTERNAL, "conv of %d input rows exceeds the workspace",
                           k_rows);
     const int per_image = (hw_out + chunk - 1) / chunk, tasks = batch * per_image;
+    const int split = im2col_split(cb, c); /* the split packing takes at most (k_rows + 1) n */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / per_image, p0 = (t % per_image) * chunk;
@@ -605,12 +660,21 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
                 for (int p = 0; p < n; p++) row[p] = bias;
             }
         }
-        if (c->k == 1) {
-            facet_gemm(c->w, c->cin, c->cout, c->cin, xb + p0, hw_in, n, yb, hw_out, 1);
-        } else {
+        /* B: x itself (1x1) or the im2col chunk, [k_rows, n] */
+        const float *bm = xb + p0;
+        int ldb = hw_in;
+        if (c->k != 1) {
             float *col = cb->col + (size_t)facet_thread_index() * cb->col_floats;
             im2col(xb, c->cin, h, w, mode, wo, p0, n, col);
-            facet_gemm(c->w, k_rows, c->cout, k_rows, col, n, n, yb, hw_out, 1);
+            bm = col, ldb = n;
+        }
+        if (split) {
+            uint32_t *bp = cb->col_pairs + (size_t)facet_thread_index() * 2 * cb->col_floats;
+            facet_bf16_pack_b_split(bm, ldb, k_rows, n, bp, n);
+            facet_gemm_bf16_split(c->aux, split_stride(k_rows), c->cout, (k_rows + 1) / 2, bp, n, n,
+                                  yb, hw_out, 1);
+        } else {
+            facet_gemm(c->w, k_rows, c->cout, k_rows, bm, ldb, n, yb, hw_out, 1);
         }
     }
     return FACET_OK;
@@ -850,9 +914,10 @@ static const fqgan_backend_ops CPU_OPS = {
 };
 
 facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
-                                      int bf16) {
+                                      fqgan_cpu_precision precision) {
     (void)max_batch; /* workspaces are per thread, not per image */
     *out = NULL;
+    const int bf16 = precision != FQGAN_CPU_FP32;
     if (bf16 && !facet_gemm_bf16_native())
         return facet_fail(FACET_ERR_UNSUPPORTED,
                           "the cpu-bf16 backend needs a CPU with AVX-512 BF16, which this one "
@@ -861,6 +926,8 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
     if (!c) return facet_last_status();
     c->base.ops = &CPU_OPS;
     c->bf16 = bf16;
+    c->split = precision == FQGAN_CPU_BF16_SPLIT ||
+               (precision == FQGAN_CPU_BF16 && facet_gemm_bf16_split_pays());
 #ifdef _OPENMP
     c->threads = omp_get_max_threads();
 #else
@@ -882,6 +949,9 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
         s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, arch->adapter_width, 0);
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
+    if (s == FACET_OK && c->split)
+        s = aligned((size_t)c->threads * 2 * c->col_floats * sizeof(uint32_t),
+                    (void **)&c->col_pairs);
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->score_floats * sizeof(float), (void **)&c->scores);
     if (s != FACET_OK) {

@@ -148,11 +148,19 @@ struct fqgan_backend {
     facet_nn *nn; /* the adapters' ops (nn/nn.h): same device and precision, owned */
 };
 
+/* The CPU backend's product precisions. Every bf16 one is FACET_ERR_UNSUPPORTED without AVX-512
+ * BF16; the split products are nn/gemm_bf16.h's three-product float32-grade form. */
+typedef enum {
+    FQGAN_CPU_FP32 = 0, /* every product in float32 */
+    FQGAN_CPU_BF16 = 1, /* cpu-bf16: the convs marked reduced_precision in bf16; the other F(4x4)
+                           convs split where that is faster than float32 (the AMX kernel) */
+    FQGAN_CPU_BF16_NO_SPLIT, /* the marked convs in bf16, every other product in float32 */
+    FQGAN_CPU_BF16_SPLIT,    /* the other F(4x4) convs split on whatever kernel runs (tests) */
+} fqgan_cpu_precision;
+
 /* CPU backend (nn/gemm.h kernels + OpenMP). `arch` and `max_batch` size its workspace. */
-/* bf16: run the convs marked reduced_precision with bf16 products (FACET_ERR_UNSUPPORTED without
- * AVX-512 BF16). */
 facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
-                                      int bf16);
+                                      fqgan_cpu_precision precision);
 /* CUDA backend (cuBLAS + own kernels) in the given precision; FACET_ERR_CUDA without CUDA. */
 facet_status fqgan_cuda_backend_create(fqgan_backend **out, const fqgan_arch *arch, int max_batch,
                                        facet_fqgan_backend precision);
