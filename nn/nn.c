@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/parallel.h"
 #include "nn/gemm.h"
+#include "nn/gemm_bf16.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_ops.h"
 
@@ -25,6 +26,11 @@
  * per linear task; im2col floats per conv2d task (each thread's block: 8 MB) and the fewest output
  * pixels a block holds. */
 enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 64, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
+
+/* Row stride of a split-packed operand of k elements per row: 2 ceil(k / 2) pairs. */
+static int split_stride(int k) {
+    return 2 * ((k + 1) / 2);
+}
 
 int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
@@ -41,7 +47,9 @@ facet_status facet_nn_create(facet_nn **out, facet_nn_device device, facet_nn_pr
     facet_nn *nn = facet_alloc_zeroed(1, sizeof *nn);
     if (!nn) return facet_last_status();
     nn->device = device;
-    nn->precision = device == FACET_NN_CUDA ? precision : FACET_NN_FP32;
+    nn->precision = device == FACET_NN_CUDA                                   ? precision
+                    : precision == FACET_NN_SPLIT && facet_gemm_bf16_native() ? FACET_NN_SPLIT
+                                                                              : FACET_NN_FP32;
 #ifdef _OPENMP
     nn->threads = omp_get_max_threads();
 #else
@@ -64,6 +72,8 @@ void facet_nn_destroy(facet_nn *nn) {
     free(nn->scores);
     free(nn->cols);
     free(nn->linear);
+    for (int i = 0; i < nn->prepared_count; i++) free(nn->prepared[i].pairs);
+    free(nn->prepared);
     free(nn);
 }
 
@@ -105,17 +115,51 @@ facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count) {
 
 size_t facet_nn_memory_bytes(const facet_nn *nn) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_memory_bytes(nn);
+    size_t prepared = 0;
+    for (int i = 0; i < nn->prepared_count; i++)
+        prepared +=
+            (size_t)nn->prepared[i].out * split_stride(nn->prepared[i].in) * sizeof(uint32_t);
     return (size_t)nn->threads * (nn->score_floats + nn->col_floats + nn->linear_floats) *
-           sizeof(float);
+               sizeof(float) +
+           prepared;
 }
 
 /* ---- linear --------------------------------------------------------------------------------- */
 
-/* Per-thread blocks of the CPU linear layer: X^T [in, LINEAR_ROWS] and (W X^T) [out, LINEAR_ROWS].
- */
-static facet_status cpu_reserve_linear(facet_nn *nn, int in, int out) {
+/* Per-thread blocks of the CPU linear layer: X^T [in, LINEAR_ROWS] and (W X^T) [out, LINEAR_ROWS],
+ * then (split products) X^T as split pairs, [2 ceil(in / 2), LINEAR_ROWS]. */
+static facet_status cpu_reserve_linear(facet_nn *nn, int in, int out, int split) {
+    const size_t pairs = split ? (size_t)split_stride(in) : 0;
     return reserve_per_thread(nn, &nn->linear, &nn->linear_floats,
-                              (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out), "linear blocks");
+                              (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out + pairs),
+                              "linear blocks");
+}
+
+facet_status facet_nn_prepare_linear(facet_nn *nn, const float *w, int in, int out) {
+    if (nn->device != FACET_NN_CPU || nn->precision != FACET_NN_SPLIT) return FACET_OK;
+    if (in < 1 || out < 1)
+        return facet_fail(FACET_ERR_INVALID_ARGUMENT, "nn prepare_linear: shape [%d, %d]", out, in);
+    if (nn->prepared_count == nn->prepared_capacity) {
+        const int capacity = nn->prepared_capacity ? 2 * nn->prepared_capacity : 16;
+        facet_nn_split_linear *grown =
+            realloc(nn->prepared, (size_t)capacity * sizeof *nn->prepared);
+        if (!grown) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn prepare_linear: out of memory");
+        nn->prepared = grown, nn->prepared_capacity = capacity;
+    }
+    const int stride = split_stride(in);
+    uint32_t *pairs = facet_alloc((size_t)out * stride, sizeof *pairs);
+    if (!pairs) return facet_last_status();
+    facet_bf16_pack_a_split(w, in, out, in, pairs, stride);
+    nn->prepared[nn->prepared_count++] = (facet_nn_split_linear){w, in, out, pairs};
+    return FACET_OK;
+}
+
+/* The split pack of w [out, in], or NULL when none was prepared. */
+static const uint32_t *prepared_pairs(const facet_nn *nn, const float *w, int in, int out) {
+    for (int i = 0; i < nn->prepared_count; i++)
+        if (nn->prepared[i].w == w && nn->prepared[i].in == in && nn->prepared[i].out == out)
+            return nn->prepared[i].pairs;
+    return NULL;
 }
 
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
@@ -126,11 +170,13 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
                           "nn linear: a residual (accumulate) takes no activation");
     if (nn->device == FACET_NN_CUDA)
         return facet_nn_cuda_linear(nn, x, rows, in, w, b, out, act, accumulate, y);
-    facet_status s = cpu_reserve_linear(nn, in, out);
+    const uint32_t *w_pairs = prepared_pairs(nn, w, in, out);
+    facet_status s = cpu_reserve_linear(nn, in, out, w_pairs != NULL);
     if (s != FACET_OK) return s;
     const int tasks = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
     /* per task of n rows: (W X^T) [out, n] = W [out, in] X^T [in, n] on nn/gemm.h's kernels
-     * (the weights read in place), then y = (W X^T)^T + b (+ y), activated */
+     * (the weights read in place) or as split products (X^T packed, W prepared), then
+     * y = (W X^T)^T + b (+ y), activated */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int r0 = t * LINEAR_ROWS, n = r0 + LINEAR_ROWS <= rows ? LINEAR_ROWS : rows - r0;
@@ -140,7 +186,13 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
             const float *xr = x + (size_t)(r0 + r) * in;
             for (int i = 0; i < in; i++) xt[(size_t)i * n + r] = xr[i];
         }
-        facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
+        if (w_pairs) {
+            uint32_t *xp = (uint32_t *)(wx + (size_t)out * LINEAR_ROWS);
+            facet_bf16_pack_b_split(xt, n, in, n, xp, n);
+            facet_gemm_bf16_split(w_pairs, split_stride(in), out, (in + 1) / 2, xp, n, n, wx, n, 0);
+        } else {
+            facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
+        }
         /* bias and activation along wx's contiguous rows (they vectorise), then the transpose */
         for (int o = 0; o < out; o++) {
             float *row = wx + (size_t)o * n;

@@ -27,12 +27,17 @@ typedef enum facet_nn_device {
     FACET_NN_CUDA = 1,
 } facet_nn_device;
 
-/* How CUDA contexts multiply matrices (the CPU always uses fp32 sgemm). */
+/* How a context multiplies matrices. CUDA: FP32, TF32 or BF16. CPU: FP32, or SPLIT; any other
+ * value gives a CPU context FP32 products. */
 typedef enum facet_nn_precision {
-    FACET_NN_FP32 = 0, /* fp32 cuBLAS */
-    FACET_NN_TF32 = 1, /* TF32 tensor cores, fp32 accumulation */
-    FACET_NN_BF16 = 2, /* bf16 operands (weights converted once, see facet_nn_params), fp32
-                        * accumulation */
+    FACET_NN_FP32 = 0,  /* fp32 cuBLAS; on the CPU nn/gemm.h's fp32 kernels */
+    FACET_NN_TF32 = 1,  /* TF32 tensor cores, fp32 accumulation */
+    FACET_NN_BF16 = 2,  /* bf16 operands (weights converted once, see facet_nn_params), fp32
+                         * accumulation */
+    FACET_NN_SPLIT = 3, /* CPU with AVX-512 BF16: the linear layers whose weights were declared
+                         * with facet_nn_prepare_linear run split products, three bf16 products
+                         * with float32-grade error (nn/gemm_bf16.h; they pay where the AMX
+                         * kernel runs); every other product in fp32. Without AVX-512 BF16: FP32 */
 } facet_nn_precision;
 
 /* Element-wise activations (nn_ops.h). */
@@ -70,7 +75,12 @@ facet_status facet_nn_reserve(facet_nn *nn, int heads, int len, int width, size_
  * after the weights change. */
 facet_status facet_nn_params(facet_nn *nn, const float *params, size_t count);
 
-/* Bytes the context holds (workspaces and the bf16 weight copy). */
+/* Declares the weights w [out, in] of a linear layer (memory of the context's device) constant
+ * from now on: a FACET_NN_SPLIT CPU context packs them for its split products and uses the pack
+ * whenever facet_nn_linear gets this w with this shape. No-op on other contexts. */
+facet_status facet_nn_prepare_linear(facet_nn *nn, const float *w, int in, int out);
+
+/* Bytes the context holds (workspaces, the bf16 weight copy, prepared linear weights). */
 size_t facet_nn_memory_bytes(const facet_nn *nn);
 
 /* OpenBLAS on one thread while facet's own OpenMP loop splits the work (each task runs a small

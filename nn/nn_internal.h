@@ -5,11 +5,20 @@
 
 #include "nn/nn.h"
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct facet_nn_cuda facet_nn_cuda;
+
+/* A linear layer's weights w [out, in] as split pairs (nn/gemm_bf16.h), [out, 2 ceil(in / 2)]. */
+typedef struct facet_nn_split_linear {
+    const float *w; /* the caller's weights, the key */
+    int in, out;
+    uint32_t *pairs;
+} facet_nn_split_linear;
 
 struct facet_nn {
     facet_nn_device device;
@@ -22,6 +31,9 @@ struct facet_nn {
     size_t col_floats;
     float *linear; /* threads x linear_floats: each thread's X^T and W X^T blocks (linear) */
     size_t linear_floats;
+    /* FACET_NN_SPLIT: the weights declared with facet_nn_prepare_linear, as split pairs */
+    facet_nn_split_linear *prepared;
+    int prepared_count, prepared_capacity;
     /* CUDA: the device state (nn/cuda/nn.cu) */
     facet_nn_cuda *cuda;
 };

@@ -68,9 +68,13 @@ static void expect_close(float got, double want, double bound, const char *what,
 
 /* ---- linear -------------------------------------------------------------------------------- */
 
-/* y = act(x W^T + b) (+ y0 with accumulate) against the definition. */
-static void check_linear(facet_nn_activation act, int accumulate, int with_bias) {
-    enum { ROWS = 37, IN = 53, OUT = 29 }; /* more rows than one 32-row task */
+/* y = act(x W^T + b) (+ y0 with accumulate) against the definition, on a CPU context of the given
+ * precision with w prepared (facet_nn_prepare_linear) or not. The products' bound: float32's sum,
+ * or for split products nn/gemm_bf16.h's (u^2 (3 + 2u) + (6 k2 + 2) 2^-24 (1 + 2u)^3) with
+ * u = 2^-8, k2 = ceil(IN / 2); the activations' slopes are below 1.13. */
+static void check_linear_on(facet_nn_precision precision, int prepare, facet_nn_activation act,
+                            int accumulate, int with_bias) {
+    enum { ROWS = 137, IN = 53, OUT = 29 }; /* more rows than two 64-row tasks */
     facet_rng rng = facet_rng_seed(7, (uint64_t)(act * 4 + accumulate * 2 + with_bias));
     float *x = random_array(&rng, (size_t)ROWS * IN, 1.0f);
     float *w = random_array(&rng, (size_t)OUT * IN, 0.3f);
@@ -79,9 +83,15 @@ static void check_linear(facet_nn_activation act, int accumulate, int with_bias)
     float *y0 = malloc((size_t)ROWS * OUT * sizeof *y0);
     cr_assert_not_null(y0);
     memcpy(y0, y, (size_t)ROWS * OUT * sizeof *y0);
-    facet_nn *nn = cpu_context();
+    facet_nn *nn = NULL;
+    cr_assert_eq(facet_nn_create(&nn, FACET_NN_CPU, precision), FACET_OK);
+    if (prepare) cr_assert_eq(facet_nn_prepare_linear(nn, w, IN, OUT), FACET_OK);
     cr_assert_eq(facet_nn_linear(nn, x, ROWS, IN, w, with_bias ? b : NULL, OUT, act, accumulate, y),
                  FACET_OK, "%s", facet_last_error());
+    const double u = 0x1p-8, k2 = (IN + 1) / 2;
+    const double product = precision == FACET_NN_SPLIT && prepare
+                               ? u * u * (3 + 2 * u) + (6 * k2 + 2) * 0x1p-24 * pow(1 + 2 * u, 3)
+                               : (IN + 2) * FLT_EPSILON;
     for (int r = 0; r < ROWS; r++)
         for (int o = 0; o < OUT; o++) {
             double z = with_bias ? b[o] : 0.0, magnitude = fabs(z);
@@ -93,12 +103,50 @@ static void check_linear(facet_nn_activation act, int accumulate, int with_bias)
             double want = accumulate ? y0[r * OUT + o] + a : a; /* accumulate: identity only */
             /* the product's rounding (the activations' slopes are below 1.13), then a few ulps
                for the activation and the accumulation */
-            double bound = 1.13 * (IN + 2) * FLT_EPSILON * magnitude +
-                           4 * FLT_EPSILON * (fabs(want) + fabs(y0[r * OUT + o]));
+            double bound =
+                1.13 * product * magnitude + 4 * FLT_EPSILON * (fabs(want) + fabs(y0[r * OUT + o]));
             expect_close(y[r * OUT + o], want, bound, "y", r * OUT + o);
         }
     facet_nn_destroy(nn);
     free(x), free(w), free(b), free(y), free(y0);
+}
+
+static void check_linear(facet_nn_activation act, int accumulate, int with_bias) {
+    check_linear_on(FACET_NN_FP32, 0, act, accumulate, with_bias);
+}
+
+/* Split products (CPUs with AVX-512 BF16; elsewhere the context is float32): the prepared weights
+ * within the split bound, each activation and the residual; unprepared weights on the same
+ * context give an FP32 context's bits. Plain bf16 operands (the cross terms dropped) miss the
+ * bound 10x at the first output. */
+Test(nn_linear, split_products_on_prepared_weights_stay_within_the_split_bound) {
+    if (!facet_gemm_bf16_native()) cr_skip_test("this CPU has no AVX-512 BF16");
+    const facet_nn_activation acts[] = {FACET_NN_IDENTITY, FACET_NN_GELU, FACET_NN_QUICK_GELU,
+                                        FACET_NN_RELU};
+    for (int i = 0; i < 4; i++) check_linear_on(FACET_NN_SPLIT, 1, acts[i], 0, 1);
+    check_linear_on(FACET_NN_SPLIT, 1, FACET_NN_IDENTITY, 1, 0);
+    enum { ROWS = 70, IN = 40, OUT = 24 };
+    facet_rng rng = facet_rng_seed(8, 1);
+    float *x = random_array(&rng, (size_t)ROWS * IN, 1.0f), *w = random_array(&rng, IN * OUT, 1.0f);
+    float *y = malloc(sizeof(float) * ROWS * OUT), *y32 = malloc(sizeof(float) * ROWS * OUT);
+    facet_nn *split = NULL, *fp32 = cpu_context();
+    cr_assert_eq(facet_nn_create(&split, FACET_NN_CPU, FACET_NN_SPLIT), FACET_OK);
+    cr_assert_eq(facet_nn_linear(split, x, ROWS, IN, w, NULL, OUT, FACET_NN_IDENTITY, 0, y),
+                 FACET_OK);
+    cr_assert_eq(facet_nn_linear(fp32, x, ROWS, IN, w, NULL, OUT, FACET_NN_IDENTITY, 0, y32),
+                 FACET_OK);
+    cr_expect_eq(memcmp(y, y32, sizeof(float) * ROWS * OUT), 0, "unprepared weights changed");
+    const size_t before = facet_nn_memory_bytes(split);
+    cr_assert_eq(facet_nn_prepare_linear(split, w, IN, OUT), FACET_OK);
+    cr_expect_eq(facet_nn_memory_bytes(split), before + sizeof(uint32_t) * OUT * IN,
+                 "the pack is not counted");
+    cr_assert_eq(facet_nn_linear(split, x, ROWS, IN, w, NULL, OUT, FACET_NN_IDENTITY, 0, y),
+                 FACET_OK);
+    cr_expect_neq(memcmp(y, y32, sizeof(float) * ROWS * OUT), 0, "prepared: float32's bits");
+    cr_expect_eq(facet_nn_prepare_linear(split, w, 0, OUT), FACET_ERR_INVALID_ARGUMENT);
+    facet_nn_destroy(split);
+    facet_nn_destroy(fp32);
+    free(x), free(w), free(y), free(y32);
 }
 
 Test(nn_linear, matches_the_definition_with_bias) {

@@ -598,7 +598,8 @@ static void mark_reduced_precision(facet_fqgan *m) {
     }
 }
 
-/* Lets the backend prepare every convolution (fqgan_backend_ops.prepare_conv). */
+/* Lets the backend prepare every convolution (fqgan_backend_ops.prepare_conv) and its nn context
+ * the adapters' linear layers (facet_nn_prepare_linear). */
 static facet_status prepare_convs(facet_fqgan *m) {
     const fqgan_backend_ops *op = m->be->ops;
     mark_reduced_precision(m);
@@ -608,8 +609,15 @@ static facet_status prepare_convs(facet_fqgan *m) {
     for (int i = 0; i < 2 && s == FACET_OK; i++) s = prepare_resblock(m, &m->enc_mid_res[i]);
     if (s == FACET_OK) s = prepare_attnblock(m, &m->enc_mid_attn);
     for (int k = 0; k < m->arch.branch_count && s == FACET_OK; k++) {
-        s = op->prepare_conv(m->be, &m->branches[k].conv_out);
-        if (s == FACET_OK) s = op->prepare_conv(m->be, &m->branches[k].quant_conv);
+        fqgan_branch *br = &m->branches[k];
+        for (int l = 0; l < m->arch.adapter_layers && s == FACET_OK; l++) {
+            const fqgan_linear *layer[] = {&br->blocks[l].in_proj, &br->blocks[l].out_proj,
+                                           &br->blocks[l].c_fc, &br->blocks[l].c_proj};
+            for (int i = 0; i < 4 && s == FACET_OK; i++)
+                s = facet_nn_prepare_linear(m->be->nn, layer[i]->w, layer[i]->in, layer[i]->out);
+        }
+        if (s == FACET_OK) s = op->prepare_conv(m->be, &br->conv_out);
+        if (s == FACET_OK) s = op->prepare_conv(m->be, &br->quant_conv);
     }
     if (s == FACET_OK) s = op->prepare_conv(m->be, &m->post_quant_conv);
     if (s == FACET_OK) s = op->prepare_conv(m->be, &m->dec_conv_in);

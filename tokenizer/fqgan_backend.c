@@ -944,7 +944,8 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
      * attention uses the nn context's own */
     const size_t len = (size_t)arch->grid * arch->grid;
     c->score_floats = (len < 64 ? len : 64) * len;
-    facet_status s = facet_nn_create(&c->base.nn, FACET_NN_CPU, FACET_NN_FP32);
+    facet_status s =
+        facet_nn_create(&c->base.nn, FACET_NN_CPU, c->split ? FACET_NN_SPLIT : FACET_NN_FP32);
     if (s == FACET_OK)
         s = facet_nn_reserve(c->base.nn, arch->adapter_heads, (int)len, arch->adapter_width, 0);
     if (s == FACET_OK)
