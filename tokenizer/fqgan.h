@@ -38,9 +38,12 @@ typedef enum facet_fqgan_backend {
     FACET_FQGAN_CUDA_BF16, /* tensor-core BF16 matrix products, fp32 accumulation */
     /* The CPU with bf16 products (AMX tiles or AVX-512 BF16, whichever the CPU runs best; fp32
      * accumulation: nn/gemm_bf16.h) where they do not reach the tokens: the decoder's Winograd
-     * convolutions at half the image size and above. The encoder stays float32: bf16 anywhere in
-     * it flips 2-10% of the tokens (bench/RESULTS.md). Loading fails with FACET_ERR_UNSUPPORTED
-     * on a CPU without AVX-512 BF16. */
+     * convolutions at half the image size and above. Plain bf16 anywhere in the encoder flips
+     * 2-10% of the tokens (bench/RESULTS.md), so where the AMX kernel runs, every other product
+     * (the encoder's, the adapters', the decoder's lower levels) is split: three bf16 products
+     * with float32-grade error, faster there than float32 (tokens: 99.98% agree with PyTorch,
+     * as float32's); elsewhere those stay float32. Loading fails with FACET_ERR_UNSUPPORTED on a
+     * CPU without AVX-512 BF16. */
     FACET_FQGAN_CPU_BF16,
 } facet_fqgan_backend;
 
