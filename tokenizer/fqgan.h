@@ -70,8 +70,8 @@ void facet_fqgan_free(facet_fqgan *model);
 const facet_fqgan_config *facet_fqgan_config_of(const facet_fqgan *model);
 /* Bytes held (host for CPU, device for CUDA): weights (plus the CPU's Winograd-transformed
  * weights or the CUDA BF16 copy), activation buffers for max_batch images and workspaces.
- * Dual-16 on the CPU: about 1.17 GB at max_batch 1 (cpu-bf16: 1.15), + 0.13 GB per further
- * image. */
+ * Dual-16 on the CPU: about 1.17 GB at max_batch 1 (cpu-bf16: 1.15, or 1.33 on AMX CPUs with the
+ * adapters' split weights), + 0.13 GB per further image. */
 size_t facet_fqgan_memory_bytes(const facet_fqgan *model);
 
 /* Encodes `batch` (<= max_batch) images. indices[b] points to batch * grid * grid uint16 per

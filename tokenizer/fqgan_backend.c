@@ -36,7 +36,7 @@ typedef struct cpu_backend {
     int alloc_count, alloc_capacity;
     int threads;
     int bf16;   /* cpu-bf16: the reduced_precision convs' products in bf16 */
-    int split;  /* cpu-bf16: the other F(4x4) convs' products as split bf16 (float32-grade) */
+    int split;  /* cpu-bf16: every other conv's products as split bf16 (float32-grade) */
     float *col; /* threads x col_floats: im2col chunks */
     size_t col_floats;
     uint32_t *col_pairs; /* split: threads x 2 col_floats, the chunks as split pairs */
