@@ -38,17 +38,6 @@ void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int
     }
 }
 
-void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
-    for (int p = 0; p < (k + 1) / 2; p++) {
-        const float *even = b + (size_t)(2 * p) * ldb, *odd = even + ldb;
-        uint32_t *o = out + (size_t)p * ldo;
-        if (2 * p + 1 < k)
-            for (int j = 0; j < n; j++) o[j] = pair_of(even[j], odd[j]);
-        else
-            for (int j = 0; j < n; j++) o[j] = pair_of(even[j], 0.0f);
-    }
-}
-
 /* hi = bf16(x), lo = bf16(x - hi) of each element, as pairs */
 static inline void split_pairs(float even, float odd, uint32_t *hi, uint32_t *lo) {
     const uint16_t he = facet_f32_to_bf16(even), ho = facet_f32_to_bf16(odd);
@@ -63,18 +52,6 @@ void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *ou
         uint32_t *lo = out + (size_t)r * ldo, *hi = lo + k2;
         for (int p = 0; p < k / 2; p++) split_pairs(row[2 * p], row[2 * p + 1], hi + p, lo + p);
         if (k % 2) split_pairs(row[k - 1], 0.0f, hi + k / 2, lo + k / 2);
-    }
-}
-
-void facet_bf16_pack_b_split(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
-    const int k2 = (k + 1) / 2;
-    for (int p = 0; p < k2; p++) {
-        const float *even = b + (size_t)(2 * p) * ldb, *odd = even + ldb;
-        uint32_t *hi = out + (size_t)p * ldo, *lo = out + (size_t)(k2 + p) * ldo;
-        if (2 * p + 1 < k)
-            for (int j = 0; j < n; j++) split_pairs(even[j], odd[j], hi + j, lo + j);
-        else
-            for (int j = 0; j < n; j++) split_pairs(even[j], 0.0f, hi + j, lo + j);
     }
 }
 
@@ -166,6 +143,76 @@ block_bf16_nv(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, fl
 BF16 static void block_bf16(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
                             float *c, int ldc, int rows, int cols, int load_c) {
     FACET_GEMM_BY_VECTORS(cols, block_bf16_nv, a, lda, b, ldb, k2, c, ldc, rows, cols, load_c);
+}
+
+/* ---- packing B, once per product ----------------------------------------------------------
+ * One row of B's pairs from two rows of floats (odd NULL: zeros): hi[j] = pair(bf16(even[j]),
+ * bf16(odd[j])) and, when lo is not NULL, lo[j] = the pair of bf16(x - bf16(x)). The AVX-512 BF16
+ * form converts with VCVTNEPS2BF16, which rounds as facet_f32_to_bf16 (to nearest even, NaN
+ * quieted) but reads float32 subnormals as zero: a bf16 subnormal is flushed by the products
+ * anyway (AMX and VDPBF16PS), so the products are the same. */
+typedef void (*pack_row_fn)(const float *even, const float *odd, int n, uint32_t *hi, uint32_t *lo);
+
+static void pack_row_c(const float *even, const float *odd, int n, uint32_t *hi, uint32_t *lo) {
+    if (lo && odd)
+        for (int j = 0; j < n; j++) split_pairs(even[j], odd[j], hi + j, lo + j);
+    else if (lo)
+        for (int j = 0; j < n; j++) split_pairs(even[j], 0.0f, hi + j, lo + j);
+    else if (odd)
+        for (int j = 0; j < n; j++) hi[j] = pair_of(even[j], odd[j]);
+    else
+        for (int j = 0; j < n; j++) hi[j] = pair_of(even[j], 0.0f);
+}
+
+/* 16 floats as bf16 in the low halves of 16 lanes */
+BF16 static inline __m512i bf16_lanes(__m512 x) {
+    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));
+}
+
+BF16 static void pack_row_avx512bf16(const float *even, const float *odd, int n, uint32_t *hi,
+                                     uint32_t *lo) {
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        const __m512 e = _mm512_maskz_loadu_ps(m, even + j);
+        const __m512 o = odd ? _mm512_maskz_loadu_ps(m, odd + j) : _mm512_setzero_ps();
+        const __m512i eh = bf16_lanes(e), oh = bf16_lanes(o);
+        _mm512_mask_storeu_epi32(hi + j, m, _mm512_or_si512(eh, _mm512_slli_epi32(oh, 16)));
+        if (lo) {
+            const __m512 e_rest = _mm512_sub_ps(e, _mm512_castsi512_ps(_mm512_slli_epi32(eh, 16)));
+            const __m512 o_rest = _mm512_sub_ps(o, _mm512_castsi512_ps(_mm512_slli_epi32(oh, 16)));
+            _mm512_mask_storeu_epi32(
+                lo + j, m,
+                _mm512_or_si512(bf16_lanes(e_rest), _mm512_slli_epi32(bf16_lanes(o_rest), 16)));
+        }
+    }
+}
+
+static pack_row_fn pack_row(void) {
+    static pack_row_fn chosen; /* threads may race to set it: every one picks the same */
+    pack_row_fn f = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (!f) {
+        f = facet_gemm_bf16_native() ? pack_row_avx512bf16 : pack_row_c;
+        __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
+
+void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
+    const pack_row_fn row = pack_row();
+    for (int p = 0; p < (k + 1) / 2; p++) {
+        const float *even = b + (size_t)(2 * p) * ldb;
+        row(even, 2 * p + 1 < k ? even + ldb : NULL, n, out + (size_t)p * ldo, NULL);
+    }
+}
+
+void facet_bf16_pack_b_split(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
+    const pack_row_fn row = pack_row();
+    const int k2 = (k + 1) / 2;
+    for (int p = 0; p < k2; p++) {
+        const float *even = b + (size_t)(2 * p) * ldb;
+        row(even, 2 * p + 1 < k ? even + ldb : NULL, n, out + (size_t)p * ldo,
+            out + (size_t)(k2 + p) * ldo);
+    }
 }
 
 /* ---- AMX (Intel Sapphire Rapids and later) ----------------------------------------------- */

@@ -739,19 +739,22 @@ static double check_gemm_bf16_split(const char *kernel, int m, int k, int n, int
     cr_assert_eq(facet_gemm_bf16_force_kernel(kernel), FACET_OK);
     facet_gemm_bf16_split(ap, lda2, m, k2, bp, ldb2, n, c, ldc, accumulate);
     facet_gemm_bf16_force_kernel(NULL);
-    for (int kk = 0; kk < 2 * k2; kk++) { /* the packs: row 0 of A, column 0 of B */
-        const float x = kk < k ? a[kk] : 0.0f, y = kk < k ? b[(size_t)kk * ldb] : 0.0f;
-        const float xh = facet_bf16_to_f32(facet_f32_to_bf16(x)),
-                    yh = facet_bf16_to_f32(facet_f32_to_bf16(y));
-        const float xl = facet_bf16_to_f32(facet_f32_to_bf16(x - xh)),
-                    yl = facet_bf16_to_f32(facet_f32_to_bf16(y - yh));
+    for (int kk = 0; kk < 2 * k2; kk++) { /* the packs: row 0 of A, every column of B */
         const int hi = kk % 2 ? 16 : 0;
+        const float x = kk < k ? a[kk] : 0.0f;
+        const float xh = facet_bf16_to_f32(facet_f32_to_bf16(x));
+        const float xl = facet_bf16_to_f32(facet_f32_to_bf16(x - xh));
         cr_assert_eq(facet_bf16_to_f32((uint16_t)(ap[k2 + kk / 2] >> hi)), xh, "A hi [%d]", kk);
         cr_assert_eq(facet_bf16_to_f32((uint16_t)(ap[kk / 2] >> hi)), xl, "A lo [%d]", kk);
-        cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(kk / 2) * ldb2] >> hi)), yh,
-                     "B hi [%d]", kk);
-        cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(k2 + kk / 2) * ldb2] >> hi)), yl,
-                     "B lo [%d]", kk);
+        for (int j = 0; j < n; j++) {
+            const float y = kk < k ? b[(size_t)kk * ldb + j] : 0.0f;
+            const float yh = facet_bf16_to_f32(facet_f32_to_bf16(y));
+            const float yl = facet_bf16_to_f32(facet_f32_to_bf16(y - yh));
+            cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(kk / 2) * ldb2 + j] >> hi)), yh,
+                         "B hi [%d, %d]", kk, j);
+            cr_assert_eq(facet_bf16_to_f32((uint16_t)(bp[(size_t)(k2 + kk / 2) * ldb2 + j] >> hi)),
+                         yl, "B lo [%d, %d]", kk, j);
+        }
     }
     const double u = 0x1p-8;
     double worst = 0.0; /* error over the float32 sum's own bound, (2 k2 + 1) 2^-24 sum |a b| */
@@ -800,6 +803,64 @@ Test(gemm_bf16, split_products_stay_within_the_derived_bound_on_every_kernel) {
         cr_log_info("%s split: worst error %.2f x the float32 sum's bound", kernels[i], worst);
     }
     cr_expect_geq(ran, 1);
+}
+
+/* B's packing (facet_bf16_pack_b and _split: VCVTNEPS2BF16 on CPUs with AVX-512 BF16, else C)
+ * on the values where rounding has rules: ties to even both ways, NaN quieted, infinities, signed
+ * zeros, the largest floats (rounding up to infinity), across a 16-lane block and a masked tail
+ * (19 columns), an odd k (the last row pairs with zeros). Float32 subnormals: the C packing keeps
+ * them as bf16, the hardware one reads them as zero; either is taken (products flush them). */
+Test(gemm_bf16, packing_b_rounds_as_facet_f32_to_bf16_on_every_special_value) {
+    const float special[] = {1.0f + 0x1p-8f,
+                             1.0f + 0x3p-8f,
+                             -(1.0f + 0x1p-8f),
+                             1.0f + 0x1p-9f,
+                             NAN,
+                             INFINITY,
+                             -INFINITY,
+                             0.0f,
+                             -0.0f,
+                             FLT_MAX,
+                             -FLT_MAX,
+                             3.0e38f,
+                             0x1p-130f,
+                             -0x1p-140f,
+                             1.0e-30f,
+                             65504.0f,
+                             -2.5f,
+                             0x1.fffffep0f,
+                             7.0f};
+    enum { N = 19, K = 3, LD = 21 };
+    float b[K * LD];
+    for (int r = 0; r < K; r++)
+        for (int j = 0; j < LD; j++) b[r * LD + j] = special[(j + 5 * r) % N];
+    uint32_t plain[2 * LD], split[4 * LD];
+    facet_bf16_pack_b(b, LD, K, N, plain, LD);
+    facet_bf16_pack_b_split(b, LD, K, N, split, LD);
+    for (int p = 0; p < 2; p++)
+        for (int j = 0; j < N; j++) {
+            const float e = b[2 * p * LD + j], o = 2 * p + 1 < K ? b[(2 * p + 1) * LD + j] : 0.0f;
+            const float v[2] = {e, o};
+            for (int h = 0; h < 2; h++) {
+                const uint16_t want = facet_f32_to_bf16(v[h]);
+                const uint16_t got = (uint16_t)(plain[p * LD + j] >> (16 * h));
+                const uint16_t got_hi = (uint16_t)(split[p * LD + j] >> (16 * h));
+                const uint16_t got_lo = (uint16_t)(split[(2 + p) * LD + j] >> (16 * h));
+                const int subnormal = fpclassify(v[h]) == FP_SUBNORMAL;
+                const uint16_t flushed = (uint16_t)(facet_f32_bits(v[h]) >> 16 & 0x8000u);
+                cr_assert(got == want || (subnormal && got == flushed),
+                          "pack [%d][%d] of %a: %#x, want %#x", p, j, (double)v[h], got, want);
+                cr_assert_eq(got_hi, got, "split hi [%d][%d] of %a", p, j, (double)v[h]);
+                if (isfinite(v[h]) && !subnormal) {
+                    const uint16_t want_lo = facet_f32_to_bf16(v[h] - facet_bf16_to_f32(want));
+                    cr_assert(got_lo == want_lo ||
+                                  (fpclassify(v[h] - facet_bf16_to_f32(want)) == FP_SUBNORMAL &&
+                                   (got_lo & 0x7fffu) == 0),
+                              "split lo [%d][%d] of %a: %#x, want %#x", p, j, (double)v[h], got_lo,
+                              want_lo);
+                }
+            }
+        }
 }
 
 /* Rounding to bf16 is round-to-nearest-even on the dropped 16 bits. */
