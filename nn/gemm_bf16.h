@@ -63,6 +63,11 @@ void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *
  * add up to at most (1 + 2u)^3 sum |a b|):
  *     |C - A B| <= (u^2 (3 + 2u) + (6 k2 + 2) 2^-24 (1 + 2u)^3) sum |a b|                      */
 
+/* Pairs in a split-packed row of k elements: 2 ceil(k / 2) (the least row stride of A's pack). */
+static inline int facet_bf16_split_row_pairs(int k) {
+    return 2 * ((k + 1) / 2);
+}
+
 /* Packs A [m, k] (row stride lda) into out [m, 2 ceil(k/2)] split pairs (row stride ldo). */
 void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *out, int ldo);
 

@@ -27,11 +27,6 @@
  * pixels a block holds. */
 enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 64, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
 
-/* Row stride of a split-packed operand of k elements per row: 2 ceil(k / 2) pairs. */
-static int split_stride(int k) {
-    return 2 * ((k + 1) / 2);
-}
-
 int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
     if (previous != 1) openblas_set_num_threads(1);
@@ -117,8 +112,8 @@ size_t facet_nn_memory_bytes(const facet_nn *nn) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_memory_bytes(nn);
     size_t prepared = 0;
     for (int i = 0; i < nn->prepared_count; i++)
-        prepared +=
-            (size_t)nn->prepared[i].out * split_stride(nn->prepared[i].in) * sizeof(uint32_t);
+        prepared += (size_t)nn->prepared[i].out * facet_bf16_split_row_pairs(nn->prepared[i].in) *
+                    sizeof(uint32_t);
     return (size_t)nn->threads * (nn->score_floats + nn->col_floats + nn->linear_floats) *
                sizeof(float) +
            prepared;
@@ -129,7 +124,7 @@ size_t facet_nn_memory_bytes(const facet_nn *nn) {
 /* Per-thread blocks of the CPU linear layer: X^T [in, LINEAR_ROWS] and (W X^T) [out, LINEAR_ROWS],
  * then (split products) X^T as split pairs, [2 ceil(in / 2), LINEAR_ROWS]. */
 static facet_status cpu_reserve_linear(facet_nn *nn, int in, int out, int split) {
-    const size_t pairs = split ? (size_t)split_stride(in) : 0;
+    const size_t pairs = split ? (size_t)facet_bf16_split_row_pairs(in) : 0;
     return reserve_per_thread(nn, &nn->linear, &nn->linear_floats,
                               (size_t)LINEAR_ROWS * ((size_t)in + (size_t)out + pairs),
                               "linear blocks");
@@ -146,7 +141,7 @@ facet_status facet_nn_prepare_linear(facet_nn *nn, const float *w, int in, int o
         if (!grown) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn prepare_linear: out of memory");
         nn->prepared = grown, nn->prepared_capacity = capacity;
     }
-    const int stride = split_stride(in);
+    const int stride = facet_bf16_split_row_pairs(in);
     uint32_t *pairs = facet_alloc((size_t)out * stride, sizeof *pairs);
     if (!pairs) return facet_last_status();
     facet_bf16_pack_a_split(w, in, out, in, pairs, stride);
@@ -189,7 +184,8 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
         if (w_pairs) {
             uint32_t *xp = (uint32_t *)(wx + (size_t)out * LINEAR_ROWS);
             facet_bf16_pack_b_split(xt, n, in, n, xp, n);
-            facet_gemm_bf16_split(w_pairs, split_stride(in), out, (in + 1) / 2, xp, n, n, wx, n, 0);
+            facet_gemm_bf16_split(w_pairs, facet_bf16_split_row_pairs(in), out, (in + 1) / 2, xp, n,
+                                  n, wx, n, 0);
         } else {
             facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
         }

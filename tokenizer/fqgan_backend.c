@@ -225,14 +225,10 @@ static wino_operands wino_operands_of(const cpu_backend *cb, const fqgan_conv *c
 }
 
 /* Whether an im2col (or 1x1) conv runs split products: its aux then holds the weights
- * [cout, cin * k * k] as split pairs (row stride split_stride), and each chunk of the im2col
- * (or of x) is packed into the thread's col_pairs before its product. */
+ * [cout, cin * k * k] as split pairs (row stride facet_bf16_split_row_pairs), and each chunk of the
+ * im2col (or of x) is packed into the thread's col_pairs before its product. */
 static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
     return cb->split && wino_points(c) == 0;
-}
-
-static int split_stride(int k) {
-    return 2 * ((k + 1) / 2);
 }
 
 /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's and V's blocks at
@@ -267,7 +263,7 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     const wino_operands ops = wino_operands_of(cb, c);
     const int packed = ops != WINO_FLOAT;
     if (im2col_split(cb, c)) { /* the weights as split pairs */
-        const int k_rows = c->cin * c->k * c->k, stride = split_stride(k_rows);
+        const int k_rows = c->cin * c->k * c->k, stride = facet_bf16_split_row_pairs(k_rows);
         uint32_t *pairs;
         facet_status s = cpu_alloc(be, (size_t)c->cout * stride * sizeof *pairs, (void **)&pairs);
         if (s != FACET_OK) return s;
@@ -671,8 +667,8 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         if (split) {
             uint32_t *bp = cb->col_pairs + (size_t)facet_thread_index() * 2 * cb->col_floats;
             facet_bf16_pack_b_split(bm, ldb, k_rows, n, bp, n);
-            facet_gemm_bf16_split(c->aux, split_stride(k_rows), c->cout, (k_rows + 1) / 2, bp, n, n,
-                                  yb, hw_out, 1);
+            facet_gemm_bf16_split(c->aux, facet_bf16_split_row_pairs(k_rows), c->cout,
+                                  (k_rows + 1) / 2, bp, n, n, yb, hw_out, 1);
         } else {
             facet_gemm(c->w, k_rows, c->cout, k_rows, bm, ldb, n, yb, hw_out, 1);
         }
