@@ -715,11 +715,18 @@ Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 20, 36, 36, 1, residual);
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 20, 36, 36, 3, residual);
         check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 24, 14, 18, 18, 1, residual);
-        /* Winograd: a 300-wide row is two runs of tiles */
+        /* Winograd: a 300-wide row is two runs of tiles (the first in 16-window vector
+         * blocks, the second in the scalar tail) */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 7, 40, 300, 1, residual);
-        /* Winograd F(2x2): below 32x32, even and odd (partial tiles), split channels */
+        /* Winograd: grouped rows of 18 windows (a vector block and a tail, each row from an
+         * unaligned window), directly and upsampled */
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 6, 70, 70, 1, residual);
+        check_cpu_conv(be, FQGAN_CONV_UPSAMPLE, 3, 16, 5, 20, 36, 1, residual);
+        /* Winograd F(2x2): below 32x32, even and odd (partial tiles), split channels, and a
+         * 100-wide strip (50 windows: vector blocks and a tail) */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 13, 20, 20, 3, residual);
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 20, 30, 13, 13, 1, residual);
+        check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 9, 10, 100, 1, residual);
         /* im2col: under 16 input channels, below 8x8, stride 2, 1x1 */
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2, residual);
         check_cpu_conv(be, FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1, residual);
@@ -927,6 +934,8 @@ Test(fqgan_cpu, split_convolutions_stay_within_the_split_bound) {
                                split_factor(24), 0, &worst);
         check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 16, 7, 32, 300, residual, 0,
                                split_factor(16), 0, &worst);
+        check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 16, 6, 70, 70, residual, 0,
+                               split_factor(16), 0, &worst);
         double marked = 0.0;
         check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 32, 20, 36, 36, residual, 1, bf16, 0,
                                &marked);
@@ -935,6 +944,8 @@ Test(fqgan_cpu, split_convolutions_stay_within_the_split_bound) {
                                split_factor(16), 0, &worst);
         check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 20, 30, 13, 13, residual, 0,
                                split_factor(20), 0, &worst);
+        check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 16, 9, 10, 100, residual, 0,
+                               split_factor(16), 0, &worst);
         /* im2col (under 16 channels, below 8x8, stride 2, upsampling below 8x8) and 1x1 */
         const struct {
             fqgan_conv_mode mode;

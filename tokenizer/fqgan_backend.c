@@ -10,6 +10,12 @@
  * spatial attention's products use OpenBLAS; everything else is OpenMP loops
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
+/* GCC's -march=native on AVX-512 CPUs prefers 256-bit vectors; this file's loops (the Winograd
+ * transforms, GroupNorm + swish) run faster in 512-bit ones (bench/RESULTS.md, seventh run). No
+ * effect without AVX-512. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
 #include "core/alloc.h"
 #include "core/parallel.h"
 #include "nn/gemm.h"
@@ -342,15 +348,165 @@ static void wino_sources(fqgan_conv_mode mode, int o0, int n, int *src) {
  * Per input channel and tile row, the 6 input rows it reads (read in place; padding rows from a
  * zero row, the nearest x2 upsampling copied into R first) are transformed along the rows of the
  * 6x6 windows for every column at once (T = B^T d, padding columns 0), then along the columns of
- * each window (stride-4 reads of T),
+ * each window (wino_columns6: stride-4 reads of T deinterleaved in registers),
  * giving the 36 blocks V[xi][ci][t] (t contiguous). After the 36 products M[xi] = U[xi] V[xi]
  * (nn/gemm.h), the output transform runs over all tiles of an output channel at once and writes
- * 4 output rows per tile row through a row buffer Z. Every inner loop runs over columns or
- * tiles, so the compiler vectorises them. */
+ * 4 output rows per tile row through a row buffer Z (wino_output_columns interleaves the
+ * windows' columns into it). Every other inner loop runs over columns or tiles, so the compiler
+ * vectorises them. */
 enum { WINO_SPAN = 4 * WINO_MAX_TILES + 2 };
 
 /* The source of a padding row of the input. */
 static const float zero_row[WINO_SPAN];
+
+/* B^T of F(4x4, 3x3) applied to six values d0..d5 along a window's row or column, written to
+ * o0..o5. Scalars or vectors of floats (GCC's vector extension), so the rows' pass, the columns'
+ * vector pass and its scalar tail compute each element by the same operations. */
+#define WINO_BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                                   \
+    do {                                                                                           \
+        o0 = 4.0f * (d0)-5.0f * (d2) + (d4);                                                       \
+        o1 = -4.0f * ((d1) + (d2)) + (d3) + (d4);                                                  \
+        o2 = 4.0f * ((d1) - (d2)) - (d3) + (d4);                                                   \
+        o3 = 2.0f * ((d3) - (d1)) - (d2) + (d4);                                                   \
+        o4 = 2.0f * ((d1) - (d3)) - (d2) + (d4);                                                   \
+        o5 = 4.0f * (d1)-5.0f * (d3) + (d5);                                                       \
+    } while (0)
+
+/* B^T of F(2x2, 3x3) on d0..d3. */
+#define WINO_BT4(d0, d1, d2, d3, o0, o1, o2, o3)                                                   \
+    do {                                                                                           \
+        o0 = (d0) - (d2);                                                                          \
+        o1 = (d1) + (d2);                                                                          \
+        o2 = (d2) - (d1);                                                                          \
+        o3 = (d1) - (d3);                                                                          \
+    } while (0)
+
+/* A^T of F(4x4, 3x3) on six values a0..a5 (a window's row or column of M), written to z0..z3. */
+#define WINO_AT6(a0, a1, a2, a3, a4, a5, z0, z1, z2, z3)                                           \
+    do {                                                                                           \
+        z0 = (a0) + ((a1) + (a2)) + ((a3) + (a4));                                                 \
+        z1 = ((a1) - (a2)) + 2.0f * ((a3) - (a4));                                                 \
+        z2 = ((a1) + (a2)) + 4.0f * ((a3) + (a4));                                                 \
+        z3 = ((a1) - (a2)) + 8.0f * ((a3) - (a4)) + (a5);                                          \
+    } while (0)
+
+/* The columns' pass reads a transformed row at stride 4 (F(4x4)) or 2 (F(2x2)): window t's
+ * column c is row[4 t + c]. It runs 16 windows at a time on vectors deinterleaved by shuffles
+ * (vpermt2ps on AVX-512, shuffle sequences elsewhere), with the next windows' shared columns
+ * shifted in, so nothing goes through memory between the phases (scalar phase arrays cost a
+ * store-forwarding stall per vector load). GCC (12+) and Clang provide __builtin_shufflevector. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WINO_SHUFFLES 1
+typedef float wino_v16 __attribute__((vector_size(64)));
+typedef float wino_v8 __attribute__((vector_size(32)));
+
+static inline wino_v16 wino_load16(const float *p) {
+    wino_v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void wino_store16(float *p, wino_v16 v) {
+    memcpy(p, &v, sizeof v);
+}
+
+/* Elements c, c + 4, ..., c + 28 of the 32 floats a, b. */
+#define WINO_PHASE4(a, b, c)                                                                       \
+    __builtin_shufflevector(a, b, c, c + 4, c + 8, c + 12, c + 16, c + 20, c + 24, c + 28)
+#define WINO_CONCAT(lo, hi)                                                                        \
+    __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+/* Elements c, c + 2, ..., c + 30 of the 32 floats a, b. */
+#define WINO_PHASE2(a, b, c)                                                                       \
+    __builtin_shufflevector(a, b, c, c + 2, c + 4, c + 6, c + 8, c + 10, c + 12, c + 14, c + 16,   \
+                            c + 18, c + 20, c + 22, c + 24, c + 26, c + 28, c + 30)
+/* a's elements 1..15, then element i (16 or 17) of the pair `next`. */
+#define WINO_SHIFT1(a, next, i)                                                                    \
+    __builtin_shufflevector(a, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, i)
+/* Elements 0..7 (half 0) or 8..15 (half 8) of a and b, alternating: a0 b0 a1 b1 ... */
+#define WINO_ZIP(a, b, h)                                                                          \
+    __builtin_shufflevector(a, b, h, h + 16, h + 1, h + 17, h + 2, h + 18, h + 3, h + 19, h + 4,   \
+                            h + 20, h + 5, h + 21, h + 6, h + 22, h + 7, h + 23)
+#else
+#define WINO_SHUFFLES 0
+#endif
+
+/* F(4x4) columns' pass over n windows of the row pass's output `row` (4 n + 2 columns):
+ * v[i * step + t] = (B^T applied to row[4 t .. 4 t + 5])_i for i < 6, t < n. */
+static void wino_columns6(const float *row, int n, float *v, size_t step) {
+    int t = 0;
+#if WINO_SHUFFLES
+    for (; t + 16 <= n; t += 16) {
+        const float *r = row + 4 * t;
+        const wino_v16 a = wino_load16(r), b = wino_load16(r + 16), c = wino_load16(r + 32),
+                       d = wino_load16(r + 48), next = {r[64], r[65]};
+        const wino_v16 d0 = WINO_CONCAT(WINO_PHASE4(a, b, 0), WINO_PHASE4(c, d, 0));
+        const wino_v16 d1 = WINO_CONCAT(WINO_PHASE4(a, b, 1), WINO_PHASE4(c, d, 1));
+        const wino_v16 d2 = WINO_CONCAT(WINO_PHASE4(a, b, 2), WINO_PHASE4(c, d, 2));
+        const wino_v16 d3 = WINO_CONCAT(WINO_PHASE4(a, b, 3), WINO_PHASE4(c, d, 3));
+        const wino_v16 d4 = WINO_SHIFT1(d0, next, 16), d5 = WINO_SHIFT1(d1, next, 17);
+        wino_v16 o0, o1, o2, o3, o4, o5;
+        WINO_BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5);
+        wino_store16(v + t, o0);
+        wino_store16(v + step + t, o1);
+        wino_store16(v + 2 * step + t, o2);
+        wino_store16(v + 3 * step + t, o3);
+        wino_store16(v + 4 * step + t, o4);
+        wino_store16(v + 5 * step + t, o5);
+    }
+#endif
+    for (; t < n; t++) {
+        const float *r = row + 4 * t;
+        WINO_BT6(r[0], r[1], r[2], r[3], r[4], r[5], v[t], v[step + t], v[2 * step + t],
+                 v[3 * step + t], v[4 * step + t], v[5 * step + t]);
+    }
+}
+
+/* The output transform's columns: z[4 t + j] = (A^T applied to a[k * step + t], k < 6)_j for
+ * t < n, 16 windows at a time, interleaved by shuffles. */
+static void wino_output_columns(const float *a, size_t step, int n, float *z) {
+    int t = 0;
+#if WINO_SHUFFLES
+    for (; t + 16 <= n; t += 16) {
+        const wino_v16 a0 = wino_load16(a + t), a1 = wino_load16(a + step + t),
+                       a2 = wino_load16(a + 2 * step + t), a3 = wino_load16(a + 3 * step + t),
+                       a4 = wino_load16(a + 4 * step + t), a5 = wino_load16(a + 5 * step + t);
+        wino_v16 z0, z1, z2, z3;
+        WINO_AT6(a0, a1, a2, a3, a4, a5, z0, z1, z2, z3);
+        const wino_v16 lo02 = WINO_ZIP(z0, z2, 0), hi02 = WINO_ZIP(z0, z2, 8);
+        const wino_v16 lo13 = WINO_ZIP(z1, z3, 0), hi13 = WINO_ZIP(z1, z3, 8);
+        wino_store16(z + 4 * t, WINO_ZIP(lo02, lo13, 0));
+        wino_store16(z + 4 * t + 16, WINO_ZIP(lo02, lo13, 8));
+        wino_store16(z + 4 * t + 32, WINO_ZIP(hi02, hi13, 0));
+        wino_store16(z + 4 * t + 48, WINO_ZIP(hi02, hi13, 8));
+    }
+#endif
+    for (; t < n; t++)
+        WINO_AT6(a[t], a[step + t], a[2 * step + t], a[3 * step + t], a[4 * step + t],
+                 a[5 * step + t], z[4 * t], z[4 * t + 1], z[4 * t + 2], z[4 * t + 3]);
+}
+
+/* F(2x2) columns' pass: v[i * step + t] = (B^T applied to row[2 t .. 2 t + 3])_i, i < 4. */
+static void wino_columns4(const float *row, int n, float *v, size_t step) {
+    int t = 0;
+#if WINO_SHUFFLES
+    for (; t + 16 <= n; t += 16) {
+        const float *r = row + 2 * t;
+        const wino_v16 a = wino_load16(r), b = wino_load16(r + 16), next = {r[32], r[33]};
+        const wino_v16 d0 = WINO_PHASE2(a, b, 0), d1 = WINO_PHASE2(a, b, 1);
+        const wino_v16 d2 = WINO_SHIFT1(d0, next, 16), d3 = WINO_SHIFT1(d1, next, 17);
+        wino_v16 o0, o1, o2, o3;
+        WINO_BT4(d0, d1, d2, d3, o0, o1, o2, o3);
+        wino_store16(v + t, o0);
+        wino_store16(v + step + t, o1);
+        wino_store16(v + 2 * step + t, o2);
+        wino_store16(v + 3 * step + t, o3);
+    }
+#endif
+    for (; t < n; t++) {
+        const float *r = row + 2 * t;
+        WINO_BT4(r[0], r[1], r[2], r[3], v[t], v[step + t], v[2 * step + t], v[3 * step + t]);
+    }
+}
 
 typedef struct wino_plan {
     int th, tw;     /* tiles down and across */
@@ -401,7 +557,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         const int width = up ? 2 * w : w;
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)36 * v_step;
-        float R[6][WINO_SPAN], T[6][WINO_SPAN], P[4][WINO_MAX_TILES + 1], Z[4][4 * WINO_MAX_TILES];
+        float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
         /* columns of R inside the (virtual) input: [lo, hi) */
         const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
         for (int r = 0; r < rows; r++) {
@@ -434,42 +590,13 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 float *t0 = T[0] + lo, *t1 = T[1] + lo, *t2 = T[2] + lo, *t3 = T[3] + lo,
                       *t4 = T[4] + lo, *t5 = T[5] + lo;
                 FACET_IVDEP
-                for (int X = 0; X < hi - lo; X++) {
-                    const float d0 = r0[X], d1 = r1[X], d2 = r2[X], d3 = r3[X], d4 = r4[X],
-                                d5 = r5[X];
-                    t0[X] = 4.0f * d0 - 5.0f * d2 + d4;
-                    t1[X] = -4.0f * (d1 + d2) + d3 + d4;
-                    t2[X] = 4.0f * (d1 - d2) - d3 + d4;
-                    t3[X] = 2.0f * (d3 - d1) - d2 + d4;
-                    t4[X] = 2.0f * (d1 - d3) - d2 + d4;
-                    t5[X] = 4.0f * d1 - 5.0f * d3 + d5;
-                }
-                for (int k = 0; k < 6; k++) {
-                    const float *tk = T[k];
-                    float *v0 = V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row;
-                    /* the window columns by phase (column 4 t + c in P[c][t]): a group of four
-                     * strided reads and then contiguous ones, both of which vectorise */
-                    for (int t = 0; t < per_row; t++) {
-                        P[0][t] = tk[4 * t];
-                        P[1][t] = tk[4 * t + 1];
-                        P[2][t] = tk[4 * t + 2];
-                        P[3][t] = tk[4 * t + 3];
-                    }
-                    P[0][per_row] = tk[4 * per_row];
-                    P[1][per_row] = tk[4 * per_row + 1];
-                    const float *p0 = P[0], *p1 = P[1], *p2 = P[2], *p3 = P[3];
-                    FACET_IVDEP
-                    for (int t = 0; t < per_row; t++) {
-                        const float d0 = p0[t], d1 = p1[t], d2 = p2[t], d3 = p3[t], d4 = p0[t + 1],
-                                    d5 = p1[t + 1];
-                        v0[t] = 4.0f * d0 - 5.0f * d2 + d4;
-                        v0[v_step + t] = -4.0f * (d1 + d2) + d3 + d4;
-                        v0[2 * v_step + t] = 4.0f * (d1 - d2) - d3 + d4;
-                        v0[3 * v_step + t] = 2.0f * (d3 - d1) - d2 + d4;
-                        v0[4 * v_step + t] = 2.0f * (d1 - d3) - d2 + d4;
-                        v0[5 * v_step + t] = 4.0f * d1 - 5.0f * d3 + d5;
-                    }
-                }
+                for (int X = 0; X < hi - lo; X++)
+                    WINO_BT6(r0[X], r1[X], r2[X], r3[X], r4[X], r5[X], t0[X], t1[X], t2[X], t3[X],
+                             t4[X], t5[X]);
+                for (int k = 0; k < 6; k++)
+                    wino_columns6(T[k], per_row,
+                                  V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row,
+                                  v_step);
             }
         }
         wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M,
@@ -480,31 +607,17 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
             float A4[4][6][WINO_MAX_TILES]; /* A^T applied along the rows of each 6x6 block */
             for (int j = 0; j < 6; j++) {
                 const float *m0 = mo + (size_t)j * m_step; /* block (0, j) */
-                for (int t = 0; t < n; t++) {
-                    const float a0 = m0[t], a1 = m0[6 * m_step + t], a2 = m0[12 * m_step + t],
-                                a3 = m0[18 * m_step + t], a4 = m0[24 * m_step + t],
-                                a5 = m0[30 * m_step + t];
-                    const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
-                    A4[0][j][t] = a0 + p + r;
-                    A4[1][j][t] = q + 2.0f * s;
-                    A4[2][j][t] = p + 4.0f * r;
-                    A4[3][j][t] = q + 8.0f * s + a5;
-                }
+                FACET_IVDEP
+                for (int t = 0; t < n; t++)
+                    WINO_AT6(m0[t], m0[6 * m_step + t], m0[12 * m_step + t], m0[18 * m_step + t],
+                             m0[24 * m_step + t], m0[30 * m_step + t], A4[0][j][t], A4[1][j][t],
+                             A4[2][j][t], A4[3][j][t]);
             }
             const float bias = c->b[o];
             for (int tr = 0; tr < rows; tr++) {
                 const int t0 = tr * per_row, oy = 4 * (ty0 + tr);
                 for (int i = 0; i < 4; i++)
-                    for (int t = 0; t < per_row; t++) {
-                        const float a0 = A4[i][0][t0 + t], a1 = A4[i][1][t0 + t],
-                                    a2 = A4[i][2][t0 + t], a3 = A4[i][3][t0 + t],
-                                    a4 = A4[i][4][t0 + t], a5 = A4[i][5][t0 + t];
-                        const float p = a1 + a2, q = a1 - a2, r = a3 + a4, s = a3 - a4;
-                        Z[i][4 * t] = a0 + p + r;
-                        Z[i][4 * t + 1] = q + 2.0f * s;
-                        Z[i][4 * t + 2] = p + 4.0f * r;
-                        Z[i][4 * t + 3] = q + 8.0f * s + a5;
-                    }
+                    wino_output_columns(A4[i][0] + t0, WINO_MAX_TILES, per_row, Z[i]);
                 const int out_rows = ho - oy < 4 ? ho - oy : 4;
                 for (int i = 0; i < out_rows; i++) {
                     const size_t at =
@@ -526,8 +639,8 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
  * `rows` whole tile rows of one image (n = rows * tw <= WINO_MAX_TILES tiles) and a range
  * [o0, o1) of output channels (wino_plan_for). Per input channel and tile row the
  * 4 input rows (in place, padding from zero_row) are transformed along the windows' rows for
- * every column (T = B^T d), then along each window's columns (stride-2 reads, split by phase
- * into P), giving V[xi][ci][t]; then the 16 products and A^T M A per output channel. */
+ * every column (T = B^T d), then along each window's columns (wino_columns4), giving V[xi][ci][t];
+ * then the 16 products and A^T M A per output channel. */
 static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h,
                        int w, const float *add, float *y) {
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
@@ -545,7 +658,7 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                   o1 = (int)((long)cout * (split + 1) / splits);
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)16 * v_step;
-        float T[4][WINO_SPAN], P[2][WINO_MAX_TILES + 1];
+        float T[4][WINO_SPAN];
         for (int r = 0; r < rows; r++) {
             const int iy0 = 2 * (ty0 + r) - 1;
             for (int ci = 0; ci < cin; ci++) {
@@ -558,27 +671,11 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 const float *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3];
                 float *t0 = T[0] + lo, *t1 = T[1] + lo, *t2 = T[2] + lo, *t3 = T[3] + lo;
                 FACET_IVDEP
-                for (int X = 0; X < hi - lo; X++) {
-                    const float d0 = r0[X], d1 = r1[X], d2 = r2[X], d3 = r3[X];
-                    t0[X] = d0 - d2;
-                    t1[X] = d1 + d2;
-                    t2[X] = d2 - d1;
-                    t3[X] = d1 - d3;
-                }
-                for (int k = 0; k < 4; k++) {
-                    const float *tk = T[k];
-                    float *v0 = V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw;
-                    for (int t = 0; t <= tw; t++) P[0][t] = tk[2 * t], P[1][t] = tk[2 * t + 1];
-                    const float *p0 = P[0], *p1 = P[1];
-                    FACET_IVDEP
-                    for (int t = 0; t < tw; t++) {
-                        const float e0 = p0[t], e1 = p1[t], e2 = p0[t + 1], e3 = p1[t + 1];
-                        v0[t] = e0 - e2;
-                        v0[v_step + t] = e1 + e2;
-                        v0[2 * v_step + t] = e2 - e1;
-                        v0[3 * v_step + t] = e1 - e3;
-                    }
-                }
+                for (int X = 0; X < hi - lo; X++)
+                    WINO_BT4(r0[X], r1[X], r2[X], r3[X], t0[X], t1[X], t2[X], t3[X]);
+                for (int k = 0; k < 4; k++)
+                    wino_columns4(T[k], tw, V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw,
+                                  v_step);
             }
         }
         wino_products(wino_operands_of(cb, c), c->aux, 16, cin, cout, o0, o1, V, n, M,
@@ -739,7 +836,11 @@ static facet_status cpu_group_norm(fqgan_backend *be, const fqgan_norm *n, const
                                        n->beta[ch], &scale, &shift);
             const float *xc = xs + (size_t)cc * hw;
             float *yc = y + start + (size_t)cc * hw;
-            for (int p = 0; p < hw; p++) yc[p] = fqgan_norm_apply(xc[p], scale, shift, swish);
+            /* one loop per form, so that neither computes the other's lanes under a mask */
+            if (swish)
+                for (int p = 0; p < hw; p++) yc[p] = fqgan_norm_apply(xc[p], scale, shift, 1);
+            else
+                for (int p = 0; p < hw; p++) yc[p] = fqgan_norm_apply(xc[p], scale, shift, 0);
         }
     }
     return FACET_OK;
