@@ -29,30 +29,11 @@ uint32_t facet_bf16_pair(float even, float odd) {
     return pair_of(even, odd);
 }
 
-void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
-    for (int r = 0; r < m; r++) {
-        const float *row = a + (size_t)r * lda;
-        uint32_t *o = out + (size_t)r * ldo;
-        for (int p = 0; p < k / 2; p++) o[p] = pair_of(row[2 * p], row[2 * p + 1]);
-        if (k % 2) o[k / 2] = pair_of(row[k - 1], 0.0f);
-    }
-}
-
 /* hi = bf16(x), lo = bf16(x - hi) of each element, as pairs */
 static inline void split_pairs(float even, float odd, uint32_t *hi, uint32_t *lo) {
     const uint16_t he = facet_f32_to_bf16(even), ho = facet_f32_to_bf16(odd);
     *hi = (uint32_t)he | (uint32_t)ho << 16;
     *lo = pair_of(even - facet_bf16_to_f32(he), odd - facet_bf16_to_f32(ho));
-}
-
-void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
-    const int k2 = (k + 1) / 2;
-    for (int r = 0; r < m; r++) {
-        const float *row = a + (size_t)r * lda;
-        uint32_t *lo = out + (size_t)r * ldo, *hi = lo + k2;
-        for (int p = 0; p < k / 2; p++) split_pairs(row[2 * p], row[2 * p + 1], hi + p, lo + p);
-        if (k % 2) split_pairs(row[k - 1], 0.0f, hi + k / 2, lo + k / 2);
-    }
 }
 
 /* One block: C[rows, cols] (+)= A[rows, k2 pairs] B[k2 pairs, cols], rows <= MR, cols <= NB; C
@@ -195,6 +176,69 @@ static pack_row_fn pack_row(void) {
         __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
     }
     return f;
+}
+
+/* ---- packing A: a row of k floats into ceil(k/2) pairs of neighbours ----------------------
+ * hi[p] = pair(bf16(row[2p]), bf16(row[2p + 1])) (row[k] read as 0) and, when lo is not NULL, the
+ * pairs of the remainders x - bf16(x). Pairs of neighbours are the row converted in order, so the
+ * AVX-512 form is VCVTNEPS2BF16 on 16 floats and 16-bit stores (rounding as pack_row's). */
+typedef void (*pack_a_row_fn)(const float *row, int k, uint32_t *hi, uint32_t *lo);
+
+static void pack_a_row_c(const float *row, int k, uint32_t *hi, uint32_t *lo) {
+    for (int p = 0; p < k / 2; p++) {
+        if (lo)
+            split_pairs(row[2 * p], row[2 * p + 1], hi + p, lo + p);
+        else
+            hi[p] = pair_of(row[2 * p], row[2 * p + 1]);
+    }
+    if (k % 2 && lo) split_pairs(row[k - 1], 0.0f, hi + k / 2, lo + k / 2);
+    if (k % 2 && !lo) hi[k / 2] = pair_of(row[k - 1], 0.0f);
+}
+
+#define BF16_BW __attribute__((target("avx512f,avx512bf16,avx512bw,avx512vl")))
+
+BF16_BW static void pack_a_row_avx512bf16(const float *row, int k, uint32_t *hi, uint32_t *lo) {
+    for (int j = 0; j < k; j += 16) {
+        const __mmask16 m = k - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - j)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, row + j);
+        const __m256i h = (__m256i)_mm512_cvtneps_pbh(x);
+        _mm256_mask_storeu_epi16((uint16_t *)hi + j, m, h);
+        if (lo) {
+            const __m512 hf = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+            const __m256i l = (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(x, hf));
+            _mm256_mask_storeu_epi16((uint16_t *)lo + j, m, l);
+        }
+    }
+    if (k % 2) { /* the padding element of the last pair */
+        hi[k / 2] &= 0xffffu;
+        if (lo) lo[k / 2] &= 0xffffu;
+    }
+}
+
+static pack_a_row_fn pack_a_row(void) {
+    static pack_a_row_fn chosen; /* threads may race to set it: every one picks the same */
+    pack_a_row_fn f = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (!f) {
+        __builtin_cpu_init();
+        const int bw = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+        f = facet_gemm_bf16_native() && bw ? pack_a_row_avx512bf16 : pack_a_row_c;
+        __atomic_store_n(&chosen, f, __ATOMIC_RELAXED);
+    }
+    return f;
+}
+
+void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
+    const pack_a_row_fn row = pack_a_row();
+    for (int r = 0; r < m; r++) row(a + (size_t)r * lda, k, out + (size_t)r * ldo, NULL);
+}
+
+void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *out, int ldo) {
+    const pack_a_row_fn row = pack_a_row();
+    const int k2 = (k + 1) / 2;
+    for (int r = 0; r < m; r++) {
+        uint32_t *lo = out + (size_t)r * ldo;
+        row(a + (size_t)r * lda, k, lo + k2, lo);
+    }
 }
 
 void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {

@@ -23,9 +23,22 @@
 #include <string.h>
 
 /* Query rows per attention task (each thread's score buffer holds this many rows of keys); rows
- * per linear task; im2col floats per conv2d task (each thread's block: 8 MB) and the fewest output
- * pixels a block holds. */
-enum { ATTENTION_ROWS = 64, LINEAR_ROWS = 64, CONV_BLOCK_FLOATS = 1 << 21, CONV_MIN_PIXELS = 64 };
+ * per linear task; columns per panel of a prepared (split) W^T, contiguous so that the products'
+ * B tiles read rows 256 bytes apart rather than 4 out bytes; im2col floats per conv2d task (each
+ * thread's block: 8 MB) and the fewest output pixels a block holds. */
+enum {
+    ATTENTION_ROWS = 64,
+    LINEAR_ROWS = 64,
+    LINEAR_PANEL = 64,
+    CONV_BLOCK_FLOATS = 1 << 21,
+    CONV_MIN_PIXELS = 64
+};
+
+/* 32-bit pairs of a prepared W^T: whole panels */
+static size_t prepared_pair_count(int in, int out) {
+    const size_t panels = (size_t)(out + LINEAR_PANEL - 1) / LINEAR_PANEL;
+    return panels * LINEAR_PANEL * (size_t)facet_bf16_split_row_pairs(in);
+}
 
 int facet_nn_blas_serial_begin(void) {
     const int previous = openblas_get_num_threads();
@@ -112,8 +125,7 @@ size_t facet_nn_memory_bytes(const facet_nn *nn) {
     if (nn->device == FACET_NN_CUDA) return facet_nn_cuda_memory_bytes(nn);
     size_t prepared = 0;
     for (int i = 0; i < nn->prepared_count; i++)
-        prepared += (size_t)nn->prepared[i].out * facet_bf16_split_row_pairs(nn->prepared[i].in) *
-                    sizeof(uint32_t);
+        prepared += prepared_pair_count(nn->prepared[i].in, nn->prepared[i].out) * sizeof(uint32_t);
     return (size_t)nn->threads * (nn->score_floats + nn->col_floats + nn->linear_floats) *
                sizeof(float) +
            prepared;
@@ -141,10 +153,22 @@ facet_status facet_nn_prepare_linear(facet_nn *nn, const float *w, int in, int o
         if (!grown) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "nn prepare_linear: out of memory");
         nn->prepared = grown, nn->prepared_capacity = capacity;
     }
-    const int stride = facet_bf16_split_row_pairs(in);
-    uint32_t *pairs = facet_alloc((size_t)out * stride, sizeof *pairs);
-    if (!pairs) return facet_last_status();
-    facet_bf16_pack_a_split(w, in, out, in, pairs, stride);
+    /* W^T [in, out] as B's split pairs in panels of LINEAR_PANEL columns */
+    const size_t panel_pairs = (size_t)facet_bf16_split_row_pairs(in) * LINEAR_PANEL;
+    const int panels = (out + LINEAR_PANEL - 1) / LINEAR_PANEL;
+    float *wt = facet_alloc((size_t)in * out, sizeof *wt);
+    uint32_t *pairs = wt ? facet_alloc(prepared_pair_count(in, out), sizeof *pairs) : NULL;
+    if (!pairs) {
+        free(wt);
+        return facet_last_status();
+    }
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < in; i++) wt[(size_t)i * out + o] = w[(size_t)o * in + i];
+    for (int p = 0; p < panels; p++) {
+        const int o0 = p * LINEAR_PANEL, cols = out - o0 < LINEAR_PANEL ? out - o0 : LINEAR_PANEL;
+        facet_bf16_pack_b_split(wt + o0, out, in, cols, pairs + p * panel_pairs, LINEAR_PANEL);
+    }
+    free(wt);
     nn->prepared[nn->prepared_count++] = (facet_nn_split_linear){w, in, out, pairs};
     return FACET_OK;
 }
@@ -155,6 +179,20 @@ static const uint32_t *prepared_pairs(const facet_nn *nn, const float *w, int in
         if (nn->prepared[i].w == w && nn->prepared[i].in == in && nn->prepared[i].out == out)
             return nn->prepared[i].pairs;
     return NULL;
+}
+
+/* One output row of a linear layer from its product row xw [out]: y = act(xw + b), or
+ * y += xw + b (accumulate, no activation); b may be NULL. */
+static void linear_row_epilogue(const float *xw, const float *b, int out, facet_nn_activation act,
+                                int accumulate, float *y) {
+    if (accumulate)
+        for (int o = 0; o < out; o++) y[o] += xw[o] + (b ? b[o] : 0.0f);
+    else if (act == FACET_NN_IDENTITY)
+        for (int o = 0; o < out; o++) y[o] = xw[o] + (b ? b[o] : 0.0f);
+    else if (act == FACET_NN_GELU)
+        for (int o = 0; o < out; o++) y[o] = facet_nn_gelu(xw[o] + (b ? b[o] : 0.0f));
+    else
+        for (int o = 0; o < out; o++) y[o] = facet_nn_activate_one(xw[o] + (b ? b[o] : 0.0f), act);
 }
 
 facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, const float *w,
@@ -169,26 +207,37 @@ facet_status facet_nn_linear(facet_nn *nn, const float *x, int rows, int in, con
     facet_status s = cpu_reserve_linear(nn, in, out, w_pairs != NULL);
     if (s != FACET_OK) return s;
     const int tasks = (rows + LINEAR_ROWS - 1) / LINEAR_ROWS;
-    /* per task of n rows: (W X^T) [out, n] = W [out, in] X^T [in, n] on nn/gemm.h's kernels
-     * (the weights read in place) or as split products (X^T packed, W prepared), then
-     * y = (W X^T)^T + b (+ y), activated */
+    /* per task of n rows:
+     * - float32: (W X^T) [out, n] = W [out, in] X^T [in, n] on nn/gemm.h's kernels (the weights
+     *   read in place), then y = (W X^T)^T + b (+ y), activated;
+     * - split (prepared W): (X W^T) [n, out] = X [n, in] W^T [in, out], X's rows packed as A
+     *   (no transposes), then y = X W^T + b (+ y), activated, along contiguous rows.
+     * Both apply the same per-element bias, activation and residual. */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nn->threads)
     for (int t = 0; t < tasks; t++) {
         const int r0 = t * LINEAR_ROWS, n = r0 + LINEAR_ROWS <= rows ? LINEAR_ROWS : rows - r0;
         float *xt = nn->linear + (size_t)facet_thread_index() * nn->linear_floats;
         float *wx = xt + (size_t)in * LINEAR_ROWS;
+        if (w_pairs) {
+            uint32_t *xp = (uint32_t *)(wx + (size_t)out * LINEAR_ROWS);
+            const int stride = facet_bf16_split_row_pairs(in);
+            facet_bf16_pack_a_split(x + (size_t)r0 * in, in, n, in, xp, stride);
+            const size_t panel_pairs = (size_t)stride * LINEAR_PANEL;
+            for (int o0 = 0; o0 < out; o0 += LINEAR_PANEL)
+                facet_gemm_bf16_split(xp, stride, n, (in + 1) / 2,
+                                      w_pairs + o0 / LINEAR_PANEL * panel_pairs, LINEAR_PANEL,
+                                      out - o0 < LINEAR_PANEL ? out - o0 : LINEAR_PANEL, wx + o0,
+                                      out, 0);
+            for (int r = 0; r < n; r++)
+                linear_row_epilogue(wx + (size_t)r * out, b, out, act, accumulate,
+                                    y + (size_t)(r0 + r) * out);
+            continue;
+        }
         for (int r = 0; r < n; r++) {
             const float *xr = x + (size_t)(r0 + r) * in;
             for (int i = 0; i < in; i++) xt[(size_t)i * n + r] = xr[i];
         }
-        if (w_pairs) {
-            uint32_t *xp = (uint32_t *)(wx + (size_t)out * LINEAR_ROWS);
-            facet_bf16_pack_b_split(xt, n, in, n, xp, n);
-            facet_gemm_bf16_split(w_pairs, facet_bf16_split_row_pairs(in), out, (in + 1) / 2, xp, n,
-                                  n, wx, n, 0);
-        } else {
-            facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
-        }
+        facet_gemm(w, in, out, in, xt, n, n, wx, n, 0);
         /* bias and activation along wx's contiguous rows (they vectorise), then the transpose */
         for (int o = 0; o < out; o++) {
             float *row = wx + (size_t)o * n;

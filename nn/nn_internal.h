@@ -13,7 +13,8 @@ extern "C" {
 
 typedef struct facet_nn_cuda facet_nn_cuda;
 
-/* A linear layer's weights w [out, in] as split pairs (nn/gemm_bf16.h), [out, 2 ceil(in / 2)]. */
+/* A linear layer's weights w [out, in] as W^T in B's split pairs (nn/gemm_bf16.h), in panels
+ * of 64 columns, [ceil(out / 64)][2 ceil(in / 2)][64]: hi pair rows, then lo. */
 typedef struct facet_nn_split_linear {
     const float *w; /* the caller's weights, the key */
     int in, out;
@@ -29,7 +30,8 @@ struct facet_nn {
     size_t score_floats;
     float *cols; /* threads x col_floats: each thread's im2col block (conv2d) */
     size_t col_floats;
-    float *linear; /* threads x linear_floats: each thread's X^T and W X^T blocks (linear) */
+    float *linear; /* threads x linear_floats: each thread's X^T and W X^T blocks, or (split) X W^T
+                    * and X's packed rows (linear) */
     size_t linear_floats;
     /* FACET_NN_SPLIT: the weights declared with facet_nn_prepare_linear, as split pairs */
     facet_nn_split_linear *prepared;

@@ -125,7 +125,7 @@ Test(nn_linear, split_products_on_prepared_weights_stay_within_the_split_bound) 
                                         FACET_NN_RELU};
     for (int i = 0; i < 4; i++) check_linear_on(FACET_NN_SPLIT, 1, acts[i], 0, 1);
     check_linear_on(FACET_NN_SPLIT, 1, FACET_NN_IDENTITY, 1, 0);
-    enum { ROWS = 70, IN = 40, OUT = 24 };
+    enum { ROWS = 70, IN = 41, OUT = 70 }; /* odd k; a full and a partial panel of 64 columns */
     facet_rng rng = facet_rng_seed(8, 1);
     float *x = random_array(&rng, (size_t)ROWS * IN, 1.0f), *w = random_array(&rng, IN * OUT, 1.0f);
     float *y = malloc(sizeof(float) * ROWS * OUT), *y32 = malloc(sizeof(float) * ROWS * OUT);
@@ -138,7 +138,8 @@ Test(nn_linear, split_products_on_prepared_weights_stay_within_the_split_bound) 
     cr_expect_eq(memcmp(y, y32, sizeof(float) * ROWS * OUT), 0, "unprepared weights changed");
     const size_t before = facet_nn_memory_bytes(split);
     cr_assert_eq(facet_nn_prepare_linear(split, w, IN, OUT), FACET_OK);
-    cr_expect_eq(facet_nn_memory_bytes(split), before + sizeof(uint32_t) * OUT * IN,
+    /* W^T's split pairs in whole panels of 64 columns: 2 x 21 pair rows of 128 columns */
+    cr_expect_eq(facet_nn_memory_bytes(split), before + sizeof(uint32_t) * 128 * 42,
                  "the pack is not counted");
     cr_assert_eq(facet_nn_linear(split, x, ROWS, IN, w, NULL, OUT, FACET_NN_IDENTITY, 0, y),
                  FACET_OK);
@@ -859,6 +860,64 @@ Test(gemm_bf16, packing_b_rounds_as_facet_f32_to_bf16_on_every_special_value) {
                               "split lo [%d][%d] of %a: %#x, want %#x", p, j, (double)v[h], got_lo,
                               want_lo);
                 }
+            }
+        }
+}
+
+/* The A packings (facet_bf16_pack_a and _split: VCVTNEPS2BF16 on 16 neighbours at a time on
+ * AVX-512 BF16 CPUs) round each element as facet_f32_to_bf16 on the same special values, in rows
+ * of 19 (a vector and a masked tail, an odd k whose last pair is padded with 0) at a row stride of
+ * 21; the split form's lo pairs hold bf16(x - bf16(x)). */
+Test(gemm_bf16, packing_a_rounds_as_facet_f32_to_bf16_on_every_special_value) {
+    const float special[] = {1.0f + 0x1p-8f,
+                             1.0f + 0x3p-8f,
+                             -(1.0f + 0x1p-8f),
+                             1.0f + 0x1p-9f,
+                             NAN,
+                             INFINITY,
+                             -INFINITY,
+                             0.0f,
+                             -0.0f,
+                             FLT_MAX,
+                             -FLT_MAX,
+                             3.0e38f,
+                             0x1p-130f,
+                             -0x1p-140f,
+                             1.0e-30f,
+                             65504.0f,
+                             -2.5f,
+                             0x1.fffffep0f,
+                             7.0f};
+    enum { K = 19, M = 3, LD = 21, K2 = (K + 1) / 2 };
+    float a[M * LD];
+    for (int r = 0; r < M; r++)
+        for (int j = 0; j < LD; j++) a[r * LD + j] = special[(j + 5 * r) % K];
+    uint32_t plain[M * 12], split[M * 2 * K2];
+    memset(plain, 0xff, sizeof plain); /* the padding must be written, not left */
+    memset(split, 0xff, sizeof split);
+    facet_bf16_pack_a(a, LD, M, K, plain, 12);
+    facet_bf16_pack_a_split(a, LD, M, K, split, 2 * K2);
+    for (int r = 0; r < M; r++)
+        for (int j = 0; j < 2 * K2; j++) {
+            const float v = j < K ? a[r * LD + j] : 0.0f;
+            const int p = j / 2, h = j % 2;
+            const uint16_t want = facet_f32_to_bf16(v);
+            const uint16_t got = (uint16_t)(plain[r * 12 + p] >> (16 * h));
+            const uint16_t got_hi = (uint16_t)(split[r * 2 * K2 + K2 + p] >> (16 * h));
+            const uint16_t got_lo = (uint16_t)(split[r * 2 * K2 + p] >> (16 * h));
+            const int subnormal = fpclassify(v) == FP_SUBNORMAL;
+            const uint16_t flushed = (uint16_t)(facet_f32_bits(v) >> 16 & 0x8000u);
+            cr_assert(got == want || (subnormal && got == flushed), "pack a [%d][%d] of %a: %#x", r,
+                      j, (double)v, got);
+            cr_assert_eq(got_hi, got, "split hi [%d][%d] of %a", r, j, (double)v);
+            if (j >= K) cr_assert_eq(got_lo, 0, "split lo padding [%d][%d]", r, j);
+            if (isfinite(v) && !subnormal) {
+                const float rest = v - facet_bf16_to_f32(want);
+                const uint16_t want_lo = facet_f32_to_bf16(rest);
+                cr_assert(got_lo == want_lo ||
+                              (fpclassify(rest) == FP_SUBNORMAL && (got_lo & 0x7fffu) == 0),
+                          "split lo [%d][%d] of %a: %#x, want %#x", r, j, (double)v, got_lo,
+                          want_lo);
             }
         }
 }
