@@ -241,6 +241,11 @@ void facet_bf16_pack_a_split(const float *a, int lda, int m, int k, uint32_t *ou
     }
 }
 
+void facet_bf16_pack_pair_row(const float *even, const float *odd, int n, uint32_t *hi,
+                              uint32_t *lo) {
+    pack_row()(even, odd, n, hi, lo);
+}
+
 void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo) {
     const pack_row_fn row = pack_row();
     for (int p = 0; p < (k + 1) / 2; p++) {

@@ -40,6 +40,13 @@ void facet_bf16_pack_a(const float *a, int lda, int m, int k, uint32_t *out, int
 /* Packs B [k, n] (row stride ldb) into out [ceil(k/2), n] pairs (row stride ldo). */
 void facet_bf16_pack_b(const float *b, int ldb, int k, int n, uint32_t *out, int ldo);
 
+/* One pair row of B from two rows of floats: hi[j] = pair(bf16(even[j]), bf16(odd[j])) for
+ * j < n (odd NULL: zeros) and, when lo is not NULL, lo[j] = the pair of the remainders
+ * x - bf16(x) (the split form). The row packing of facet_bf16_pack_b and _split, for callers that
+ * produce B two rows at a time and place its pair rows themselves. */
+void facet_bf16_pack_pair_row(const float *even, const float *odd, int n, uint32_t *hi,
+                              uint32_t *lo);
+
 /* C = A B, or C + A B when accumulate is 1, over k2 >= 0 packed pairs; lda >= k2, ldb >= n,
  * ldc >= n. Summation over pairs in ascending blocks of 128, each accumulated into C. */
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,

@@ -215,12 +215,13 @@ static int wino_points(const fqgan_conv *c) {
     return c->mode == FQGAN_CONV_SAME && pixels >= WINO2_MIN_PIXELS ? 4 : 0;
 }
 
-/* The operands of a conv's F(4x4) products (nn/gemm_bf16.h):
- * - WINO_FLOAT: aux holds U in float32, [36][cout][cin];
- * - WINO_BF16: U as bf16 pairs along cin, [36][cout][cin / 2], and each thread's Winograd
- *   workspace ends with the packed block of V, [cin / 2][WINO_MAX_TILES];
- * - WINO_SPLIT: U as split pairs, [36][cout][cin] (cin / 2 lo pairs, then cin / 2 hi), and the
- *   workspace ends with V's split block, [cin][WINO_MAX_TILES] (hi pair rows, then lo). */
+/* The operands of a conv's Winograd products (nn/gemm_bf16.h), per point xi of the window:
+ * - WINO_FLOAT: aux holds U in float32, [points][cout][cin]; V in float32, [points][cin][64];
+ * - WINO_BF16: U as bf16 pairs along cin, [points][cout][cin / 2]; V as B's pairs,
+ *   [points][cin / 2][64];
+ * - WINO_SPLIT: U as split pairs, [points][cout][cin] (cin / 2 lo pairs, then cin / 2 hi); V as
+ *   B's split pairs, [points][cin][64] (cin / 2 hi pair rows, then cin / 2 lo).
+ * The input transform writes V's pairs itself (wino_pack_pairs), two input channels at a time. */
 typedef enum { WINO_FLOAT, WINO_BF16, WINO_SPLIT } wino_operands;
 
 static wino_operands wino_operands_of(const cpu_backend *cb, const fqgan_conv *c) {
@@ -237,28 +238,44 @@ static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
     return cb->split && wino_points(c) == 0;
 }
 
-/* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's and V's blocks at
- * strides cout and cin rows of WINO_MAX_TILES); for bf16 and split operands each V[xi] is packed
- * first into `packed` (in L1/L2: cin / 2 or cin rows of up to 64 pairs). */
+/* Rows of 64 32-bit words per point in V: cin floats, cin / 2 pairs, or cin split pairs. */
+static size_t wino_v_rows(wino_operands ops, int cin) {
+    return ops == WINO_BF16 ? (size_t)cin / 2 : (size_t)cin;
+}
+
+/* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's blocks at strides
+ * of cout rows of WINO_MAX_TILES, V's as wino_v_rows). */
 static void wino_products(wino_operands ops, const void *aux, int blocks, int cin, int cout, int o0,
-                          int o1, const float *V, int n, float *M, uint32_t *packed) {
+                          int o1, const float *V, int n, float *M) {
     const int nt = WINO_MAX_TILES;
-    const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
+    const size_t v_step = wino_v_rows(ops, cin) * nt, m_step = (size_t)cout * nt;
     for (int xi = 0; xi < blocks; xi++) {
         float *mx = M + xi * m_step + (size_t)o0 * nt;
         const float *vx = V + xi * v_step;
         if (ops == WINO_BF16) {
             const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * (cin / 2);
-            facet_bf16_pack_b(vx, nt, cin, n, packed, nt);
-            facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, packed, nt, n, mx, nt, 0);
+            facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt, 0);
         } else if (ops == WINO_SPLIT) {
             const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * cin;
-            facet_bf16_pack_b_split(vx, nt, cin, n, packed, nt);
-            facet_gemm_bf16_split(ux, cin, o1 - o0, cin / 2, packed, nt, n, mx, nt, 0);
+            facet_gemm_bf16_split(ux, cin, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt,
+                                  0);
         } else {
             const float *ux = (const float *)aux + ((size_t)xi * cout + o0) * cin;
             facet_gemm(ux, cin, o1 - o0, cin, vx, nt, n, mx, nt, 0);
         }
+    }
+}
+
+/* Pair row `pair` (input channels 2 pair and 2 pair + 1) of V's blocks xi < blocks, columns
+ * [col, col + n), from the two channels' transformed rows even[xi], odd[xi]. */
+static void wino_pack_pairs(wino_operands ops, const float (*even)[WINO_MAX_TILES],
+                            const float (*odd)[WINO_MAX_TILES], int blocks, int cin, int pair,
+                            int col, int n, float *V) {
+    const size_t rows = wino_v_rows(ops, cin), nt = WINO_MAX_TILES;
+    for (int xi = 0; xi < blocks; xi++) {
+        uint32_t *hi = (uint32_t *)V + ((size_t)xi * rows + pair) * nt + col;
+        facet_bf16_pack_pair_row(even[xi], odd[xi], n, hi,
+                                 ops == WINO_SPLIT ? hi + (size_t)cin / 2 * nt : NULL);
     }
 }
 
@@ -312,11 +329,7 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     } else {
         c->aux = u;
     }
-    const size_t v_pairs = ops == WINO_SPLIT  ? (size_t)c->cin
-                           : ops == WINO_BF16 ? (size_t)c->cin / 2
-                                              : 0;
-    const size_t need =
-        (size_t)blocks * (c->cin + c->cout) * WINO_MAX_TILES + v_pairs * WINO_MAX_TILES;
+    const size_t need = (size_t)blocks * (wino_v_rows(ops, c->cin) + c->cout) * WINO_MAX_TILES;
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -540,8 +553,8 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
     const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, cb->threads);
     const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
-    const size_t v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
     const wino_operands ops = wino_operands_of(cb, c);
+    const size_t v_step = wino_v_rows(ops, cin) * nt, m_step = (size_t)cout * nt;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < pl.tasks; task++) {
         const int split = task % pl.splits, spatial = task / pl.splits;
@@ -558,6 +571,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)36 * v_step;
         float R[6][WINO_SPAN], T[6][WINO_SPAN], Z[4][4 * WINO_MAX_TILES];
+        float pairs[2][36][WINO_MAX_TILES]; /* bf16, split: two channels' V before packing */
         /* columns of R inside the (virtual) input: [lo, hi) */
         const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
         for (int r = 0; r < rows; r++) {
@@ -593,14 +607,22 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT6(r0[X], r1[X], r2[X], r3[X], r4[X], r5[X], t0[X], t1[X], t2[X], t3[X],
                              t4[X], t5[X]);
+                if (ops == WINO_FLOAT) {
+                    for (int k = 0; k < 6; k++)
+                        wino_columns6(T[k], per_row,
+                                      V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row,
+                                      v_step);
+                    continue;
+                }
                 for (int k = 0; k < 6; k++)
-                    wino_columns6(T[k], per_row,
-                                  V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row,
-                                  v_step);
+                    wino_columns6(T[k], per_row, pairs[ci & 1][k * 6], WINO_MAX_TILES);
+                if (ci & 1)
+                    wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
+                                    (const float(*)[WINO_MAX_TILES])pairs[1], 36, cin, ci / 2,
+                                    r * per_row, per_row, V);
             }
         }
-        wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M,
-                      (uint32_t *)(M + (size_t)36 * m_step));
+        wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M);
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
@@ -647,7 +669,9 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
     const wino_plan pl = wino_plan_for(2, batch, h, w, cout, cb->threads); /* one segment */
     const int th = pl.th, tw = pl.tw, per_task = pl.rows, row_groups = pl.row_groups;
     const int splits = pl.splits, tasks = pl.tasks;
-    const size_t hw = (size_t)h * w, v_step = (size_t)cin * nt, m_step = (size_t)cout * nt;
+    const wino_operands ops = wino_operands_of(cb, c);
+    const size_t hw = (size_t)h * w, v_step = wino_v_rows(ops, cin) * nt,
+                 m_step = (size_t)cout * nt;
     const int span = 2 * tw + 2, lo = 1, hi = w + 1 < span ? w + 1 : span; /* x0 = -1 */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < tasks; task++) {
@@ -659,6 +683,7 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)16 * v_step;
         float T[4][WINO_SPAN];
+        float pairs[2][16][WINO_MAX_TILES]; /* bf16, split: two channels' V before packing */
         for (int r = 0; r < rows; r++) {
             const int iy0 = 2 * (ty0 + r) - 1;
             for (int ci = 0; ci < cin; ci++) {
@@ -673,13 +698,22 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 FACET_IVDEP
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT4(r0[X], r1[X], r2[X], r3[X], t0[X], t1[X], t2[X], t3[X]);
+                if (ops == WINO_FLOAT) {
+                    for (int k = 0; k < 4; k++)
+                        wino_columns4(T[k], tw,
+                                      V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw,
+                                      v_step);
+                    continue;
+                }
                 for (int k = 0; k < 4; k++)
-                    wino_columns4(T[k], tw, V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw,
-                                  v_step);
+                    wino_columns4(T[k], tw, pairs[ci & 1][k * 4], WINO_MAX_TILES);
+                if (ci & 1)
+                    wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
+                                    (const float(*)[WINO_MAX_TILES])pairs[1], 16, cin, ci / 2,
+                                    r * tw, tw, V);
             }
         }
-        wino_products(wino_operands_of(cb, c), c->aux, 16, cin, cout, o0, o1, V, n, M,
-                      (uint32_t *)(M + (size_t)16 * m_step));
+        wino_products(ops, c->aux, 16, cin, cout, o0, o1, V, n, M);
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
             float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
