@@ -347,10 +347,98 @@ AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb
     if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
 }
 
+/* A split product's block (facet_gemm_bf16_split's operands: A rows [lo k2 | hi k2] pairs, B
+ * rows hi k2 then lo k2): C (+)= A_hi B_hi + A_lo B_hi + A_hi B_lo in one pass over k, 16 pairs
+ * at a time, the three products of a group back to back on the same accumulators. The tiles
+ * are reused between them (hi B for the first two, hi A for the first and last), so a group
+ * loads 10 operand tiles for 12 TDPBF16PS, and C is loaded and stored once, where two passes
+ * load 12 and store C twice. A last partial group goes through zero-padded copies. */
+AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
+                                float *c, int ldc, const int rows[2], const int cols[2],
+                                int load_c) {
+    uint32_t a_tail[2][32][16], b_tail[2][16][32]; /* [lo, hi] of A; [hi, lo] of B */
+    const int whole = k2 / 16 * 16, rest = k2 - whole;
+    const int r1 = rows[1] > 0, c1 = cols[1] > 0;
+    const size_t sc = (size_t)ldc * sizeof(float);
+    if (load_c) {
+        _tile_loadd(0, c, sc);
+        if (c1) _tile_loadd(1, c + 16, sc);
+        if (r1) _tile_loadd(2, c + (size_t)16 * ldc, sc);
+        if (r1 && c1) _tile_loadd(3, c + (size_t)16 * ldc + 16, sc);
+    } else {
+        _tile_zero(0);
+        if (c1) _tile_zero(1);
+        if (r1) _tile_zero(2);
+        if (r1 && c1) _tile_zero(3);
+    }
+    for (int p = 0; p < k2; p += 16) {
+        const uint32_t *alo = a + p, *ahi = a + k2 + p;
+        const uint32_t *bhi = b + (size_t)p * ldb, *blo = b + (size_t)(k2 + p) * ldb;
+        size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
+        if (p == whole) { /* the partial group */
+            for (int h = 0; h < 2; h++) {
+                const uint32_t *as = h ? ahi : alo, *bs = h ? blo : bhi;
+                for (int r = 0; r < rows[0] + rows[1]; r++)
+                    for (int q = 0; q < 16; q++)
+                        a_tail[h][r][q] = q < rest ? as[(size_t)r * lda + q] : 0;
+                for (int q = 0; q < 16; q++)
+                    for (int j = 0; j < cols[0] + cols[1]; j++)
+                        b_tail[h][q][j] = q < rest ? bs[(size_t)q * ldb + j] : 0;
+            }
+            alo = &a_tail[0][0][0], ahi = &a_tail[1][0][0];
+            bhi = &b_tail[0][0][0], blo = &b_tail[1][0][0];
+            sa = sizeof a_tail[0][0], sb = sizeof b_tail[0][0];
+        }
+        /* A_hi B_hi */
+        _tile_loadd(4, ahi, sa);
+        _tile_loadd(6, bhi, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        if (c1) {
+            _tile_loadd(7, bhi + 16, sb);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (r1) {
+            _tile_loadd(5, (const char *)ahi + 16 * sa, sa);
+            _tile_dpbf16ps(2, 5, 6);
+            if (c1) _tile_dpbf16ps(3, 5, 7);
+        }
+        /* A_lo B_hi */
+        _tile_loadd(4, alo, sa);
+        _tile_dpbf16ps(0, 4, 6);
+        if (c1) _tile_dpbf16ps(1, 4, 7);
+        if (r1) {
+            _tile_loadd(5, (const char *)alo + 16 * sa, sa);
+            _tile_dpbf16ps(2, 5, 6);
+            if (c1) _tile_dpbf16ps(3, 5, 7);
+        }
+        /* A_hi B_lo */
+        _tile_loadd(4, ahi, sa);
+        _tile_loadd(6, blo, sb);
+        _tile_dpbf16ps(0, 4, 6);
+        if (c1) {
+            _tile_loadd(7, blo + 16, sb);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (r1) {
+            _tile_loadd(5, (const char *)ahi + 16 * sa, sa);
+            _tile_dpbf16ps(2, 5, 6);
+            if (c1) _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, c, sc);
+    if (c1) _tile_stored(1, c + 16, sc);
+    if (r1) _tile_stored(2, c + (size_t)16 * ldc, sc);
+    if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
+}
+
 /* The whole product in 32 x 32 blocks of C, each over all of k (its A rows and B columns stay in
  * L1/L2: 32 x k2 pairs each); the tiles are configured again only when a block's shape changes. */
-AMX static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
-                         int n, float *c, int ldc, int accumulate) {
+typedef void (*amx_block_fn)(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
+                             float *c, int ldc, const int rows[2], const int cols[2], int load_c);
+
+AMX static void gemm_amx_blocks(amx_block_fn block, const uint32_t *a, int lda, int m, int k2,
+                                const uint32_t *b, int ldb, int n, float *c, int ldc,
+                                int accumulate) {
     amx_config cfg;
     int shape[4] = {-1, -1, -1, -1};
     for (int j0 = 0; j0 < n; j0 += 32) {
@@ -365,11 +453,16 @@ AMX static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32
                 _tile_loadconfig(&cfg);
                 shape[0] = rows[0], shape[1] = rows[1], shape[2] = cols[0], shape[3] = cols[1];
             }
-            amx_block(a + (size_t)r0 * lda, lda, b + j0, ldb, k2, c + (size_t)r0 * ldc + j0, ldc,
-                      rows, cols, accumulate);
+            block(a + (size_t)r0 * lda, lda, b + j0, ldb, k2, c + (size_t)r0 * ldc + j0, ldc, rows,
+                  cols, accumulate);
         }
     }
     _tile_release();
+}
+
+static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
+                     float *c, int ldc, int accumulate) {
+    gemm_amx_blocks(amx_block, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
 }
 
 /* AMX with the OS's permission for this process to use the tile state (Linux asks programs to
@@ -459,6 +552,10 @@ void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *
 
 void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
                            int n, float *c, int ldc, int accumulate) {
+    if (KERNELS[facet_gemm_dispatch_current(&dispatch)] == gemm_amx && k2 > 0 && m > 0 && n > 0) {
+        gemm_amx_blocks(amx_block_split, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+        return;
+    }
     /* [A_lo | A_hi] [B_hi ; B_lo], then + A_hi B_hi */
     facet_gemm_bf16(a, lda, m, 2 * k2, b, ldb, n, c, ldc, accumulate);
     facet_gemm_bf16(a + k2, lda, m, k2, b, ldb, n, c, ldc, 1);

@@ -64,8 +64,10 @@ void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *
  * Packed layouts, k2 = ceil(k / 2) pairs per half:
  *     A: row r = [ lo pairs of A[r] (k2) | hi pairs of A[r] (k2) ]      (row stride lda >= 2 k2)
  *     B: rows 0 .. k2-1 = hi pairs of B, rows k2 .. 2 k2 - 1 = lo pairs  (row stride ldb >= n)
- * The product is two bf16 products: [A_lo | A_hi] [B_hi ; B_lo] (2 k2 pairs: the small cross
- * terms first), then + A_hi B_hi (k2 pairs) into the same C. Against the exact product of the
+ * On AMX the product is one pass over k: per group of 16 pairs, A_hi B_hi, A_lo B_hi and A_hi B_lo
+ * back to back on the same accumulators. The other kernels run two bf16 products:
+ * [A_lo | A_hi] [B_hi ; B_lo] (2 k2 pairs: the small cross terms first), then + A_hi B_hi (k2
+ * pairs) into the same C. Either way, against the exact product of the
  * float32 operands (each C element sums 6 k2 exact bf16 products in float32, whose magnitudes
  * add up to at most (1 + 2u)^3 sum |a b|):
  *     |C - A B| <= (u^2 (3 + 2u) + (6 k2 + 2) 2^-24 (1 + 2u)^3) sum |a b|                      */

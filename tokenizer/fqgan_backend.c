@@ -3,7 +3,7 @@
  * the [cout, cin*9] weight times im2col chunks of output pixels, or Winograd F(4x4, 3x3) at high
  * resolution. The cpu-bf16 backend runs the products of the convs the model marks
  * reduced_precision (the decoder's full-resolution ones) on nn/gemm_bf16.h's kernel: the
- * Winograd blocks V are packed to bf16 pairs one block at a time, the weights once at load.
+ * input transform writes the Winograd blocks V as bf16 pairs, the weights are packed once at load.
  * Where the bf16 kernel is AMX, its other convs (the whole encoder, the decoder's lower levels)
  * run split products: three bf16 products with float32-grade error (nn/gemm_bf16.h), faster
  * there than the float32 kernel and close enough to keep the tokens. The
