@@ -403,6 +403,13 @@ static const float zero_row[WINO_SPAN];
         z3 = ((a1) - (a2)) + 8.0f * ((a3) - (a4)) + (a5);                                          \
     } while (0)
 
+/* A^T of F(2x2, 3x3) on four values b0..b3, written to z0, z1. */
+#define WINO_AT4(b0, b1, b2, b3, z0, z1)                                                           \
+    do {                                                                                           \
+        z0 = (b0) + (b1) + (b2);                                                                   \
+        z1 = (b1) - (b2) - (b3);                                                                   \
+    } while (0)
+
 /* The columns' pass reads a transformed row at stride 4 (F(4x4)) or 2 (F(2x2)): window t's
  * column c is row[4 t + c]. It runs 16 windows at a time on vectors deinterleaved by shuffles
  * (vpermt2ps on AVX-512, shuffle sequences elsewhere), with the next windows' shared columns
@@ -496,6 +503,23 @@ static void wino_output_columns(const float *a, size_t step, int n, float *z) {
     for (; t < n; t++)
         WINO_AT6(a[t], a[step + t], a[2 * step + t], a[3 * step + t], a[4 * step + t],
                  a[5 * step + t], z[4 * t], z[4 * t + 1], z[4 * t + 2], z[4 * t + 3]);
+}
+
+/* F(2x2)'s output columns: z[2 t + j] = (A^T applied to a[k * step + t], k < 4)_j for t < n. */
+static void wino2_output_columns(const float *a, size_t step, int n, float *z) {
+    int t = 0;
+#if WINO_SHUFFLES
+    for (; t + 16 <= n; t += 16) {
+        const wino_v16 a0 = wino_load16(a + t), a1 = wino_load16(a + step + t),
+                       a2 = wino_load16(a + 2 * step + t), a3 = wino_load16(a + 3 * step + t);
+        wino_v16 z0, z1;
+        WINO_AT4(a0, a1, a2, a3, z0, z1);
+        wino_store16(z + 2 * t, WINO_ZIP(z0, z1, 0));
+        wino_store16(z + 2 * t + 16, WINO_ZIP(z0, z1, 8));
+    }
+#endif
+    for (; t < n; t++)
+        WINO_AT4(a[t], a[step + t], a[2 * step + t], a[3 * step + t], z[2 * t], z[2 * t + 1]);
 }
 
 /* F(2x2) columns' pass: v[i * step + t] = (B^T applied to row[2 t .. 2 t + 3])_i, i < 4. */
@@ -719,24 +743,26 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
             float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
             for (int j = 0; j < 4; j++) {
                 const float *m0 = mo + (size_t)j * m_step; /* block (0, j) */
-                for (int t = 0; t < n; t++) {
-                    const float a0 = m0[t], a1 = m0[4 * m_step + t], a2 = m0[8 * m_step + t],
-                                a3 = m0[12 * m_step + t];
-                    A2[0][j][t] = a0 + a1 + a2;
-                    A2[1][j][t] = a1 - a2 - a3;
-                }
+                FACET_IVDEP
+                for (int t = 0; t < n; t++)
+                    WINO_AT4(m0[t], m0[4 * m_step + t], m0[8 * m_step + t], m0[12 * m_step + t],
+                             A2[0][j][t], A2[1][j][t]);
             }
             const float bias = c->b[o];
-            for (int i = 0; i < 2; i++)
-                for (int t = 0; t < n; t++) {
-                    const int oy = 2 * (ty0 + t / tw) + i, ox = 2 * (t % tw);
+            float Z[2 * WINO_MAX_TILES]; /* one output row */
+            for (int tr = 0; tr < rows; tr++)
+                for (int i = 0; i < 2; i++) {
+                    const int oy = 2 * (ty0 + tr) + i;
                     if (oy >= h) continue;
-                    const float b0 = A2[i][0][t], b1 = A2[i][1][t], b2 = A2[i][2][t],
-                                b3 = A2[i][3][t];
-                    const float z[2] = {b0 + b1 + b2, b1 - b2 - b3};
-                    const size_t at = ((size_t)b * cout + o) * hw + (size_t)oy * w + ox;
-                    for (int jj = 0; jj < 2 && ox + jj < w; jj++)
-                        y[at + jj] = z[jj] + bias + (add ? add[at + jj] : 0.0f);
+                    wino2_output_columns(A2[i][0] + tr * tw, WINO_MAX_TILES, tw, Z);
+                    const size_t at = ((size_t)b * cout + o) * hw + (size_t)oy * w;
+                    float *out = y + at;
+                    if (add) {
+                        const float *res = add + at;
+                        for (int X = 0; X < w; X++) out[X] = Z[X] + bias + res[X];
+                    } else {
+                        for (int X = 0; X < w; X++) out[X] = Z[X] + bias;
+                    }
                 }
         }
     }
