@@ -598,20 +598,21 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         float pairs[2][36][WINO_MAX_TILES]; /* bf16, split: two channels' V before packing */
         /* columns of R inside the (virtual) input: [lo, hi) */
         const int lo = x0 < 0 ? -x0 : 0, hi = x0 + span > width ? width - x0 : span;
-        for (int r = 0; r < rows; r++) {
-            int iy[6];
-            wino_sources(c->mode, 4 * (ty0 + r), h, iy);
-            for (int ci = 0; ci < cin; ci++) {
-                const float *plane = x + ((size_t)b * cin + ci) * hw_in;
+        /* per input channel, its tile rows in order (consecutive input rows of one plane) */
+        int iy[WINO_MAX_TILES][6];
+        for (int r = 0; r < rows; r++) wino_sources(c->mode, 4 * (ty0 + r), h, iy[r]);
+        for (int ci = 0; ci < cin; ci++) {
+            const float *plane = x + ((size_t)b * cin + ci) * hw_in;
+            for (int r = 0; r < rows; r++) {
                 /* the six source rows from window column lo on: the input itself (a zero row
                  * for padding rows), or the nearest x2 upsampling copied into R */
                 const float *rows_at[6];
                 for (int i = 0; i < 6; i++) {
-                    if (iy[i] < 0) {
+                    if (iy[r][i] < 0) {
                         rows_at[i] = zero_row;
                         continue;
                     }
-                    const float *row = plane + (size_t)iy[i] * w;
+                    const float *row = plane + (size_t)iy[r][i] * w;
                     if (up) {
                         for (int X = lo; X < hi; X++) R[i][X - lo] = row[(x0 + X) / 2];
                         rows_at[i] = R[i];
@@ -639,12 +640,12 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     continue;
                 }
                 for (int k = 0; k < 6; k++)
-                    wino_columns6(T[k], per_row, pairs[ci & 1][k * 6], WINO_MAX_TILES);
-                if (ci & 1)
-                    wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
-                                    (const float(*)[WINO_MAX_TILES])pairs[1], 36, cin, ci / 2,
-                                    r * per_row, per_row, V);
+                    wino_columns6(T[k], per_row, pairs[ci & 1][k * 6] + r * per_row,
+                                  WINO_MAX_TILES);
             }
+            if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
+                wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
+                                (const float(*)[WINO_MAX_TILES])pairs[1], 36, cin, ci / 2, 0, n, V);
         }
         wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M);
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
@@ -708,9 +709,9 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
         float *M = V + (size_t)16 * v_step;
         float T[4][WINO_SPAN];
         float pairs[2][16][WINO_MAX_TILES]; /* bf16, split: two channels' V before packing */
-        for (int r = 0; r < rows; r++) {
-            const int iy0 = 2 * (ty0 + r) - 1;
-            for (int ci = 0; ci < cin; ci++) {
+        for (int ci = 0; ci < cin; ci++) {
+            for (int r = 0; r < rows; r++) { /* the channel's tile rows in order */
+                const int iy0 = 2 * (ty0 + r) - 1;
                 const float *plane = x + ((size_t)b * cin + ci) * hw, *src[4];
                 for (int i = 0; i < 4; i++)
                     src[i] = iy0 + i >= 0 && iy0 + i < h ? plane + (size_t)(iy0 + i) * w : zero_row;
@@ -730,12 +731,11 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                     continue;
                 }
                 for (int k = 0; k < 4; k++)
-                    wino_columns4(T[k], tw, pairs[ci & 1][k * 4], WINO_MAX_TILES);
-                if (ci & 1)
-                    wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
-                                    (const float(*)[WINO_MAX_TILES])pairs[1], 16, cin, ci / 2,
-                                    r * tw, tw, V);
+                    wino_columns4(T[k], tw, pairs[ci & 1][k * 4] + r * tw, WINO_MAX_TILES);
             }
+            if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
+                wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
+                                (const float(*)[WINO_MAX_TILES])pairs[1], 16, cin, ci / 2, 0, n, V);
         }
         wino_products(ops, c->aux, 16, cin, cout, o0, o1, V, n, M);
         for (int o = o0; o < o1; o++) {
