@@ -297,14 +297,9 @@ static void amx_configure(amx_config *cfg, const int rows[2], const int cols[2])
     }
 }
 
-/* C[rows, cols] (+)= A B over one block of up to 32 x 32, all k2 pairs, tiles configured for its
- * shape. k is taken 16 pairs at a time; a last partial group goes through zero-padded copies
- * (a zero pair adds exact zeros). */
-AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
-                          int ldc, const int rows[2], const int cols[2], int load_c) {
-    uint32_t a_tail[32][16], b_tail[16][32];
-    const int whole = k2 / 16 * 16, rest = k2 - whole;
-    const int r1 = rows[1] > 0, c1 = cols[1] > 0;
+/* C's tiles 0-3 (the block's quarters; 1 with c1, 2 with r1, 3 with both) loaded from c, or
+ * zeroed; and stored back. */
+AMX static inline void amx_c_begin(const float *c, int ldc, int r1, int c1, int load_c) {
     const size_t sc = (size_t)ldc * sizeof(float);
     if (load_c) {
         _tile_loadd(0, c, sc);
@@ -317,15 +312,41 @@ AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb
         if (r1) _tile_zero(2);
         if (r1 && c1) _tile_zero(3);
     }
+}
+
+AMX static inline void amx_c_end(float *c, int ldc, int r1, int c1) {
+    const size_t sc = (size_t)ldc * sizeof(float);
+    _tile_stored(0, c, sc);
+    if (c1) _tile_stored(1, c + 16, sc);
+    if (r1) _tile_stored(2, c + (size_t)16 * ldc, sc);
+    if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
+}
+
+/* The zero-padded copies of a last partial group of k (rest < 16 pairs): A's rows [rows][16],
+ * B's pair rows [16][cols]. */
+static void amx_pad_group(const uint32_t *a, int lda, int rows, const uint32_t *b, int ldb,
+                          int cols, int rest, uint32_t a_tail[32][16], uint32_t b_tail[16][32]) {
+    for (int r = 0; r < rows; r++)
+        for (int q = 0; q < 16; q++) a_tail[r][q] = q < rest ? a[(size_t)r * lda + q] : 0;
+    for (int q = 0; q < 16; q++)
+        for (int j = 0; j < cols; j++) b_tail[q][j] = q < rest ? b[(size_t)q * ldb + j] : 0;
+}
+
+/* C[rows, cols] (+)= A B over one block of up to 32 x 32, all k2 pairs, tiles configured for its
+ * shape. k is taken 16 pairs at a time; a last partial group goes through zero-padded copies
+ * (a zero pair adds exact zeros). */
+AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
+                          int ldc, const int rows[2], const int cols[2], int load_c) {
+    uint32_t a_tail[32][16], b_tail[16][32];
+    const int whole = k2 / 16 * 16, rest = k2 - whole;
+    const int r1 = rows[1] > 0, c1 = cols[1] > 0;
+    amx_c_begin(c, ldc, r1, c1, load_c);
     for (int p = 0; p < k2; p += 16) {
         const uint32_t *ap = a + p, *bp = b + (size_t)p * ldb;
         size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
         if (p == whole) { /* the partial group: copies padded with zero pairs */
-            for (int r = 0; r < rows[0] + rows[1]; r++)
-                for (int q = 0; q < 16; q++) a_tail[r][q] = q < rest ? ap[(size_t)r * lda + q] : 0;
-            for (int q = 0; q < 16; q++)
-                for (int j = 0; j < cols[0] + cols[1]; j++)
-                    b_tail[q][j] = q < rest ? bp[(size_t)q * ldb + j] : 0;
+            amx_pad_group(ap, lda, rows[0] + rows[1], bp, ldb, cols[0] + cols[1], rest, a_tail,
+                          b_tail);
             ap = &a_tail[0][0], bp = &b_tail[0][0], sa = sizeof a_tail[0], sb = sizeof b_tail[0];
         }
         _tile_loadd(4, ap, sa);
@@ -341,10 +362,7 @@ AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb
             if (c1) _tile_dpbf16ps(3, 5, 7);
         }
     }
-    _tile_stored(0, c, sc);
-    if (c1) _tile_stored(1, c + 16, sc);
-    if (r1) _tile_stored(2, c + (size_t)16 * ldc, sc);
-    if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
+    amx_c_end(c, ldc, r1, c1);
 }
 
 /* A split product's block (facet_gemm_bf16_split's operands: A rows [lo k2 | hi k2] pairs, B
@@ -359,32 +377,15 @@ AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, i
     uint32_t a_tail[2][32][16], b_tail[2][16][32]; /* [lo, hi] of A; [hi, lo] of B */
     const int whole = k2 / 16 * 16, rest = k2 - whole;
     const int r1 = rows[1] > 0, c1 = cols[1] > 0;
-    const size_t sc = (size_t)ldc * sizeof(float);
-    if (load_c) {
-        _tile_loadd(0, c, sc);
-        if (c1) _tile_loadd(1, c + 16, sc);
-        if (r1) _tile_loadd(2, c + (size_t)16 * ldc, sc);
-        if (r1 && c1) _tile_loadd(3, c + (size_t)16 * ldc + 16, sc);
-    } else {
-        _tile_zero(0);
-        if (c1) _tile_zero(1);
-        if (r1) _tile_zero(2);
-        if (r1 && c1) _tile_zero(3);
-    }
+    amx_c_begin(c, ldc, r1, c1, load_c);
     for (int p = 0; p < k2; p += 16) {
         const uint32_t *alo = a + p, *ahi = a + k2 + p;
         const uint32_t *bhi = b + (size_t)p * ldb, *blo = b + (size_t)(k2 + p) * ldb;
         size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
         if (p == whole) { /* the partial group */
-            for (int h = 0; h < 2; h++) {
-                const uint32_t *as = h ? ahi : alo, *bs = h ? blo : bhi;
-                for (int r = 0; r < rows[0] + rows[1]; r++)
-                    for (int q = 0; q < 16; q++)
-                        a_tail[h][r][q] = q < rest ? as[(size_t)r * lda + q] : 0;
-                for (int q = 0; q < 16; q++)
-                    for (int j = 0; j < cols[0] + cols[1]; j++)
-                        b_tail[h][q][j] = q < rest ? bs[(size_t)q * ldb + j] : 0;
-            }
+            for (int h = 0; h < 2; h++)
+                amx_pad_group(h ? ahi : alo, lda, rows[0] + rows[1], h ? blo : bhi, ldb,
+                              cols[0] + cols[1], rest, a_tail[h], b_tail[h]);
             alo = &a_tail[0][0][0], ahi = &a_tail[1][0][0];
             bhi = &b_tail[0][0][0], blo = &b_tail[1][0][0];
             sa = sizeof a_tail[0][0], sb = sizeof b_tail[0][0];
@@ -425,10 +426,7 @@ AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, i
             if (c1) _tile_dpbf16ps(3, 5, 7);
         }
     }
-    _tile_stored(0, c, sc);
-    if (c1) _tile_stored(1, c + 16, sc);
-    if (r1) _tile_stored(2, c + (size_t)16 * ldc, sc);
-    if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
+    amx_c_end(c, ldc, r1, c1);
 }
 
 /* The whole product in 32 x 32 blocks of C, each over all of k (its A rows and B columns stay in

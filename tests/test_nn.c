@@ -806,31 +806,35 @@ Test(gemm_bf16, split_products_stay_within_the_derived_bound_on_every_kernel) {
     cr_expect_geq(ran, 1);
 }
 
+/* 19 values where rounding to bf16 has rules: ties to even both ways, NaN, infinities, signed
+ * zeros, the largest floats (rounding up to infinity), subnormals, ordinary values. */
+static const float BF16_SPECIAL[19] = {1.0f + 0x1p-8f,
+                                       1.0f + 0x3p-8f,
+                                       -(1.0f + 0x1p-8f),
+                                       1.0f + 0x1p-9f,
+                                       NAN,
+                                       INFINITY,
+                                       -INFINITY,
+                                       0.0f,
+                                       -0.0f,
+                                       FLT_MAX,
+                                       -FLT_MAX,
+                                       3.0e38f,
+                                       0x1p-130f,
+                                       -0x1p-140f,
+                                       1.0e-30f,
+                                       65504.0f,
+                                       -2.5f,
+                                       0x1.fffffep0f,
+                                       7.0f};
+
 /* B's packing (facet_bf16_pack_b and _split: VCVTNEPS2BF16 on CPUs with AVX-512 BF16, else C)
  * on the values where rounding has rules: ties to even both ways, NaN quieted, infinities, signed
  * zeros, the largest floats (rounding up to infinity), across a 16-lane block and a masked tail
  * (19 columns), an odd k (the last row pairs with zeros). Float32 subnormals: the C packing keeps
  * them as bf16, the hardware one reads them as zero; either is taken (products flush them). */
 Test(gemm_bf16, packing_b_rounds_as_facet_f32_to_bf16_on_every_special_value) {
-    const float special[] = {1.0f + 0x1p-8f,
-                             1.0f + 0x3p-8f,
-                             -(1.0f + 0x1p-8f),
-                             1.0f + 0x1p-9f,
-                             NAN,
-                             INFINITY,
-                             -INFINITY,
-                             0.0f,
-                             -0.0f,
-                             FLT_MAX,
-                             -FLT_MAX,
-                             3.0e38f,
-                             0x1p-130f,
-                             -0x1p-140f,
-                             1.0e-30f,
-                             65504.0f,
-                             -2.5f,
-                             0x1.fffffep0f,
-                             7.0f};
+    const float *special = BF16_SPECIAL;
     enum { N = 19, K = 3, LD = 21 };
     float b[K * LD];
     for (int r = 0; r < K; r++)
@@ -869,25 +873,7 @@ Test(gemm_bf16, packing_b_rounds_as_facet_f32_to_bf16_on_every_special_value) {
  * of 19 (a vector and a masked tail, an odd k whose last pair is padded with 0) at a row stride of
  * 21; the split form's lo pairs hold bf16(x - bf16(x)). */
 Test(gemm_bf16, packing_a_rounds_as_facet_f32_to_bf16_on_every_special_value) {
-    const float special[] = {1.0f + 0x1p-8f,
-                             1.0f + 0x3p-8f,
-                             -(1.0f + 0x1p-8f),
-                             1.0f + 0x1p-9f,
-                             NAN,
-                             INFINITY,
-                             -INFINITY,
-                             0.0f,
-                             -0.0f,
-                             FLT_MAX,
-                             -FLT_MAX,
-                             3.0e38f,
-                             0x1p-130f,
-                             -0x1p-140f,
-                             1.0e-30f,
-                             65504.0f,
-                             -2.5f,
-                             0x1.fffffep0f,
-                             7.0f};
+    const float *special = BF16_SPECIAL;
     enum { K = 19, M = 3, LD = 21, K2 = (K + 1) / 2 };
     float a[M * LD];
     for (int r = 0; r < M; r++)

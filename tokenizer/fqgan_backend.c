@@ -545,6 +545,14 @@ static void wino_columns4(const float *row, int n, float *v, size_t step) {
     }
 }
 
+/* An output row from the output transform's row z: out = z + bias (+ res, when not NULL). */
+static void wino_store_row(const float *z, float bias, const float *res, int cols, float *out) {
+    if (res)
+        for (int X = 0; X < cols; X++) out[X] = z[X] + bias + res[X];
+    else
+        for (int X = 0; X < cols; X++) out[X] = z[X] + bias;
+}
+
 typedef struct wino_plan {
     int th, tw;     /* tiles down and across */
     int segments;   /* runs per tile row (rows == 1) */
@@ -632,16 +640,11 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT6(r0[X], r1[X], r2[X], r3[X], r4[X], r5[X], t0[X], t1[X], t2[X], t3[X],
                              t4[X], t5[X]);
-                if (ops == WINO_FLOAT) {
-                    for (int k = 0; k < 6; k++)
-                        wino_columns6(T[k], per_row,
-                                      V + (size_t)(k * 6) * v_step + (size_t)ci * nt + r * per_row,
-                                      v_step);
-                    continue;
-                }
+                /* V itself (float), or the channel's rows of `pairs` (packed below) */
+                float *dst = ops == WINO_FLOAT ? V + (size_t)ci * nt : pairs[ci & 1][0];
+                const size_t step = ops == WINO_FLOAT ? v_step : WINO_MAX_TILES;
                 for (int k = 0; k < 6; k++)
-                    wino_columns6(T[k], per_row, pairs[ci & 1][k * 6] + r * per_row,
-                                  WINO_MAX_TILES);
+                    wino_columns6(T[k], per_row, dst + (size_t)(k * 6) * step + r * per_row, step);
             }
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
@@ -669,13 +672,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                 for (int i = 0; i < out_rows; i++) {
                     const size_t at =
                         ((size_t)b * cout + o) * hw_out + (size_t)(oy + i) * wo + (size_t)(4 * tx0);
-                    float *out = y + at;
-                    if (add) {
-                        const float *res = add + at;
-                        for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias + res[X];
-                    } else {
-                        for (int X = 0; X < cols; X++) out[X] = Z[i][X] + bias;
-                    }
+                    wino_store_row(Z[i], bias, add ? add + at : NULL, cols, y + at);
                 }
             }
         }
@@ -723,15 +720,10 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 FACET_IVDEP
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT4(r0[X], r1[X], r2[X], r3[X], t0[X], t1[X], t2[X], t3[X]);
-                if (ops == WINO_FLOAT) {
-                    for (int k = 0; k < 4; k++)
-                        wino_columns4(T[k], tw,
-                                      V + (size_t)(k * 4) * v_step + (size_t)ci * nt + r * tw,
-                                      v_step);
-                    continue;
-                }
+                float *dst = ops == WINO_FLOAT ? V + (size_t)ci * nt : pairs[ci & 1][0];
+                const size_t step = ops == WINO_FLOAT ? v_step : WINO_MAX_TILES;
                 for (int k = 0; k < 4; k++)
-                    wino_columns4(T[k], tw, pairs[ci & 1][k * 4] + r * tw, WINO_MAX_TILES);
+                    wino_columns4(T[k], tw, dst + (size_t)(k * 4) * step + r * tw, step);
             }
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
@@ -756,13 +748,7 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                     if (oy >= h) continue;
                     wino2_output_columns(A2[i][0] + tr * tw, WINO_MAX_TILES, tw, Z);
                     const size_t at = ((size_t)b * cout + o) * hw + (size_t)oy * w;
-                    float *out = y + at;
-                    if (add) {
-                        const float *res = add + at;
-                        for (int X = 0; X < w; X++) out[X] = Z[X] + bias + res[X];
-                    } else {
-                        for (int X = 0; X < w; X++) out[X] = Z[X] + bias;
-                    }
+                    wino_store_row(Z, bias, add ? add + at : NULL, w, y + at);
                 }
         }
     }
