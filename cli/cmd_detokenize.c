@@ -34,7 +34,7 @@ static const char *const HELP =
     "  --device cpu|cuda  where the model runs (default cpu)\n"
     "  --precision P      matrix products: fp32 (default); on cuda also tf32 or bf16 tensor\n"
     "                     cores; on cpu bf16 (needs AVX-512 BF16): the decoder's full-resolution\n"
-    "                     convs in bf16, 46.7 dB from float32 on Dual-16; about 1.55x faster than\n"
+    "                     convs in bf16, 46.7 dB from float32 on Dual-16; about 1.7x faster than\n"
     "                     fp32 on AMX CPUs (there the other convs run float32-grade split bf16)\n"
     "  --quiet            no progress bar\n"
     "\n"

@@ -55,7 +55,7 @@ static const char *const HELP =
     "  --device cpu|cuda  where the model runs (default cpu)\n"
     "  --precision P      matrix products: fp32 (default); on cuda also tf32 or bf16 tensor\n"
     "                     cores; on cpu bf16 (AVX-512 BF16): on AMX CPUs the encoder's products\n"
-    "                     run as float32-grade split bf16, ~1.25x faster with float32's token\n"
+    "                     run as float32-grade split bf16, ~1.4x faster with float32's token\n"
     "                     agreement; --eval's decoder runs its full-resolution convs in bf16\n"
     "  --workers N        image decoding threads (default 4 on the CPU, else the CPU count)\n"
     "  --eval             also decode the tokens: reconstruction PSNR/SSIM against the\n"

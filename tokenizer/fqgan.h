@@ -41,9 +41,9 @@ typedef enum facet_fqgan_backend {
      * convolutions at half the image size and above. Plain bf16 anywhere in the encoder flips
      * 2-10% of the tokens (bench/RESULTS.md), so where the AMX kernel runs, every other product
      * (the encoder's, the adapters', the decoder's lower levels) is split: three bf16 products
-     * with float32-grade error, faster there than float32 (tokens: 99.98% agree with PyTorch,
-     * as float32's); elsewhere those stay float32. Loading fails with FACET_ERR_UNSUPPORTED on a
-     * CPU without AVX-512 BF16. */
+     * with float32-grade error, faster there than float32 (tokens: 99.97% agree with PyTorch,
+     * float32's 99.98%, every difference at a near-tie); elsewhere those stay float32. Loading
+     * fails with FACET_ERR_UNSUPPORTED on a CPU without AVX-512 BF16. */
     FACET_FQGAN_CPU_BF16,
 } facet_fqgan_backend;
 

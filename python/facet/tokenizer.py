@@ -22,7 +22,7 @@ class Tokenizer(Handle):
     precision "fp32" (CPU and CUDA), "tf32" (CUDA) or "bf16" (CUDA tensor cores; on the CPU, with
     AVX-512 BF16, the decoder's full-resolution convolutions in bf16, 46.7 dB from fp32; on AMX
     CPUs every other product as float32-grade split bf16, so tokens agree with PyTorch as fp32's
-    do, encode about 1.25x and decode about 1.55x faster). batch: images per model call.
+    do, encode about 1.4x and decode about 1.7x faster). batch: images per model call.
     One Tokenizer serves one call at a time (calls from several threads are serialised); use one
     per thread to run in parallel.
     """
