@@ -322,6 +322,24 @@ AMX static inline void amx_c_end(float *c, int ldc, int r1, int c1) {
     if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
 }
 
+/* One group of 16 pairs: A's row tiles (4; 5 with r1) and B's column tiles (6; 7 with c1)
+ * loaded from a, b (row strides sa, sb bytes) and multiplied into C's tiles 0-3. */
+AMX static inline void amx_group(const uint32_t *a, size_t sa, const uint32_t *b, size_t sb, int r1,
+                                 int c1) {
+    _tile_loadd(4, a, sa);
+    _tile_loadd(6, b, sb);
+    _tile_dpbf16ps(0, 4, 6);
+    if (c1) {
+        _tile_loadd(7, b + 16, sb);
+        _tile_dpbf16ps(1, 4, 7);
+    }
+    if (r1) {
+        _tile_loadd(5, (const char *)a + 16 * sa, sa);
+        _tile_dpbf16ps(2, 5, 6);
+        if (c1) _tile_dpbf16ps(3, 5, 7);
+    }
+}
+
 /* The zero-padded copies of a last partial group of k (rest < 16 pairs): A's rows [rows][16],
  * B's pair rows [16][cols]. */
 static void amx_pad_group(const uint32_t *a, int lda, int rows, const uint32_t *b, int ldb,
@@ -349,18 +367,7 @@ AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb
                           b_tail);
             ap = &a_tail[0][0], bp = &b_tail[0][0], sa = sizeof a_tail[0], sb = sizeof b_tail[0];
         }
-        _tile_loadd(4, ap, sa);
-        _tile_loadd(6, bp, sb);
-        _tile_dpbf16ps(0, 4, 6);
-        if (c1) {
-            _tile_loadd(7, bp + 16, sb);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (r1) {
-            _tile_loadd(5, (const char *)ap + 16 * sa, sa);
-            _tile_dpbf16ps(2, 5, 6);
-            if (c1) _tile_dpbf16ps(3, 5, 7);
-        }
+        amx_group(ap, sa, bp, sb, r1, c1);
     }
     amx_c_end(c, ldc, r1, c1);
 }
@@ -391,18 +398,7 @@ AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, i
             sa = sizeof a_tail[0][0], sb = sizeof b_tail[0][0];
         }
         /* A_hi B_hi */
-        _tile_loadd(4, ahi, sa);
-        _tile_loadd(6, bhi, sb);
-        _tile_dpbf16ps(0, 4, 6);
-        if (c1) {
-            _tile_loadd(7, bhi + 16, sb);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (r1) {
-            _tile_loadd(5, (const char *)ahi + 16 * sa, sa);
-            _tile_dpbf16ps(2, 5, 6);
-            if (c1) _tile_dpbf16ps(3, 5, 7);
-        }
+        amx_group(ahi, sa, bhi, sb, r1, c1);
         /* A_lo B_hi */
         _tile_loadd(4, alo, sa);
         _tile_dpbf16ps(0, 4, 6);
@@ -413,18 +409,7 @@ AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, i
             if (c1) _tile_dpbf16ps(3, 5, 7);
         }
         /* A_hi B_lo */
-        _tile_loadd(4, ahi, sa);
-        _tile_loadd(6, blo, sb);
-        _tile_dpbf16ps(0, 4, 6);
-        if (c1) {
-            _tile_loadd(7, blo + 16, sb);
-            _tile_dpbf16ps(1, 4, 7);
-        }
-        if (r1) {
-            _tile_loadd(5, (const char *)ahi + 16 * sa, sa);
-            _tile_dpbf16ps(2, 5, 6);
-            if (c1) _tile_dpbf16ps(3, 5, 7);
-        }
+        amx_group(ahi, sa, blo, sb, r1, c1);
     }
     amx_c_end(c, ldc, r1, c1);
 }
