@@ -267,14 +267,13 @@ static void wino_products(wino_operands ops, const void *aux, int blocks, int ci
 }
 
 /* Pair row `pair` (input channels 2 pair and 2 pair + 1) of V's blocks xi < blocks, columns
- * [col, col + n), from the two channels' transformed rows even[xi], odd[xi]. */
-static void wino_pack_pairs(wino_operands ops, const float (*even)[WINO_MAX_TILES],
-                            const float (*odd)[WINO_MAX_TILES], int blocks, int cin, int pair,
-                            int col, int n, float *V) {
+ * [0, n), from the two channels' transformed rows even + xi * 64 and odd + xi * 64. */
+static void wino_pack_pairs(wino_operands ops, const float *even, const float *odd, int blocks,
+                            int cin, int pair, int n, float *V) {
     const size_t rows = wino_v_rows(ops, cin), nt = WINO_MAX_TILES;
     for (int xi = 0; xi < blocks; xi++) {
-        uint32_t *hi = (uint32_t *)V + ((size_t)xi * rows + pair) * nt + col;
-        facet_bf16_pack_pair_row(even[xi], odd[xi], n, hi,
+        uint32_t *hi = (uint32_t *)V + ((size_t)xi * rows + pair) * nt;
+        facet_bf16_pack_pair_row(even + xi * nt, odd + xi * nt, n, hi,
                                  ops == WINO_SPLIT ? hi + (size_t)cin / 2 * nt : NULL);
     }
 }
@@ -418,7 +417,6 @@ static const float zero_row[WINO_SPAN];
 #if defined(__GNUC__) || defined(__clang__)
 #define WINO_SHUFFLES 1
 typedef float wino_v16 __attribute__((vector_size(64)));
-typedef float wino_v8 __attribute__((vector_size(32)));
 
 static inline wino_v16 wino_load16(const float *p) {
     wino_v16 v;
@@ -647,8 +645,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     wino_columns6(T[k], per_row, dst + (size_t)(k * 6) * step + r * per_row, step);
             }
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
-                wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
-                                (const float(*)[WINO_MAX_TILES])pairs[1], 36, cin, ci / 2, 0, n, V);
+                wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 36, cin, ci / 2, n, V);
         }
         wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M);
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
@@ -726,8 +723,7 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                     wino_columns4(T[k], tw, dst + (size_t)(k * 4) * step + r * tw, step);
             }
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
-                wino_pack_pairs(ops, (const float(*)[WINO_MAX_TILES])pairs[0],
-                                (const float(*)[WINO_MAX_TILES])pairs[1], 16, cin, ci / 2, 0, n, V);
+                wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 16, cin, ci / 2, n, V);
         }
         wino_products(ops, c->aux, 16, cin, cout, o0, o1, V, n, M);
         for (int o = o0; o < o1; o++) {
