@@ -4,7 +4,9 @@
  * 64 columns of B by KC2 = 128 pairs (32 KB, in L1/L2 while every panel of A passes over it).
  * The AMX kernel works on the same packed operands, which are already AMX's layouts (A rows of k
  * pairs; B rows of pairs, "VNNI"): blocks of 32 x 32 of C in four 16 x 16 tile accumulators, per
- * 16 pairs of k two A tiles and two B tiles and four TDPBF16PS. */
+ * 16 pairs of k two A tiles and two B tiles and four TDPBF16PS; rows of blocks outer, so each
+ * block's rows of A are read once. A split product's A may also come tiled (every tile's rows
+ * contiguous: facet_bf16_tile_split), which the convolutions use for their weights. */
 #include "nn/gemm_bf16.h"
 
 #include "core/half.h"
@@ -322,6 +324,18 @@ AMX static inline void amx_c_end(float *c, int ldc, int r1, int c1) {
     if (r1 && c1) _tile_stored(3, c + (size_t)16 * ldc + 16, sc);
 }
 
+/* Where A's pairs lie inside one block of 32 rows: pair p (of a half) of the block's row r at
+ * r * row + (p / 16) * group + p % 16 words from the block's start, the split form's hi pairs
+ * half words after its lo pairs; blocks of 32 rows `block` words apart.
+ * - rows as packed (facet_bf16_pack_a/_split): row = lda, group = 16, half = k2, block = 32 lda;
+ * - tiled (facet_bf16_tile_split): row = 16, group = 1024, half = 512,
+ *   block = facet_bf16_tiled_block_words(k2).
+ * Either way a tile of 16 rows by 16 pairs is 16 rows `row` words apart, and the second row tile
+ * starts 16 rows further. */
+typedef struct amx_a {
+    size_t row, group, half, block;
+} amx_a;
+
 /* One group of 16 pairs: A's row tiles (4; 5 with r1) and B's column tiles (6; 7 with c1)
  * loaded from a, b (row strides sa, sb bytes) and multiplied into C's tiles 0-3. */
 AMX static inline void amx_group(const uint32_t *a, size_t sa, const uint32_t *b, size_t sb, int r1,
@@ -340,9 +354,9 @@ AMX static inline void amx_group(const uint32_t *a, size_t sa, const uint32_t *b
     }
 }
 
-/* The zero-padded copies of a last partial group of k (rest < 16 pairs): A's rows [rows][16],
- * B's pair rows [16][cols]. */
-static void amx_pad_group(const uint32_t *a, int lda, int rows, const uint32_t *b, int ldb,
+/* The zero-padded copies of a last partial group of k (rest < 16 pairs): A's rows [rows][16]
+ * (row stride lda words), B's pair rows [16][cols]. */
+static void amx_pad_group(const uint32_t *a, size_t lda, int rows, const uint32_t *b, int ldb,
                           int cols, int rest, uint32_t a_tail[32][16], uint32_t b_tail[16][32]) {
     for (int r = 0; r < rows; r++)
         for (int q = 0; q < 16; q++) a_tail[r][q] = q < rest ? a[(size_t)r * lda + q] : 0;
@@ -351,19 +365,19 @@ static void amx_pad_group(const uint32_t *a, int lda, int rows, const uint32_t *
 }
 
 /* C[rows, cols] (+)= A B over one block of up to 32 x 32, all k2 pairs, tiles configured for its
- * shape. k is taken 16 pairs at a time; a last partial group goes through zero-padded copies
- * (a zero pair adds exact zeros). */
-AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2, float *c,
-                          int ldc, const int rows[2], const int cols[2], int load_c) {
+ * shape; A laid out as `la` says. k is taken 16 pairs at a time; a last partial group goes
+ * through zero-padded copies (a zero pair adds exact zeros). */
+AMX static void amx_block(const uint32_t *a, const amx_a *la, const uint32_t *b, int ldb, int k2,
+                          float *c, int ldc, const int rows[2], const int cols[2], int load_c) {
     uint32_t a_tail[32][16], b_tail[16][32];
     const int whole = k2 / 16 * 16, rest = k2 - whole;
     const int r1 = rows[1] > 0, c1 = cols[1] > 0;
     amx_c_begin(c, ldc, r1, c1, load_c);
     for (int p = 0; p < k2; p += 16) {
-        const uint32_t *ap = a + p, *bp = b + (size_t)p * ldb;
-        size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
+        const uint32_t *ap = a + (size_t)(p / 16) * la->group, *bp = b + (size_t)p * ldb;
+        size_t sa = la->row * 4, sb = (size_t)ldb * 4;
         if (p == whole) { /* the partial group: copies padded with zero pairs */
-            amx_pad_group(ap, lda, rows[0] + rows[1], bp, ldb, cols[0] + cols[1], rest, a_tail,
+            amx_pad_group(ap, la->row, rows[0] + rows[1], bp, ldb, cols[0] + cols[1], rest, a_tail,
                           b_tail);
             ap = &a_tail[0][0], bp = &b_tail[0][0], sa = sizeof a_tail[0], sb = sizeof b_tail[0];
         }
@@ -372,26 +386,27 @@ AMX static void amx_block(const uint32_t *a, int lda, const uint32_t *b, int ldb
     amx_c_end(c, ldc, r1, c1);
 }
 
-/* A split product's block (facet_gemm_bf16_split's operands: A rows [lo k2 | hi k2] pairs, B
- * rows hi k2 then lo k2): C (+)= A_hi B_hi + A_lo B_hi + A_hi B_lo in one pass over k, 16 pairs
- * at a time, the three products of a group back to back on the same accumulators. The tiles
- * are reused between them (hi B for the first two, hi A for the first and last), so a group
- * loads 10 operand tiles for 12 TDPBF16PS, and C is loaded and stored once, where two passes
- * load 12 and store C twice. A last partial group goes through zero-padded copies. */
-AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
-                                float *c, int ldc, const int rows[2], const int cols[2],
+/* A split product's block (facet_gemm_bf16_split's operands: A's lo pairs, its hi pairs `half`
+ * words further; B rows hi k2 then lo k2): C (+)= A_hi B_hi + A_lo B_hi + A_hi B_lo in one pass
+ * over k, 16 pairs at a time, the three products of a group back to back on the same
+ * accumulators. The tiles are reused between them (hi B for the first two, hi A for the first
+ * and last), so a group loads 10 operand tiles for 12 TDPBF16PS, and C is loaded and stored
+ * once, where two passes load 12 and store C twice. A last partial group goes through
+ * zero-padded copies. */
+AMX static void amx_block_split(const uint32_t *a, const amx_a *la, const uint32_t *b, int ldb,
+                                int k2, float *c, int ldc, const int rows[2], const int cols[2],
                                 int load_c) {
     uint32_t a_tail[2][32][16], b_tail[2][16][32]; /* [lo, hi] of A; [hi, lo] of B */
     const int whole = k2 / 16 * 16, rest = k2 - whole;
     const int r1 = rows[1] > 0, c1 = cols[1] > 0;
     amx_c_begin(c, ldc, r1, c1, load_c);
     for (int p = 0; p < k2; p += 16) {
-        const uint32_t *alo = a + p, *ahi = a + k2 + p;
+        const uint32_t *alo = a + (size_t)(p / 16) * la->group, *ahi = alo + la->half;
         const uint32_t *bhi = b + (size_t)p * ldb, *blo = b + (size_t)(k2 + p) * ldb;
-        size_t sa = (size_t)lda * 4, sb = (size_t)ldb * 4;
+        size_t sa = la->row * 4, sb = (size_t)ldb * 4;
         if (p == whole) { /* the partial group */
             for (int h = 0; h < 2; h++)
-                amx_pad_group(h ? ahi : alo, lda, rows[0] + rows[1], h ? blo : bhi, ldb,
+                amx_pad_group(h ? ahi : alo, la->row, rows[0] + rows[1], h ? blo : bhi, ldb,
                               cols[0] + cols[1], rest, a_tail[h], b_tail[h]);
             alo = &a_tail[0][0][0], ahi = &a_tail[1][0][0];
             bhi = &b_tail[0][0][0], blo = &b_tail[1][0][0];
@@ -414,38 +429,47 @@ AMX static void amx_block_split(const uint32_t *a, int lda, const uint32_t *b, i
     amx_c_end(c, ldc, r1, c1);
 }
 
-/* The whole product in 32 x 32 blocks of C, each over all of k (its A rows and B columns stay in
- * L1/L2: 32 x k2 pairs each); the tiles are configured again only when a block's shape changes. */
-typedef void (*amx_block_fn)(const uint32_t *a, int lda, const uint32_t *b, int ldb, int k2,
+/* The whole product in 32 x 32 blocks of C, each over all of k. Rows of blocks outer: a block's
+ * 32 rows of A (the weights, in the convolutions) are read once from memory and stay in L1
+ * while the columns pass (B's 32 columns stay in L1/L2 between row blocks). The tiles are
+ * configured again only when a block's shape changes. */
+typedef void (*amx_block_fn)(const uint32_t *a, const amx_a *la, const uint32_t *b, int ldb, int k2,
                              float *c, int ldc, const int rows[2], const int cols[2], int load_c);
 
-AMX static void gemm_amx_blocks(amx_block_fn block, const uint32_t *a, int lda, int m, int k2,
-                                const uint32_t *b, int ldb, int n, float *c, int ldc,
+AMX static void gemm_amx_blocks(amx_block_fn block, const uint32_t *a, const amx_a *la, int m,
+                                int k2, const uint32_t *b, int ldb, int n, float *c, int ldc,
                                 int accumulate) {
     amx_config cfg;
     int shape[4] = {-1, -1, -1, -1};
-    for (int j0 = 0; j0 < n; j0 += 32) {
-        const int w = n - j0 < 32 ? n - j0 : 32;
-        const int cols[2] = {w < 16 ? w : 16, w > 16 ? w - 16 : 0};
-        for (int r0 = 0; r0 < m; r0 += 32) {
-            const int h = m - r0 < 32 ? m - r0 : 32;
-            const int rows[2] = {h < 16 ? h : 16, h > 16 ? h - 16 : 0};
+    for (int r0 = 0; r0 < m; r0 += 32) {
+        const int h = m - r0 < 32 ? m - r0 : 32;
+        const int rows[2] = {h < 16 ? h : 16, h > 16 ? h - 16 : 0};
+        const uint32_t *ab = a + (size_t)(r0 / 32) * la->block;
+        for (int j0 = 0; j0 < n; j0 += 32) {
+            const int w = n - j0 < 32 ? n - j0 : 32;
+            const int cols[2] = {w < 16 ? w : 16, w > 16 ? w - 16 : 0};
             if (rows[0] != shape[0] || rows[1] != shape[1] || cols[0] != shape[2] ||
                 cols[1] != shape[3]) {
                 amx_configure(&cfg, rows, cols);
                 _tile_loadconfig(&cfg);
                 shape[0] = rows[0], shape[1] = rows[1], shape[2] = cols[0], shape[3] = cols[1];
             }
-            block(a + (size_t)r0 * lda, lda, b + j0, ldb, k2, c + (size_t)r0 * ldc + j0, ldc, rows,
-                  cols, accumulate);
+            block(ab, la, b + j0, ldb, k2, c + (size_t)r0 * ldc + j0, ldc, rows, cols, accumulate);
         }
     }
     _tile_release();
 }
 
+/* A as packed rows (row stride lda words; split: hi pairs k2 after the lo ones) */
+static amx_a amx_rows(int lda, int k2) {
+    const amx_a la = {(size_t)lda, 16, (size_t)k2, (size_t)32 * lda};
+    return la;
+}
+
 static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate) {
-    gemm_amx_blocks(amx_block, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+    const amx_a la = amx_rows(lda, k2);
+    gemm_amx_blocks(amx_block, a, &la, m, k2, b, ldb, n, c, ldc, accumulate);
 }
 
 /* AMX with the OS's permission for this process to use the tile state (Linux asks programs to
@@ -536,7 +560,8 @@ void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *
 void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
                            int n, float *c, int ldc, int accumulate) {
     if (KERNELS[facet_gemm_dispatch_current(&dispatch)] == gemm_amx && k2 > 0 && m > 0 && n > 0) {
-        gemm_amx_blocks(amx_block_split, a, lda, m, k2, b, ldb, n, c, ldc, accumulate);
+        const amx_a la = amx_rows(lda, k2);
+        gemm_amx_blocks(amx_block_split, a, &la, m, k2, b, ldb, n, c, ldc, accumulate);
         return;
     }
     /* [A_lo | A_hi] [B_hi ; B_lo], then + A_hi B_hi */
@@ -546,4 +571,83 @@ void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint
 
 int facet_gemm_bf16_split_pays(void) {
     return KERNELS[facet_gemm_dispatch_current(&dispatch)] == gemm_amx;
+}
+
+/* ---- split A in AMX tiles ------------------------------------------------------------------ */
+
+enum { TILE_ROWS = 32, TILE_PAIRS = 16, TILE_HALF_WORDS = TILE_ROWS * TILE_PAIRS };
+
+size_t facet_bf16_tiled_block_words(int k2) {
+    return (size_t)((k2 + TILE_PAIRS - 1) / TILE_PAIRS) * 2 * TILE_HALF_WORDS;
+}
+
+size_t facet_bf16_tiled_split_words(int m, int k2) {
+    return (size_t)((m + TILE_ROWS - 1) / TILE_ROWS) * facet_bf16_tiled_block_words(k2);
+}
+
+/* Word of pair p of half h (0: lo, 1: hi) of row r in the tiled layout. */
+static size_t tiled_index(int k2, int r, int h, int p) {
+    return (size_t)(r / TILE_ROWS) * facet_bf16_tiled_block_words(k2) +
+           (size_t)(p / TILE_PAIRS) * 2 * TILE_HALF_WORDS + (size_t)h * TILE_HALF_WORDS +
+           (size_t)(r % TILE_ROWS) * TILE_PAIRS + (size_t)(p % TILE_PAIRS);
+}
+
+void facet_bf16_tile_split(const uint32_t *a, int lda, int m, int k2, uint32_t *out) {
+    memset(out, 0, facet_bf16_tiled_split_words(m, k2) * sizeof *out);
+    for (int r = 0; r < m; r++)
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < k2; p++)
+                out[tiled_index(k2, r, h, p)] = a[(size_t)r * lda + (size_t)h * k2 + p];
+}
+
+/* The register-block kernels on tiled A: per block of 32 rows, the chunks of KC2 pairs that
+ * facet_gemm_bf16_split's two calls of gemm_blocked take ([A_lo | A_hi] against [B_hi ; B_lo],
+ * then A_hi against B_hi), each copied back into rows, so every element sees the same
+ * operations in the same order as from packed rows. */
+static void gemm_split_tiled_blocked(block_fn block, const uint32_t *at, int m, int k2,
+                                     const uint32_t *b, int ldb, int n, float *c, int ldc,
+                                     int accumulate) {
+    uint32_t rows_of[TILE_ROWS][KC2];
+    for (int r0 = 0; r0 < m; r0 += TILE_ROWS) {
+        const int h = m - r0 < TILE_ROWS ? m - r0 : TILE_ROWS;
+        for (int pass = 0; pass < 2; pass++) {
+            const int pairs = pass == 0 ? 2 * k2 : k2;
+            for (int p0 = 0; p0 < pairs; p0 += KC2) {
+                const int kc = pairs - p0 < KC2 ? pairs - p0 : KC2;
+                for (int r = 0; r < h; r++)
+                    for (int q = 0; q < kc; q++) {
+                        const int p = p0 + q; /* pass 0: lo pairs, then hi; pass 1: hi */
+                        const int half = pass == 1 || p >= k2, at_p = p >= k2 ? p - k2 : p;
+                        rows_of[r][q] = at[tiled_index(k2, r0 + r, half, at_p)];
+                    }
+                const int load_c = pass == 1 || accumulate || p0 > 0;
+                for (int j0 = 0; j0 < n; j0 += NB) {
+                    const int cols = n - j0 < NB ? n - j0 : NB;
+                    for (int r = 0; r < h; r += MR)
+                        block(rows_of[r], KC2, b + (size_t)p0 * ldb + j0, ldb, kc,
+                              c + (size_t)(r0 + r) * ldc + j0, ldc, h - r < MR ? h - r : MR, cols,
+                              load_c);
+                }
+            }
+        }
+    }
+}
+
+void facet_gemm_bf16_split_tiled(const uint32_t *at, int m, int k2, const uint32_t *b, int ldb,
+                                 int n, float *c, int ldc, int accumulate) {
+    if (k2 == 0) {
+        if (!accumulate)
+            for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    if (m <= 0 || n <= 0) return;
+    const gemm_fn kernel = KERNELS[facet_gemm_dispatch_current(&dispatch)];
+    if (kernel == gemm_amx) {
+        const amx_a la = {TILE_PAIRS, 2 * TILE_HALF_WORDS, TILE_HALF_WORDS,
+                          facet_bf16_tiled_block_words(k2)};
+        gemm_amx_blocks(amx_block_split, at, &la, m, k2, b, ldb, n, c, ldc, accumulate);
+    } else {
+        gemm_split_tiled_blocked(kernel == gemm_c ? block_c : block_bf16, at, m, k2, b, ldb, n, c,
+                                 ldc, accumulate);
+    }
 }

@@ -25,6 +25,7 @@
 
 #include "core/status.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -86,6 +87,36 @@ void facet_bf16_pack_b_split(const float *b, int ldb, int k, int n, uint32_t *ou
 /* C = A B, or C + A B when accumulate is 1, on split-packed operands of k2 pairs per half. */
 void facet_gemm_bf16_split(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb,
                            int n, float *c, int ldc, int accumulate);
+
+/* ---- split A in AMX tiles: weights read as one stream --------------------------------------
+ * On AMX a product reads each 16 x 16-pair tile of A as 16 rows of 64 bytes. From packed rows
+ * those lie a row stride apart, and when A is a layer's weights, streamed from L3 once per block
+ * of output, the scattered reads cost about a third of the product's time. The tiled layout
+ * stores every tile's rows contiguously, in the order the kernel reads them:
+ *     blocks of 32 rows (the last zero-padded), each facet_bf16_tiled_block_words(k2) words:
+ *       groups of 16 pairs (the last zero-padded), each 1024 words:
+ *         the lo half, then the hi half, each 32 rows x 16 pairs (rows 16 words apart)
+ * so pair p of half h (0: lo, 1: hi) of row r lies at
+ *     (r / 32) * block_words + (p / 16) * 1024 + h * 512 + (r % 32) * 16 + p % 16.
+ * Rows from a multiple of 32 (FACET_BF16_TILE_ROWS), r0, start at
+ * r0 / 32 * facet_bf16_tiled_block_words(k2). */
+
+enum { FACET_BF16_TILE_ROWS = 32 };
+
+/* Words of one block of 32 rows: 1024 ceil(k2 / 16). */
+size_t facet_bf16_tiled_block_words(int k2);
+
+/* Words of a tiled A of m rows: ceil(m / 32) facet_bf16_tiled_block_words(k2). */
+size_t facet_bf16_tiled_split_words(int m, int k2);
+
+/* Re-lays split-packed A (m rows of 2 k2 pairs, row stride lda; facet_bf16_pack_a_split) into
+ * out, facet_bf16_tiled_split_words(m, k2) words, padding with zero pairs. */
+void facet_bf16_tile_split(const uint32_t *a, int lda, int m, int k2, uint32_t *out);
+
+/* facet_gemm_bf16_split with A tiled: the same result, bit for bit, on every kernel (the kernels
+ * without AMX copy A back into rows, chunk by chunk). */
+void facet_gemm_bf16_split_tiled(const uint32_t *at, int m, int k2, const uint32_t *b, int ldb,
+                                 int n, float *c, int ldc, int accumulate);
 
 /* 1 where split products are faster than nn/gemm.h's float32 kernel: the AMX kernel runs. */
 int facet_gemm_bf16_split_pays(void);

@@ -719,6 +719,49 @@ Test(gemm_bf16, every_kernel_matches_a_double_product_of_the_rounded_operands) {
  * octaves so the lo halves are not all of one scale. Plain bf16 operands are off by up to
  * 2^-8 |a b| per product, 85x the bound's first term: the check tells the two apart (the
  * largest error in units of the bound is logged, and must exceed what float32 alone makes). */
+/* The tiled form of split A (gemm_bf16.h): every pair where the layout formula puts it, zeros
+ * everywhere else; its product, from c0, equal bit for bit to the packed rows' product c on the
+ * kernel in force, for all m rows and for the rows from 32 on (a range starting at a block). */
+static void check_split_tiled(const uint32_t *ap, int lda2, int m, int k2, const uint32_t *bp,
+                              int ldb2, int n, const float *c0, const float *c, int ldc,
+                              int accumulate) {
+    const size_t words = facet_bf16_tiled_split_words(m, k2),
+                 block = facet_bf16_tiled_block_words(k2);
+    cr_assert_eq(block, (size_t)1024 * ((k2 + 15) / 16));
+    cr_assert_eq(words, block * (size_t)((m + 31) / 32));
+    uint32_t *at = malloc(sizeof(uint32_t) * (words + 1));
+    unsigned char *placed = calloc(words + 1, 1);
+    float *ct = malloc(sizeof(float) * ((size_t)m * ldc + 1));
+    memset(at, 0xab, sizeof(uint32_t) * (words + 1));
+    facet_bf16_tile_split(ap, lda2, m, k2, at);
+    cr_assert_eq(at[words], 0xabababab, "tiling wrote past its words");
+    for (int r = 0; r < m; r++)
+        for (int h = 0; h < 2; h++)
+            for (int p = 0; p < k2; p++) {
+                const size_t i = (size_t)(r / 32) * block + (size_t)(p / 16) * 1024 +
+                                 (size_t)h * 512 + (size_t)(r % 32) * 16 + (size_t)(p % 16);
+                cr_assert_eq(at[i], ap[(size_t)r * lda2 + (size_t)h * k2 + p],
+                             "row %d half %d pair %d", r, h, p);
+                placed[i] = 1;
+            }
+    for (size_t i = 0; i < words; i++)
+        if (!placed[i]) cr_assert_eq(at[i], 0u, "padding word %zu", i);
+    memcpy(ct, c0, sizeof(float) * (size_t)m * ldc);
+    facet_gemm_bf16_split_tiled(at, m, k2, bp, ldb2, n, ct, ldc, accumulate);
+    cr_assert_eq(memcmp(ct, c, sizeof(float) * (size_t)m * ldc), 0,
+                 "tiled split %dx%d pairs x%d differs from the packed rows' product", m, k2, n);
+    if (m > 32) {
+        memcpy(ct, c0, sizeof(float) * (size_t)m * ldc);
+        facet_gemm_bf16_split_tiled(at + block, m - 32, k2, bp, ldb2, n, ct + (size_t)32 * ldc, ldc,
+                                    accumulate);
+        cr_assert_eq(memcmp(ct + (size_t)32 * ldc, c + (size_t)32 * ldc,
+                            sizeof(float) * (size_t)(m - 32) * ldc),
+                     0, "tiled split from row 32 differs");
+        cr_assert_eq(memcmp(ct, c0, sizeof(float) * (size_t)32 * ldc), 0, "rows before 32 written");
+    }
+    free(at), free(placed), free(ct);
+}
+
 static double check_gemm_bf16_split(const char *kernel, int m, int k, int n, int accumulate) {
     const int k2 = (k + 1) / 2, lda = k + 3, ldb = n + 5, ldc = n + 7, lda2 = 2 * k2 + 2,
               ldb2 = n + 1;
@@ -739,6 +782,7 @@ static double check_gemm_bf16_split(const char *kernel, int m, int k, int n, int
     facet_bf16_pack_b_split(b, ldb, k, n, bp, ldb2);
     cr_assert_eq(facet_gemm_bf16_force_kernel(kernel), FACET_OK);
     facet_gemm_bf16_split(ap, lda2, m, k2, bp, ldb2, n, c, ldc, accumulate);
+    check_split_tiled(ap, lda2, m, k2, bp, ldb2, n, c0, c, ldc, accumulate);
     facet_gemm_bf16_force_kernel(NULL);
     for (int kk = 0; kk < 2 * k2; kk++) { /* the packs: row 0 of A, every column of B */
         const int hi = kk % 2 ? 16 : 0;
@@ -782,11 +826,11 @@ static double check_gemm_bf16_split(const char *kernel, int m, int k, int n, int
     return worst;
 }
 
-Test(gemm_bf16, split_products_stay_within_the_derived_bound_on_every_kernel) {
+Test(gemm_bf16, split_products_stay_within_the_derived_bound_on_every_kernel_rows_or_tiled) {
     const char *kernels[] = {"amx", "avx512bf16", "c"};
-    const int shapes[][3] = {{13, 300, 70}, {1, 1, 1},    {7, 513, 129}, {128, 128, 32},
-                             {5, 9, 17},    {3, 0, 5},    {33, 33, 33},  {40, 31, 16},
-                             {17, 512, 96}, {64, 256, 64}};
+    const int shapes[][3] = {{13, 300, 70}, {1, 1, 1},     {7, 513, 129}, {128, 128, 32},
+                             {5, 9, 17},    {3, 0, 5},     {33, 33, 33},  {40, 31, 16},
+                             {17, 512, 96}, {64, 256, 64}, {70, 600, 50}};
     int ran = 0;
     for (int i = 0; i < 3; i++) {
         if (facet_gemm_bf16_force_kernel(kernels[i]) != FACET_OK) continue;

@@ -219,8 +219,9 @@ static int wino_points(const fqgan_conv *c) {
  * - WINO_FLOAT: aux holds U in float32, [points][cout][cin]; V in float32, [points][cin][64];
  * - WINO_BF16: U as bf16 pairs along cin, [points][cout][cin / 2]; V as B's pairs,
  *   [points][cin / 2][64];
- * - WINO_SPLIT: U as split pairs, [points][cout][cin] (cin / 2 lo pairs, then cin / 2 hi); V as
- *   B's split pairs, [points][cin][64] (cin / 2 hi pair rows, then cin / 2 lo).
+ * - WINO_SPLIT: U as split pairs in AMX tiles, per point a tiled [cout][cin / 2 lo, cin / 2 hi]
+ *   (facet_bf16_tile_split, wino_u_words); V as B's split pairs, [points][cin][64] (cin / 2 hi
+ *   pair rows, then cin / 2 lo). A task's output channels then start at a multiple of 32.
  * The input transform writes V's pairs itself (wino_pack_pairs), two input channels at a time. */
 typedef enum { WINO_FLOAT, WINO_BF16, WINO_SPLIT } wino_operands;
 
@@ -238,6 +239,25 @@ static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
     return cb->split && wino_points(c) == 0;
 }
 
+/* Words of one point's tiled U (WINO_SPLIT). */
+static size_t wino_u_words(const fqgan_conv *c) {
+    return facet_bf16_tiled_split_words(c->cout, c->cin / 2);
+}
+
+/* Output channels of a task's ranges start at multiples of this: the tiled U's blocks of rows. */
+static int wino_channel_unit(wino_operands ops) {
+    return ops == WINO_SPLIT ? FACET_BF16_TILE_ROWS : 1;
+}
+
+/* Range `split` of `splits` of cout output channels, [o0, o1), starting at a multiple of unit
+ * (splits <= ceil(cout / unit)). */
+static void wino_channel_range(int cout, int split, int splits, int unit, int *o0, int *o1) {
+    const long units = (cout + unit - 1) / unit;
+    *o0 = unit * (int)(units * split / splits);
+    const int end = unit * (int)(units * (split + 1) / splits);
+    *o1 = end < cout ? end : cout;
+}
+
 /* Rows of 64 32-bit words per point in V: cin floats, cin / 2 pairs, or cin split pairs. */
 static size_t wino_v_rows(wino_operands ops, int cin) {
     return ops == WINO_BF16 ? (size_t)cin / 2 : (size_t)cin;
@@ -245,8 +265,10 @@ static size_t wino_v_rows(wino_operands ops, int cin) {
 
 /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's blocks at strides
  * of cout rows of WINO_MAX_TILES, V's as wino_v_rows). */
-static void wino_products(wino_operands ops, const void *aux, int blocks, int cin, int cout, int o0,
-                          int o1, const float *V, int n, float *M) {
+static void wino_products(wino_operands ops, const fqgan_conv *c, int blocks, int o0, int o1,
+                          const float *V, int n, float *M) {
+    const void *aux = c->aux;
+    const int cin = c->cin, cout = c->cout;
     const int nt = WINO_MAX_TILES;
     const size_t v_step = wino_v_rows(ops, cin) * nt, m_step = (size_t)cout * nt;
     for (int xi = 0; xi < blocks; xi++) {
@@ -256,9 +278,11 @@ static void wino_products(wino_operands ops, const void *aux, int blocks, int ci
             const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * (cin / 2);
             facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt, 0);
         } else if (ops == WINO_SPLIT) {
-            const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * cin;
-            facet_gemm_bf16_split(ux, cin, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt,
-                                  0);
+            const uint32_t *ux =
+                (const uint32_t *)aux + xi * wino_u_words(c) +
+                (size_t)(o0 / FACET_BF16_TILE_ROWS) * facet_bf16_tiled_block_words(cin / 2);
+            facet_gemm_bf16_split_tiled(ux, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt,
+                                        0);
         } else {
             const float *ux = (const float *)aux + ((size_t)xi * cout + o0) * cin;
             facet_gemm(ux, cin, o1 - o0, cin, vx, nt, n, mx, nt, 0);
@@ -286,12 +310,17 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     const int packed = ops != WINO_FLOAT;
     if (im2col_split(cb, c)) { /* the weights as split pairs */
         const int k_rows = c->cin * c->k * c->k, stride = facet_bf16_split_row_pairs(k_rows);
-        uint32_t *pairs;
-        facet_status s = cpu_alloc(be, (size_t)c->cout * stride * sizeof *pairs, (void **)&pairs);
-        if (s != FACET_OK) return s;
-        facet_bf16_pack_a_split(c->w, k_rows, c->cout, k_rows, pairs, stride);
-        c->aux = pairs;
-        return FACET_OK;
+        uint32_t *rows = facet_alloc((size_t)c->cout * stride, sizeof *rows), *tiles;
+        if (!rows) return facet_last_status();
+        facet_status s = cpu_alloc(
+            be, facet_bf16_tiled_split_words(c->cout, stride / 2) * sizeof *tiles, (void **)&tiles);
+        if (s == FACET_OK) {
+            facet_bf16_pack_a_split(c->w, k_rows, c->cout, k_rows, rows, stride);
+            facet_bf16_tile_split(rows, stride, c->cout, stride / 2, tiles);
+            c->aux = tiles;
+        }
+        free(rows);
+        return s;
     }
     if (a == 0) return FACET_OK;
     const double(*G)[3] = a == 6 ? WINO_G : WINO2_G;
@@ -314,13 +343,24 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
                     u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
                         (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
-    if (packed) {
-        const size_t pair_count = ops == WINO_SPLIT ? floats : floats / 2;
+    if (ops == WINO_SPLIT) { /* each point's U packed as split rows, then tiled */
+        uint32_t *rows = facet_alloc(floats, sizeof *rows), *tiles = NULL;
+        s = rows ? cpu_alloc(be, blocks * wino_u_words(c) * sizeof *tiles, (void **)&tiles)
+                 : facet_last_status();
+        if (s == FACET_OK) {
+            facet_bf16_pack_a_split(u, c->cin, blocks * c->cout, c->cin, rows, c->cin);
+            for (int xi = 0; xi < blocks; xi++)
+                facet_bf16_tile_split(rows + (size_t)xi * c->cout * c->cin, c->cin, c->cout,
+                                      c->cin / 2, tiles + xi * wino_u_words(c));
+        }
+        free(rows);
+        free(u);
+        if (s != FACET_OK) return s;
+        c->aux = tiles;
+    } else if (packed) {
         uint32_t *pairs;
-        s = cpu_alloc(be, pair_count * sizeof *pairs, (void **)&pairs);
-        if (s == FACET_OK && ops == WINO_SPLIT)
-            facet_bf16_pack_a_split(u, c->cin, blocks * c->cout, c->cin, pairs, c->cin);
-        else if (s == FACET_OK)
+        s = cpu_alloc(be, floats / 2 * sizeof *pairs, (void **)&pairs);
+        if (s == FACET_OK)
             facet_bf16_pack_a(u, c->cin, blocks * c->cout, c->cin, pairs, c->cin / 2);
         free(u);
         if (s != FACET_OK) return s;
@@ -561,7 +601,7 @@ typedef struct wino_plan {
 } wino_plan;
 
 /* The tasks of a conv with output tiles of m x m pixels (m = 4: F(4x4, 3x3); 2: F(2x2, 3x3)). */
-static wino_plan wino_plan_for(int m, int batch, int ho, int wo, int cout, int threads) {
+static wino_plan wino_plan_for(int m, int batch, int ho, int wo, int cout, int unit, int threads) {
     wino_plan p;
     p.th = (ho + m - 1) / m, p.tw = (wo + m - 1) / m;
     p.segments = (p.tw + WINO_MAX_TILES - 1) / WINO_MAX_TILES;
@@ -571,7 +611,8 @@ static wino_plan wino_plan_for(int m, int batch, int ho, int wo, int cout, int t
     const int spatial = batch * p.row_groups * p.segments;
     /* at least two tasks per thread, splits of at least 2 * MR channels */
     p.splits = (2 * threads + spatial - 1) / spatial;
-    const int most = cout / (2 * FACET_GEMM_MR);
+    int most = cout / (2 * FACET_GEMM_MR);
+    if (most > (cout + unit - 1) / unit) most = (cout + unit - 1) / unit;
     if (p.splits > most) p.splits = most > 1 ? most : 1;
     p.tasks = spatial * p.splits;
     return p;
@@ -581,9 +622,10 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                       const float *add, float *y) {
     const int up = c->mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
-    const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, cb->threads);
-    const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const wino_operands ops = wino_operands_of(cb, c);
+    const int unit = wino_channel_unit(ops);
+    const wino_plan pl = wino_plan_for(4, batch, ho, wo, cout, unit, cb->threads);
+    const size_t hw_in = (size_t)h * w, hw_out = (size_t)ho * wo;
     const size_t v_step = wino_v_rows(ops, cin) * nt, m_step = (size_t)cout * nt;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int task = 0; task < pl.tasks; task++) {
@@ -594,8 +636,8 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
         const int tx0 = (spatial % pl.segments) * WINO_MAX_TILES;
         const int per_row = pl.tw - tx0 < WINO_MAX_TILES ? pl.tw - tx0 : WINO_MAX_TILES;
         const int n = rows * per_row, span = 4 * per_row + 2;
-        const int o0 = (int)((long)cout * split / pl.splits),
-                  o1 = (int)((long)cout * (split + 1) / pl.splits);
+        int o0, o1;
+        wino_channel_range(cout, split, pl.splits, unit, &o0, &o1);
         const int x0 = 4 * tx0 - 1; /* output-grid column of R[.][0] */
         const int width = up ? 2 * w : w;
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
@@ -647,7 +689,7 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 36, cin, ci / 2, n, V);
         }
-        wino_products(ops, c->aux, 36, cin, cout, o0, o1, V, n, M);
+        wino_products(ops, c, 36, o0, o1, V, n, M);
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
@@ -685,10 +727,11 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
 static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int batch, int h,
                        int w, const float *add, float *y) {
     const int cin = c->cin, cout = c->cout, nt = WINO_MAX_TILES;
-    const wino_plan pl = wino_plan_for(2, batch, h, w, cout, cb->threads); /* one segment */
+    const wino_operands ops = wino_operands_of(cb, c);
+    const int unit = wino_channel_unit(ops);
+    const wino_plan pl = wino_plan_for(2, batch, h, w, cout, unit, cb->threads); /* one segment */
     const int th = pl.th, tw = pl.tw, per_task = pl.rows, row_groups = pl.row_groups;
     const int splits = pl.splits, tasks = pl.tasks;
-    const wino_operands ops = wino_operands_of(cb, c);
     const size_t hw = (size_t)h * w, v_step = wino_v_rows(ops, cin) * nt,
                  m_step = (size_t)cout * nt;
     const int span = 2 * tw + 2, lo = 1, hi = w + 1 < span ? w + 1 : span; /* x0 = -1 */
@@ -697,8 +740,8 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
         const int split = task % splits, b = task / splits / row_groups;
         const int ty0 = (task / splits % row_groups) * per_task;
         const int rows = th - ty0 < per_task ? th - ty0 : per_task, n = rows * tw;
-        const int o0 = (int)((long)cout * split / splits),
-                  o1 = (int)((long)cout * (split + 1) / splits);
+        int o0, o1;
+        wino_channel_range(cout, split, splits, unit, &o0, &o1);
         float *V = cb->wino + (size_t)facet_thread_index() * cb->wino_floats;
         float *M = V + (size_t)16 * v_step;
         float T[4][WINO_SPAN];
@@ -725,7 +768,7 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
             if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 16, cin, ci / 2, n, V);
         }
-        wino_products(ops, c->aux, 16, cin, cout, o0, o1, V, n, M);
+        wino_products(ops, c, 16, o0, o1, V, n, M);
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
             float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
@@ -806,8 +849,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         if (split) {
             uint32_t *bp = cb->col_pairs + (size_t)facet_thread_index() * 2 * cb->col_floats;
             facet_bf16_pack_b_split(bm, ldb, k_rows, n, bp, n);
-            facet_gemm_bf16_split(c->aux, facet_bf16_split_row_pairs(k_rows), c->cout,
-                                  (k_rows + 1) / 2, bp, n, n, yb, hw_out, 1);
+            facet_gemm_bf16_split_tiled(c->aux, c->cout, (k_rows + 1) / 2, bp, n, n, yb, hw_out, 1);
         } else {
             facet_gemm(c->w, k_rows, c->cout, k_rows, bm, ldb, n, yb, hw_out, 1);
         }
