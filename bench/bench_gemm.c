@@ -6,7 +6,14 @@
  *   bench_gemm [--seconds S]      (default 0.5 per kernel and shape; best of 5 such runs)
  *
  * Prints one JSON line per kernel and shape: {"kernel", "precision", "m", "k", "n", "gflops"}. The
- * portable C kernels are slow references, timed on the smallest shape only. */
+ * portable C kernels are slow references, timed on the smallest shape only.
+ *
+ * Where AMX runs, also split products (nn/gemm_bf16.h) as a Winograd conv's task runs them: 36
+ * points, each its own weights A [m = cout, k = cin] and V [k, n = 64], one after another, so
+ * the 36 weight matrices (2.4-38 MB) stream from L3 as in the conv. The weights as packed rows
+ * and as tiles, interleaved: {"kernel": "amx", "precision": "split", "layout": "rows" | "tiled",
+ * "points", "m", "k", "n", "gflops"}, with gflops counting the float32 product's 2 m k n per
+ * point (three bf16 products run for it). */
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/gemm.h"
@@ -47,6 +54,57 @@ static double time_product(const problem *p, int bf16, double seconds) {
         best = t < best ? t : best;
     }
     return best;
+}
+
+/* The split products of one Winograd conv task (see the top): prints the rows and the tiled
+ * layout's rates; 1 when memory runs out. */
+static int time_split_layer(int m, int k, double seconds, facet_rng *rng) {
+    enum { POINTS = 36, N = 64 };
+    const int k2 = (k + 1) / 2, row_pairs = facet_bf16_split_row_pairs(k);
+    const size_t a_words = (size_t)m * row_pairs, t_words = facet_bf16_tiled_split_words(m, k2),
+                 b_words = (size_t)2 * k2 * N;
+    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * N);
+    /* cache-line aligned, as the FQGAN backend allocates (a tile row is one line) */
+    float *c = aligned_alloc(64, sizeof(float) * POINTS * m * N);
+    uint32_t *rows = aligned_alloc(64, sizeof(uint32_t) * POINTS * a_words),
+             *tiles = aligned_alloc(64, sizeof(uint32_t) * POINTS * t_words),
+             *v = aligned_alloc(64, sizeof(uint32_t) * POINTS * b_words);
+    if (!a || !b || !c || !rows || !tiles || !v) return 1;
+    for (int x = 0; x < POINTS; x++) {
+        for (int i = 0; i < m * k; i++) a[i] = 2.0f * facet_rng_uniform(rng) - 1.0f;
+        for (int i = 0; i < k * N; i++) b[i] = 2.0f * facet_rng_uniform(rng) - 1.0f;
+        facet_bf16_pack_a_split(a, k, m, k, rows + x * a_words, row_pairs);
+        facet_bf16_tile_split(rows + x * a_words, row_pairs, m, k2, tiles + x * t_words);
+        facet_bf16_pack_b_split(b, N, k, N, v + x * b_words, N);
+    }
+    double best[2] = {1e30, 1e30};
+    for (int run = 0; run < 10; run++) /* the two layouts interleaved, best of 5 each */
+        for (int tiled = 0; tiled < 2; tiled++) {
+            int calls = 0;
+            const double t0 = now();
+            do {
+                for (int x = 0; x < POINTS; x++) {
+                    float *cx = c + (size_t)x * m * N;
+                    if (tiled)
+                        facet_gemm_bf16_split_tiled(tiles + x * t_words, m, k2, v + x * b_words, N,
+                                                    N, cx, N, 0);
+                    else
+                        facet_gemm_bf16_split(rows + x * a_words, row_pairs, m, k2, v + x * b_words,
+                                              N, N, cx, N, 0);
+                }
+                calls++;
+            } while (now() - t0 < seconds / 5);
+            const double t = (now() - t0) / calls;
+            best[tiled] = t < best[tiled] ? t : best[tiled];
+        }
+    for (int tiled = 0; tiled < 2; tiled++)
+        printf("{\"kernel\": \"amx\", \"precision\": \"split\", \"layout\": \"%s\", "
+               "\"points\": %d, \"m\": %d, \"k\": %d, \"n\": %d, \"gflops\": %.1f}\n",
+               tiled ? "tiled" : "rows", POINTS, m, k, N,
+               2.0 * POINTS * m * k * N / best[tiled] * 1e-9);
+    fflush(stdout);
+    free(a), free(b), free(c), free(rows), free(tiles), free(v);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -94,6 +152,11 @@ int main(int argc, char **argv) {
         facet_gemm_force_kernel(NULL);
         facet_gemm_bf16_force_kernel(NULL);
         free(p.a), free(p.b), free(p.c), free(p.ap), free(p.bp);
+    }
+    if (facet_gemm_bf16_split_pays()) {
+        const int layers[][2] = {{128, 128}, {256, 256}, {512, 512}};
+        for (size_t s = 0; s < sizeof layers / sizeof *layers; s++)
+            if (time_split_layer(layers[s][0], layers[s][1], seconds, &rng) != 0) return 1;
     }
     return 0;
 }

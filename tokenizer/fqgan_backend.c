@@ -6,7 +6,8 @@
  * input transform writes the Winograd blocks V as bf16 pairs, the weights are packed once at load.
  * Where the bf16 kernel is AMX, its other convs (the whole encoder, the decoder's lower levels)
  * run split products: three bf16 products with float32-grade error (nn/gemm_bf16.h), faster
- * there than the float32 kernel and close enough to keep the tokens. The
+ * there than the float32 kernel and close enough to keep the tokens; their weights are stored
+ * in AMX tiles (facet_bf16_tile_split), read as one stream. The
  * spatial attention's products use OpenBLAS; everything else is OpenMP loops
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
