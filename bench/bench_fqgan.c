@@ -172,6 +172,10 @@ static int check_tokens(facet_fqgan *m, const char *dir, int batch, const char *
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage();
+        return 0;
+    }
     if (argc < 2) return usage();
     const char *weights = argv[1], *device = "cpu", *check = NULL;
     int batch = 1, iters = 3, first_op = 0, last_op = 1; /* 0 encode, 1 decode */
