@@ -234,10 +234,19 @@ static wino_operands wino_operands_of(const cpu_backend *cb, const fqgan_conv *c
 }
 
 /* Whether an im2col (or 1x1) conv runs split products: its aux then holds the weights
- * [cout, cin * k * k] as split pairs (row stride facet_bf16_split_row_pairs), and each chunk of the
- * im2col (or of x) is packed into the thread's col_pairs before its product. */
+ * [cout, cin * k * k] as split pairs in AMX tiles (facet_bf16_tile_split), and each chunk of the
+ * im2col (or of x) is packed into the thread's col_pairs before its product. Not below
+ * IM2COL_SPLIT_MIN_ROWS rows of k: with less than one AMX group of 16 pairs, every block's only
+ * group goes through zero-padded copies, which cost more than the products (the encoder's
+ * conv_in, 27 rows at 256x256, took about 18 ms a call that way and 7 ms in float32). */
+enum { IM2COL_SPLIT_MIN_ROWS = 32 };
+
+/* Floats of an im2col task's output block [cout, chunk] at most (512 KB: it stays in L2 between
+ * the bias and the product). */
+enum { IM2COL_OUT_FLOATS = 1 << 17 };
+
 static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
-    return cb->split && wino_points(c) == 0;
+    return cb->split && wino_points(c) == 0 && c->cin * c->k * c->k >= IM2COL_SPLIT_MIN_ROWS;
 }
 
 /* Words of one point's tiled U (WINO_SPLIT). */
@@ -812,6 +821,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
     const int hw_in = h * w, hw_out = ho * wo, k_rows = c->cin * c->k * c->k;
     /* output pixels per task: a column chunk of the im2col (or of x for 1x1) */
     int chunk = (int)(cb->col_floats / (size_t)k_rows);
+    if (chunk > (int)(IM2COL_OUT_FLOATS / c->cout)) chunk = (int)(IM2COL_OUT_FLOATS / c->cout);
     chunk = chunk < 64 ? 64 : chunk & ~15;
     /* small images at small batches: at least two chunks per thread (not under 64 pixels) */
     const int spread = (batch * hw_out + 2 * cb->threads - 1) / (2 * cb->threads);
