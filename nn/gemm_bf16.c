@@ -546,11 +546,16 @@ facet_status facet_gemm_bf16_force_kernel(const char *name) {
 
 /* ---- the product ------------------------------------------------------------------------- */
 
+/* A product over no pairs: C = 0, or C unchanged when accumulating. */
+static void empty_product(float *c, int ldc, int m, int n, int accumulate) {
+    if (!accumulate)
+        for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+}
+
 void facet_gemm_bf16(const uint32_t *a, int lda, int m, int k2, const uint32_t *b, int ldb, int n,
                      float *c, int ldc, int accumulate) {
     if (k2 == 0) {
-        if (!accumulate)
-            for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+        empty_product(c, ldc, m, n, accumulate);
         return;
     }
     if (m <= 0 || n <= 0) return;
@@ -575,7 +580,11 @@ int facet_gemm_bf16_split_pays(void) {
 
 /* ---- split A in AMX tiles ------------------------------------------------------------------ */
 
-enum { TILE_ROWS = 32, TILE_PAIRS = 16, TILE_HALF_WORDS = TILE_ROWS * TILE_PAIRS };
+enum {
+    TILE_ROWS = FACET_BF16_TILE_ROWS,
+    TILE_PAIRS = 16,
+    TILE_HALF_WORDS = TILE_ROWS * TILE_PAIRS
+};
 
 size_t facet_bf16_tiled_block_words(int k2) {
     return (size_t)((k2 + TILE_PAIRS - 1) / TILE_PAIRS) * 2 * TILE_HALF_WORDS;
@@ -590,6 +599,13 @@ static size_t tiled_index(int k2, int r, int h, int p) {
     return (size_t)(r / TILE_ROWS) * facet_bf16_tiled_block_words(k2) +
            (size_t)(p / TILE_PAIRS) * 2 * TILE_HALF_WORDS + (size_t)h * TILE_HALF_WORDS +
            (size_t)(r % TILE_ROWS) * TILE_PAIRS + (size_t)(p % TILE_PAIRS);
+}
+
+/* A tiled (amx_a's second form) */
+static amx_a amx_tiled(int k2) {
+    const amx_a la = {TILE_PAIRS, 2 * TILE_HALF_WORDS, TILE_HALF_WORDS,
+                      facet_bf16_tiled_block_words(k2)};
+    return la;
 }
 
 void facet_bf16_tile_split(const uint32_t *a, int lda, int m, int k2, uint32_t *out) {
@@ -636,15 +652,13 @@ static void gemm_split_tiled_blocked(block_fn block, const uint32_t *at, int m, 
 void facet_gemm_bf16_split_tiled(const uint32_t *at, int m, int k2, const uint32_t *b, int ldb,
                                  int n, float *c, int ldc, int accumulate) {
     if (k2 == 0) {
-        if (!accumulate)
-            for (int r = 0; r < m; r++) memset(c + (size_t)r * ldc, 0, (size_t)n * sizeof *c);
+        empty_product(c, ldc, m, n, accumulate);
         return;
     }
     if (m <= 0 || n <= 0) return;
     const gemm_fn kernel = KERNELS[facet_gemm_dispatch_current(&dispatch)];
     if (kernel == gemm_amx) {
-        const amx_a la = {TILE_PAIRS, 2 * TILE_HALF_WORDS, TILE_HALF_WORDS,
-                          facet_bf16_tiled_block_words(k2)};
+        const amx_a la = amx_tiled(k2);
         gemm_amx_blocks(amx_block_split, at, &la, m, k2, b, ldb, n, c, ldc, accumulate);
     } else {
         gemm_split_tiled_blocked(kernel == gemm_c ? block_c : block_bf16, at, m, k2, b, ldb, n, c,
