@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "nn/gemm.h"
 #include "nn/gemm_bf16.h"
+#include "nn/gemm_i8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,23 +70,33 @@ static int time_split_layer(int m, int k, double seconds, facet_rng *rng) {
     uint32_t *rows = aligned_alloc(64, sizeof(uint32_t) * POINTS * a_words),
              *tiles = aligned_alloc(64, sizeof(uint32_t) * POINTS * t_words),
              *v = aligned_alloc(64, sizeof(uint32_t) * POINTS * b_words);
-    if (!a || !b || !c || !rows || !tiles || !v) return 1;
+    const int i8 = facet_gemm_i8x2_pays();
+    const size_t qa_bytes = facet_i8_tiled_a_bytes(m, k), qb_bytes = facet_i8_b_bytes(k, N);
+    int8_t *qa = aligned_alloc(64, POINTS * qa_bytes), *qb = aligned_alloc(64, POINTS * qb_bytes);
+    float *sa = malloc(sizeof(float) * POINTS * m), *sb = malloc(sizeof(float) * POINTS * N);
+    if (!a || !b || !c || !rows || !tiles || !v || !qa || !qb || !sa || !sb) return 1;
     for (int x = 0; x < POINTS; x++) {
         for (int i = 0; i < m * k; i++) a[i] = 2.0f * facet_rng_uniform(rng) - 1.0f;
         for (int i = 0; i < k * N; i++) b[i] = 2.0f * facet_rng_uniform(rng) - 1.0f;
         facet_bf16_pack_a_split(a, k, m, k, rows + x * a_words, row_pairs);
         facet_bf16_tile_split(rows + x * a_words, row_pairs, m, k2, tiles + x * t_words);
         facet_bf16_pack_b_split(b, N, k, N, v + x * b_words, N);
+        facet_i8_pack_a(a, k, m, k, qa + x * qa_bytes, sa + x * m);
+        facet_i8_pack_b(b, N, k, N, qb + x * qb_bytes, N, sb + x * N);
     }
-    double best[2] = {1e30, 1e30};
-    for (int run = 0; run < 10; run++) /* the two layouts interleaved, best of 5 each */
-        for (int tiled = 0; tiled < 2; tiled++) {
+    double best[3] = {1e30, 1e30, 1e30};
+    const int layouts = i8 ? 3 : 2;
+    for (int run = 0; run < 5 * layouts; run++) /* the layouts interleaved, best of 5 each */
+        for (int tiled = 0; tiled < layouts; tiled++) {
             int calls = 0;
             const double t0 = now();
             do {
                 for (int x = 0; x < POINTS; x++) {
                     float *cx = c + (size_t)x * m * N;
-                    if (tiled)
+                    if (tiled == 2)
+                        facet_gemm_i8x2(qa + x * qa_bytes, sa + x * m, m, k, qb + x * qb_bytes, N,
+                                        sb + x * N, N, cx, N, 0);
+                    else if (tiled)
                         facet_gemm_bf16_split_tiled(tiles + x * t_words, m, k2, v + x * b_words, N,
                                                     N, cx, N, 0);
                     else
@@ -97,13 +108,14 @@ static int time_split_layer(int m, int k, double seconds, facet_rng *rng) {
             const double t = (now() - t0) / calls;
             best[tiled] = t < best[tiled] ? t : best[tiled];
         }
-    for (int tiled = 0; tiled < 2; tiled++)
-        printf("{\"kernel\": \"amx\", \"precision\": \"split\", \"layout\": \"%s\", "
+    for (int tiled = 0; tiled < layouts; tiled++)
+        printf("{\"kernel\": \"amx\", \"precision\": \"%s\", \"layout\": \"%s\", "
                "\"points\": %d, \"m\": %d, \"k\": %d, \"n\": %d, \"gflops\": %.1f}\n",
-               tiled ? "tiled" : "rows", POINTS, m, k, N,
+               tiled == 2 ? "i8x2" : "split", tiled ? "tiled" : "rows", POINTS, m, k, N,
                2.0 * POINTS * m * k * N / best[tiled] * 1e-9);
     fflush(stdout);
-    free(a), free(b), free(c), free(rows), free(tiles), free(v);
+    free(a), free(b), free(c), free(rows), free(tiles), free(v), free(qa), free(qb), free(sa),
+        free(sb);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "core/safetensors.h"
 #include "core/rng.h"
 #include "nn/gemm_bf16.h"
+#include "nn/gemm_i8.h"
 #include "tokenizer/fqgan.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
@@ -654,7 +655,8 @@ Test(fqgan, backend_names_round_trip) {
 /* product_factor: the products' own relative error bound (0 in float32; split products: see
  * fqgan_cpu.split_convolutions_stay_within_the_split_bound), on top of the float32 bound. */
 static void check_cpu_conv_within(fqgan_backend *be, fqgan_conv_mode mode, int k, int cin, int cout,
-                                  int h, int w, int batch, int residual, double product_factor) {
+                                  int h, int w, int batch, int residual, double product_factor,
+                                  int fixed_point, double fixed) {
     int ho = h, wo = w;
     if (mode == FQGAN_CONV_DOWNSAMPLE) ho = (h - 2) / 2 + 1, wo = (w - 2) / 2 + 1;
     if (mode == FQGAN_CONV_UPSAMPLE) ho = 2 * h, wo = 2 * w;
@@ -668,7 +670,7 @@ static void check_cpu_conv_within(fqgan_backend *be, fqgan_conv_mode mode, int k
     for (int i = 0; i < cout; i++) b[i] = facet_rng_uniform(&rng) - 0.5f;
     for (size_t i = 0; i < nx; i++) x[i] = 4 * facet_rng_uniform(&rng) - 2;
     for (size_t i = 0; i < ny; i++) add[i] = 2 * facet_rng_uniform(&rng) - 1;
-    c.w = wt, c.b = b;
+    c.w = wt, c.b = b, c.fixed_point = fixed_point;
     cr_assert_eq(be->ops->prepare_conv(be, &c), FACET_OK);
     cr_assert_eq(be->ops->conv(be, &c, x, batch, h, w, residual ? add : NULL, y), FACET_OK, "%s",
                  facet_last_error());
@@ -677,21 +679,25 @@ static void check_cpu_conv_within(fqgan_backend *be, fqgan_conv_mode mode, int k
             for (int oy = 0; oy < ho; oy++)
                 for (int ox = 0; ox < wo; ox++) {
                     const size_t at = (((size_t)bi * cout + o) * ho + oy) * wo + ox;
-                    double sum = b[o], mag = fabs(b[o]);
+                    double sum = b[o], mag = fabs(b[o]), w_max = 0.0, col_max = 0.0;
                     if (residual) sum += add[at], mag += fabs(add[at]);
                     for (int ci = 0; ci < cin; ci++)
                         for (int ky = 0; ky < k; ky++)
                             for (int kx = 0; kx < k; kx++) {
+                                const double wv = wt[((size_t)o * cin + ci) * k * k + ky * k + kx];
+                                w_max = fmax(w_max, fabs(wv));
                                 const int iy = k == 1 ? oy : fqgan_conv_source(mode, oy, ky, h);
                                 const int ix = k == 1 ? ox : fqgan_conv_source(mode, ox, kx, w);
                                 if (iy < 0 || ix < 0) continue;
-                                const double t =
-                                    (double)wt[((size_t)o * cin + ci) * k * k + ky * k + kx] *
-                                    x[(((size_t)bi * cin + ci) * h + iy) * w + ix];
-                                sum += t, mag += fabs(t);
+                                const double xv = x[(((size_t)bi * cin + ci) * h + iy) * w + ix];
+                                col_max = fmax(col_max, fabs(xv));
+                                sum += wv * xv, mag += fabs(wv * xv);
                             }
+                    /* fixed point: k_rows amax_a amax_b of the product's row (the weights of
+                     * output o) and column (the pixel's im2col column) */
                     const double err = fabs(y[at] - sum),
-                                 bound = (100 * 0x1p-24 * 9 + product_factor) * mag;
+                                 bound = (100 * 0x1p-24 * 9 + product_factor) * mag +
+                                         fixed * cin * k * k * w_max * col_max;
                     cr_assert(isfinite(y[at]) && err <= bound,
                               "mode %d k %d %dx%d->%dx%d batch %d: y[%d,%d,%d,%d] = %.8g, want "
                               "%.8g (bound %.3g)",
@@ -702,7 +708,7 @@ static void check_cpu_conv_within(fqgan_backend *be, fqgan_conv_mode mode, int k
 
 static void check_cpu_conv(fqgan_backend *be, fqgan_conv_mode mode, int k, int cin, int cout, int h,
                            int w, int batch, int residual) {
-    check_cpu_conv_within(be, mode, k, cin, cout, h, w, batch, residual, 0.0);
+    check_cpu_conv_within(be, mode, k, cin, cout, h, w, batch, residual, 0.0, 0, 0.0);
 }
 
 Test(fqgan_cpu, convolutions_match_a_direct_double_sum_on_every_path) {
@@ -774,9 +780,10 @@ static double virtual_input(const float *plane, fqgan_conv_mode mode, int h, int
  * float32 bound, with the transforms of the Winograd form the backend uses at that size (F(4x4)
  * from 32x32 up, F(2x2) below). With plain_is_fp32, the same conv unmarked must give the fp32
  * backend's bits. *worst: the largest error in units of the float32 bound. */
-static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan_conv_mode mode,
+static void check_cpu_conv_bounded(fqgan_backend *be, fqgan_backend *fp32, fqgan_conv_mode mode,
                                    int cin, int cout, int h, int w, int residual, int marked,
-                                   double factor, int plain_is_fp32, double *worst) {
+                                   double factor, int fixed_point, double fixed, int plain_is_fp32,
+                                   double *worst) {
     const int up = mode == FQGAN_CONV_UPSAMPLE, ho = up ? 2 * h : h, wo = up ? 2 * w : w;
     const size_t nw = (size_t)cout * cin * 9, nx = (size_t)cin * h * w, ny = (size_t)cout * ho * wo;
     float *wt = malloc(nw * sizeof *wt), *b = malloc(cout * sizeof *b), *x = malloc(nx * sizeof *x);
@@ -795,6 +802,7 @@ static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan
         .cin = cin, .cout = cout, .k = 3, .mode = mode, .out_size = ho, .w = wt, .b = b};
     fqgan_conv plain = c;
     c.reduced_precision = marked;
+    c.fixed_point = fixed_point;
     cr_assert_eq(be->ops->prepare_conv(be, &c), FACET_OK);
     cr_assert_eq(be->ops->conv(be, &c, x, 1, h, w, residual ? add : NULL, y), FACET_OK);
     fqgan_conv plain32 = plain;
@@ -836,18 +844,23 @@ static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan
                     }
             }
             for (int o = 0; o < cout; o++) {
-                double mag_w[36]; /* sum_ci |U_pq| |V_pq| */
+                double mag_w[36], mag_fixed[36]; /* sum_ci |U_pq| |V_pq|; cin max |U| max |V| */
                 for (int pq = 0; pq < a * a; pq++) {
+                    double u_max = 0.0, v_max = 0.0;
                     mag_w[pq] = 0.0;
-                    for (int ci = 0; ci < cin; ci++)
-                        mag_w[pq] +=
-                            fabs(U[((size_t)pq * cout + o) * cin + ci] * V[(size_t)pq * cin + ci]);
+                    for (int ci = 0; ci < cin; ci++) {
+                        const double u = U[((size_t)pq * cout + o) * cin + ci],
+                                     v = V[(size_t)pq * cin + ci];
+                        mag_w[pq] += fabs(u * v);
+                        u_max = fmax(u_max, fabs(u)), v_max = fmax(v_max, fabs(v));
+                    }
+                    mag_fixed[pq] = cin * u_max * v_max;
                 }
                 for (int i = 0; i < m && m * ty + i < ho; i++)
                     for (int j = 0; j < m && m * tx + j < wo; j++) {
                         const int oy = m * ty + i, ox = m * tx + j;
                         const size_t at = ((size_t)o * ho + oy) * wo + ox;
-                        double sum = b[o], mag = fabs(b[o]), bf = 0.0;
+                        double sum = b[o], mag = fabs(b[o]), bf = 0.0, bq = 0.0;
                         if (residual) sum += add[at], mag += fabs(add[at]);
                         for (int ci = 0; ci < cin; ci++)
                             for (int ky = 0; ky < 3; ky++)
@@ -859,10 +872,12 @@ static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan
                                     sum += t, mag += fabs(t);
                                 }
                         for (int p = 0; p < a; p++)
-                            for (int q = 0; q < a; q++)
+                            for (int q = 0; q < a; q++) {
                                 bf += fabs(AT[i][p] * AT[j][q]) * mag_w[p * a + q];
+                                bq += fabs(AT[i][p] * AT[j][q]) * mag_fixed[p * a + q];
+                            }
                         const double fp_bound = 100 * 0x1p-24 * 9 * mag;
-                        const double bound = factor * bf + fp_bound;
+                        const double bound = factor * bf + fixed * bq + fp_bound;
                         const double err = fabs(y[at] - sum);
                         cr_assert(isfinite(y[at]) && err <= bound,
                                   "marked %d mode %d %d->%d %dx%d: y[%d,%d,%d] = %.8g, want %.8g "
@@ -873,6 +888,13 @@ static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan
             }
         }
     free(wt), free(b), free(x), free(y), free(y32), free(y_plain), free(add), free(U), free(V);
+}
+
+static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan_conv_mode mode,
+                                   int cin, int cout, int h, int w, int residual, int marked,
+                                   double factor, int plain_is_fp32, double *worst) {
+    check_cpu_conv_bounded(be, fp32, mode, cin, cout, h, w, residual, marked, factor, 0, 0.0,
+                           plain_is_fp32, worst);
 }
 
 Test(fqgan_cpu, bf16_convolutions_stay_within_the_bf16_rounding_bound) {
@@ -959,11 +981,106 @@ Test(fqgan_cpu, split_convolutions_stay_within_the_split_bound) {
             const int k_rows = direct[i].cin * direct[i].k * direct[i].k;
             check_cpu_conv_within(be, direct[i].mode, direct[i].k, direct[i].cin, direct[i].cout,
                                   direct[i].h, direct[i].w, direct[i].batch, residual,
-                                  split_factor(k_rows));
+                                  split_factor(k_rows), 0, 0.0);
         }
     }
     cr_log_info("split convolutions: worst error %.1f x the float32 bound", worst);
     be->ops->destroy(be);
+    fp32->ops->destroy(fp32);
+}
+
+/* conv on backends `a` and `b` (fixed_point as given, never reduced_precision): 1 when both give
+ * the same bits. */
+static int same_conv_bits(fqgan_backend *a, fqgan_backend *b, fqgan_conv_mode mode, int k, int cin,
+                          int cout, int h, int w, int fixed_point) {
+    int ho = h, wo = w;
+    if (mode == FQGAN_CONV_DOWNSAMPLE) ho = (h - 2) / 2 + 1, wo = (w - 2) / 2 + 1;
+    if (mode == FQGAN_CONV_UPSAMPLE) ho = 2 * h, wo = 2 * w;
+    const size_t nw = (size_t)cout * cin * k * k, nx = (size_t)cin * h * w,
+                 ny = (size_t)cout * ho * wo;
+    float *wt = malloc(nw * sizeof *wt), *bias = malloc(cout * sizeof *bias),
+          *x = malloc(nx * sizeof *x), *ya = malloc(ny * sizeof *ya), *yb = malloc(ny * sizeof *yb);
+    facet_rng rng = facet_rng_seed(31, (uint64_t)(cin * 100 + cout));
+    for (size_t i = 0; i < nw; i++) wt[i] = (2 * facet_rng_uniform(&rng) - 1) / sqrtf(9.0f * cin);
+    for (int i = 0; i < cout; i++) bias[i] = facet_rng_uniform(&rng) - 0.5f;
+    for (size_t i = 0; i < nx; i++) x[i] = 4 * facet_rng_uniform(&rng) - 2;
+    fqgan_conv ca = {.cin = cin,
+                     .cout = cout,
+                     .k = k,
+                     .mode = mode,
+                     .out_size = ho,
+                     .w = wt,
+                     .b = bias,
+                     .fixed_point = fixed_point};
+    fqgan_conv cb = ca;
+    cr_assert_eq(a->ops->prepare_conv(a, &ca), FACET_OK);
+    cr_assert_eq(b->ops->prepare_conv(b, &cb), FACET_OK);
+    cr_assert_eq(a->ops->conv(a, &ca, x, 1, h, w, NULL, ya), FACET_OK);
+    cr_assert_eq(b->ops->conv(b, &cb, x, 1, h, w, NULL, yb), FACET_OK);
+    const int same = memcmp(ya, yb, ny * sizeof *ya) == 0;
+    free(wt), free(bias), free(x), free(ya), free(yb);
+    return same;
+}
+
+/* Convs marked fixed_point on a backend that runs them as int8 digits (cpu-bf16 where AMX-INT8
+ * runs; forced here on the C kernel elsewhere): within nn/gemm_i8.h's bound carried through the
+ * transforms. Per Winograd-domain product of row (point, o) and column (tile, point) the error is
+ * at most cin max_ci |U| max_ci |V| FACET_I8X2_ERROR + 2^-21 |M|, with U and V's maxima taken in
+ * double here ((1 + 2^-9)^2 covers their float versions), so output (i, j) of a tile moves by
+ * at most sum_{p,q} |A^T[i][p]| |A^T[j][q]| of that, plus the float32 bound; im2col and 1x1:
+ * k_rows max |w| max |column| FACET_I8X2_ERROR. The bound is a worst case: errors reach 1/10 to
+ * 1/50 of it (at 1/50 the test fails), and hi digits alone (lo dropped: 128x the error) break
+ * it. Unmarked convs on the same backend give the split backend's bits, and marked ones differ
+ * from them (the digits ran). */
+Test(fqgan_cpu, fixed_point_convolutions_stay_within_the_int8_digit_bound) {
+    fqgan_arch arch = {
+        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+    fqgan_backend *be = NULL, *split = NULL, *fp32 = NULL;
+    if (!facet_gemm_bf16_native()) {
+        cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, FQGAN_CPU_BF16_I8),
+                     FACET_ERR_UNSUPPORTED);
+        cr_skip_test("this CPU has no AVX-512 BF16: the cpu-bf16 backend is refused");
+    }
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, FQGAN_CPU_BF16_I8), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&split, &arch, 3, FQGAN_CPU_BF16_SPLIT), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &arch, 3, FQGAN_CPU_FP32), FACET_OK);
+    const double fixed = FACET_I8X2_ERROR * (1 + 0x1p-9) * (1 + 0x1p-9), rel = 0x1p-21;
+    double worst = 0.0;
+    for (int residual = 0; residual < 2; residual++) {
+        /* F(4x4): one segment, upsampling, runs along wide rows; F(2x2), even and odd */
+        const int wino[][5] = {{FQGAN_CONV_SAME, 32, 20, 36, 36},
+                               {FQGAN_CONV_UPSAMPLE, 24, 14, 18, 18},
+                               {FQGAN_CONV_SAME, 16, 7, 32, 300},
+                               {FQGAN_CONV_SAME, 17, 33, 13, 13},
+                               {FQGAN_CONV_SAME, 16, 13, 20, 20}};
+        for (size_t i = 0; i < sizeof wino / sizeof *wino; i++)
+            check_cpu_conv_bounded(be, fp32, (fqgan_conv_mode)wino[i][0], wino[i][1], wino[i][2],
+                                   wino[i][3], wino[i][4], residual, 0, rel, 1, fixed, 0, &worst);
+        /* im2col (under 16 channels, below 8x8, stride 2, upsampling below 8x8) and 1x1 */
+        const struct {
+            fqgan_conv_mode mode;
+            int k, cin, cout, h, w, batch;
+        } direct[] = {{FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2},
+                      {FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1},
+                      {FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2},
+                      {FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1},
+                      {FQGAN_CONV_SAME, 1, 40, 10, 33, 33, 2}};
+        for (size_t i = 0; i < sizeof direct / sizeof *direct; i++)
+            check_cpu_conv_within(be, direct[i].mode, direct[i].k, direct[i].cin, direct[i].cout,
+                                  direct[i].h, direct[i].w, direct[i].batch, residual, rel, 1,
+                                  fixed);
+    }
+    cr_log_info("fixed-point convolutions: worst error %.1f x the float32 bound", worst);
+    cr_expect_gt(worst, 1.0, "the marked convs ran within the float32 bound: not as digits?");
+    /* unmarked: split bf16's bits; marked: not (Winograd F(4x4) and F(2x2), im2col, 1x1) */
+    cr_expect(same_conv_bits(be, split, FQGAN_CONV_SAME, 3, 32, 20, 36, 36, 0));
+    cr_expect(same_conv_bits(be, split, FQGAN_CONV_SAME, 1, 40, 10, 33, 33, 0));
+    cr_expect(!same_conv_bits(be, split, FQGAN_CONV_SAME, 3, 32, 20, 36, 36, 1));
+    cr_expect(!same_conv_bits(be, split, FQGAN_CONV_SAME, 3, 17, 33, 13, 13, 1));
+    cr_expect(!same_conv_bits(be, split, FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 1));
+    cr_expect(!same_conv_bits(be, split, FQGAN_CONV_SAME, 1, 40, 10, 33, 33, 1));
+    be->ops->destroy(be);
+    split->ops->destroy(split);
     fp32->ops->destroy(fp32);
 }
 

@@ -7,7 +7,10 @@
  * Where the bf16 kernel is AMX, its other convs (the whole encoder, the decoder's lower levels)
  * run split products: three bf16 products with float32-grade error (nn/gemm_bf16.h), faster
  * there than the float32 kernel and close enough to keep the tokens; their weights are stored
- * in AMX tiles (facet_bf16_tile_split), read as one stream. The
+ * in AMX tiles (facet_bf16_tile_split), read as one stream. Where AMX-INT8 runs too, the convs
+ * the model marks fixed_point (the decoder's, whose errors reach only the image) run as
+ * fixed-point int8 digits instead (nn/gemm_i8.h): twice split bf16's speed and half its bytes,
+ * at about 5x its error. The
  * spatial attention's products use OpenBLAS; everything else is OpenMP loops
  * over the per-element functions of tokenizer/fqgan_ops.h; the adapters' ops are nn/'s CPU
  * context. CUDA twin: tokenizer/cuda/fqgan_backend.cu. */
@@ -21,6 +24,7 @@
 #include "core/parallel.h"
 #include "nn/gemm.h"
 #include "nn/gemm_bf16.h"
+#include "nn/gemm_i8.h"
 #include "tokenizer/fqgan_internal.h"
 #include "tokenizer/fqgan_ops.h"
 
@@ -34,6 +38,11 @@
 /* Per-thread im2col chunks: at most this many floats (1 MiB: stays in a core's L2 cache). */
 #define COL_CHUNK_FLOATS ((size_t)1 << 18)
 
+/* 32-bit words per im2col float of a packed chunk: split bf16 pairs take 2 (hi and lo pairs of
+ * k rows), the int8 digits at most 2.25 (k rows padded to 64 and n columns to 32, k >= 32 and
+ * n >= 64 when packed: 2 (k + 63) (n + 31) bytes <= 9 k n, plus n scales). */
+enum { COL_PACKED_WORDS = 3 };
+
 /* All parallelism is OpenMP: each thread calls OpenBLAS on its own part of a product, with
  * OpenBLAS single-threaded for the duration of the op (two thread pools spinning on the same
  * cores cost 2-4x). The previous OpenBLAS thread count is restored after each op. */
@@ -44,9 +53,10 @@ typedef struct cpu_backend {
     int threads;
     int bf16;   /* cpu-bf16: the reduced_precision convs' products in bf16 */
     int split;  /* cpu-bf16: every other conv's products as split bf16 (float32-grade) */
+    int i8;     /* cpu-bf16: the split convs marked fixed_point as int8 digits (nn/gemm_i8.h) */
     float *col; /* threads x col_floats: im2col chunks */
     size_t col_floats;
-    uint32_t *col_pairs; /* split: threads x 2 col_floats, the chunks as split pairs */
+    uint32_t *col_pairs; /* split: threads x COL_PACKED_WORDS col_floats, the chunks packed */
     float *scores;       /* threads x score_floats: spatial attention rows */
     size_t score_floats;
     float *wino; /* threads x wino_floats: Winograd V and M blocks */
@@ -113,7 +123,8 @@ static size_t cpu_memory_bytes(const fqgan_backend *be) {
     const cpu_backend *c = (const cpu_backend *)be;
     return c->allocated +
            (size_t)c->threads * (c->col_floats + c->score_floats + c->wino_floats) * sizeof(float) +
-           (c->col_pairs ? (size_t)c->threads * 2 * c->col_floats * sizeof(uint32_t) : 0) +
+           (c->col_pairs ? (size_t)c->threads * COL_PACKED_WORDS * c->col_floats * sizeof(uint32_t)
+                         : 0) +
            facet_nn_memory_bytes(c->base.nn);
 }
 
@@ -223,12 +234,20 @@ static int wino_points(const fqgan_conv *c) {
  * - WINO_SPLIT: U as split pairs in AMX tiles, per point a tiled [cout][cin / 2 lo, cin / 2 hi]
  *   (facet_bf16_tile_split, wino_u_words); V as B's split pairs, [points][cin][64] (cin / 2 hi
  *   pair rows, then cin / 2 lo). A task's output channels then start at a multiple of 32.
- * The input transform writes V's pairs itself (wino_pack_pairs), two input channels at a time. */
-typedef enum { WINO_FLOAT, WINO_BF16, WINO_SPLIT } wino_operands;
+ * - WINO_I8: U as fixed-point int8 digits in AMX tiles, per point a tiled [cout][cin] of
+ *   wino_i8_u_bytes (facet_i8_pack_a), then every point's row scales, [points][cout] floats
+ *   (i8_scales); V in float32 as WINO_FLOAT's, each point's block packed into the thread's digits
+ *   (wino_i8_pack_floats) just before its product. A task's output channels start at a multiple
+ *   of 16.
+ * For BF16 and SPLIT the input transform writes V's pairs itself (wino_pack_pairs), two input
+ * channels at a time. */
+typedef enum { WINO_FLOAT, WINO_BF16, WINO_SPLIT, WINO_I8 } wino_operands;
 
 static wino_operands wino_operands_of(const cpu_backend *cb, const fqgan_conv *c) {
     const int points = wino_points(c);
-    if (!cb->bf16 || points == 0 || c->cin % 2) return WINO_FLOAT;
+    if (!cb->bf16 || points == 0) return WINO_FLOAT;
+    if (cb->i8 && c->fixed_point && !(c->reduced_precision && points == 6)) return WINO_I8;
+    if (c->cin % 2) return WINO_FLOAT;
     if (c->reduced_precision && points == 6) return WINO_BF16;
     return cb->split ? WINO_SPLIT : WINO_FLOAT;
 }
@@ -249,6 +268,33 @@ static int im2col_split(const cpu_backend *cb, const fqgan_conv *c) {
     return cb->split && wino_points(c) == 0 && c->cin * c->k * c->k >= IM2COL_SPLIT_MIN_ROWS;
 }
 
+/* Whether an im2col_split conv runs as int8 digits (nn/gemm_i8.h) instead: its aux then holds the
+ * weights' tiled digits, then their row scales (i8_scales), and each chunk is packed into the
+ * thread's col_pairs as digits and column scales. */
+static int im2col_i8(const cpu_backend *cb, const fqgan_conv *c) {
+    return im2col_split(cb, c) && cb->i8 && c->fixed_point;
+}
+
+/* Bytes of one point's tiled U (WINO_I8). */
+static size_t wino_i8_u_bytes(const fqgan_conv *c) {
+    return facet_i8_tiled_a_bytes(c->cout, c->cin);
+}
+
+/* The row scales of an int8-digit aux (WINO_I8, or an im2col conv's with cb->i8): after the
+ * digits of every point (one for im2col). */
+static const float *i8_scales(const fqgan_conv *c) {
+    const int a = wino_points(c);
+    const size_t bytes = a ? (size_t)(a * a) * wino_i8_u_bytes(c)
+                           : facet_i8_tiled_a_bytes(c->cout, c->cin * c->k * c->k);
+    return (const float *)((const int8_t *)c->aux + bytes);
+}
+
+/* Floats of a thread's packed V block for one point (WINO_I8): the digits of [cin, 64], then 64
+ * column scales. */
+static size_t wino_i8_pack_floats(int cin) {
+    return facet_i8_b_bytes(cin, WINO_MAX_TILES) / sizeof(float) + WINO_MAX_TILES;
+}
+
 /* Words of one point's tiled U (WINO_SPLIT). */
 static size_t wino_u_words(const fqgan_conv *c) {
     return facet_bf16_tiled_split_words(c->cout, c->cin / 2);
@@ -256,7 +302,7 @@ static size_t wino_u_words(const fqgan_conv *c) {
 
 /* Output channels of a task's ranges start at multiples of this: the tiled U's blocks of rows. */
 static int wino_channel_unit(wino_operands ops) {
-    return ops == WINO_SPLIT ? FACET_BF16_TILE_ROWS : 1;
+    return ops == WINO_SPLIT ? FACET_BF16_TILE_ROWS : ops == WINO_I8 ? FACET_I8_TILE_ROWS : 1;
 }
 
 /* Range `split` of `splits` of cout output channels, [o0, o1), starting at a multiple of unit
@@ -274,9 +320,10 @@ static size_t wino_v_rows(wino_operands ops, int cin) {
 }
 
 /* M[xi] [o1 - o0, n] = U[xi] [o0..o1, cin] V[xi] [cin, n] for xi < blocks (M's blocks at strides
- * of cout rows of WINO_MAX_TILES, V's as wino_v_rows). */
+ * of cout rows of WINO_MAX_TILES, V's as wino_v_rows); WINO_I8 packs each V block into Q
+ * (wino_i8_pack_floats) first. */
 static void wino_products(wino_operands ops, const fqgan_conv *c, int blocks, int o0, int o1,
-                          const float *V, int n, float *M) {
+                          const float *V, int n, float *M, float *Q) {
     const void *aux = c->aux;
     const int cin = c->cin, cout = c->cout;
     const int nt = WINO_MAX_TILES;
@@ -284,7 +331,15 @@ static void wino_products(wino_operands ops, const fqgan_conv *c, int blocks, in
     for (int xi = 0; xi < blocks; xi++) {
         float *mx = M + xi * m_step + (size_t)o0 * nt;
         const float *vx = V + xi * v_step;
-        if (ops == WINO_BF16) {
+        if (ops == WINO_I8) {
+            int8_t *vq = (int8_t *)Q;
+            float *sb = (float *)(vq + facet_i8_b_bytes(cin, nt));
+            facet_i8_pack_b(vx, nt, cin, n, vq, nt, sb);
+            const int8_t *ux = (const int8_t *)aux + xi * wino_i8_u_bytes(c) +
+                               (size_t)(o0 / FACET_I8_TILE_ROWS) * facet_i8_tiled_block_bytes(cin);
+            facet_gemm_i8x2(ux, i8_scales(c) + (size_t)xi * cout + o0, o1 - o0, cin, vq, nt, sb, n,
+                            mx, nt, 0);
+        } else if (ops == WINO_BF16) {
             const uint32_t *ux = (const uint32_t *)aux + ((size_t)xi * cout + o0) * (cin / 2);
             facet_gemm_bf16(ux, cin / 2, o1 - o0, cin / 2, (const uint32_t *)vx, nt, n, mx, nt, 0);
         } else if (ops == WINO_SPLIT) {
@@ -318,6 +373,17 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     const int a = wino_points(c), blocks = a * a;
     const wino_operands ops = wino_operands_of(cb, c);
     const int packed = ops != WINO_FLOAT;
+    if (im2col_i8(cb, c)) { /* the weights as int8 digits, then their scales */
+        const int k_rows = c->cin * c->k * c->k;
+        const size_t bytes = facet_i8_tiled_a_bytes(c->cout, k_rows);
+        int8_t *digits;
+        facet_status s = cpu_alloc(be, bytes + (size_t)c->cout * sizeof(float), (void **)&digits);
+        if (s == FACET_OK) {
+            facet_i8_pack_a(c->w, k_rows, c->cout, k_rows, digits, (float *)(digits + bytes));
+            c->aux = digits;
+        }
+        return s;
+    }
     if (im2col_split(cb, c)) { /* the weights as split pairs */
         const int k_rows = c->cin * c->k * c->k, stride = facet_bf16_split_row_pairs(k_rows);
         uint32_t *rows = facet_alloc((size_t)c->cout * stride, sizeof *rows), *tiles;
@@ -353,7 +419,20 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
                     u[((size_t)(i * a + l) * c->cout + o) * c->cin + ci] =
                         (float)(t[i][0] * G[l][0] + t[i][1] * G[l][1] + t[i][2] * G[l][2]);
         }
-    if (ops == WINO_SPLIT) { /* each point's U packed as split rows, then tiled */
+    if (ops == WINO_I8) { /* each point's U as tiled digits, then every point's scales */
+        const size_t bytes = wino_i8_u_bytes(c);
+        int8_t *digits = NULL;
+        s = cpu_alloc(be, blocks * (bytes + (size_t)c->cout * sizeof(float)), (void **)&digits);
+        if (s == FACET_OK) {
+            c->aux = digits;
+            float *scales = (float *)i8_scales(c);
+            for (int xi = 0; xi < blocks; xi++)
+                facet_i8_pack_a(u + (size_t)xi * c->cout * c->cin, c->cin, c->cout, c->cin,
+                                digits + xi * bytes, scales + (size_t)xi * c->cout);
+        }
+        free(u);
+        if (s != FACET_OK) return s;
+    } else if (ops == WINO_SPLIT) { /* each point's U packed as split rows, then tiled */
         uint32_t *rows = facet_alloc(floats, sizeof *rows), *tiles = NULL;
         s = rows ? cpu_alloc(be, blocks * wino_u_words(c) * sizeof *tiles, (void **)&tiles)
                  : facet_last_status();
@@ -378,7 +457,8 @@ static facet_status cpu_prepare_conv(fqgan_backend *be, fqgan_conv *c) {
     } else {
         c->aux = u;
     }
-    const size_t need = (size_t)blocks * (wino_v_rows(ops, c->cin) + c->cout) * WINO_MAX_TILES;
+    const size_t need = (size_t)blocks * (wino_v_rows(ops, c->cin) + c->cout) * WINO_MAX_TILES +
+                        (ops == WINO_I8 ? wino_i8_pack_floats(c->cin) : 0);
     if (need > cb->wino_floats) {
         free(cb->wino);
         cb->wino = NULL;
@@ -691,15 +771,16 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     WINO_BT6(r0[X], r1[X], r2[X], r3[X], r4[X], r5[X], t0[X], t1[X], t2[X], t3[X],
                              t4[X], t5[X]);
                 /* V itself (float), or the channel's rows of `pairs` (packed below) */
-                float *dst = ops == WINO_FLOAT ? V + (size_t)ci * nt : pairs[ci & 1][0];
-                const size_t step = ops == WINO_FLOAT ? v_step : WINO_MAX_TILES;
+                const int pairs_of_v = ops == WINO_BF16 || ops == WINO_SPLIT;
+                float *dst = pairs_of_v ? pairs[ci & 1][0] : V + (size_t)ci * nt;
+                const size_t step = pairs_of_v ? WINO_MAX_TILES : v_step;
                 for (int k = 0; k < 6; k++)
                     wino_columns6(T[k], per_row, dst + (size_t)(k * 6) * step + r * per_row, step);
             }
-            if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
+            if ((ops == WINO_BF16 || ops == WINO_SPLIT) && ci & 1) /* the pair's n columns */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 36, cin, ci / 2, n, V);
         }
-        wino_products(ops, c, 36, o0, o1, V, n, M);
+        wino_products(ops, c, 36, o0, o1, V, n, M, M + 36 * m_step);
         const int cols = wo - 4 * tx0 < 4 * per_row ? wo - 4 * tx0 : 4 * per_row;
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
@@ -770,15 +851,16 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 FACET_IVDEP
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT4(r0[X], r1[X], r2[X], r3[X], t0[X], t1[X], t2[X], t3[X]);
-                float *dst = ops == WINO_FLOAT ? V + (size_t)ci * nt : pairs[ci & 1][0];
-                const size_t step = ops == WINO_FLOAT ? v_step : WINO_MAX_TILES;
+                const int pairs_of_v = ops == WINO_BF16 || ops == WINO_SPLIT;
+                float *dst = pairs_of_v ? pairs[ci & 1][0] : V + (size_t)ci * nt;
+                const size_t step = pairs_of_v ? WINO_MAX_TILES : v_step;
                 for (int k = 0; k < 4; k++)
                     wino_columns4(T[k], tw, dst + (size_t)(k * 4) * step + r * tw, step);
             }
-            if (ops != WINO_FLOAT && ci & 1) /* the channel pair's n columns at once */
+            if ((ops == WINO_BF16 || ops == WINO_SPLIT) && ci & 1) /* the pair's n columns */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 16, cin, ci / 2, n, V);
         }
-        wino_products(ops, c, 16, o0, o1, V, n, M);
+        wino_products(ops, c, 16, o0, o1, V, n, M, M + 16 * m_step);
         for (int o = o0; o < o1; o++) {
             const float *mo = M + (size_t)o * nt;
             float A2[2][4][WINO_MAX_TILES]; /* A^T along the rows of each 4x4 block */
@@ -830,7 +912,7 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
         return facet_fail(FACET_ERR_INTERNAL, "conv of %d input rows exceeds the workspace",
                           k_rows);
     const int per_image = (hw_out + chunk - 1) / chunk, tasks = batch * per_image;
-    const int split = im2col_split(cb, c); /* the split packing takes at most (k_rows + 1) n */
+    const int split = im2col_split(cb, c), i8 = im2col_i8(cb, c);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int t = 0; t < tasks; t++) {
         const int b = t / per_image, p0 = (t % per_image) * chunk;
@@ -858,9 +940,20 @@ static facet_status cpu_conv(fqgan_backend *be, const fqgan_conv *c, const float
             bm = col, ldb = n;
         }
         if (split) {
-            uint32_t *bp = cb->col_pairs + (size_t)facet_thread_index() * 2 * cb->col_floats;
-            facet_bf16_pack_b_split(bm, ldb, k_rows, n, bp, n);
-            facet_gemm_bf16_split_tiled(c->aux, c->cout, (k_rows + 1) / 2, bp, n, n, yb, hw_out, 1);
+            uint32_t *bp =
+                cb->col_pairs + (size_t)facet_thread_index() * COL_PACKED_WORDS * cb->col_floats;
+            if (i8) {
+                const int ldq = facet_i8_b_columns(n);
+                int8_t *bq = (int8_t *)bp;
+                float *sb = (float *)(bq + facet_i8_b_bytes(k_rows, ldq));
+                facet_i8_pack_b(bm, ldb, k_rows, n, bq, ldq, sb);
+                facet_gemm_i8x2((const int8_t *)c->aux, i8_scales(c), c->cout, k_rows, bq, ldq, sb,
+                                n, yb, hw_out, 1);
+            } else {
+                facet_bf16_pack_b_split(bm, ldb, k_rows, n, bp, n);
+                facet_gemm_bf16_split_tiled(c->aux, c->cout, (k_rows + 1) / 2, bp, n, n, yb, hw_out,
+                                            1);
+            }
         } else {
             facet_gemm(c->w, k_rows, c->cout, k_rows, bm, ldb, n, yb, hw_out, 1);
         }
@@ -1118,8 +1211,10 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
     if (!c) return facet_last_status();
     c->base.ops = &CPU_OPS;
     c->bf16 = bf16;
-    c->split = precision == FQGAN_CPU_BF16_SPLIT ||
+    c->split = precision == FQGAN_CPU_BF16_SPLIT || precision == FQGAN_CPU_BF16_I8 ||
                (precision == FQGAN_CPU_BF16 && facet_gemm_bf16_split_pays());
+    c->i8 = precision == FQGAN_CPU_BF16_I8 ||
+            (precision == FQGAN_CPU_BF16 && c->split && facet_gemm_i8x2_pays());
 #ifdef _OPENMP
     c->threads = omp_get_max_threads();
 #else
@@ -1143,7 +1238,7 @@ facet_status fqgan_cpu_backend_create(fqgan_backend **out, const fqgan_arch *arc
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->col_floats * sizeof(float), (void **)&c->col);
     if (s == FACET_OK && c->split)
-        s = aligned((size_t)c->threads * 2 * c->col_floats * sizeof(uint32_t),
+        s = aligned((size_t)c->threads * COL_PACKED_WORDS * c->col_floats * sizeof(uint32_t),
                     (void **)&c->col_pairs);
     if (s == FACET_OK)
         s = aligned((size_t)c->threads * c->score_floats * sizeof(float), (void **)&c->scores);

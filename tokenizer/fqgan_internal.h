@@ -50,6 +50,10 @@ typedef struct fqgan_conv {
     /* 1: a reduced-precision backend (cpu-bf16) may run this conv in its reduced precision; set
      * by the model before prepare_conv (see prepare_convs in fqgan.c for which convs) */
     int reduced_precision;
+    /* 1: where the backend would run this conv's products at float32 grade as split bf16, it may
+     * run them as fixed-point int8 digits (nn/gemm_i8.h: 16 bits relative to each row's and
+     * column's largest value); set by the model with reduced_precision (the decoder's convs) */
+    int fixed_point;
     void *aux; /* backend data prepared by prepare_conv (or NULL) */
 } fqgan_conv;
 
@@ -152,10 +156,12 @@ struct fqgan_backend {
  * BF16; the split products are nn/gemm_bf16.h's three-product float32-grade form. */
 typedef enum {
     FQGAN_CPU_FP32 = 0, /* every product in float32 */
-    FQGAN_CPU_BF16 = 1, /* cpu-bf16: the convs marked reduced_precision in bf16; the other F(4x4)
-                           convs split where that is faster than float32 (the AMX kernel) */
+    FQGAN_CPU_BF16 = 1, /* cpu-bf16: the convs marked reduced_precision in bf16; the others split
+                           where that is faster than float32 (the AMX kernel), and those marked
+                           fixed_point as int8 digits where AMX-INT8 runs */
     FQGAN_CPU_BF16_NO_SPLIT, /* the marked convs in bf16, every other product in float32 */
-    FQGAN_CPU_BF16_SPLIT,    /* the other F(4x4) convs split on whatever kernel runs (tests) */
+    FQGAN_CPU_BF16_SPLIT,    /* the other convs split bf16 on whatever kernel runs (tests) */
+    FQGAN_CPU_BF16_I8,       /* as FQGAN_CPU_BF16_SPLIT, fixed_point convs as int8 digits (tests) */
 } fqgan_cpu_precision;
 
 /* CPU backend (nn/gemm.h kernels + OpenMP). `arch` and `max_batch` size its workspace. */
