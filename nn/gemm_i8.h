@@ -71,8 +71,9 @@ static inline int facet_i8_b_columns(int n) {
 size_t facet_i8_b_bytes(int k, int ldb);
 
 /* The digits of x[0..n) (stride `stride` floats) under one scale: writes hi[i], lo[i] (stride
- * out_stride bytes) and returns the scale s (0 for an all-zero vector, whose digits are 0).
- * Non-finite inputs are the caller's to exclude. */
+ * out_stride bytes) and returns the scale s (0 for an all-zero vector, whose digits are 0; NaN
+ * when x holds a NaN or an infinity, so that the products it enters are NaN, as float32's would
+ * not be finite either). */
 float facet_i8_digits(const float *x, size_t stride, int n, int8_t *hi, int8_t *lo,
                       size_t out_stride);
 

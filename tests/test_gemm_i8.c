@@ -191,3 +191,34 @@ Test(gemm_i8, amx_gives_the_c_reference_bit_for_bit) {
             free(amx), free(ref);
         }
 }
+
+/* A NaN or an infinity in a column of B (or a row of A) makes that column's (row's) products NaN,
+ * as float32 products would not be finite; the other elements stay finite. */
+Test(gemm_i8, non_finite_values_give_non_finite_products) {
+    enum { M = 20, K = 70, N = 40 };
+    facet_rng rng = facet_rng_seed(3, 3);
+    float a[M * K], b[K * N], c[M * N], sa[M], sb[N];
+    fill(&rng, a, M * K, 1.0f);
+    fill(&rng, b, K * N, 1.0f);
+    b[5 * N + 7] = NAN;
+    b[9 * N + 30] = INFINITY;
+    a[3 * K + 11] = -INFINITY;
+    const int ldb = facet_i8_b_columns(N);
+    int8_t *ap = aligned_alloc(64, facet_i8_tiled_a_bytes(M, K)),
+           *bp = aligned_alloc(64, facet_i8_b_bytes(K, ldb));
+    facet_i8_pack_a(a, K, M, K, ap, sa);
+    facet_i8_pack_b(b, N, K, N, bp, ldb, sb);
+    const char *kernels[] = {"amx", "c"};
+    for (int i = 0; i < 2; i++) {
+        if (facet_gemm_i8x2_force_kernel(kernels[i]) != FACET_OK) continue;
+        facet_gemm_i8x2(ap, sa, M, K, bp, ldb, sb, N, c, N, 0);
+        facet_gemm_i8x2_force_kernel(NULL);
+        for (int r = 0; r < M; r++)
+            for (int j = 0; j < N; j++) {
+                const int poisoned = r == 3 || j == 7 || j == 30;
+                cr_assert_eq(isfinite(c[r * N + j]), !poisoned, "%s: C[%d,%d] = %g", kernels[i], r,
+                             j, c[r * N + j]);
+            }
+    }
+    free(ap), free(bp);
+}

@@ -38,9 +38,10 @@
 /* Per-thread im2col chunks: at most this many floats (1 MiB: stays in a core's L2 cache). */
 #define COL_CHUNK_FLOATS ((size_t)1 << 18)
 
-/* 32-bit words per im2col float of a packed chunk: split bf16 pairs take 2 (hi and lo pairs of
- * k rows), the int8 digits at most 2.25 (k rows padded to 64 and n columns to 32, k >= 32 and
- * n >= 64 when packed: 2 (k + 63) (n + 31) bytes <= 9 k n, plus n scales). */
+/* 32-bit words per im2col float of a packed chunk [k, n]: split bf16 pairs take 2 (hi and lo
+ * pairs of k rows), the int8 digits at most 2.25 plus n scales (k rows padded to 64 and columns
+ * to 32: with k >= 32 rows (IM2COL_SPLIT_MIN_ROWS) and chunks of n >= 64 columns, k n <=
+ * col_floats, 2 (k + 63) (n + 31) bytes <= 9 k n). */
 enum { COL_PACKED_WORDS = 3 };
 
 /* All parallelism is OpenMP: each thread calls OpenBLAS on its own part of a product, with
@@ -312,6 +313,11 @@ static void wino_channel_range(int cout, int split, int splits, int unit, int *o
     *o0 = unit * (int)(units * split / splits);
     const int end = unit * (int)(units * (split + 1) / splits);
     *o1 = end < cout ? end : cout;
+}
+
+/* Whether the input transform packs V's pairs itself (wino_pack_pairs), or writes floats. */
+static int wino_packs_pairs(wino_operands ops) {
+    return ops == WINO_BF16 || ops == WINO_SPLIT;
 }
 
 /* Rows of 64 32-bit words per point in V: cin floats, cin / 2 pairs, or cin split pairs. */
@@ -771,13 +777,12 @@ static void wino_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int 
                     WINO_BT6(r0[X], r1[X], r2[X], r3[X], r4[X], r5[X], t0[X], t1[X], t2[X], t3[X],
                              t4[X], t5[X]);
                 /* V itself (float), or the channel's rows of `pairs` (packed below) */
-                const int pairs_of_v = ops == WINO_BF16 || ops == WINO_SPLIT;
-                float *dst = pairs_of_v ? pairs[ci & 1][0] : V + (size_t)ci * nt;
-                const size_t step = pairs_of_v ? WINO_MAX_TILES : v_step;
+                float *dst = wino_packs_pairs(ops) ? pairs[ci & 1][0] : V + (size_t)ci * nt;
+                const size_t step = wino_packs_pairs(ops) ? WINO_MAX_TILES : v_step;
                 for (int k = 0; k < 6; k++)
                     wino_columns6(T[k], per_row, dst + (size_t)(k * 6) * step + r * per_row, step);
             }
-            if ((ops == WINO_BF16 || ops == WINO_SPLIT) && ci & 1) /* the pair's n columns */
+            if (wino_packs_pairs(ops) && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 36, cin, ci / 2, n, V);
         }
         wino_products(ops, c, 36, o0, o1, V, n, M, M + 36 * m_step);
@@ -851,13 +856,12 @@ static void wino2_conv(cpu_backend *cb, const fqgan_conv *c, const float *x, int
                 FACET_IVDEP
                 for (int X = 0; X < hi - lo; X++)
                     WINO_BT4(r0[X], r1[X], r2[X], r3[X], t0[X], t1[X], t2[X], t3[X]);
-                const int pairs_of_v = ops == WINO_BF16 || ops == WINO_SPLIT;
-                float *dst = pairs_of_v ? pairs[ci & 1][0] : V + (size_t)ci * nt;
-                const size_t step = pairs_of_v ? WINO_MAX_TILES : v_step;
+                float *dst = wino_packs_pairs(ops) ? pairs[ci & 1][0] : V + (size_t)ci * nt;
+                const size_t step = wino_packs_pairs(ops) ? WINO_MAX_TILES : v_step;
                 for (int k = 0; k < 4; k++)
                     wino_columns4(T[k], tw, dst + (size_t)(k * 4) * step + r * tw, step);
             }
-            if ((ops == WINO_BF16 || ops == WINO_SPLIT) && ci & 1) /* the pair's n columns */
+            if (wino_packs_pairs(ops) && ci & 1) /* the channel pair's n columns at once */
                 wino_pack_pairs(ops, pairs[0][0], pairs[1][0], 16, cin, ci / 2, n, V);
         }
         wino_products(ops, c, 16, o0, o1, V, n, M, M + 16 * m_step);
