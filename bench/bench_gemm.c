@@ -13,7 +13,8 @@
  * the 36 weight matrices (2.4-38 MB) stream from L3 as in the conv. The weights as packed rows
  * and as tiles, interleaved: {"kernel": "amx", "precision": "split", "layout": "rows" | "tiled",
  * "points", "m", "k", "n", "gflops"}, with gflops counting the float32 product's 2 m k n per
- * point (three bf16 products run for it). */
+ * point (three bf16 products run for it). Where AMX-INT8 runs, the same products as fixed-point
+ * int8 digits (nn/gemm_i8.h) in the same interleaving: {"precision": "i8x2", "layout": "tiled"}. */
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/gemm.h"
