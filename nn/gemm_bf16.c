@@ -11,13 +11,11 @@
 
 #include "core/half.h"
 #include "nn/gemm_block.h"
+#include "nn/amx.h"
 #include "nn/gemm_dispatch.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 enum { MR = 6, KC2 = 128, NB = 64 };
 
@@ -472,21 +470,10 @@ static void gemm_amx(const uint32_t *a, int lda, int m, int k2, const uint32_t *
     gemm_amx_blocks(amx_block, a, &la, m, k2, b, ldb, n, c, ldc, accumulate);
 }
 
-/* AMX with the OS's permission for this process to use the tile state (Linux asks programs to
- * request it once: arch_prctl ARCH_REQ_XCOMP_PERM). */
+/* AMX with the OS's permission for this process to use the tile state */
 static int amx_usable(void) {
-    static int usable = -1; /* threads may race to set it: every one computes the same answer */
-    const int known = __atomic_load_n(&usable, __ATOMIC_RELAXED);
-    if (known >= 0) return known;
-    __builtin_cpu_init();
-    unsigned eax, ebx, ecx, edx;
-    int ok = 0;
-    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 22 & 1) && (edx >> 24 & 1)) {
-        enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
-        ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-    }
-    __atomic_store_n(&usable, ok, __ATOMIC_RELAXED);
-    return ok;
+    static int known = -1;
+    return facet_amx_usable(&known, FACET_AMX_BF16);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */

@@ -11,14 +11,12 @@
 #endif
 #include "nn/gemm_i8.h"
 
+#include "nn/amx.h"
 #include "nn/gemm_dispatch.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 enum { GROUP = FACET_I8_GROUP, TILE_ROWS = FACET_I8_TILE_ROWS, GROUP_BYTES = 2 * 16 * GROUP };
 
@@ -300,21 +298,10 @@ AMX static void gemm_amx(const int8_t *a, const float *sa, int m, int k, const i
     _tile_release();
 }
 
-/* AMX-INT8 with the OS's permission for this process to use the tile state (Linux asks programs
- * to request it once: arch_prctl ARCH_REQ_XCOMP_PERM). */
+/* AMX with the OS's permission for this process to use the tile state */
 static int amx_usable(void) {
-    static int usable = -1; /* threads may race to set it: every one computes the same answer */
-    const int known = __atomic_load_n(&usable, __ATOMIC_RELAXED);
-    if (known >= 0) return known;
-    unsigned eax, ebx, ecx, edx;
-    int ok = 0;
-    /* CPUID.7.0:EDX bit 24 AMX-TILE, bit 25 AMX-INT8 */
-    if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx >> 24 & 1) && (edx >> 25 & 1)) {
-        enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
-        ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
-    }
-    __atomic_store_n(&usable, ok, __ATOMIC_RELAXED);
-    return ok;
+    static int known = -1;
+    return facet_amx_usable(&known, FACET_AMX_INT8);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------- */

@@ -930,6 +930,20 @@ Test(fqgan_cpu, bf16_convolutions_stay_within_the_bf16_rounding_bound) {
  * cin, (3 cin + 2) 2^-24 (1 + 2u)^3; im2col and 1x1 products: the same on the direct sum's
  * magnitudes with k_rows = cin k^2. Marked convs stay bf16. Plain bf16 in place of the split
  * (the cross terms dropped) breaks the bound at the first case by 3.5x. */
+/* The im2col and 1x1 convs of the split and fixed-point tests: under 16 channels, below 8x8,
+ * stride 2, upsampling below 8x8, and 1x1; each with at least 32 rows of k
+ * (IM2COL_SPLIT_MIN_ROWS), so that the products run split or as digits. */
+typedef struct direct_case {
+    fqgan_conv_mode mode;
+    int k, cin, cout, h, w, batch;
+} direct_case;
+
+static const direct_case DIRECT_CASES[] = {{FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2},
+                                           {FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1},
+                                           {FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2},
+                                           {FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1},
+                                           {FQGAN_CONV_SAME, 1, 40, 10, 33, 33, 2}};
+
 static double split_factor(int terms) {
     const double u = 0x1p-8;
     return u * u * (3 + 2 * u) * (1 + 0x1p-9) + (3.0 * terms + 2) * 0x1p-24 * pow(1 + 2 * u, 3);
@@ -968,20 +982,10 @@ Test(fqgan_cpu, split_convolutions_stay_within_the_split_bound) {
                                split_factor(20), 0, &worst);
         check_cpu_conv_reduced(be, fp32, FQGAN_CONV_SAME, 16, 9, 10, 100, residual, 0,
                                split_factor(16), 0, &worst);
-        /* im2col (under 16 channels, below 8x8, stride 2, upsampling below 8x8) and 1x1 */
-        const struct {
-            fqgan_conv_mode mode;
-            int k, cin, cout, h, w, batch;
-        } direct[] = {{FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2},
-                      {FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1},
-                      {FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2},
-                      {FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1},
-                      {FQGAN_CONV_SAME, 1, 24, 10, 33, 33, 2}};
-        for (size_t i = 0; i < sizeof direct / sizeof *direct; i++) {
-            const int k_rows = direct[i].cin * direct[i].k * direct[i].k;
-            check_cpu_conv_within(be, direct[i].mode, direct[i].k, direct[i].cin, direct[i].cout,
-                                  direct[i].h, direct[i].w, direct[i].batch, residual,
-                                  split_factor(k_rows), 0, 0.0);
+        for (size_t i = 0; i < sizeof DIRECT_CASES / sizeof *DIRECT_CASES; i++) {
+            const direct_case *d = &DIRECT_CASES[i];
+            check_cpu_conv_within(be, d->mode, d->k, d->cin, d->cout, d->h, d->w, d->batch,
+                                  residual, split_factor(d->cin * d->k * d->k), 0, 0.0);
         }
     }
     cr_log_info("split convolutions: worst error %.1f x the float32 bound", worst);
@@ -1056,19 +1060,11 @@ Test(fqgan_cpu, fixed_point_convolutions_stay_within_the_int8_digit_bound) {
         for (size_t i = 0; i < sizeof wino / sizeof *wino; i++)
             check_cpu_conv_bounded(be, fp32, (fqgan_conv_mode)wino[i][0], wino[i][1], wino[i][2],
                                    wino[i][3], wino[i][4], residual, 0, rel, 1, fixed, 0, &worst);
-        /* im2col (under 16 channels, below 8x8, stride 2, upsampling below 8x8) and 1x1 */
-        const struct {
-            fqgan_conv_mode mode;
-            int k, cin, cout, h, w, batch;
-        } direct[] = {{FQGAN_CONV_SAME, 3, 8, 13, 20, 20, 2},
-                      {FQGAN_CONV_SAME, 3, 16, 5, 7, 7, 1},
-                      {FQGAN_CONV_DOWNSAMPLE, 3, 16, 8, 37, 37, 2},
-                      {FQGAN_CONV_UPSAMPLE, 3, 8, 9, 7, 7, 1},
-                      {FQGAN_CONV_SAME, 1, 40, 10, 33, 33, 2}};
-        for (size_t i = 0; i < sizeof direct / sizeof *direct; i++)
-            check_cpu_conv_within(be, direct[i].mode, direct[i].k, direct[i].cin, direct[i].cout,
-                                  direct[i].h, direct[i].w, direct[i].batch, residual, rel, 1,
-                                  fixed);
+        for (size_t i = 0; i < sizeof DIRECT_CASES / sizeof *DIRECT_CASES; i++) {
+            const direct_case *d = &DIRECT_CASES[i];
+            check_cpu_conv_within(be, d->mode, d->k, d->cin, d->cout, d->h, d->w, d->batch,
+                                  residual, rel, 1, fixed);
+        }
     }
     cr_log_info("fixed-point convolutions: worst error %.1f x the float32 bound", worst);
     cr_expect_gt(worst, 1.0, "the marked convs ran within the float32 bound: not as digits?");
