@@ -33,7 +33,8 @@
  *     the lo digits [16][64] (2048 bytes); plus sa[m], the rows' scales.
  *   B: per group of 64 k, the hi digits then the lo digits, each 16 quad rows of ldb columns of
  *     4 bytes (B[4 q + i][j] at byte (q ldb + j) 4 + i), ldb >= facet_i8_b_columns(n) (columns
- *     past n zero); facet_i8_b_bytes(k, ldb) bytes; plus sb[n], the columns' scales.
+ *     past n are left unwritten: the kernels read them only into C's columns past n, which they
+ *     never store); facet_i8_b_bytes(k, ldb) bytes; plus sb[n], the columns' scales.
  * Allocate both 64-byte aligned (each tile row is then one cache line). */
 #ifndef FACET_NN_GEMM_I8_H
 #define FACET_NN_GEMM_I8_H
