@@ -897,16 +897,26 @@ static void check_cpu_conv_reduced(fqgan_backend *be, fqgan_backend *fp32, fqgan
                            plain_is_fp32, worst);
 }
 
-Test(fqgan_cpu, bf16_convolutions_stay_within_the_bf16_rounding_bound) {
-    fqgan_arch arch = {
-        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
-    fqgan_backend *be = NULL, *fp32 = NULL;
+/* The small arch of the cpu-bf16 conv tests, and a backend of `precision` for it (batches up to
+ * max_batch); where this CPU has no AVX-512 BF16 the backend must be refused, and the test is
+ * skipped. */
+static const fqgan_arch BF16_TEST_ARCH = {
+    .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
+
+static fqgan_backend *cpu_bf16_backend_or_skip(fqgan_cpu_precision precision, int max_batch) {
+    fqgan_backend *be = NULL;
     if (!facet_gemm_bf16_native()) {
-        cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, 1), FACET_ERR_UNSUPPORTED);
+        cr_assert_eq(fqgan_cpu_backend_create(&be, &BF16_TEST_ARCH, 1, precision),
+                     FACET_ERR_UNSUPPORTED);
         cr_skip_test("this CPU has no AVX-512 BF16: the cpu-bf16 backend is refused");
     }
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, FQGAN_CPU_BF16_NO_SPLIT), FACET_OK);
-    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &arch, 1, FQGAN_CPU_FP32), FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&be, &BF16_TEST_ARCH, max_batch, precision), FACET_OK);
+    return be;
+}
+
+Test(fqgan_cpu, bf16_convolutions_stay_within_the_bf16_rounding_bound) {
+    fqgan_backend *be = cpu_bf16_backend_or_skip(FQGAN_CPU_BF16_NO_SPLIT, 1), *fp32 = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &BF16_TEST_ARCH, 1, FQGAN_CPU_FP32), FACET_OK);
     double worst = 0.0; /* largest error in units of the float32 bound: > 1 shows bf16 ran */
     const double bf16 = 0x1p-8 * (1 + 0x1p-9);
     for (int residual = 0; residual < 2; residual++) {
@@ -950,16 +960,8 @@ static double split_factor(int terms) {
 }
 
 Test(fqgan_cpu, split_convolutions_stay_within_the_split_bound) {
-    fqgan_arch arch = {
-        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
-    fqgan_backend *be = NULL, *fp32 = NULL;
-    if (!facet_gemm_bf16_native()) {
-        cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, FQGAN_CPU_BF16_SPLIT),
-                     FACET_ERR_UNSUPPORTED);
-        cr_skip_test("this CPU has no AVX-512 BF16: the cpu-bf16 backend is refused");
-    }
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, FQGAN_CPU_BF16_SPLIT), FACET_OK);
-    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &arch, 3, FQGAN_CPU_FP32), FACET_OK);
+    fqgan_backend *be = cpu_bf16_backend_or_skip(FQGAN_CPU_BF16_SPLIT, 3), *fp32 = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &BF16_TEST_ARCH, 3, FQGAN_CPU_FP32), FACET_OK);
     double worst = 0.0;
     const double bf16 = 0x1p-8 * (1 + 0x1p-9);
     for (int residual = 0; residual < 2; residual++) {
@@ -1037,17 +1039,10 @@ static int same_conv_bits(fqgan_backend *a, fqgan_backend *b, fqgan_conv_mode mo
  * it. Unmarked convs on the same backend give the split backend's bits, and marked ones differ
  * from them (the digits ran). */
 Test(fqgan_cpu, fixed_point_convolutions_stay_within_the_int8_digit_bound) {
-    fqgan_arch arch = {
-        .ch = 16, .levels = 1, .ch_mult = {4}, .z_channels = 8, .grid = 4, .adapter_heads = 1};
-    fqgan_backend *be = NULL, *split = NULL, *fp32 = NULL;
-    if (!facet_gemm_bf16_native()) {
-        cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 1, FQGAN_CPU_BF16_I8),
-                     FACET_ERR_UNSUPPORTED);
-        cr_skip_test("this CPU has no AVX-512 BF16: the cpu-bf16 backend is refused");
-    }
-    cr_assert_eq(fqgan_cpu_backend_create(&be, &arch, 3, FQGAN_CPU_BF16_I8), FACET_OK);
-    cr_assert_eq(fqgan_cpu_backend_create(&split, &arch, 3, FQGAN_CPU_BF16_SPLIT), FACET_OK);
-    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &arch, 3, FQGAN_CPU_FP32), FACET_OK);
+    fqgan_backend *be = cpu_bf16_backend_or_skip(FQGAN_CPU_BF16_I8, 3), *split = NULL, *fp32 = NULL;
+    cr_assert_eq(fqgan_cpu_backend_create(&split, &BF16_TEST_ARCH, 3, FQGAN_CPU_BF16_SPLIT),
+                 FACET_OK);
+    cr_assert_eq(fqgan_cpu_backend_create(&fp32, &BF16_TEST_ARCH, 3, FQGAN_CPU_FP32), FACET_OK);
     const double fixed = FACET_I8X2_ERROR * (1 + 0x1p-9) * (1 + 0x1p-9), rel = 0x1p-21;
     double worst = 0.0;
     for (int residual = 0; residual < 2; residual++) {
