@@ -331,7 +331,7 @@ static inline FACET_HD float facet_livescene_mask_loss(facet_livescene_ray_terms
                                                        int classes, float scale) {
     if (t->label < 0) return 0.0f;
     const float *z = t->rendered_logits[level];
-    float peak = z[0], total = 0.0f, p[FACET_LIVESCENE_MAX_OBJECTS + 1];
+    float peak = z[0], total = 0.0f, p[FACET_LIVESCENE_MAX_OBJECTS + 1] = {0.0f};
     for (int c = 1; c < classes; c++) peak = fmaxf(peak, z[c]);
     for (int c = 0; c < classes; c++) total += expf(z[c] - peak);
     for (int c = 0; c < classes; c++) p[c] = expf(z[c] - peak) / total;

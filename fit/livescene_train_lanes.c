@@ -111,8 +111,8 @@ static facet_lanes derivative_lanes(facet_activation a, facet_lanes output) {
     return d;
 }
 
-/* 16 floats from any float address (a row of outputs or of inputs). */
-typedef float lanes_row __attribute__((vector_size(FACET_LANES * sizeof(float)), aligned(4)));
+/* 16 floats from any float address (a row of outputs or of inputs; whatever FACET_LANES is). */
+typedef float lanes_row __attribute__((vector_size(16 * sizeof(float)), aligned(4)));
 
 /* Whether all n floats are finite. */
 static int all_finite(const float *v, int n) {

@@ -31,7 +31,7 @@ static void block_coords4(const facet_livescene_field *f, const facet_livescene_
 /* facet_livescene_pick_object in every lane, each exponential formed once (the per-point form
  * forms exp(logit - peak) twice for the chosen candidates: the same value). Written with whole-
  * vector operations and bit masks (facet_livescene_max's select, the strict > of the argmax), so
- * that every step runs across the 16 lanes at once. */
+ * that every step runs across the FACET_LANES lanes at once. */
 static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     facet_lanes peak = logits[0], e[FACET_LIVESCENE_MAX_OBJECTS + 1], total = {0};
     for (int i = 1; i <= objects; i++) /* facet_livescene_max(peak, logits[i]) */

@@ -67,12 +67,13 @@ const char *parity_scratch_dir(void);
 /* One group of cases: runs them, prints their lines, returns the number of failures. */
 typedef int (*parity_suite_fn)(void);
 
-int parity_suite_render(void);   /* parity_render.c: node kinds, depth, masks, rays, targets */
-int parity_suite_lighting(void); /* parity_lighting.c: prefilter, irradiance, DFG upload */
-int parity_suite_fit(void);      /* parity_fit.c: fit step, gradients, Adam, loss curves */
-int parity_suite_fqgan(void);    /* parity_fqgan.c: encode/quantize/decode per precision */
-int parity_suite_language(void); /* parity_language.c: text encoders */
-int parity_suite_lpips(void);    /* parity_lpips.c: conv2d, max pooling, LPIPS models */
-int parity_suite_mlp(void);      /* parity_mlp.c: fp16 networks on tensor cores */
+int parity_suite_render(void);    /* parity_render.c: node kinds, depth, masks, rays, targets */
+int parity_suite_lighting(void);  /* parity_lighting.c: prefilter, irradiance, DFG upload */
+int parity_suite_fit(void);       /* parity_fit.c: fit step, gradients, Adam, f16 overflow */
+int parity_suite_fit_curve(void); /* parity_fit.c: whole fits' loss curves (no same-code case) */
+int parity_suite_fqgan(void);     /* parity_fqgan.c: encode/quantize/decode per precision */
+int parity_suite_language(void);  /* parity_language.c: text encoders */
+int parity_suite_lpips(void);     /* parity_lpips.c: conv2d, max pooling, LPIPS models */
+int parity_suite_mlp(void);       /* parity_mlp.c: fp16 networks on tensor cores */
 
 #endif

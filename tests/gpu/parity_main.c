@@ -3,8 +3,8 @@
  * without a usable CUDA device.
  *
  *   gpu_parity                 all suites
- *   gpu_parity render fit      the named suites (harness render lighting fit fqgan language
- *                              lpips mlp)
+ *   gpu_parity render fit      the named suites (harness render lighting fit fit_curve fqgan
+ *                              language lpips mlp)
  *   gpu_parity --list          the suite names
  *   FACET_PARITY_KEEP=1        keep the scratch directory (generated scenes, fits) and print it
  *
@@ -62,10 +62,15 @@ static const struct {
     const char *name;
     parity_suite_fn run;
 } SUITES[] = {
-    {"harness", suite_harness},          {"render", parity_suite_render},
-    {"lighting", parity_suite_lighting}, {"fit", parity_suite_fit},
-    {"fqgan", parity_suite_fqgan},       {"language", parity_suite_language},
-    {"lpips", parity_suite_lpips},       {"mlp", parity_suite_mlp},
+    {"harness", suite_harness},
+    {"render", parity_suite_render},
+    {"lighting", parity_suite_lighting},
+    {"fit", parity_suite_fit},
+    {"fit_curve", parity_suite_fit_curve},
+    {"fqgan", parity_suite_fqgan},
+    {"language", parity_suite_language},
+    {"lpips", parity_suite_lpips},
+    {"mlp", parity_suite_mlp},
 };
 enum { SUITE_COUNT = sizeof SUITES / sizeof *SUITES };
 
