@@ -359,7 +359,7 @@ if [ ! -x "$parity" ]; then
     record parity "$parity" 2 0 0 0 "" "" "gpu_parity is not in the bundle"
 else
     suites=${GPU_CHECK_SUITES:-$(timeout 20 "$parity" --list 2>/dev/null | tr '\n' ' ')}
-    [ -n "${suites// /}" ] || suites="harness render lighting fit fit_curve fqgan language"
+    [ -n "${suites// /}" ] || suites="harness render lighting fit fit_curve fit_curve_f16 fit_curve_blender fqgan language"
     for s in $suites; do
         run_step "parity.$s" parity "${box[parity]}" "$parity" "$s"
         [ -n "$STEP_RC" ] || continue

@@ -67,13 +67,17 @@ const char *parity_scratch_dir(void);
 /* One group of cases: runs them, prints their lines, returns the number of failures. */
 typedef int (*parity_suite_fn)(void);
 
-int parity_suite_render(void);    /* parity_render.c: node kinds, depth, masks, rays, targets */
-int parity_suite_lighting(void);  /* parity_lighting.c: prefilter, irradiance, DFG upload */
-int parity_suite_fit(void);       /* parity_fit.c: fit step, gradients, Adam, f16 overflow */
-int parity_suite_fit_curve(void); /* parity_fit.c: whole fits' loss curves (no same-code case) */
-int parity_suite_fqgan(void);     /* parity_fqgan.c: encode/quantize/decode per precision */
-int parity_suite_language(void);  /* parity_language.c: text encoders */
-int parity_suite_lpips(void);     /* parity_lpips.c: conv2d, max pooling, LPIPS models */
-int parity_suite_mlp(void);       /* parity_mlp.c: fp16 networks on tensor cores */
+int parity_suite_render(void);   /* parity_render.c: node kinds, depth, masks, rays, targets */
+int parity_suite_lighting(void); /* parity_lighting.c: prefilter, irradiance, DFG upload */
+int parity_suite_fit(void);      /* parity_fit.c: fit step, gradients, Adam, f16 overflow */
+/* parity_fit.c: whole fits' loss curves (no same-code case): the generated scene in fp32 and with
+ * fp16 networks, the Blender-rendered cabinet (three suites, so that ctest -j runs them apart) */
+int parity_suite_fit_curve(void);
+int parity_suite_fit_curve_f16(void);
+int parity_suite_fit_curve_blender(void);
+int parity_suite_fqgan(void);    /* parity_fqgan.c: encode/quantize/decode per precision */
+int parity_suite_language(void); /* parity_language.c: text encoders */
+int parity_suite_lpips(void);    /* parity_lpips.c: conv2d, max pooling, LPIPS models */
+int parity_suite_mlp(void);      /* parity_mlp.c: fp16 networks on tensor cores */
 
 #endif

@@ -3,8 +3,8 @@
  * without a usable CUDA device.
  *
  *   gpu_parity                 all suites
- *   gpu_parity render fit      the named suites (harness render lighting fit fit_curve fqgan
- *                              language lpips mlp)
+ *   gpu_parity render fit      the named suites (harness render lighting fit fit_curve
+ *                              fit_curve_f16 fit_curve_blender fqgan language lpips mlp)
  *   gpu_parity --list          the suite names
  *   FACET_PARITY_KEEP=1        keep the scratch directory (generated scenes, fits) and print it
  *
@@ -67,6 +67,8 @@ static const struct {
     {"lighting", parity_suite_lighting},
     {"fit", parity_suite_fit},
     {"fit_curve", parity_suite_fit_curve},
+    {"fit_curve_f16", parity_suite_fit_curve_f16},
+    {"fit_curve_blender", parity_suite_fit_curve_blender},
     {"fqgan", parity_suite_fqgan},
     {"language", parity_suite_language},
     {"lpips", parity_suite_lpips},
