@@ -231,34 +231,6 @@ static inline FACET_HD void facet_prefilter_quality_texel(const facet_prefilter_
     for (int k = 0; k < 3; k++) rgb[k] = acc[k] * inv;
 }
 
-/* The ring summation's weight of source texel column x of a face row (see below): l.R D dOmega
- * up to constants that cancel (dOmega = step^2 inv^3), 0 outside the ring cos_out < l.R <= cos_in.
- * Row constants: cy = R.axis + fy R.V, ly = 1 + fy^2; ru = R.U; a2 = alpha^2. */
-static inline FACET_HD float facet_ring_weight(float step, float cy, float ly, float ru, float a2,
-                                               float cos_out, float cos_in, int x) {
-    const float fx = ((float)x + 0.5f) * step - 1.0f;
-    const float inv = 1.0f / sqrtf(ly + fx * fx);
-    const float c = (cy + fx * ru) * inv; /* l.R */
-    const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
-    const int inside = (c > cos_out) & (c <= cos_in); /* no branch: the CPU forms 8 at once */
-    return inside ? c * inv * inv * inv / (d * d) : 0.0f;
-}
-
-/* Source texels whose ring weights are formed together (facet_prefilter_ring_texel). */
-enum { FACET_RING_BLOCK = 8 };
-/* FACET_RING_WEIGHTS before the weight loop: one vector on the CPU (OpenMP simd: no reduction, so
- * the same values), unrolled into registers by nvcc; FACET_UNROLL before the sum loop. */
-#if defined(__NVCC__) && defined(__CUDA_ARCH__) /* nvcc's device pass (not the emulator's C++) */
-#define FACET_RING_WEIGHTS _Pragma("unroll")
-#define FACET_UNROLL _Pragma("unroll")
-#elif defined(_OPENMP) && !defined(__CUDACC__)
-#define FACET_RING_WEIGHTS _Pragma("omp simd")
-#define FACET_UNROLL
-#else
-#define FACET_RING_WEIGHTS
-#define FACET_UNROLL
-#endif
-
 /* Quality filter of the texel with direction R by summation over source texels, ring by ring
  * (facet_lighting_quality_plan chooses the rings): within a ring every source texel centre l of
  * chain level `level` with cos_outer < l.R <= cos_inner weighs l.R D(R.h) dOmega, dOmega the
@@ -297,23 +269,18 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
                 const float fy = ((float)y + 0.5f) * step - 1.0f;
                 const float cy = rc + fy * rv, ly = 1.0f + fy * fy;
                 const float *row = source + facet_cube_texel_offset(n, g, 0, y);
-                /* the weights of FACET_RING_BLOCK texels at a time (one vector of square roots
-                 * and divisions on the CPU), then their terms added in ascending x: the same
-                 * sums, in the same order, as one texel at a time */
-                for (int xb = x0; xb <= x1; xb += FACET_RING_BLOCK) {
-                    float w[FACET_RING_BLOCK];
-                    FACET_RING_WEIGHTS
-                    for (int j = 0; j < FACET_RING_BLOCK; j++)
-                        w[j] = facet_ring_weight(step, cy, ly, ru, a2, cos_out, cos_in, xb + j);
-                    FACET_UNROLL
-                    for (int j = 0; j < FACET_RING_BLOCK; j++) {
-                        if (xb + j > x1) break;
-                        const float *t = row + 3 * (xb + j);
-                        r0 += t[0] * w[j];
-                        r1 += t[1] * w[j];
-                        r2 += t[2] * w[j];
-                        rw += w[j];
-                    }
+                for (int x = x0; x <= x1; x++) {
+                    const float fx = ((float)x + 0.5f) * step - 1.0f;
+                    const float inv = 1.0f / sqrtf(ly + fx * fx);
+                    const float c = (cy + fx * ru) * inv; /* l.R */
+                    const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
+                    /* l.R D dOmega up to constants that cancel: dOmega = step^2 inv^3 */
+                    const float w =
+                        (c > cos_out && c <= cos_in) ? c * inv * inv * inv / (d * d) : 0.0f;
+                    r0 += row[3 * x] * w;
+                    r1 += row[3 * x + 1] * w;
+                    r2 += row[3 * x + 2] * w;
+                    rw += w;
                 }
             }
         }
