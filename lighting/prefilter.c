@@ -3,6 +3,7 @@
 #include "core/parallel.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 float facet_ggx_cone_cutoff(float roughness, double fraction) {
     enum { SAMPLES = 1000000 };
@@ -67,11 +68,26 @@ void facet_prefilter_level_cpu(const facet_prefilter_level *p, float *out) {
 }
 
 void facet_irradiance_cpu(const facet_irradiance_source *source, int n, float *out) {
+    facet_irradiance_source s = *source;
+    const int m = s.size;
+    float *dirs = s.dirs ? NULL : malloc((size_t)6 * m * m * 3 * sizeof *dirs);
+    if (dirs) { /* without memory, each direction is computed where it is used */
+        for (int g = 0; g < 6; g++)
+            for (int j = 0; j < m; j++)
+                for (int i = 0; i < m; i++) {
+                    facet_vec3 d = facet_cube_texel_dir(g, i, j, m);
+                    float *e = dirs + (((size_t)g * m + j) * m + i) * 3;
+                    e[0] = d.x;
+                    e[1] = d.y;
+                    e[2] = d.z;
+                }
+        s.dirs = dirs;
+    }
     FACET_PARALLEL_FOR(row, 0, 6 * (int64_t)n) {
         int face = (int)(row / n), y = (int)(row % n);
         for (int x = 0; x < n; x++)
-            facet_irradiance_texel(source, n, face, x, y,
-                                   out + facet_cube_texel_offset(n, face, x, y));
+            facet_irradiance_texel(&s, n, face, x, y, out + facet_cube_texel_offset(n, face, x, y));
     }
     facet_cube_fill_borders(out, n);
+    free(dirs);
 }

@@ -35,6 +35,7 @@
 #include "core/vecmath.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The parity filter's inner loop is a sum: let OpenMP's simd reduction vectorise it on the CPU
@@ -108,8 +109,10 @@ static inline FACET_HD int facet_cone_axis_range(float rc, float ra, float sin_c
     }
     float psi = atan2f(ra, rc), delta = asinf(sin_c / rho);
     for (int k = -1; k <= 1; k++) {
-        float a = fmaxf(psi - delta + 2.0f * pi * (float)k, -quarter);
-        float b = fminf(psi + delta + 2.0f * pi * (float)k, quarter);
+        /* clamped to the face's azimuths (finite: rho > sin_c); a compare, not a libm call */
+        float a = psi - delta + 2.0f * pi * (float)k, b = psi + delta + 2.0f * pi * (float)k;
+        a = a > -quarter ? a : -quarter;
+        b = b < quarter ? b : quarter;
         if (a > b) continue;
         /* face coordinate f = tan(azimuth); texel i has its centre at f = 2 (i + 0.5) / n - 1;
          * one texel of margin absorbs rounding */
@@ -231,6 +234,98 @@ static inline FACET_HD void facet_prefilter_quality_texel(const facet_prefilter_
     for (int k = 0; k < 3; k++) rgb[k] = acc[k] * inv;
 }
 
+/* The exact filter's weight of the source texel at face coordinate fx in a row whose other terms
+ * are cy = R.axis + fy R.V and ly = 1 + fy^2 (ru = R.U): l.R D(R.h) dOmega up to constants that
+ * cancel (dOmega = step^2 inv^3, the step^2 applied per ring), or 0 when l.R falls outside the
+ * ring (cos_out, cos_in]. */
+static inline FACET_HD float facet_ring_weight(float fx, float cy, float ly, float ru, float a2,
+                                               float cos_out, float cos_in) {
+    const float inv = 1.0f / sqrtf(ly + fx * fx);
+    const float c = (cy + fx * ru) * inv; /* l.R */
+    const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
+    return ((c > cos_out) & (c <= cos_in)) ? c * inv * inv * inv / (d * d) : 0.0f;
+}
+
+/* A ring's sums, lane by lane: sum[0..2][lane] += texel * weight, sum[3][lane] += weight. */
+enum { FACET_RING_LANES = 8 };
+
+/* Adds one source row's texels x0..x1 to a ring's lane 0 in ascending x. */
+static inline FACET_HD void facet_ring_row_ascending(const float *row, int x0, int x1, float step,
+                                                     float cy, float ly, float ru, float a2,
+                                                     float cos_out, float cos_in,
+                                                     float sum[4][FACET_RING_LANES]) {
+    /* running sums in registers, one rounding order: the same as adding into sum[.][0] */
+    float r = sum[0][0], g = sum[1][0], b = sum[2][0], wsum = sum[3][0];
+    for (int x = x0; x <= x1; x++) {
+        const float fx = ((float)x + 0.5f) * step - 1.0f;
+        const float w = facet_ring_weight(fx, cy, ly, ru, a2, cos_out, cos_in);
+        r += row[3 * x] * w;
+        g += row[3 * x + 1] * w;
+        b += row[3 * x + 2] * w;
+        wsum += w;
+    }
+    sum[0][0] = r;
+    sum[1][0] = g;
+    sum[2][0] = b;
+    sum[3][0] = wsum;
+}
+
+#if !defined(__CUDACC__)
+/* Adds one source row's texels x0..x1 (0 <= x0, x1 < n, n >= FACET_RING_LANES) to a ring's
+ * lanes in blocks of FACET_RING_LANES texels that lie inside the face: the last block of a row
+ * steps back to end at n - 1, its lanes already summed or outside x0..x1 weighing 0. The loop
+ * vectorises without a scalar remainder (OpenMP simd); the rows are short, a ring being about 12
+ * of its texels across. Reads row[3 * x .. 3 * x + 2] for x in [0, n) only. */
+static inline void facet_ring_row_blocked(const float *row, int n, int x0, int x1, float step,
+                                          float cy, float ly, float ru, float a2, float cos_out,
+                                          float cos_in, float sum[4][FACET_RING_LANES]) {
+    for (int done = x0; done <= x1;) {
+        const int start = done < n - FACET_RING_LANES ? done : n - FACET_RING_LANES;
+#if defined(_OPENMP)
+#pragma omp simd
+#endif
+        for (int j = 0; j < FACET_RING_LANES; j++) {
+            const int x = start + j;
+            /* a lane that is not its own weighs 0; its texel lies inside the face */
+            const int in = (x >= done) & (x <= x1);
+            const float fx = ((float)x + 0.5f) * step - 1.0f;
+            const float w = in ? facet_ring_weight(fx, cy, ly, ru, a2, cos_out, cos_in) : 0.0f;
+            sum[0][j] += row[3 * x] * w;
+            sum[1][j] += row[3 * x + 1] * w;
+            sum[2][j] += row[3 * x + 2] * w;
+            sum[3][j] += w;
+        }
+        done = start + FACET_RING_LANES;
+    }
+}
+#endif
+
+/* The exact filter's row sums: blocks on the CPU, ascending x on the GPU (one thread per output
+ * texel), on faces narrower than a block, and under AddressSanitizer, whose instrumented loads
+ * keep the blocks from vectorising (scalar, they cost 1.6x the ascending loop there;
+ * tests/test_relight.c checks the blocks' reads against exact-size rows in that build). The two
+ * orders round differently (tests/gpu/parity_lighting.c RING_TOL). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FACET_RING_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FACET_RING_ASAN 1
+#endif
+#endif
+static inline FACET_HD void facet_ring_row_sums(const float *row, int n, int x0, int x1, float step,
+                                                float cy, float ly, float ru, float a2,
+                                                float cos_out, float cos_in,
+                                                float sum[4][FACET_RING_LANES]) {
+#if !defined(__CUDACC__) && !defined(FACET_RING_ASAN)
+    if (n >= FACET_RING_LANES) {
+        facet_ring_row_blocked(row, n, x0, x1, step, cy, ly, ru, a2, cos_out, cos_in, sum);
+        return;
+    }
+#endif
+    (void)n;
+    facet_ring_row_ascending(row, x0, x1, step, cy, ly, ru, a2, cos_out, cos_in, sum);
+}
+
 /* Quality filter of the texel with direction R by summation over source texels, ring by ring
  * (facet_lighting_quality_plan chooses the rings): within a ring every source texel centre l of
  * chain level `level` with cos_outer < l.R <= cos_inner weighs l.R D(R.h) dOmega, dOmega the
@@ -253,7 +348,7 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
         /* a face holds directions within acos(1/sqrt(3)) of its axis */
         const float outer = ring->sin_outer > 1.0f ? 1.57079632679f : asinf(ring->sin_outer);
         const float min_rc = cosf(fminf(outer + 0.9553166181245093f, 3.14159265358979f));
-        float r0 = 0.0f, r1 = 0.0f, r2 = 0.0f, rw = 0.0f;
+        float sum[4][FACET_RING_LANES] = {{0.0f}};
         for (int g = 0; g < 6; g++) {
             facet_vec3 axis = facet_cube_face_dir(g, 0.0f, 0.0f);
             const float rc = facet_v3_dot(R, axis);
@@ -267,28 +362,18 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
                 continue;
             for (int y = y0; y <= y1; y++) {
                 const float fy = ((float)y + 0.5f) * step - 1.0f;
-                const float cy = rc + fy * rv, ly = 1.0f + fy * fy;
-                const float *row = source + facet_cube_texel_offset(n, g, 0, y);
-                for (int x = x0; x <= x1; x++) {
-                    const float fx = ((float)x + 0.5f) * step - 1.0f;
-                    const float inv = 1.0f / sqrtf(ly + fx * fx);
-                    const float c = (cy + fx * ru) * inv; /* l.R */
-                    const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
-                    /* l.R D dOmega up to constants that cancel: dOmega = step^2 inv^3 */
-                    const float w =
-                        (c > cos_out && c <= cos_in) ? c * inv * inv * inv / (d * d) : 0.0f;
-                    r0 += row[3 * x] * w;
-                    r1 += row[3 * x + 1] * w;
-                    r2 += row[3 * x + 2] * w;
-                    rw += w;
-                }
+                facet_ring_row_sums(source + facet_cube_texel_offset(n, g, 0, y), n, x0, x1, step,
+                                    rc + fy * rv, 1.0f + fy * fy, ru, a2, cos_out, cos_in, sum);
             }
         }
+        float total[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < FACET_RING_LANES; j++) total[c] += sum[c][j];
         const float area = step * step; /* rings differ in texel size */
-        acc0 += r0 * area;
-        acc1 += r1 * area;
-        acc2 += r2 * area;
-        wsum += rw * area;
+        acc0 += total[0] * area;
+        acc1 += total[1] * area;
+        acc2 += total[2] * area;
+        wsum += total[3] * area;
     }
     const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
     rgb[0] = acc0 * inv;
@@ -316,6 +401,9 @@ typedef struct facet_irradiance_source {
     /* 1: the official constants, n.l clamped to [0, 0.999] and pi written 3.141592;
      * 0: n.l clamped to [0, 1] and pi */
     int official;
+    /* optional (CPU): the 6 size^2 source texel directions facet_cube_texel_dir(g, i, j, size),
+     * xyz at ((g * size + j) * size + i) * 3; NULL: each computed where it is used */
+    const float *dirs;
 } facet_irradiance_source;
 
 /* Diffuse irradiance / pi for texel (x, y) of `face` of an n x n output: the cosine-weighted sum
@@ -332,8 +420,12 @@ static inline FACET_HD void facet_irradiance_texel(const facet_irradiance_source
     for (int g = 0; g < 6; g++)
         for (int j = 0; j < m; j++)
             for (int i = 0; i < m; i++) {
-                float c = facet_v3_dot(N, facet_cube_texel_dir(g, i, j, m));
-                c = fminf(fmaxf(c, 0.0f), cmax);
+                const float *d = s->dirs ? s->dirs + (((size_t)g * m + j) * m + i) * 3 : NULL;
+                float c = facet_v3_dot(N, d ? facet_v3(d[0], d[1], d[2])
+                                            : facet_cube_texel_dir(g, i, j, m));
+                /* the clamp to [0, cmax] (c is finite: unit directions) */
+                c = c > 0.0f ? c : 0.0f;
+                c = c < cmax ? c : cmax;
                 float w = c * s->weight[j * m + i] * inv_pi;
                 const float *t = s->level + facet_cube_texel_offset(m, g, i, j);
                 for (int k = 0; k < 3; k++) acc[k] += t[k] * w;
@@ -365,7 +457,8 @@ void facet_prefilter_level_cpu(const facet_prefilter_level *p, float *out);
  * area[x] * area[y]; exact = 1, the exact solid angle subtended by the texel. */
 void facet_cube_texel_weights(int n, int exact, float *weight);
 
-/* Runs facet_irradiance_texel over an n x n output (padded) and fills its borders. */
+/* Runs facet_irradiance_texel over an n x n output (padded) and fills its borders; tabulates the
+ * source directions first when source->dirs is NULL (the same values). */
 void facet_irradiance_cpu(const facet_irradiance_source *source, int n, float *out);
 
 #ifdef __cplusplus

@@ -304,6 +304,44 @@ Test(prefilter, level_roughness_and_mip_rule_are_the_official_ones) {
     cr_assert_float_eq(facet_splitsum_mip(1.0f, 6), 5.0f, 1e-6);
 }
 
+Test(prefilter, ring_row_blocks_read_only_the_row_and_sum_each_texel_once) {
+    /* The CPU's blocks of FACET_RING_LANES texels (prefilter.h facet_ring_row_blocked) against the
+     * ascending loop, on rows allocated to their exact size (the sanitizer build reports any read
+     * outside), for row ends anywhere, short faces included. A ring holding every direction
+     * (cos_out = -1, cos_in = 2) makes every weight positive, and the texels outside x0..x1 are
+     * 1e30: counting one, or counting a texel twice, moves the sum far past the rounding bound
+     * of a reordered sum of positive terms, (N - 1) eps relative (N <= 40: 3e-6). */
+    const int sizes[] = {FACET_RING_LANES, FACET_RING_LANES + 1, 13, 16, 37};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        const int n = sizes[s];
+        float *row = malloc((size_t)3 * n * sizeof *row);
+        cr_assert(row);
+        const float step = 2.0f / (float)n;
+        for (int x0 = 0; x0 < n; x0++)
+            for (int x1 = x0; x1 < n; x1++) {
+                for (int x = 0; x < n; x++)
+                    for (int c = 0; c < 3; c++)
+                        row[3 * x + c] =
+                            x >= x0 && x <= x1 ? 0.5f + 0.1f * (float)((x * 7 + c) % 11) : 1e30f;
+                float blocked[4][FACET_RING_LANES] = {{0.0f}},
+                      ascending[4][FACET_RING_LANES] = {{0.0f}};
+                facet_ring_row_blocked(row, n, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f, -1.0f, 2.0f,
+                                       blocked);
+                facet_ring_row_ascending(row, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f, -1.0f, 2.0f,
+                                         ascending);
+                for (int c = 0; c < 4; c++) {
+                    double total = 0.0;
+                    for (int j = 0; j < FACET_RING_LANES; j++) total += blocked[c][j];
+                    const double want = ascending[c][0];
+                    cr_assert(want > 0.0 && fabs(total - want) <= 3e-6 * want,
+                              "n %d, x %d..%d, sum %d: blocks %.9g, ascending %.9g", n, x0, x1, c,
+                              total, want);
+                }
+            }
+        free(row);
+    }
+}
+
 Test(prefilter, parity_cone_bounds_visit_every_texel_in_the_cone) {
     /* the per-face azimuth bounds against a sum over all texels, at a face corner and inside */
     const int n = 32;
@@ -624,7 +662,7 @@ Test(prefilter, quality_irradiance_places_a_window_within_a_degree) {
     const int n = FACET_LIGHTING_DIFFUSE_SIZE;
     float weight[FACET_LIGHTING_DIFFUSE_SIZE * FACET_LIGHTING_DIFFUSE_SIZE];
     facet_cube_texel_weights(n, 1, weight);
-    facet_irradiance_source coarse = {chain.level[5], weight, n, 0};
+    facet_irradiance_source coarse = {.level = chain.level[5], .weight = weight, .size = n};
     float *out = malloc(facet_cube_level_floats(n) * sizeof *out);
     cr_assert(out);
     facet_irradiance_cpu(&coarse, n, out);
