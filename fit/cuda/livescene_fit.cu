@@ -37,31 +37,29 @@ struct facet_livescene_cuda_trainer {
 
 namespace {
 
-/* The passes' per-thread scratch is shared memory (core/cuda/shared_scratch.h); run_pass picks the
- * smallest of these classes (floats per thread) that holds a pass's need. */
-const int scratch_classes[] = {191, 383, 767, 1535, FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1};
-
-template <int SCRATCH>
+/* The passes' per-thread scratch is shared memory (core/cuda/shared_scratch.h), `stride` floats
+ * per thread: facet_shared_scratch_stride of what the pass needs. */
 __global__ void forward_kernel(facet_livescene_field f, int levels, sample_counts samples,
                                float anneal, unsigned long long seed, int step, int batch,
                                const facet_livescene_ray_input *inputs,
-                               facet_livescene_train_ray *rays, facet_livescene_ray_terms *terms) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                               facet_livescene_train_ray *rays, facet_livescene_ray_terms *terms,
+                               int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
     facet_livescene_train_ray_run_scratch(&f, levels, samples.n, anneal, seed, step, batch, i,
-                                          &inputs[i], r, scratch + threadIdx.x * SCRATCH);
+                                          &inputs[i], r, scratch);
     terms[i] = r->terms;
 }
 
-template <int SCRATCH>
 __global__ void backward_kernel(facet_livescene_field f, facet_livescene_field grad, int levels,
                                 int batch, facet_livescene_loss_weights w,
                                 facet_livescene_train_ray *rays,
                                 const facet_livescene_ray_terms *terms,
-                                float (*dw_all)[FACET_LIVESCENE_MAX_SAMPLES], double *sums) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                                float (*dw_all)[FACET_LIVESCENE_MAX_SAMPLES], double *sums,
+                                int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= batch) return;
     facet_livescene_train_ray *r = &rays[i];
@@ -72,12 +70,15 @@ __global__ void backward_kernel(facet_livescene_field f, facet_livescene_field g
     facet_livescene_ray_losses(r, levels, batch, &w, dw, drgb, &interlevel, &distortion);
     atomicAdd(&sums[0], interlevel);
     atomicAdd(&sums[1], distortion);
-    facet_livescene_train_backward_scratch(&f, &grad, levels, r, drgb, dw,
-                                           scratch + threadIdx.x * SCRATCH);
+    facet_livescene_train_backward_scratch(&f, &grad, levels, r, drgb, dw, scratch);
 }
 
-/* Launches the forward (backward = 0) or backward pass with the smallest scratch class that holds
- * `need` floats: the per-ray kernels, or with `staged` set the fp16 stages on tensor cores. */
+static_assert(facet_shared_scratch_threads(
+                  facet_shared_scratch_stride(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH)) >= 4,
+              "the largest backward scratch must fit 4 threads' slices in shared memory");
+
+/* The forward (backward = 0) or backward pass with `need` floats of scratch per thread: the
+ * per-ray kernels, or with `staged` set the fp16 stages on tensor cores. */
 struct pass_args {
     facet_livescene_field f, grad;
     int levels, batch, step;
@@ -94,34 +95,23 @@ struct pass_args {
     float loss_scale;             /* staged: the step's loss scale */
 };
 
-template <int SCRATCH> void launch_pass(const pass_args &a, int backward) {
+void run_pass(const pass_args &a, int backward, int need) {
+    const int stride = facet_shared_scratch_stride(need);
     if (a.staged) {
-        const tensor_step<SCRATCH> step{a.f, a.grad, *a.staged, a.levels, a.batch, a.loss_scale};
+        const tensor_step step{a.f, a.grad, *a.staged, a.levels, a.batch, a.loss_scale, stride};
         if (backward)
             step.run_backward(a.samples, a.w, a.rays, a.terms, a.dw, a.sums);
         else
             step.run_forward(a.samples, a.anneal, a.seed, a.step, a.inputs, a.rays, a.terms);
         return;
     }
-    const int threads = facet_shared_scratch<SCRATCH>::threads;
+    const int threads = facet_shared_scratch_threads(stride);
     const unsigned blocks = (unsigned)((a.batch + threads - 1) / threads);
-    if (backward) FACET_LAUNCH(backward_kernel<SCRATCH>, blocks, threads)
-    (a.f, a.grad, a.levels, a.batch, a.w, a.rays, a.terms, a.dw, a.sums);
-    else FACET_LAUNCH(forward_kernel<SCRATCH>, blocks, threads)(
-        a.f, a.levels, a.samples, a.anneal, a.seed, a.step, a.batch, a.inputs, a.rays, a.terms);
-}
-
-void run_pass(const pass_args &a, int backward, int need) {
-    if (need <= scratch_classes[0])
-        launch_pass<191>(a, backward);
-    else if (need <= scratch_classes[1])
-        launch_pass<383>(a, backward);
-    else if (need <= scratch_classes[2])
-        launch_pass<767>(a, backward);
-    else if (need <= scratch_classes[3])
-        launch_pass<1535>(a, backward);
-    else
-        launch_pass<(FACET_LIVESCENE_MAX_BACKWARD_SCRATCH | 1)>(a, backward);
+    if (backward) FACET_LAUNCH(backward_kernel, blocks, threads)
+    (a.f, a.grad, a.levels, a.batch, a.w, a.rays, a.terms, a.dw, a.sums, stride);
+    else FACET_LAUNCH(forward_kernel, blocks, threads)(a.f, a.levels, a.samples, a.anneal, a.seed,
+                                                       a.step, a.batch, a.inputs, a.rays, a.terms,
+                                                       stride);
 }
 
 /* Rows the staged step's matrices need for `samples` per level: the most of any level. */

@@ -136,12 +136,11 @@ __device__ inline float row_dsigma(float (*dw)[FACET_LIVESCENE_MAX_SAMPLES], int
 /* Input rows of one network over a level: `input` (a functor below) writes sample (ray, j)'s
  * input into the thread's scratch and returns its width, or 0 for a sample the per-point pass
  * skips (a zero row); padding rows are zero too. */
-template <int SCRATCH, typename Input>
-__global__ void rows_kernel(Input input, level_rows s, int ld, __half *x) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+template <typename Input>
+__global__ void rows_kernel(Input input, level_rows s, int ld, __half *x, int stride) {
+    FACET_SHARED_SCRATCH(in, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= facet_mlp_tensor_rows(s.count * s.n)) return;
-    float *in = scratch + threadIdx.x * SCRATCH;
     int width = 0;
     if (i < s.count * s.n) {
         int j;
@@ -362,14 +361,14 @@ struct semantic_gradient {
 
 /* Per sample: scatters input gradients into the K-Planes. `scatter` (a functor below) takes the
  * sample's row of dx. */
-template <int SCRATCH, typename Scatter>
-__global__ void scatter_kernel(Scatter scatter, level_rows s, const float *dx, int ld) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+template <typename Scatter>
+__global__ void scatter_kernel(Scatter scatter, level_rows s, const float *dx, int ld, int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= s.count * s.n) return;
     int j;
     const facet_livescene_train_ray *r = row_ray(s, i, &j);
-    scatter(r, i, j, s, dx + i * ld, scratch + threadIdx.x * SCRATCH);
+    scatter(r, i, j, s, dx + i * ld, scratch);
 }
 
 /* The sigma net's input gradient to every scale's planes at the sample's coordinates. */
@@ -422,12 +421,14 @@ struct probability_scatter {
     }
 };
 
-/* The staged step's launches for one scratch class. */
-template <int SCRATCH> struct tensor_step {
+/* The staged step's launches; the per-sample kernels' scratch is `stride` floats per thread
+ * (core/cuda/shared_scratch.h). */
+struct tensor_step {
     const facet_livescene_field &f, &grad;
     const tensor_buffers &b;
     int levels, batch;
     float scale;
+    int stride;
 
     static int in_stride(const facet_mlp &net) { return facet_mlp_pad16(net.width[0]); }
     static int out_stride(const facet_mlp &net) { return facet_mlp_pad16(net.width[net.layers]); }
@@ -436,10 +437,10 @@ template <int SCRATCH> struct tensor_step {
     }
     template <typename Input>
     void inputs(const Input &input, const level_rows &s, const facet_mlp &net, __half *x) const {
-        const int threads = facet_shared_scratch<SCRATCH>::threads;
-        void (*kernel)(Input, level_rows, int, __half *) = rows_kernel<SCRATCH, Input>;
+        const int threads = facet_shared_scratch_threads(stride);
+        void (*kernel)(Input, level_rows, int, __half *, int) = rows_kernel<Input>;
         FACET_LAUNCH(kernel, blocks(facet_mlp_tensor_rows(s.count * s.n), threads), threads)
-        (input, s, facet_mlp_pad16(net.width[0]), x);
+        (input, s, facet_mlp_pad16(net.width[0]), x, stride);
     }
     void forward(const facet_mlp &net, const level_rows &s, const __half *x, float *y,
                  __half *keep) const {
@@ -464,10 +465,10 @@ template <int SCRATCH> struct tensor_step {
     }
     template <typename Scatter>
     void scatter(const Scatter &scatter, const level_rows &s, const facet_mlp &net) const {
-        const int threads = facet_shared_scratch<SCRATCH>::threads;
-        void (*kernel)(Scatter, level_rows, const float *, int) = scatter_kernel<SCRATCH, Scatter>;
+        const int threads = facet_shared_scratch_threads(stride);
+        void (*kernel)(Scatter, level_rows, const float *, int, int) = scatter_kernel<Scatter>;
         FACET_LAUNCH(kernel, blocks(s.count * s.n, threads), threads)
-        (scatter, s, b.dx, facet_mlp_pad16(net.width[0]));
+        (scatter, s, b.dx, facet_mlp_pad16(net.width[0]), stride);
     }
 
     /* The forward pass: every level's networks, then its compositing. */

@@ -99,8 +99,8 @@ struct ray_frame {
     float near, far;
 };
 
-/* The per-sample kernels' scratch is shared memory (core/cuda/shared_scratch.h), in three classes:
- * 177, 353 and FACET_LIVESCENE_MAX_SCRATCH | 1 floats per thread. */
+/* The per-sample kernels' scratch is shared memory (core/cuda/shared_scratch.h): `stride` floats
+ * per thread, facet_shared_scratch_stride of facet_livescene_scratch_floats. */
 
 /* Layout of the per-call buffer for a batch of `rays` rays (float offsets). With fp16 networks
  * (tensor) it also holds the tensor-core stages' matrices, each 32-byte aligned: x, the network
@@ -186,10 +186,9 @@ __global__ void begin_kernel(facet_livescene_field field, facet_livescene_sampli
 }
 
 /* Stage 2, per sample of proposal level `level` (n samples per ray). */
-template <int SCRATCH>
 __global__ void proposal_kernel(facet_livescene_field field, int level, int n, kappa_vector kappa,
-                                int64_t count, batch_layout l, float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                                int64_t count, batch_layout l, float *buffer, int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * n) return;
     const int64_t r = i / n;
@@ -197,7 +196,7 @@ __global__ void proposal_kernel(facet_livescene_field field, int level, int n, k
     const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
     buffer[l.sigma + r * l.stride + j] = facet_livescene_proposal_sample(
         &field, level, fr->o, fr->d, kappa.values, buffer + l.bins + r * l.stride, j, fr->near,
-        fr->far, scratch + threadIdx.x * SCRATCH);
+        fr->far, scratch);
 }
 
 /* Stage 3, per ray: n densities -> m + 1 new bins. */
@@ -212,10 +211,9 @@ __global__ void resample_kernel(int n, int m, int64_t count, batch_layout l, flo
 }
 
 /* Stage 4, per final sample: density, geo features and object logits. */
-template <int SCRATCH>
 __global__ void final_density_kernel(facet_livescene_field field, kappa_vector kappa, int64_t count,
-                                     batch_layout l, float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                                     batch_layout l, float *buffer, int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * l.n_final) return;
     const int64_t r = i / l.n_final;
@@ -223,20 +221,18 @@ __global__ void final_density_kernel(facet_livescene_field field, kappa_vector k
     const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + r;
     buffer[l.density + i] = facet_livescene_final_density(
         &field, fr->o, fr->d, kappa.values, buffer + l.bins + r * l.stride, j, fr->near, fr->far,
-        buffer + l.geo_features + i * l.geo, buffer + l.logits + i * l.classes,
-        scratch + threadIdx.x * SCRATCH);
+        buffer + l.geo_features + i * l.geo, buffer + l.logits + i * l.classes, scratch);
 }
 
 /* Stage 5, per final sample: colour. */
-template <int SCRATCH>
 __global__ void final_color_kernel(facet_livescene_field field, int64_t count, batch_layout l,
-                                   float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                                   float *buffer, int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count * l.n_final) return;
     const ray_frame *fr = (const ray_frame *)(buffer + l.frames) + i / l.n_final;
     facet_livescene_final_color(&field, fr->d, buffer + l.geo_features + i * l.geo,
-                                buffer + l.rgb + i * 3, scratch + threadIdx.x * SCRATCH);
+                                buffer + l.rgb + i * 3, scratch);
 }
 
 /* Stage 6, per ray: volume rendering, then the node result over the scene's background. */
@@ -292,13 +288,12 @@ __device__ __half *tensor_x(const batch_layout &l, float *buffer) {
 /* The network-input stage over the rows of a level of n samples per ray: sample i's input, written
  * by `input` (a functor below, which returns its width) into the thread's scratch, becomes row i
  * of x; padding rows (i >= count n) are zeros. */
-template <int SCRATCH, typename Input>
+template <typename Input>
 __global__ void input_kernel(Input input, int n, int ld, int64_t count, batch_layout l,
-                             float *buffer) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                             float *buffer, int stride) {
+    FACET_SHARED_SCRATCH(in, stride);
     const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= tensor_rows(count, n)) return;
-    float *in = scratch + threadIdx.x * SCRATCH;
     const int width = i < count * n ? input(i, l, buffer, in) : 0;
     facet_mlp_tensor_input_row(tensor_x(l, buffer) + i * ld, in, width, ld);
 }
@@ -383,13 +378,13 @@ __global__ void color_output_kernel(facet_livescene_field field, int64_t count, 
 }
 
 /* input_kernel with `input` over the rows of a level of n samples per ray, for network `net`. */
-template <int SCRATCH, typename Input>
+template <typename Input>
 void run_inputs(const Input &input, int n, const facet_mlp &net, int64_t count,
-                const batch_layout &l, float *buffer) {
-    const int threads = facet_shared_scratch<SCRATCH>::threads;
-    void (*kernel)(Input, int, int, int64_t, batch_layout, float *) = input_kernel<SCRATCH, Input>;
+                const batch_layout &l, float *buffer, int stride) {
+    const int threads = facet_shared_scratch_threads(stride);
+    void (*kernel)(Input, int, int, int64_t, batch_layout, float *, int) = input_kernel<Input>;
     FACET_LAUNCH(kernel, blocks_for(tensor_rows(count, n), threads), threads)
-    (input, n, tensor_ld_in(net), count, l, buffer);
+    (input, n, tensor_ld_in(net), count, l, buffer, stride);
 }
 
 /* facet_mlp_tensor_kernel over the first `rows` rows of x into y. */
@@ -402,20 +397,19 @@ void run_network(const facet_mlp &net, int64_t rows, const batch_layout &l, floa
 
 /* Stages 2 to 5 with fp16 networks on tensor cores: every proposal level (densities, then the
  * resampling) and the final samples' densities, logits and colours. */
-template <int SCRATCH>
 void render_tensor_levels(const facet_livescene_field &field,
                           const facet_livescene_sampling &sampling, const kappa_vector &kappa,
-                          int64_t count, const batch_layout &l, float *buffer) {
+                          int64_t count, const batch_layout &l, float *buffer, int stride) {
     const int per_ray = 128;
     int n = sampling.samples[0];
     for (int level = 0; level <= sampling.levels; level++) {
         const int64_t rows = tensor_rows(count, n);
-        run_inputs<SCRATCH>(probability_input{field, kappa, n}, n, field.semantic_net, count, l,
-                            buffer);
+        run_inputs(probability_input{field, kappa, n}, n, field.semantic_net, count, l, buffer,
+                   stride);
         run_network(field.semantic_net, rows, l, buffer, l.y0);
         if (level == sampling.levels) break;
-        run_inputs<SCRATCH>(proposal_input{field, kappa, n, level}, n, field.density_net[level],
-                            count, l, buffer);
+        run_inputs(proposal_input{field, kappa, n, level}, n, field.density_net[level], count, l,
+                   buffer, stride);
         run_network(field.density_net[level], rows, l, buffer, l.y1);
         FACET_LAUNCH(proposal_density_kernel, blocks_for(count * n, per_ray), per_ray)
         (field, level, n, count, l, buffer);
@@ -424,40 +418,41 @@ void render_tensor_levels(const facet_livescene_field &field,
         n = m;
     }
     const int64_t rows = tensor_rows(count, n);
-    run_inputs<SCRATCH>(sigma_input{field, kappa}, n, field.sigma_net, count, l, buffer);
+    run_inputs(sigma_input{field, kappa}, n, field.sigma_net, count, l, buffer, stride);
     run_network(field.sigma_net, rows, l, buffer, l.y1);
-    run_inputs<SCRATCH>(color_input{field}, n, field.color_net, count, l, buffer);
+    run_inputs(color_input{field}, n, field.color_net, count, l, buffer, stride);
     run_network(field.color_net, rows, l, buffer, l.y0);
     FACET_LAUNCH(color_output_kernel, blocks_for(count * n, per_ray), per_ray)
     (field, count, l, buffer);
 }
 
-/* Runs the stages over one batch of `count` rays with the per-sample kernels' scratch class. */
-template <int SCRATCH>
+/* Runs the stages over one batch of `count` rays, the per-sample kernels with `stride` floats of
+ * scratch per thread. */
 void render_batch(const facet_livescene_field &field, const facet_livescene_sampling &sampling,
                   const kappa_vector &kappa, const frame_params &frame,
                   const facet_envmap_view &env, const facet_ray *rays, int64_t count,
-                  const batch_layout &l, float *buffer, facet_ray_result *out, float *aux) {
-    const int per_ray = 128, per_sample = facet_shared_scratch<SCRATCH>::threads;
+                  const batch_layout &l, float *buffer, facet_ray_result *out, float *aux,
+                  int stride) {
+    const int per_ray = 128, per_sample = facet_shared_scratch_threads(stride);
     FACET_LAUNCH(begin_kernel, blocks_for(count, per_ray), per_ray)
     (field, sampling, frame, rays, count, l, buffer);
     int n = sampling.samples[0];
     if (l.tensor) {
-        render_tensor_levels<SCRATCH>(field, sampling, kappa, count, l, buffer);
+        render_tensor_levels(field, sampling, kappa, count, l, buffer, stride);
         n = l.n_final;
     }
     for (int level = 0; level < sampling.levels && !l.tensor; level++) {
-        FACET_LAUNCH(proposal_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
-        (field, level, n, kappa, count, l, buffer);
+        FACET_LAUNCH(proposal_kernel, blocks_for(count * n, per_sample), per_sample)
+        (field, level, n, kappa, count, l, buffer, stride);
         const int m = sampling.samples[level + 1];
         FACET_LAUNCH(resample_kernel, blocks_for(count, per_ray), per_ray)(n, m, count, l, buffer);
         n = m;
     }
     if (!l.tensor) {
-        FACET_LAUNCH(final_density_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
-        (field, kappa, count, l, buffer);
-        FACET_LAUNCH(final_color_kernel<SCRATCH>, blocks_for(count * n, per_sample), per_sample)
-        (field, count, l, buffer);
+        FACET_LAUNCH(final_density_kernel, blocks_for(count * n, per_sample), per_sample)
+        (field, kappa, count, l, buffer, stride);
+        FACET_LAUNCH(final_color_kernel, blocks_for(count * n, per_sample), per_sample)
+        (field, count, l, buffer, stride);
     }
     FACET_LAUNCH(composite_kernel, blocks_for(count, per_ray), per_ray)
     (field, frame, env, rays, count, l, buffer, out, aux);
@@ -503,7 +498,8 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
     if (count <= 0) return FACET_OK;
     const facet_livescene_field &field = copy->field;
     const int need = facet_livescene_scratch_floats(&field);
-    if (need > (FACET_LIVESCENE_MAX_SCRATCH | 1))
+    const int stride = facet_shared_scratch_stride(need);
+    if (need > (FACET_LIVESCENE_MAX_SCRATCH | 1) || facet_shared_scratch_threads(stride) == 0)
         return facet_fail(FACET_ERR_INTERNAL,
                           "node '%s': the field needs %d floats of scratch per sample; the CUDA "
                           "renderer holds at most %d",
@@ -516,16 +512,8 @@ extern "C" facet_status facet_livescene_render_cuda(const facet_node *node,
     for (int64_t first = 0; first < count; first += batch) {
         const int64_t n = count - first < batch ? count - first : batch;
         float *aux_at = aux ? aux + first * l.classes : NULL;
-        if (need <= 177)
-            render_batch<177>(field, state->sampling, kappa, frame, *device_env, rays + first, n, l,
-                              buffer, out + first, aux_at);
-        else if (need <= 353)
-            render_batch<353>(field, state->sampling, kappa, frame, *device_env, rays + first, n, l,
-                              buffer, out + first, aux_at);
-        else
-            render_batch<FACET_LIVESCENE_MAX_SCRATCH | 1>(field, state->sampling, kappa, frame,
-                                                          *device_env, rays + first, n, l, buffer,
-                                                          out + first, aux_at);
+        render_batch(field, state->sampling, kappa, frame, *device_env, rays + first, n, l, buffer,
+                     out + first, aux_at, stride);
     }
     cudaError_t err = cudaGetLastError();
     cudaFree(buffer);

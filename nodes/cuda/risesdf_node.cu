@@ -24,37 +24,38 @@ struct device_copy {
 };
 
 /* The kernels' per-thread scratch (fields/risesdf.h) is shared memory (core/cuda/shared_scratch.h),
- * in three classes: 161, 321 and 641 floats. */
-template <int SCRATCH>
+ * `stride` floats per thread. */
 __global__ void risesdf_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
-                               const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                               const facet_ray *rays, int64_t count, facet_ray_result *out,
+                               int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
-    facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
-                             scratch + threadIdx.x * SCRATCH);
+    facet_risesdf_render_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i], scratch);
 }
 
-template <int SCRATCH>
 __global__ void risesdf_volume_kernel(facet_risesdf_ray_params params, facet_lighting_view light,
-                                      const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    __shared__ float scratch[facet_shared_scratch<SCRATCH>::threads * SCRATCH];
+                                      const facet_ray *rays, int64_t count, facet_ray_result *out,
+                                      int stride) {
+    FACET_SHARED_SCRATCH(scratch, stride);
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= count) return;
-    facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i],
-                             scratch + threadIdx.x * SCRATCH);
+    facet_risesdf_volume_ray(&params, &light, rays[i].origin, rays[i].direction, &out[i], scratch);
 }
 
-template <int SCRATCH>
 void launch(const facet_risesdf_ray_params &params, const facet_lighting_view &light,
-            const facet_ray *rays, int64_t count, facet_ray_result *out) {
-    const int threads = facet_shared_scratch<SCRATCH>::threads;
+            const facet_ray *rays, int64_t count, facet_ray_result *out, int stride) {
+    const int threads = facet_shared_scratch_threads(stride);
     const unsigned blocks = (unsigned)((count + threads - 1) / threads);
     if (params.mode == FACET_RISESDF_MODE_VOLUME)
-        FACET_LAUNCH(risesdf_volume_kernel<SCRATCH>, blocks, threads)
-    (params, light, rays, count, out);
-    else FACET_LAUNCH(risesdf_kernel<SCRATCH>, blocks, threads)(params, light, rays, count, out);
+        FACET_LAUNCH(risesdf_volume_kernel, blocks, threads)
+    (params, light, rays, count, out, stride);
+    else FACET_LAUNCH(risesdf_kernel, blocks, threads)(params, light, rays, count, out, stride);
 }
+
+static_assert(
+    facet_shared_scratch_threads(facet_shared_scratch_stride(FACET_RISESDF_MAX_SCRATCH)) >= 4,
+    "the largest risesdf scratch must fit 4 threads' slices in shared memory");
 
 const float *rebase(const float *p, const void *host, void *device) {
     return (const float *)((char *)device + ((const char *)p - (const char *)host));
@@ -144,12 +145,7 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
     if (s != FACET_OK) return s;
     if (count <= 0) return FACET_OK;
     const int need = FACET_RISESDF_SCRATCH_WIDTHS * params.field.width;
-    if (need <= 160)
-        launch<161>(params, light, rays, count, out);
-    else if (need <= 320)
-        launch<321>(params, light, rays, count, out);
-    else
-        launch<FACET_RISESDF_MAX_SCRATCH + 1>(params, light, rays, count, out);
+    launch(params, light, rays, count, out, facet_shared_scratch_stride(need));
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }
