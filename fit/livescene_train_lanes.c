@@ -111,14 +111,70 @@ static facet_lanes derivative_lanes(facet_activation a, facet_lanes output) {
     return d;
 }
 
-/* 16 floats from any float address (a row of outputs or of inputs; whatever FACET_LANES is). */
-typedef float lanes_row __attribute__((vector_size(16 * sizeof(float)), aligned(4)));
+/* One vector of FACET_LANES floats from any float address: the machine's own width. (A 16-float
+ * vector on AVX2 is two ymm halves that GCC kept on the stack between the additions: the weight
+ * gradient ran 5-8x slower than with these.) */
+typedef float wg_vec __attribute__((vector_size(FACET_LANES * sizeof(float)), aligned(4)));
+enum { WG_W = FACET_LANES };
 
 /* Whether all n floats are finite. */
 static int all_finite(const float *v, int n) {
     int bad = 0;
     for (int k = 0; k < n; k++) bad |= !(v[k] - v[k] == 0.0f);
     return !bad;
+}
+
+/* g[r n_out + o'] += x[r][s] delta_s[o'] for the inputs r < rows_in (1 or 2) and the outputs o' in
+ * `vecs` (1 or 4) vectors from o, over the samples s in `order`: the tile in registers, each row
+ * of deltas loaded once for both inputs. Inlined with constant rows_in and vecs. */
+static inline __attribute__((always_inline)) void
+weight_gradient_tile(float *g, const facet_lanes *x, const float *rows, int n_out, int o,
+                     const int *order, int count, int rows_in, int vecs) {
+    wg_vec acc[2][4];
+    for (int r = 0; r < rows_in; r++)
+        for (int v = 0; v < vecs; v++)
+            memcpy(&acc[r][v], g + (long)r * n_out + o + v * WG_W, sizeof(wg_vec));
+    for (int k = 0; k < count; k++) {
+        const int s = order[k];
+        const float *d = rows + s * n_out + o;
+        wg_vec dv[4];
+        for (int v = 0; v < vecs; v++) dv[v] = *(const wg_vec *)(d + v * WG_W);
+        for (int r = 0; r < rows_in; r++) {
+            const float xs = x[r][s];
+            for (int v = 0; v < vecs; v++) acc[r][v] += xs * dv[v];
+        }
+    }
+    for (int r = 0; r < rows_in; r++)
+        for (int v = 0; v < vecs; v++)
+            memcpy(g + (long)r * n_out + o + v * WG_W, &acc[r][v], sizeof(wg_vec));
+}
+
+/* weight_gradient_tile over every output of rows_in (1 or 2) inputs: tiles of four vectors, then
+ * of one, then one output at a time. Inlined with constant rows_in. */
+static inline __attribute__((always_inline)) void
+weight_gradient_inputs(float *g, const facet_lanes *x, const float *rows, int n_out,
+                       const int *order, int count, int rows_in) {
+    int o = 0;
+    for (; o + 4 * WG_W <= n_out; o += 4 * WG_W)
+        weight_gradient_tile(g, x, rows, n_out, o, order, count, rows_in, 4);
+    for (; o + WG_W <= n_out; o += WG_W)
+        weight_gradient_tile(g, x, rows, n_out, o, order, count, rows_in, 1);
+    for (; o < n_out; o++)
+        for (int r = 0; r < rows_in; r++)
+            for (int k = 0; k < count; k++) {
+                const int s = order[k];
+                g[(long)r * n_out + o] += x[r][s] * rows[s * n_out + o];
+            }
+}
+
+/* The weight gradient of a layer 16 or more outputs wide, inputs in pairs. */
+static void weight_gradient_wide(float *gwt, const facet_lanes *x, const float *rows, int n_in,
+                                 int n_out, const int *order, int count) {
+    int i = 0;
+    for (; i + 2 <= n_in; i += 2)
+        weight_gradient_inputs(gwt + (long)i * n_out, x + i, rows, n_out, order, count, 2);
+    if (i < n_in)
+        weight_gradient_inputs(gwt + (long)i * n_out, x + i, rows, n_out, order, count, 1);
 }
 
 /* A layer's weight gradient over a block: for each weight, g[i][o] += x_s[i] delta_s[o] for the
@@ -152,55 +208,39 @@ static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n
         return;
     }
     if (n_out >= 16) {
-        for (int i = 0; i < n_in; i++) {
-            float *g = gwt + (long)i * n_out;
-            int o = 0;
-            for (; o + 64 <= n_out; o += 64) { /* four vectors of outputs in registers */
-                lanes_row a0, a1, a2, a3;
-                memcpy(&a0, g + o, sizeof a0), memcpy(&a1, g + o + 16, sizeof a1);
-                memcpy(&a2, g + o + 32, sizeof a2), memcpy(&a3, g + o + 48, sizeof a3);
-                for (int k = 0; k < count; k++) {
-                    const int s = order[k];
-                    const float xs = x[i][s];
-                    const float *d = rows + s * n_out + o;
-                    a0 += xs * *(const lanes_row *)d;
-                    a1 += xs * *(const lanes_row *)(d + 16);
-                    a2 += xs * *(const lanes_row *)(d + 32);
-                    a3 += xs * *(const lanes_row *)(d + 48);
-                }
-                memcpy(g + o, &a0, sizeof a0), memcpy(g + o + 16, &a1, sizeof a1);
-                memcpy(g + o + 32, &a2, sizeof a2), memcpy(g + o + 48, &a3, sizeof a3);
-            }
-            for (; o + 16 <= n_out; o += 16) {
-                lanes_row a;
-                memcpy(&a, g + o, sizeof a);
-                for (int k = 0; k < count; k++) {
-                    const int s = order[k];
-                    a += x[i][s] * *(const lanes_row *)(rows + s * n_out + o);
-                }
-                memcpy(g + o, &a, sizeof a);
-            }
-            for (; o < n_out; o++)
-                for (int k = 0; k < count; k++) {
-                    const int s = order[k];
-                    g[o] += x[i][s] * rows[s * n_out + o];
-                }
-        }
+        weight_gradient_wide(gwt, x, rows, n_in, n_out, order, count);
         return;
     }
-    /* narrow: x transposed to [sample][input], sixteen inputs of one output at a time */
+    /* narrow: x transposed to [sample][input], a vector of inputs of one output at a time */
     for (int i = 0; i < n_in; i++)
         for (int s = 0; s < FACET_LANES; s++) x_rows[s * n_in + i] = x[i][s];
     for (int o = 0; o < n_out; o++) {
         int i = 0;
-        for (; i + 16 <= n_in; i += 16) {
-            lanes_row a;
-            for (int t = 0; t < 16; t++) a[t] = gwt[(long)(i + t) * n_out + o];
+        for (; i + 2 * WG_W <= n_in; i += 2 * WG_W) {
+            wg_vec a0, a1;
+            for (int t = 0; t < WG_W; t++) {
+                a0[t] = gwt[(long)(i + t) * n_out + o];
+                a1[t] = gwt[(long)(i + WG_W + t) * n_out + o];
+            }
             for (int k = 0; k < count; k++) {
                 const int s = order[k];
-                a += *(const lanes_row *)(x_rows + s * n_in + i) * rows[s * n_out + o];
+                const float d = rows[s * n_out + o];
+                a0 += *(const wg_vec *)(x_rows + s * n_in + i) * d;
+                a1 += *(const wg_vec *)(x_rows + s * n_in + i + WG_W) * d;
             }
-            for (int t = 0; t < 16; t++) gwt[(long)(i + t) * n_out + o] = a[t];
+            for (int t = 0; t < WG_W; t++) {
+                gwt[(long)(i + t) * n_out + o] = a0[t];
+                gwt[(long)(i + WG_W + t) * n_out + o] = a1[t];
+            }
+        }
+        for (; i + WG_W <= n_in; i += WG_W) {
+            wg_vec a;
+            for (int t = 0; t < WG_W; t++) a[t] = gwt[(long)(i + t) * n_out + o];
+            for (int k = 0; k < count; k++) {
+                const int s = order[k];
+                a += *(const wg_vec *)(x_rows + s * n_in + i) * rows[s * n_out + o];
+            }
+            for (int t = 0; t < WG_W; t++) gwt[(long)(i + t) * n_out + o] = a[t];
         }
         for (; i < n_in; i++)
             for (int k = 0; k < count; k++) {
