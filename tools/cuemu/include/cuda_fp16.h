@@ -34,9 +34,16 @@ inline float f16_value(unsigned short h) {
         memcpy(&v, &u, 4);
         return v;
     }
-    v = exponent ? ldexpf((float)(mantissa | 0x400u), (int)exponent - 25)
-                 : ldexpf((float)mantissa, -24);
-    return h & 0x8000u ? -v : v;
+    if (exponent == 0) { /* subnormal or zero: mantissa 2^-24, exact */
+        v = (float)mantissa * 0x1p-24f;
+        return h & 0x8000u ? -v : v;
+    }
+    /* normal: the same sign and mantissa bits, the exponent rebiased from 15 to 127 (by bits: an
+     * ldexpf call here was a third of an emulated fp16 fit's time) */
+    const unsigned u =
+        ((unsigned)(h & 0x8000u) << 16) | ((exponent + 112u) << 23) | (mantissa << 13);
+    memcpy(&v, &u, 4);
+    return v;
 }
 } // namespace cuemu
 

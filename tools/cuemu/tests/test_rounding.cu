@@ -2,11 +2,16 @@
  * (cuemu::round_tf32, the rounding of CUBLAS_COMPUTE_32F_FAST_TF32) on chosen bit patterns, with
  * the expected bits written out: exact values, ties both ways, just above and below a tie, both
  * signs, the largest finite values and overflow, infinities, NaNs, subnormals. The bf16 conversion
- * also runs in a kernel. */
+ * also runs in a kernel. fp16 -> fp32 (__half2float) on all 65,536 patterns against the value
+ * formula (-1)^sign 2^(e - 25) (1024 + mantissa), or mantissa 2^-24 when e = 0, in double; and
+ * back to the same bits. */
 #include "check.h"
 
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cmath>
 
 namespace {
 
@@ -89,9 +94,35 @@ __global__ void to_bf16(const float *x, int n, __nv_bfloat16 *y) {
     if (i < n) y[i] = __float2bfloat16(x[i]);
 }
 
+/* Every binary16 pattern to float and back: the value from the formula (exact in double, and in
+ * float, whose range and precision hold every binary16 value), infinities and NaNs by class. */
+void check_f16_all() {
+    int wrong = 0, round_trip = 0, first = -1;
+    for (unsigned h = 0; h < 65536; h++) {
+        const float got = __half2float(__ushort_as_half((unsigned short)h));
+        const unsigned e = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+        const double sign = h & 0x8000u ? -1.0 : 1.0;
+        bool ok;
+        if (e == 0x1fu)
+            ok = mantissa ? std::isnan(got) : got == (float)(sign * INFINITY);
+        else {
+            const double want = e ? sign * std::ldexp(1024.0 + mantissa, (int)e - 25)
+                                  : sign * std::ldexp((double)mantissa, -24);
+            ok = (double)got == want && std::signbit(got) == (sign < 0);
+        }
+        if (!ok && first < 0) first = (int)h;
+        wrong += !ok;
+        if (!std::isnan(got)) round_trip += __half_as_ushort(__float2half(got)) != h;
+    }
+    check(wrong == 0 && round_trip == 0, "f16_to_f32_all_patterns",
+          "%d of 65536 values wrong (first at pattern %d, -1: none), %d not back to their bits",
+          wrong, first, round_trip);
+}
+
 } // namespace
 
 int main() {
+    check_f16_all();
     const int nb = (int)(sizeof kBf16 / sizeof kBf16[0]);
     float hx[nb];
     for (int i = 0; i < nb; i++) hx[i] = from_bits(kBf16[i].in);
