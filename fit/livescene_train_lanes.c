@@ -216,23 +216,6 @@ static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n
         for (int s = 0; s < FACET_LANES; s++) x_rows[s * n_in + i] = x[i][s];
     for (int o = 0; o < n_out; o++) {
         int i = 0;
-        for (; i + 2 * WG_W <= n_in; i += 2 * WG_W) {
-            wg_vec a0, a1;
-            for (int t = 0; t < WG_W; t++) {
-                a0[t] = gwt[(long)(i + t) * n_out + o];
-                a1[t] = gwt[(long)(i + WG_W + t) * n_out + o];
-            }
-            for (int k = 0; k < count; k++) {
-                const int s = order[k];
-                const float d = rows[s * n_out + o];
-                a0 += *(const wg_vec *)(x_rows + s * n_in + i) * d;
-                a1 += *(const wg_vec *)(x_rows + s * n_in + i + WG_W) * d;
-            }
-            for (int t = 0; t < WG_W; t++) {
-                gwt[(long)(i + t) * n_out + o] = a0[t];
-                gwt[(long)(i + WG_W + t) * n_out + o] = a1[t];
-            }
-        }
         for (; i + WG_W <= n_in; i += WG_W) {
             wg_vec a;
             for (int t = 0; t < WG_W; t++) a[t] = gwt[(long)(i + t) * n_out + o];
