@@ -2,10 +2,10 @@
 # `facet fit` on a scene facet did not make (issue 13): the Blender-rendered cabinet in
 # tests/fixtures/blender/cabinet (tools/reference/make_livescene_blender.py; 100 frames of
 # 128 x 128, un-normalised: cameras 3.7 to 4.8 units away, no facet.json) fitted with the small
-# config's defaults for 1500 iterations (half its 3000, schedule scaled to them: 29.2 dB in 465 s
-# on an idle 2-vCPU Zen 3; the full 3000 reach about 30.3 dB), then evaluated on the held-out
-# frames (every 2nd frame, ground-truth kappa). Target: >= 27 dB PSNR. The fit must choose its
-# scene box from the views (fit.json normalisation.box "views").
+# config's defaults for 1500 iterations (half its 3000, schedule scaled to them: 29.2 dB in 285 s
+# with the evaluation on an idle 2-vCPU Zen 3; the full 3000 reach about 30.3 dB), then evaluated
+# on the held-out frames (every 2nd frame, ground-truth kappa). Target: >= 27 dB PSNR. The fit
+# must choose its scene box from the views (fit.json normalisation.box "views").
 #
 #   tests/fit_blender_test.sh FACET SOURCE_DIR WORK_DIR
 set -euo pipefail
