@@ -25,9 +25,11 @@ typedef struct facet_plane_taps {
 static inline void facet_plane_taps_lanes(int width, int height, int channels,
                                           const facet_lanes *u_lanes, const facet_lanes *v_lanes,
                                           facet_plane_taps *restrict t) {
-    float u[FACET_LANES], v[FACET_LANES]; /* plain arrays: gcc 12 vectorises loads from these */
-    memcpy(u, u_lanes, sizeof u);
-    memcpy(v, v_lanes, sizeof v);
+    /* Read through float pointers (a vector type aliases its element type in GCC and Clang):
+     * gcc 12 vectorises the loop below over them. Copying the lanes into plain arrays first, as
+     * before, was two 16-byte stores read back as one 32-byte load on AVX2 tunings, which the
+     * store buffer cannot forward (7% of rendering on a Zen 3). */
+    const float *restrict u = (const float *)u_lanes, *restrict v = (const float *)v_lanes;
     for (int s = 0; s < FACET_LANES; s++) {
         const float ix = facet_grid_coordinate(u[s], width);
         const float iy = facet_grid_coordinate(v[s], height);

@@ -37,10 +37,11 @@ static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     for (int i = 1; i <= objects; i++) /* facet_livescene_max(peak, logits[i]) */
         peak = facet_select_lanes((logits[i] > peak) | (peak != peak), logits[i], peak);
     for (int i = 0; i <= objects; i++) {
-        float d[FACET_LANES], x[FACET_LANES];
-        memcpy(d, &logits[i], sizeof d);
-        for (int s = 0; s < FACET_LANES; s++) x[s] = facet_expf(d[s] - peak[s]);
-        memcpy(&e[i], x, sizeof x);
+        /* through float pointers, so that the loop vectorises (kplanes_lanes.h says why not
+         * through copies) */
+        const float *restrict d = (const float *)&logits[i], *restrict top = (const float *)&peak;
+        float *restrict x = (float *)&e[i];
+        for (int s = 0; s < FACET_LANES; s++) x[s] = facet_expf(d[s] - top[s]);
         total += e[i];
     }
     facet_lane_mask best = {0};
@@ -59,12 +60,8 @@ void facet_livescene_block_objects(const facet_livescene_field *f, facet_livesce
     const int c = f->probability_grid.channels;
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
     facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
-    for (int i = 0; i < c; i++) {
-        float v[FACET_LANES]; /* a plain array: the loop vectorises */
-        memcpy(v, &input[i], sizeof v);
-        for (int s = 0; s < FACET_LANES; s++) v[s] = facet_livescene_sigmoid(v[s]);
-        memcpy(&input[i], v, sizeof v);
-    }
+    float *flat = (float *)input; /* the c lanes vectors as one float array: one loop */
+    for (int n = 0; n < c * FACET_LANES; n++) flat[n] = facet_livescene_sigmoid(flat[n]);
     for (int i = 0; i < f->objects; i++)
         for (int s = 0; s < FACET_LANES; s++) input[c + i][s] = kappa[i];
     facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);
