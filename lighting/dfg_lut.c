@@ -1,4 +1,5 @@
 #include "dfg_lut.h"
+#include "lighting_cache.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -111,6 +112,7 @@ static float table[FACET_DFG_SIZE * FACET_DFG_SIZE * 2];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void make_table(void) {
+    if (facet_lighting_cache_read_table("dfg", table, sizeof table)) return;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < FACET_DFG_SIZE; i++) {
         double roughness = (i + 0.5) / FACET_DFG_SIZE;
@@ -121,6 +123,7 @@ static void make_table(void) {
             table[((size_t)i * FACET_DFG_SIZE + j) * 2 + 1] = (float)b;
         }
     }
+    facet_lighting_cache_write_table("dfg", table, sizeof table);
 }
 
 const float *facet_dfg_lut(void) {

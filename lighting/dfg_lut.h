@@ -45,8 +45,9 @@ static inline FACET_HD void facet_dfg_lookup(const float *lut, float nov, float 
 extern "C" {
 #endif
 
-/* The table (256 x 256 x 2 floats, layout above), computed on first use (about 0.6 s of CPU time,
- * OpenMP-parallel) and kept for the life of the process; thread-safe. */
+/* The table (256 x 256 x 2 floats, layout above), computed on first use (about 1.3 s of CPU time
+ * on a Zen 3 core, OpenMP-parallel) and kept for the life of the process; thread-safe. Read from
+ * the lighting cache (lighting_cache.h) when this build has computed it before. */
 const float *facet_dfg_lut(void);
 
 /* One entry of the table by the same quadrature, in double precision: (A, B) at NdotV `nov` in

@@ -1,4 +1,5 @@
 #include "lighting.h"
+#include "lighting_cache.h"
 
 #include "dfg_lut.h"
 
@@ -372,6 +373,38 @@ static void release_locked(facet_lighting *lighting) {
     free(entry);
 }
 
+/* facet_lighting_build through the on-disk cache (lighting_cache.h) for normalised options: read
+ * when this build has written the same key before, else built and written. A cache that cannot
+ * be written is reported once per process as a warning; the lighting is used all the same. */
+static facet_status build_cached(facet_lighting *out, const facet_envmap_view *env,
+                                 const facet_lighting_options *options, facet_device device,
+                                 const char *env_path) {
+    char *dir = facet_lighting_cache_dir(), key[65];
+    const int cached = dir && facet_lighting_cache_key(env, options, device, key);
+    if (cached && alloc_lighting(out, options) == FACET_OK) {
+        if (facet_lighting_cache_read(dir, key, out)) {
+            free(dir);
+            return FACET_OK;
+        }
+        facet_lighting_free(out);
+    }
+    facet_clear_error();
+    facet_status s = facet_lighting_build(out, env, options, device);
+    if (s == FACET_OK && cached && facet_lighting_cache_write(dir, key, out) != FACET_OK) {
+        static int warned;
+        int first;
+#pragma omp atomic capture
+        first = warned++;
+        if (!first)
+            facet_warn("lighting cache: %s; '%s' will be prefiltered again next time (set "
+                       "FACET_CACHE_DIR to a writable folder, or to off)",
+                       facet_last_error(), env_path);
+        facet_clear_error();
+    }
+    free(dir);
+    return s;
+}
+
 /* Called with cache_lock held: the entry for `key`, built if absent, with one more reference. */
 static facet_status acquire_locked(const lighting_key *key, const facet_scene *scene,
                                    facet_device device, cache_entry **out) {
@@ -390,8 +423,8 @@ static facet_status acquire_locked(const lighting_key *key, const facet_scene *s
     }
     facet_status s = key->uniform
                          ? facet_lighting_build_uniform(&entry->lighting, key->color, &key->options)
-                         : facet_lighting_build(&entry->lighting, &scene->environment.view,
-                                                &key->options, device);
+                         : build_cached(&entry->lighting, &scene->environment.view, &key->options,
+                                        device, key->path);
     if (s != FACET_OK) {
         free((char *)entry->key.path);
         free(entry);

@@ -17,7 +17,7 @@
 #include "core/json.h"
 #include "core/safetensors.h"
 #include "lpips/lpips.h"
-#include "tokenizer/sha256.h"
+#include "core/sha256.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

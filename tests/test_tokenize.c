@@ -11,7 +11,7 @@
 #include "tokenizer/fqgan.h"
 #include "tokenizer/npz.h"
 #include "tokenizer/preprocess.h"
-#include "tokenizer/sha256.h"
+#include "core/sha256.h"
 #include "tokenizer/tokenize.h"
 
 #include "core/alloc.h"

@@ -6,7 +6,7 @@
 #include "decode_queue.h"
 #include "npz.h"
 #include "preprocess.h"
-#include "sha256.h"
+#include "core/sha256.h"
 
 #include "core/alloc.h"
 #include "core/fileio.h"

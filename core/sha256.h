@@ -1,6 +1,7 @@
-/* SHA-256 (FIPS 180-4), for the model and shard digests recorded in token manifests. */
-#ifndef FACET_TOKENIZER_SHA256_H
-#define FACET_TOKENIZER_SHA256_H
+/* SHA-256 (FIPS 180-4): the model and shard digests of token manifests, the keys of the
+ * lighting cache. */
+#ifndef FACET_CORE_SHA256_H
+#define FACET_CORE_SHA256_H
 
 #include "core/status.h"
 
