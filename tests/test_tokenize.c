@@ -12,6 +12,7 @@
 #include "tokenizer/npz.h"
 #include "tokenizer/preprocess.h"
 #include "core/sha256.h"
+#include "nn/gemm.h"
 #include "tokenizer/tokenize.h"
 
 #include "core/alloc.h"
@@ -597,6 +598,12 @@ Test(tokenize, shards_and_manifest_follow_the_format) {
     cr_assert_str_eq(cJSON_GetObjectItem(inputs, "listed")->valuestring, "folder");
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(m, "failed")), 0);
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(m, "complete")));
+    /* the encoder: the CPU backend and its matrix kernel on this machine */
+    char encoder[64];
+    snprintf(encoder, sizeof encoder, "cpu/%s", facet_gemm_kernel_name());
+    const cJSON *encoders = cJSON_GetObjectItem(m, "encoders");
+    cr_assert_eq(cJSON_GetArraySize(encoders), 1);
+    cr_assert_str_eq(cJSON_GetArrayItem(encoders, 0)->valuestring, encoder);
 
     /* each shard: its sha256 and count as listed; rows in input order with paths and classes */
     const cJSON *shards = cJSON_GetObjectItem(m, "shards");
@@ -607,8 +614,10 @@ Test(tokenize, shards_and_manifest_follow_the_format) {
         char *path = facet_path_join(t.out, cJSON_GetObjectItem(entry, "file")->valuestring);
         cr_assert_eq(facet_sha256_file(path, sha), FACET_OK);
         cr_assert_str_eq(cJSON_GetObjectItem(entry, "sha256")->valuestring, sha);
+        cr_assert_str_eq(cJSON_GetObjectItem(entry, "encoder")->valuestring, encoder);
         facet_safetensors st;
         cr_assert_eq(facet_safetensors_open(&st, path), FACET_OK, "%s", facet_last_error());
+        cr_assert_str_eq(facet_safetensors_metadata(&st, "encoder"), encoder);
         const int64_t n = cJSON_GetObjectItem(entry, "count")->valueint;
         const int64_t shape[3] = {n, 4, 4};
         const facet_tensor *vis, *sem, *index, *classes;
@@ -751,6 +760,75 @@ Test(tokenize, a_rerun_keeps_complete_shards_and_redoes_a_missing_one) {
     cr_assert(s.complete);
     free(shard);
     free(reference);
+}
+
+static int encoder_warnings;
+static char encoder_warning[2048];
+static void keep_encoder_warning(const char *message) {
+    encoder_warnings++;
+    snprintf(encoder_warning, sizeof encoder_warning, "%s", message);
+}
+
+/* Rewrites OUT/manifest.json with shard 0's "encoder" set to `name` (NULL: removed, as a manifest
+ * written before facet recorded encoders). */
+static void set_first_encoder(const char *out, const char *name) {
+    facet_doc doc;
+    cJSON *m = load_manifest(out, &doc);
+    cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "shards"), 0);
+    cJSON_DeleteItemFromObject(entry, "encoder");
+    if (name) cJSON_AddStringToObject(entry, "encoder", name);
+    char *path = facet_path_join(out, "manifest.json");
+    cr_assert_eq(facet_json_write_atomic(path, m), FACET_OK);
+    free(path);
+    facet_doc_free(&doc);
+}
+
+Test(tokenize, a_resume_on_another_encoder_warns_and_keeps_each_shards_encoder) {
+    tokenize_case t;
+    setup_case(&t, "tokenize_encoders");
+    facet_set_warning_handler(keep_encoder_warning);
+    facet_tokenize_summary s;
+    cr_assert_eq(run_tokenize(&t, t.out, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(encoder_warnings, 0, "one encoder: nothing to say");
+    char mine[64];
+    snprintf(mine, sizeof mine, "cpu/%s", facet_gemm_kernel_name());
+
+    /* shard 0 as if a GPU had written it, shard 2 gone: the resume redoes shard 2 here */
+    set_first_encoder(t.out, "cuda-bf16");
+    char *shard = facet_path_join(t.out, "shard-00002.safetensors");
+    cr_assert_eq(unlink(shard), 0);
+    cr_assert_eq(run_tokenize(&t, t.out, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.written_shards, 1);
+    cr_assert_eq(encoder_warnings, 1);
+    cr_assert(strstr(encoder_warning, "cuda-bf16") && strstr(encoder_warning, mine) &&
+                  strstr(encoder_warning, t.out),
+              "%s", encoder_warning);
+    facet_doc doc;
+    const cJSON *m = load_manifest(t.out, &doc);
+    const cJSON *shards = cJSON_GetObjectItem(m, "shards");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(shards, 0), "encoder")->valuestring,
+                     "cuda-bf16", "an adopted shard keeps its encoder");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(shards, 2), "encoder")->valuestring,
+                     mine);
+    const cJSON *encoders = cJSON_GetObjectItem(m, "encoders");
+    cr_assert_eq(cJSON_GetArraySize(encoders), 2);
+    cr_assert_str_eq(cJSON_GetArrayItem(encoders, 0)->valuestring, "cuda-bf16");
+    cr_assert_str_eq(cJSON_GetArrayItem(encoders, 1)->valuestring, mine);
+    facet_doc_free(&doc);
+
+    /* a manifest from before encoders were recorded */
+    set_first_encoder(t.out, NULL);
+    cr_assert_eq(run_tokenize(&t, t.out, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.written_shards, 0);
+    cr_assert_eq(encoder_warnings, 2);
+    cr_assert(strstr(encoder_warning, "an unrecorded encoder"), "%s", encoder_warning);
+    m = load_manifest(t.out, &doc);
+    cr_assert_null(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "shards"), 0), "encoder"));
+    encoders = cJSON_GetObjectItem(m, "encoders");
+    cr_assert_str_eq(cJSON_GetArrayItem(encoders, 0)->valuestring, "unrecorded");
+    facet_doc_free(&doc);
+    free(shard);
 }
 
 Test(tokenize, a_lost_manifest_is_rebuilt_from_the_shard_files_without_encoding) {

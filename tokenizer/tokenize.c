@@ -7,6 +7,8 @@
 #include "npz.h"
 #include "preprocess.h"
 #include "core/sha256.h"
+#include "nn/gemm.h"
+#include "nn/gemm_bf16.h"
 
 #include "core/alloc.h"
 #include "core/fileio.h"
@@ -39,12 +41,32 @@ static const char *const PREPROCESS_DESCRIPTION =
 /* ---- the run -------------------------------------------------------------------------------- */
 
 /* A shard known to be complete: its file is in place. */
+/* The encoder a shard's tokens came from: the backend, and on the CPU the matrix kernel, whose
+ * summation order can move a near-tie code ("cpu/avx2", "cpu/avx512", "cpu-bf16/amx",
+ * "cuda-bf16"). Shards of one output may differ in it after a resume on another machine. */
+enum { ENCODER_NAME_SIZE = 48 };
+
+static void encoder_name(facet_fqgan_backend backend, char name[ENCODER_NAME_SIZE]) {
+    const char *kernel = backend == FACET_FQGAN_CPU        ? facet_gemm_kernel_name()
+                         : backend == FACET_FQGAN_CPU_BF16 ? facet_gemm_bf16_kernel_name()
+                                                           : NULL;
+    snprintf(name, ENCODER_NAME_SIZE, "%s%s%s", facet_fqgan_backend_name(backend),
+             kernel ? "/" : "", kernel ? kernel : "");
+}
+
+/* Copies a recorded encoder name; "" for none or one too long to be facet's. */
+static void copy_encoder(char out[ENCODER_NAME_SIZE], const char *name) {
+    out[0] = '\0';
+    if (name && strlen(name) < ENCODER_NAME_SIZE) memcpy(out, name, strlen(name) + 1);
+}
+
 typedef struct shard_record {
     int present;
     int redo;      /* listed by the manifest but its file is gone or changed: tokenize again */
     int64_t count; /* rows */
     int64_t bytes; /* file size */
     char sha256[65];
+    char encoder[ENCODER_NAME_SIZE]; /* what encoded it (encoder_name); "" when not recorded */
     cJSON *failed; /* [{index, path, reason}] of the shard's images that could not be read */
 } shard_record;
 
@@ -57,6 +79,7 @@ typedef struct tokenize_run {
     int64_t count;     /* images in the input list */
     char **paths;      /* [count] their paths (list.paths or tars.paths) */
     char model_sha256[65], inputs_sha256[65];
+    char encoder[ENCODER_NAME_SIZE]; /* this process's (encoder_name) */
     facet_fqgan *model;
     const facet_fqgan_config *config;
     int batch, shard_size, image_size, grid;
@@ -144,6 +167,23 @@ static int64_t present_shards(const tokenize_run *run) {
     return n;
 }
 
+/* root["encoders"]: the distinct encoders of the present shards, in shard order ("unrecorded" for
+ * shards written before facet recorded them). */
+static int add_encoders(cJSON *root, const tokenize_run *run) {
+    cJSON *list = cJSON_AddArrayToObject(root, "encoders");
+    if (!list) return 0;
+    for (int64_t s = 0; s < run->shard_total; s++) {
+        const shard_record *r = &run->records[s];
+        if (!r->present) continue;
+        const char *name = r->encoder[0] ? r->encoder : "unrecorded";
+        int seen = 0;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, list) seen |= !strcmp(item->valuestring, name);
+        if (!seen && !cJSON_AddItemToArray(list, cJSON_CreateString(name))) return 0;
+    }
+    return 1;
+}
+
 static cJSON *manifest_build(const tokenize_run *run) {
     const facet_fqgan_config *c = run->config;
     cJSON *root = cJSON_CreateObject();
@@ -190,7 +230,8 @@ static cJSON *manifest_build(const tokenize_run *run) {
         in = NULL;
     }
     ok = ok && cJSON_AddNumberToObject(root, "shard_count", (double)run->shard_total) &&
-         cJSON_AddBoolToObject(root, "complete", present_shards(run) == run->shard_total);
+         cJSON_AddBoolToObject(root, "complete", present_shards(run) == run->shard_total) &&
+         add_encoders(root, run);
     cJSON *shards = ok ? cJSON_AddArrayToObject(root, "shards") : NULL;
     cJSON *failed = ok ? cJSON_AddArrayToObject(root, "failed") : NULL;
     ok = ok && shards && failed;
@@ -205,7 +246,8 @@ static cJSON *manifest_build(const tokenize_run *run) {
              cJSON_AddNumberToObject(entry, "end", (double)shard_end(run, s)) &&
              cJSON_AddNumberToObject(entry, "count", (double)r->count) &&
              cJSON_AddNumberToObject(entry, "bytes", (double)r->bytes) &&
-             cJSON_AddStringToObject(entry, "sha256", r->sha256);
+             cJSON_AddStringToObject(entry, "sha256", r->sha256) &&
+             (!r->encoder[0] || cJSON_AddStringToObject(entry, "encoder", r->encoder));
         free(name);
         if (ok) ok = cJSON_AddItemToArray(shards, entry);
         if (!ok) cJSON_Delete(entry);
@@ -302,6 +344,7 @@ static facet_status manifest_merge(tokenize_run *run) {
         r->count = count;
         r->bytes = bytes;
         memcpy(r->sha256, sha, 65);
+        copy_encoder(r->encoder, json_string(item, "encoder"));
         adopted[s] = 1;
     }
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "failed")) {
@@ -450,6 +493,7 @@ static facet_status shard_write(tokenize_run *run, int64_t s, const shard_rows *
         status = facet_safetensors_writer_metadata(&w, "inputs_sha256", run->inputs_sha256);
     if (status == FACET_OK) status = facet_safetensors_writer_metadata(&w, "paths", paths_json);
     if (status == FACET_OK) status = facet_safetensors_writer_metadata(&w, "failed", failed_json);
+    if (status == FACET_OK) status = facet_safetensors_writer_metadata(&w, "encoder", run->encoder);
     if (status == FACET_OK) status = facet_safetensors_write(&w, path);
     shard_record *r = &run->records[s];
     if (status == FACET_OK) status = file_size(path, &r->bytes);
@@ -460,6 +504,7 @@ static facet_status shard_write(tokenize_run *run, int64_t s, const shard_rows *
         r->present = 1;
         r->redo = 0;
         r->count = n;
+        memcpy(r->encoder, run->encoder, sizeof r->encoder);
     }
     facet_safetensors_writer_free(&w);
     cJSON_free(paths_json);
@@ -503,6 +548,7 @@ static facet_status shard_verify(tokenize_run *run, int64_t s, const char *path)
     if (status == FACET_OK) {
         r->count = index->shape[0];
         r->bytes = (int64_t)st.map_size;
+        copy_encoder(r->encoder, facet_safetensors_metadata(&st, "encoder"));
     }
     facet_safetensors_close(&st);
     if (status == FACET_OK) status = facet_sha256_file(path, r->sha256);
@@ -514,6 +560,21 @@ static facet_status shard_verify(tokenize_run *run, int64_t s, const char *path)
     }
     cJSON_Delete(failed);
     return status;
+}
+
+/* A resume with another encoder than the shards already there (another machine, --device or
+ * --precision) is allowed, but said: codes at near-ties may differ between the two. */
+static void warn_other_encoders(const tokenize_run *run) {
+    for (int64_t s = 0; s < run->shard_total; s++) {
+        const shard_record *r = &run->records[s];
+        if (!r->present || !strcmp(r->encoder, run->encoder)) continue;
+        facet_warn("'%s' holds shards encoded by %s (shard %lld first); this run encodes with %s, "
+                   "so a code at a near-tie may differ between them (the manifest records each "
+                   "shard's encoder)",
+                   run->options->out_dir, r->encoder[0] ? r->encoder : "an unrecorded encoder",
+                   (long long)s, run->encoder);
+        return;
+    }
 }
 
 /* ---- eval ----------------------------------------------------------------------------------- */
@@ -713,6 +774,7 @@ static facet_status run_setup(tokenize_run *run, const facet_tokenize_options *o
     if (status == FACET_OK)
         status = facet_fqgan_load(&run->model, o->model_path, o->backend, run->batch);
     if (status != FACET_OK) return status;
+    encoder_name(o->backend, run->encoder);
     run->config = facet_fqgan_config_of(run->model);
     run->image_size = run->config->image_size;
     run->grid = run->config->grid;
@@ -743,6 +805,7 @@ static facet_status run_setup(tokenize_run *run, const facet_tokenize_options *o
         free(path);
     }
     if (status == FACET_OK) remove_stale_temps(run, "shard-", 1);
+    if (status == FACET_OK) warn_other_encoders(run);
     return status;
 }
 
@@ -1045,7 +1108,7 @@ static facet_status mpi_agree(const tokenize_run *run, facet_status status, cons
     return status;
 }
 
-/* The shards this rank completed, as JSON [{shard, count, bytes, sha256, failed}]. */
+/* The shards this rank completed, as JSON [{shard, count, bytes, sha256, encoder, failed}]. */
 static char *records_json(const tokenize_run *run) {
     cJSON *list = cJSON_CreateArray();
     int ok = list != NULL;
@@ -1057,6 +1120,7 @@ static char *records_json(const tokenize_run *run) {
              cJSON_AddNumberToObject(entry, "count", (double)r->count) &&
              cJSON_AddNumberToObject(entry, "bytes", (double)r->bytes) &&
              cJSON_AddStringToObject(entry, "sha256", r->sha256) &&
+             cJSON_AddStringToObject(entry, "encoder", r->encoder) &&
              cJSON_AddItemToObject(entry, "failed", failed);
         if (ok) failed = NULL;
         ok = ok && cJSON_AddItemToArray(list, entry);
@@ -1093,8 +1157,9 @@ static facet_status records_adopt(tokenize_run *run, const char *text) {
             break;
         }
         cJSON_Delete(r->failed);
-        *r = (shard_record){1, 0, count, bytes, {0}, copy};
+        *r = (shard_record){.present = 1, .count = count, .bytes = bytes, .failed = copy};
         memcpy(r->sha256, sha, 65);
+        copy_encoder(r->encoder, json_string(item, "encoder"));
     }
     cJSON_Delete(list);
     return status;
