@@ -816,10 +816,18 @@ Test(tokenize, a_resume_on_another_encoder_warns_and_keeps_each_shards_encoder) 
     cr_assert_str_eq(cJSON_GetArrayItem(encoders, 1)->valuestring, mine);
     facet_doc_free(&doc);
 
-    /* a manifest from before encoders were recorded */
-    set_first_encoder(t.out, NULL);
+    /* nothing to encode: nothing to warn about */
     cr_assert_eq(run_tokenize(&t, t.out, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
     cr_assert_eq(s.written_shards, 0);
+    cr_assert_eq(encoder_warnings, 1);
+
+    /* a manifest from before encoders were recorded, and shard 1 to redo */
+    set_first_encoder(t.out, NULL);
+    free(shard);
+    shard = facet_path_join(t.out, "shard-00001.safetensors");
+    cr_assert_eq(unlink(shard), 0);
+    cr_assert_eq(run_tokenize(&t, t.out, 3, 0, 1, 0, &s), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(s.written_shards, 1);
     cr_assert_eq(encoder_warnings, 2);
     cr_assert(strstr(encoder_warning, "an unrecorded encoder"), "%s", encoder_warning);
     m = load_manifest(t.out, &doc);

@@ -40,7 +40,6 @@ static const char *const PREPROCESS_DESCRIPTION =
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
-/* A shard known to be complete: its file is in place. */
 /* The encoder a shard's tokens came from: the backend, and on the CPU the matrix kernel, whose
  * summation order can move a near-tie code ("cpu/avx2", "cpu/avx512", "cpu-bf16/amx",
  * "cuda-bf16"). Shards of one output may differ in it after a resume on another machine. */
@@ -60,6 +59,7 @@ static void copy_encoder(char out[ENCODER_NAME_SIZE], const char *name) {
     if (name && strlen(name) < ENCODER_NAME_SIZE) memcpy(out, name, strlen(name) + 1);
 }
 
+/* A shard known to be complete: its file is in place. */
 typedef struct shard_record {
     int present;
     int redo;      /* listed by the manifest but its file is gone or changed: tokenize again */
@@ -562,17 +562,21 @@ static facet_status shard_verify(tokenize_run *run, int64_t s, const char *path)
     return status;
 }
 
-/* A resume with another encoder than the shards already there (another machine, --device or
- * --precision) is allowed, but said: codes at near-ties may differ between the two. */
+/* A resume that encodes with another encoder than the shards already there (another machine,
+ * --device or --precision) is allowed, but said: codes at near-ties may differ between the two. */
 static void warn_other_encoders(const tokenize_run *run) {
-    for (int64_t s = 0; s < run->shard_total; s++) {
+    int work = 0; /* a shard of this process's to encode */
+    for (int64_t s = 0; s < run->shard_total; s++)
+        work |= is_assigned(run, s) && !run->records[s].present;
+    for (int64_t s = 0; work && s < run->shard_total; s++) {
         const shard_record *r = &run->records[s];
         if (!r->present || !strcmp(r->encoder, run->encoder)) continue;
-        facet_warn("'%s' holds shards encoded by %s (shard %lld first); this run encodes with %s, "
-                   "so a code at a near-tie may differ between them (the manifest records each "
-                   "shard's encoder)",
-                   run->options->out_dir, r->encoder[0] ? r->encoder : "an unrecorded encoder",
-                   (long long)s, run->encoder);
+        facet_warn(
+            "'%s' holds shards encoded by %s (the first: shard %lld); this run encodes with %s, "
+            "so a code at a near-tie may differ between them (the manifest records each "
+            "shard's encoder)",
+            run->options->out_dir, r->encoder[0] ? r->encoder : "an unrecorded encoder",
+            (long long)s, run->encoder);
         return;
     }
 }
