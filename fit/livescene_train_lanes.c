@@ -1,5 +1,6 @@
 #include "livescene_train_lanes.h"
 
+#include "fields/kplanes_lanes.h"
 #include "nodes/livescene_lanes.h"
 
 #include <string.h>
@@ -106,9 +107,13 @@ static void lanes_mlp_forward(const facet_mlp *m, lanes_mlp_work *w) {
 }
 
 static facet_lanes derivative_lanes(facet_activation a, facet_lanes output) {
-    facet_lanes d;
-    for (int s = 0; s < FACET_LANES; s++) d[s] = facet_activation_derivative(a, output[s]);
-    return d;
+    /* facet_activation_derivative in every lane, as whole-vector operations (a loop over the
+     * lanes calling it compiled to a compare and a branch per lane): ReLU's 1 or +0 as the bits
+     * of 1.0f under the mask of output > 0 (false for NaN, as there) */
+    const facet_lanes one = (facet_lanes){0} + 1.0f;
+    if (a == FACET_ACTIVATION_RELU) return (facet_lanes)((facet_lane_mask)one & (output > 0.0f));
+    if (a == FACET_ACTIVATION_SIGMOID) return output * (1.0f - output);
+    return one;
 }
 
 /* One vector of FACET_LANES floats from any float address: the machine's own width. (A 16-float
@@ -188,12 +193,15 @@ static void weight_gradient_wide(float *gwt, const facet_lanes *x, const float *
 static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n_in, int n_out,
                                   const int *active, float *gwt, float *x_rows) {
     int order[FACET_LANES], count = 0, finite = 1;
+    facet_lane_mask live = {0}, bad = {0}; /* live: the active lanes; bad: a non-finite input */
     for (int s = 0; s < FACET_LANES; s++) {
         if (!active[s]) continue;
         order[count++] = s;
+        live[s] = -1;
         finite &= all_finite(rows + s * n_out, n_out);
-        for (int i = 0; i < n_in; i++) finite &= x[i][s] - x[i][s] == 0.0f;
     }
+    for (int i = 0; i < n_in; i++) bad |= (x[i] - x[i] != 0.0f) & live; /* across the lanes */
+    for (int s = 0; s < FACET_LANES; s++) finite &= !bad[s];
     if (!finite) {
         for (int i = 0; i < n_in; i++) {
             float *g = gwt + (long)i * n_out;
@@ -275,6 +283,39 @@ static void lane_position(const facet_livescene_train_ray *r, int level, int j0,
     facet_livescene_train_position(r, level, j0 + s < n ? j0 + s : n - 1, pos);
 }
 
+/* The model-frame positions (lanes: x, y, z) of samples j0 + s of a level; lanes past the level's
+ * last sample repeat it. */
+static void block_positions(const facet_livescene_train_ray *r, int level, int j0,
+                            facet_lanes *pos) {
+    for (int s = 0; s < FACET_LANES; s++) {
+        float p[3];
+        lane_position(r, level, j0, s, p);
+        for (int c = 0; c < 3; c++) pos[c][s] = p[c];
+    }
+}
+
+/* facet_livescene_coords4 of samples j0 + s of a level at their chosen objects' kappa, as lanes
+ * (coords[4]) and per sample (per_sample[s][4], for the planes' backward). */
+static void block_coords4(const facet_livescene_field *f, const facet_livescene_train_ray *r,
+                          int level, int j0, facet_lanes *coords, float (*per_sample)[4]) {
+    const int n = r->n[level];
+    for (int s = 0; s < FACET_LANES; s++) {
+        float p[3];
+        lane_position(r, level, j0, s, p);
+        facet_livescene_coords4(f, p, r->kappa_sel[level][j0 + s < n ? j0 + s : n - 1],
+                                per_sample[s]);
+        for (int c = 0; c < 4; c++) coords[c][s] = per_sample[s][c];
+    }
+}
+
+/* Sets the lanes of v[0 .. count) that are not active to +0 (the per-sample forms leave an
+ * inactive sample's network inputs at 0). */
+static void zero_inactive(facet_lanes *v, int count, const int *active) {
+    facet_lane_mask live = {0};
+    for (int s = 0; s < FACET_LANES; s++) live[s] = active[s] ? -1 : 0;
+    for (int i = 0; i < count; i++) v[i] = (facet_lanes)((facet_lane_mask)v[i] & live);
+}
+
 /* facet_livescene_proposal_density_backward_scratch for the samples j0 + s with active[s]. */
 static void proposal_backward_block(const facet_livescene_field *f,
                                     const facet_livescene_field *grad, int level,
@@ -284,18 +325,11 @@ static void proposal_backward_block(const facet_livescene_field *f,
     const facet_mlp *net = &f->density_net[level];
     const int c = grid->channels;
     float coords[FACET_LANES][4], feature[FACET_KPLANES_MAX_CHANNELS];
-    facet_lanes draw, dfeatures[FACET_KPLANES_MAX_CHANNELS];
+    facet_lanes draw, dfeatures[FACET_KPLANES_MAX_CHANNELS], coord_lanes[4];
     lanes_mlp_layout(net, w);
-    for (int s = 0; s < FACET_LANES; s++) {
-        for (int i = 0; i < c; i++) feature[i] = 0.0f;
-        if (active[s]) {
-            float pos[3];
-            lane_position(r, level, j0, s, pos);
-            facet_livescene_coords4(f, pos, r->kappa_sel[level][j0 + s], coords[s]);
-            facet_kplanes_sample(grid, coords[s], feature);
-        }
-        for (int i = 0; i < c; i++) w->act[0][i][s] = feature[i];
-    }
+    block_coords4(f, r, level, j0, coord_lanes, coords);
+    facet_kplanes_sample_lanes(grid, coord_lanes, w->act[0]);
+    zero_inactive(w->act[0], c, active);
     lanes_mlp_forward(net, w);
     const facet_lanes raw = w->act[net->layers][0];
     for (int s = 0; s < FACET_LANES; s++)
@@ -324,16 +358,13 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
     lanes_mlp_work *sw = sigma_work, *cw = color_work;
     lanes_mlp_layout(&f->sigma_net, sw);
     lanes_mlp_layout(&f->color_net, cw);
-    for (int s = 0; s < FACET_LANES; s++) {
-        for (int i = 0; i < channels; i++) feature[i] = 0.0f;
-        if (active[s]) {
-            float pos[3];
-            lane_position(r, levels, j0, s, pos);
-            facet_livescene_sigma_features(f, pos, r->kappa_sel[levels][j0 + s], coords[s],
-                                           feature);
-        }
-        for (int i = 0; i < channels; i++) sw->act[0][i][s] = feature[i];
+    facet_lanes coord_lanes[4];
+    block_coords4(f, r, levels, j0, coord_lanes, coords); /* facet_livescene_sigma_features */
+    for (int scale = 0, offset = 0; scale < f->scales; scale++) {
+        facet_kplanes_sample_lanes(&f->grids[scale], coord_lanes, sw->act[0] + offset);
+        offset += f->grids[scale].channels;
     }
+    zero_inactive(sw->act[0], channels, active);
     lanes_mlp_forward(&f->sigma_net, sw);
     const facet_lanes *out = sw->act[f->sigma_net.layers]; /* [geo..., raw density] */
     float sh[16];
@@ -376,16 +407,15 @@ static void probability_backward_block(const facet_livescene_field *f,
     const facet_mlp *net = &f->semantic_net;
     lanes_mlp_layout(net, w);
     facet_lanes *input = w->act[0]; /* [sigmoid(features) c, kappa alpha] */
-    for (int s = 0; s < FACET_LANES; s++) {
-        for (int i = 0; i < c; i++) feature[i] = 0.0f;
-        if (active[s]) {
-            lane_position(r, level, j0, s, pos[s]);
-            facet_kplanes_sample(&f->probability_grid, pos[s], feature);
-            for (int i = 0; i < c; i++) feature[i] = facet_livescene_sigmoid(feature[i]);
-        }
-        for (int i = 0; i < c; i++) input[i][s] = feature[i];
-        for (int i = 0; i < f->objects; i++) input[c + i][s] = r->kappa[i];
-    }
+    facet_lanes pos_lanes[3];
+    block_positions(r, level, j0, pos_lanes);
+    for (int s = 0; s < FACET_LANES; s++)
+        for (int k = 0; k < 3; k++) pos[s][k] = pos_lanes[k][s];
+    facet_kplanes_sample_lanes(&f->probability_grid, pos_lanes, input);
+    float *flat = (float *)input; /* the c lanes vectors as one float array: one loop */
+    for (int n = 0; n < c * FACET_LANES; n++) flat[n] = facet_livescene_sigmoid(flat[n]);
+    zero_inactive(input, c, active);
+    for (int i = 0; i < f->objects; i++) input[c + i] = (facet_lanes){0} + r->kappa[i];
     lanes_mlp_forward(net, w);
     for (int k = 0; k < classes; k++)
         for (int s = 0; s < FACET_LANES; s++)
