@@ -209,11 +209,20 @@ Test(lighting_cache, a_foreign_file_is_rebuilt) {
     check_rebuilt_after("lc_junk", garbage);
 }
 
+/* The key of (env, options, device) differs from `base`. */
+static void assert_key_differs(const char *base, const facet_envmap_view *env,
+                               const facet_lighting_options *options, facet_device device,
+                               const char *what) {
+    char other[65];
+    cr_assert(facet_lighting_cache_key(env, options, device, other));
+    cr_assert_str_neq(base, other, "%s", what);
+}
+
 Test(lighting_cache, the_key_follows_the_map_the_options_and_the_device) {
     float rgb[8 * 4 * 3];
     for (int i = 0; i < 8 * 4 * 3; i++) rgb[i] = 0.25f * (float)(i % 7);
     const facet_envmap_view env = {rgb, 8, 4, FACET_ENV_BLENDER, 1.0f, 0.0f, 1.0f};
-    char base[65], again[65], other[65];
+    char base[65], again[65];
     cr_assert(facet_lighting_cache_key(&env, &SMALL, FACET_DEVICE_CPU, base));
     cr_assert_eq(strlen(base), 64);
     cr_assert(facet_lighting_cache_key(&env, &SMALL, FACET_DEVICE_CPU, again));
@@ -224,36 +233,27 @@ Test(lighting_cache, the_key_follows_the_map_the_options_and_the_device) {
     memcpy(changed, rgb, sizeof rgb);
     changed[50] = nextafterf(changed[50], 10.0f);
     e.rgb = changed;
-    facet_lighting_cache_key(&e, &SMALL, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "one texel, one ulp");
+    assert_key_differs(base, &e, &SMALL, FACET_DEVICE_CPU, "one texel, one ulp");
     e = env, e.rotation_cos = 0.0f, e.rotation_sin = 1.0f;
-    facet_lighting_cache_key(&e, &SMALL, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "rotation");
+    assert_key_differs(base, &e, &SMALL, FACET_DEVICE_CPU, "rotation");
     e = env, e.strength = 2.0f;
-    facet_lighting_cache_key(&e, &SMALL, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "strength");
+    assert_key_differs(base, &e, &SMALL, FACET_DEVICE_CPU, "strength");
     e = env, e.convention = FACET_ENV_NVDIFFREC;
-    facet_lighting_cache_key(&e, &SMALL, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "convention");
+    assert_key_differs(base, &e, &SMALL, FACET_DEVICE_CPU, "convention");
     e = env, e.width = 4, e.height = 8;
-    facet_lighting_cache_key(&e, &SMALL, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "shape");
+    assert_key_differs(base, &e, &SMALL, FACET_DEVICE_CPU, "shape");
 
     facet_lighting_options o = SMALL;
     o.size = 128;
-    facet_lighting_cache_key(&env, &o, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "size");
+    assert_key_differs(base, &env, &o, FACET_DEVICE_CPU, "size");
     o = SMALL, o.samples = 17;
-    facet_lighting_cache_key(&env, &o, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "samples");
+    assert_key_differs(base, &env, &o, FACET_DEVICE_CPU, "samples");
     o = SMALL, o.filter = FACET_QUALITY_EXACT;
-    facet_lighting_cache_key(&env, &o, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "filter");
+    assert_key_differs(base, &env, &o, FACET_DEVICE_CPU, "filter");
     o = SMALL, o.mode = FACET_PREFILTER_PARITY;
-    facet_lighting_cache_key(&env, &o, FACET_DEVICE_CPU, other);
-    cr_assert_str_neq(base, other, "mode");
-    facet_lighting_cache_key(&env, &SMALL, FACET_DEVICE_CUDA, other);
-    cr_assert_str_neq(base, other, "device: the CUDA prefilter's bits are its own");
+    assert_key_differs(base, &env, &o, FACET_DEVICE_CPU, "mode");
+    assert_key_differs(base, &env, &SMALL, FACET_DEVICE_CUDA,
+                       "device: the CUDA prefilter's bits are its own");
 }
 
 Test(lighting_cache, the_folder_follows_the_environment) {
