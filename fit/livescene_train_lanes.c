@@ -411,9 +411,7 @@ static void probability_backward_block(const facet_livescene_field *f,
     block_positions(r, level, j0, pos_lanes);
     for (int s = 0; s < FACET_LANES; s++)
         for (int k = 0; k < 3; k++) pos[s][k] = pos_lanes[k][s];
-    facet_kplanes_sample_lanes(&f->probability_grid, pos_lanes, input);
-    float *flat = (float *)input; /* the c lanes vectors as one float array: one loop */
-    for (int n = 0; n < c * FACET_LANES; n++) flat[n] = facet_livescene_sigmoid(flat[n]);
+    facet_livescene_block_probability_features(f, pos_lanes, input);
     zero_inactive(input, c, active);
     for (int i = 0; i < f->objects; i++) input[c + i] = (facet_lanes){0} + r->kappa[i];
     lanes_mlp_forward(net, w);

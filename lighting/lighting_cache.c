@@ -248,18 +248,19 @@ facet_status facet_lighting_cache_write(const char *dir, const char *key,
 
 /* ---- tables --------------------------------------------------------------------------------- */
 
-static char *table_path(const char *name) {
-    char build[129], *dir = facet_lighting_cache_dir();
+/* DIR/NAME-BUILDID.table, or NULL (no DIR, no build ID). */
+static char *table_path(const char *dir, const char *name) {
+    char build[129];
     char *path = dir && facet_build_id(&anchor, build, sizeof build)
                      ? facet_format("%s/%s-%s.table", dir, name, build)
                      : NULL;
-    free(dir);
     facet_clear_error();
     return path;
 }
 
 int facet_lighting_cache_read_table(const char *name, void *data, size_t bytes) {
-    char *path = table_path(name);
+    char *dir = facet_lighting_cache_dir(), *path = table_path(dir, name);
+    free(dir);
     FILE *f = path ? fopen(path, "rb") : NULL;
     free(path);
     if (!f) return 0;
@@ -271,7 +272,7 @@ int facet_lighting_cache_read_table(const char *name, void *data, size_t bytes) 
 }
 
 void facet_lighting_cache_write_table(const char *name, const void *data, size_t bytes) {
-    char *path = table_path(name), *dir = facet_lighting_cache_dir();
+    char *dir = facet_lighting_cache_dir(), *path = table_path(dir, name);
     const uint64_t hash = fnv_words(FNV_OFFSET, data, bytes);
     facet_atomic_file out;
     if (path && dir && facet_make_dirs(dir) == FACET_OK &&

@@ -55,13 +55,19 @@ static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
 
+void facet_livescene_block_probability_features(const facet_livescene_field *f,
+                                                const facet_lanes *pos, facet_lanes *features) {
+    facet_kplanes_sample_lanes(&f->probability_grid, pos, features);
+    float *flat = (float *)features; /* the channels' lanes as one float array: one loop */
+    for (int n = 0; n < f->probability_grid.channels * FACET_LANES; n++)
+        flat[n] = facet_livescene_sigmoid(flat[n]);
+}
+
 void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,
                                    const float *kappa, facet_lanes *logits, facet_lanes *work) {
     const int c = f->probability_grid.channels;
     facet_lanes *input = work; /* [sigmoid(features) c, kappa alpha] */
-    facet_kplanes_sample_lanes(&f->probability_grid, b->pos, input);
-    float *flat = (float *)input; /* the c lanes vectors as one float array: one loop */
-    for (int n = 0; n < c * FACET_LANES; n++) flat[n] = facet_livescene_sigmoid(flat[n]);
+    facet_livescene_block_probability_features(f, b->pos, input);
     for (int i = 0; i < f->objects; i++)
         for (int s = 0; s < FACET_LANES; s++) input[c + i][s] = kappa[i];
     facet_mlp_forward_lanes(&f->semantic_net, input, logits, work + c + f->objects);

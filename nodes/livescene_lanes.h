@@ -26,6 +26,11 @@ enum {
                                  2 * FACET_MLP_MAX_WIDTH,
 };
 
+/* The semantic net's first inputs per lane: sigmoid of the probability grid's features at pos[3]
+ * (lanes), features[channels] (facet_livescene_probability_input's first part). */
+void facet_livescene_block_probability_features(const facet_livescene_field *f,
+                                                const facet_lanes *pos, facet_lanes *features);
+
 /* facet_livescene_probability_scratch per lane: logits[alpha + 1] (lanes) and b->object. */
 void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,
                                    const float *kappa, facet_lanes *logits, facet_lanes *work);
