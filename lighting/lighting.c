@@ -311,7 +311,7 @@ typedef struct lighting_key {
     float color[3];
     const char *path; /* borrowed while comparing; owned (copied) inside cache entries */
     int width, height, convention;
-    float rotation_cos, rotation_sin, strength;
+    float strength; /* not the rotation: lookups apply it (facet_lighting_turn) */
     uint64_t fingerprint;
     facet_lighting_options options;
 } lighting_key;
@@ -341,8 +341,6 @@ static void make_key(const facet_scene *scene, const facet_lighting_options *opt
     key->width = env->width;
     key->height = env->height;
     key->convention = (int)env->convention;
-    key->rotation_cos = env->rotation_cos;
-    key->rotation_sin = env->rotation_sin;
     key->strength = env->strength;
     key->fingerprint = facet_envmap_fingerprint(env);
 }
@@ -354,8 +352,7 @@ static int same_key(const lighting_key *a, const lighting_key *b) {
         return 0;
     if (a->uniform) return !memcmp(a->color, b->color, sizeof a->color);
     return !strcmp(a->path, b->path) && a->width == b->width && a->height == b->height &&
-           a->convention == b->convention && a->rotation_cos == b->rotation_cos &&
-           a->rotation_sin == b->rotation_sin && a->strength == b->strength &&
+           a->convention == b->convention && a->strength == b->strength &&
            a->fingerprint == b->fingerprint;
 }
 
@@ -421,10 +418,13 @@ static facet_status acquire_locked(const lighting_key *key, const facet_scene *s
         free(entry);
         return facet_last_status();
     }
-    facet_status s = key->uniform
-                         ? facet_lighting_build_uniform(&entry->lighting, key->color, &key->options)
-                         : build_cached(&entry->lighting, &scene->environment.view, &key->options,
-                                        device, key->path);
+    /* built from the map unturned: every rotation shares it */
+    facet_envmap_view unturned = scene->environment.view;
+    unturned.rotation_cos = 1.0f;
+    unturned.rotation_sin = 0.0f;
+    facet_status s =
+        key->uniform ? facet_lighting_build_uniform(&entry->lighting, key->color, &key->options)
+                     : build_cached(&entry->lighting, &unturned, &key->options, device, key->path);
     if (s != FACET_OK) {
         free((char *)entry->key.path);
         free(entry);
@@ -466,13 +466,27 @@ void facet_lighting_release(facet_lighting *lighting) {
     pthread_mutex_unlock(&cache_lock);
 }
 
+facet_env_turn facet_lighting_turn(const facet_scene *scene) {
+    facet_env_turn turn = {0};
+    if (!scene->has_environment) return turn;
+    const facet_envmap_view *env = &scene->environment.view;
+    turn.convention = env->convention;
+    turn.cos = env->rotation_cos;
+    turn.sin = env->rotation_sin;
+    turn.turned = !(turn.cos == 1.0f && turn.sin == 0.0f);
+    return turn;
+}
+
 facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t *lock,
                                       const facet_scene *scene,
                                       const facet_lighting_options *options,
                                       facet_lighting_view *view) {
     pthread_mutex_lock(lock);
     facet_status s = facet_lighting_sync(current, scene, options, FACET_DEVICE_CPU);
-    if (s == FACET_OK) *view = (*current)->view;
+    if (s == FACET_OK) {
+        *view = (*current)->view;
+        view->turn = facet_lighting_turn(scene);
+    }
     pthread_mutex_unlock(lock);
     return s;
 }

@@ -87,6 +87,11 @@ typedef struct facet_lighting_view {
     const float *diffuse; /* padded irradiance cube, face size diffuse_size */
     int diffuse_size;
     const float *dfg; /* 256 x 256 x 2 (dfg_lut.h) */
+    /* the environment's turn about its up axis, applied to every lookup direction: a scene's
+     * lighting is built from its map unturned (facet_lighting_sync), and each render sets the
+     * scene's present angle here (facet_lighting_turn), so turning the map never prefilters
+     * again. Built lightings have none. */
+    facet_env_turn turn;
 } facet_lighting_view;
 
 typedef struct facet_lighting {
@@ -149,13 +154,19 @@ void facet_lighting_free(facet_lighting *lighting);
  * it already is; otherwise takes the matching lighting from the process-wide cache (building it
  * on first use) and releases the previous one. A scene without an environment map is lit by a
  * constant environment of its background colour. Environments are told apart by path,
- * resolution, convention, rotation, strength and a fingerprint of their texels. Thread-safe;
- * *current must start NULL. */
+ * resolution, convention, strength and a fingerprint of their texels; not by rotation: the
+ * lighting is built from the map unturned and a render applies the turn at lookup (the view's
+ * `turn`, facet_lighting_turn). Thread-safe; *current must start NULL. */
 facet_status facet_lighting_sync(facet_lighting **current, const facet_scene *scene,
                                  const facet_lighting_options *options, facet_device device);
 
+/* The turn a scene's lighting lookups apply: its environment's rotation (none without a map or
+ * at 0 degrees). */
+facet_env_turn facet_lighting_turn(const facet_scene *scene);
+
 /* For a node's CPU render call: under the node's `lock`, facet_lighting_sync on the CPU, then a
- * copy of the lighting's view into *view (valid while *current is held by the node). */
+ * copy of the lighting's view into *view (valid while *current is held by the node) with the
+ * scene's turn. */
 facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t *lock,
                                       const facet_scene *scene,
                                       const facet_lighting_options *options,

@@ -7,7 +7,8 @@
  * trilinearly at the roughness's level (parity: the official roughness-to-mip rule; quality: the
  * quality ladder, facet_splitsum_ladder_lod), and (A, B) the DFG table at
  * (clamp(n.wi, 0, 1), clamp(r, 0, 1)). No (1 - F) factor on the diffuse term, as the official
- * code. Linear radiance in, linear radiance out. */
+ * code. E_d and L_spec read their directions turned into the map's frame (the view's `turn`: the
+ * environment's rotation about its up axis). Linear radiance in, linear radiance out. */
 #ifndef FACET_LIGHTING_SPLITSUM_H
 #define FACET_LIGHTING_SPLITSUM_H
 
@@ -48,7 +49,7 @@ static inline FACET_HD float facet_splitsum_ladder_lod(const float *ladder, int 
 static inline FACET_HD void facet_splitsum_diffuse_light(const facet_lighting_view *light,
                                                          facet_vec3 n, float rgb[3]) {
     float u, v;
-    int face = facet_cube_face_uv(n, &u, &v);
+    int face = facet_cube_face_uv(facet_env_turn_apply(&light->turn, n), &u, &v);
     if (face < 0) {
         rgb[0] = rgb[1] = rgb[2] = 0.0f;
         return;
@@ -61,7 +62,7 @@ static inline FACET_HD void facet_splitsum_specular_light(const facet_lighting_v
                                                           facet_vec3 d, float roughness,
                                                           float rgb[3]) {
     const int levels = light->specular.levels;
-    facet_cube_sample(&light->specular, d,
+    facet_cube_sample(&light->specular, facet_env_turn_apply(&light->turn, d),
                       light->ladder
                           ? facet_splitsum_ladder_lod(light->level_roughness, levels, roughness)
                           : facet_splitsum_mip(roughness, levels),

@@ -33,25 +33,47 @@ typedef struct facet_envmap_view {
     float strength;
 } facet_envmap_view;
 
+/* A map's turn about its up axis, as lookups undo it: the map direction of unit world direction
+ * d for a map turned by the angle of cosine c and sine s (a feature at map direction m is seen at
+ * R_up(rotation) m, so this is R_up(-rotation) d). blender: about +z; nvdiffrec: about +y,
+ * counter-clockwise seen from +y (z -> x). */
+static inline FACET_HD facet_vec3 facet_env_world_to_map(facet_env_convention convention, float c,
+                                                         float s, facet_vec3 d) {
+    if (convention == FACET_ENV_BLENDER)
+        return facet_v3(c * d.x + s * d.y, -s * d.x + c * d.y, d.z);
+    return facet_v3(c * d.x - s * d.z, d.y, s * d.x + c * d.z);
+}
+
+/* The environment's turn as a lighting lookup applies it (lighting/splitsum.h): the split-sum
+ * cubes are built from the unturned map, so one prefilter serves every angle. turned 0 (as
+ * zero-initialised): no turn. */
+typedef struct facet_env_turn {
+    int turned;
+    facet_env_convention convention;
+    float cos, sin;
+} facet_env_turn;
+
+/* The map direction a turned lookup reads for unit world direction d (d itself when unturned). */
+static inline FACET_HD facet_vec3 facet_env_turn_apply(const facet_env_turn *turn, facet_vec3 d) {
+    return turn->turned ? facet_env_world_to_map(turn->convention, turn->cos, turn->sin, d) : d;
+}
+
 /* Continuous texel coordinates (column, row; texel centres at +0.5) of a unit world direction. */
 static inline FACET_HD void facet_envmap_uv(const facet_envmap_view *env, facet_vec3 d, float *u,
                                             float *v) {
     const float pi = 3.14159265358979323846f;
-    /* undo the map's rotation about the up axis */
-    float c = env->rotation_cos, s = env->rotation_sin;
+    const facet_vec3 m =
+        facet_env_world_to_map(env->convention, env->rotation_cos, env->rotation_sin, d);
     if (env->convention == FACET_ENV_BLENDER) {
-        float x = c * d.x + s * d.y, y = -s * d.x + c * d.y;
-        float uu = 0.5f - atan2f(y, x) / (2.0f * pi);
+        float uu = 0.5f - atan2f(m.y, m.x) / (2.0f * pi);
         uu -= floorf(uu);
-        float z = fminf(1.0f, fmaxf(-1.0f, d.z));
+        float z = fminf(1.0f, fmaxf(-1.0f, m.z));
         *u = uu;
         *v = acosf(z) / pi;
     } else {
-        /* y-up: rotation about +y, counter-clockwise seen from +y (z -> x) */
-        float x = c * d.x - s * d.z, z = s * d.x + c * d.z;
-        float uu = atan2f(x, -z) / (2.0f * pi) + 0.5f;
+        float uu = atan2f(m.x, -m.z) / (2.0f * pi) + 0.5f;
         uu -= floorf(uu);
-        float y = fminf(1.0f, fmaxf(-1.0f, d.y));
+        float y = fminf(1.0f, fmaxf(-1.0f, m.y));
         *u = uu;
         *v = acosf(y) / pi;
     }

@@ -985,12 +985,23 @@ Test(sdf_node, nodes_lit_by_one_environment_share_its_lighting) {
     cr_assert_eq(facet_lighting_sync(&a, &scene, &options, FACET_DEVICE_CPU), FACET_OK);
     cr_assert_eq(facet_lighting_sync(&b, &scene, &options, FACET_DEVICE_CPU), FACET_OK);
     cr_assert_eq(a, b, "one build for both");
-    /* turning the map changes the lighting */
+    /* turning the map keeps the lighting: the lookups turn instead */
+    cr_assert_eq(facet_lighting_turn(&scene).turned, 0);
     facet_envmap_set_rotation(&scene.environment, 90.0f);
     facet_lighting *before = a;
     unsigned long long serial = a->serial;
     cr_assert_eq(facet_lighting_sync(&a, &scene, &options, FACET_DEVICE_CPU), FACET_OK);
-    cr_assert(a != before || a->serial != serial);
+    cr_assert(a == before && a->serial == serial, "no new build for a turned map");
+    const facet_env_turn turn = facet_lighting_turn(&scene);
+    cr_assert(turn.turned && turn.convention == FACET_ENV_BLENDER);
+    cr_assert_eq(turn.cos, scene.environment.view.rotation_cos);
+    cr_assert_eq(turn.sin, scene.environment.view.rotation_sin);
+    cr_assert_eq(a->view.turn.turned, 0, "the shared lighting itself is unturned");
+    /* a new map is a new lighting */
+    facet_envmap_set_rotation(&scene.environment, 0.0f);
+    scene.environment.view.strength = 2.0f;
+    cr_assert_eq(facet_lighting_sync(&a, &scene, &options, FACET_DEVICE_CPU), FACET_OK);
+    cr_assert(a != b, "another strength, another lighting");
     facet_lighting_release(a);
     facet_lighting_release(b);
     facet_scene_free(&scene);
@@ -1142,6 +1153,87 @@ typedef struct sphere_comparison {
 } sphere_comparison;
 
 /* lighting: the node's "lighting" value ("\"quality\"", or an object). */
+/* ---- a turned map against the same map with its columns rolled ------------------------------
+ *
+ * Turning a map by +90 degrees about its up axis moves every feature a quarter turn in azimuth,
+ * which in both conventions is W/4 columns towards lower u: the turned map M renders as the map
+ * M'[i][j] = M[i][(j + W/4) mod W] unturned. The renderer reaches the two by different routes:
+ * M' through the unturned lookups and a cube built from M', M through a cube built from M
+ * (unturned) and lookups turned at shading time (the view's `turn`). A quarter turn maps the
+ * cube's texel grid onto itself, so the two agree up to float rounding: cos(90 deg) is -4.4e-8 in
+ * float, the lat-long lookups round u differently, and the prefilter sums the same texels in
+ * another order, each of relative order 1e-6. 1e-4 of the image's peak bounds them with room and
+ * fails for a turn of the wrong sign or one left out of either lookup. Quality mode: parity
+ * keeps the official texel areas (facet_cube_area_factor), which are not symmetric about a face's
+ * centre, so its lighting of the rolled map is not its lighting of the map turned (up to 5% apart
+ * at 64^2); the turn itself is the same code in both modes. */
+static void turned_vs_rolled(const char *convention, const char *lighting) {
+    const char *dir = test_scratch_dir("turned_vs_rolled");
+    char map_path[1024];
+    float *map = reference_map(dir, map_path, sizeof map_path);
+    facet_image rolled;
+    cr_assert_eq(facet_image_alloc(&rolled, REF_W, REF_H, 3), FACET_OK);
+    for (int i = 0; i < REF_H; i++)
+        for (int j = 0; j < REF_W; j++)
+            memcpy(rolled.data + ((size_t)i * REF_W + j) * 3,
+                   map + ((size_t)i * REF_W + (j + REF_W / 4) % REF_W) * 3, 3 * sizeof(float));
+    char rolled_path[1100];
+    snprintf(rolled_path, sizeof rolled_path, "%s/rolled.exr", dir);
+    cr_assert_eq(facet_image_write_exr(&rolled, rolled_path, 0), FACET_OK);
+    facet_image_free(&rolled);
+    free(map);
+    const int y_up = !strcmp(convention, "nvdiffrec");
+    facet_image img[2];
+    for (int k = 0; k < 2; k++) {
+        char json[2048];
+        snprintf(json, sizeof json,
+                 "{\"version\": 1, \"background\": \"environment\", \"environment\": "
+                 "{\"map\": \"%s\", \"convention\": \"%s\", \"rotation_deg\": %d}, "
+                 "\"nodes\": ["
+                 "{\"type\": \"sdf\", \"shape\": {\"sphere\": {\"radius\": 0.6, "
+                 "\"center\": [-0.7, 0, 0]}}, \"lighting\": %s, \"material\": "
+                 "{\"base_color\": [0.9, 0.9, 0.9], \"roughness\": 0.1, \"metallic\": 1}},"
+                 "{\"type\": \"sdf\", \"shape\": {\"sphere\": {\"radius\": 0.6, "
+                 "\"center\": [0.7, 0, 0]}}, \"lighting\": %s, \"material\": "
+                 "{\"base_color\": [0.7, 0.2, 0.1], \"roughness\": 0.6, \"metallic\": 0}}]}",
+                 k == 0 ? "sky.exr" : "rolled.exr", convention, k == 0 ? 90 : 0, lighting,
+                 lighting);
+        facet_scene scene;
+        load_scene(&scene, dir, json);
+        /* y-up worlds: the same view with the axes relabelled (z -> y) */
+        facet_camera cam = look_at(facet_v3(0.8f, -3.0f, 0.9f), facet_v3(0, 0, 0), 0.9f, 48, 32);
+        if (y_up) {
+            facet_mat4 c = cam.c2w, m = c;
+            for (int col = 0; col < 4; col++) {
+                m.m[4 + col] = c.m[8 + col];  /* y' = z */
+                m.m[8 + col] = -c.m[4 + col]; /* z' = -y */
+            }
+            cam = facet_camera_from_fov(m, 0.9f, 48, 32);
+        }
+        cr_assert_eq(facet_render_image(&scene, &cam, NULL, &img[k]), FACET_OK, "%s",
+                     facet_last_error());
+        facet_scene_free(&scene);
+    }
+    double peak = 0, worst = 0;
+    for (size_t i = 0; i < (size_t)48 * 32 * 4; i++) {
+        cr_assert(isfinite(img[0].data[i]) && isfinite(img[1].data[i]));
+        peak = fmax(peak, fabs(img[1].data[i]));
+        worst = fmax(worst, fabs((double)img[0].data[i] - img[1].data[i]));
+    }
+    cr_assert_gt(peak, 0.1);
+    cr_assert_leq(worst, 1e-4 * peak, "%s, %s: worst difference %g of peak %g", convention,
+                  lighting, worst, peak);
+    facet_image_free(&img[0]);
+    facet_image_free(&img[1]);
+}
+
+Test(turned_map, renders_as_the_map_rolled_a_quarter_turn_blender_quality) {
+    turned_vs_rolled("blender", "{\"size\": 64}");
+}
+Test(turned_map, renders_as_the_map_rolled_a_quarter_turn_nvdiffrec_quality) {
+    turned_vs_rolled("nvdiffrec", "{\"size\": 64}");
+}
+
 static sphere_comparison sphere_compare(const char *mode, const char *lighting, int s) {
     const char *dir = test_scratch_dir("sphere_vs_reference");
     char map_path[1024];

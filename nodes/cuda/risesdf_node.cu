@@ -140,6 +140,7 @@ extern "C" facet_status facet_risesdf_render_cuda(const facet_node *node, const 
     if (s == FACET_OK) { /* read under the lock: another thread may be replacing the lighting */
         params = copy->params;
         light = copy->lighting.view;
+        light.turn = facet_lighting_turn(scene);
     }
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;

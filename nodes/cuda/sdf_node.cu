@@ -89,11 +89,16 @@ extern "C" facet_status facet_sdf_render_cuda(const facet_node *node, const face
                 free(copy);
         }
     }
+    facet_lighting_view light = {};
+    if (s == FACET_OK) { /* read under the lock: another thread may be replacing the lighting */
+        light = copy->lighting.view;
+        light.turn = facet_lighting_turn(scene);
+    }
     pthread_mutex_unlock(&state->lock);
     if (s != FACET_OK) return s;
     const int threads = 128;
     FACET_LAUNCH(sdf_kernel, (unsigned)((count + threads - 1) / threads), threads)
-    (state->params, ((device_copy *)state->device)->lighting.view, rays, count, out);
+    (state->params, light, rays, count, out);
     FACET_CUDA_CHECK(cudaGetLastError());
     return FACET_OK;
 }

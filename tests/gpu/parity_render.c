@@ -312,7 +312,8 @@ static int sdf_cases(void) {
     char json[2048];
     snprintf(json, sizeof json,
              "{\"version\": 1, \"background\": \"environment\", \"environment\": {\"map\": "
-             "\"%s/assets/demo/forest.exr\", \"convention\": \"blender\"}, \"nodes\": ["
+             "\"%s/assets/demo/forest.exr\", \"convention\": \"blender\", \"rotation_deg\": 40}, "
+             "\"nodes\": ["
              "{\"type\": \"sdf\", \"name\": \"mirror\", \"lighting\": {\"mode\": \"parity\", "
              "\"size\": 64}, \"shape\": {\"sphere\": {\"center\": [-0.9, 0, 0.8], \"radius\": "
              "0.8}}, \"material\": {\"base_color\": [0.95, 0.95, 0.95], \"roughness\": 0.08, "
@@ -402,8 +403,8 @@ static int risesdf_case(const char *name, const char *node_options) {
     const char *src = parity_source_dir();
     snprintf(json, sizeof json,
              "{\"version\": 1, \"background\": \"environment\", \"environment\": {\"map\": "
-             "\"%s/assets/demo/forest.exr\", \"convention\": \"blender\"}, \"nodes\": [{\"type\": "
-             "\"risesdf\", \"name\": \"m\", \"weights\": "
+             "\"%s/assets/demo/forest.exr\", \"convention\": \"blender\", \"rotation_deg\": "
+             "-25}, \"nodes\": [{\"type\": \"risesdf\", \"name\": \"m\", \"weights\": "
              "\"%s/tests/fixtures/risesdf/small.safetensors\", \"lighting\": {\"mode\": "
              "\"parity\", \"size\": 64}%s}]}",
              src, src, node_options);
