@@ -57,13 +57,45 @@ void facet_cube_texel_weights(int n, int exact, float *weight) {
         }
 }
 
+/* The rings' inverse-norm tables (facet_prefilter_level.inv_norm) for the chain levels the
+ * rings of q read that it has none for, into q; returns the allocation (NULL: none made, or no
+ * memory, where the filter computes them in place). */
+static float *tabulate_inv_norms(facet_prefilter_level *q) {
+    size_t total = 0;
+    int used[FACET_CUBE_MAX_LEVELS] = {0};
+    for (int k = 0; k < q->ring_count; k++) used[q->rings[k].level] = 1;
+    for (int l = 0; l < q->chain.levels; l++)
+        if (used[l] && !q->inv_norm[l]) total += (size_t)q->chain.sizes[l] * q->chain.sizes[l];
+    float *tables = total ? malloc(total * sizeof *tables) : NULL;
+    if (!tables) return NULL;
+    float *t = tables;
+    for (int l = 0; l < q->chain.levels; l++) {
+        if (!used[l] || q->inv_norm[l]) continue;
+        const int n = q->chain.sizes[l];
+        const float step = 2.0f / (float)n;
+        for (int y = 0; y < n; y++) {
+            const float fy = ((float)y + 0.5f) * step - 1.0f;
+            for (int x = 0; x < n; x++)
+                t[(size_t)y * n + x] =
+                    facet_ring_inv_norm(((float)x + 0.5f) * step - 1.0f, 1.0f + fy * fy);
+        }
+        q->inv_norm[l] = t;
+        t += (size_t)n * n;
+    }
+    return tables;
+}
+
 void facet_prefilter_level_cpu(const facet_prefilter_level *p, float *out) {
     const int n = p->size;
+    facet_prefilter_level q = *p;
+    float *tables =
+        q.mode == FACET_PREFILTER_QUALITY && q.samples == 0 ? tabulate_inv_norms(&q) : NULL;
     FACET_PARALLEL_FOR(row, 0, 6 * (int64_t)n) {
         int face = (int)(row / n), y = (int)(row % n);
         for (int x = 0; x < n; x++)
-            facet_prefilter_texel(p, face, x, y, out + facet_cube_texel_offset(n, face, x, y));
+            facet_prefilter_texel(&q, face, x, y, out + facet_cube_texel_offset(n, face, x, y));
     }
+    free(tables);
     facet_cube_fill_borders(out, n);
 }
 

@@ -74,6 +74,10 @@ typedef struct facet_prefilter_level {
     facet_cube_view chain; /* the box-filtered source chain from the base face size down */
     int ring_count;        /* 0: a mirror level (roughness 0), the chain's level 0 as it is */
     facet_prefilter_ring rings[FACET_PREFILTER_MAX_RINGS];
+    /* optional (CPU), per chain level l: sizes[l]^2 floats, facet_ring_inv_norm of texel (x, y)
+     * at [y * sizes[l] + x], the same on every face; NULL: computed where used (the same bits).
+     * facet_prefilter_level_cpu tabulates the levels the rings read. */
+    const float *inv_norm[FACET_CUBE_MAX_LEVELS];
     /* quality, filtered importance sampling (bench/ comparisons only) */
     const float *table; /* samples x 5 floats (facet_prefilter_sample) */
     int samples;        /* entries in table; 0: the ring summation */
@@ -238,12 +242,24 @@ static inline FACET_HD void facet_prefilter_quality_texel(const facet_prefilter_
  * are cy = R.axis + fy R.V and ly = 1 + fy^2 (ru = R.U): l.R D(R.h) dOmega up to constants that
  * cancel (dOmega = step^2 inv^3, the step^2 applied per ring), or 0 when l.R falls outside the
  * ring (cos_out, cos_in]. */
-static inline FACET_HD float facet_ring_weight(float fx, float cy, float ly, float ru, float a2,
-                                               float cos_out, float cos_in) {
-    const float inv = 1.0f / sqrtf(ly + fx * fx);
+/* 1 / |l| for the source texel at face coordinates (fx, fy), ly = 1 + fy^2: the same on every
+ * face and for every output texel, so the CPU tabulates it per chain level
+ * (facet_prefilter_level.inv_norm) with this same expression. */
+static inline FACET_HD float facet_ring_inv_norm(float fx, float ly) {
+    return 1.0f / sqrtf(ly + fx * fx);
+}
+
+/* facet_ring_weight with inv = facet_ring_inv_norm(fx, ly) given. */
+static inline FACET_HD float facet_ring_weight_inv(float fx, float inv, float cy, float ru,
+                                                   float a2, float cos_out, float cos_in) {
     const float c = (cy + fx * ru) * inv; /* l.R */
     const float d = 0.5f * (1.0f + c) * (a2 - 1.0f) + 1.0f;
     return ((c > cos_out) & (c <= cos_in)) ? c * inv * inv * inv / (d * d) : 0.0f;
+}
+
+static inline FACET_HD float facet_ring_weight(float fx, float cy, float ly, float ru, float a2,
+                                               float cos_out, float cos_in) {
+    return facet_ring_weight_inv(fx, facet_ring_inv_norm(fx, ly), cy, ru, a2, cos_out, cos_in);
 }
 
 /* A ring's sums, lane by lane: sum[0..2][lane] += texel * weight, sum[3][lane] += weight. */
@@ -275,12 +291,20 @@ static inline FACET_HD void facet_ring_row_ascending(const float *row, int x0, i
  * lanes in blocks of FACET_RING_LANES texels that lie inside the face: the last block of a row
  * steps back to end at n - 1, its lanes already summed or outside x0..x1 weighing 0. The loop
  * vectorises without a scalar remainder (OpenMP simd); the rows are short, a ring being about 12
- * of its texels across. Reads row[3 * x .. 3 * x + 2] for x in [0, n) only. */
-static inline void facet_ring_row_blocked(const float *row, int n, int x0, int x1, float step,
-                                          float cy, float ly, float ru, float a2, float cos_out,
-                                          float cos_in, float sum[4][FACET_RING_LANES]) {
+ * of its texels across. Reads row[3 * x .. 3 * x + 2] and inv_row[x] for x in [0, n) only.
+ * inv_row: the row's facet_ring_inv_norm values; NULL: computed here (the same bits, with a
+ * square root and a division more per texel). */
+static inline void facet_ring_row_blocked(const float *row, const float *inv_row, int n, int x0,
+                                          int x1, float step, float cy, float ly, float ru,
+                                          float a2, float cos_out, float cos_in,
+                                          float sum[4][FACET_RING_LANES]) {
     for (int done = x0; done <= x1;) {
         const int start = done < n - FACET_RING_LANES ? done : n - FACET_RING_LANES;
+        float local[FACET_RING_LANES];
+        const float *inv = inv_row ? inv_row + start : local;
+        if (!inv_row)
+            for (int j = 0; j < FACET_RING_LANES; j++)
+                local[j] = facet_ring_inv_norm(((float)(start + j) + 0.5f) * step - 1.0f, ly);
 #if defined(_OPENMP)
 #pragma omp simd
 #endif
@@ -289,7 +313,8 @@ static inline void facet_ring_row_blocked(const float *row, int n, int x0, int x
             /* a lane that is not its own weighs 0; its texel lies inside the face */
             const int in = (x >= done) & (x <= x1);
             const float fx = ((float)x + 0.5f) * step - 1.0f;
-            const float w = in ? facet_ring_weight(fx, cy, ly, ru, a2, cos_out, cos_in) : 0.0f;
+            const float w =
+                in ? facet_ring_weight_inv(fx, inv[j], cy, ru, a2, cos_out, cos_in) : 0.0f;
             sum[0][j] += row[3 * x] * w;
             sum[1][j] += row[3 * x + 1] * w;
             sum[2][j] += row[3 * x + 2] * w;
@@ -312,17 +337,17 @@ static inline void facet_ring_row_blocked(const float *row, int n, int x0, int x
 #define FACET_RING_ASAN 1
 #endif
 #endif
-static inline FACET_HD void facet_ring_row_sums(const float *row, int n, int x0, int x1, float step,
-                                                float cy, float ly, float ru, float a2,
-                                                float cos_out, float cos_in,
+static inline FACET_HD void facet_ring_row_sums(const float *row, const float *inv_row, int n,
+                                                int x0, int x1, float step, float cy, float ly,
+                                                float ru, float a2, float cos_out, float cos_in,
                                                 float sum[4][FACET_RING_LANES]) {
 #if !defined(__CUDACC__) && !defined(FACET_RING_ASAN)
     if (n >= FACET_RING_LANES) {
-        facet_ring_row_blocked(row, n, x0, x1, step, cy, ly, ru, a2, cos_out, cos_in, sum);
+        facet_ring_row_blocked(row, inv_row, n, x0, x1, step, cy, ly, ru, a2, cos_out, cos_in, sum);
         return;
     }
 #endif
-    (void)n;
+    (void)n, (void)inv_row;
     facet_ring_row_ascending(row, x0, x1, step, cy, ly, ru, a2, cos_out, cos_in, sum);
 }
 
@@ -344,6 +369,7 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
         const facet_prefilter_ring *ring = &p->rings[k];
         const int n = p->chain.sizes[ring->level];
         const float *source = p->chain.level[ring->level];
+        const float *inv_norm = p->inv_norm[ring->level];
         const float step = 2.0f / (float)n, cos_out = ring->cos_outer, cos_in = ring->cos_inner;
         /* a face holds directions within acos(1/sqrt(3)) of its axis */
         const float outer = ring->sin_outer > 1.0f ? 1.57079632679f : asinf(ring->sin_outer);
@@ -362,7 +388,8 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
                 continue;
             for (int y = y0; y <= y1; y++) {
                 const float fy = ((float)y + 0.5f) * step - 1.0f;
-                facet_ring_row_sums(source + facet_cube_texel_offset(n, g, 0, y), n, x0, x1, step,
+                facet_ring_row_sums(source + facet_cube_texel_offset(n, g, 0, y),
+                                    inv_norm ? inv_norm + (size_t)y * n : NULL, n, x0, x1, step,
                                     rc + fy * rv, 1.0f + fy * fy, ru, a2, cos_out, cos_in, sum);
             }
         }

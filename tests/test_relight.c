@@ -306,17 +306,21 @@ Test(prefilter, level_roughness_and_mip_rule_are_the_official_ones) {
 
 Test(prefilter, ring_row_blocks_read_only_the_row_and_sum_each_texel_once) {
     /* The CPU's blocks of FACET_RING_LANES texels (prefilter.h facet_ring_row_blocked) against the
-     * ascending loop, on rows allocated to their exact size (the sanitizer build reports any read
-     * outside), for row ends anywhere, short faces included. A ring holding every direction
+     * ascending loop, on rows (and rows of tabulated norms, which must give the same bits)
+     * allocated to their exact size (the sanitizer build reports any read outside), for row ends
+     * anywhere, short faces included. A ring holding every direction
      * (cos_out = -1, cos_in = 2) makes every weight positive, and the texels outside x0..x1 are
      * 1e30: counting one, or counting a texel twice, moves the sum far past the rounding bound
      * of a reordered sum of positive terms, (N - 1) eps relative (N <= 40: 3e-6). */
     const int sizes[] = {FACET_RING_LANES, FACET_RING_LANES + 1, 13, 16, 37};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         const int n = sizes[s];
-        float *row = malloc((size_t)3 * n * sizeof *row);
-        cr_assert(row);
+        float *row = malloc((size_t)3 * n * sizeof *row), *inv_row = malloc(n * sizeof *inv_row);
+        cr_assert(row && inv_row);
         const float step = 2.0f / (float)n;
+        /* the row's norms as facet_prefilter_level_cpu tabulates them (ly = 1: the row fy = 0) */
+        for (int x = 0; x < n; x++)
+            inv_row[x] = facet_ring_inv_norm(((float)x + 0.5f) * step - 1.0f, 1.0f);
         for (int x0 = 0; x0 < n; x0++)
             for (int x1 = x0; x1 < n; x1++) {
                 for (int x = 0; x < n; x++)
@@ -324,9 +328,14 @@ Test(prefilter, ring_row_blocks_read_only_the_row_and_sum_each_texel_once) {
                         row[3 * x + c] =
                             x >= x0 && x <= x1 ? 0.5f + 0.1f * (float)((x * 7 + c) % 11) : 1e30f;
                 float blocked[4][FACET_RING_LANES] = {{0.0f}},
-                      ascending[4][FACET_RING_LANES] = {{0.0f}};
-                facet_ring_row_blocked(row, n, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f, -1.0f, 2.0f,
-                                       blocked);
+                      ascending[4][FACET_RING_LANES] = {{0.0f}},
+                      tabulated[4][FACET_RING_LANES] = {{0.0f}};
+                facet_ring_row_blocked(row, NULL, n, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f, -1.0f,
+                                       2.0f, blocked);
+                facet_ring_row_blocked(row, inv_row, n, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f,
+                                       -1.0f, 2.0f, tabulated);
+                cr_assert(!memcmp(blocked, tabulated, sizeof blocked),
+                          "n %d, x %d..%d: the tabulated norms give other bits", n, x0, x1);
                 facet_ring_row_ascending(row, x0, x1, step, 1.0f, 1.0f, 0.3f, 0.04f, -1.0f, 2.0f,
                                          ascending);
                 for (int c = 0; c < 4; c++) {
@@ -339,6 +348,7 @@ Test(prefilter, ring_row_blocks_read_only_the_row_and_sum_each_texel_once) {
                 }
             }
         free(row);
+        free(inv_row);
     }
 }
 
