@@ -77,12 +77,13 @@ static inline void facet_plane_load8(const void *plane, facet_plane_storage stor
 }
 
 /* The per-point part of facet_kplanes_sample_lanes: for each point, the planes' bilinear values
- * multiplied in plane order from 1. Inlined with constant `vectors` and `storage` for the common
- * cases, so that the product stays in registers and the storage test leaves the loop. */
+ * multiplied in plane order from 1 (and kept in plane_values unless NULL). Inlined with constant
+ * `vectors` and `storage` for the common cases, so that the product stays in registers and the
+ * storage test leaves the loop. */
 static inline __attribute__((always_inline)) void
 facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *taps, int planes,
                              int channels, int vectors, facet_plane_storage storage,
-                             facet_lanes *features) {
+                             facet_lanes *features, float *plane_values) {
     for (int s = 0; s < FACET_LANES; s++) {
         facet_f8 acc[FACET_KPLANES_MAX_CHANNELS / 8];
         for (int v = 0; v < vectors; v++) acc[v] = (facet_f8){1, 1, 1, 1, 1, 1, 1, 1};
@@ -96,14 +97,20 @@ facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *tap
                 facet_plane_load8(k->planes[p], storage, t->ne[s] + 8 * v, &ne);
                 facet_plane_load8(k->planes[p], storage, t->sw[s] + 8 * v, &sw);
                 facet_plane_load8(k->planes[p], storage, t->se[s] + 8 * v, &se);
-                acc[v] = acc[v] * (nw * w_nw + ne * w_ne + sw * w_sw + se * w_se);
+                const facet_f8 value = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+                if (plane_values)
+                    memcpy(plane_values + ((size_t)s * planes + p) * channels + 8 * v, &value,
+                           sizeof value);
+                acc[v] = acc[v] * value;
             }
             for (int c = 8 * vectors; c < channels; c++) {
                 const float nw = facet_plane_load(k->planes[p], storage, t->nw[s] + c),
                             ne = facet_plane_load(k->planes[p], storage, t->ne[s] + c),
                             sw = facet_plane_load(k->planes[p], storage, t->sw[s] + c),
                             se = facet_plane_load(k->planes[p], storage, t->se[s] + c);
-                rest[c - 8 * vectors] *= nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+                const float value = nw * w_nw + ne * w_ne + sw * w_sw + se * w_se;
+                if (plane_values) plane_values[((size_t)s * planes + p) * channels + c] = value;
+                rest[c - 8 * vectors] *= value;
             }
         }
         for (int v = 0; v < vectors; v++)
@@ -112,9 +119,12 @@ facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *tap
     }
 }
 
-/* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes). */
-static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const facet_lanes *coords,
-                                              facet_lanes *features) {
+/* facet_kplanes_sample_lanes that also keeps every plane's bilinear value, the factors of the
+ * product: plane_values[(s * planes + p) * channels + c] for point s (FACET_LANES x planes x
+ * channels floats), as facet_kplanes_backward_from_lookups reads them for one point. */
+static inline __attribute__((always_inline)) void
+facet_kplanes_sample_lanes_keep(const facet_kplanes *k, const facet_lanes *coords,
+                                facet_lanes *features, float *plane_values) {
     const int channels = k->channels, planes = facet_kplanes_plane_count(k->dims);
     facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
     for (int p = 0; p < planes; p++) {
@@ -126,7 +136,7 @@ static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const face
 #define FACET_KPLANES_LANES_CASE(storage_, vectors_)                                               \
     if (k->storage == (storage_) && channels == 8 * (vectors_)) {                                  \
         facet_kplanes_lanes_products(k, taps, planes, 8 * (vectors_), (vectors_), (storage_),      \
-                                     features);                                                    \
+                                     features, plane_values);                                      \
         return;                                                                                    \
     }
     FACET_KPLANES_LANES_CASE(FACET_PLANE_F32, 1)
@@ -139,7 +149,14 @@ static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const face
     FACET_KPLANES_LANES_CASE(FACET_PLANE_BF16, 2)
     FACET_KPLANES_LANES_CASE(FACET_PLANE_BF16, 4)
 #undef FACET_KPLANES_LANES_CASE
-    facet_kplanes_lanes_products(k, taps, planes, channels, channels / 8, k->storage, features);
+    facet_kplanes_lanes_products(k, taps, planes, channels, channels / 8, k->storage, features,
+                                 plane_values);
+}
+
+/* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes). */
+static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const facet_lanes *coords,
+                                              facet_lanes *features) {
+    facet_kplanes_sample_lanes_keep(k, coords, features, NULL);
 }
 
 #endif

@@ -52,18 +52,15 @@ static inline FACET_HD int facet_kplanes_backward_scratch_floats(const facet_kpl
     return (facet_kplanes_plane_count(k->dims) + 1) * k->channels;
 }
 
-static inline FACET_HD void facet_kplanes_backward_scratch(const facet_kplanes *k,
-                                                           const facet_kplanes *grad,
-                                                           const float *coords,
-                                                           const float *dfeature, float *scratch) {
+/* facet_kplanes_backward_scratch with the planes' lookups at coords given: lookup[planes][C]
+ * (the CPU fit keeps them from its forward pass, fields/kplanes_lanes.h); g: C floats of
+ * scratch. */
+static inline FACET_HD void facet_kplanes_backward_from_lookups(const facet_kplanes *k,
+                                                                const facet_kplanes *grad,
+                                                                const float *coords,
+                                                                const float *dfeature,
+                                                                const float *lookup, float *g) {
     const int planes = facet_kplanes_plane_count(k->dims), channels = k->channels;
-    float *lookup = scratch, *g = scratch + planes * channels; /* [planes][C], [C] */
-    for (int p = 0; p < planes; p++) {
-        int a, b;
-        facet_kplanes_axes(k->dims, p, &a, &b);
-        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b], channels,
-                             coords[a], coords[b], lookup + p * channels);
-    }
     for (int p = 0; p < planes; p++) {
         int a, b;
         facet_kplanes_axes(k->dims, p, &a, &b);
@@ -76,6 +73,21 @@ static inline FACET_HD void facet_kplanes_backward_scratch(const facet_kplanes *
         facet_plane_bilinear_backward((float *)grad->planes[p], k->resolution[a], k->resolution[b],
                                       channels, coords[a], coords[b], g);
     }
+}
+
+static inline FACET_HD void facet_kplanes_backward_scratch(const facet_kplanes *k,
+                                                           const facet_kplanes *grad,
+                                                           const float *coords,
+                                                           const float *dfeature, float *scratch) {
+    const int planes = facet_kplanes_plane_count(k->dims), channels = k->channels;
+    float *lookup = scratch, *g = scratch + planes * channels; /* [planes][C], [C] */
+    for (int p = 0; p < planes; p++) {
+        int a, b;
+        facet_kplanes_axes(k->dims, p, &a, &b);
+        facet_plane_bilinear(k->planes[p], k->storage, k->resolution[a], k->resolution[b], channels,
+                             coords[a], coords[b], lookup + p * channels);
+    }
+    facet_kplanes_backward_from_lookups(k, grad, coords, dfeature, lookup, g);
 }
 
 static inline FACET_HD void facet_kplanes_backward(const facet_kplanes *k,

@@ -320,15 +320,17 @@ static void zero_inactive(facet_lanes *v, int count, const int *active) {
 static void proposal_backward_block(const facet_livescene_field *f,
                                     const facet_livescene_field *grad, int level,
                                     const facet_livescene_train_ray *r, int j0, const float *dsigma,
-                                    const int *active, lanes_mlp_work *w, float *rest) {
+                                    const int *active, lanes_mlp_work *w, float *rest,
+                                    float *plane_values) {
     const facet_kplanes *grid = &f->proposal_grids[level];
+    const int planes = facet_kplanes_plane_count(grid->dims);
     const facet_mlp *net = &f->density_net[level];
     const int c = grid->channels;
     float coords[FACET_LANES][4], feature[FACET_KPLANES_MAX_CHANNELS];
     facet_lanes draw, dfeatures[FACET_KPLANES_MAX_CHANNELS], coord_lanes[4];
     lanes_mlp_layout(net, w);
     block_coords4(f, r, level, j0, coord_lanes, coords);
-    facet_kplanes_sample_lanes(grid, coord_lanes, w->act[0]);
+    facet_kplanes_sample_lanes_keep(grid, coord_lanes, w->act[0], plane_values);
     zero_inactive(w->act[0], c, active);
     lanes_mlp_forward(net, w);
     const facet_lanes raw = w->act[net->layers][0];
@@ -338,8 +340,8 @@ static void proposal_backward_block(const facet_livescene_field *f,
     for (int s = 0; s < FACET_LANES; s++) {
         if (!active[s]) continue;
         for (int i = 0; i < c; i++) feature[i] = dfeatures[i][s];
-        facet_kplanes_backward_scratch(grid, &grad->proposal_grids[level], coords[s], feature,
-                                       rest);
+        facet_kplanes_backward_from_lookups(grid, &grad->proposal_grids[level], coords[s], feature,
+                                            plane_values + (size_t)s * planes * c, rest);
     }
 }
 
@@ -349,7 +351,7 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
                                  int levels, const facet_livescene_train_ray *r, int j0,
                                  const float *dsigma, const float *drgb, const int *active,
                                  lanes_mlp_work *sigma_work, lanes_mlp_work *color_work,
-                                 float *rest) {
+                                 float *rest, float *plane_values) {
     const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
     float coords[FACET_LANES][4], feature[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
     facet_lanes dout[FACET_LIVESCENE_MAX_GEO + 1], dcolor[3];
@@ -360,9 +362,15 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
     lanes_mlp_layout(&f->color_net, cw);
     facet_lanes coord_lanes[4];
     block_coords4(f, r, levels, j0, coord_lanes, coords); /* facet_livescene_sigma_features */
+    /* each scale's plane values: FACET_LANES x planes x channels floats from kept[scale] */
+    float *kept[FACET_LIVESCENE_MAX_SCALES];
     for (int scale = 0, offset = 0; scale < f->scales; scale++) {
-        facet_kplanes_sample_lanes(&f->grids[scale], coord_lanes, sw->act[0] + offset);
-        offset += f->grids[scale].channels;
+        const facet_kplanes *grid = &f->grids[scale];
+        kept[scale] = plane_values;
+        facet_kplanes_sample_lanes_keep(grid, coord_lanes, sw->act[0] + offset, kept[scale]);
+        plane_values +=
+            (size_t)FACET_LANES * facet_kplanes_plane_count(grid->dims) * grid->channels;
+        offset += grid->channels;
     }
     zero_inactive(sw->act[0], channels, active);
     lanes_mlp_forward(&f->sigma_net, sw);
@@ -387,9 +395,12 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
         for (int i = 0; i < channels; i++) feature[i] = dfeatures[i][s];
         int offset = 0;
         for (int scale = 0; scale < f->scales; scale++) {
-            facet_kplanes_backward_scratch(&f->grids[scale], &grad->grids[scale], coords[s],
-                                           feature + offset, rest);
-            offset += f->grids[scale].channels;
+            const facet_kplanes *grid = &f->grids[scale];
+            const size_t per_point = (size_t)facet_kplanes_plane_count(grid->dims) * grid->channels;
+            facet_kplanes_backward_from_lookups(grid, &grad->grids[scale], coords[s],
+                                                feature + offset, kept[scale] + s * per_point,
+                                                rest);
+            offset += grid->channels;
         }
     }
 }
@@ -433,6 +444,10 @@ static void probability_backward_block(const facet_livescene_field *f,
 typedef struct lanes_backward_work {
     lanes_mlp_work net[2];
     float rest[(FACET_KPLANES_MAX_PLANES + 1) * FACET_KPLANES_MAX_CHANNELS];
+    /* a block's plane values from the forward pass, for the product rule: every scale's
+     * FACET_LANES x planes x channels */
+    float plane_values[FACET_LIVESCENE_MAX_SCALES * FACET_LANES * FACET_KPLANES_MAX_PLANES *
+                       FACET_KPLANES_MAX_CHANNELS];
 } lanes_backward_work;
 
 void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
@@ -455,11 +470,11 @@ void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
                 for (int s = 0; s < FACET_LANES; s++) any |= active[s] = dsigma[s] != 0.0f;
                 if (any)
                     proposal_backward_block(f, grad, level, r, j0, dsigma, active, &w->net[0],
-                                            w->rest);
+                                            w->rest, w->plane_values);
             } else {
                 for (int s = 0; s < FACET_LANES; s++) active[s] = j0 + s < n;
                 field_backward_block(f, grad, levels, r, j0, dsigma, drgb, active, &w->net[0],
-                                     &w->net[1], w->rest);
+                                     &w->net[1], w->rest, w->plane_values);
             }
             if (!any_mask) continue;
             any = 0;
