@@ -370,6 +370,27 @@ static void release_locked(facet_lighting *lighting) {
     free(entry);
 }
 
+/* The build in progress, for facet_lighting_building (builds run one at a time, under
+ * cache_lock; this lock is separate so that a reader never waits for a build). */
+static pthread_mutex_t building_lock = PTHREAD_MUTEX_INITIALIZER;
+static char building_path[1024];
+static int building;
+
+static void set_building(const char *path) {
+    pthread_mutex_lock(&building_lock);
+    building = path != NULL;
+    snprintf(building_path, sizeof building_path, "%s", path ? path : "");
+    pthread_mutex_unlock(&building_lock);
+}
+
+int facet_lighting_building(char *path, size_t size) {
+    pthread_mutex_lock(&building_lock);
+    const int now = building;
+    if (size) snprintf(path, size, "%s", building_path);
+    pthread_mutex_unlock(&building_lock);
+    return now;
+}
+
 /* facet_lighting_build through the on-disk cache (lighting_cache.h) for normalised options: read
  * when this build has written the same key before, else built and written. A cache that cannot
  * be written is reported once per process as a warning; the lighting is used all the same. */
@@ -386,7 +407,9 @@ static facet_status build_cached(facet_lighting *out, const facet_envmap_view *e
         facet_lighting_free(out);
     }
     facet_clear_error();
+    set_building(env_path);
     facet_status s = facet_lighting_build(out, env, options, device);
+    set_building(NULL);
     if (s == FACET_OK && cached && facet_lighting_cache_write(dir, key, out) != FACET_OK) {
         static int warned;
         int first;

@@ -171,6 +171,11 @@ facet_status facet_lighting_sync_view(facet_lighting **current, pthread_mutex_t 
                                       const facet_scene *scene,
                                       const facet_lighting_options *options,
                                       facet_lighting_view *view);
+/* Whether this process is prefiltering a map now (a build, not a read from the lighting cache):
+ * 1 with the map's path in path[size] (truncated to fit), else 0 with path "". For progress
+ * displays such as the viewer's HUD, whose render thread waits on the build. Thread-safe. */
+int facet_lighting_building(char *path, size_t size);
+
 /* Drops a reference taken by facet_lighting_sync (NULL is fine); the last one frees it. */
 void facet_lighting_release(facet_lighting *lighting);
 

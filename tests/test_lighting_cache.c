@@ -1,6 +1,7 @@
 /* The on-disk lighting cache (lighting/lighting_cache.h): a second scene load reads what the first
  * built, bit for bit; damaged, truncated and other-version files are rebuilt and replaced; the key
- * follows every input; "off" and unwritable directories; pruning; the table files; and the CLI,
+ * follows every input; a turned map shares its unturned file; "off" and unwritable directories;
+ * pruning; the table files; the build in progress as progress displays see it; and the CLI,
  * whose cold and warm renders write the same bytes. */
 #include "helpers.h"
 
@@ -14,6 +15,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,6 +139,80 @@ Test(lighting_cache, a_second_load_reads_the_file_the_first_wrote) {
     facet_lighting_free(&direct);
     facet_scene_free(&scene);
     free(dir);
+}
+
+Test(lighting_cache, a_turned_map_reads_and_writes_the_unturned_file) {
+    char *dir = use_cache("lc_turned");
+    facet_scene scene;
+    load_forest_scene(&scene, test_scratch_dir("lc_turned_scene"));
+    facet_envmap_set_rotation(&scene.environment, 90.0f);
+    facet_lighting *turned = NULL;
+    cr_assert_eq(facet_lighting_sync(&turned, &scene, &SMALL, FACET_DEVICE_CPU), FACET_OK, "%s",
+                 facet_last_error());
+    cr_assert_eq(count_files(dir, ".lighting"), 1);
+    /* the file is the unturned map's: its key, and its texels */
+    facet_envmap_view unturned = scene.environment.view;
+    unturned.rotation_cos = 1.0f;
+    unturned.rotation_sin = 0.0f;
+    char key[65], path[2048];
+    cr_assert(facet_lighting_cache_key(&unturned, &SMALL, FACET_DEVICE_CPU, key));
+    snprintf(path, sizeof path, "%s/%s.lighting", dir, key);
+    cr_assert(facet_is_file(path), "%s", path);
+    facet_lighting direct;
+    cr_assert_eq(facet_lighting_build(&direct, &unturned, &SMALL, FACET_DEVICE_CPU), FACET_OK);
+    assert_same_lighting(turned, &direct);
+    facet_lighting_free(&direct);
+    facet_lighting_release(turned);
+    /* another angle in a process that has forgotten it: read, nothing new written */
+    facet_envmap_set_rotation(&scene.environment, 217.0f);
+    facet_lighting *again = NULL;
+    cr_assert_eq(facet_lighting_sync(&again, &scene, &SMALL, FACET_DEVICE_CPU), FACET_OK);
+    cr_assert_eq(count_files(dir, ".lighting"), 1, "one file serves every angle");
+    cr_assert_eq(facet_lighting_building(NULL, 0), 0);
+    facet_lighting_release(again);
+    facet_scene_free(&scene);
+    free(dir);
+}
+
+typedef struct build_in_thread {
+    facet_scene *scene;
+    facet_status status;
+} build_in_thread;
+
+static void *sync_scene(void *arg) {
+    build_in_thread *job = arg;
+    facet_lighting *lighting = NULL;
+    const facet_lighting_options options = {FACET_PREFILTER_QUALITY, 128, 0, FACET_QUALITY_EXACT,
+                                            0};
+    job->status = facet_lighting_sync(&lighting, job->scene, &options, FACET_DEVICE_CPU);
+    facet_lighting_release(lighting);
+    return NULL;
+}
+
+Test(lighting_cache, a_build_in_progress_is_reported_with_its_map, .timeout = 300) {
+    cr_assert_eq(setenv("FACET_CACHE_DIR", "off", 1), 0); /* a build, never a read */
+    char path[1024] = "stale";
+    cr_assert_eq(facet_lighting_building(path, sizeof path), 0);
+    cr_assert_str_eq(path, "");
+    facet_scene scene;
+    load_forest_scene(&scene, test_scratch_dir("lc_building"));
+    build_in_thread job = {&scene, FACET_ERR_INTERNAL};
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, sync_scene, &job), 0);
+    /* a 128^2 exact prefilter takes about half a second; the polls come every 50 us */
+    int seen = 0;
+    for (int i = 0; i < 200000 && !seen; i++) {
+        seen = facet_lighting_building(path, sizeof path);
+        if (!seen) usleep(50);
+    }
+    pthread_join(thread, NULL);
+    cr_assert_eq(job.status, FACET_OK, "%s", facet_last_error());
+    cr_assert(seen, "the build was never reported");
+    const char *tail = strrchr(path, '/');
+    cr_assert_str_eq(tail ? tail + 1 : path, "forest.exr");
+    cr_assert_eq(facet_lighting_building(path, sizeof path), 0, "cleared when it ends");
+    cr_assert_str_eq(path, "");
+    facet_scene_free(&scene);
 }
 
 /* Damages the cache file in one way, loads again, and checks that the lighting is the built one

@@ -1,5 +1,6 @@
 /* The viewer's panel and HUD (immediate mode: rebuilt every frame from the app state). */
 #include "app.h"
+#include "lighting/lighting.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -163,6 +164,17 @@ static void hud(facet_app *app) {
     facet_ui_rect(app->ui, 4.0f, y - 2.0f, facet_ui_text_width(app->ui, text) + 12.0f, line + 4.0f,
                   0x000000A0u);
     facet_ui_text(app->ui, 10.0f, y, 0xFFFFFFFFu, text);
+    char map[1024];
+    if (facet_lighting_building(map, sizeof map)) {
+        /* the render thread waits on the prefilter: say why the image does not change */
+        char note[1200];
+        snprintf(note, sizeof note, "prefiltering the lighting of %s (once per map, then cached)",
+                 basename_of(map));
+        const float above = y - line - 4.0f; /* the error line, if any, goes below */
+        facet_ui_rect(app->ui, 4.0f, above - 2.0f, facet_ui_text_width(app->ui, note) + 12.0f,
+                      line + 4.0f, 0x000000A0u);
+        facet_ui_text(app->ui, 10.0f, above, 0xFFE080FFu, note);
+    }
     if (app->render_error[0]) {
         y += line + 4.0f;
         facet_ui_rect(app->ui, 4.0f, y - 2.0f,
