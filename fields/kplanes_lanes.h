@@ -121,12 +121,14 @@ facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *tap
 
 /* facet_kplanes_sample_lanes that also keeps every plane's bilinear value, the factors of the
  * product: plane_values[(s * planes + p) * channels + c] for point s (FACET_LANES x planes x
- * channels floats), as facet_kplanes_backward_from_lookups reads them for one point. */
+ * channels floats), as facet_kplanes_backward_from_lookups reads them for one point; and the
+ * planes' taps (taps[planes]), where the backward pass scatters its gradients
+ * (fields/kplanes_lanes_backward.h). */
 static inline __attribute__((always_inline)) void
-facet_kplanes_sample_lanes_keep(const facet_kplanes *k, const facet_lanes *coords,
-                                facet_lanes *features, float *plane_values) {
+facet_kplanes_sample_lanes_taps(const facet_kplanes *k, const facet_lanes *coords,
+                                facet_lanes *features, float *plane_values,
+                                facet_plane_taps *taps) {
     const int channels = k->channels, planes = facet_kplanes_plane_count(k->dims);
-    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
     for (int p = 0; p < planes; p++) {
         int a, b;
         facet_kplanes_axes(k->dims, p, &a, &b);
@@ -151,6 +153,14 @@ facet_kplanes_sample_lanes_keep(const facet_kplanes *k, const facet_lanes *coord
 #undef FACET_KPLANES_LANES_CASE
     facet_kplanes_lanes_products(k, taps, planes, channels, channels / 8, k->storage, features,
                                  plane_values);
+}
+
+/* facet_kplanes_sample_lanes_taps without the taps. */
+static inline __attribute__((always_inline)) void
+facet_kplanes_sample_lanes_keep(const facet_kplanes *k, const facet_lanes *coords,
+                                facet_lanes *features, float *plane_values) {
+    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
+    facet_kplanes_sample_lanes_taps(k, coords, features, plane_values, taps);
 }
 
 /* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes). */

@@ -1,6 +1,6 @@
 #include "livescene_train_lanes.h"
 
-#include "fields/kplanes_lanes.h"
+#include "fields/kplanes_lanes_backward.h"
 #include "nodes/livescene_lanes.h"
 
 #include <string.h>
@@ -295,16 +295,15 @@ static void block_positions(const facet_livescene_train_ray *r, int level, int j
 }
 
 /* facet_livescene_coords4 of samples j0 + s of a level at their chosen objects' kappa, as lanes
- * (coords[4]) and per sample (per_sample[s][4], for the planes' backward). */
+ * (coords[4]). */
 static void block_coords4(const facet_livescene_field *f, const facet_livescene_train_ray *r,
-                          int level, int j0, facet_lanes *coords, float (*per_sample)[4]) {
+                          int level, int j0, facet_lanes *coords) {
     const int n = r->n[level];
     for (int s = 0; s < FACET_LANES; s++) {
-        float p[3];
+        float p[3], c4[4];
         lane_position(r, level, j0, s, p);
-        facet_livescene_coords4(f, p, r->kappa_sel[level][j0 + s < n ? j0 + s : n - 1],
-                                per_sample[s]);
-        for (int c = 0; c < 4; c++) coords[c][s] = per_sample[s][c];
+        facet_livescene_coords4(f, p, r->kappa_sel[level][j0 + s < n ? j0 + s : n - 1], c4);
+        for (int c = 0; c < 4; c++) coords[c][s] = c4[c];
     }
 }
 
@@ -320,29 +319,24 @@ static void zero_inactive(facet_lanes *v, int count, const int *active) {
 static void proposal_backward_block(const facet_livescene_field *f,
                                     const facet_livescene_field *grad, int level,
                                     const facet_livescene_train_ray *r, int j0, const float *dsigma,
-                                    const int *active, lanes_mlp_work *w, float *rest,
-                                    float *plane_values) {
+                                    const int *active, lanes_mlp_work *w, float *plane_values) {
     const facet_kplanes *grid = &f->proposal_grids[level];
-    const int planes = facet_kplanes_plane_count(grid->dims);
     const facet_mlp *net = &f->density_net[level];
     const int c = grid->channels;
-    float coords[FACET_LANES][4], feature[FACET_KPLANES_MAX_CHANNELS];
+    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
     facet_lanes draw, dfeatures[FACET_KPLANES_MAX_CHANNELS], coord_lanes[4];
     lanes_mlp_layout(net, w);
-    block_coords4(f, r, level, j0, coord_lanes, coords);
-    facet_kplanes_sample_lanes_keep(grid, coord_lanes, w->act[0], plane_values);
+    block_coords4(f, r, level, j0, coord_lanes);
+    facet_kplanes_sample_lanes_taps(grid, coord_lanes, w->act[0], plane_values, taps);
+    facet_kplanes_prefetch_gradient(&grad->proposal_grids[level], taps, active);
     zero_inactive(w->act[0], c, active);
     lanes_mlp_forward(net, w);
     const facet_lanes raw = w->act[net->layers][0];
     for (int s = 0; s < FACET_LANES; s++)
         draw[s] = active[s] ? dsigma[s] * facet_trunc_exp_derivative(raw[s] - 1.0f) : 0.0f;
     lanes_mlp_backward(net, &grad->density_net[level], w, &draw, dfeatures, active);
-    for (int s = 0; s < FACET_LANES; s++) {
-        if (!active[s]) continue;
-        for (int i = 0; i < c; i++) feature[i] = dfeatures[i][s];
-        facet_kplanes_backward_from_lookups(grid, &grad->proposal_grids[level], coords[s], feature,
-                                            plane_values + (size_t)s * planes * c, rest);
-    }
+    facet_kplanes_backward_lanes(&grad->proposal_grids[level], taps, dfeatures, plane_values,
+                                 active);
 }
 
 /* facet_livescene_field_backward_scratch for the final-level samples j0 + s with active[s]:
@@ -351,9 +345,9 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
                                  int levels, const facet_livescene_train_ray *r, int j0,
                                  const float *dsigma, const float *drgb, const int *active,
                                  lanes_mlp_work *sigma_work, lanes_mlp_work *color_work,
-                                 float *rest, float *plane_values) {
+                                 float *plane_values) {
     const int channels = facet_livescene_feature_count(f), geo = f->geo_feat_dim;
-    float coords[FACET_LANES][4], feature[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
+    facet_plane_taps taps[FACET_LIVESCENE_MAX_SCALES][FACET_KPLANES_MAX_PLANES];
     facet_lanes dout[FACET_LIVESCENE_MAX_GEO + 1], dcolor[3];
     facet_lanes dcolor_in[16 + FACET_LIVESCENE_MAX_GEO];
     facet_lanes dfeatures[FACET_LIVESCENE_MAX_SCALES * FACET_KPLANES_MAX_CHANNELS];
@@ -361,13 +355,15 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
     lanes_mlp_layout(&f->sigma_net, sw);
     lanes_mlp_layout(&f->color_net, cw);
     facet_lanes coord_lanes[4];
-    block_coords4(f, r, levels, j0, coord_lanes, coords); /* facet_livescene_sigma_features */
+    block_coords4(f, r, levels, j0, coord_lanes); /* facet_livescene_sigma_features */
     /* each scale's plane values: FACET_LANES x planes x channels floats from kept[scale] */
     float *kept[FACET_LIVESCENE_MAX_SCALES];
     for (int scale = 0, offset = 0; scale < f->scales; scale++) {
         const facet_kplanes *grid = &f->grids[scale];
         kept[scale] = plane_values;
-        facet_kplanes_sample_lanes_keep(grid, coord_lanes, sw->act[0] + offset, kept[scale]);
+        facet_kplanes_sample_lanes_taps(grid, coord_lanes, sw->act[0] + offset, kept[scale],
+                                        taps[scale]);
+        facet_kplanes_prefetch_gradient(&grad->grids[scale], taps[scale], active);
         plane_values +=
             (size_t)FACET_LANES * facet_kplanes_plane_count(grid->dims) * grid->channels;
         offset += grid->channels;
@@ -390,18 +386,10 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
         dout[geo][s] =
             active[s] ? dsigma[s] * facet_trunc_exp_derivative(out[geo][s] - 1.0f) : 0.0f;
     lanes_mlp_backward(&f->sigma_net, &grad->sigma_net, sw, dout, dfeatures, active);
-    for (int s = 0; s < FACET_LANES; s++) {
-        if (!active[s]) continue;
-        for (int i = 0; i < channels; i++) feature[i] = dfeatures[i][s];
-        int offset = 0;
-        for (int scale = 0; scale < f->scales; scale++) {
-            const facet_kplanes *grid = &f->grids[scale];
-            const size_t per_point = (size_t)facet_kplanes_plane_count(grid->dims) * grid->channels;
-            facet_kplanes_backward_from_lookups(grid, &grad->grids[scale], coords[s],
-                                                feature + offset, kept[scale] + s * per_point,
-                                                rest);
-            offset += grid->channels;
-        }
+    for (int scale = 0, offset = 0; scale < f->scales; scale++) {
+        facet_kplanes_backward_lanes(&grad->grids[scale], taps[scale], dfeatures + offset,
+                                     kept[scale], active);
+        offset += f->grids[scale].channels;
     }
 }
 
@@ -410,9 +398,9 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
 static void probability_backward_block(const facet_livescene_field *f,
                                        const facet_livescene_field *grad, int level,
                                        const facet_livescene_train_ray *r, int j0,
-                                       const int *active, lanes_mlp_work *w, float *rest) {
+                                       const int *active, lanes_mlp_work *w, float *plane_values) {
     const int c = f->probability_grid.channels, classes = f->objects + 1;
-    float pos[FACET_LANES][3], feature[FACET_KPLANES_MAX_CHANNELS];
+    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
     facet_lanes dlogits[FACET_LIVESCENE_MAX_OBJECTS + 1];
     facet_lanes dinput[FACET_KPLANES_MAX_CHANNELS + FACET_LIVESCENE_MAX_OBJECTS];
     const facet_mlp *net = &f->semantic_net;
@@ -420,9 +408,8 @@ static void probability_backward_block(const facet_livescene_field *f,
     facet_lanes *input = w->act[0]; /* [sigmoid(features) c, kappa alpha] */
     facet_lanes pos_lanes[3];
     block_positions(r, level, j0, pos_lanes);
-    for (int s = 0; s < FACET_LANES; s++)
-        for (int k = 0; k < 3; k++) pos[s][k] = pos_lanes[k][s];
-    facet_livescene_block_probability_features(f, pos_lanes, input);
+    facet_livescene_block_probability_features_keep(f, pos_lanes, input, plane_values, taps);
+    facet_kplanes_prefetch_gradient(&grad->probability_grid, taps, active);
     zero_inactive(input, c, active);
     for (int i = 0; i < f->objects; i++) input[c + i] = (facet_lanes){0} + r->kappa[i];
     lanes_mlp_forward(net, w);
@@ -431,19 +418,15 @@ static void probability_backward_block(const facet_livescene_field *f,
             dlogits[k][s] =
                 active[s] ? r->weights[level][j0 + s] * r->terms.drendered_logits[level][k] : 0.0f;
     lanes_mlp_backward(net, &grad->semantic_net, w, dlogits, dinput, active);
-    for (int s = 0; s < FACET_LANES; s++) {
-        if (!active[s]) continue;
-        for (int i = 0; i < c; i++) feature[i] = dinput[i][s] * input[i][s] * (1.0f - input[i][s]);
-        facet_kplanes_backward_scratch(&f->probability_grid, &grad->probability_grid, pos[s],
-                                       feature, rest);
-    }
+    /* through the sigmoid: d sigmoid(x) / dx = sigmoid(x) (1 - sigmoid(x)) */
+    for (int i = 0; i < c; i++) dinput[i] = dinput[i] * input[i] * (1.0f - input[i]);
+    facet_kplanes_backward_lanes(&grad->probability_grid, taps, dinput, plane_values, active);
 }
 
 /* Working memory of facet_livescene_train_backward_lanes: three networks' lanes (the field's two
- * at the final level, one otherwise) and the planes' scratch. */
+ * at the final level, one otherwise) and the plane values their lookups keep. */
 typedef struct lanes_backward_work {
     lanes_mlp_work net[2];
-    float rest[(FACET_KPLANES_MAX_PLANES + 1) * FACET_KPLANES_MAX_CHANNELS];
     /* a block's plane values from the forward pass, for the product rule: every scale's
      * FACET_LANES x planes x channels */
     float plane_values[FACET_LIVESCENE_MAX_SCALES * FACET_LANES * FACET_KPLANES_MAX_PLANES *
@@ -470,17 +453,19 @@ void facet_livescene_train_backward_lanes(const facet_livescene_field *f,
                 for (int s = 0; s < FACET_LANES; s++) any |= active[s] = dsigma[s] != 0.0f;
                 if (any)
                     proposal_backward_block(f, grad, level, r, j0, dsigma, active, &w->net[0],
-                                            w->rest, w->plane_values);
+                                            w->plane_values);
             } else {
                 for (int s = 0; s < FACET_LANES; s++) active[s] = j0 + s < n;
                 field_backward_block(f, grad, levels, r, j0, dsigma, drgb, active, &w->net[0],
-                                     &w->net[1], w->rest, w->plane_values);
+                                     &w->net[1], w->plane_values);
             }
             if (!any_mask) continue;
             any = 0;
             for (int s = 0; s < FACET_LANES; s++)
                 any |= active[s] = j0 + s < n && r->weights[level][j0 + s] != 0.0f;
-            if (any) probability_backward_block(f, grad, level, r, j0, active, &w->net[0], w->rest);
+            if (any)
+                probability_backward_block(f, grad, level, r, j0, active, &w->net[0],
+                                           w->plane_values);
         }
     }
 }

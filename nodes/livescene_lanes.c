@@ -55,12 +55,19 @@ static void pick_objects(const facet_lanes *logits, int objects, int *object) {
     for (int s = 0; s < FACET_LANES; s++) object[s] = best[s];
 }
 
-void facet_livescene_block_probability_features(const facet_livescene_field *f,
-                                                const facet_lanes *pos, facet_lanes *features) {
-    facet_kplanes_sample_lanes(&f->probability_grid, pos, features);
+void facet_livescene_block_probability_features_keep(const facet_livescene_field *f,
+                                                     const facet_lanes *pos, facet_lanes *features,
+                                                     float *plane_values, facet_plane_taps *taps) {
+    facet_kplanes_sample_lanes_taps(&f->probability_grid, pos, features, plane_values, taps);
     float *flat = (float *)features; /* the channels' lanes as one float array: one loop */
     for (int n = 0; n < f->probability_grid.channels * FACET_LANES; n++)
         flat[n] = facet_livescene_sigmoid(flat[n]);
+}
+
+void facet_livescene_block_probability_features(const facet_livescene_field *f,
+                                                const facet_lanes *pos, facet_lanes *features) {
+    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
+    facet_livescene_block_probability_features_keep(f, pos, features, NULL, taps);
 }
 
 void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,

@@ -7,6 +7,7 @@
 
 #include "livescene_ray.h"
 
+#include "fields/kplanes_lanes.h"
 #include "fields/tcnn_mlp_lanes.h"
 
 /* A block of up to FACET_LANES samples: their positions (model frame) and the object the
@@ -30,6 +31,12 @@ enum {
  * (lanes), features[channels] (facet_livescene_probability_input's first part). */
 void facet_livescene_block_probability_features(const facet_livescene_field *f,
                                                 const facet_lanes *pos, facet_lanes *features);
+
+/* facet_livescene_block_probability_features that also keeps the grid's plane values (NULL: not
+ * kept) and taps, for the fit's backward pass (facet_kplanes_sample_lanes_taps). */
+void facet_livescene_block_probability_features_keep(const facet_livescene_field *f,
+                                                     const facet_lanes *pos, facet_lanes *features,
+                                                     float *plane_values, facet_plane_taps *taps);
 
 /* facet_livescene_probability_scratch per lane: logits[alpha + 1] (lanes) and b->object. */
 void facet_livescene_block_objects(const facet_livescene_field *f, facet_livescene_block *b,
