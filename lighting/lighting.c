@@ -81,6 +81,7 @@ void facet_lighting_quality_plan(float roughness, int base, facet_prefilter_leve
         ring->cos_inner = inner > 0.0 ? (float)cos(inner) : 2.0f;
         ring->cos_outer = outer < half_pi ? (float)cos(outer) : 0.0f;
         ring->sin_outer = outer < half_pi ? (float)sin(outer) : 2.0f;
+        ring->min_rc = facet_ring_min_rc(ring->sin_outer);
         ring->level = level;
         if (outer >= half_pi) break;
         inner = outer;

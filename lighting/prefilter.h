@@ -58,8 +58,17 @@ enum { FACET_PREFILTER_MAX_RINGS = 16 };
 typedef struct facet_prefilter_ring {
     float cos_outer, cos_inner;
     float sin_outer; /* sin of the outer angle, or 2 when it is >= 90 degrees (whole faces) */
+    float min_rc;    /* facet_ring_min_rc(sin_outer): faces with R.axis below it are skipped */
     int level;
 } facet_prefilter_ring;
+
+/* The least R.axis of a face that can hold a direction within the ring's outer angle of R: a
+ * face holds directions within acos(1/sqrt(3)) of its axis. Depends only on the ring, so the
+ * plan stores it (facet_prefilter_ring.min_rc). */
+static inline FACET_HD float facet_ring_min_rc(float sin_outer) {
+    const float outer = sin_outer > 1.0f ? 1.57079632679f : asinf(sin_outer);
+    return cosf(fminf(outer + 0.9553166181245093f, 3.14159265358979f));
+}
 
 /* What one specular level's filter needs (host or device pointers). */
 typedef struct facet_prefilter_level {
@@ -371,9 +380,7 @@ static inline FACET_HD void facet_prefilter_ring_texel(const facet_prefilter_lev
         const float *source = p->chain.level[ring->level];
         const float *inv_norm = p->inv_norm[ring->level];
         const float step = 2.0f / (float)n, cos_out = ring->cos_outer, cos_in = ring->cos_inner;
-        /* a face holds directions within acos(1/sqrt(3)) of its axis */
-        const float outer = ring->sin_outer > 1.0f ? 1.57079632679f : asinf(ring->sin_outer);
-        const float min_rc = cosf(fminf(outer + 0.9553166181245093f, 3.14159265358979f));
+        const float min_rc = ring->min_rc;
         float sum[4][FACET_RING_LANES] = {{0.0f}};
         for (int g = 0; g < 6; g++) {
             facet_vec3 axis = facet_cube_face_dir(g, 0.0f, 0.0f);
