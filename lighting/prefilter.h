@@ -107,35 +107,43 @@ static inline FACET_HD float facet_cube_area_factor(int i, int n) {
     return atanf((float)(k + 1) / (float)h) - atanf((float)k / (float)h);
 }
 
+/* 1 when direction (x, y) of a plane lies in the counter-clockwise arc from (ax, ay) to (bx, by),
+ * an arc narrower than pi (no vector need be unit). */
+static inline FACET_HD int facet_in_arc(float x, float y, float ax, float ay, float bx, float by) {
+    return ax * y - ay * x >= 0.0f && x * by - y * bx >= 0.0f;
+}
+
 /* Texel index range [lo, hi] along one face axis that can hold directions within the cone of
  * half-angle theta (sin_c = sin theta) around R, from R's components along the face axis (rc) and
  * along the face coordinate (ra): the azimuth of such directions in the (axis, coordinate) plane
- * lies within asin(sin_c / |(rc, ra)|) of R's. Returns 0 when the face cannot hold any. */
+ * lies within delta = asin(sin_c / |(rc, ra)|) of R's. Returns 0 when the face cannot hold any.
+ * Without trigonometry: the arc's ends are (rc, ra) turned by -delta and +delta; the face's
+ * azimuths are the directions (x, y) with |y| <= x, whose face coordinate is y / x. An end inside
+ * the face bounds the range at its coordinate, else the face's edge does (-1 or 1, which also
+ * keeps the range whole where rounding leaves an end undecided). One texel of margin absorbs
+ * rounding (tests/test_relight.c checks the range against every texel centre in the cone). */
 static inline FACET_HD int facet_cone_axis_range(float rc, float ra, float sin_c, int n, int *lo,
                                                  int *hi) {
-    const float pi = 3.14159265358979323846f, quarter = 0.25f * pi;
-    float rho = sqrtf(rc * rc + ra * ra);
+    const float rho = sqrtf(rc * rc + ra * ra);
     if (rho <= sin_c) {
         *lo = 0;
         *hi = n - 1;
         return 1;
     }
-    float psi = atan2f(ra, rc), delta = asinf(sin_c / rho);
-    for (int k = -1; k <= 1; k++) {
-        /* clamped to the face's azimuths (finite: rho > sin_c); a compare, not a libm call */
-        float a = psi - delta + 2.0f * pi * (float)k, b = psi + delta + 2.0f * pi * (float)k;
-        a = a > -quarter ? a : -quarter;
-        b = b < quarter ? b : quarter;
-        if (a > b) continue;
-        /* face coordinate f = tan(azimuth); texel i has its centre at f = 2 (i + 0.5) / n - 1;
-         * one texel of margin absorbs rounding */
-        int i0 = (int)floorf((tanf(a) + 1.0f) * 0.5f * (float)n - 0.5f) - 1;
-        int i1 = (int)ceilf((tanf(b) + 1.0f) * 0.5f * (float)n - 0.5f) + 1;
-        *lo = i0 < 0 ? 0 : i0;
-        *hi = i1 > n - 1 ? n - 1 : i1;
-        return 1;
-    }
-    return 0;
+    const float sd = sin_c / rho, cd = sqrtf(fmaxf(0.0f, 1.0f - sd * sd)); /* sin, cos delta */
+    const float ax = rc * cd + ra * sd, ay = ra * cd - rc * sd; /* turned by -delta (times rho) */
+    const float bx = rc * cd - ra * sd, by = ra * cd + rc * sd; /* turned by +delta */
+    const int a_in = ax > 0.0f && fabsf(ay) <= ax, b_in = bx > 0.0f && fabsf(by) <= bx;
+    if (!a_in && !b_in && !facet_in_arc(1.0f, -1.0f, ax, ay, bx, by) &&
+        !facet_in_arc(1.0f, 1.0f, ax, ay, bx, by))
+        return 0; /* neither end in the face, nor the face's edges in the arc */
+    /* face coordinate f; texel i has its centre at f = 2 (i + 0.5) / n - 1 */
+    const float f0 = a_in ? ay / ax : -1.0f, f1 = b_in ? by / bx : 1.0f;
+    const int i0 = (int)floorf((f0 + 1.0f) * 0.5f * (float)n - 0.5f) - 1;
+    const int i1 = (int)ceilf((f1 + 1.0f) * 0.5f * (float)n - 0.5f) + 1;
+    *lo = i0 < 0 ? 0 : i0;
+    *hi = i1 > n - 1 ? n - 1 : i1;
+    return 1;
 }
 
 /* Parity filter of the texel with direction R (see the header comment). rgb[3] out.

@@ -389,6 +389,61 @@ Test(prefilter, parity_cone_bounds_visit_every_texel_in_the_cone) {
     free(level);
 }
 
+/* facet_cone_axis_range against every texel centre, for random directions, cone angles and face
+ * sizes. Coverage: on each face, every texel whose direction lies within the cone must lie inside
+ * the face's two ranges. Tightness: a range may exceed the texels whose azimuth in its (axis,
+ * coordinate) plane lies within the cone's (the condition it is derived from, here in double) by
+ * its margin of one texel and one more for rounding. */
+Test(prefilter, cone_axis_ranges_hold_every_texel_in_the_cone) {
+    facet_rng rng = facet_rng_seed(5, 1);
+    int missed = 0, loose = 0, inside = 0, ranges = 0;
+    for (int trial = 0; trial < 4000; trial++) {
+        const int n = 8 << (trial % 4);
+        facet_vec3 R;
+        do
+            R = facet_v3((float)(2 * facet_rng_uniform(&rng) - 1),
+                         (float)(2 * facet_rng_uniform(&rng) - 1),
+                         (float)(2 * facet_rng_uniform(&rng) - 1));
+        while (facet_v3_dot(R, R) < 0.01f || facet_v3_dot(R, R) > 1.0f);
+        R = facet_v3_normalize(R);
+        const double theta = trial % 10 == 0 ? 1.7 : 0.01 + 1.4 * facet_rng_uniform(&rng);
+        const float sin_c = theta < 0.5 * PI ? (float)sin(theta) : 2.0f;
+        for (int g = 0; g < 6; g++) {
+            const facet_vec3 axis = facet_cube_face_dir(g, 0.0f, 0.0f);
+            const facet_vec3 du = facet_v3_sub(facet_cube_face_dir(g, 1.0f, 0.0f), axis);
+            const facet_vec3 dv = facet_v3_sub(facet_cube_face_dir(g, 0.0f, 1.0f), axis);
+            const float rc = facet_v3_dot(R, axis),
+                        r2[2] = {facet_v3_dot(R, du), facet_v3_dot(R, dv)};
+            int lo[2], hi[2], ok[2];
+            for (int k = 0; k < 2; k++) {
+                ok[k] = facet_cone_axis_range(rc, r2[k], sin_c, n, &lo[k], &hi[k]);
+                const double rho = sqrt((double)rc * rc + (double)r2[k] * r2[k]);
+                if (!ok[k] || rho <= sin_c) continue;
+                const double psi = atan2(r2[k], rc), delta = asin(sin_c / rho);
+                int exact_lo = n, exact_hi = -1;
+                for (int i = 0; i < n; i++) {
+                    const double azimuth = atan(2.0 * (i + 0.5) / n - 1.0);
+                    if (fabs(remainder(azimuth - psi, 2 * PI)) > delta) continue;
+                    exact_lo = i < exact_lo ? i : exact_lo;
+                    exact_hi = i;
+                }
+                ranges++;
+                if (exact_hi >= 0 && (lo[k] < exact_lo - 2 || hi[k] > exact_hi + 2)) loose++;
+            }
+            for (int y = 0; y < n; y++)
+                for (int x = 0; x < n; x++) {
+                    if (facet_v3_dot(facet_cube_texel_dir(g, x, y, n), R) < cos(theta)) continue;
+                    inside++;
+                    missed += !ok[0] || !ok[1] || x < lo[0] || x > hi[0] || y < lo[1] || y > hi[1];
+                }
+        }
+    }
+    cr_assert_gt(inside, 100000, "%d texels in the cones", inside);
+    cr_assert_gt(ranges, 10000, "%d ranges compared", ranges);
+    cr_assert_eq(missed, 0, "%d texels in a cone outside its face's ranges", missed);
+    cr_assert_eq(loose, 0, "%d ranges wider than the cone's azimuths and their margin", loose);
+}
+
 /* A smooth synthetic sky (z-up lat-long 256 x 128): ambient plus a broad warm "sun" lobe. */
 static float *synthetic_sky(int w, int h) {
     float *rgb = malloc((size_t)w * h * 3 * sizeof(float));
