@@ -120,9 +120,9 @@ facet_kplanes_lanes_products(const facet_kplanes *k, const facet_plane_taps *tap
 }
 
 /* facet_kplanes_sample_lanes that also keeps every plane's bilinear value, the factors of the
- * product: plane_values[(s * planes + p) * channels + c] for point s (FACET_LANES x planes x
- * channels floats), as facet_kplanes_backward_from_lookups reads them for one point; and the
- * planes' taps (taps[planes]), where the backward pass scatters its gradients
+ * product, unless plane_values is NULL: plane_values[(s * planes + p) * channels + c] for point s
+ * (FACET_LANES x planes x channels floats), as facet_kplanes_backward_from_lookups reads them for
+ * one point; and the planes' taps (taps[planes]), where the backward pass scatters its gradients
  * (fields/kplanes_lanes_backward.h). */
 static inline __attribute__((always_inline)) void
 facet_kplanes_sample_lanes_taps(const facet_kplanes *k, const facet_lanes *coords,
@@ -155,18 +155,11 @@ facet_kplanes_sample_lanes_taps(const facet_kplanes *k, const facet_lanes *coord
                                  plane_values);
 }
 
-/* facet_kplanes_sample_lanes_taps without the taps. */
-static inline __attribute__((always_inline)) void
-facet_kplanes_sample_lanes_keep(const facet_kplanes *k, const facet_lanes *coords,
-                                facet_lanes *features, float *plane_values) {
-    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
-    facet_kplanes_sample_lanes_taps(k, coords, features, plane_values, taps);
-}
-
 /* features[c] (lanes, c < channels) = facet_kplanes_sample at coords[dims] (lanes). */
 static inline void facet_kplanes_sample_lanes(const facet_kplanes *k, const facet_lanes *coords,
                                               facet_lanes *features) {
-    facet_kplanes_sample_lanes_keep(k, coords, features, NULL);
+    facet_plane_taps taps[FACET_KPLANES_MAX_PLANES];
+    facet_kplanes_sample_lanes_taps(k, coords, features, NULL, taps);
 }
 
 #endif
