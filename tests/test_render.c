@@ -510,7 +510,8 @@ Test(render, depth_output_is_the_nearest_covering_depth_or_infinity) {
 }
 
 /* facet_render_rays computes what facet_render_image computes for the same rays, whatever the
- * order, including masks and depth; an empty list is an error. */
+ * order, including masks and depth; an empty list is an error. 300 pixels wide: the camera's rows
+ * render in segments of 128 pixels, the last one partial. */
 Test(render, rays_render_like_the_camera_pixels) {
     register_layer();
     const char *dir = test_scratch_dir("render_rays");
@@ -520,14 +521,14 @@ Test(render, rays_render_like_the_camera_pixels) {
                                                           "\"test_layer\", \"name\": \"a\", "
                                                           "\"kappa\": 0.7}]}")),
                  FACET_OK, "%s", facet_last_error());
-    facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 23, 17);
+    facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.0f, 300, 7);
     facet_image img, depth, rays_img, rays_depth;
     facet_render_options options = {.exposure = 0.5f, .depth = &depth};
     cr_assert_eq(facet_render_image(&scene, &cam, &options, &img), FACET_OK);
     /* every pixel's ray, in reverse order */
-    const int count = 23 * 17;
-    facet_ray rays[23 * 17];
-    for (int p = 0; p < count; p++) rays[count - 1 - p] = facet_camera_ray(&cam, p % 23, p / 23);
+    const int count = 300 * 7;
+    facet_ray rays[300 * 7];
+    for (int p = 0; p < count; p++) rays[count - 1 - p] = facet_camera_ray(&cam, p % 300, p / 300);
     options.depth = &rays_depth;
     cr_assert_eq(facet_render_rays(&scene, rays, count, &options, &rays_img), FACET_OK);
     cr_assert_eq(rays_img.width, count);
@@ -550,23 +551,24 @@ Test(render, rays_render_like_the_camera_pixels) {
  * depth, bit for bit; the default render is the pre-filter centre rays' render. */
 Test(render, one_sample_per_pixel_is_bit_identical_to_the_default) {
     const char *dir = test_scratch_dir("render_spp1");
+    enum { W = 261, H = 9 }; /* rows in segments of 128 pixels, the last one of 5 */
     facet_scene scene;
     load_disc_scene(&scene, dir);
-    const facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.2f, 31, 19);
+    const facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.2f, W, H);
     facet_image a, am, ad, b, bm, bd, c;
     facet_render_options defaults = {.aux = &am, .depth = &ad};
     facet_render_options one = {.aux = &bm, .depth = &bd};
     one.filter = (facet_pixel_filter){1, FACET_FILTER_GAUSSIAN, 3.0f};
     cr_assert_eq(facet_render_image(&scene, &cam, &defaults, &a), FACET_OK);
     cr_assert_eq(facet_render_image(&scene, &cam, &one, &b), FACET_OK);
-    cr_assert_eq(memcmp(a.data, b.data, sizeof(float) * 4 * 31 * 19), 0);
-    cr_assert_eq(memcmp(am.data, bm.data, sizeof(float) * 31 * 19), 0);
-    cr_assert_eq(memcmp(ad.data, bd.data, sizeof(float) * 31 * 19), 0);
-    facet_ray rays[31 * 19];
-    for (int p = 0; p < 31 * 19; p++) rays[p] = centre_ray_before_filters(&cam, p % 31, p / 31);
+    cr_assert_eq(memcmp(a.data, b.data, sizeof(float) * 4 * W * H), 0);
+    cr_assert_eq(memcmp(am.data, bm.data, sizeof(float) * W * H), 0);
+    cr_assert_eq(memcmp(ad.data, bd.data, sizeof(float) * W * H), 0);
+    facet_ray rays[W * H];
+    for (int p = 0; p < W * H; p++) rays[p] = centre_ray_before_filters(&cam, p % W, p / W);
     facet_render_options plain = {0};
-    cr_assert_eq(facet_render_rays(&scene, rays, 31 * 19, &plain, &c), FACET_OK);
-    cr_assert_eq(memcmp(a.data, c.data, sizeof(float) * 4 * 31 * 19), 0);
+    cr_assert_eq(facet_render_rays(&scene, rays, W * H, &plain, &c), FACET_OK);
+    cr_assert_eq(memcmp(a.data, c.data, sizeof(float) * 4 * W * H), 0);
     facet_image *images[] = {&a, &am, &ad, &b, &bm, &bd, &c};
     for (int i = 0; i < 7; i++) facet_image_free(images[i]);
     facet_scene_free(&scene);
@@ -576,12 +578,12 @@ Test(render, one_sample_per_pixel_is_bit_identical_to_the_default) {
  * bit, the N sample rays per pixel (facet_pixel_sample_ray, pixel-major) through
  * facet_render_rays and facet_render_resolve (the viewer's path), for RGBA, masks and depth;
  * it is the same on every run; rim pixels get a partial mask and the mean of their finite
- * depths. */
+ * depths. 261 pixels wide: rows in segments of 128 pixels, the last one of 5. */
 Test(render, supersampled_pixels_are_the_mean_of_their_samples) {
     const char *dir = test_scratch_dir("render_spp");
     facet_scene scene;
     load_disc_scene(&scene, dir);
-    const int W = 29, H = 21, N = 16, P = W * H;
+    const int W = 261, H = 9, N = 16, P = W * H;
     const facet_camera cam = facet_camera_from_fov(facet_mat4_identity(), 1.2f, W, H);
     for (int type = 0; type < 3; type++) {
         facet_image img, mask, depth, again, again_mask, again_depth, list, list_mask, list_depth;
