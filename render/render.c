@@ -93,7 +93,7 @@ static int camera_segment(const ray_source *source, int64_t b, int *x0, int *y) 
     return width - *x0 < source->batch ? width - *x0 : source->batch;
 }
 
-/* Per-thread buffers of the supersampled rows: one sample of a row's pixels at a time. */
+/* Per-thread buffers of the supersampled segments: one sample of a segment's pixels at a time. */
 typedef struct sample_scratch {
     float *rgba, *aux, *depth, *hits; /* [batch * 4], [batch * aux_total], [batch], [batch] */
 } sample_scratch;
