@@ -1220,7 +1220,10 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     const facet_livescene_model *m = &t->model;
     const facet_livescene_field *f = &m->field;
     const int levels = f->proposals;
-    FACET_PARALLEL_FOR(i, 0, p->batch) {
+    /* rays in chunks of 8: a ray is its own record, so any schedule gives the same values; chunks
+     * of 64 (FACET_PARALLEL_FOR's) left one of two threads idle for up to a chunk at the end */
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int64_t i = 0; i < p->batch; i++) {
         if (f->sigma_net.half) /* fp16 networks: per sample (fields/tcnn_mlp_half.h) */
             facet_livescene_train_ray_run(f, levels, p->samples, p->anneal, p->seed, p->step,
                                           p->batch, (int)i, &p->inputs[i], &rays[i]);
@@ -1228,18 +1231,24 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
             facet_livescene_train_ray_run_lanes(f, levels, p->samples, p->anneal, p->seed, p->step,
                                                 p->batch, (int)i, &p->inputs[i], &rays[i]);
     }
-    for (int k = 0; k < t->threads; k++)
-        for (int b = 0; b < m->buffer_count; b++)
-            memset(t->thread_grads[k][b], 0, m->buffer_info[b].count * sizeof(float));
+    /* the per-thread gradients are zero here: allocated zeroed, and zeroed by each reduction */
     loss_parts parts = {0};
     batch_backward(f, t->thread_fields, t->threads, rays, p->batch, p->w, p->seed, p->step, mse,
                    &parts);
-    for (int b = 0; b < m->buffer_count; b++) { /* reduce in thread order */
+    /* reduce in thread order, leaving the per-thread buffers zero for the next step: one parallel
+     * region over every buffer, each buffer split statically (no barrier between buffers) */
+#pragma omp parallel
+    for (int b = 0; b < m->buffer_count; b++) {
         float *g = t->grad[b];
         const int64_t n = (int64_t)m->buffer_info[b].count;
-        FACET_PARALLEL_FOR(e, 0, n) {
+#pragma omp for schedule(static) nowait
+        for (int64_t e = 0; e < n; e++) {
             float sum = 0.0f;
-            for (int k = 0; k < t->threads; k++) sum += ((float *)t->thread_grads[k][b])[e];
+            for (int k = 0; k < t->threads; k++) {
+                float *partial = t->thread_grads[k][b];
+                sum += partial[e];
+                partial[e] = 0.0f;
+            }
             g[e] = sum;
         }
     }
@@ -1267,10 +1276,11 @@ static void cpu_step(trainer *t, const step_plan *p, facet_livescene_train_ray *
     float c[2];
     facet_adam_corrections(p->adam_step, c);
     int64_t bad = 0;
+#pragma omp parallel reduction(+ : bad) /* one region, every buffer split statically */
     for (int b = 0; b < m->buffer_count; b++) {
         float *param = m->buffers[b], *g = t->grad[b], *mm = t->adam_m[b], *vv = t->adam_v[b];
         const int64_t n = (int64_t)m->buffer_info[b].count;
-#pragma omp parallel for schedule(static) reduction(+ : bad)
+#pragma omp for schedule(static) nowait
         for (int64_t e = 0; e < n; e++) {
             facet_adam_element(&param[e], g[e], &mm[e], &vv[e], p->lr, c[0], c[1]);
             bad += !isfinite(param[e]) || !isfinite(vv[e]);
