@@ -79,9 +79,9 @@ typedef struct ray_source {
 } ray_source;
 
 /* Pixels per batch of a camera's rows: whole rows split into segments, so that a small image
- * still gives every thread batches to take (a 10-row strip of 800-pixel rows in whole rows left
- * one of two threads idle for a row in three renders of four: 1.73x one thread's rate, against
- * 1.99x in 128-pixel segments, bench_livescene on a 2-core Zen 3). */
+ * still gives every thread batches to take. In whole rows, bench_livescene's 10-row strip of
+ * 800-pixel rows rendered on two threads at 1.73x one thread's rate, and 100 rows at 1.99x
+ * (a 2-core Zen 3): with ten batches, a 6/4 split leaves one thread idle for a row. */
 enum { CAMERA_SEGMENT = 128 };
 
 /* The first pixel (x0, y) and the pixel count of batch b of a camera source. */
@@ -99,15 +99,15 @@ typedef struct sample_scratch {
 } sample_scratch;
 
 /* Renders pixels [x0, x0 + n) of row `row` of a camera with spp > 1 samples per pixel into
- * rgba[n * 4],
- * aux[n * aux_total] (or NULL) and depth[n] (or NULL): for k = 0..spp-1, sample k of every pixel
- * is rendered into the scratch and added to the pixel's sums; then the sums become means
- * (render/pixel_filter.h). */
-static facet_status render_supersampled_row(const facet_scene *scene, const ray_source *source,
-                                            int x0, int row, int n, float scale, facet_ray *rays,
-                                            facet_ray_result *results, float *aux_scratch,
-                                            const sample_scratch *sample, int aux_total,
-                                            float *rgba, float *aux, float *depth) {
+ * rgba[n * 4], aux[n * aux_total] (or NULL) and depth[n] (or NULL): for k = 0..spp-1, sample k of
+ * every pixel is rendered into the scratch and added to the pixel's sums; then the sums become
+ * means (render/pixel_filter.h). */
+static facet_status render_supersampled_segment(const facet_scene *scene, const ray_source *source,
+                                                int x0, int row, int n, float scale,
+                                                facet_ray *rays, facet_ray_result *results,
+                                                float *aux_scratch, const sample_scratch *sample,
+                                                int aux_total, float *rgba, float *aux,
+                                                float *depth) {
     const int spp = facet_pixel_filter_spp(source->filter);
     memset(rgba, 0, (size_t)n * 4 * sizeof *rgba);
     if (aux) memset(aux, 0, (size_t)n * aux_total * sizeof *aux);
@@ -186,10 +186,10 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
                 s = facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory for a batch of %d rays",
                                batch);
             } else if (supersampled) {
-                s = render_supersampled_row(scene, source, x0, y, n, scale, rays, results,
-                                            aux_scratch, &sample, aux_total, rgba + first * 4,
-                                            aux ? aux + first * aux_total : NULL,
-                                            depth ? depth + first : NULL);
+                s = render_supersampled_segment(scene, source, x0, y, n, scale, rays, results,
+                                                aux_scratch, &sample, aux_total, rgba + first * 4,
+                                                aux ? aux + first * aux_total : NULL,
+                                                depth ? depth + first : NULL);
             } else {
                 if (source->camera)
                     for (int i = 0; i < n; i++)
