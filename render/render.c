@@ -84,12 +84,29 @@ typedef struct ray_source {
  * (a 2-core Zen 3): with ten batches, a 6/4 split leaves one thread idle for a row. */
 enum { CAMERA_SEGMENT = 128 };
 
-/* The first pixel (x0, y) and the pixel count of batch b of a camera source. */
-static int camera_segment(const ray_source *source, int64_t b, int *x0, int *y) {
-    const int width = source->camera->width;
-    const int segments = (width + source->batch - 1) / source->batch;
+/* Segments per row of a camera source. */
+static int camera_segments(const ray_source *source) {
+    return (source->camera->width + source->batch - 1) / source->batch;
+}
+
+/* Batches of a source. */
+static int64_t source_batches(const ray_source *source) {
+    return source->camera ? (int64_t)source->camera->height * camera_segments(source)
+                          : (source->count + source->batch - 1) / source->batch;
+}
+
+/* Batch b of a source: returns its ray count; *first is its first output pixel, and for a
+ * camera (x0, y) that pixel's position. */
+static int source_batch(const ray_source *source, int64_t b, int64_t *first, int *x0, int *y) {
+    if (!source->camera) {
+        *first = b * source->batch, *x0 = 0, *y = 0;
+        const int64_t left = source->count - *first;
+        return left < source->batch ? (int)left : source->batch;
+    }
+    const int width = source->camera->width, segments = camera_segments(source);
     *y = (int)(b / segments);
     *x0 = (int)(b % segments) * source->batch;
+    *first = (int64_t)*y * width + *x0;
     return width - *x0 < source->batch ? width - *x0 : source->batch;
 }
 
@@ -148,9 +165,7 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
                           MAX_NODES_PER_PIXEL, scene->node_count);
     const float scale = exp2f(exposure);
     const int batch = source->batch;
-    const int64_t batches = source->camera ? (int64_t)source->camera->height *
-                                                 ((source->camera->width + batch - 1) / batch)
-                                           : (source->count + batch - 1) / batch;
+    const int64_t batches = source_batches(source);
     const int supersampled = source->camera && facet_pixel_filter_spp(source->filter) > 1;
     int failed = 0;
     char failure[2048] = "";
@@ -173,13 +188,9 @@ static facet_status render_batches(const facet_scene *scene, const ray_source *s
 #pragma omp for schedule(dynamic, 1)
         for (int64_t b = 0; b < batches; b++) {
             if (failed) continue;
-            int x0 = 0, y = 0;
-            const int n =
-                source->camera
-                    ? camera_segment(source, b, &x0, &y)
-                    : (int)(source->count - b * batch < batch ? source->count - b * batch : batch);
-            const int64_t first =
-                source->camera ? (int64_t)y * source->camera->width + x0 : b * batch;
+            int64_t first;
+            int x0, y;
+            const int n = source_batch(source, b, &first, &x0, &y);
             facet_status s;
             if ((source->camera && !rays) || !results || (aux_total && !aux_scratch) ||
                 sample_missing) {
