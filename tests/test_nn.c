@@ -993,3 +993,97 @@ Test(nn_ops, erfc_and_gelu_keep_their_relative_precision) {
     cr_expect_eq(facet_nn_gelu(INFINITY), INFINITY);
     cr_expect_eq(facet_nn_gelu(0.0f), 0.0f);
 }
+
+/* ---- cuBLAS, opened on first use (nn/cuda/cublas_loader.h); the real CUDA build only ------- */
+#if defined(FACET_HAVE_CUDA) && !defined(FACET_CUDA_EMU)
+#include "nn/cuda/cublas_loader.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+/* Whether this process has any libcublas* file mapped (/proc/self/maps). */
+static int cublas_objects_loaded(void) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(maps);
+    char line[1024];
+    int found = 0;
+    while (fgets(line, sizeof line, maps))
+        if (strstr(line, "/libcublas")) found = 1;
+    fclose(maps);
+    return found;
+}
+
+Test(cublas_loader, nothing_of_cublas_is_loaded_until_asked_for) {
+    /* a fresh test process that has used nn/ on the CPU, and asked for a CUDA context (which
+     * cannot be made on a machine without a GPU: then nothing of cuBLAS is loaded either) */
+    facet_nn *nn = NULL;
+    cr_assert_eq(facet_nn_create(&nn, FACET_NN_CPU, FACET_NN_FP32), FACET_OK, "%s",
+                 facet_last_error());
+    facet_nn_destroy(nn);
+    int devices = 0;
+    const int usable = cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0;
+    if (!usable) {
+        cr_expect_eq(facet_nn_create(&nn, FACET_NN_CUDA, FACET_NN_FP32), FACET_ERR_CUDA);
+        cr_expect_eq(cublas_objects_loaded(), 0, "libcublas is loaded without a CUDA context");
+    }
+    cr_expect_eq(cublas_objects_loaded(), 0, "libcublas is loaded before any CUDA context");
+    const facet_cublas *cublas = NULL;
+    cr_assert_eq(facet_cublas_get(&cublas), FACET_OK, "%s", facet_last_error());
+    cr_expect(cublas_objects_loaded(), "facet_cublas_get loaded no libcublas");
+}
+
+Test(cublas_loader, finds_the_toolkit_cublas_and_every_function) {
+    const facet_cublas *cublas = NULL, *again = NULL;
+    cr_assert_eq(facet_cublas_get(&cublas), FACET_OK, "%s", facet_last_error());
+    cr_assert_eq(facet_cublas_get(&again), FACET_OK);
+    cr_expect_eq(cublas, again, "opened twice");
+    cr_expect(cublas->create && cublas->destroy && cublas->gemm_strided_batched_ex);
+    cr_expect(strstr(cublas->path, FACET_CUBLAS_SONAME) && cublas->path[0] == '/', "path: %s",
+              cublas->path);
+    cr_expect_eq(access(cublas->path, R_OK), 0, "%s", cublas->path);
+    /* callable with cuBLAS's ABI: a handle where a device is usable, an error status where not */
+    cublasHandle_t handle = NULL;
+    int devices = 0;
+    const int usable = cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0;
+    const cublasStatus_t created = cublas->create(&handle);
+    cr_expect_eq(created == CUBLAS_STATUS_SUCCESS, usable, "cublasCreate: status %d, %d devices",
+                 (int)created, devices);
+    if (created == CUBLAS_STATUS_SUCCESS) cr_expect_eq(cublas->destroy(handle), 0);
+}
+
+Test(cublas_loader, the_cudart_directory_holds_the_loaded_cudart) {
+    char dir[512], path[600];
+    cr_assert(facet_cudart_directory(dir, sizeof dir), "no libcudart found among loaded objects");
+    snprintf(path, sizeof path, "%s/libcudart.so", dir);
+    cr_expect_eq(access(path, R_OK), 0, "%s", path);
+    char tiny[4];
+    cr_expect_eq(facet_cudart_directory(tiny, sizeof tiny), 0, "a directory into 4 bytes");
+    /* facet_cublas_get's second candidate: cuBLAS beside that cudart (the toolkit's layout) */
+    snprintf(path, sizeof path, "%s/%s", dir, FACET_CUBLAS_SONAME);
+    const char *beside[] = {path};
+    facet_cublas table;
+    cr_assert_eq(facet_cublas_open(beside, 1, &table), FACET_OK, "%s", facet_last_error());
+    cr_expect_str_eq(table.path, path);
+}
+
+Test(cublas_loader, names_every_candidate_and_why_when_none_opens) {
+    char cudart[512], cudart_path[600];
+    cr_assert(facet_cudart_directory(cudart, sizeof cudart));
+    snprintf(cudart_path, sizeof cudart_path, "%s/libcudart.so", cudart);
+    /* a missing file, and a library that opens but is not cuBLAS */
+    const char *candidates[] = {"/nonexistent/libcublas.so.13", cudart_path};
+    facet_cublas table;
+    memset(&table, 0xab, sizeof table);
+    const facet_cublas before = table;
+    cr_assert_eq(facet_cublas_open(candidates, 2, &table), FACET_ERR_CUDA);
+    const char *m = facet_last_error();
+    cr_expect(strstr(m, "/nonexistent/libcublas.so.13") && strstr(m, "No such file"), "%s", m);
+    cr_expect(strstr(m, cudart_path) && strstr(m, "lacks cublasCreate_v2, cublasDestroy_v2, "
+                                                  "cublasGemmStridedBatchedEx"),
+              "%s", m);
+    cr_expect(strstr(m, "LD_LIBRARY_PATH"), "%s", m);
+    cr_expect_eq(memcmp(&table, &before, sizeof table), 0, "the table was written on failure");
+    cr_assert_eq(facet_cublas_open(candidates, 0, &table), FACET_ERR_CUDA);
+    cr_expect(strstr(facet_last_error(), "no candidates"), "%s", facet_last_error());
+}
+#endif

@@ -17,7 +17,9 @@
 #   bin/           facet, gpu_parity, bench_*, gpu_bundle_weights (host debug info stripped; device
 #                  line info and symbols kept); RUNPATH $ORIGIN/../lib
 #   lib/           every shared library they load outside the base set (tools/gpu_bundle_libs.sh:
-#                  glibc, libstdc++/libgcc_s, the driver, cudart/cuBLAS, GL), resolved with ldd
+#                  glibc, libstdc++/libgcc_s, the driver, cudart/cuBLAS, GL), resolved with ldd;
+#                  cuBLAS, which the programs open at run time, is listed in the manifest's
+#                  toolkit_libs with the linked toolkit libraries, for gpu_check.sh to find
 #   lib-fallback/  libstdc++, libgcc_s (and libcudart for the real build): put on the library path by
 #                  gpu_check.sh only when the machine's own are missing or too old
 #   src/           what the harness and the benches read from the source tree (FACET_SOURCE_DIR):
@@ -149,6 +151,19 @@ while read -r name path; do
     driver | gl) die "$name is linked directly; the bundle expects it loaded by cudart/glfw" ;;
     esac
 done <<<"$pairs"
+# toolkit libraries the programs open at run time rather than link (cuBLAS: nn/cuda/cublas_loader.h
+# names its soname in the program): from the machine as well, so gpu_check.sh must find them there
+if [ "$mode" = cuda ]; then
+    for name in $(grep -aoh 'libcublas\.so\.[0-9][0-9]*' "$tree"/bin/* | sort -u); do
+        [ -n "${toolkit[$name]:-}" ] && continue
+        cudart_dir=$(for n in "${!toolkit[@]}"; do
+            case $n in libcudart.so.*) dirname "${toolkit[$n]}" ;; esac
+        done | head -1)
+        [ -n "$cudart_dir" ] && [ -e "$cudart_dir/$name" ] ||
+            die "the programs open $name at run time, but it is not beside libcudart on this machine"
+        toolkit[$name]=$cudart_dir/$name
+    done
+fi
 for name in "${!carried[@]}"; do cp -L "${carried[$name]}" "$tree/lib/$name"; done
 for name in libstdc++.so.6 libgcc_s.so.1; do
     cp -L "$(gpu_ldd_pairs "$tree/bin/facet" | awk -v n="$name" '$1 == n { print $2 }')" \

@@ -14,16 +14,17 @@
 #include "core/cuda/check.h"
 #include "core/cuda/launch.h"
 #include "nn/cuda/block_reduce.cuh"
+#include "nn/cuda/cublas_loader.h"
 #include "nn/cuda/nn_cuda.h"
 #include "nn/nn_internal.h"
 #include "nn/nn_ops.h"
 
-#include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct facet_nn_cuda {
+    const facet_cublas *cublas; /* opened on the first context (nn/cuda/cublas_loader.h) */
     cublasHandle_t blas;
     const float *params; /* the fp32 weights (for bf16 pointer translation) */
     size_t param_count;
@@ -223,7 +224,7 @@ facet_status facet_nn_cuda_gemm(facet_nn *nn, bool trans_a, bool trans_b, int m,
     const cublasComputeType_t compute =
         nn->precision == FACET_NN_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     /* column-major: C^T [n, m] = op(B)^T [n, k] op(A)^T [k, m] */
-    CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+    CUBLAS_CHECK(nn->cuda->cublas->gemm_strided_batched_ex(
         nn->cuda->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n,
         m, k, &alpha, b, type, ldb, stride_b, a, type, lda, stride_a, &beta, out, CUDA_R_32F, ldc,
         stride_c, batch, compute, CUBLAS_GEMM_DEFAULT));
@@ -238,9 +239,17 @@ extern "C" facet_status facet_nn_cuda_create(facet_nn *nn) {
         return facet_fail(FACET_ERR_CUDA, "nn: no usable CUDA device");
     facet_nn_cuda *c = (facet_nn_cuda *)calloc(1, sizeof *c);
     if (!c) return facet_fail(FACET_ERR_OUT_OF_MEMORY, "out of memory");
-    if (cublasCreate(&c->blas) != CUBLAS_STATUS_SUCCESS) {
+    facet_status s = facet_cublas_get(&c->cublas);
+    if (s != FACET_OK) {
         free(c);
-        return facet_fail(FACET_ERR_CUDA, "nn: cannot create a cuBLAS handle");
+        return facet_error_context("nn");
+    }
+    const facet_cublas *cublas = c->cublas;
+    const cublasStatus_t created = cublas->create(&c->blas);
+    if (created != CUBLAS_STATUS_SUCCESS) {
+        free(c);
+        return facet_fail(FACET_ERR_CUDA, "nn: cannot create a cuBLAS handle (%s, status %d)",
+                          cublas->path, (int)created);
     }
     nn->cuda = c;
     return FACET_OK;
@@ -254,7 +263,7 @@ extern "C" void facet_nn_cuda_destroy(facet_nn *nn) {
     cudaFree(c->operand16[1]);
     cudaFree(c->scores);
     cudaFree(c->cols);
-    if (c->blas) cublasDestroy(c->blas);
+    if (c->blas) c->cublas->destroy(c->blas);
     free(c);
     nn->cuda = NULL;
 }
