@@ -359,25 +359,68 @@ static const float *task_plane(const facet_livescene_field *f,
     return k->planes[t->plane];
 }
 
+/* Elements per partial sum of the regularisers' loss. Each chunk of a plane is summed in element
+ * order and the chunks' sums in chunk order, so the loss is the same for any thread count and on
+ * every run (an OpenMP reduction combines the threads' sums in an order it leaves open). */
+#define REGULARIZER_CHUNK 32768
+
+/* The task and element range of chunk `c`, given each task's first chunk (first[n] = total). */
+static int regularizer_chunk(const int64_t *first, int n, const facet_livescene_plane_task *tasks,
+                             int64_t c, int64_t *begin, int64_t *end) {
+    int i = 0;
+    while (i + 1 < n && first[i + 1] <= c) i++;
+    const facet_livescene_plane_reg *r = &tasks[i].reg;
+    const int64_t count = (int64_t)r->h * r->w * r->c;
+    *begin = (c - first[i]) * REGULARIZER_CHUNK;
+    *end = *begin + REGULARIZER_CHUNK < count ? *begin + REGULARIZER_CHUNK : count;
+    return i;
+}
+
+/* The regulariser terms of elements [begin, end) of task i's plane: gradients added into `grad`'s
+ * plane, the loss returned (summed in element order). */
+static double regularize_range(const facet_livescene_field *f, const facet_livescene_field *grad,
+                               const facet_livescene_plane_task *task, int64_t begin, int64_t end) {
+    const float *t = task_plane(f, task);
+    float *g = (float *)task_plane(grad, task);
+    double sum = 0.0;
+    for (int64_t e = begin; e < end; e++) {
+        float l;
+        g[e] += facet_livescene_plane_reg_element(t, &task->reg, e, &l);
+        sum += l;
+    }
+    return sum;
+}
+
 double facet_livescene_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                                   const facet_livescene_loss_weights *w) {
     facet_livescene_plane_task tasks[FACET_LIVESCENE_MAX_REG_PLANES];
     const int n = facet_livescene_regularizer_planes(f, w, tasks);
-    double loss = 0.0;
+    int64_t first[FACET_LIVESCENE_MAX_REG_PLANES + 1];
+    first[0] = 0;
     for (int i = 0; i < n; i++) {
-        const float *t = task_plane(f, &tasks[i]);
-        float *g = (float *)task_plane(grad, &tasks[i]);
-        const facet_livescene_plane_reg r = tasks[i].reg;
-        const int64_t count = (int64_t)r.h * r.w * r.c;
-        double sum = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : sum)
-        for (int64_t e = 0; e < count; e++) {
-            float l;
-            g[e] += facet_livescene_plane_reg_element(t, &r, e, &l);
-            sum += l;
-        }
-        loss += sum;
+        const facet_livescene_plane_reg *r = &tasks[i].reg;
+        const int64_t count = (int64_t)r->h * r->w * r->c;
+        first[i + 1] = first[i] + (count + REGULARIZER_CHUNK - 1) / REGULARIZER_CHUNK;
     }
+    const int64_t chunks = first[n];
+    double *partial = malloc((size_t)(chunks ? chunks : 1) * sizeof *partial);
+    double loss = 0.0;
+    if (!partial) { /* the same sums, one chunk after another */
+        for (int64_t c = 0; c < chunks; c++) {
+            int64_t begin, end;
+            const int i = regularizer_chunk(first, n, tasks, c, &begin, &end);
+            loss += regularize_range(f, grad, &tasks[i], begin, end);
+        }
+        return loss;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t begin, end;
+        const int i = regularizer_chunk(first, n, tasks, c, &begin, &end);
+        partial[c] = regularize_range(f, grad, &tasks[i], begin, end);
+    }
+    for (int64_t c = 0; c < chunks; c++) loss += partial[c];
+    free(partial);
     return loss;
 }
 

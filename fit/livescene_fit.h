@@ -154,7 +154,8 @@ int facet_livescene_regularizer_planes(const facet_livescene_field *f,
  * both axes, kappa planes along space, averaged over a group's planes), l1_time_planes (|1 - plane|
  * of kappa planes) and time_smoothness (squared second difference along kappa), on the field,
  * proposal and probability grids with their coefficients. Returns the weighted sum and adds its
- * gradient to `grad` (per element: facet_livescene_plane_reg_element). */
+ * gradient to `grad` (per element: facet_livescene_plane_reg_element). The sum is formed in fixed
+ * chunks of each plane, then over the chunks in order: the same value for any thread count. */
 double facet_livescene_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                                   const facet_livescene_loss_weights *w);
 

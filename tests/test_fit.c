@@ -20,6 +20,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,42 @@ Test(fit_gradients, plane_regularisers_match_finite_differences) {
     facet_livescene_free(&scratch);
     facet_livescene_free(&p.m);
     facet_livescene_free(&p.g);
+}
+
+/* The regularisers' loss and gradients bit for bit the same for any thread count: the loss is
+ * summed in fixed chunks of each plane, then the chunks in order. Planes of up to 180 x 160 x 8
+ * texels, so that the larger ones span several chunks. */
+Test(fit_gradients, plane_regularisers_are_the_same_for_any_thread_count) {
+    static const char config[] =
+        "{\"aabb\": [[-1, -1, -1], [1, 1, 1]], \"grid_base_resolution\": [90, 80, 70, 6], "
+        "\"multiscale_res\": [1, 2], \"grid_feature_dim\": 8, \"geo_feat_dim\": 15, "
+        "\"proposals\": [{\"resolution\": [64, 64, 64, 6], \"feature_dim\": 8}], "
+        "\"probability\": {\"resolution\": [64, 64, 64], \"feature_dim\": 8}, "
+        "\"num_proposal_samples\": [12], \"num_samples\": 6, \"near_plane\": 0.0, "
+        "\"objects\": [\"drawer\", \"door\"]}";
+    facet_livescene_model m, g[4];
+    cr_assert_eq(facet_livescene_create(&m, config), FACET_OK, "%s", facet_last_error());
+    randomise(&m, 7);
+    facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
+    const int threads[4] = {1, 2, 3, 5};
+    double loss[4];
+    const int saved = omp_get_max_threads();
+    for (int k = 0; k < 4; k++) {
+        cr_assert_eq(facet_livescene_create(&g[k], config), FACET_OK);
+        omp_set_num_threads(threads[k]);
+        loss[k] = facet_livescene_regularize(&m.field, &g[k].field, &w);
+    }
+    omp_set_num_threads(saved);
+    cr_assert(isfinite(loss[0]) && loss[0] > 0.0, "loss %g", loss[0]);
+    for (int k = 1; k < 4; k++) {
+        cr_expect(memcmp(&loss[k], &loss[0], sizeof loss[0]) == 0,
+                  "%d threads: loss %.17g, 1 thread: %.17g", threads[k], loss[k], loss[0]);
+        for (int b = 0; b < m.buffer_count; b++)
+            cr_expect(memcmp(g[k].buffers[b], g[0].buffers[b], m.buffer_info[b].bytes) == 0,
+                      "%d threads: the gradient of %s differs", threads[k], m.buffer_info[b].name);
+    }
+    for (int k = 0; k < 4; k++) facet_livescene_free(&g[k]);
+    facet_livescene_free(&m);
 }
 
 /* ---- fitting a tiny generated scene ---------------------------------------------------------- */
