@@ -999,6 +999,7 @@ Test(nn_ops, erfc_and_gelu_keep_their_relative_precision) {
 #include "nn/cuda/cublas_loader.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Whether this process has any libcublas* file mapped (/proc/self/maps). */
@@ -1051,25 +1052,67 @@ Test(cublas_loader, finds_the_toolkit_cublas_and_every_function) {
     if (created == CUBLAS_STATUS_SUCCESS) cr_expect_eq(cublas->destroy(handle), 0);
 }
 
-Test(cublas_loader, the_cudart_directory_holds_the_loaded_cudart) {
-    char dir[512], path[600];
-    cr_assert(facet_cudart_directory(dir, sizeof dir), "no libcudart found among loaded objects");
-    snprintf(path, sizeof path, "%s/libcudart.so", dir);
+Test(cublas_loader, the_cudart_path_is_the_loaded_cudart) {
+    char path[4096], dir[4096];
+    cr_assert(facet_cudart_path(path, sizeof path), "no libcudart found among loaded objects");
+    cr_expect(strstr(path, "/libcudart.so"), "%s", path);
     cr_expect_eq(access(path, R_OK), 0, "%s", path);
     char tiny[4];
-    cr_expect_eq(facet_cudart_directory(tiny, sizeof tiny), 0, "a directory into 4 bytes");
-    /* facet_cublas_get's second candidate: cuBLAS beside that cudart (the toolkit's layout) */
-    snprintf(path, sizeof path, "%s/%s", dir, FACET_CUBLAS_SONAME);
-    const char *beside[] = {path};
+    cr_expect_eq(facet_cudart_path(tiny, sizeof tiny), 0, "a path into 4 bytes");
+    /* facet_cublas_get's later candidates: cuBLAS beside that cudart (the toolkit's layout) */
+    char beside[2][FACET_CUBLAS_PATH_MAX];
+    const char *candidates[3];
+    const int count = facet_cublas_candidates(path, beside, candidates);
+    cr_assert_geq(count, 2);
+    cr_expect_str_eq(candidates[0], FACET_CUBLAS_SONAME);
+    snprintf(dir, sizeof dir, "%.*s/%s", (int)(strrchr(path, '/') - path), path,
+             FACET_CUBLAS_SONAME);
+    cr_expect_str_eq(candidates[1], dir);
     facet_cublas table;
-    cr_assert_eq(facet_cublas_open(beside, 1, &table), FACET_OK, "%s", facet_last_error());
-    cr_expect_str_eq(table.path, path);
+    cr_assert_eq(facet_cublas_open(candidates + count - 1, 1, &table), FACET_OK, "%s",
+                 facet_last_error());
+    cr_expect(strstr(table.path, FACET_CUBLAS_SONAME), "%s", table.path);
+}
+
+/* A libcudart reached through a link in another directory (as /usr/local/lib/libcudart.so.13 can
+ * be to the toolkit's lib/): cuBLAS is looked for beside the link, then beside its target. */
+Test(cublas_loader, looks_beside_a_linked_cudart_and_its_target) {
+    char root[] = "/tmp/facet-cublas-XXXXXX";
+    cr_assert_not_null(mkdtemp(root));
+    char links[4200], toolkit[4200], target[4300], link[4300];
+    snprintf(links, sizeof links, "%s/links", root);
+    snprintf(toolkit, sizeof toolkit, "%s/toolkit", root);
+    cr_assert_eq(mkdir(links, 0700), 0);
+    cr_assert_eq(mkdir(toolkit, 0700), 0);
+    snprintf(target, sizeof target, "%s/libcudart.so.13.0.96", toolkit);
+    snprintf(link, sizeof link, "%s/libcudart.so.13", links);
+    FILE *f = fopen(target, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    cr_assert_eq(symlink(target, link), 0);
+    char beside[2][FACET_CUBLAS_PATH_MAX], want[2][4400];
+    const char *candidates[3];
+    cr_assert_eq(facet_cublas_candidates(link, beside, candidates), 3);
+    snprintf(want[0], sizeof want[0], "%s/%s", links, FACET_CUBLAS_SONAME);
+    char real_toolkit[4096];
+    cr_assert_not_null(realpath(toolkit, real_toolkit));
+    snprintf(want[1], sizeof want[1], "%s/%s", real_toolkit, FACET_CUBLAS_SONAME);
+    cr_expect_str_eq(candidates[0], FACET_CUBLAS_SONAME);
+    cr_expect_str_eq(candidates[1], want[0]);
+    cr_expect_str_eq(candidates[2], want[1]);
+    /* the file itself: no second directory; no cudart: the soname alone */
+    cr_expect_eq(facet_cublas_candidates(target, beside, candidates), 2);
+    cr_expect_eq(facet_cublas_candidates(NULL, beside, candidates), 1);
+    unlink(link);
+    unlink(target);
+    rmdir(links);
+    rmdir(toolkit);
+    rmdir(root);
 }
 
 Test(cublas_loader, names_every_candidate_and_why_when_none_opens) {
-    char cudart[512], cudart_path[600];
-    cr_assert(facet_cudart_directory(cudart, sizeof cudart));
-    snprintf(cudart_path, sizeof cudart_path, "%s/libcudart.so", cudart);
+    char cudart_path[4096];
+    cr_assert(facet_cudart_path(cudart_path, sizeof cudart_path));
     /* a missing file, and a library that opens but is not cuBLAS */
     const char *candidates[] = {"/nonexistent/libcublas.so.13", cudart_path};
     facet_cublas table;

@@ -157,10 +157,10 @@ if [ "$mode" = cuda ]; then
     for name in $(grep -aoh 'libcublas\.so\.[0-9][0-9]*' "$tree"/bin/* | sort -u); do
         [ -n "${toolkit[$name]:-}" ] && continue
         cudart_dir=$(for n in "${!toolkit[@]}"; do
-            case $n in libcudart.so.*) dirname "${toolkit[$n]}" ;; esac
+            case $n in libcudart.so.*) dirname "$(readlink -f "${toolkit[$n]}")" ;; esac
         done | head -1)
         [ -n "$cudart_dir" ] && [ -e "$cudart_dir/$name" ] ||
-            die "the programs open $name at run time, but it is not beside libcudart on this machine"
+            die "the programs open $name at run time, but it is not beside libcudart (${cudart_dir:-none}) here"
         toolkit[$name]=$cudart_dir/$name
     done
 fi

@@ -4,14 +4,17 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 namespace {
 
-/* dl_iterate_phdr callback: the first loaded object whose file name starts with libcudart.so */
+/* dl_iterate_phdr callback: the first loaded object whose file name starts with libcudart.so
+ * and whose path names a directory */
 struct cudart_search {
-    char *dir;
+    char *path;
     size_t size;
     int found;
 };
@@ -23,10 +26,8 @@ int find_cudart(struct dl_phdr_info *info, size_t, void *data) {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (!slash || strncmp(base, "libcudart.so", strlen("libcudart.so")) != 0) return 0;
-    const size_t length = (size_t)(slash - path);
-    if (length + 1 > search->size) return 1; /* found, but does not fit: stop with found = 0 */
-    memcpy(search->dir, path, length);
-    search->dir[length] = '\0';
+    if (strlen(path) + 1 > search->size) return 1; /* found, but does not fit: stop, found = 0 */
+    memcpy(search->path, path, strlen(path) + 1);
     search->found = 1;
     return 1;
 }
@@ -55,14 +56,10 @@ void load(void) {
     snprintf(loaded.path, sizeof loaded.path, "cuemu");
     load_status = FACET_OK;
 #else
-    char beside_cudart[512];
-    const char *candidates[2] = {FACET_CUBLAS_SONAME, NULL};
-    int count = 1;
-    char dir[sizeof beside_cudart - sizeof FACET_CUBLAS_SONAME - 1];
-    if (facet_cudart_directory(dir, sizeof dir)) {
-        snprintf(beside_cudart, sizeof beside_cudart, "%s/%s", dir, FACET_CUBLAS_SONAME);
-        candidates[count++] = beside_cudart;
-    }
+    char cudart[PATH_MAX], beside[2][FACET_CUBLAS_PATH_MAX];
+    const char *candidates[3];
+    const int count = facet_cublas_candidates(
+        facet_cudart_path(cudart, sizeof cudart) ? cudart : NULL, beside, candidates);
     load_status = facet_cublas_open(candidates, count, &loaded);
     if (load_status != FACET_OK)
         snprintf(load_message, sizeof load_message, "%s", facet_last_error());
@@ -71,10 +68,33 @@ void load(void) {
 
 } // namespace
 
-extern "C" int facet_cudart_directory(char *dir, size_t size) {
-    cudart_search search = {dir, size, 0};
+extern "C" int facet_cudart_path(char *path, size_t size) {
+    cudart_search search = {path, size, 0};
     dl_iterate_phdr(find_cudart, &search);
     return search.found;
+}
+
+extern "C" int facet_cublas_candidates(const char *cudart, char beside[2][FACET_CUBLAS_PATH_MAX],
+                                       const char *candidates[3]) {
+    int count = 0;
+    candidates[count++] = FACET_CUBLAS_SONAME;
+    if (!cudart) return count;
+    char resolved[PATH_MAX];
+    for (int pass = 0; pass < 2; pass++) {
+        const char *file = cudart;
+        if (pass == 1) {
+            if (!realpath(cudart, resolved)) break;
+            file = resolved;
+        }
+        const char *slash = strrchr(file, '/');
+        if (!slash) continue;
+        const int written = snprintf(beside[pass], FACET_CUBLAS_PATH_MAX, "%.*s/%s",
+                                     (int)(slash - file), file, FACET_CUBLAS_SONAME);
+        if (written < 0 || written >= FACET_CUBLAS_PATH_MAX) continue;
+        if (pass == 1 && count == 2 && strcmp(beside[1], candidates[1]) == 0) break;
+        candidates[count++] = beside[pass];
+    }
+    return count;
 }
 
 extern "C" facet_status facet_cublas_open(const char *const *candidates, int count,

@@ -12,7 +12,8 @@
  *      by the dynamic loader's own search: LD_LIBRARY_PATH, the program's RUNPATH, the ld.so
  *      cache, the system directories;
  *   2. the same file name in the directory of the libcudart this process has loaded (the CUDA
- *      toolkit keeps the two side by side).
+ *      toolkit keeps the two side by side), and where that libcudart is a link (as
+ *      /usr/local/lib/libcudart.so.13 can be), beside the file it leads to.
  * In the emulated build (FACET_CUDA_EMU) the table points at tools/cuemu's functions instead.
  *
  * C and CUDA C++; the functions are host-only. */
@@ -63,9 +64,17 @@ facet_status facet_cublas_get(const facet_cublas **out);
  * closed again). facet_cublas_get's search; for tests. */
 facet_status facet_cublas_open(const char *const *candidates, int count, facet_cublas *out);
 
-/* Writes into dir (size bytes) the directory of the libcudart.so* this process has loaded, and
- * returns 1; 0 when none is loaded or its path does not fit. */
-int facet_cudart_directory(char *dir, size_t size);
+/* facet_cublas_get's candidates, in order, given the loaded libcudart's path (NULL when none):
+ * the soname, then FACET_CUBLAS_SONAME beside `cudart`, then beside the file `cudart` resolves to
+ * when that is elsewhere (written into beside[]). Returns the count (1 to 3). */
+#define FACET_CUBLAS_PATH_MAX 4096
+int facet_cublas_candidates(const char *cudart, char beside[2][FACET_CUBLAS_PATH_MAX],
+                            const char *candidates[3]);
+
+/* Writes into path (size bytes) the file name, with its directory, of the libcudart.so* this
+ * process has loaded, as the loader found it (a link is not resolved), and returns 1; 0 when none
+ * is loaded or its path does not fit. */
+int facet_cudart_path(char *path, size_t size);
 
 #ifdef __cplusplus
 }
