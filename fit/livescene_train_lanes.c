@@ -243,9 +243,12 @@ static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n
 
 /* The backward half of facet_mlp_backward_scratch over a block whose forward pass is in w
  * (lanes_mlp_forward): dout[width[layers]] lanes; the weight and bias gradients of the samples
- * with active[s] set, in sample order; dinput[width[0]] (lanes) when not NULL. */
+ * with active[s] set, in sample order; dinput[k] (lanes) for the inputs the caller reads, k in
+ * [first_input, end_input) (each input's gradient is its own sum, so the others are skipped: the
+ * colour net's 16 direction encodings, the semantic net's kappa inputs). */
 static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_mlp_work *w,
-                               const facet_lanes *dout, facet_lanes *dinput, const int *active) {
+                               const facet_lanes *dout, facet_lanes *dinput, int first_input,
+                               int end_input, const int *active) {
     const int top = m->layers;
     facet_lanes *delta = w->delta, *next = w->next;
     float *rows = w->delta_rows;
@@ -259,8 +262,6 @@ static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_
         for (int o = 0; o < n_out; o++)
             for (int s = 0; s < FACET_LANES; s++) rows[s * n_out + o] = delta[o][s];
         lanes_weight_gradient(x, rows, n_in, n_out, active, gwt, w->x_rows);
-        /* next[i] = sum over ascending o of W^T[i][o] delta[o], per lane */
-        FACET_MLP_INPUT_GRADIENTS(facet_lanes, wt, delta, n_in, n_out, next);
         if (l == 0) {
             float *gb = (float *)grad->bias0;
             for (int s = 0; s < FACET_LANES; s++) {
@@ -268,9 +269,12 @@ static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_
                 const float *d = rows + s * n_out;
                 for (int o = 0; o < n_out; o++) gb[o] += d[o];
             }
-            if (dinput)
-                for (int k = 0; k < n_in; k++) dinput[k] = next[k];
+            /* dinput[k] = sum over ascending o of W^T[k][o] delta[o], per lane, needed k only */
+            FACET_MLP_INPUT_GRADIENTS(facet_lanes, wt + (long)first_input * n_out, delta,
+                                      end_input - first_input, n_out, dinput + first_input);
         } else {
+            /* next[i] = sum over ascending o of W^T[i][o] delta[o], per lane */
+            FACET_MLP_INPUT_GRADIENTS(facet_lanes, wt, delta, n_in, n_out, next);
             for (int k = 0; k < n_in; k++) delta[k] = next[k] * derivative_lanes(m->hidden, x[k]);
         }
     }
@@ -334,7 +338,7 @@ static void proposal_backward_block(const facet_livescene_field *f,
     const facet_lanes raw = w->act[net->layers][0];
     for (int s = 0; s < FACET_LANES; s++)
         draw[s] = active[s] ? dsigma[s] * facet_trunc_exp_derivative(raw[s] - 1.0f) : 0.0f;
-    lanes_mlp_backward(net, &grad->density_net[level], w, &draw, dfeatures, active);
+    lanes_mlp_backward(net, &grad->density_net[level], w, &draw, dfeatures, 0, c, active);
     facet_kplanes_backward_lanes(&grad->proposal_grids[level], taps, dfeatures, plane_values,
                                  active);
 }
@@ -380,12 +384,13 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
     for (int c = 0; c < 3; c++)
         for (int s = 0; s < FACET_LANES; s++)
             dcolor[c][s] = active[s] ? r->weights[levels][j0 + s] * drgb[c] : 0.0f;
-    lanes_mlp_backward(&f->color_net, &grad->color_net, cw, dcolor, dcolor_in, active);
+    lanes_mlp_backward(&f->color_net, &grad->color_net, cw, dcolor, dcolor_in, 16, 16 + geo,
+                       active);
     for (int i = 0; i < geo; i++) dout[i] = dcolor_in[16 + i];
     for (int s = 0; s < FACET_LANES; s++)
         dout[geo][s] =
             active[s] ? dsigma[s] * facet_trunc_exp_derivative(out[geo][s] - 1.0f) : 0.0f;
-    lanes_mlp_backward(&f->sigma_net, &grad->sigma_net, sw, dout, dfeatures, active);
+    lanes_mlp_backward(&f->sigma_net, &grad->sigma_net, sw, dout, dfeatures, 0, channels, active);
     for (int scale = 0, offset = 0; scale < f->scales; scale++) {
         facet_kplanes_backward_lanes(&grad->grids[scale], taps[scale], dfeatures + offset,
                                      kept[scale], active);
@@ -417,7 +422,7 @@ static void probability_backward_block(const facet_livescene_field *f,
         for (int s = 0; s < FACET_LANES; s++)
             dlogits[k][s] =
                 active[s] ? r->weights[level][j0 + s] * r->terms.drendered_logits[level][k] : 0.0f;
-    lanes_mlp_backward(net, &grad->semantic_net, w, dlogits, dinput, active);
+    lanes_mlp_backward(net, &grad->semantic_net, w, dlogits, dinput, 0, c, active);
     /* through the sigmoid: d sigmoid(x) / dx = sigmoid(x) (1 - sigmoid(x)) */
     for (int i = 0; i < c; i++) dinput[i] = dinput[i] * input[i] * (1.0f - input[i]);
     facet_kplanes_backward_lanes(&grad->probability_grid, taps, dinput, plane_values, active);
