@@ -2,9 +2,9 @@
 #include "nn/cuda/cublas_loader.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,7 @@ int find_cudart(struct dl_phdr_info *info, size_t, void *data) {
 /* dlsym into *slot; the missing name appended to `missing` (size bytes) when absent */
 template <typename F>
 void resolve(void *library, const char *name, F *slot, char *missing, size_t size) {
+    static_assert(sizeof(F) == sizeof(void *), "a function pointer as wide as dlsym's result");
     void *symbol = dlsym(library, name);
     memcpy(slot, &symbol, sizeof symbol); /* object pointer to function pointer (POSIX) */
     if (!symbol) {
