@@ -4,6 +4,9 @@
 #include "nodes/livescene_lanes.h"
 
 #include <string.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 /* facet_livescene_train_evaluate_scratch with the per-sample work in blocks. */
 static void evaluate_lanes(const facet_livescene_field *f, int levels, int level,
@@ -116,6 +119,43 @@ static facet_lanes derivative_lanes(facet_activation a, facet_lanes output) {
     return one;
 }
 
+/* rows[s n + o] = v[o][s]: n lane vectors (a layer's deltas or inputs) as one row of n per
+ * sample. With AVX and 8 lanes, eight vectors at a time as an 8 x 8 transpose in registers (the
+ * scalar form was 8 single-float stores per vector); the same floats moved either way. */
+static void lanes_to_rows(const facet_lanes *v, int n, float *rows) {
+    int o = 0;
+#if defined(__AVX__) && !defined(__AVX512F__)
+    _Static_assert(FACET_LANES == 8, "the AVX transpose is of 8 lanes");
+    for (; o + 8 <= n; o += 8) {
+        __m256 r[8], t[8];
+        for (int k = 0; k < 8; k++) memcpy(&r[k], &v[o + k], sizeof r[k]);
+        /* r[k] = v[o + k][0..7]; out row s = (r[0][s], ..., r[7][s]) */
+        /* t[k] = (r[k][0], r[k+1][0], r[k][1], r[k+1][1] | the same of samples 4 and 5),
+         * t[k+1] the same of samples 2, 3 | 6, 7 */
+        for (int k = 0; k < 8; k += 2) {
+            t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+            t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+        }
+        __m256 u[8];
+        for (int k = 0; k < 8; k += 4)
+            for (int h = 0; h < 2; h++) {
+                u[k + 2 * h] = _mm256_shuffle_ps(t[k + h], t[k + 2 + h], _MM_SHUFFLE(1, 0, 1, 0));
+                u[k + 2 * h + 1] =
+                    _mm256_shuffle_ps(t[k + h], t[k + 2 + h], _MM_SHUFFLE(3, 2, 3, 2));
+            }
+        /* u[0..3]: samples 0 1 2 3 (| 4 5 6 7) of outputs o..o+3; u[4..7]: of outputs o+4..o+7 */
+        for (int q = 0; q < 4; q++) {
+            const __m256 lo = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+            const __m256 hi = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+            _mm256_storeu_ps(rows + q * n + o, lo);
+            _mm256_storeu_ps(rows + (q + 4) * n + o, hi);
+        }
+    }
+#endif
+    for (; o < n; o++)
+        for (int s = 0; s < FACET_LANES; s++) rows[s * n + o] = v[o][s];
+}
+
 /* One vector of FACET_LANES floats from any float address: the machine's own width. (A 16-float
  * vector on AVX2 is two ymm halves that GCC kept on the stack between the additions: the weight
  * gradient ran 5-8x slower than with these.) */
@@ -220,8 +260,7 @@ static void lanes_weight_gradient(const facet_lanes *x, const float *rows, int n
         return;
     }
     /* narrow: x transposed to [sample][input], a vector of inputs of one output at a time */
-    for (int i = 0; i < n_in; i++)
-        for (int s = 0; s < FACET_LANES; s++) x_rows[s * n_in + i] = x[i][s];
+    lanes_to_rows(x, n_in, x_rows);
     for (int o = 0; o < n_out; o++) {
         int i = 0;
         for (; i + WG_W <= n_in; i += WG_W) {
@@ -259,8 +298,7 @@ static void lanes_mlp_backward(const facet_mlp *m, const facet_mlp *grad, lanes_
         const float *wt = m->weight[l];
         float *gwt = (float *)grad->weight[l];
         const facet_lanes *x = w->act[l];
-        for (int o = 0; o < n_out; o++)
-            for (int s = 0; s < FACET_LANES; s++) rows[s * n_out + o] = delta[o][s];
+        lanes_to_rows(delta, n_out, rows);
         lanes_weight_gradient(x, rows, n_in, n_out, active, gwt, w->x_rows);
         if (l == 0) {
             float *gb = (float *)grad->bias0;
