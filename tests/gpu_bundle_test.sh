@@ -60,7 +60,7 @@ pass "bundle: $archive, $(du -h "$archive" | cut -f1) ($(sed -n 's/.*"mode": "\(
 libdir=$work/syslib
 mkdir -p "$libdir"
 tools="bash sh timeout date mkdir rm cat tee grep sed awk tar xz sort head tail tr wc cut env ls find
-    dirname basename readlink stat mktemp uname nproc getconf hostname seq sleep ln du mv"
+    dirname basename readlink stat mktemp uname nproc getconf hostname seq sleep ln du mv xargs sha256sum"
 tool_paths=()
 for t in $tools; do p=$(command -v "$t") && tool_paths+=("$(readlink -f "$p")"); done
 overlap=()
@@ -177,6 +177,8 @@ except Exception as e:
     sys.exit(1)
 check(True, "report: valid JSON")
 env = r["environment"]
+check(len(env["tree_fingerprint"]) == 64 and env["tree_fingerprint"] == env["bundle_tree_fingerprint"],
+      f"report: the working tree's fixtures and assets are the bundle's ({env['tree_fingerprint'][:12]})")
 check(env["unresolved"] == [] and env["outside_allowed"] == [] and env["problems"] == [],
       f"report: no unresolved library, none outside the bundle and the base set "
       f"({len(env['libs'])} libraries, {len(env['loaded_at_startup'])} loaded at start-up)")
@@ -207,6 +209,25 @@ check(want <= figures, f"report: figures of {', '.join(sorted(figures))}")
 check(not r["timed_out_steps"] and r["verdict"] == "ok", f"report: verdict {r['verdict']}, no time-out")
 sys.exit(1 if failed else 0)
 EOF
+fi
+
+# ---- a working tree that is not the bundle's ----------------------------------------------------
+# The bundle carries no fixtures: gpu_check.sh reads the device call's copy of the working tree and
+# must refuse one whose fixtures differ from those the bundle was built with (one byte appended).
+if [ $real = 0 ]; then
+    stale=$work/stale-tree
+    mkdir -p "$stale/tests" && cp -a "$src/tools" "$src/assets" "$stale/" &&
+        cp -a "$src/tests/fixtures" "$stale/tests/" &&
+        printf x >>"$stale/tests/fixtures/livescene/small.safetensors"
+    OUT="$work/stale-out" GPU_CHECK_BUNDLE="$archive" GPU_CHECK_SUITES=harness GPU_CHECK_BENCHES=none \
+        bash "$stale/tools/gpu_check.sh" >"$work/stale.out" 2>&1
+    rc=$?
+    if [ $rc = 1 ] && grep -q 'PROBLEM: tests/fixtures assets in .* differ from the bundle' "$work/stale.out"; then
+        pass "a working tree with an edited fixture: exit 1, named as differing from the bundle's"
+    else
+        fail "a working tree with an edited fixture: exit $rc, no 'differ' problem (log $work/stale.out)"
+    fi
+    rm -rf "$stale"
 fi
 [ "$failures" = 0 ] && echo "gpu_bundle_test: ok" || echo "gpu_bundle_test: $failures failed"
 [ "$failures" = 0 ]

@@ -22,15 +22,17 @@
 #                  toolkit_libs with the linked toolkit libraries, for gpu_check.sh to find
 #   lib-fallback/  libstdc++, libgcc_s (and libcudart for the real build): put on the library path by
 #                  gpu_check.sh only when the machine's own are missing or too old
-#   src/           what the harness and the benches read from the source tree (FACET_SOURCE_DIR):
-#                  tests/fixtures, assets, models/bpe_simple_vocab_16e6.txt.gz and
-#                  models/lpips_heads_*.safetensors (FACET_MODELS_DIR; MiniLM, 90 MB, does not
-#                  fit)
+#   src/models/    the git-ignored models the harness and the benches read (FACET_MODELS_DIR):
+#                  bpe_simple_vocab_16e6.txt.gz and lpips_heads_*.safetensors (MiniLM, 90 MB,
+#                  does not fit). tests/fixtures and assets are not carried: they are tracked, so
+#                  the device call's copy of the working tree has them (FACET_SOURCE_DIR is the
+#                  tree), and the manifest's tree_fingerprint lets gpu_check.sh refuse a tree that
+#                  is not the one the bundle was built with
 #   manifest.json  build options, git revision, the carried libraries and their Debian packages,
 #                  the newest glibc / libstdc++ symbol versions the binaries need
 #
-# The unpacked tree is about 190 MB (OpenBLAS 37 MB, libicudata 30 MB) but compresses to about
-# 32 MiB: the same fatbins sit in every program. The script fails when the archive exceeds 60 MiB or when the
+# The unpacked tree is about 170 MB (OpenBLAS 37 MB, libicudata 30 MB) but compresses to about
+# 21 MiB: the same fatbins sit in every program. The script fails when the archive exceeds 60 MiB or when the
 # archive plus the working tree (which the device call always sends) exceeds the call's 64 MiB.
 # Run on the GPU machine with the device tool: carry [".gpu-bundle"], command
 # `bash tools/gpu_check.sh`, timeout_s 600 (the check ends within 8 minutes).
@@ -189,9 +191,11 @@ done <<<"$check")
 [ -z "$bad" ] || die "libraries resolve outside the bundle: $bad"
 
 # ---- the source tree parts ----------------------------------------------------------------------
-mkdir -p "$tree/src/tests"
-cp -a "$root/tests/fixtures" "$tree/src/tests/"
-cp -a "$root/assets" "$tree/src/"
+# tests/fixtures and assets are tracked, so the device call's copy of the working tree has them:
+# the bundle records their fingerprint (gpu_bundle_tree_fingerprint) for gpu_check.sh to compare,
+# and carries only the git-ignored models the harness reads.
+tree_fingerprint=$(cd "$root" && git ls-files -z -co --exclude-standard -- $gpu_bundle_tree_parts |
+    gpu_bundle_tree_fingerprint)
 for m in bpe_simple_vocab_16e6.txt.gz lpips_heads_alex.safetensors lpips_heads_vgg16.safetensors; do
     if [ -f "$root/models/$m" ]; then
         cp "$root/models/$m" "$tree/src/models/"
@@ -226,6 +230,7 @@ cat >"$tree/manifest.json" <<EOF
  "build_dir": "$build", "build_type": "$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")",
  "cuda_architectures": "$cuda_arch",
  "native": "$(sed -n 's/^FACET_NATIVE:BOOL=//p' "$build/CMakeCache.txt")",
+ "tree_parts": $(jlist $gpu_bundle_tree_parts), "tree_fingerprint": "$tree_fingerprint",
  "programs": $(jlist $(ls "$tree/bin")),
  "toolkit_libs": $(jlist $toolkit_names),
  "fallback_libs": $(jlist $(ls "$tree/lib-fallback")),
@@ -251,7 +256,7 @@ tree_bytes=$(git -C "$root" ls-files -z -co --exclude-standard 2>/dev/null |
     echo "archive $(mib "$archive"), unpacked $(mib "$unpacked"); working tree $(mib "$tree_bytes")"
     echo
     (cd "$tree" && du -b bin/* lib/* lib-fallback/* | sort -k2 | awk '{ printf "%10d  %s\n", $1, $2 }')
-    (cd "$tree" && du -sb src/* src/tests/fixtures | awk '{ printf "%10d  %s\n", $1, $2 }')
+    (cd "$tree" && du -b src/models/* | awk '{ printf "%10d  %s\n", $1, $2 }')
     echo
     cat "$tree/manifest.json"
 } >"$out/MANIFEST.txt"

@@ -44,3 +44,18 @@ gpu_ldd_pairs() {
             /version .* not found/ { print "version-not-found", $0; next }'
     done | sort -u
 }
+
+# The tracked parts of the source tree the harness and the benches read (FACET_SOURCE_DIR). The
+# bundle does not carry them: the device call sends the working tree, which has them.
+gpu_bundle_tree_parts="tests/fixtures assets"
+
+# gpu_bundle_tree_fingerprint < NUL-separated paths (relative to the current directory): one
+# sha256 over the sorted regular files (symbolic links skipped), each as its sha256sum line, so a
+# renamed, added, removed or edited file changes it. Both sides list the files their own way (git
+# here, find on the device); the set is the same when the device has this working tree.
+gpu_bundle_tree_fingerprint() {
+    local f
+    while IFS= read -r -d '' f; do
+        [ -f "$f" ] && [ ! -L "$f" ] && printf '%s\0' "$f"
+    done | LC_ALL=C sort -z | xargs -0 -r sha256sum -- | sha256sum | cut -c1-64
+}

@@ -195,8 +195,13 @@ if [ -z "$B" ]; then
 fi
 [ -f "$B/manifest.json" ] && MANIFEST=$(cat "$B/manifest.json")
 bundle_mode=$(sed -n 's/.*"mode": "\([a-z]*\)".*/\1/p' "$B/manifest.json" | head -1)
-SRC=$B/src
-export FACET_SOURCE_DIR=$SRC FACET_MODELS_DIR=$SRC/models
+# The fixtures and assets come from this working tree (the device call sends it), the git-ignored
+# models from the bundle; the tree must be the one the bundle was built with.
+SRC=$root
+export FACET_SOURCE_DIR=$SRC FACET_MODELS_DIR=$B/src/models
+want_fingerprint=$(sed -n 's/.*"tree_fingerprint": "\([0-9a-f]*\)".*/\1/p' "$B/manifest.json")
+# shellcheck disable=SC2086 # the parts are plain relative paths
+tree_fingerprint=$(find $gpu_bundle_tree_parts -type f -print0 2>/dev/null | gpu_bundle_tree_fingerprint)
 say "-- bundle: $B ($bundle_mode build, git $(sed -n 's/.*"git": "\([^"]*\)".*/\1/p' "$B/manifest.json"))"
 
 # ---- 1. environment -----------------------------------------------------------------------------
@@ -212,6 +217,9 @@ need_glibc=$(sed -n 's/.*"glibc": "GLIBC_\([0-9.]*\)".*/\1/p' "$B/manifest.json"
 if [ -n "$glibc" ] && [ -n "$need_glibc" ] &&
     [ "$(printf '%s\n%s\n' "$need_glibc" "$glibc" | sort -V | head -1)" != "$need_glibc" ]; then
     problems+=("glibc $glibc is older than the bundle's $need_glibc")
+fi
+if [ "$tree_fingerprint" != "$want_fingerprint" ]; then
+    problems+=("$gpu_bundle_tree_parts in $root differ from the bundle's (fingerprint $tree_fingerprint, bundle ${want_fingerprint:-none}): rebuild the bundle with tools/gpu_bundle.sh from this tree")
 fi
 gpus=$(q nvidia-smi -L)
 gpu_query=$(q nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader)
@@ -322,6 +330,7 @@ ENV_JSON="{\"host\": $(jstr "$(uname -n)"), \"os\": $(jstr "$os"), \"kernel\": $
   \"gpus\": $(jstr "$gpus"), \"gpu\": $(jstr "$gpu_query"),
   \"compute_sanitizer\": $(jstr "$sanitizer $sanitizer_version"),
   \"bundle\": $(jstr "$B"), \"bundle_mode\": $(jstr "$bundle_mode"),
+  \"tree_fingerprint\": $(jstr "$tree_fingerprint"), \"bundle_tree_fingerprint\": $(jstr "$want_fingerprint"),
   \"ld_library_path\": $(jstr "$LD_LIBRARY_PATH"), \"toolkit\": {$tk_json},
   \"libs\": {$libs_json},
   \"loaded_at_startup\": $loaded_json,
