@@ -363,6 +363,8 @@ static const float *task_plane(const facet_livescene_field *f,
  * order and the chunks' sums in chunk order, so the loss is the same for any thread count and on
  * every run (an OpenMP reduction combines the threads' sums in an order it leaves open). */
 #define REGULARIZER_CHUNK 32768
+/* Chunks per parallel region (8 KB of partial sums on the stack). */
+#define REGULARIZER_ROUND 1024
 
 /* The task and element range of chunk `c`, given each task's first chunk (first[n] = total). */
 static int regularizer_chunk(const int64_t *first, int n, const facet_livescene_plane_task *tasks,
@@ -393,6 +395,13 @@ static double regularize_range(const facet_livescene_field *f, const facet_lives
 
 double facet_livescene_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                                   const facet_livescene_loss_weights *w) {
+    return facet_livescene_regularize_rounds(f, grad, w, REGULARIZER_ROUND);
+}
+
+double facet_livescene_regularize_rounds(const facet_livescene_field *f,
+                                         const facet_livescene_field *grad,
+                                         const facet_livescene_loss_weights *w, int round) {
+    round = round < 1 ? 1 : (round > REGULARIZER_ROUND ? REGULARIZER_ROUND : round);
     facet_livescene_plane_task tasks[FACET_LIVESCENE_MAX_REG_PLANES];
     const int n = facet_livescene_regularizer_planes(f, w, tasks);
     int64_t first[FACET_LIVESCENE_MAX_REG_PLANES + 1];
@@ -402,25 +411,20 @@ double facet_livescene_regularize(const facet_livescene_field *f, const facet_li
         const int64_t count = (int64_t)r->h * r->w * r->c;
         first[i + 1] = first[i] + (count + REGULARIZER_CHUNK - 1) / REGULARIZER_CHUNK;
     }
+    /* the chunks in rounds (REGULARIZER_ROUND: 33.5 million elements), each round's partial sums
+     * on the stack, added in chunk order */
     const int64_t chunks = first[n];
-    double *partial = malloc((size_t)(chunks ? chunks : 1) * sizeof *partial);
-    double loss = 0.0;
-    if (!partial) { /* the same sums, one chunk after another */
-        for (int64_t c = 0; c < chunks; c++) {
-            int64_t begin, end;
-            const int i = regularizer_chunk(first, n, tasks, c, &begin, &end);
-            loss += regularize_range(f, grad, &tasks[i], begin, end);
-        }
-        return loss;
-    }
+    double partial[REGULARIZER_ROUND], loss = 0.0;
+    for (int64_t c0 = 0; c0 < chunks; c0 += round) {
+        const int64_t count = chunks - c0 < round ? chunks - c0 : round;
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t begin, end;
-        const int i = regularizer_chunk(first, n, tasks, c, &begin, &end);
-        partial[c] = regularize_range(f, grad, &tasks[i], begin, end);
+        for (int64_t c = 0; c < count; c++) {
+            int64_t begin, end;
+            const int i = regularizer_chunk(first, n, tasks, c0 + c, &begin, &end);
+            partial[c] = regularize_range(f, grad, &tasks[i], begin, end);
+        }
+        for (int64_t c = 0; c < count; c++) loss += partial[c];
     }
-    for (int64_t c = 0; c < chunks; c++) loss += partial[c];
-    free(partial);
     return loss;
 }
 

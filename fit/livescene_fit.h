@@ -159,6 +159,12 @@ int facet_livescene_regularizer_planes(const facet_livescene_field *f,
 double facet_livescene_regularize(const facet_livescene_field *f, const facet_livescene_field *grad,
                                   const facet_livescene_loss_weights *w);
 
+/* facet_livescene_regularize with `round` chunks per parallel region (1 .. 1024; it uses 1024):
+ * the same value and gradients for any round, which the tests check with small rounds. */
+double facet_livescene_regularize_rounds(const facet_livescene_field *f,
+                                         const facet_livescene_field *grad,
+                                         const facet_livescene_loss_weights *w, int round);
+
 facet_status facet_livescene_fit(const char *dataset, const char *out_dir,
                                  const facet_fit_options *options, facet_fit_result *result);
 

@@ -368,9 +368,9 @@ Test(fit_gradients, plane_regularisers_match_finite_differences) {
     facet_livescene_free(&p.g);
 }
 
-/* The regularisers' loss and gradients bit for bit the same for any thread count: the loss is
- * summed in fixed chunks of each plane, then the chunks in order. Planes of up to 180 x 160 x 8
- * texels, so that the larger ones span several chunks. */
+/* The regularisers' loss and gradients bit for bit the same for any thread count and any number
+ * of chunks per parallel region: the loss is summed in fixed chunks of each plane, then the chunks
+ * in order. Planes of up to 180 x 160 x 8 texels, so that the larger ones span several chunks. */
 Test(fit_gradients, plane_regularisers_are_the_same_for_any_thread_count) {
     static const char config[] =
         "{\"aabb\": [[-1, -1, -1], [1, 1, 1]], \"grid_base_resolution\": [90, 80, 70, 6], "
@@ -379,28 +379,35 @@ Test(fit_gradients, plane_regularisers_are_the_same_for_any_thread_count) {
         "\"probability\": {\"resolution\": [64, 64, 64], \"feature_dim\": 8}, "
         "\"num_proposal_samples\": [12], \"num_samples\": 6, \"near_plane\": 0.0, "
         "\"objects\": [\"drawer\", \"door\"]}";
-    facet_livescene_model m, g[4];
+    enum { RUNS = 7 };
+    facet_livescene_model m, g[RUNS];
     cr_assert_eq(facet_livescene_create(&m, config), FACET_OK, "%s", facet_last_error());
     randomise(&m, 7);
     facet_livescene_loss_weights w = facet_livescene_default_loss_weights();
-    const int threads[4] = {1, 2, 3, 5};
-    double loss[4];
+    /* run 0 is facet_livescene_regularize on one thread; rounds of 1, 3 and 7 chunks split the
+     * planes' 42 chunks over several parallel regions */
+    const int threads[RUNS] = {1, 2, 3, 5, 2, 3, 5}, rounds[RUNS] = {0, 0, 0, 0, 1, 3, 7};
+    double loss[RUNS];
     const int saved = omp_get_max_threads();
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < RUNS; k++) {
         cr_assert_eq(facet_livescene_create(&g[k], config), FACET_OK);
         omp_set_num_threads(threads[k]);
-        loss[k] = facet_livescene_regularize(&m.field, &g[k].field, &w);
+        loss[k] = rounds[k]
+                      ? facet_livescene_regularize_rounds(&m.field, &g[k].field, &w, rounds[k])
+                      : facet_livescene_regularize(&m.field, &g[k].field, &w);
     }
     omp_set_num_threads(saved);
     cr_assert(isfinite(loss[0]) && loss[0] > 0.0, "loss %g", loss[0]);
-    for (int k = 1; k < 4; k++) {
+    for (int k = 1; k < RUNS; k++) {
         cr_expect(memcmp(&loss[k], &loss[0], sizeof loss[0]) == 0,
-                  "%d threads: loss %.17g, 1 thread: %.17g", threads[k], loss[k], loss[0]);
+                  "%d threads, rounds of %d chunks: loss %.17g, 1 thread: %.17g", threads[k],
+                  rounds[k], loss[k], loss[0]);
         for (int b = 0; b < m.buffer_count; b++)
             cr_expect(memcmp(g[k].buffers[b], g[0].buffers[b], m.buffer_info[b].bytes) == 0,
-                      "%d threads: the gradient of %s differs", threads[k], m.buffer_info[b].name);
+                      "%d threads, rounds of %d chunks: the gradient of %s differs", threads[k],
+                      rounds[k], m.buffer_info[b].name);
     }
-    for (int k = 0; k < 4; k++) facet_livescene_free(&g[k]);
+    for (int k = 0; k < RUNS; k++) facet_livescene_free(&g[k]);
     facet_livescene_free(&m);
 }
 
