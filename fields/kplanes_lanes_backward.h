@@ -10,26 +10,6 @@
 
 #include "kplanes_lanes.h"
 
-/* Asks the cache for the gradient texels the block's active points will add to (the four
- * corners of every plane), ahead of the networks' backward pass that decides the values: the
- * gradient planes (megabytes, read at random) are otherwise a cache miss per corner. */
-static inline void facet_kplanes_prefetch_gradient(const facet_kplanes *grad,
-                                                   const facet_plane_taps *taps,
-                                                   const int *active) {
-    const int planes = facet_kplanes_plane_count(grad->dims);
-    for (int p = 0; p < planes; p++) {
-        const float *plane = (const float *)grad->planes[p];
-        const facet_plane_taps *t = &taps[p];
-        for (int s = 0; s < FACET_LANES; s++) {
-            if (!active[s]) continue;
-            __builtin_prefetch(plane + t->nw[s], 1, 3);
-            __builtin_prefetch(plane + t->ne[s], 1, 3);
-            __builtin_prefetch(plane + t->sw[s], 1, 3);
-            __builtin_prefetch(plane + t->se[s], 1, 3);
-        }
-    }
-}
-
 /* One point's gradient of one plane, g[c] = dfeature[c] * (product of the other planes' values
  * in ascending plane order, from 1), added to its four corners with their bilinear weights
  * (a zero weight adds nothing, as facet_plane_bilinear_backward). `vectors` channels of eight,

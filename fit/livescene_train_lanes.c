@@ -372,7 +372,6 @@ static void proposal_backward_block(const facet_livescene_field *f,
     lanes_mlp_layout(net, w);
     block_coords4(f, r, level, j0, coord_lanes);
     facet_kplanes_sample_lanes_taps(grid, coord_lanes, w->act[0], plane_values, taps);
-    facet_kplanes_prefetch_gradient(&grad->proposal_grids[level], taps, active);
     zero_inactive(w->act[0], c, active);
     lanes_mlp_forward(net, w);
     const facet_lanes raw = w->act[net->layers][0];
@@ -407,7 +406,6 @@ static void field_backward_block(const facet_livescene_field *f, const facet_liv
         kept[scale] = plane_values;
         facet_kplanes_sample_lanes_taps(grid, coord_lanes, sw->act[0] + offset, kept[scale],
                                         taps[scale]);
-        facet_kplanes_prefetch_gradient(&grad->grids[scale], taps[scale], active);
         plane_values +=
             (size_t)FACET_LANES * facet_kplanes_plane_count(grid->dims) * grid->channels;
         offset += grid->channels;
@@ -454,7 +452,6 @@ static void probability_backward_block(const facet_livescene_field *f,
     facet_lanes pos_lanes[3];
     block_positions(r, level, j0, pos_lanes);
     facet_livescene_block_probability_features_keep(f, pos_lanes, input, plane_values, taps);
-    facet_kplanes_prefetch_gradient(&grad->probability_grid, taps, active);
     zero_inactive(input, c, active);
     for (int i = 0; i < f->objects; i++) input[c + i] = (facet_lanes){0} + r->kappa[i];
     lanes_mlp_forward(net, w);
