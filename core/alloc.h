@@ -14,7 +14,8 @@ extern "C" {
  * A zero-byte request returns a valid pointer to free. */
 void *facet_alloc(size_t count, size_t size);
 void *facet_alloc_zeroed(size_t count, size_t size);
-/* facet_alloc_zeroed for large tables read at random (K-Planes grids): from 2 MiB up, the block is
+/* facet_alloc_zeroed for large tables read or written at random (K-Planes grids, the fit's
+ * gradients and Adam moments): from 2 MiB up, the block is
  * 2 MiB-aligned and the kernel is asked for transparent huge pages on it (madvise, where Linux
  * has it), so that lookups spread over hundreds of MB do not miss the TLB on every 4 KiB page.
  * Freed with free(). */

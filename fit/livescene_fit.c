@@ -458,7 +458,7 @@ static void repack(trainer *t) {
 
 /* Zeroed buffers shaped like the model's (gradients, Adam moments), as tables: the per-thread
  * gradient planes take the backward's scatter at random over megabytes, and on 4 KiB pages
- * nearly every texel was a TLB miss (huge pages: +14-17% fit rays/s, bench/RESULTS.md). */
+ * nearly every texel was a TLB miss (huge pages: +15-17% fit rays/s, bench/RESULTS.md). */
 static facet_status alloc_like(const facet_livescene_model *m, void ***out) {
     *out = facet_alloc_zeroed((size_t)m->buffer_count + 1, sizeof(void *));
     if (!*out) return facet_last_status();

@@ -156,7 +156,8 @@ static void lanes_to_rows(const facet_lanes *v, int n, float *rows) {
         for (int s = 0; s < FACET_LANES; s++) rows[s * n + o] = v[o][s];
 }
 
-/* One vector of FACET_LANES floats from any float address: the machine's own width. (A 16-float
+/* One vector of FACET_LANES floats from any float address (aligned(4)), read and written through
+ * float pointers (may_alias): the machine's own width. (A 16-float
  * vector on AVX2 is two ymm halves that GCC kept on the stack between the additions: the weight
  * gradient ran 5-8x slower than with these.) */
 typedef float wg_vec
